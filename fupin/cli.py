@@ -1,0 +1,247 @@
+"""The ``fupin`` command line (design.md, "Contract: command line")."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="fupin: provincial poverty-alleviation submissions → Parquet lake → DuckDB warehouse → indicators.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+HomeOption = Annotated[
+    Path | None, typer.Option("--home", help="Folder of raw archive, lake and warehouse (default $FUPIN_HOME or data/).")
+]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _paths(home: Path | None):
+    from fupin.config import Paths
+
+    return Paths.from_home(home)
+
+
+def _connect(home: Path | None):
+    import duckdb
+
+    paths = _paths(home)
+    if not paths.warehouse.exists():
+        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    return duckdb.connect(str(paths.warehouse), read_only=True)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option(help="Folder to write the demo inbox to (default <home>/inbox).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the demo inbox: Jiangxi's and Hunan's submissions in the forms provinces use."""
+    from fupin.demo import write_demo
+
+    target = out or _paths(home).home / "inbox"
+    files = write_demo(target)
+    typer.echo(f"wrote {len(files)} demo submissions to {target}")
+    for f in files:
+        typer.echo(f"  {f.relative_to(target)}")
+
+
+@app.command()
+def run(
+    sources: Annotated[Path | None, typer.Option("--sources", help="sources.yaml listing one source per province.")] = None,
+    inbox: Annotated[Path | None, typer.Option(help="Folder with one subfolder per province (default <home>/inbox).")] = None,
+    home: HomeOption = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run to finish.")] = 60.0,
+) -> None:
+    """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from fupin.config import ConfigError
+    from fupin.locking import RunLocked
+    from flows.nightly import nightly
+
+    paths = _paths(home)
+    try:
+        summary = nightly(
+            sources_file=str(sources) if sources else None,
+            inbox=None if sources else str(inbox or paths.home / "inbox"),
+            home=str(paths.home),
+            lock_wait_seconds=wait,
+        )
+    except (ConfigError, RunLocked) as exc:
+        _fail(str(exc))
+    _print_summary(summary)
+    if paths.warehouse.exists():
+        with _connect(home) as con:
+            _print_indicators(_indicator_rows(con, everything=False))
+    raise typer.Exit(summary["exit_code"])
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    if summary["submissions"]:
+        table = Table(title="Submissions received in this run", title_justify="left")
+        for col in ("province", "file", "dataset", "status", "loaded", "rejected", "message"):
+            table.add_column(col, overflow="fold")
+        for s in summary["submissions"]:
+            table.add_row(s["province_code"], s["file_name"], s["dataset"] or "", s["status"],
+                          str(s["rows_loaded"]), str(s["rows_rejected"]), (s["message"] or "")[:120])
+        console.print(table)
+    statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
+    console.print(f"received {summary['received']} files: {statuses}; "
+                  f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected")
+    for province, reason in summary["failed_provinces"].items():
+        console.print(f"[red]province {province} failed:[/red] {reason}")
+    for test, n in summary["data_tests_failed"].items():
+        console.print(f"[yellow]data test {test}: {n} offending rows[/yellow]")
+
+
+def _indicator_rows(con, everything: bool) -> list[dict[str, Any]]:
+    where = "" if everything else (
+        "where not regexp_full_match(scope_code, '[0-9]{6}') "
+        "or scope_code in (select county_code from core.area_county where area_code = 'designated_mca')"
+    )
+    cur = con.execute(f"select indicator, scope_code, scope_name, period, value, unit, definition "
+                      f"from marts.indicators {where} order by indicator, scope_code, period")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A figure as the Ministry prints it: 亿元 / 万元, percent, persons."""
+    if value is None:
+        return ""
+    if unit == "yuan":
+        if abs(value) >= 1e8:
+            return f"{value / 1e8:,.2f}亿元"
+        return f"{value / 1e4:,.1f}万元"
+    if unit == "fraction":
+        return f"{value * 100:.2f}%"
+    if unit == "boolean":
+        return "yes" if value else "no"
+    return f"{value:,.0f}"
+
+
+def _print_indicators(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Indicators (marts.indicators)", title_justify="left")
+    for col in ("indicator", "scope", "period", "value"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for r in rows:
+        table.add_row(r["indicator"], f"{r['scope_name']} [{r['scope_code']}]", r["period"],
+                      format_value(r["value"], r["unit"]))
+    Console(width=160).print(table)
+
+
+@app.command()
+def indicators(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows (values in yuan / fractions).")] = False,
+    everything: Annotated[bool, typer.Option("--all", help="Every county's rows too, not only areas.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Print the indicator table from the warehouse."""
+    with _connect(home) as con:
+        rows = _indicator_rows(con, everything)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        _print_indicators(rows)
+
+
+@app.command()
+def submissions(
+    submission_id: Annotated[str | None, typer.Option("--id", help="Show one submission's rejections.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """The submission ledger, or one submission's rejected rows."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    with _connect(home) as con:
+        if submission_id:
+            found = con.execute("select file_name, status, message from meta.submissions where submission_id = ?",
+                                [submission_id]).fetchone()
+            if not found:
+                _fail(f"no submission with id {submission_id}")
+            console.print(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}")
+            rows = con.execute("select row_number, field, value, reason from meta.rejections "
+                               "where submission_id = ? order by row_number nulls first", [submission_id]).fetchall()
+            table = Table(title=f"Rejections ({len(rows)})", title_justify="left")
+            for col in ("row", "field", "value", "reason"):
+                table.add_column(col, overflow="fold")
+            for r in rows:
+                table.add_row("" if r[0] is None else str(r[0]), r[1] or "", r[2] or "", r[3])
+            console.print(table)
+            return
+        rows = con.execute(
+            "select submission_id, province_code, file_name, dataset, status, rows_total, rows_loaded, "
+            "rows_rejected, message from meta.submissions order by province_code, received_at, file_name"
+        ).fetchall()
+    table = Table(title="Submissions", title_justify="left")
+    for col in ("id", "province", "file", "dataset", "status", "total", "loaded", "rejected", "message"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*[("" if v is None else str(v))[:100] for v in r])
+    console.print(table)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run read-only against the warehouse.")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV output for pipes.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON rows for pipes.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Run a read-only query against the warehouse."""
+    import duckdb
+
+    with _connect(home) as con:
+        try:
+            cur = con.execute(sql)
+        except duckdb.Error as exc:
+            _fail(str(exc).splitlines()[0])
+        cols = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall()
+    if as_json:
+        typer.echo(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], ensure_ascii=False, default=str))
+    elif as_csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(cols)
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table()
+        for c in cols:
+            table.add_column(c)
+        for r in rows:
+            table.add_row(*["" if v is None else str(v) for v in r])
+        Console(width=200).print(table)
+
+
+def main() -> None:
+    """Entry point for ``python -m fupin``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

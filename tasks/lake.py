@@ -1,0 +1,121 @@
+"""Write lake: good rows → Parquet, hive-partitioned by province and year, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from fupin.config import Paths
+from tasks.records import Outcome, Rejection
+
+MONEY = pa.decimal128(18, 2)
+
+# file schemas; province and year live in the partition path, not in the file
+SCHEMAS: dict[str, pa.Schema] = {
+    "fund_allocation": pa.schema([
+        ("county_code", pa.string()), ("fund_type", pa.string()), ("fund_level", pa.string()),
+        ("amount_yuan", MONEY), ("source_row", pa.int32()), ("submission_id", pa.string()),
+    ]),
+    "poverty_status": pa.schema([
+        ("county_code", pa.string()), ("rural_population", pa.int64()), ("poor_population", pa.int64()),
+        ("lifted_population", pa.int64()), ("declared_incidence", pa.float64()),
+        ("source_row", pa.int32()), ("submission_id", pa.string()),
+    ]),
+    "social_org_project": pa.schema([
+        ("organisation", pa.string()), ("org_scope", pa.string()), ("project", pa.string()),
+        ("county_code", pa.string()), ("amount_yuan", MONEY), ("beneficiaries", pa.int64()),
+        ("source_row", pa.int32()), ("submission_id", pa.string()),
+    ]),
+    "training": pa.schema([
+        ("programme", pa.string()), ("county_code", pa.string()), ("sessions", pa.int64()),
+        ("trainees", pa.int64()), ("trainees_poor", pa.int64()), ("employed", pa.int64()),
+        ("source_row", pa.int32()), ("submission_id", pa.string()),
+    ]),
+}
+
+
+def partition_path(paths: Paths, dataset: str, province: str, year: int, submission_id: str) -> Path:
+    """data/lake/<dataset>/province=<code>/year=<yyyy>/<submission_id>.parquet"""
+    return paths.lake / dataset / f"province={province}" / f"year={year}" / f"{submission_id}.parquet"
+
+
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write next to the target and rename, so a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
+
+def _table(dataset: str, rows: list[dict], submission_id: str) -> pa.Table:
+    schema = SCHEMAS[dataset]
+    columns = {}
+    for f in schema:
+        if f.name == "source_row":
+            values = [r["_row"] for r in rows]
+        elif f.name == "submission_id":
+            values = [submission_id] * len(rows)
+        elif f.type == MONEY:
+            values = [None if r.get(f.name) is None else Decimal(str(r[f.name])) for r in rows]
+        else:
+            values = [r.get(f.name) for r in rows]
+        columns[f.name] = pa.array(values, type=f.type)
+    return pa.table(columns, schema=schema)
+
+
+@task(cache_policy=NO_CACHE)
+def write_lake(validated_path: str, paths: Paths) -> str:
+    """Write the good rows to the lake and the submission's outcome next to its staging files."""
+    doc = json.loads(Path(validated_path).read_text(encoding="utf-8"))
+    rec = doc["received"]
+    rejections = [Rejection(**r) for r in doc.get("rejections", [])]
+    outcome = Outcome(
+        submission_id=rec["submission_id"], province_code=rec["province_code"],
+        file_name=rec["file_name"], sha256=rec["sha256"], received_at=rec["received_at"],
+        source_path=rec["source_path"], raw_path=rec["raw_path"],
+        rejections=rejections, warnings=doc.get("warnings", []),
+    )
+    datasets = doc.get("datasets") or {}
+    good_rows = {r["_row"] for rows in datasets.values() for r in rows}
+    bad_rows = {r.row_number for r in rejections if r.row_number is not None}
+    outcome.dataset = ",".join(sorted(datasets)) or None
+    outcome.rows_loaded = len(good_rows)
+    outcome.rows_rejected = len(bad_rows)
+    outcome.rows_total = len(good_rows | bad_rows)
+    if doc.get("status") in ("duplicate", "rejected"):
+        outcome.status = doc["status"]
+        outcome.message = doc.get("message")
+        outcome.rows_loaded = 0
+        if doc["status"] == "rejected":
+            outcome.rejections.append(Rejection(None, None, None, doc.get("message") or "rejected"))
+    elif not good_rows:
+        outcome.status = "rejected"
+        outcome.message = "no row could be loaded" + (f": {len(bad_rows)} rows rejected" if bad_rows else "")
+    else:
+        outcome.status = "partially_loaded" if bad_rows else "loaded"
+        years = set()
+        for dataset, rows in datasets.items():
+            by_year: dict[int, list[dict]] = {}
+            for r in rows:
+                by_year.setdefault(r["year"], []).append(r)
+            for year, year_rows in sorted(by_year.items()):
+                target = partition_path(paths, dataset, rec["province_code"], year, rec["submission_id"])
+                write_parquet_atomic(_table(dataset, year_rows, rec["submission_id"]), target)
+                outcome.lake_files.append(str(target))
+                years.add(year)
+        outcome.years = sorted(years)
+        notes = []
+        if bad_rows:
+            notes.append(f"{len(bad_rows)} rows rejected")
+        notes.extend(outcome.warnings)
+        outcome.message = "; ".join(notes) or None
+    return str(outcome.save(Path(validated_path).with_name("outcome.json")))

@@ -1,0 +1,155 @@
+"""Load: ledger, facts and marts into DuckDB — built in a copy, swapped in atomically.
+
+The run writes ``warehouse.duckdb.building`` (a copy of the current file), loads each submission
+in its own transaction, rebuilds the marts, checkpoints, closes, and renames the copy over
+``warehouse.duckdb``. An analyst holding the old file open keeps reading the old version; a
+run that dies leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from fupin.config import Paths
+from tasks.records import Outcome
+from warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
+
+FACT_TABLES = {
+    "fund_allocation": "core.fct_fund_allocation",
+    "poverty_status": "core.fct_poverty_status",
+    "social_org_project": "core.fct_social_org_project",
+    "training": "core.fct_training",
+}
+LIVE = ("loaded", "partially_loaded")
+
+
+@task(cache_policy=NO_CACHE)
+def read_ledger(paths: Paths) -> dict[str, str]:
+    """Keys of files already received: 'province|path|sha' and 'province|sha' → submission id."""
+    if not paths.warehouse.exists():
+        return {}
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select submission_id, province_code, source_path, sha256, status from meta.submissions "
+            "order by received_at, submission_id"
+        ).fetchall()
+    seen: dict[str, str] = {}
+    for sid, province, path, sha, status in rows:
+        seen[f"{province}|{path}|{sha}"] = sid
+        if status != "duplicate":
+            seen.setdefault(f"{province}|{sha}", sid)
+    return seen
+
+
+def _partition(lake_file: str) -> tuple[str, str, int]:
+    """(dataset, province, year) from data/lake/<dataset>/province=<p>/year=<y>/<id>.parquet."""
+    p = Path(lake_file)
+    return p.parents[2].name, p.parents[1].name.split("=", 1)[1], int(p.parent.name.split("=", 1)[1])
+
+
+def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
+    """Ledger row, rejections and facts of one submission; returns the ids it superseded."""
+    con.execute(
+        "insert or replace into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [o.submission_id, o.province_code, o.dataset, o.file_name, o.source_path, o.sha256,
+         o.received_at, o.status, ",".join(map(str, o.years)) or None, o.rows_total, o.rows_loaded,
+         o.rows_rejected, o.message, o.raw_path],
+    )
+    con.execute("delete from meta.rejections where submission_id = ?", [o.submission_id])
+    if o.rejections:
+        con.executemany(
+            "insert into meta.rejections values (?, ?, ?, ?, ?)",
+            [[o.submission_id, r.row_number, r.field, r.value, r.reason] for r in o.rejections],
+        )
+    if o.status not in LIVE:
+        return []
+    for lake_file in o.lake_files:
+        dataset, province, year = _partition(lake_file)
+        table = FACT_TABLES[dataset]
+        # the newest submission for province × dataset × year replaces what was there
+        con.execute(f"delete from {table} where province_code = ? and year = ?", [province, year])
+        con.execute(
+            f"insert into {table} by name select ? as province_code, ? as year, * from read_parquet(?)",
+            [province, year, lake_file],
+        )
+    facts = " union all ".join(f"select submission_id from {t}" for t in FACT_TABLES.values())
+    superseded = [
+        sid for (sid,) in con.execute(
+            f"select submission_id from meta.submissions where province_code = ? and status in ('loaded', "
+            f"'partially_loaded') and submission_id <> ? and submission_id not in ({facts})",
+            [o.province_code, o.submission_id],
+        ).fetchall()
+    ]
+    for sid in superseded:
+        con.execute(
+            "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
+            [f"superseded by {o.submission_id} ({o.file_name})", sid],
+        )
+    return superseded
+
+
+def write_receipt(paths: Paths, o: Outcome) -> Path | None:
+    """A receipt (回执) for the province listing its rejected rows, as a CSV Excel opens."""
+    if not o.rejections:
+        return None
+    folder = paths.receipts / o.province_code
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{Path(o.file_name).stem}_{o.submission_id}_回执.csv"
+    with open(target, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["文件", "行号", "字段", "填报值", "原因"])
+        for r in o.rejections:
+            writer.writerow([o.file_name, r.row_number or "", r.field or "", r.value or "", r.reason])
+    return target
+
+
+@task(cache_policy=NO_CACHE)
+def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
+    """Load every outcome in arrival order, rebuild marts, run data tests, swap the file in."""
+    outcomes = sorted((Outcome.load(p) for p in outcome_paths), key=lambda o: (o.received_at, o.submission_id))
+    if not outcomes and paths.warehouse.exists():
+        return {"loaded": [], "superseded": [], "data_tests": {}, "changed": False}
+    paths.home.mkdir(parents=True, exist_ok=True)
+    building = paths.warehouse.with_name(paths.warehouse.name + ".building")
+    for stale in (building, Path(str(building) + ".wal")):
+        stale.unlink(missing_ok=True)
+    if paths.warehouse.exists():
+        shutil.copyfile(paths.warehouse, building)
+    superseded: list[str] = []
+    con = duckdb.connect(str(building))
+    try:
+        con.execute("begin")
+        apply_ddl(con)
+        load_reference(con)
+        con.execute("commit")
+        for o in outcomes:
+            con.execute("begin")
+            superseded += _load_submission(con, o)
+            con.execute("commit")
+        con.execute("begin")
+        build_marts(con)
+        failures = run_data_tests(con)
+        con.execute("commit")
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        building.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(building, paths.warehouse)
+    for o in outcomes:
+        write_receipt(paths, o)
+    return {
+        "loaded": [o.submission_id for o in outcomes],
+        "superseded": superseded,
+        "data_tests": failures,
+        "changed": True,
+    }

@@ -1,0 +1,108 @@
+"""Parse → normalise → validate one submission; each step reads and writes a JSON file in staging.
+
+The documents are small (the forms provinces send are hundreds of rows); tasks hand each
+other the file's path, never the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from fupin.config import Paths
+from tasks.normalise import normalise_table
+from tasks.parse import ParsedTable, ParseError, read_tables
+from tasks.records import Received, Rejection
+from tasks.validate import validate_rows
+
+
+def _write(path: Path, doc: dict[str, Any]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
+
+
+def _read(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def staging_dir(paths: Paths, submission_id: str) -> Path:
+    """Where one submission's intermediate files live during a run."""
+    return paths.staging / submission_id
+
+
+@task(cache_policy=NO_CACHE)
+def parse_submission(received: Received, paths: Paths) -> str:
+    """Read the archived file into tables with the submitter's headers."""
+    doc: dict[str, Any] = {"received": asdict(received), "warnings": [], "rejections": []}
+    if received.duplicate_of:
+        doc.update(status="duplicate", message=f"same content as submission {received.duplicate_of}")
+    else:
+        try:
+            tables = read_tables(received.raw_path, file_name=received.file_name)
+            doc["tables"] = [asdict(t) for t in tables]
+            if not tables:
+                doc.update(status="rejected", message=f"{received.file_name}: no data found in the file")
+        except ParseError as exc:
+            doc.update(status="rejected", message=str(exc))
+    return _write(staging_dir(paths, received.submission_id) / "parsed.json", doc)
+
+
+@task(cache_policy=NO_CACHE)
+def normalise_submission(parsed_path: str, paths: Paths) -> str:
+    """Map headers to canonical columns, amounts to yuan, rates to fractions, counties to codes."""
+    doc = _read(parsed_path)
+    received = doc["received"]
+    datasets: dict[str, list[dict]] = {}
+    errors: list[str] = []
+    rows_total = 0
+    for raw_table in doc.pop("tables", []) or []:
+        table = ParsedTable(**raw_table)
+        result = normalise_table(table, received["province_code"])
+        rows_total += result.rows_total
+        doc["warnings"].extend(result.warnings)
+        if result.error:
+            errors.append(result.error)
+            continue
+        datasets.setdefault(result.dataset, []).extend(result.rows)
+        doc["rejections"].extend(asdict(r) for r in result.rejections)
+    doc["rows_total"] = rows_total
+    if "status" not in doc and not datasets:
+        doc.update(status="rejected", message="; ".join(errors) or "no table could be read")
+    elif errors:
+        doc["warnings"].extend(f"skipped {e}" for e in errors)
+    doc["datasets"] = datasets
+    return _write(Path(parsed_path).with_name("normalised.json"), doc)
+
+
+def _typed(rows: list[dict]) -> list[dict]:
+    for r in rows:
+        if "amount_yuan" in r and r["amount_yuan"] is not None:
+            r["amount_yuan"] = Decimal(str(r["amount_yuan"]))
+    return rows
+
+
+@task(cache_policy=NO_CACHE)
+def validate_submission(normalised_path: str, paths: Paths) -> str:
+    """Apply business rules; rejected rows are recorded with row number, field, value and reason."""
+    doc = _read(normalised_path)
+    for dataset, rows in list(doc.get("datasets", {}).items()):
+        good, rejections, warnings = validate_rows(dataset, _typed(rows))
+        doc["datasets"][dataset] = good
+        doc["rejections"].extend(asdict(r) for r in rejections)
+        doc["warnings"].extend(warnings)
+    doc["rejections"].sort(key=lambda r: (r["row_number"] or 0))
+    return _write(Path(normalised_path).with_name("validated.json"), doc)
+
+
+def rejections_of(doc: dict[str, Any]) -> list[Rejection]:
+    """The rejections recorded in a staging document."""
+    return [Rejection(**r) for r in doc.get("rejections", [])]

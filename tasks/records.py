@@ -1,0 +1,69 @@
+"""Small records passed between tasks: ids, paths and counts — never data frames."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Received:
+    """One file pulled from a source and copied unchanged into the raw archive."""
+
+    submission_id: str
+    province_code: str
+    source_url: str
+    source_path: str
+    file_name: str
+    sha256: str
+    size: int
+    raw_path: str
+    received_at: str
+    duplicate_of: str | None = None
+
+
+@dataclass
+class Rejection:
+    """One rejected row (or the whole file when ``row_number`` is None)."""
+
+    row_number: int | None
+    field: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass
+class Outcome:
+    """What became of one submission: the ledger row plus where its good rows went."""
+
+    submission_id: str
+    province_code: str
+    file_name: str
+    sha256: str
+    received_at: str
+    source_path: str | None = None
+    raw_path: str | None = None
+    dataset: str | None = None
+    status: str = "rejected"
+    years: list[int] = field(default_factory=list)
+    rows_total: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str | None = None
+    lake_files: list[str] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def save(self, path: Path) -> Path:
+        """Write as JSON next to the submission's staging files."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Outcome:
+        """Read back what ``save`` wrote."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data["rejections"] = [Rejection(**r) for r in data.get("rejections", [])]
+        return cls(**data)

@@ -1,0 +1,123 @@
+"""Build the warehouse: DDL, reference tables, marts (one SQL file per model) and data tests."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import duckdb
+import pyarrow as pa
+
+from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, counties, provinces, region_of
+
+# marts in dependency order: a model reads only core tables and the marts above it
+MARTS = (
+    "fund_by_area",
+    "poverty_by_county",
+    "poverty_by_area",
+    "social_org_by_county",
+    "social_org_by_area",
+    "training_by_area",
+    "indicators",
+)
+
+REFERENCE_COMMENTS = {
+    "core.dim_county": ("One row per current county-level division (GB/T 2260, from python-stdnum's list).", {
+        "county_code": "Current 6-digit code.", "county_name": "Current name.",
+        "prefecture_code": "6-digit code of the prefecture (地级) it belongs to.",
+        "prefecture_name": "Name of the prefecture.", "province_code": "2-digit province code.",
+        "province_name": "Province name.", "region": "east, central or west (NBS poverty-monitoring grouping).",
+    }),
+    "core.dim_province": ("One row per province.", {
+        "province_code": "2-digit code.", "province_name": "Name.", "region": "east, central or west.",
+    }),
+    "core.area_county": ("One row per area × county: the counties of each policy area.", {
+        "area_code": "Area id: luoxiao (罗霄山片区 23 counties), designated_mca (民政部定点扶贫县).",
+        "area_name": "Area name.", "county_code": "Current 6-digit county code.",
+    }),
+    "core.county_alias": ("One row per alias × county: every current or former name or code that resolves to a current county.", {
+        "alias": "A name, short name or code as submissions write it.", "county_code": "Current county code it resolves to.",
+        "province_code": "2-digit province of the county.", "kind": "code, name, short_name, old_code, old_name or old_short_name.",
+    }),
+    "core.exit_threshold": ("One row per region: the incidence below which a poor county may exit (脱贫摘帽).", {
+        "region": "east, central or west.", "threshold": "Incidence threshold as a fraction.",
+    }),
+    "core.indicator_definition": ("One row per indicator published in marts.indicators, with its unit and definition.", {
+        "indicator": "Indicator id.", "unit": "yuan, fraction, persons, count or boolean.",
+        "definition": "How the indicator is computed.",
+    }),
+}
+
+MART_COLUMN_COMMENTS = {
+    "indicators": {
+        "indicator": "Indicator id (core.indicator_definition).",
+        "scope_code": "County code, area code (luoxiao, designated_mca) or area part 'area:province'.",
+        "scope_name": "Name of the county, area or area part.",
+        "period": "Year 'yyyy' or span 'yyyy-yyyy'.",
+        "value": "The figure, in the unit given (yuan, fraction, persons, count, boolean 1/0).",
+        "unit": "Unit of value.",
+        "definition": "How the indicator is computed.",
+    },
+}
+
+
+def _sql(path: str) -> str:
+    return resources.files("warehouse").joinpath(path).read_text(encoding="utf-8")
+
+
+def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and contract tables that do not exist yet."""
+    con.execute(_sql("ddl.sql"))
+
+
+def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    con.register("_incoming", table)
+    try:
+        con.execute(f"create or replace table {name} as select * from _incoming")
+    finally:
+        con.unregister("_incoming")
+    comment, columns = REFERENCE_COMMENTS[name]
+    con.execute(f"comment on table {name} is '{comment.replace(chr(39), chr(39) * 2)}'")
+    for column, text in columns.items():
+        con.execute(f"comment on column {name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+
+
+def load_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)write the reference tables from python-stdnum's division list and the seeds."""
+    cs = sorted(counties().values(), key=lambda c: c.county_code)
+    _replace(con, "core.dim_county", pa.Table.from_pylist([c.__dict__ for c in cs]))
+    _replace(con, "core.dim_province", pa.Table.from_pylist(
+        [{"province_code": k, "province_name": v, "region": region_of(k)} for k, v in sorted(provinces().items())]))
+    _replace(con, "core.area_county", pa.Table.from_pylist(
+        [{"area_code": a.area_code, "area_name": a.area_name, "county_code": a.county_code} for a in area_counties()]))
+    _replace(con, "core.county_alias", pa.Table.from_pylist(
+        [{"alias": alias, "county_code": code, "province_code": prov, "kind": kind}
+         for alias, hits in sorted(aliases().items()) for code, prov, kind in hits]))
+    _replace(con, "core.exit_threshold", pa.Table.from_pylist(
+        [{"region": r, "threshold": t} for r, t in EXIT_THRESHOLD.items()]))
+    import csv
+
+    rows = list(csv.DictReader(_sql("seeds/indicator_definitions.csv").splitlines()))
+    _replace(con, "core.indicator_definition", pa.Table.from_pylist(rows))
+
+
+def build_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild every mart from the core tables, in dependency order."""
+    for name in MARTS:
+        sql = _sql(f"models/marts/{name}.sql")
+        comment = sql.splitlines()[0].removeprefix("--").strip()
+        con.execute(f"create or replace table marts.{name} as {sql}")
+        con.execute(f"comment on table marts.{name} is '{comment.replace(chr(39), chr(39) * 2)}'")
+        for column, text in MART_COLUMN_COMMENTS.get(name, {}).items():
+            con.execute(f"comment on column marts.{name}.{column} is '{text}'")
+
+
+def run_data_tests(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Run warehouse/tests/assert_*.sql; each returns the offending rows. Name → count of offenders."""
+    failures = {}
+    folder = resources.files("warehouse").joinpath("tests")
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith("assert_") and entry.name.endswith(".sql"):
+            n = con.execute(f"select count(*) from ({entry.read_text(encoding='utf-8')})").fetchone()[0]
+            if n:
+                failures[entry.name.removesuffix(".sql")] = n
+    return failures

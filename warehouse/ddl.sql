@@ -1,0 +1,140 @@
+-- Schemas and tables of the warehouse contract (design.md). Idempotent: run at every load.
+create schema if not exists meta;
+create schema if not exists core;
+create schema if not exists marts;
+
+create table if not exists meta.submissions (
+    submission_id varchar primary key,
+    province_code varchar not null,
+    dataset varchar,
+    file_name varchar not null,
+    source_path varchar,
+    sha256 varchar not null,
+    received_at timestamptz not null,
+    status varchar not null,
+    years varchar,
+    rows_total integer not null,
+    rows_loaded integer not null,
+    rows_rejected integer not null,
+    message varchar,
+    raw_path varchar
+);
+comment on table meta.submissions is 'The submission ledger: one row per file received, whatever became of it (loaded, partially_loaded, rejected, superseded, duplicate).';
+comment on column meta.submissions.submission_id is 'Stable id of the received file: province code and a hash of its path and content.';
+comment on column meta.submissions.province_code is '2-digit code of the submitting province (the source''s, never guessed from the file).';
+comment on column meta.submissions.dataset is 'Dataset(s) recognised in the file: fund_allocation, poverty_status, social_org_project, training.';
+comment on column meta.submissions.file_name is 'File name as the province sent it.';
+comment on column meta.submissions.source_path is 'Path of the file relative to the province''s source.';
+comment on column meta.submissions.sha256 is 'SHA-256 of the file''s bytes; the raw archive keeps the file under this name.';
+comment on column meta.submissions.received_at is 'When fupin first received the file (UTC).';
+comment on column meta.submissions.status is 'loaded, partially_loaded (some rows rejected), rejected (nothing loaded), superseded (replaced by a newer submission), duplicate (same content received before).';
+comment on column meta.submissions.years is 'Years the submission''s facts cover, comma-separated.';
+comment on column meta.submissions.rows_total is 'Data rows read (loaded + rejected); title, header, total and footer rows are not counted.';
+comment on column meta.submissions.rows_loaded is 'Data rows loaded into core tables.';
+comment on column meta.submissions.rows_rejected is 'Data rows rejected; see meta.rejections.';
+comment on column meta.submissions.message is 'Why the file was rejected, or notes on rejected rows and checks (e.g. a 合计 row that does not add up).';
+comment on column meta.submissions.raw_path is 'Where the unchanged file lies in the raw archive.';
+
+create table if not exists meta.rejections (
+    submission_id varchar not null,
+    row_number integer,
+    field varchar,
+    value varchar,
+    reason varchar not null
+);
+comment on table meta.rejections is 'One row per problem found: a rejected row (row_number as the submitter sees it in the sheet) or a rejected file (row_number null). A row with several problems has several rows.';
+comment on column meta.rejections.submission_id is 'The submission the row came from (meta.submissions).';
+comment on column meta.rejections.row_number is 'Row number as the submitter sees it: the Excel row, the CSV line, the JSON record; null when the whole file was rejected.';
+comment on column meta.rejections.field is 'Canonical field that failed (e.g. county, amount_yuan, poor_population).';
+comment on column meta.rejections.value is 'The value as submitted.';
+comment on column meta.rejections.reason is 'Why it was rejected, in words a clerk can act on.';
+
+create table if not exists core.fct_fund_allocation (
+    province_code varchar not null,
+    county_code varchar not null,
+    year integer not null,
+    fund_type varchar not null,
+    fund_level varchar not null,
+    amount_yuan decimal(18, 2) not null,
+    submission_id varchar not null,
+    source_row integer
+);
+comment on table core.fct_fund_allocation is 'Funds allocated: one row per county × year × fund_type × fund_level, from the newest accepted submission of the province for that year.';
+comment on column core.fct_fund_allocation.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_fund_allocation.county_code is 'Current 6-digit county code (core.dim_county).';
+comment on column core.fct_fund_allocation.year is 'Year the funds were allocated.';
+comment on column core.fct_fund_allocation.fund_type is 'civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).';
+comment on column core.fct_fund_allocation.fund_level is 'central (中央, incl. 部本级 and 中央专项) or provincial (省级).';
+comment on column core.fct_fund_allocation.amount_yuan is 'Amount in yuan (converted from 万元 where the form used it).';
+comment on column core.fct_fund_allocation.submission_id is 'Submission the row came from (meta.submissions).';
+comment on column core.fct_fund_allocation.source_row is 'Row number in the submitted sheet.';
+
+create table if not exists core.fct_poverty_status (
+    province_code varchar not null,
+    county_code varchar not null,
+    year integer not null,
+    rural_population bigint not null,
+    poor_population bigint not null,
+    lifted_population bigint,
+    declared_incidence double,
+    submission_id varchar not null,
+    source_row integer
+);
+comment on table core.fct_poverty_status is 'Registered poverty at year end: one row per county × year.';
+comment on column core.fct_poverty_status.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_poverty_status.county_code is 'Current 6-digit county code.';
+comment on column core.fct_poverty_status.year is 'Year whose end the figures describe.';
+comment on column core.fct_poverty_status.rural_population is 'Rural registered population (农业户籍人口), persons.';
+comment on column core.fct_poverty_status.poor_population is 'Registered poor not yet lifted (未脱贫人口), persons.';
+comment on column core.fct_poverty_status.lifted_population is 'Registered poor lifted so far (已脱贫人口), persons, cumulative.';
+comment on column core.fct_poverty_status.declared_incidence is 'Incidence the province declared (fraction); marts compute their own from the populations.';
+comment on column core.fct_poverty_status.submission_id is 'Submission the row came from.';
+comment on column core.fct_poverty_status.source_row is 'Row number in the submitted sheet.';
+
+create table if not exists core.fct_social_org_project (
+    province_code varchar not null,
+    organisation varchar not null,
+    org_scope varchar,
+    project varchar not null,
+    county_code varchar not null,
+    year integer not null,
+    amount_yuan decimal(18, 2) not null,
+    beneficiaries bigint,
+    submission_id varchar not null,
+    source_row integer
+);
+comment on table core.fct_social_org_project is 'Social organisations'' poverty-alleviation projects: one row per organisation × project × county × year.';
+comment on column core.fct_social_org_project.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_social_org_project.organisation is 'Name of the social organisation (an organisation, not a person).';
+comment on column core.fct_social_org_project.org_scope is 'Registration scope as submitted (全国性 national, 省级 provincial).';
+comment on column core.fct_social_org_project.project is 'Project name.';
+comment on column core.fct_social_org_project.county_code is 'Current 6-digit code of the county where the funds landed.';
+comment on column core.fct_social_org_project.year is 'Year the funds landed.';
+comment on column core.fct_social_org_project.amount_yuan is 'Funds landed (落地资金) in yuan.';
+comment on column core.fct_social_org_project.beneficiaries is 'Persons benefiting, as declared.';
+comment on column core.fct_social_org_project.submission_id is 'Submission the row came from.';
+comment on column core.fct_social_org_project.source_row is 'Record number in the submitted file.';
+
+create table if not exists core.fct_training (
+    province_code varchar not null,
+    programme varchar not null,
+    county_code varchar not null,
+    year integer not null,
+    sessions bigint,
+    trainees bigint not null,
+    trainees_poor bigint,
+    employed bigint,
+    submission_id varchar not null,
+    source_row integer
+);
+comment on table core.fct_training is 'Training held: one row per programme × county × year.';
+comment on column core.fct_training.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_training.programme is 'Training programme as named by the province.';
+comment on column core.fct_training.county_code is 'Current 6-digit code of the county where it was held.';
+comment on column core.fct_training.year is 'Year of the training.';
+comment on column core.fct_training.sessions is 'Sessions (期) held.';
+comment on column core.fct_training.trainees is 'Persons trained.';
+comment on column core.fct_training.trainees_poor is 'Of whom registered poor (建档立卡贫困人员).';
+comment on column core.fct_training.employed is 'Of whom employed after the training.';
+comment on column core.fct_training.submission_id is 'Submission the row came from.';
+comment on column core.fct_training.source_row is 'Row number in the submitted sheet.';

@@ -1,0 +1,275 @@
+"""Reference data: divisions from python-stdnum's code list, areas, and the county resolver.
+
+The national division list (GB/T 2260 with validity years) ships with python-stdnum as
+``stdnum/cn/loc.dat``; we read it rather than type codes.  Area membership (which counties
+form the Luoxiao area) is policy, not a code list, so it lives in ``seeds/area_county.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+# Regions as the NBS poverty-monitoring reports group provinces (东部/中部/西部): the west is
+# the 12 provinces of the Western Development programme, where the exit threshold is 3%.
+WEST = {"15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"}
+CENTRAL = {"14", "22", "23", "34", "36", "41", "42", "43"}
+EXIT_THRESHOLD = {"east": 0.02, "central": 0.02, "west": 0.03}
+
+PROVINCE_PINYIN = {
+    "11": "beijing", "12": "tianjin", "13": "hebei", "14": "shanxi", "15": "neimenggu",
+    "21": "liaoning", "22": "jilin", "23": "heilongjiang", "31": "shanghai", "32": "jiangsu",
+    "33": "zhejiang", "34": "anhui", "35": "fujian", "36": "jiangxi", "37": "shandong",
+    "41": "henan", "42": "hubei", "43": "hunan", "44": "guangdong", "45": "guangxi",
+    "46": "hainan", "50": "chongqing", "51": "sichuan", "52": "guizhou", "53": "yunnan",
+    "54": "xizang", "61": "shaanxi", "62": "gansu", "63": "qinghai", "64": "ningxia",
+    "65": "xinjiang",
+}
+
+_PERIOD = re.compile(r"^\[(\d{4})?-(\d{4})?\](.+)$")
+_SUFFIXES = ("自治县", "自治旗", "林区", "特区", "县", "市", "区", "旗")
+
+
+def region_of(province_code: str) -> str:
+    """East, central or west for a 2-digit province code."""
+    if province_code in WEST:
+        return "west"
+    if province_code in CENTRAL:
+        return "central"
+    return "east"
+
+
+def stem(name: str) -> str:
+    """A county name without its 县/市/区 suffix: 遂川县 → 遂川, 南康市 → 南康."""
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass(frozen=True)
+class NamePeriod:
+    name: str
+    start: int | None
+    end: int | None
+
+
+@dataclass
+class Division:
+    code: str
+    periods: list[NamePeriod] = field(default_factory=list)
+
+    @property
+    def current(self) -> bool:
+        return bool(self.periods) and self.periods[-1].end is None
+
+    @property
+    def name(self) -> str:
+        return self.periods[-1].name
+
+
+def _parse_periods(raw: str) -> list[NamePeriod]:
+    periods = []
+    for part in raw.split(","):
+        m = _PERIOD.match(part)
+        if m:
+            start, end, name = m.groups()
+            periods.append(NamePeriod(name, int(start) if start else None, int(end) if end else None))
+        else:
+            periods.append(NamePeriod(part, None, None))
+    return periods
+
+
+@cache
+def divisions() -> dict[str, Division]:
+    """Every province, prefecture and county code in stdnum's list, with its names over time."""
+    text = resources.files("stdnum").joinpath("cn/loc.dat").read_text(encoding="utf-8")
+    out: dict[str, Division] = {}
+    province = ""
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.match(r"^(\s*)(\d+)\s+(?:province|county)=\"(.*)\"$", line)
+        if not m:
+            continue
+        indent, digits, raw = m.groups()
+        if not indent:
+            province = digits
+            out[province] = Division(province, _parse_periods(raw))
+            continue
+        code = province + digits
+        out[code] = Division(code, _parse_periods(raw))
+    return out
+
+
+def is_county_level(code: str) -> bool:
+    """True for 6-digit county-level codes (not provinces, prefectures or 市辖区 placeholders)."""
+    return len(code) == 6 and not code.endswith("00")
+
+
+@dataclass(frozen=True)
+class County:
+    county_code: str
+    county_name: str
+    prefecture_code: str
+    prefecture_name: str
+    province_code: str
+    province_name: str
+    region: str
+
+
+@cache
+def counties() -> dict[str, County]:
+    """Current county-level divisions keyed by code."""
+    divs = divisions()
+    out = {}
+    for code, div in divs.items():
+        if not is_county_level(code) or not div.current or div.name == "市辖区":
+            continue
+        prov = code[:2]
+        pref_code = code[:4] + "00"
+        pref = divs.get(pref_code)
+        pref_name = pref.name if pref and pref.current else divs[prov + "0000"].name
+        prov_name = divs[prov].name if prov in divs else divs[prov + "0000"].name
+        out[code] = County(code, div.name, pref_code, pref_name, prov, prov_name, region_of(prov))
+    return out
+
+
+@cache
+def provinces() -> dict[str, str]:
+    """2-digit province code → current name."""
+    divs = divisions()
+    return {c: d.name for c, d in divs.items() if len(c) == 2 and d.current}
+
+
+def _successor(code: str, name: str, current: dict[str, County]) -> str | None:
+    """The current county that an abolished code became: same province, same name stem."""
+    prov = code[:2]
+    candidates = [
+        c for c in current.values()
+        if c.province_code == prov
+        and (c.county_name == name or c.county_name == name + "区" or stem(c.county_name) == stem(name))
+    ]
+    if len(candidates) > 1:
+        same_pref = [c for c in candidates if c.county_code[:4] == code[:4]]
+        candidates = same_pref or candidates
+    return candidates[0].county_code if len(candidates) == 1 else None
+
+
+@cache
+def aliases() -> dict[str, list[tuple[str, str, str]]]:
+    """Alias (code or name, old or new) → list of (county_code, province_code, kind)."""
+    current = counties()
+    out: dict[str, list[tuple[str, str, str]]] = {}
+
+    def add(alias: str, county_code: str, kind: str) -> None:
+        entry = (county_code, county_code[:2], kind)
+        bucket = out.setdefault(alias, [])
+        if entry[0] not in {e[0] for e in bucket}:
+            bucket.append(entry)
+
+    for c in current.values():
+        add(c.county_code, c.county_code, "code")
+        add(c.county_name, c.county_code, "name")
+    for c in current.values():
+        short = stem(c.county_name)
+        if short != c.county_name and len(short) >= 2:
+            add(short, c.county_code, "short_name")
+    for code, div in divisions().items():
+        if not is_county_level(code) or div.name == "市辖区":
+            continue
+        target = code if code in current else _successor(code, div.name, current)
+        if target is None:
+            continue
+        if code != target:
+            add(code, target, "old_code")
+        for period in div.periods:
+            if period.name != current[target].county_name and period.name != "市辖区":
+                add(period.name, target, "old_name")
+                short = stem(period.name)
+                if len(short) >= 2 and short not in out:
+                    add(short, target, "old_short_name")
+    return out
+
+
+@dataclass(frozen=True)
+class Resolution:
+    county_code: str | None
+    reason: str | None = None
+
+
+def _clean_code(value: str) -> str:
+    value = value.strip()
+    if re.fullmatch(r"\d{6}\.0+", value):
+        value = value.split(".")[0]
+    if re.fullmatch(r"\d{12}", value):  # 12-digit statistical codes: the first six are the county
+        value = value[:6]
+    return value
+
+
+def resolve_county(value: str | None, province_code: str) -> Resolution:
+    """Resolve a county name or code as submitted to its current 6-digit code in the province."""
+    if value is None or not str(value).strip():
+        return Resolution(None, "county is empty")
+    raw = re.sub(r"\s+", "", str(value))
+    key = _clean_code(raw)
+    hits = aliases().get(key, [])
+    if not hits and not key.isdigit():
+        hits = aliases().get(stem(key), [])
+    if not hits:
+        return Resolution(None, f"unknown county '{value}': not a current or former county name or code")
+    local = [h for h in hits if h[1] == province_code]
+    if len(local) == 1:
+        return Resolution(local[0][0])
+    if len(local) > 1:
+        # exact names beat stems: 'X县' submitted resolves to X县 even if X市 shares the stem
+        exact = [h for h in local if h[2] in ("code", "name", "old_code", "old_name")]
+        if len(exact) == 1:
+            return Resolution(exact[0][0])
+        names = ", ".join(f"{counties()[h[0]].county_name} {h[0]}" for h in local)
+        return Resolution(None, f"ambiguous county '{value}': could be {names}")
+    other = counties()[hits[0][0]]
+    return Resolution(
+        None,
+        f"county '{value}' is {other.county_name} ({other.county_code}) of {other.province_name}, "
+        f"not of the submitting province {provinces().get(province_code, province_code)}",
+    )
+
+
+def resolve_province(value: str) -> str:
+    """A province given as 2-digit code, Chinese name (with or without 省) or pinyin → code."""
+    v = value.strip()
+    if re.fullmatch(r"\d{2}(0000)?", v):
+        code = v[:2]
+        if code in provinces():
+            return code
+    low = v.lower()
+    for code, pinyin in PROVINCE_PINYIN.items():
+        if low == pinyin:
+            return code
+    for code, name in provinces().items():
+        short = re.sub(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", name)
+        if v in (name, short):
+            return code
+    raise ValueError(f"unknown province '{value}': give a 2-digit code, a Chinese name or pinyin")
+
+
+@dataclass(frozen=True)
+class AreaCounty:
+    area_code: str
+    area_name: str
+    county_code: str
+
+
+@cache
+def area_counties() -> list[AreaCounty]:
+    """Area membership from seeds/area_county.csv, every code checked against the division list."""
+    text = resources.files("warehouse").joinpath("seeds/area_county.csv").read_text(encoding="utf-8")
+    rows = [AreaCounty(r["area_code"], r["area_name"], r["county_code"]) for r in csv.DictReader(text.splitlines())]
+    unknown = [r.county_code for r in rows if r.county_code not in counties()]
+    if unknown:
+        raise ValueError(f"area_county.csv names codes that are not current counties: {unknown}")
+    return rows
