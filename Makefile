@@ -1,0 +1,43 @@
+# One Makefile for people and CI. `make help` lists the targets.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+FUPIN := $(VENV)/bin/fupin
+HOME_DIR ?= data
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: help setup run demo test lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed ## create the virtual environment and install fupin
+
+demo: setup ## write the demo inbox to data/inbox (if absent)
+	@test -d $(HOME_DIR)/inbox || $(FUPIN) demo --home $(HOME_DIR)
+
+run: demo ## set up, write the demo inbox if absent, run the nightly flow, print the indicators
+	$(FUPIN) run --home $(HOME_DIR)
+
+test: setup ## run the test suite
+	$(PY) -m pytest -q
+
+lint: setup ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup ## apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup ## run the benchmarks in benchmarks/
+	$(PY) benchmarks/run.py
+
+clean: ## remove data/ and the virtual environment
+	rm -rf $(HOME_DIR) $(VENV)

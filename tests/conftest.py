@@ -1,0 +1,52 @@
+"""Shared fixtures: one Prefect test harness per session, and one demo run everyone can read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness():
+    """Prefect's own engine against a temporary database, started once (it takes ~12 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> dict:
+    """The demo inbox written and run through the nightly flow once."""
+    from flows.nightly import nightly
+    from fupin.demo import write_demo
+
+    home = tmp_path_factory.mktemp("home")
+    write_demo(home / "inbox")
+    summary = nightly(inbox=str(home / "inbox"), home=str(home))
+    return {"home": home, "summary": summary}
+
+
+@pytest.fixture()
+def warehouse(demo_run):
+    """A read-only connection to the demo run's warehouse."""
+    con = duckdb.connect(str(demo_run["home"] / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def indicator(con, name: str, scope: str, period: str) -> float:
+    """One value of marts.indicators; fails the test if it is not there."""
+    row = con.execute(
+        "select value from marts.indicators where indicator = ? and scope_code = ? and period = ?",
+        [name, scope, period],
+    ).fetchone()
+    assert row is not None, f"no indicator {name} for {scope} {period}"
+    return row[0]
