@@ -41,22 +41,23 @@ def nightly(
         outcomes, failed = [], {}
         for pulled in as_completed(list(pulls)):
             province = pulls[pulled].province_code
-            if not pulled.state.is_completed():
-                failed[province] = str(pulled.state.message or "pull failed")
+            try:
+                files = pulled.result()
+            except Exception as exc:  # the source stayed down after retries: the others go on
+                failed[province] = f"{type(exc).__name__}: {exc}"
                 get_run_logger().error("province %s failed: %s", province, failed[province])
                 continue
-            for received in pulled.result():
+            for received in files:
                 parsed = parse_submission.submit(received, paths)
                 normalised = normalise_submission.submit(parsed, paths)
                 validated = validate_submission.submit(normalised, paths)
                 outcomes.append((received, write_lake.submit(validated, paths)))
         outcome_paths = []
         for received, future in outcomes:
-            future.wait()
-            if future.state.is_completed():
+            try:
                 outcome_paths.append(future.result())
-            else:  # a bug, not bad data: the file stays in the archive and is retried next run
-                failed.setdefault(received.province_code, f"{received.file_name}: {future.state.message}")
+            except Exception as exc:  # a bug, not bad data: the file stays archived, retried next run
+                failed.setdefault(received.province_code, f"{received.file_name}: {type(exc).__name__}: {exc}")
         loaded = load_warehouse(outcome_paths, paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)

@@ -80,6 +80,8 @@ def run(
         )
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
+    except Exception as exc:  # Prefect has logged the traceback; the user gets one line
+        _fail(f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     _print_summary(summary)
     if paths.warehouse.exists():
         with _connect(home) as con:

@@ -77,7 +77,7 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
         # the newest submission for province × dataset × year replaces what was there
         con.execute(f"delete from {table} where province_code = ? and year = ?", [province, year])
         con.execute(
-            f"insert into {table} by name select ? as province_code, ? as year, * from read_parquet(?)",
+            f"insert into {table} by name select ? as province_code, ? as year, * from read_parquet(?, hive_partitioning = false)",
             [province, year, lake_file],
         )
     facts = " union all ".join(f"select submission_id from {t}" for t in FACT_TABLES.values())

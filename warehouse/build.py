@@ -108,7 +108,7 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create or replace table marts.{name} as {sql}")
         con.execute(f"comment on table marts.{name} is '{comment.replace(chr(39), chr(39) * 2)}'")
         for column, text in MART_COLUMN_COMMENTS.get(name, {}).items():
-            con.execute(f"comment on column marts.{name}.{column} is '{text}'")
+            con.execute(f"comment on column marts.{name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
 
 
 def run_data_tests(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -1,0 +1,61 @@
+"""Parse: a submitted file → tables with the submitter's own headers, row numbers and form context.
+
+Entry point ``read_tables``; format readers live in ``csv_files``, ``xlsx_files`` and
+``json_files``, the format-free logic (headers, 合计 rows, footers) in ``helpers``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tasks.parse.csv_files import read_csv
+from tasks.parse.helpers import ParsedTable, ParseError
+from tasks.parse.json_files import read_json
+from tasks.parse.xlsx_files import OLE_MAGIC, ZIP_MAGIC, read_workbook
+
+__all__ = ["ParsedTable", "ParseError", "read_tables"]
+
+WORKBOOK_EXTENSIONS = {".xlsx", ".xlsm", ".xls"}
+TEXT_EXTENSIONS = {".csv": ",", ".txt": ",", ".tsv": "\t"}
+JSON_EXTENSIONS = {".json"}
+
+
+def _extension(path: Path, file_name: str) -> str:
+    known = WORKBOOK_EXTENSIONS | set(TEXT_EXTENSIONS) | JSON_EXTENSIONS
+    for candidate in (Path(file_name).suffix.lower(), path.suffix.lower()):
+        if candidate in known:
+            return candidate
+    return Path(file_name).suffix.lower() or path.suffix.lower()
+
+
+def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[ParsedTable]:
+    """Every table in a submitted file (one per non-empty sheet); ParseError if unreadable."""
+    path = Path(path)
+    name = Path(file_name).name if file_name else path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"{name}: cannot read the file ({exc.strerror})") from None
+    extension = _extension(path, name)
+    if extension in WORKBOOK_EXTENSIONS:
+        if (
+            extension == ".xls"
+            and data
+            and not data.startswith((OLE_MAGIC, ZIP_MAGIC))
+            and b"\x00" not in data
+        ):
+            head = data[:512].lstrip().lower()
+            if not head.startswith((b"<", b"\xef\xbb\xbf<")):
+                return read_csv(
+                    data, name, default_delimiter="\t"
+                )  # text exported under an .xls name
+        return read_workbook(data, name)
+    if extension in TEXT_EXTENSIONS:
+        return read_csv(data, name, default_delimiter=TEXT_EXTENSIONS[extension])
+    if extension in JSON_EXTENSIONS:
+        return read_json(data, name)
+    raise ParseError(
+        f"{name}: unsupported file type '{extension or 'no extension'}'"
+        " (expected XLSX, CSV or JSON)"
+    )

@@ -1,0 +1,119 @@
+"""Cell value parsers: numbers, units and years as clerks write them in provincial forms.
+
+Pure functions on strings; errors are ``ValueError`` with a reason a clerk can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+MISSING = {"", "—", "–", "-", "/", "无", "－", "——", "N/A", "NA", "null", "None"}
+_MISSING_FOLDED = {m.casefold() for m in MISSING}
+
+# Units a number cell may carry after its digits; longest first so 万元 wins over 元.
+# 千元 is accepted as well because money_factor knows it.
+_CELL_UNITS = ("万元", "亿元", "千元", "元", "%", "人", "户")
+# Units recognised in a header's brackets. 万人 is deliberately absent: counts are read as
+# persons, so a "(万人)" column must stay visibly unmapped rather than be off by 10,000.
+_HEADER_UNITS = {"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名"}
+_MONEY_FACTORS = {"元": 1, "千元": 1000, "万元": 10000, "亿元": 100000000}
+
+_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_NUMBER = re.compile(
+    r"""
+    (?P<sign>[+-]?)\s*
+    (?P<digits>\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))   # plain or correctly grouped integer part
+    (?P<fraction>\.\d*)?
+    (?P<exponent>[eE][+-]?\d+)?
+    \s*(?P<unit>万元|亿元|千元|元|%|人|户)?
+    """,
+    re.VERBOSE,
+)
+_HEADER_UNIT = re.compile(
+    r"^(?P<base>.*?)\s*[(（\[【]\s*(?:单位\s*[:：]\s*)?(?P<unit>[^()（）\[\]【】]+?)\s*[)）\]】]\s*$"
+)
+_YEAR_FORMS = (
+    re.compile(r"^(?P<y>\d{4})(?:\.0+)?$"),
+    re.compile(r"^(?P<y>\d{4})\s*年\s*(?:度|底|末|初|中)?$"),
+    re.compile(
+        r"^(?P<y>\d{4})\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?|月(?:底|末|份)?)?"
+        r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+    ),
+)
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width digits, letters and punctuation as ASCII; the ideographic space as a space."""
+    return text.translate(_FULLWIDTH)
+
+
+def is_missing(text: str | None) -> bool:
+    """True for an empty cell or a clerk's way of writing 'none' (—, -, /, 无, N/A …)."""
+    if text is None:
+        return True
+    folded = to_halfwidth(str(text)).strip().casefold()
+    return folded in _MISSING_FOLDED or re.fullmatch(r"[-—–]+", folded) is not None
+
+
+def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
+    """(value, unit) of a cell like '1,234.5万元', '３.１７％' or '12人'; missing → (None, None)."""
+    if is_missing(text):
+        return None, None
+    assert text is not None
+    cleaned = to_halfwidth(str(text)).strip().replace("\u00a0", " ")
+    match = _NUMBER.fullmatch(cleaned)
+    if match is None:
+        if "," in cleaned and re.fullmatch(
+            r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned
+        ):
+            raise ValueError(f"not a number: '{text}' (thousands separators must group 3 digits)")
+        raise ValueError(f"not a number: '{text}'")
+    literal = (
+        match["sign"]
+        + (match["digits"] or "0").replace(",", "")
+        + (match["fraction"] or "")
+        + (match["exponent"] or "")
+    )
+    try:
+        value = Decimal(literal)
+    except InvalidOperation:  # pragma: no cover - the pattern only admits valid literals
+        raise ValueError(f"not a number: '{text}'") from None
+    return value, match["unit"]
+
+
+def unit_in_header(label: str) -> tuple[str, str | None]:
+    """Split a unit in brackets off a header label: '金额（万元）' → ('金额', '万元')."""
+    stripped = label.strip()
+    match = _HEADER_UNIT.match(stripped)
+    if match:
+        unit = to_halfwidth(match["unit"]).strip()
+        if unit in _HEADER_UNITS and match["base"].strip():
+            return match["base"].strip(), unit
+    half = to_halfwidth(stripped)
+    if half.endswith("%") and len(half) > 1:
+        return stripped[:-1].rstrip(), "%"
+    return stripped, None
+
+
+def money_factor(unit: str | None) -> int | None:
+    """Yuan per unit of money (元 1, 千元 1000, 万元 10000, 亿元 100000000); None if not money."""
+    if unit is None:
+        return None
+    return _MONEY_FACTORS.get(to_halfwidth(unit).strip())
+
+
+def parse_year(text: str | None) -> int | None:
+    """The year of '2017', '2017年底', '2017-12-31', '2017.0' or '２０１７'; missing → None."""
+    if is_missing(text):
+        return None
+    assert text is not None
+    cleaned = to_halfwidth(str(text)).strip()
+    for form in _YEAR_FORMS:
+        match = form.match(cleaned)
+        if match:
+            year = int(match["y"])
+            if not 1949 <= year <= 2100:
+                raise ValueError(f"year out of range (1949–2100): '{text}'")
+            return year
+    raise ValueError(f"not a year: '{text}'")

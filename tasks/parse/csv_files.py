@@ -1,0 +1,75 @@
+"""CSV and delimited text: encoding, delimiter, records with their physical line numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tasks.parse.helpers import (
+    NoHeaderError,
+    ParsedTable,
+    ParseError,
+    clean_cell,
+    decode_text,
+    detect_delimiter,
+    table_from_grid,
+)
+
+SAMPLE_CHARS = 64 * 1024
+_WORKBOOK_MAGIC = {b"PK\x03\x04": "an XLSX workbook", b"\xd0\xcf\x11\xe0": "an XLS workbook"}
+
+
+def decode_csv(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a delimited file and its encoding; binary content is refused."""
+    for magic, what in _WORKBOOK_MAGIC.items():
+        if data.startswith(magic):
+            raise ParseError(
+                f"{name}: binary data in a .csv file (it is {what}; send it with its own extension)"
+            )
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
+        offset = data.index(b"\x00")
+        raise ParseError(f"{name}: binary data in a .csv file (NUL byte at offset {offset})")
+    try:
+        return decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"{name}: cannot decode the text as UTF-8 or GB18030"
+            f" (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def read_grid(text: str, delimiter: str) -> tuple[list[list[str | None]], list[int]]:
+    """Records as cleaned cells, each with the physical line it starts on (1-based)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    grid: list[list[str | None]] = []
+    numbers: list[int] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ValueError(f"line {start}: {exc}") from None
+        grid.append([clean_cell(cell) for cell in record])
+        numbers.append(start)
+    return grid, numbers
+
+
+def read_csv(data: bytes, name: str, default_delimiter: str = ",") -> list[ParsedTable]:
+    """One table from a delimited text file's bytes."""
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise ParseError(f"{name}: empty file")
+    text, encoding = decode_csv(data, name)
+    delimiter = detect_delimiter(text[:SAMPLE_CHARS], default=default_delimiter)
+    try:
+        grid, numbers = read_grid(text, delimiter)
+        table = table_from_grid(grid, numbers)
+    except NoHeaderError as exc:
+        raise ParseError(f"{name}: {exc}") from None
+    except ValueError as exc:
+        raise ParseError(f"{name}: not a readable CSV file ({exc})") from None
+    table.context.update(encoding=encoding, delimiter=delimiter)
+    if not table.rows and table.context["declared_total"] is None:
+        return []
+    return [ParsedTable(name, None, table.header, table.rows, table.row_numbers, table.context)]

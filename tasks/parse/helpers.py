@@ -1,0 +1,395 @@
+"""Pure helpers of the parser: bytes → text, a grid of cells → one table with flattened headers.
+
+Nothing here opens files; ``tasks.parse.read_tables`` and the format modules feed it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+Cell = str | None
+Grid = list[list[Cell]]
+# A merged range in grid coordinates, inclusive: (first_row, first_col, last_row, last_col).
+Merge = tuple[int, int, int, int]
+
+MAX_HEADER_ROWS = 3
+TOTAL_LABELS = ("合计", "总计")
+FOOTER_WORDS = ("负责人", "审核人", "填表人", "填表日期", "制表人", "联系电话")
+DELIMITERS = (",", "\t", ";", "|")
+
+_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_NUMERIC = re.compile(
+    r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))(?:\.\d*)?(?:[eE][+-]?\d+)?\s*(?:万元|亿元|千元|元|%|人|户)?"
+)
+_YEAR_LABEL = re.compile(r"(?:19|20)\d{2}")
+_COLUMN_NUMBER = re.compile(r"[(（]?(\d+)[)）]?")
+_COLUMN_LETTER = re.compile(r"[甲乙丙丁戊己庚辛A-Za-z]")
+_UNIT_ONLY = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
+_NOTE = re.compile(r"(?:注|说明|备注)\s*\d?\s*[:：]")
+_REPORTING_UNIT = re.compile(
+    r"填报单位\s*(?:[(（]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]?\s*(?P<name>.*?)(?:\s{2,}|(?<!填报)单位\s*[:：]|填报日期|$)"
+)
+_UNIT = re.compile(r"(?<!填报)单位\s*[:：]\s*(?P<unit>[^\s)）]+(?:\s*[、,，/]\s*[^\s)）]+)*)")
+
+
+class ParseError(Exception):
+    """A file that cannot be read as tables; the message names the file and the reason."""
+
+
+@dataclass
+class ParsedTable:
+    """One table of a submission with the submitter's own (flattened) header labels."""
+
+    file_name: str
+    sheet: str | None
+    header: list[str]
+    rows: list[list[str | None]]
+    row_numbers: list[int]
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class NoHeaderError(ValueError):
+    """The grid holds cells but no row that can be its header."""
+
+
+@dataclass
+class GridTable:
+    """What :func:`table_from_grid` found in a grid: header, data rows and the form's context."""
+
+    header: list[str]
+    rows: list[list[Cell]]
+    row_numbers: list[int]
+    context: dict[str, Any]
+
+
+def empty_context() -> dict[str, Any]:
+    """The context keys every ParsedTable carries, all unset."""
+    return {
+        "title": None,
+        "unit": None,
+        "reporting_unit": None,
+        "metadata": {},
+        "declared_total": None,
+        "declared_total_row": None,
+        "encoding": None,
+        "delimiter": None,
+    }
+
+
+def halfwidth(text: str) -> str:
+    """Full-width ASCII forms and the ideographic space as plain ASCII."""
+    return text.translate(_FULLWIDTH)
+
+
+def clean_cell(value: object) -> Cell:
+    """A cell as a stripped string with '\n' line breaks; empty → None."""
+    if value is None:
+        return None
+    text = str(value).replace("\r\n", "\n").strip()
+    return text or None
+
+
+def clean_label(text: Cell) -> str:
+    """A header label without whitespace or line breaks inside it."""
+    return re.sub(r"\s+", "", text or "")
+
+
+def format_decimal(value: Decimal) -> str:
+    """A number as plain digits: no exponent, no trailing zeros, integers without '.0'."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def format_float(value: float) -> str:
+    """A float as Excel shows it: 15 significant digits, so 12345.600000000002 → '12345.6'."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return format_decimal(Decimal(f"{value:.15g}"))
+
+
+def looks_numeric(text: Cell) -> bool:
+    """True for a cell that reads as a number (separators, %, a unit, full-width digits)."""
+    if not text:
+        return False
+    return _NUMERIC.fullmatch(halfwidth(text).strip()) is not None
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-16 with BOM, UTF-8 with BOM, UTF-8, else GB18030, each strict."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return data.decode("gb18030"), "gb18030"
+
+
+def _field_counts(sample: str, delimiter: str) -> list[int]:
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    counts = []
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                counts.append(len(record))
+    except csv.Error:
+        pass
+    return counts[:-1] if len(counts) > 1 else counts  # the sample may cut the last record
+
+
+def detect_delimiter(sample: str, default: str = ",") -> str:
+    """The delimiter among , TAB ; | that splits most records of the sample into the same width."""
+    best, best_score = default, (0, 0)
+    for delimiter in DELIMITERS:
+        counts = [c for c in _field_counts(sample, delimiter) if c > 1]
+        if not counts:
+            continue
+        width = max(set(counts), key=lambda c: (counts.count(c), c))
+        score = (counts.count(width), width)
+        if score > best_score or (score == best_score and delimiter == default):
+            best, best_score = delimiter, score
+    return best
+
+
+def _non_empty(row: list[Cell]) -> list[Cell]:
+    return [c for c in row if c]
+
+
+def _is_blank(row: list[Cell]) -> bool:
+    return not any(row)
+
+
+def _has_total_label(row: list[Cell]) -> bool:
+    labels = [c for c in row if c and not looks_numeric(c)][:3]
+    return any(clean_label(c) in TOTAL_LABELS for c in labels)
+
+
+def _is_footer(row: list[Cell]) -> bool:
+    cells = _non_empty(row)
+    if any(word in clean_label(c) for c in cells for word in FOOTER_WORDS):
+        return True
+    return len(cells) == 1 and _NOTE.match(cells[0] or "") is not None
+
+
+def _is_unit_row(row: list[Cell]) -> bool:
+    return any("填报单位" in c or re.search(r"单位\s*[:：]", c) for c in _non_empty(row))
+
+
+def _is_header_candidate(row: list[Cell]) -> bool:
+    cells = _non_empty(row)
+    textual = [
+        c for c in cells if not looks_numeric(c) or _YEAR_LABEL.fullmatch(halfwidth(c).strip())
+    ]
+    return len(cells) >= 2 and len(textual) * 2 > len(cells)
+
+
+def _is_column_number_row(row: list[Cell]) -> bool:
+    cells = [halfwidth(c).strip() for c in _non_empty(row)]
+    while cells and _COLUMN_LETTER.fullmatch(cells[0]):
+        cells.pop(0)  # 甲 乙 … label the descriptive columns before the numbered ones
+    numbers = []
+    for cell in cells:
+        match = _COLUMN_NUMBER.fullmatch(cell)
+        if not match:
+            return False
+        numbers.append(int(match[1]))
+    return (
+        len(numbers) >= 2
+        and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        and numbers[0] <= 1
+    )
+
+
+def read_form_context(texts: list[str], context: dict[str, Any]) -> None:
+    """Fill unit and reporting unit from a row like '填报单位（盖章）：某某民政厅  单位：万元'."""
+    text = "  ".join(t.strip() for t in texts if t and t.strip())
+    if context.get("reporting_unit") is None and "填报单位" in text:
+        match = _REPORTING_UNIT.search(text)
+        name = match["name"].strip(" :：") if match else ""
+        context["reporting_unit"] = name or None
+    if context.get("unit") is None:
+        match = _UNIT.search(halfwidth(text).replace("（", "(").replace("）", ")"))
+        if match:
+            context["unit"] = match["unit"].strip()
+
+
+def _apply_merges(grid: Grid, merges: list[Merge], header_rows: range) -> None:
+    """Copy merged labels over their range in the header, and vertical merges down the data."""
+    for r0, c0, r1, c1 in merges:
+        if r0 >= len(grid):
+            continue
+        value = grid[r0][c0] if c0 < len(grid[r0]) else None
+        in_header = r0 in header_rows
+        if value is None or not (in_header or (r0 > header_rows.stop - 1 and r1 > r0)):
+            continue
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            if in_header and r not in header_rows:
+                break
+            for c in range(c0, min(c1, len(grid[r]) - 1) + 1):
+                if grid[r][c] is None:
+                    grid[r][c] = value
+
+
+def _is_continuation(grid: Grid, r: int, header_start: int, merges: list[Merge]) -> bool:
+    """True when row r continues the header rows header_start..r-1."""
+    row, above = grid[r], grid[r - 1]
+    if _is_blank(row) or any(looks_numeric(c) for c in row):
+        return False
+    if _has_total_label(row) or _is_footer(row) or _is_column_number_row(row):
+        return False
+    if all(_UNIT_ONLY.fullmatch(c or "") for c in _non_empty(row)):
+        return True
+    for r0, c0, r1, c1 in merges:
+        if header_start <= r0 < r <= r1:
+            return True  # a header label merged down into this row
+        if r1 == r - 1 and r0 >= header_start and c1 > c0 and any(row[c0 : c1 + 1]):
+            return True  # labels under a parent merged across columns
+    width = len(row)
+    blank_under_label = any(above[c] and not row[c] for c in range(width))
+    label_under_blank = any(not above[c] and row[c] for c in range(width))
+    return blank_under_label and label_under_blank
+
+
+def _flatten_header(levels: list[list[Cell]], merged: bool) -> list[str]:
+    """One label per column: parent/child joined with '/'; a child-less column keeps its parent."""
+    levels = [list(level) for level in levels]
+    if not merged:
+        # Without merge information a parent spans the blanks to its right that have children.
+        for k in range(len(levels) - 1):
+            parent, child = levels[k], levels[k + 1]
+            current = None
+            for c in range(len(parent)):
+                if parent[c]:
+                    current = parent[c] if child[c] else None
+                elif current is not None and child[c]:
+                    parent[c] = current
+                else:
+                    current = None
+    header = []
+    for c in range(len(levels[0])):
+        parts: list[str] = []
+        for level in levels:
+            label = clean_label(level[c])
+            if not label or (parts and parts[-1] == label):
+                continue
+            if parts and _UNIT_ONLY.fullmatch(label):
+                parts[-1] += label  # '(万元)' under a label is its unit, not a child
+            else:
+                parts.append(label)
+        header.append("/".join(parts))
+    return header
+
+
+def table_from_grid(
+    grid: Grid, row_numbers: list[int], merges: list[Merge] | None = None
+) -> GridTable:
+    """Find title, unit row, header rows, data, 合计 row and footer in a grid of cleaned cells."""
+    merges = list(merges or [])
+    width = max((len(r) for r in grid), default=0)
+    grid = [list(r) + [None] * (width - len(r)) for r in grid]
+    context = empty_context()
+    titles: list[str] = []
+
+    start = None
+    for r, row in enumerate(grid):
+        if _is_blank(row):
+            continue
+        if _is_unit_row(row):
+            read_form_context([c for c in row if c], context)
+            continue
+        cells = _non_empty(row)
+        if len(cells) == 1:
+            titles.append(cells[0] or "")
+            continue
+        if not _is_header_candidate(row):
+            raise NoHeaderError(f"no header row found (row {row_numbers[r]} looks like data)")
+        start = r
+        break
+    if start is None:
+        raise NoHeaderError("no header row found")
+    if titles:
+        context["title"] = " ".join(titles)
+        if context["unit"] is None:
+            read_form_context([t for t in titles if re.search(r"单位\s*[:：]", t)], context)
+
+    stop = start + 1
+    while (
+        stop < len(grid)
+        and stop - start < MAX_HEADER_ROWS
+        and _is_continuation(grid, stop, start, merges)
+    ):
+        stop += 1
+    _apply_merges(grid, merges, range(start, stop))
+    header = _flatten_header(grid[start:stop], merged=bool(merges))
+
+    rows: list[list[Cell]] = []
+    numbers: list[int] = []
+    first = stop
+    while first < len(grid) and _is_blank(grid[first]):
+        first += 1
+    if first < len(grid) and _is_column_number_row(grid[first]):
+        first += 1
+    for r in range(first, len(grid)):
+        row = grid[r]
+        if _is_blank(row):
+            continue
+        if _is_footer(row):
+            break
+        if context["declared_total"] is None and _has_total_label(row):
+            total: dict[str, str] = {}
+            for label, cell in zip(header, row, strict=True):
+                if cell is not None:
+                    total.setdefault(label, cell)
+            context["declared_total"] = total
+            context["declared_total_row"] = row_numbers[r]
+            continue
+        rows.append(row)
+        numbers.append(row_numbers[r])
+
+    keep = [c for c in range(width) if header[c] or any(row[c] for row in rows)]
+    return GridTable(
+        header=[header[c] for c in keep],
+        rows=[[row[c] for c in keep] for row in rows],
+        row_numbers=numbers,
+        context=context,
+    )
+
+
+def record_value(value: object, where: str) -> Cell:
+    """A JSON scalar as a cell string; nested values are refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_float(value)
+    if isinstance(value, str):
+        return clean_cell(value)
+    raise ValueError(
+        f"{where} holds a nested value ({type(value).__name__}); expected flat records"
+    )
+
+
+def plain_json(value: Any) -> Any:
+    """JSON metadata with Decimals turned back into ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    return value

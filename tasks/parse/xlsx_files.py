@@ -1,0 +1,114 @@
+"""Workbooks (XLSX, XLSM, XLS) via python-calamine: one table per sheet, cells as Excel shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+from python_calamine import CalamineWorkbook
+
+from tasks.parse.helpers import (
+    Merge,
+    NoHeaderError,
+    ParsedTable,
+    ParseError,
+    clean_cell,
+    format_float,
+    table_from_grid,
+)
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Office encrypts an XLSX by wrapping it in an OLE file with these streams (MS-OFFCRYPTO);
+# directory entry names are stored in UTF-16LE.
+_ENCRYPTION_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+
+
+def cell_text(value: object) -> str | None:
+    """A calamine cell value as the string the clerk sees: '17', '12345.6', '2017-12-31'."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return format_float(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return clean_cell(value)
+
+
+def check_workbook_bytes(data: bytes, name: str) -> None:
+    """Refuse empty, encrypted, truncated and non-workbook files with a specific reason."""
+    if not data:
+        raise ParseError(f"{name}: empty file")
+    if data.startswith(OLE_MAGIC):
+        if any(stream in data for stream in _ENCRYPTION_STREAMS):
+            raise ParseError(
+                f"{name}: password-protected workbook (encrypted); send it without a password"
+            )
+        return
+    if not data.startswith(ZIP_MAGIC):
+        head = data[:512].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
+            raise ParseError(
+                f"{name}: not a valid XLSX (zip) file"
+                " (it is an HTML/XML page saved with a workbook name)"
+            )
+        raise ParseError(f"{name}: not a valid XLSX (zip) file")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise ParseError(f"{name}: not a valid XLSX (zip) file: truncated or corrupt") from None
+    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+        raise ParseError(f"{name}: a zip archive but not an XLSX workbook (no xl/workbook.xml)")
+
+
+def _merges(sheet) -> list[Merge]:
+    ranges = getattr(sheet, "merged_cell_ranges", None) or []
+    return [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
+
+
+def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
+    """One table per non-empty worksheet, rows numbered as in Excel."""
+    check_workbook_bytes(data, name)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for every kind of damage
+        raise ParseError(
+            f"{name}: cannot open the workbook: truncated or corrupt ({exc})"
+        ) from None
+    tables: list[ParsedTable] = []
+    skipped: list[str] = []
+    for meta in workbook.sheets_metadata:
+        if "WorkSheet" not in str(meta.typ):
+            continue  # chart and macro sheets hold no cells
+        try:
+            sheet = workbook.get_sheet_by_name(meta.name)
+            raw = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise ParseError(f"{name}: sheet '{meta.name}' cannot be read ({exc})") from None
+        grid = [[cell_text(v) for v in row] for row in raw]
+        if not any(any(row) for row in grid):
+            continue
+        try:
+            found = table_from_grid(grid, list(range(1, len(grid) + 1)), _merges(sheet))
+        except NoHeaderError as exc:
+            if sum(1 for row in grid if sum(1 for c in row if c) >= 2) == 0:
+                continue  # only notes or a lone title: no table on this sheet
+            skipped.append(f"sheet '{meta.name}': {exc}")
+            continue
+        tables.append(
+            ParsedTable(name, meta.name, found.header, found.rows, found.row_numbers, found.context)
+        )
+    if skipped and not tables:
+        raise ParseError(f"{name}: " + "; ".join(skipped))
+    for table in tables:
+        if skipped:
+            table.context["skipped_sheets"] = skipped
+    return tables

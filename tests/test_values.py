@@ -1,0 +1,203 @@
+"""Cell value parsers: explicit clerk-written cases and properties over generated numbers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tasks.normalise.values import (
+    MISSING,
+    is_missing,
+    money_factor,
+    parse_number,
+    parse_year,
+    to_halfwidth,
+    unit_in_header,
+)
+
+NAMES = {
+    "—": "em-dash",
+    "–": "en-dash",
+    "－": "fullwidth-hyphen",
+    "无": "wu",
+    "\u3000": "ideographic-space",
+}
+FULLWIDTH = str.maketrans("0123456789.,%+-", "０１２３４５６７８９．，％＋－")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("１２３，４５６．７％", "123,456.7%", id="digits-comma-point-percent"),
+        pytest.param("２０１７年", "2017年", id="year"),
+        pytest.param("\u3000遂川县\u3000", " 遂川县 ", id="ideographic-space"),
+        pytest.param("ＡＢＣ（万元）", "ABC(万元)", id="letters-and-parentheses"),
+    ],
+)
+def test_to_halfwidth(text, expected):
+    assert to_halfwidth(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [None, *sorted(MISSING), " — ", "———", "n/a", "NULL", "\u3000"],
+    ids=lambda t: "none" if t is None else "".join(NAMES.get(c, c) for c in t),
+)
+def test_missing(text):
+    assert is_missing(text)
+    assert parse_number(text) == (None, None)
+    assert parse_year(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "遂川县", "--5"], ids=["zero", "county", "double-dash-number"]
+)
+def test_not_missing(text):
+    assert not is_missing(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        pytest.param("1,234.5万元", "1234.5", "万元", id="separators-and-wan-yuan"),
+        pytest.param("3.17%", "3.17", "%", id="percent"),
+        pytest.param("３．１７％", "3.17", "%", id="fullwidth-percent"),
+        pytest.param("12人", "12", "人", id="persons"),
+        pytest.param("4 户", "4", "户", id="households-after-space"),
+        pytest.param(" 68386 ", "68386", None, id="surrounding-spaces"),
+        pytest.param("+5", "5", None, id="plus-sign"),
+        pytest.param("-1,200", "-1200", None, id="negative-with-separator"),
+        pytest.param("7.06亿元", "7.06", "亿元", id="yi-yuan"),
+        pytest.param("5000元", "5000", "元", id="yuan"),
+        pytest.param("１，０００", "1000", None, id="fullwidth-separator"),
+        pytest.param(".5", "0.5", None, id="leading-point"),
+        pytest.param("1.2E+05", "120000", None, id="exponent"),
+    ],
+)
+def test_parse_number(text, value, unit):
+    assert parse_number(text) == (Decimal(value), unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("12a", "not a number: '12a'", id="trailing-letter"),
+        pytest.param("1,23", "thousands separators must group 3 digits", id="bad-grouping"),
+        pytest.param("%", "not a number: '%'", id="percent-alone"),
+        pytest.param("12 34", "not a number", id="space-inside"),
+        pytest.param("5公斤", "not a number", id="unknown-unit"),
+        pytest.param("NaN", "not a number", id="nan"),
+    ],
+)
+def test_parse_number_refuses(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_number(text)
+
+
+@pytest.mark.parametrize(
+    ("label", "base", "unit"),
+    [
+        pytest.param("金额（万元）", "金额", "万元", id="fullwidth-parentheses"),
+        pytest.param("贫困发生率(%)", "贫困发生率", "%", id="halfwidth-percent"),
+        pytest.param("贫困发生率（％）", "贫困发生率", "%", id="fullwidth-percent"),
+        pytest.param("人口【人】", "人口", "人", id="lenticular-brackets"),
+        pytest.param("资金[元]", "资金", "元", id="square-brackets"),
+        pytest.param("落地资金（单位：万元）", "落地资金", "万元", id="danwei-prefix"),
+        pytest.param("资金（中央）（万元）", "资金（中央）", "万元", id="last-bracket-is-the-unit"),
+        pytest.param("县（市、区）", "县（市、区）", None, id="bracket-not-a-unit"),
+        pytest.param("县名", "县名", None, id="no-bracket"),
+        pytest.param("人口（万人）", "人口（万人）", None, id="ten-thousand-persons-not-a-unit"),
+    ],
+)
+def test_unit_in_header(label, base, unit):
+    assert unit_in_header(label) == (base, unit)
+
+
+@pytest.mark.parametrize(
+    ("unit", "factor"),
+    [
+        ("元", 1),
+        ("千元", 1000),
+        ("万元", 10000),
+        ("亿元", 100000000),
+        ("%", None),
+        ("人", None),
+        (None, None),
+    ],
+    ids=["yuan", "thousand-yuan", "wan-yuan", "yi-yuan", "percent", "persons", "none"],
+)
+def test_money_factor(unit, factor):
+    assert money_factor(unit) == factor
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("2017", id="plain"),
+        pytest.param("2017年", id="nian"),
+        pytest.param("2017-12-31", id="iso-date"),
+        pytest.param("2017年底", id="year-end"),
+        pytest.param("2017.0", id="float-from-excel"),
+        pytest.param("２０１７", id="fullwidth"),
+        pytest.param("2017年度", id="niandu"),
+        pytest.param("2017/12/31", id="slash-date"),
+        pytest.param("2017年12月", id="year-month"),
+        pytest.param("2017-12-31 00:00:00", id="datetime"),
+    ],
+)
+def test_parse_year(text):
+    assert parse_year(text) == 2017
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("1900", "out of range", id="too-early"),
+        pytest.param("2101年", "out of range", id="too-late"),
+        pytest.param("17年", "not a year", id="two-digits"),
+        pytest.param("去年", "not a year", id="words"),
+        pytest.param("43100", "not a year", id="excel-serial"),
+    ],
+)
+def test_parse_year_refuses(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_year(text)
+
+
+money = st.decimals(
+    min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False
+)
+
+
+@given(money)
+def test_thousands_separators_parse_back(d):
+    assert parse_number(f"{d:,}") == (d, None)
+
+
+@given(money)
+def test_fullwidth_parses_like_halfwidth(d):
+    text = f"{d:,}"
+    assert parse_number(text.translate(FULLWIDTH)) == parse_number(text)
+
+
+@given(money.map(abs))
+def test_percent_keeps_the_number(d):
+    assert parse_number(f"{d}%") == (d, "%")
+
+
+@given(
+    money, st.sampled_from(["元", "万元", "亿元", "人", "户"]), st.sampled_from(["", " ", "\u3000"])
+)
+def test_trailing_unit_and_spaces(d, unit, space):
+    assert parse_number(f"{space}{d:,}{space}{unit}{space}") == (d, unit)
+
+
+@given(
+    st.integers(min_value=1949, max_value=2100),
+    st.sampled_from(["{}", "{}年", "{}-12-31", "{}年底", "{}.0"]),
+)
+def test_year_forms(year, form):
+    assert parse_year(form.format(year)) == year
