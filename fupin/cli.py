@@ -18,7 +18,8 @@ app = typer.Typer(
 )
 
 HomeOption = Annotated[
-    Path | None, typer.Option("--home", help="Folder of raw archive, lake and warehouse (default $FUPIN_HOME or data/).")
+    Path | None,
+    typer.Option("--home", help="Folder of raw archive, lake and warehouse (default $FUPIN_HOME or data/)."),
 ]
 
 
@@ -59,16 +60,20 @@ def demo(
 
 @app.command()
 def run(
-    sources: Annotated[Path | None, typer.Option("--sources", help="sources.yaml listing one source per province.")] = None,
-    inbox: Annotated[Path | None, typer.Option(help="Folder with one subfolder per province (default <home>/inbox).")] = None,
+    sources: Annotated[
+        Path | None, typer.Option("--sources", help="sources.yaml listing one source per province.")
+    ] = None,
+    inbox: Annotated[
+        Path | None, typer.Option(help="Folder with one subfolder per province (default <home>/inbox).")
+    ] = None,
     home: HomeOption = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run to finish.")] = 60.0,
 ) -> None:
     """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.nightly import nightly
     from fupin.config import ConfigError
     from fupin.locking import RunLocked
-    from flows.nightly import nightly
 
     paths = _paths(home)
     try:
@@ -85,7 +90,9 @@ def run(
     _print_summary(summary)
     if paths.warehouse.exists():
         with _connect(home) as con:
-            _print_indicators(_indicator_rows(con, everything=False))
+            _print_indicators(
+                _indicator_rows(con, "headline"), title="Headline indicators (`fupin indicators --all` for every row)"
+            )
     raise typer.Exit(summary["exit_code"])
 
 
@@ -99,25 +106,50 @@ def _print_summary(summary: dict[str, Any]) -> None:
         for col in ("province", "file", "dataset", "status", "loaded", "rejected", "message"):
             table.add_column(col, overflow="fold")
         for s in summary["submissions"]:
-            table.add_row(s["province_code"], s["file_name"], s["dataset"] or "", s["status"],
-                          str(s["rows_loaded"]), str(s["rows_rejected"]), (s["message"] or "")[:120])
+            table.add_row(
+                s["province_code"],
+                s["file_name"],
+                s["dataset"] or "",
+                s["status"],
+                str(s["rows_loaded"]),
+                str(s["rows_rejected"]),
+                (s["message"] or "")[:120],
+            )
         console.print(table)
     statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
-    console.print(f"received {summary['received']} files: {statuses}; "
-                  f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected")
+    console.print(
+        f"received {summary['received']} files: {statuses}; "
+        f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected"
+    )
     for province, reason in summary["failed_provinces"].items():
         console.print(f"[red]province {province} failed:[/red] {reason}")
     for test, n in summary["data_tests_failed"].items():
         console.print(f"[yellow]data test {test}: {n} offending rows[/yellow]")
 
 
-def _indicator_rows(con, everything: bool) -> list[dict[str, Any]]:
-    where = "" if everything else (
-        "where not regexp_full_match(scope_code, '[0-9]{6}') "
-        "or scope_code in (select county_code from core.area_county where area_code = 'designated_mca')"
+_SCOPES = {
+    "all": "true",
+    # areas, area parts and the Ministry's designated counties
+    "areas": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
+    "where area_code = 'designated_mca'))",
+    # what a briefing opens with: multi-year totals and growth, first and last year of each series
+    "headline": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
+    "where area_code = 'designated_mca')) and (i.period like '%-%' or (not i.is_county and "
+    "i.period in (i.first_period, i.last_period) and i.indicator not in ('civil_affairs_funds', "
+    "'central_budget_investment', 'lottery_welfare_funds_central')) or (i.is_county and i.period = i.last_period))",
+}
+
+
+def _indicator_rows(con, scope: str) -> list[dict[str, Any]]:
+    cur = con.execute(
+        "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county, "
+        "min(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as first_period, "
+        "max(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as last_period "
+        "from marts.indicators) "
+        "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
+        f"from i join core.indicator_definition as d using (indicator) where {_SCOPES[scope]} "
+        "order by d.ordinal, i.scope_code, i.period"
     )
-    cur = con.execute(f"select indicator, scope_code, scope_name, period, value, unit, definition "
-                      f"from marts.indicators {where} order by indicator, scope_code, period")
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -137,16 +169,17 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-def _print_indicators(rows: list[dict[str, Any]]) -> None:
+def _print_indicators(rows: list[dict[str, Any]], title: str = "Indicators (marts.indicators)") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Indicators (marts.indicators)", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for col in ("indicator", "scope", "period", "value"):
         table.add_column(col, justify="right" if col == "value" else "left")
     for r in rows:
-        table.add_row(r["indicator"], f"{r['scope_name']} [{r['scope_code']}]", r["period"],
-                      format_value(r["value"], r["unit"]))
+        table.add_row(
+            r["indicator"], f"{r['scope_name']} [{r['scope_code']}]", r["period"], format_value(r["value"], r["unit"])
+        )
     Console(width=160).print(table)
 
 
@@ -154,11 +187,12 @@ def _print_indicators(rows: list[dict[str, Any]]) -> None:
 def indicators(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows (values in yuan / fractions).")] = False,
     everything: Annotated[bool, typer.Option("--all", help="Every county's rows too, not only areas.")] = False,
+    headline: Annotated[bool, typer.Option("--headline", help="Only the headline rows `fupin run` prints.")] = False,
     home: HomeOption = None,
 ) -> None:
     """Print the indicator table from the warehouse."""
     with _connect(home) as con:
-        rows = _indicator_rows(con, everything)
+        rows = _indicator_rows(con, "all" if everything else "headline" if headline else "areas")
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -177,13 +211,17 @@ def submissions(
     console = Console(width=160)
     with _connect(home) as con:
         if submission_id:
-            found = con.execute("select file_name, status, message from meta.submissions where submission_id = ?",
-                                [submission_id]).fetchone()
+            found = con.execute(
+                "select file_name, status, message from meta.submissions where submission_id = ?", [submission_id]
+            ).fetchone()
             if not found:
                 _fail(f"no submission with id {submission_id}")
             console.print(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}")
-            rows = con.execute("select row_number, field, value, reason from meta.rejections "
-                               "where submission_id = ? order by row_number nulls first", [submission_id]).fetchall()
+            rows = con.execute(
+                "select row_number, field, value, reason from meta.rejections "
+                "where submission_id = ? order by row_number nulls first",
+                [submission_id],
+            ).fetchall()
             table = Table(title=f"Rejections ({len(rows)})", title_justify="left")
             for col in ("row", "field", "value", "reason"):
                 table.add_column(col, overflow="fold")

@@ -101,5 +101,7 @@ def inbox_sources(inbox: str | os.PathLike) -> list[Source]:
             raise ConfigError(f"{sub}: {exc}") from exc
         sources.append(Source(code, str(sub.resolve())))
     if not sources:
-        raise ConfigError(f"{root}: no province folders (expected e.g. {', '.join(list(PROVINCE_PINYIN.values())[:3])})")
+        raise ConfigError(
+            f"{root}: no province folders (expected e.g. {', '.join(list(PROVINCE_PINYIN.values())[:3])})"
+        )
     return sources

@@ -19,25 +19,51 @@ MONEY = pa.decimal128(18, 2)
 
 # file schemas; province and year live in the partition path, not in the file
 SCHEMAS: dict[str, pa.Schema] = {
-    "fund_allocation": pa.schema([
-        ("county_code", pa.string()), ("fund_type", pa.string()), ("fund_level", pa.string()),
-        ("amount_yuan", MONEY), ("source_row", pa.int32()), ("submission_id", pa.string()),
-    ]),
-    "poverty_status": pa.schema([
-        ("county_code", pa.string()), ("rural_population", pa.int64()), ("poor_population", pa.int64()),
-        ("lifted_population", pa.int64()), ("declared_incidence", pa.float64()),
-        ("source_row", pa.int32()), ("submission_id", pa.string()),
-    ]),
-    "social_org_project": pa.schema([
-        ("organisation", pa.string()), ("org_scope", pa.string()), ("project", pa.string()),
-        ("county_code", pa.string()), ("amount_yuan", MONEY), ("beneficiaries", pa.int64()),
-        ("source_row", pa.int32()), ("submission_id", pa.string()),
-    ]),
-    "training": pa.schema([
-        ("programme", pa.string()), ("county_code", pa.string()), ("sessions", pa.int64()),
-        ("trainees", pa.int64()), ("trainees_poor", pa.int64()), ("employed", pa.int64()),
-        ("source_row", pa.int32()), ("submission_id", pa.string()),
-    ]),
+    "fund_allocation": pa.schema(
+        [
+            ("county_code", pa.string()),
+            ("fund_type", pa.string()),
+            ("fund_level", pa.string()),
+            ("amount_yuan", MONEY),
+            ("source_row", pa.int32()),
+            ("submission_id", pa.string()),
+        ]
+    ),
+    "poverty_status": pa.schema(
+        [
+            ("county_code", pa.string()),
+            ("rural_population", pa.int64()),
+            ("poor_population", pa.int64()),
+            ("lifted_population", pa.int64()),
+            ("declared_incidence", pa.float64()),
+            ("source_row", pa.int32()),
+            ("submission_id", pa.string()),
+        ]
+    ),
+    "social_org_project": pa.schema(
+        [
+            ("organisation", pa.string()),
+            ("org_scope", pa.string()),
+            ("project", pa.string()),
+            ("county_code", pa.string()),
+            ("amount_yuan", MONEY),
+            ("beneficiaries", pa.int64()),
+            ("source_row", pa.int32()),
+            ("submission_id", pa.string()),
+        ]
+    ),
+    "training": pa.schema(
+        [
+            ("programme", pa.string()),
+            ("county_code", pa.string()),
+            ("sessions", pa.int64()),
+            ("trainees", pa.int64()),
+            ("trainees_poor", pa.int64()),
+            ("employed", pa.int64()),
+            ("source_row", pa.int32()),
+            ("submission_id", pa.string()),
+        ]
+    ),
 }
 
 
@@ -79,10 +105,15 @@ def write_lake(validated_path: str, paths: Paths) -> str:
     rec = doc["received"]
     rejections = [Rejection(**r) for r in doc.get("rejections", [])]
     outcome = Outcome(
-        submission_id=rec["submission_id"], province_code=rec["province_code"],
-        file_name=rec["file_name"], sha256=rec["sha256"], received_at=rec["received_at"],
-        source_path=rec["source_path"], raw_path=rec["raw_path"],
-        rejections=rejections, warnings=doc.get("warnings", []),
+        submission_id=rec["submission_id"],
+        province_code=rec["province_code"],
+        file_name=rec["file_name"],
+        sha256=rec["sha256"],
+        received_at=rec["received_at"],
+        source_path=rec["source_path"],
+        raw_path=rec["raw_path"],
+        rejections=rejections,
+        warnings=doc.get("warnings", []),
     )
     datasets = doc.get("datasets") or {}
     good_rows = {r["_row"] for rows in datasets.values() for r in rows}

@@ -59,9 +59,22 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
     """Ledger row, rejections and facts of one submission; returns the ids it superseded."""
     con.execute(
         "insert or replace into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [o.submission_id, o.province_code, o.dataset, o.file_name, o.source_path, o.sha256,
-         o.received_at, o.status, ",".join(map(str, o.years)) or None, o.rows_total, o.rows_loaded,
-         o.rows_rejected, o.message, o.raw_path],
+        [
+            o.submission_id,
+            o.province_code,
+            o.dataset,
+            o.file_name,
+            o.source_path,
+            o.sha256,
+            o.received_at,
+            o.status,
+            ",".join(map(str, o.years)) or None,
+            o.rows_total,
+            o.rows_loaded,
+            o.rows_rejected,
+            o.message,
+            o.raw_path,
+        ],
     )
     con.execute("delete from meta.rejections where submission_id = ?", [o.submission_id])
     if o.rejections:
@@ -77,12 +90,14 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
         # the newest submission for province × dataset × year replaces what was there
         con.execute(f"delete from {table} where province_code = ? and year = ?", [province, year])
         con.execute(
-            f"insert into {table} by name select ? as province_code, ? as year, * from read_parquet(?, hive_partitioning = false)",
+            f"insert into {table} by name "
+            "select ? as province_code, ? as year, * from read_parquet(?, hive_partitioning = false)",
             [province, year, lake_file],
         )
     facts = " union all ".join(f"select submission_id from {t}" for t in FACT_TABLES.values())
     superseded = [
-        sid for (sid,) in con.execute(
+        sid
+        for (sid,) in con.execute(
             f"select submission_id from meta.submissions where province_code = ? and status in ('loaded', "
             f"'partially_loaded') and submission_id <> ? and submission_id not in ({facts})",
             [o.province_code, o.submission_id],

@@ -99,7 +99,7 @@ def validate_submission(normalised_path: str, paths: Paths) -> str:
         doc["datasets"][dataset] = good
         doc["rejections"].extend(asdict(r) for r in rejections)
         doc["warnings"].extend(warnings)
-    doc["rejections"].sort(key=lambda r: (r["row_number"] or 0))
+    doc["rejections"].sort(key=lambda r: r["row_number"] or 0)
     return _write(Path(normalised_path).with_name("validated.json"), doc)
 
 

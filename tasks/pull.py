@@ -101,5 +101,4 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str]) -> list[Rece
     return received
 
 
-
 __all__ = ["pull_source", "list_source", "submission_id_for"]

@@ -14,15 +14,22 @@ EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 
 
 @task(cache_policy=NO_CACHE)
-def summarise_run(outcome_paths: list[str], loaded: dict[str, Any], failed: dict[str, str],
-                  paths: Paths) -> dict[str, Any]:
+def summarise_run(
+    outcome_paths: list[str], loaded: dict[str, Any], failed: dict[str, str], paths: Paths
+) -> dict[str, Any]:
     """Counts per status, one line per submission, failed provinces, and the exit code."""
     outcomes = sorted((Outcome.load(p) for p in outcome_paths), key=lambda o: (o.province_code, o.file_name))
     submissions = [
         {
-            "submission_id": o.submission_id, "province_code": o.province_code, "file_name": o.file_name,
-            "dataset": o.dataset, "status": o.status, "rows_total": o.rows_total,
-            "rows_loaded": o.rows_loaded, "rows_rejected": o.rows_rejected, "message": o.message,
+            "submission_id": o.submission_id,
+            "province_code": o.province_code,
+            "file_name": o.file_name,
+            "dataset": o.dataset,
+            "status": o.status,
+            "rows_total": o.rows_total,
+            "rows_loaded": o.rows_loaded,
+            "rows_rejected": o.rows_rejected,
+            "message": o.message,
         }
         for o in outcomes
     ]

@@ -19,8 +19,17 @@ def _rules(dataset: str, r: dict[str, Any]) -> list[tuple[str, Any, str]]:
     year = r.get("year")
     if year is None or not 2000 <= year <= date.today().year + 1:
         broken.append(("year", year, f"year {year} is outside 2000–{date.today().year + 1}"))
-    for name in ("amount_yuan", "rural_population", "poor_population", "lifted_population",
-                 "beneficiaries", "sessions", "trainees", "trainees_poor", "employed"):
+    for name in (
+        "amount_yuan",
+        "rural_population",
+        "poor_population",
+        "lifted_population",
+        "beneficiaries",
+        "sessions",
+        "trainees",
+        "trainees_poor",
+        "employed",
+    ):
         value = r.get(name)
         if value is not None and value < 0:
             broken.append((name, value, f"{name} is negative ({value})"))
@@ -29,8 +38,7 @@ def _rules(dataset: str, r: dict[str, Any]) -> list[tuple[str, Any, str]]:
         if rural == 0:
             broken.append(("rural_population", rural, "rural population is 0: incidence undefined"))
         elif poor > rural:
-            broken.append(("poor_population", poor,
-                           f"poor population {poor} exceeds rural population {rural}"))
+            broken.append(("poor_population", poor, f"poor population {poor} exceeds rural population {rural}"))
         declared = r.get("declared_incidence")
         if declared is not None and not 0 <= declared <= 1:
             broken.append(("incidence", declared, f"incidence {declared:.2%} is not between 0% and 100%"))
@@ -55,15 +63,17 @@ def validate_rows(dataset: str, rows: list[dict[str, Any]]) -> tuple[list[dict],
         key = tuple(r.get(k) for k in KEYS[dataset])
         if key in first_seen and first_seen[key] != row:
             what = " × ".join(str(k) for k in key)
-            rejected_rows[row].append(Rejection(row, KEYS[dataset][0], str(key[0]),
-                                                f"duplicate of row {first_seen[key]} ({what})"))
+            rejected_rows[row].append(
+                Rejection(row, KEYS[dataset][0], str(key[0]), f"duplicate of row {first_seen[key]} ({what})")
+            )
         first_seen.setdefault(key, row)
         declared = r.get("declared_incidence")
         if dataset == "poverty_status" and declared is not None and r["rural_population"]:
             computed = r["poor_population"] / r["rural_population"]
             if abs(computed - declared) > INCIDENCE_TOLERANCE:
-                warnings.append(f"row {row}: declared incidence {declared:.2%} differs from "
-                                f"poor/rural = {computed:.2%}")
+                warnings.append(
+                    f"row {row}: declared incidence {declared:.2%} differs from poor/rural = {computed:.2%}"
+                )
     good = [r for r in rows if r["_row"] not in rejected_rows]
     rejections = [rej for rs in rejected_rows.values() for rej in rs]
     return good, rejections, warnings

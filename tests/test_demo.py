@@ -105,9 +105,7 @@ def _yearly_yuan(
     designated_only: bool = False,
 ) -> dict[int, Decimal]:
     """Yearly yuan of one fund type over both provinces' files."""
-    columns = [
-        c for c in FUND_COLUMNS if c.startswith(fund_type) and (level is None or c.endswith(level))
-    ]
+    columns = [c for c in FUND_COLUMNS if c.startswith(fund_type) and (level is None or c.endswith(level))]
     totals = {}
     for year in YEARS:
         rows, _ = _jiangxi_fund_form(inbox, year)
@@ -126,9 +124,7 @@ def _yearly_yuan(
 @pytest.fixture(scope="module")
 def poverty(inbox: Path) -> pd.DataFrame:
     """Both provinces' poverty rows: province, year, county, R, L, P, declared percent."""
-    sheet = openpyxl.load_workbook(
-        inbox / "jiangxi" / "江西省罗霄山片区贫困人口统计表2015-2017.xlsx"
-    )["贫困人口"]
+    sheet = openpyxl.load_workbook(inbox / "jiangxi" / "江西省罗霄山片区贫困人口统计表2015-2017.xlsx")["贫困人口"]
     records = [
         {
             "province": "36",
@@ -173,9 +169,7 @@ def test_rewriting_overwrites_with_identical_bytes(tmp_path: Path) -> None:
     assert first == second
 
 
-def test_area_civil_affairs_funds_make_84_yi_growing_24_percent(
-    inbox: Path, hunan_funds: pd.DataFrame
-) -> None:
+def test_area_civil_affairs_funds_make_84_yi_growing_24_percent(inbox: Path, hunan_funds: pd.DataFrame) -> None:
     """F6: Jiangxi and Hunan to the 23 counties, 2015–2017."""
     yearly = _yearly_yuan(inbox, hunan_funds, "民政事业费")
     assert sum(yearly.values()) == pytest.approx(84e8, rel=1e-3)
@@ -191,9 +185,7 @@ def test_designated_counties_civil_affairs_funds_make_7_06_yi_growing_25_7_perce
     assert round(_growth(yearly[2015], yearly[2017], 2) * 100, 1) == 25.7
 
 
-def test_central_budget_investment_is_exactly_22489_wan(
-    inbox: Path, hunan_funds: pd.DataFrame
-) -> None:
+def test_central_budget_investment_is_exactly_22489_wan(inbox: Path, hunan_funds: pd.DataFrame) -> None:
     """F7."""
     assert sum(_yearly_yuan(inbox, hunan_funds, "中央预算内投资").values()) == 22489 * WAN
 
@@ -224,17 +216,12 @@ def test_jiangxi_fund_forms_carry_the_submission_quirks(inbox: Path) -> None:
     rows16, _ = _jiangxi_fund_form(inbox, 2016)
     rows17, _ = _jiangxi_fund_form(inbox, 2017)
     assert ("赣县", 360721) in {(r["name"], r["code"]) for r in rows15}
-    assert all(
-        ("南康区", 360703) in {(r["name"], r["code"]) for r in rows}
-        for rows in (rows15, rows16, rows17)
-    )
+    assert all(("南康区", 360703) in {(r["name"], r["code"]) for r in rows} for rows in (rows15, rows16, rows17))
     assert {"遂川", "莲花"} <= {r["name"] for r in rows16}
     assert sum(isinstance(v, str) for r in rows16 for v in r["raw"]) == 2
     assert sum(r["code"] is None for r in rows17) == 3
     assert ("遂川县", "360827") in {(r["name"], r["code"]) for r in rows17}
-    sheet = openpyxl.load_workbook(inbox / "jiangxi" / "2017年罗霄山片区县民政资金下达情况表.xlsx")[
-        "民政资金"
-    ]
+    sheet = openpyxl.load_workbook(inbox / "jiangxi" / "2017年罗霄山片区县民政资金下达情况表.xlsx")["民政资金"]
     assert [c.value for c in sheet[5]] == list(range(1, 10))
     assert "A1:I1" in {str(r) for r in sheet.merged_cells.ranges}
 
@@ -272,9 +259,7 @@ def test_designated_county_poverty_at_end_2017(
         pytest.param("43", 2017, 3.65, id="F11-hunan-2017"),
     ],
 )
-def test_part_of_area_incidence(
-    poverty: pd.DataFrame, province: str, year: int, expected: float
-) -> None:
+def test_part_of_area_incidence(poverty: pd.DataFrame, province: str, year: int, expected: float) -> None:
     part = poverty[(poverty["province"] == province) & (poverty["year"] == year)]
     assert round(part["P"].sum() / part["R"].sum() * 100, 2) == expected
 
@@ -312,9 +297,7 @@ def test_social_organisation_funds_make_5430_9_wan_from_48_organisations(inbox: 
     assert 55 <= len(records) <= 65
     assert sum(_number(r["落地资金（万元）"]) for r in records) == Decimal("5430.9")
     assert {r["县（市、区）"] for r in records} == {"遂川县", "莲花县"}
-    assert any(
-        isinstance(r["落地资金（万元）"], str) and "," in r["落地资金（万元）"] for r in records
-    )
+    assert any(isinstance(r["落地资金（万元）"], str) and "," in r["落地资金（万元）"] for r in records)
     assert all(isinstance(r["受益人数"], int) and r["受益人数"] > 0 for r in records)
     keys = {(r["社会组织名称"], r["项目名称"], r["县（市、区）"]) for r in records}
     assert len(keys) == len(records)

@@ -28,14 +28,20 @@ def test_f6_luoxiao_civil_affairs_funds_84_yi_growing_24_percent(warehouse):
 
 
 def test_f1_designated_counties_706_million_growing_25_7_percent(warehouse):
-    assert indicator(warehouse, "civil_affairs_funds", "designated_mca", "2015-2017") == pytest.approx(7.06e8, rel=0.005)
-    assert indicator(warehouse, "civil_affairs_funds_growth", "designated_mca", "2015-2017") == pytest.approx(0.257, abs=0.0005)
+    assert indicator(warehouse, "civil_affairs_funds", "designated_mca", "2015-2017") == pytest.approx(
+        7.06e8, rel=0.005
+    )
+    assert indicator(warehouse, "civil_affairs_funds_growth", "designated_mca", "2015-2017") == pytest.approx(
+        0.257, abs=0.0005
+    )
 
 
 @pytest.mark.parametrize(
     ("county", "lifted", "poor", "incidence"),
-    [pytest.param("360827", 68386, 17002, 0.0317, id="F4-suichuan"),
-     pytest.param("360321", 33065, 6580, 0.0284, id="F5-lianhua")],
+    [
+        pytest.param("360827", 68386, 17002, 0.0317, id="F4-suichuan"),
+        pytest.param("360321", 33065, 6580, 0.0284, id="F5-lianhua"),
+    ],
 )
 def test_f4_f5_designated_counties_end_2017(warehouse, county, lifted, poor, incidence):
     assert indicator(warehouse, "lifted_population", county, "2017") == lifted
@@ -46,8 +52,10 @@ def test_f4_f5_designated_counties_end_2017(warehouse, county, lifted, poor, inc
 
 @pytest.mark.parametrize(
     ("scope", "y2015", "y2017"),
-    [pytest.param("luoxiao:36", 0.0986, 0.0436, id="F10-jiangxi-part"),
-     pytest.param("luoxiao:43", 0.1015, 0.0365, id="F11-hunan-part")],
+    [
+        pytest.param("luoxiao:36", 0.0986, 0.0436, id="F10-jiangxi-part"),
+        pytest.param("luoxiao:43", 0.1015, 0.0365, id="F11-hunan-part"),
+    ],
 )
 def test_f10_f11_incidence_of_the_area_parts(warehouse, scope, y2015, y2017):
     assert abs(indicator(warehouse, "poverty_incidence", scope, "2015") - y2015) < 0.00005
@@ -56,11 +64,15 @@ def test_f10_f11_incidence_of_the_area_parts(warehouse, scope, y2015, y2017):
 
 def test_f7_f8_central_budget_investment_and_lottery_funds(warehouse):
     assert indicator(warehouse, "central_budget_investment", "luoxiao", "2015-2017") == pytest.approx(22489e4, abs=0.01)
-    assert indicator(warehouse, "lottery_welfare_funds_central", "luoxiao", "2015-2017") == pytest.approx(4.46e8, abs=0.01)
+    assert indicator(warehouse, "lottery_welfare_funds_central", "luoxiao", "2015-2017") == pytest.approx(
+        4.46e8, abs=0.01
+    )
 
 
 def test_f2_social_organisation_funds_landed_2018(warehouse):
-    assert indicator(warehouse, "social_org_funds_landed", "designated_mca", "2018") == pytest.approx(54_309_000, abs=0.01)
+    assert indicator(warehouse, "social_org_funds_landed", "designated_mca", "2018") == pytest.approx(
+        54_309_000, abs=0.01
+    )
     assert indicator(warehouse, "social_org_organisations", "designated_mca", "2018") == 48
 
 
@@ -82,8 +94,10 @@ def test_old_county_codes_resolve_to_current_ones(warehouse):
         "select count(*) from core.fct_fund_allocation where county_code = '360704' and year = 2015"
     ).fetchone()[0]
     assert n > 0
-    assert warehouse.execute(
-        "select count(*) from core.fct_fund_allocation where county_code = '360721'").fetchone()[0] == 0
+    assert (
+        warehouse.execute("select count(*) from core.fct_fund_allocation where county_code = '360721'").fetchone()[0]
+        == 0
+    )
 
 
 def test_every_indicator_has_a_definition(warehouse):
@@ -99,8 +113,8 @@ def test_lake_is_hive_partitioned_parquet(demo_run):
     assert any(f.startswith("fund_allocation/province=36/year=2015/") for f in files)
     con = duckdb.connect()
     total = con.execute(
-        "select sum(amount_yuan) from read_parquet(?, hive_partitioning = true) "
-        "where fund_type = 'civil_affairs'", [str(lake / "fund_allocation" / "**" / "*.parquet")]
+        "select sum(amount_yuan) from read_parquet(?, hive_partitioning = true) where fund_type = 'civil_affairs'",
+        [str(lake / "fund_allocation" / "**" / "*.parquet")],
     ).fetchone()[0]
     assert float(total) == pytest.approx(84e8, rel=0.01)
 
@@ -114,8 +128,7 @@ def test_raw_archive_keeps_every_file_unchanged(demo_run, warehouse):
 def _table_digests(path) -> dict[str, str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = con.execute(
-            "select schema_name || '.' || table_name from duckdb_tables() order by 1").fetchall()
+        tables = con.execute("select schema_name || '.' || table_name from duckdb_tables() order by 1").fetchall()
         out = {}
         for (name,) in tables:
             rows = con.execute(f"select * from {name}").fetchall()

@@ -199,9 +199,7 @@ def test_json_records(name, metadata):
         pytest.param("not_a_zip.xlsx", "not a valid XLSX (zip) file", id="text-named-xlsx"),
         pytest.param("encrypted.xlsx", "password-protected workbook", id="encrypted-xlsx"),
         pytest.param("data_first.csv", "no header row found", id="csv-without-header"),
-        pytest.param(
-            "nested.json", "record 2, field '落地资金' holds a nested value", id="nested-json"
-        ),
+        pytest.param("nested.json", "record 2, field '落地资金' holds a nested value", id="nested-json"),
         pytest.param("broken.json", "not valid JSON", id="broken-json"),
     ],
 )
@@ -287,9 +285,7 @@ def test_total_at_the_end_and_note_footer():
             "江西省民政厅",
             id="one-cell",
         ),
-        pytest.param(
-            ["填报单位：", "湖南省民政厅", "单位:元"], "元", "湖南省民政厅", id="split-cells"
-        ),
+        pytest.param(["填报单位：", "湖南省民政厅", "单位:元"], "元", "湖南省民政厅", id="split-cells"),
         pytest.param(["金额单位：万元"], "万元", None, id="unit-only"),
         pytest.param(["填报单位（盖章）："], None, None, id="blank-reporting-unit"),
     ],
@@ -360,9 +356,7 @@ def test_looks_numeric(text, numeric):
 
 _cells = st.one_of(
     st.none(),
-    st.sampled_from(
-        ["县名", "合计", "1", "2", "(1)", "单位：万元", "负责人：", "中央", "12.5", "注：略"]
-    ),
+    st.sampled_from(["县名", "合计", "1", "2", "(1)", "单位：万元", "负责人：", "中央", "12.5", "注：略"]),
     st.text(min_size=1, max_size=4).map(str.strip).filter(bool),
 )
 

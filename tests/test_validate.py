@@ -8,8 +8,15 @@ from tasks.validate import validate_rows
 
 
 def _poverty(row, county="360827", year=2017, rural=1000, poor=30, lifted=70, incidence=0.03):
-    return dict(_row=row, county_code=county, year=year, rural_population=rural, poor_population=poor,
-                lifted_population=lifted, declared_incidence=incidence)
+    return dict(
+        _row=row,
+        county_code=county,
+        year=year,
+        rural_population=rural,
+        poor_population=poor,
+        lifted_population=lifted,
+        declared_incidence=incidence,
+    )
 
 
 def test_poor_above_rural_rejects_that_row_only():
@@ -33,8 +40,16 @@ def test_same_county_and_year_twice_rejects_the_second():
 
 
 def test_negative_amount_is_rejected():
-    rows = [dict(_row=6, county_code="360827", year=2016, fund_type="civil_affairs", fund_level="central",
-                 amount_yuan=Decimal("-5.00"))]
+    rows = [
+        dict(
+            _row=6,
+            county_code="360827",
+            year=2016,
+            fund_type="civil_affairs",
+            fund_level="central",
+            amount_yuan=Decimal("-5.00"),
+        )
+    ]
     good, rejected, _ = validate_rows("fund_allocation", rows)
     assert good == []
     assert rejected[0].field == "amount_yuan" and "negative" in rejected[0].reason
@@ -42,8 +57,10 @@ def test_negative_amount_is_rejected():
 
 def test_wide_form_row_goes_as_a_whole():
     base = dict(_row=6, county_code="360827", year=2016, fund_level="central")
-    rows = [dict(base, fund_type="civil_affairs", amount_yuan=Decimal("10.00")),
-            dict(base, fund_type="lottery_welfare", amount_yuan=Decimal("-1.00"))]
+    rows = [
+        dict(base, fund_type="civil_affairs", amount_yuan=Decimal("10.00")),
+        dict(base, fund_type="lottery_welfare", amount_yuan=Decimal("-1.00")),
+    ]
     good, rejected, _ = validate_rows("fund_allocation", rows)
     assert good == [] and len(rejected) == 1
 
@@ -55,7 +72,17 @@ def test_declared_incidence_far_from_computed_is_a_warning_not_a_rejection():
 
 
 def test_trainees_poor_above_trainees_is_rejected():
-    rows = [dict(_row=2, programme="养老护理", county_code="360827", year=2016, sessions=1, trainees=10,
-                 trainees_poor=11, employed=3)]
+    rows = [
+        dict(
+            _row=2,
+            programme="养老护理",
+            county_code="360827",
+            year=2016,
+            sessions=1,
+            trainees=10,
+            trainees_poor=11,
+            employed=3,
+        )
+    ]
     _, rejected, _ = validate_rows("training", rows)
     assert rejected[0].field == "trainees_poor"

@@ -52,9 +52,7 @@ def test_missing(text):
     assert parse_year(text) is None
 
 
-@pytest.mark.parametrize(
-    "text", ["0", "遂川县", "--5"], ids=["zero", "county", "double-dash-number"]
-)
+@pytest.mark.parametrize("text", ["0", "遂川县", "--5"], ids=["zero", "county", "double-dash-number"])
 def test_not_missing(text):
     assert not is_missing(text)
 
@@ -167,9 +165,7 @@ def test_parse_year_refuses(text, reason):
         parse_year(text)
 
 
-money = st.decimals(
-    min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False
-)
+money = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False)
 
 
 @given(money)
@@ -188,9 +184,7 @@ def test_percent_keeps_the_number(d):
     assert parse_number(f"{d}%") == (d, "%")
 
 
-@given(
-    money, st.sampled_from(["元", "万元", "亿元", "人", "户"]), st.sampled_from(["", " ", "\u3000"])
-)
+@given(money, st.sampled_from(["元", "万元", "亿元", "人", "户"]), st.sampled_from(["", " ", "\u3000"]))
 def test_trailing_unit_and_spaces(d, unit, space):
     assert parse_number(f"{space}{d:,}{space}{unit}{space}") == (d, unit)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from importlib import resources
 
 import duckdb
@@ -21,30 +22,59 @@ MARTS = (
 )
 
 REFERENCE_COMMENTS = {
-    "core.dim_county": ("One row per current county-level division (GB/T 2260, from python-stdnum's list).", {
-        "county_code": "Current 6-digit code.", "county_name": "Current name.",
-        "prefecture_code": "6-digit code of the prefecture (地级) it belongs to.",
-        "prefecture_name": "Name of the prefecture.", "province_code": "2-digit province code.",
-        "province_name": "Province name.", "region": "east, central or west (NBS poverty-monitoring grouping).",
-    }),
-    "core.dim_province": ("One row per province.", {
-        "province_code": "2-digit code.", "province_name": "Name.", "region": "east, central or west.",
-    }),
-    "core.area_county": ("One row per area × county: the counties of each policy area.", {
-        "area_code": "Area id: luoxiao (罗霄山片区 23 counties), designated_mca (民政部定点扶贫县).",
-        "area_name": "Area name.", "county_code": "Current 6-digit county code.",
-    }),
-    "core.county_alias": ("One row per alias × county: every current or former name or code that resolves to a current county.", {
-        "alias": "A name, short name or code as submissions write it.", "county_code": "Current county code it resolves to.",
-        "province_code": "2-digit province of the county.", "kind": "code, name, short_name, old_code, old_name or old_short_name.",
-    }),
-    "core.exit_threshold": ("One row per region: the incidence below which a poor county may exit (脱贫摘帽).", {
-        "region": "east, central or west.", "threshold": "Incidence threshold as a fraction.",
-    }),
-    "core.indicator_definition": ("One row per indicator published in marts.indicators, with its unit and definition.", {
-        "indicator": "Indicator id.", "unit": "yuan, fraction, persons, count or boolean.",
-        "definition": "How the indicator is computed.",
-    }),
+    "core.dim_county": (
+        "One row per current county-level division (GB/T 2260, from python-stdnum's list).",
+        {
+            "county_code": "Current 6-digit code.",
+            "county_name": "Current name.",
+            "prefecture_code": "6-digit code of the prefecture (地级) it belongs to.",
+            "prefecture_name": "Name of the prefecture.",
+            "province_code": "2-digit province code.",
+            "province_name": "Province name.",
+            "region": "east, central or west (NBS poverty-monitoring grouping).",
+        },
+    ),
+    "core.dim_province": (
+        "One row per province.",
+        {
+            "province_code": "2-digit code.",
+            "province_name": "Name.",
+            "region": "east, central or west.",
+        },
+    ),
+    "core.area_county": (
+        "One row per area × county: the counties of each policy area.",
+        {
+            "area_code": "Area id: luoxiao (罗霄山片区 23 counties), designated_mca (民政部定点扶贫县).",
+            "area_name": "Area name.",
+            "county_code": "Current 6-digit county code.",
+        },
+    ),
+    "core.county_alias": (
+        "One row per alias × county: every current or former name or code that resolves to a current county.",
+        {
+            "alias": "A name, short name or code as submissions write it.",
+            "county_code": "Current county code it resolves to.",
+            "province_code": "2-digit province of the county.",
+            "kind": "code, name, short_name, old_code, old_name or old_short_name.",
+        },
+    ),
+    "core.exit_threshold": (
+        "One row per region: the incidence below which a poor county may exit (脱贫摘帽).",
+        {
+            "region": "east, central or west.",
+            "threshold": "Incidence threshold as a fraction.",
+        },
+    ),
+    "core.indicator_definition": (
+        "One row per indicator published in marts.indicators, with its unit and definition.",
+        {
+            "ordinal": "Position in the printed indicator table.",
+            "indicator": "Indicator id.",
+            "unit": "yuan, fraction, persons, count or boolean.",
+            "definition": "How the indicator is computed.",
+        },
+    ),
 }
 
 MART_COLUMN_COMMENTS = {
@@ -85,18 +115,43 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)write the reference tables from python-stdnum's division list and the seeds."""
     cs = sorted(counties().values(), key=lambda c: c.county_code)
     _replace(con, "core.dim_county", pa.Table.from_pylist([c.__dict__ for c in cs]))
-    _replace(con, "core.dim_province", pa.Table.from_pylist(
-        [{"province_code": k, "province_name": v, "region": region_of(k)} for k, v in sorted(provinces().items())]))
-    _replace(con, "core.area_county", pa.Table.from_pylist(
-        [{"area_code": a.area_code, "area_name": a.area_name, "county_code": a.county_code} for a in area_counties()]))
-    _replace(con, "core.county_alias", pa.Table.from_pylist(
-        [{"alias": alias, "county_code": code, "province_code": prov, "kind": kind}
-         for alias, hits in sorted(aliases().items()) for code, prov, kind in hits]))
-    _replace(con, "core.exit_threshold", pa.Table.from_pylist(
-        [{"region": r, "threshold": t} for r, t in EXIT_THRESHOLD.items()]))
-    import csv
-
-    rows = list(csv.DictReader(_sql("seeds/indicator_definitions.csv").splitlines()))
+    _replace(
+        con,
+        "core.dim_province",
+        pa.Table.from_pylist(
+            [{"province_code": k, "province_name": v, "region": region_of(k)} for k, v in sorted(provinces().items())]
+        ),
+    )
+    _replace(
+        con,
+        "core.area_county",
+        pa.Table.from_pylist(
+            [
+                {"area_code": a.area_code, "area_name": a.area_name, "county_code": a.county_code}
+                for a in area_counties()
+            ]
+        ),
+    )
+    _replace(
+        con,
+        "core.county_alias",
+        pa.Table.from_pylist(
+            [
+                {"alias": alias, "county_code": code, "province_code": prov, "kind": kind}
+                for alias, hits in sorted(aliases().items())
+                for code, prov, kind in hits
+            ]
+        ),
+    )
+    _replace(
+        con,
+        "core.exit_threshold",
+        pa.Table.from_pylist([{"region": r, "threshold": t} for r, t in EXIT_THRESHOLD.items()]),
+    )
+    rows = [
+        {"ordinal": i, **row}
+        for i, row in enumerate(csv.DictReader(_sql("seeds/indicator_definitions.csv").splitlines()), start=1)
+    ]
     _replace(con, "core.indicator_definition", pa.Table.from_pylist(rows))
 
 

@@ -20,12 +20,36 @@ CENTRAL = {"14", "22", "23", "34", "36", "41", "42", "43"}
 EXIT_THRESHOLD = {"east": 0.02, "central": 0.02, "west": 0.03}
 
 PROVINCE_PINYIN = {
-    "11": "beijing", "12": "tianjin", "13": "hebei", "14": "shanxi", "15": "neimenggu",
-    "21": "liaoning", "22": "jilin", "23": "heilongjiang", "31": "shanghai", "32": "jiangsu",
-    "33": "zhejiang", "34": "anhui", "35": "fujian", "36": "jiangxi", "37": "shandong",
-    "41": "henan", "42": "hubei", "43": "hunan", "44": "guangdong", "45": "guangxi",
-    "46": "hainan", "50": "chongqing", "51": "sichuan", "52": "guizhou", "53": "yunnan",
-    "54": "xizang", "61": "shaanxi", "62": "gansu", "63": "qinghai", "64": "ningxia",
+    "11": "beijing",
+    "12": "tianjin",
+    "13": "hebei",
+    "14": "shanxi",
+    "15": "neimenggu",
+    "21": "liaoning",
+    "22": "jilin",
+    "23": "heilongjiang",
+    "31": "shanghai",
+    "32": "jiangsu",
+    "33": "zhejiang",
+    "34": "anhui",
+    "35": "fujian",
+    "36": "jiangxi",
+    "37": "shandong",
+    "41": "henan",
+    "42": "hubei",
+    "43": "hunan",
+    "44": "guangdong",
+    "45": "guangxi",
+    "46": "hainan",
+    "50": "chongqing",
+    "51": "sichuan",
+    "52": "guizhou",
+    "53": "yunnan",
+    "54": "xizang",
+    "61": "shaanxi",
+    "62": "gansu",
+    "63": "qinghai",
+    "64": "ningxia",
     "65": "xinjiang",
 }
 
@@ -149,7 +173,8 @@ def _successor(code: str, name: str, current: dict[str, County]) -> str | None:
     """The current county that an abolished code became: same province, same name stem."""
     prov = code[:2]
     candidates = [
-        c for c in current.values()
+        c
+        for c in current.values()
         if c.province_code == prov
         and (c.county_name == name or c.county_name == name + "区" or stem(c.county_name) == stem(name))
     ]

@@ -40,18 +40,10 @@ def write_demo(out: Path) -> list[Path]:
         forms.write_jiangxi_poverty(
             jiangxi / "江西省罗霄山片区贫困人口统计表2015-2017.xlsx", _in_province(poverty, "36")
         ),
-        forms.write_social_org_projects(
-            jiangxi / "2018年社会组织定点扶贫项目.json", figures.social_org_projects()
-        ),
+        forms.write_social_org_projects(jiangxi / "2018年社会组织定点扶贫项目.json", figures.social_org_projects()),
         forms.write_training(jiangxi / training_file, _in_province(training, "36"), "utf-8"),
-        forms.write_hunan_funds(
-            hunan / "湖南省罗霄山片区民政资金2015-2017.csv", _in_province(funds, "43")
-        ),
-        forms.write_hunan_poverty(
-            hunan / "湖南省罗霄山片区贫困人口2015-2017.csv", _in_province(poverty, "43")
-        ),
-        forms.write_training(
-            hunan / training_file, _in_province(training, "43"), "gb18030", line_end="\r\n"
-        ),
+        forms.write_hunan_funds(hunan / "湖南省罗霄山片区民政资金2015-2017.csv", _in_province(funds, "43")),
+        forms.write_hunan_poverty(hunan / "湖南省罗霄山片区贫困人口2015-2017.csv", _in_province(poverty, "43")),
+        forms.write_training(hunan / training_file, _in_province(training, "43"), "gb18030", line_end="\r\n"),
     ]
     return written

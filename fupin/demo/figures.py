@@ -216,16 +216,12 @@ def fund_allocations() -> list[FundAllocation]:
         for code, hundreds in zip(DESIGNATED, pair, strict=True):
             civil(year, code, hundreds)
         weights = [base_weight[c] * rng.uniform(0.9, 1.1) for c in others]
-        for code, hundreds in zip(
-            others, apportion(area_hundreds - designated_hundreds, weights), strict=True
-        ):
+        for code, hundreds in zip(others, apportion(area_hundreds - designated_hundreds, weights), strict=True):
             civil(year, code, hundreds)
 
     cells = [(year, code) for year in YEARS for code in codes]
     budget_wan = apportion(CENTRAL_BUDGET_TOTAL_WAN, [rng.uniform(0.3, 1.7) for _ in cells])
-    lottery_hundreds = apportion(
-        LOTTERY_CENTRAL_TOTAL_YUAN // 100, [rng.uniform(0.5, 1.5) for _ in cells]
-    )
+    lottery_hundreds = apportion(LOTTERY_CENTRAL_TOTAL_YUAN // 100, [rng.uniform(0.5, 1.5) for _ in cells])
     for (year, code), wan, hundreds in zip(cells, budget_wan, lottery_hundreds, strict=True):
         rows.append(FundAllocation(year, code, "彩票公益金", "中央", hundreds * HUNDRED_YUAN))
         provincial = rng.randint(500, 6000) * HUNDRED_YUAN  # 5–60万元, not part of F8
@@ -236,9 +232,7 @@ def fund_allocations() -> list[FundAllocation]:
     return sorted(rows, key=lambda r: (r.year, codes.index(r.county_code)))
 
 
-def _part_poor(
-    total_rural: int, target_pct: Decimal, fixed_poor: int, weights: dict[str, float]
-) -> dict[str, int]:
+def _part_poor(total_rural: int, target_pct: Decimal, fixed_poor: int, weights: dict[str, float]) -> dict[str, int]:
     """Poor counts of the free counties so that the part's incidence rounds to target_pct."""
     target = round(float(target_pct) / 100 * total_rural)
     parts = apportion(target - fixed_poor, list(weights.values()))
@@ -270,11 +264,7 @@ def poverty_status() -> list[PovertyStatus]:
         members = [c for c in codes if c.startswith(province)]
         total_rural = sum(rural[c] for c in members)
         # 2017: the seed's counties and the under-threshold ones are fixed, the rest scale.
-        fixed17 = {
-            c: round(rate17[c] * rural[c])
-            for c in members
-            if c in UNDER_THRESHOLD_2017 or c == JINGGANGSHAN
-        }
+        fixed17 = {c: round(rate17[c] * rural[c]) for c in members if c in UNDER_THRESHOLD_2017 or c == JINGGANGSHAN}
         if province == "36":
             fixed17[SUICHUAN], fixed17[LIANHUA] = SUICHUAN_2017[1], LIANHUA_2017[1]
         free17 = {c: rate17[c] * rural[c] for c in members if c not in fixed17}
@@ -284,9 +274,7 @@ def poverty_status() -> list[PovertyStatus]:
         fixed16 = {}
         if province == "36":
             fixed16[JINGGANGSHAN] = round(float(JINGGANGSHAN_2016_PCT) / 100 * rural[JINGGANGSHAN])
-        free16 = {
-            c: year17[c] + midway[c] * (year15[c] - year17[c]) for c in members if c not in fixed16
-        }
+        free16 = {c: year17[c] + midway[c] * (year15[c] - year17[c]) for c in members if c not in fixed16}
         year16 = fixed16 | _part_poor(total_rural, targets[2016], sum(fixed16.values()), free16)
         for year, counts in zip(YEARS, (year15, year16, year17), strict=True):
             poor.update({(year, c): n for c, n in counts.items()})

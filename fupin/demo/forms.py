@@ -97,9 +97,7 @@ def write_jiangxi_funds(path: Path, year: int, rows: Sequence[FundAllocation]) -
 
     workbook = _open_workbook(path, datetime(year + 1, 3, 15, 9, 0, 0))
     title = workbook.add_format({"bold": True, "font_size": 16, "align": "center"})
-    header = workbook.add_format(
-        {"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True}
-    )
+    header = workbook.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True})
     cell = workbook.add_format({"border": 1})
     money = workbook.add_format({"border": 1, "num_format": "#,##0.00"})
     total_label = workbook.add_format({"border": 1, "bold": True, "align": "center"})
@@ -231,9 +229,7 @@ def write_social_org_projects(path: Path, rows: Sequence[SocialOrgProject]) -> P
     return path
 
 
-def write_training(
-    path: Path, rows: Sequence[Training], encoding: str, line_end: str = "\n"
-) -> Path:
+def write_training(path: Path, rows: Sequence[Training], encoding: str, line_end: str = "\n") -> Path:
     """Write a training CSV in the given encoding."""
     with path.open("w", encoding=encoding, newline="") as f:
         writer = csv.writer(f, lineterminator=line_end)

@@ -1,4 +1,4 @@
-"""Normalise: a parsed table with the submitter's headers → canonical rows in yuan, fractions and current county codes."""
+"""Normalise: a parsed table with the submitter's headers → canonical rows (yuan, fractions, current county codes)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,9 @@ def _check_declared_totals(table, hmap, warnings: list[str]) -> None:
                 summed += value
                 n += 1
         if n and abs(summed - total) > Decimal("0.005") * n + Decimal("0.01"):
-            where = f" (row {table.context.get('declared_total_row')})" if table.context.get("declared_total_row") else ""
+            where = (
+                f" (row {table.context.get('declared_total_row')})" if table.context.get("declared_total_row") else ""
+            )
             warnings.append(f"合计 row{where} gives {label} = {total} but the rows add up to {summed}")
 
 
@@ -107,7 +109,6 @@ def normalise_table(table, province_code: str) -> Normalised:
 
     for row, row_number in zip(table.rows, table.row_numbers, strict=True):
         county_raw = _cell(row, cols.get("county"))
-        code_raw = _cell(row, cols.get("county_code"))
         if any(label in (county_raw or "") for label in _SKIP_LABELS):
             continue  # subtotal rows inside the data carry no facts of their own
         if all(is_missing(_cell(row, i)) for i in range(len(row))):
@@ -156,8 +157,9 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
         return _cell(row, cols.get(name))
 
     def money(name: str) -> Decimal | None:
-        return _convert(name if name != "amount" else "amount_yuan", get(name), to_yuan,
-                        units.get(cols.get(name, -1)), default_unit)
+        return _convert(
+            name if name != "amount" else "amount_yuan", get(name), to_yuan, units.get(cols.get(name, -1)), default_unit
+        )
 
     def count(name: str) -> int | None:
         return _convert(name, get(name), to_count)
@@ -171,25 +173,42 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
                 raw = _cell(row, i)
                 amount = _convert(f"{fund_type}/{level}", raw, to_yuan, units.get(i), default_unit)
                 if amount is not None:
-                    records.append(dict(county_code=county_code, year=year, fund_type=fund_type,
-                                        fund_level=level, amount_yuan=amount))
+                    records.append(
+                        dict(
+                            county_code=county_code,
+                            year=year,
+                            fund_type=fund_type,
+                            fund_level=level,
+                            amount_yuan=amount,
+                        )
+                    )
         if "fund_type" in cols and "amount" in cols:
             fund_type = _convert("fund_type", get("fund_type"), fund_type_of)
             level = _convert("fund_level", get("fund_level"), fund_level_of, fund_type)
             amount = money("amount")
             if amount is not None:
-                records.append(dict(county_code=county_code, year=year, fund_type=fund_type,
-                                    fund_level=level, amount_yuan=amount))
+                records.append(
+                    dict(county_code=county_code, year=year, fund_type=fund_type, fund_level=level, amount_yuan=amount)
+                )
         return records
     if dataset == "poverty_status":
         rural, poor = count("rural_population"), count("poor_population")
         if rural is None or poor is None:
             missing = "rural_population" if rural is None else "poor_population"
             raise _RowError(missing, get(missing), f"{missing} is missing")
-        incidence = _convert("incidence", get("incidence"), to_fraction,
-                             units.get(cols.get("incidence", -1)), default_unit)
-        return [dict(county_code=county_code, year=year, rural_population=rural, poor_population=poor,
-                     lifted_population=count("lifted_population"), declared_incidence=incidence)]
+        incidence = _convert(
+            "incidence", get("incidence"), to_fraction, units.get(cols.get("incidence", -1)), default_unit
+        )
+        return [
+            dict(
+                county_code=county_code,
+                year=year,
+                rural_population=rural,
+                poor_population=poor,
+                lifted_population=count("lifted_population"),
+                declared_incidence=incidence,
+            )
+        ]
     if dataset == "social_org_project":
         organisation, project = get("organisation"), get("project")
         for name, value in (("organisation", organisation), ("project", project)):
@@ -198,9 +217,17 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
         amount = money("amount")
         if amount is None:
             raise _RowError("amount_yuan", get("amount"), "amount is missing")
-        return [dict(organisation=organisation, org_scope=get("org_scope"), project=project,
-                     county_code=county_code, year=year, amount_yuan=amount,
-                     beneficiaries=count("beneficiaries"))]
+        return [
+            dict(
+                organisation=organisation,
+                org_scope=get("org_scope"),
+                project=project,
+                county_code=county_code,
+                year=year,
+                amount_yuan=amount,
+                beneficiaries=count("beneficiaries"),
+            )
+        ]
     if dataset == "training":
         programme = get("programme")
         if is_missing(programme):
@@ -208,7 +235,15 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
         trainees = count("trainees")
         if trainees is None:
             raise _RowError("trainees", get("trainees"), "trainees is missing")
-        return [dict(programme=programme, county_code=county_code, year=year,
-                     sessions=count("sessions"), trainees=trainees,
-                     trainees_poor=count("trainees_poor"), employed=count("employed"))]
+        return [
+            dict(
+                programme=programme,
+                county_code=county_code,
+                year=year,
+                sessions=count("sessions"),
+                trainees=trainees,
+                trainees_poor=count("trainees_poor"),
+                employed=count("employed"),
+            )
+        ]
     raise AssertionError(f"no normaliser for {dataset}")

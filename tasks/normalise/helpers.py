@@ -98,7 +98,7 @@ def map_header(header: list[str]) -> HeaderMap:
 def detect_dataset(hmap: HeaderMap, year_known: bool) -> tuple[str | None, str | None]:
     """(dataset, None) when the columns identify one; (None, reason) otherwise."""
     best: tuple[int, str, list[str]] | None = None
-    for dataset, (required, optional) in DATASETS.items():
+    for dataset, (required, _optional) in DATASETS.items():
         missing = [r for r in required if not (hmap.has(r) or (r == "year" and year_known))]
         score = len(required) - len(missing)
         if not missing:

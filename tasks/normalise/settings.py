@@ -5,8 +5,24 @@ from __future__ import annotations
 # canonical column → labels seen in submissions (compared after removing units, spaces and
 # width differences, lower-cased)
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "county": ("县（市、区）", "县(市、区)", "县市区", "县区", "区县", "县", "县名", "县名称", "县（市、区）名称",
-               "县市区名称", "地区", "单位名称", "行政区划名称", "county", "county_name", "countyname"),
+    "county": (
+        "县（市、区）",
+        "县(市、区)",
+        "县市区",
+        "县区",
+        "区县",
+        "县",
+        "县名",
+        "县名称",
+        "县（市、区）名称",
+        "县市区名称",
+        "地区",
+        "单位名称",
+        "行政区划名称",
+        "county",
+        "county_name",
+        "countyname",
+    ),
     "county_code": ("行政区划代码", "区划代码", "行政代码", "县代码", "代码", "county_code", "code", "countycode"),
     "year": ("年度", "年份", "年", "统计年度", "报告年度", "year"),
     "fund_type": ("资金类别", "资金类型", "资金种类", "资金名称", "fund_type"),
@@ -23,7 +39,13 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "programme": ("培训项目", "培训班名称", "培训班", "programme", "program"),
     "sessions": ("期数", "培训期数", "sessions"),
     "trainees": ("培训人数", "参训人数", "学员人数", "trainees"),
-    "trainees_poor": ("其中建档立卡贫困人员", "其中:建档立卡贫困人员", "建档立卡贫困人员", "其中贫困人员", "trainees_poor"),
+    "trainees_poor": (
+        "其中建档立卡贫困人员",
+        "其中:建档立卡贫困人员",
+        "建档立卡贫困人员",
+        "其中贫困人员",
+        "trainees_poor",
+    ),
     "employed": ("培训后就业人数", "就业人数", "employed"),
     "ignore": ("序号", "备注", "说明", "no", "no.", "remark", "remarks", "note"),
 }
@@ -45,12 +67,15 @@ SUBTOTAL_LABELS = ("合计", "小计", "总计")
 # dataset → (columns that must be present, columns that may be present)
 DATASETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fund_allocation": (("county|county_code", "year", "fund_type", "amount"), ("fund_level",)),
-    "poverty_status": (("county|county_code", "year", "rural_population", "poor_population"),
-                       ("lifted_population", "incidence")),
-    "social_org_project": (("organisation", "project", "county|county_code", "year", "amount"),
-                           ("org_scope", "beneficiaries")),
-    "training": (("programme", "county|county_code", "year", "trainees"),
-                 ("sessions", "trainees_poor", "employed")),
+    "poverty_status": (
+        ("county|county_code", "year", "rural_population", "poor_population"),
+        ("lifted_population", "incidence"),
+    ),
+    "social_org_project": (
+        ("organisation", "project", "county|county_code", "year", "amount"),
+        ("org_scope", "beneficiaries"),
+    ),
+    "training": (("programme", "county|county_code", "year", "trainees"), ("sessions", "trainees_poor", "employed")),
 }
 
 DATASET_LABELS = {
@@ -63,10 +88,23 @@ DATASET_LABELS = {
 # canonical output columns per dataset, in order (county_code and year always present)
 OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
     "fund_allocation": ("county_code", "year", "fund_type", "fund_level", "amount_yuan"),
-    "poverty_status": ("county_code", "year", "rural_population", "poor_population",
-                       "lifted_population", "declared_incidence"),
-    "social_org_project": ("organisation", "org_scope", "project", "county_code", "year",
-                           "amount_yuan", "beneficiaries"),
+    "poverty_status": (
+        "county_code",
+        "year",
+        "rural_population",
+        "poor_population",
+        "lifted_population",
+        "declared_incidence",
+    ),
+    "social_org_project": (
+        "organisation",
+        "org_scope",
+        "project",
+        "county_code",
+        "year",
+        "amount_yuan",
+        "beneficiaries",
+    ),
     "training": ("programme", "county_code", "year", "sessions", "trainees", "trainees_poor", "employed"),
 }
 # the grain: a row repeating these in one file is a duplicate

@@ -64,9 +64,7 @@ def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
     cleaned = to_halfwidth(str(text)).strip().replace("\u00a0", " ")
     match = _NUMBER.fullmatch(cleaned)
     if match is None:
-        if "," in cleaned and re.fullmatch(
-            r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned
-        ):
+        if "," in cleaned and re.fullmatch(r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned):
             raise ValueError(f"not a number: '{text}' (thousands separators must group 3 digits)")
         raise ValueError(f"not a number: '{text}'")
     literal = (

@@ -39,23 +39,13 @@ def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[P
         raise ParseError(f"{name}: cannot read the file ({exc.strerror})") from None
     extension = _extension(path, name)
     if extension in WORKBOOK_EXTENSIONS:
-        if (
-            extension == ".xls"
-            and data
-            and not data.startswith((OLE_MAGIC, ZIP_MAGIC))
-            and b"\x00" not in data
-        ):
+        if extension == ".xls" and data and not data.startswith((OLE_MAGIC, ZIP_MAGIC)) and b"\x00" not in data:
             head = data[:512].lstrip().lower()
             if not head.startswith((b"<", b"\xef\xbb\xbf<")):
-                return read_csv(
-                    data, name, default_delimiter="\t"
-                )  # text exported under an .xls name
+                return read_csv(data, name, default_delimiter="\t")  # text exported under an .xls name
         return read_workbook(data, name)
     if extension in TEXT_EXTENSIONS:
         return read_csv(data, name, default_delimiter=TEXT_EXTENSIONS[extension])
     if extension in JSON_EXTENSIONS:
         return read_json(data, name)
-    raise ParseError(
-        f"{name}: unsupported file type '{extension or 'no extension'}'"
-        " (expected XLSX, CSV or JSON)"
-    )
+    raise ParseError(f"{name}: unsupported file type '{extension or 'no extension'}' (expected XLSX, CSV or JSON)")

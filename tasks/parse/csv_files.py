@@ -23,9 +23,7 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
     """The text of a delimited file and its encoding; binary content is refused."""
     for magic, what in _WORKBOOK_MAGIC.items():
         if data.startswith(magic):
-            raise ParseError(
-                f"{name}: binary data in a .csv file (it is {what}; send it with its own extension)"
-            )
+            raise ParseError(f"{name}: binary data in a .csv file (it is {what}; send it with its own extension)")
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
         offset = data.index(b"\x00")
         raise ParseError(f"{name}: binary data in a .csv file (NUL byte at offset {offset})")
@@ -33,8 +31,7 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
         return decode_text(data)
     except UnicodeDecodeError as exc:
         raise ParseError(
-            f"{name}: cannot decode the text as UTF-8 or GB18030"
-            f" (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            f"{name}: cannot decode the text as UTF-8 or GB18030 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
 
 

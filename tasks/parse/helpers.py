@@ -187,9 +187,7 @@ def _is_unit_row(row: list[Cell]) -> bool:
 
 def _is_header_candidate(row: list[Cell]) -> bool:
     cells = _non_empty(row)
-    textual = [
-        c for c in cells if not looks_numeric(c) or _YEAR_LABEL.fullmatch(halfwidth(c).strip())
-    ]
+    textual = [c for c in cells if not looks_numeric(c) or _YEAR_LABEL.fullmatch(halfwidth(c).strip())]
     return len(cells) >= 2 and len(textual) * 2 > len(cells)
 
 
@@ -203,11 +201,7 @@ def _is_column_number_row(row: list[Cell]) -> bool:
         if not match:
             return False
         numbers.append(int(match[1]))
-    return (
-        len(numbers) >= 2
-        and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
-        and numbers[0] <= 1
-    )
+    return len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1
 
 
 def read_form_context(texts: list[str], context: dict[str, Any]) -> None:
@@ -290,9 +284,7 @@ def _flatten_header(levels: list[list[Cell]], merged: bool) -> list[str]:
     return header
 
 
-def table_from_grid(
-    grid: Grid, row_numbers: list[int], merges: list[Merge] | None = None
-) -> GridTable:
+def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | None = None) -> GridTable:
     """Find title, unit row, header rows, data, 合计 row and footer in a grid of cleaned cells."""
     merges = list(merges or [])
     width = max((len(r) for r in grid), default=0)
@@ -323,11 +315,7 @@ def table_from_grid(
             read_form_context([t for t in titles if re.search(r"单位\s*[:：]", t)], context)
 
     stop = start + 1
-    while (
-        stop < len(grid)
-        and stop - start < MAX_HEADER_ROWS
-        and _is_continuation(grid, stop, start, merges)
-    ):
+    while stop < len(grid) and stop - start < MAX_HEADER_ROWS and _is_continuation(grid, stop, start, merges):
         stop += 1
     _apply_merges(grid, merges, range(start, stop))
     header = _flatten_header(grid[start:stop], merged=bool(merges))
@@ -379,9 +367,7 @@ def record_value(value: object, where: str) -> Cell:
         return format_float(value)
     if isinstance(value, str):
         return clean_cell(value)
-    raise ValueError(
-        f"{where} holds a nested value ({type(value).__name__}); expected flat records"
-    )
+    raise ValueError(f"{where} holds a nested value ({type(value).__name__}); expected flat records")
 
 
 def plain_json(value: Any) -> Any:

@@ -28,23 +28,14 @@ def _records_of(doc: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
     if isinstance(doc, list):
         return doc, {}
     if not isinstance(doc, dict):
-        raise ParseError(
-            f"{name}: expected a list of records or an object with 'data',"
-            f" found a {type(doc).__name__}"
-        )
+        raise ParseError(f"{name}: expected a list of records or an object with 'data', found a {type(doc).__name__}")
     for key in RECORD_KEYS:
         if isinstance(doc.get(key), list):
             return doc[key], {k: v for k, v in doc.items() if k != key}
-    lists = [
-        k
-        for k, v in doc.items()
-        if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)
-    ]
+    lists = [k for k, v in doc.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
     if len(lists) == 1:
         return doc[lists[0]], {k: v for k, v in doc.items() if k != lists[0]}
-    raise ParseError(
-        f"{name}: no list of records found (expected a list, or an object with a 'data' list)"
-    )
+    raise ParseError(f"{name}: no list of records found (expected a list, or an object with a 'data' list)")
 
 
 def read_json(data: bytes, name: str) -> list[ParsedTable]:
@@ -57,9 +48,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
     except UnicodeDecodeError:
         raise ParseError(f"{name}: cannot decode the text as UTF-8 or GB18030") from None
     except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise ParseError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     records, metadata = _records_of(doc, name)
 
     header: list[str] = []
@@ -77,9 +66,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
         row: list[str | None] = [None] * len(header)
         for key, value in record.items():
             try:
-                row[keys[clean_label(str(key))]] = record_value(
-                    value, f"record {index}, field '{key}'"
-                )
+                row[keys[clean_label(str(key))]] = record_value(value, f"record {index}, field '{key}'")
             except ValueError as exc:
                 raise ParseError(f"{name}: {exc}") from None
         rows.append(row)

@@ -48,17 +48,12 @@ def check_workbook_bytes(data: bytes, name: str) -> None:
         raise ParseError(f"{name}: empty file")
     if data.startswith(OLE_MAGIC):
         if any(stream in data for stream in _ENCRYPTION_STREAMS):
-            raise ParseError(
-                f"{name}: password-protected workbook (encrypted); send it without a password"
-            )
+            raise ParseError(f"{name}: password-protected workbook (encrypted); send it without a password")
         return
     if not data.startswith(ZIP_MAGIC):
         head = data[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
-            raise ParseError(
-                f"{name}: not a valid XLSX (zip) file"
-                " (it is an HTML/XML page saved with a workbook name)"
-            )
+            raise ParseError(f"{name}: not a valid XLSX (zip) file (it is an HTML/XML page saved with a workbook name)")
         raise ParseError(f"{name}: not a valid XLSX (zip) file")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -80,9 +75,7 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
-        raise ParseError(
-            f"{name}: cannot open the workbook: truncated or corrupt ({exc})"
-        ) from None
+        raise ParseError(f"{name}: cannot open the workbook: truncated or corrupt ({exc})") from None
     tables: list[ParsedTable] = []
     skipped: list[str] = []
     for meta in workbook.sheets_metadata:
@@ -103,9 +96,7 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
                 continue  # only notes or a lone title: no table on this sheet
             skipped.append(f"sheet '{meta.name}': {exc}")
             continue
-        tables.append(
-            ParsedTable(name, meta.name, found.header, found.rows, found.row_numbers, found.context)
-        )
+        tables.append(ParsedTable(name, meta.name, found.header, found.rows, found.row_numbers, found.context))
     if skipped and not tables:
         raise ParseError(f"{name}: " + "; ".join(skipped))
     for table in tables:

@@ -10,10 +10,15 @@ in_area as (
     from funds as f
     join area_county as a using (county_code)
 ),
+-- an area's parts by province are reported only where the area spans provinces
+multi_province as (
+    select area_code from in_area group by area_code having count(distinct province_code) > 1
+),
 by_part as (
     select area_code, any_value(area_name) as area_name, province_code as part, year, fund_type, fund_level,
            sum(amount_yuan) as amount_yuan, count(distinct county_code) as counties
     from in_area
+    where area_code in (select area_code from multi_province)
     group by area_code, province_code, year, fund_type, fund_level
 ),
 whole_area as (

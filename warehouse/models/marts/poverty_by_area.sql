@@ -10,11 +10,16 @@ in_area as (
     from county_year as p
     join area_county as a using (county_code)
 ),
+-- an area's parts by province are reported only where the area spans provinces
+multi_province as (
+    select area_code from in_area group by area_code having count(distinct province_code) > 1
+),
 by_part as (
     select area_code, any_value(area_name) as area_name, province_code as part, year,
            sum(rural_population) as rural_population, sum(poor_population) as poor_population,
            sum(lifted_population) as lifted_population, count(*) as counties
     from in_area
+    where area_code in (select area_code from multi_province)
     group by area_code, province_code, year
 ),
 whole_area as (
