@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 
 from fupin.config import Paths, Source, inbox_sources, load_sources
 from fupin.locking import run_lock
@@ -31,13 +32,19 @@ def nightly(
     inbox: str | None = None,
     home: str | None = None,
     lock_wait_seconds: float = 60.0,
+    pull_retries: int = 3,
+    pull_retry_backoff_seconds: float = 2.0,
+    source_timeout_seconds: float = 60.0,
 ) -> dict[str, Any]:
     """Pull every province's new files and load them; provinces run concurrently."""
     paths = Paths.from_home(home)
     sources = resolve_sources(sources_file, inbox)
     with run_lock(paths.lock, lock_wait_seconds):
         seen = read_ledger(paths)
-        pulls = {pull_source.submit(s, paths, seen): s for s in sources}
+        pull = pull_source.with_options(
+            retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)
+        )
+        pulls = {pull.submit(s, paths, seen, source_timeout_seconds): s for s in sources}
         outcomes, failed = [], {}
         for pulled in as_completed(list(pulls)):
             province = pulls[pulled].province_code

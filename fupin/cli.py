@@ -71,11 +71,18 @@ def run(
 ) -> None:
     """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.nightly import nightly
+    from flows.nightly import nightly, resolve_sources
     from fupin.config import ConfigError
-    from fupin.locking import RunLocked
+    from fupin.locking import RunLocked, run_lock
 
     paths = _paths(home)
+    try:
+        # checked here first so that the usual mistakes get one line, not a failed flow run's traceback
+        resolve_sources(str(sources) if sources else None, None if sources else str(inbox or paths.home / "inbox"))
+        with run_lock(paths.lock, wait):
+            pass
+    except (ConfigError, RunLocked) as exc:
+        _fail(str(exc))
     try:
         summary = nightly(
             sources_file=str(sources) if sources else None,
@@ -188,11 +195,29 @@ def indicators(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows (values in yuan / fractions).")] = False,
     everything: Annotated[bool, typer.Option("--all", help="Every county's rows too, not only areas.")] = False,
     headline: Annotated[bool, typer.Option("--headline", help="Only the headline rows `fupin run` prints.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The table as it stood then (2018-10-30 = end of that day, Asia/Shanghai)."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Print the indicator table from the warehouse."""
-    with _connect(home) as con:
-        rows = _indicator_rows(con, "all" if everything else "headline" if headline else "areas")
+    scope = "all" if everything else "headline" if headline else "areas"
+    if as_of:
+        from warehouse.asof import connect_as_of, parse_moment
+
+        try:
+            moment = parse_moment(as_of)
+        except ValueError as exc:
+            _fail(str(exc))
+        paths = _paths(home)
+        if not paths.warehouse.exists():
+            _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+        with connect_as_of(paths.warehouse, moment) as con:
+            rows = _indicator_rows(con, scope)
+    else:
+        with _connect(home) as con:
+            rows = _indicator_rows(con, scope)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     else:

@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
+from fupin.faults import fault_point
 from tasks.records import Outcome, Rejection
 
 MONEY = pa.decimal128(18, 2)
@@ -79,6 +80,7 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     pq.write_table(table, tmp, compression="zstd")
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    fault_point("lake")
     os.replace(tmp, target)
 
 

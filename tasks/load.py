@@ -19,14 +19,16 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
+from fupin.faults import fault_point
 from tasks.records import Outcome
 from warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
 
+# facts are versioned: each *_history table keeps every version, core.fct_* views show the current ones
 FACT_TABLES = {
-    "fund_allocation": "core.fct_fund_allocation",
-    "poverty_status": "core.fct_poverty_status",
-    "social_org_project": "core.fct_social_org_project",
-    "training": "core.fct_training",
+    "fund_allocation": "core.fct_fund_allocation_history",
+    "poverty_status": "core.fct_poverty_status_history",
+    "social_org_project": "core.fct_social_org_project_history",
+    "training": "core.fct_training_history",
 }
 LIVE = ("loaded", "partially_loaded")
 
@@ -87,14 +89,18 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
     for lake_file in o.lake_files:
         dataset, province, year = _partition(lake_file)
         table = FACT_TABLES[dataset]
-        # the newest submission for province × dataset × year replaces what was there
-        con.execute(f"delete from {table} where province_code = ? and year = ?", [province, year])
+        # the newest submission for province × dataset × year replaces what was there, which stays as history
         con.execute(
-            f"insert into {table} by name "
-            "select ? as province_code, ? as year, * from read_parquet(?, hive_partitioning = false)",
-            [province, year, lake_file],
+            f"update {table} set valid_to = ? where province_code = ? and year = ? and valid_to is null",
+            [o.received_at, province, year],
         )
-    facts = " union all ".join(f"select submission_id from {t}" for t in FACT_TABLES.values())
+        con.execute(
+            f"insert into {table} by name select ? as province_code, ? as year, ? as valid_from, * "
+            "from read_parquet(?, hive_partitioning = false)",
+            [province, year, o.received_at, lake_file],
+        )
+        fault_point("load")
+    facts = " union all ".join(f"select submission_id from {t} where valid_to is null" for t in FACT_TABLES.values())
     superseded = [
         sid
         for (sid,) in con.execute(
@@ -154,6 +160,7 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
         failures = run_data_tests(con)
         con.execute("commit")
         con.execute("checkpoint")
+        fault_point("marts")
     except BaseException:
         con.close()
         building.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
 
 import fsspec
 from prefect import task
@@ -15,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from fupin.config import Paths, Source
+from fupin.faults import fault_point
 from tasks.records import Received
 
 _IGNORED = ("~$", ".")  # Excel lock files and hidden files are never submissions
@@ -26,15 +28,39 @@ def submission_id_for(province_code: str, source_path: str, sha256: str) -> str:
     return f"{province_code}-{digest[:12]}"
 
 
-def list_source(source: Source) -> list[tuple[str, str]]:
-    """(full path, path relative to the source root) of every file the source offers."""
-    fs, root = fsspec.core.url_to_fs(source.url)
+def open_source(source: Source, timeout_seconds: float = 60.0):
+    """The fsspec filesystem and root path of a source; http(s) gets a timeout and strict link parsing."""
+    protocol = fsspec.utils.get_protocol(source.url)
+    options: dict = {}
+    if protocol in ("http", "https"):
+        import aiohttp
+
+        options = {"simple_links": False, "client_kwargs": {"timeout": aiohttp.ClientTimeout(total=timeout_seconds)}}
+    return fsspec.core.url_to_fs(source.url, **options)
+
+
+def _listing(fs, root: str, protocol: str) -> list[str]:
+    if protocol in ("http", "https"):
+        # a directory served with an index page: its links, one level deep
+        return [e["name"] for e in fs.ls(root, detail=True) if e.get("type") == "file"]
     if not fs.exists(root):
-        raise FileNotFoundError(f"source {source.url} does not exist")
+        raise FileNotFoundError(f"source {root} does not exist")
+    return fs.find(root)
+
+
+def list_source(source: Source, timeout_seconds: float = 60.0) -> list[tuple[str, str]]:
+    """(full path, path relative to the source root) of every file the source offers."""
+    fs, root = open_source(source, timeout_seconds)
+    protocol = fsspec.utils.get_protocol(source.url)
     found = []
-    for full in sorted(fs.find(root)):
-        rel = str(PurePosixPath(full).relative_to(PurePosixPath(root))) if full != root else PurePosixPath(full).name
-        name = PurePosixPath(full).name
+    for full in sorted(_listing(fs, root, protocol)):
+        if protocol in ("http", "https"):
+            rel = unquote(full[len(root.rstrip("/")) + 1 :])
+        else:
+            rel = (
+                str(PurePosixPath(full).relative_to(PurePosixPath(root))) if full != root else PurePosixPath(full).name
+            )
+        name = PurePosixPath(rel).name
         if name.startswith(_IGNORED) or not fnmatch.fnmatch(name, source.pattern):
             continue
         found.append((full, rel))
@@ -69,16 +95,24 @@ def _copy_to_archive(fs, full: str, archive_dir: Path, ext: str) -> tuple[str, i
         raise
 
 
+def _clear_incomplete(archive_dir: Path) -> None:
+    """Remove copies a killed run left half-written (the run lock guarantees nobody is writing)."""
+    for leftover in archive_dir.glob(".incoming-*"):
+        leftover.unlink(missing_ok=True)
+
+
 @task(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), cache_policy=NO_CACHE)
-def pull_source(source: Source, paths: Paths, seen: dict[str, str]) -> list[Received]:
+def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seconds: float = 60.0) -> list[Received]:
     """Copy the source's new files into the raw archive; ``seen`` maps 'province|path|sha' and 'province|sha' to ids."""
-    fs, _ = fsspec.core.url_to_fs(source.url)
+    fs, _ = open_source(source, timeout_seconds)
     archive_dir = paths.raw / source.province_code
+    _clear_incomplete(archive_dir)
     received: list[Received] = []
     by_sha: dict[str, str] = {}
-    for full, rel in list_source(source):
-        ext = "".join(PurePosixPath(full).suffixes[-1:]).lower()
+    for full, rel in list_source(source, timeout_seconds):
+        ext = "".join(PurePosixPath(rel).suffixes[-1:]).lower()
         sha, size, raw_path = _copy_to_archive(fs, full, archive_dir, ext)
+        fault_point("pull")
         if f"{source.province_code}|{rel}|{sha}" in seen:
             continue  # this very file was received on an earlier run
         sid = submission_id_for(source.province_code, rel, sha)
@@ -89,7 +123,7 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str]) -> list[Rece
                 province_code=source.province_code,
                 source_url=source.url,
                 source_path=rel,
-                file_name=PurePosixPath(full).name,
+                file_name=PurePosixPath(rel).name,
                 sha256=sha,
                 size=size,
                 raw_path=str(raw_path),

@@ -94,9 +94,28 @@ def _sql(path: str) -> str:
     return resources.files("warehouse").joinpath(path).read_text(encoding="utf-8")
 
 
+FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training")
+
+
 def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the schemas and contract tables that do not exist yet."""
+    """Create the schemas and contract tables that do not exist yet; current-fact views share their comments."""
     con.execute(_sql("ddl.sql"))
+    for view in FACT_VIEWS:
+        table_comment = con.execute(
+            "select comment from duckdb_tables() where schema_name = 'core' and table_name = ?", [f"{view}_history"]
+        ).fetchone()[0]
+        current = table_comment.split("; ", 1)[-1]
+        con.execute(f"comment on view core.{view} is '{_quote(current + ' Current versions only.')}'")
+        for column, comment in con.execute(
+            "select column_name, comment from duckdb_columns() where schema_name = 'core' and table_name = ? "
+            "and column_name not in ('valid_from', 'valid_to')",
+            [f"{view}_history"],
+        ).fetchall():
+            con.execute(f"comment on column core.{view}.{column} is '{_quote(comment or '')}'")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:

@@ -49,7 +49,7 @@ comment on column meta.rejections.field is 'Canonical field that failed (e.g. co
 comment on column meta.rejections.value is 'The value as submitted.';
 comment on column meta.rejections.reason is 'Why it was rejected, in words a clerk can act on.';
 
-create table if not exists core.fct_fund_allocation (
+create table if not exists core.fct_fund_allocation_history (
     province_code varchar not null,
     county_code varchar not null,
     year integer not null,
@@ -57,19 +57,21 @@ create table if not exists core.fct_fund_allocation (
     fund_level varchar not null,
     amount_yuan decimal(18, 2) not null,
     submission_id varchar not null,
-    source_row integer
+    source_row integer,
+    valid_from timestamptz not null,
+    valid_to timestamptz
 );
-comment on table core.fct_fund_allocation is 'Funds allocated: one row per county × year × fund_type × fund_level, from the newest accepted submission of the province for that year.';
-comment on column core.fct_fund_allocation.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_fund_allocation.county_code is 'Current 6-digit county code (core.dim_county).';
-comment on column core.fct_fund_allocation.year is 'Year the funds were allocated.';
-comment on column core.fct_fund_allocation.fund_type is 'civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).';
-comment on column core.fct_fund_allocation.fund_level is 'central (中央, incl. 部本级 and 中央专项) or provincial (省级).';
-comment on column core.fct_fund_allocation.amount_yuan is 'Amount in yuan (converted from 万元 where the form used it).';
-comment on column core.fct_fund_allocation.submission_id is 'Submission the row came from (meta.submissions).';
-comment on column core.fct_fund_allocation.source_row is 'Row number in the submitted sheet.';
+comment on table core.fct_fund_allocation_history is 'Every version of core.fct_fund_allocation with its validity (valid_from, valid_to); Funds allocated: one row per county × year × fund_type × fund_level, from the newest accepted submission of the province for that year.';
+comment on column core.fct_fund_allocation_history.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_fund_allocation_history.county_code is 'Current 6-digit county code (core.dim_county).';
+comment on column core.fct_fund_allocation_history.year is 'Year the funds were allocated.';
+comment on column core.fct_fund_allocation_history.fund_type is 'civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).';
+comment on column core.fct_fund_allocation_history.fund_level is 'central (中央, incl. 部本级 and 中央专项) or provincial (省级).';
+comment on column core.fct_fund_allocation_history.amount_yuan is 'Amount in yuan (converted from 万元 where the form used it).';
+comment on column core.fct_fund_allocation_history.submission_id is 'Submission the row came from (meta.submissions).';
+comment on column core.fct_fund_allocation_history.source_row is 'Row number in the submitted sheet.';
 
-create table if not exists core.fct_poverty_status (
+create table if not exists core.fct_poverty_status_history (
     province_code varchar not null,
     county_code varchar not null,
     year integer not null,
@@ -78,20 +80,22 @@ create table if not exists core.fct_poverty_status (
     lifted_population bigint,
     declared_incidence double,
     submission_id varchar not null,
-    source_row integer
+    source_row integer,
+    valid_from timestamptz not null,
+    valid_to timestamptz
 );
-comment on table core.fct_poverty_status is 'Registered poverty at year end: one row per county × year.';
-comment on column core.fct_poverty_status.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_poverty_status.county_code is 'Current 6-digit county code.';
-comment on column core.fct_poverty_status.year is 'Year whose end the figures describe.';
-comment on column core.fct_poverty_status.rural_population is 'Rural registered population (农业户籍人口), persons.';
-comment on column core.fct_poverty_status.poor_population is 'Registered poor not yet lifted (未脱贫人口), persons.';
-comment on column core.fct_poverty_status.lifted_population is 'Registered poor lifted so far (已脱贫人口), persons, cumulative.';
-comment on column core.fct_poverty_status.declared_incidence is 'Incidence the province declared (fraction); marts compute their own from the populations.';
-comment on column core.fct_poverty_status.submission_id is 'Submission the row came from.';
-comment on column core.fct_poverty_status.source_row is 'Row number in the submitted sheet.';
+comment on table core.fct_poverty_status_history is 'Every version of core.fct_poverty_status with its validity (valid_from, valid_to); Registered poverty at year end: one row per county × year.';
+comment on column core.fct_poverty_status_history.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_poverty_status_history.county_code is 'Current 6-digit county code.';
+comment on column core.fct_poverty_status_history.year is 'Year whose end the figures describe.';
+comment on column core.fct_poverty_status_history.rural_population is 'Rural registered population (农业户籍人口), persons.';
+comment on column core.fct_poverty_status_history.poor_population is 'Registered poor not yet lifted (未脱贫人口), persons.';
+comment on column core.fct_poverty_status_history.lifted_population is 'Registered poor lifted so far (已脱贫人口), persons, cumulative.';
+comment on column core.fct_poverty_status_history.declared_incidence is 'Incidence the province declared (fraction); marts compute their own from the populations.';
+comment on column core.fct_poverty_status_history.submission_id is 'Submission the row came from.';
+comment on column core.fct_poverty_status_history.source_row is 'Row number in the submitted sheet.';
 
-create table if not exists core.fct_social_org_project (
+create table if not exists core.fct_social_org_project_history (
     province_code varchar not null,
     organisation varchar not null,
     org_scope varchar,
@@ -101,21 +105,23 @@ create table if not exists core.fct_social_org_project (
     amount_yuan decimal(18, 2) not null,
     beneficiaries bigint,
     submission_id varchar not null,
-    source_row integer
+    source_row integer,
+    valid_from timestamptz not null,
+    valid_to timestamptz
 );
-comment on table core.fct_social_org_project is 'Social organisations'' poverty-alleviation projects: one row per organisation × project × county × year.';
-comment on column core.fct_social_org_project.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_social_org_project.organisation is 'Name of the social organisation (an organisation, not a person).';
-comment on column core.fct_social_org_project.org_scope is 'Registration scope as submitted (全国性 national, 省级 provincial).';
-comment on column core.fct_social_org_project.project is 'Project name.';
-comment on column core.fct_social_org_project.county_code is 'Current 6-digit code of the county where the funds landed.';
-comment on column core.fct_social_org_project.year is 'Year the funds landed.';
-comment on column core.fct_social_org_project.amount_yuan is 'Funds landed (落地资金) in yuan.';
-comment on column core.fct_social_org_project.beneficiaries is 'Persons benefiting, as declared.';
-comment on column core.fct_social_org_project.submission_id is 'Submission the row came from.';
-comment on column core.fct_social_org_project.source_row is 'Record number in the submitted file.';
+comment on table core.fct_social_org_project_history is 'Every version of core.fct_social_org_project with its validity (valid_from, valid_to); Social organisations'' poverty-alleviation projects: one row per organisation × project × county × year.';
+comment on column core.fct_social_org_project_history.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_social_org_project_history.organisation is 'Name of the social organisation (an organisation, not a person).';
+comment on column core.fct_social_org_project_history.org_scope is 'Registration scope as submitted (全国性 national, 省级 provincial).';
+comment on column core.fct_social_org_project_history.project is 'Project name.';
+comment on column core.fct_social_org_project_history.county_code is 'Current 6-digit code of the county where the funds landed.';
+comment on column core.fct_social_org_project_history.year is 'Year the funds landed.';
+comment on column core.fct_social_org_project_history.amount_yuan is 'Funds landed (落地资金) in yuan.';
+comment on column core.fct_social_org_project_history.beneficiaries is 'Persons benefiting, as declared.';
+comment on column core.fct_social_org_project_history.submission_id is 'Submission the row came from.';
+comment on column core.fct_social_org_project_history.source_row is 'Record number in the submitted file.';
 
-create table if not exists core.fct_training (
+create table if not exists core.fct_training_history (
     province_code varchar not null,
     programme varchar not null,
     county_code varchar not null,
@@ -125,16 +131,38 @@ create table if not exists core.fct_training (
     trainees_poor bigint,
     employed bigint,
     submission_id varchar not null,
-    source_row integer
+    source_row integer,
+    valid_from timestamptz not null,
+    valid_to timestamptz
 );
-comment on table core.fct_training is 'Training held: one row per programme × county × year.';
-comment on column core.fct_training.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_training.programme is 'Training programme as named by the province.';
-comment on column core.fct_training.county_code is 'Current 6-digit code of the county where it was held.';
-comment on column core.fct_training.year is 'Year of the training.';
-comment on column core.fct_training.sessions is 'Sessions (期) held.';
-comment on column core.fct_training.trainees is 'Persons trained.';
-comment on column core.fct_training.trainees_poor is 'Of whom registered poor (建档立卡贫困人员).';
-comment on column core.fct_training.employed is 'Of whom employed after the training.';
-comment on column core.fct_training.submission_id is 'Submission the row came from.';
-comment on column core.fct_training.source_row is 'Row number in the submitted sheet.';
+comment on table core.fct_training_history is 'Every version of core.fct_training with its validity (valid_from, valid_to); Training held: one row per programme × county × year.';
+comment on column core.fct_training_history.province_code is '2-digit code of the submitting province.';
+comment on column core.fct_training_history.programme is 'Training programme as named by the province.';
+comment on column core.fct_training_history.county_code is 'Current 6-digit code of the county where it was held.';
+comment on column core.fct_training_history.year is 'Year of the training.';
+comment on column core.fct_training_history.sessions is 'Sessions (期) held.';
+comment on column core.fct_training_history.trainees is 'Persons trained.';
+comment on column core.fct_training_history.trainees_poor is 'Of whom registered poor (建档立卡贫困人员).';
+comment on column core.fct_training_history.employed is 'Of whom employed after the training.';
+comment on column core.fct_training_history.submission_id is 'Submission the row came from.';
+comment on column core.fct_training_history.source_row is 'Row number in the submitted sheet.';
+
+comment on column core.fct_fund_allocation_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
+comment on column core.fct_fund_allocation_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
+create or replace view core.fct_fund_allocation as
+    select * exclude (valid_from, valid_to) from core.fct_fund_allocation_history where valid_to is null;
+
+comment on column core.fct_poverty_status_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
+comment on column core.fct_poverty_status_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
+create or replace view core.fct_poverty_status as
+    select * exclude (valid_from, valid_to) from core.fct_poverty_status_history where valid_to is null;
+
+comment on column core.fct_social_org_project_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
+comment on column core.fct_social_org_project_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
+create or replace view core.fct_social_org_project as
+    select * exclude (valid_from, valid_to) from core.fct_social_org_project_history where valid_to is null;
+
+comment on column core.fct_training_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
+comment on column core.fct_training_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
+create or replace view core.fct_training as
+    select * exclude (valid_from, valid_to) from core.fct_training_history where valid_to is null;
