@@ -67,6 +67,15 @@ def list_source(source: Source, timeout_seconds: float = 60.0) -> list[tuple[str
     return found
 
 
+def _sha256_of(fs, full: str) -> str:
+    """SHA-256 of a source file, streamed."""
+    digest = hashlib.sha256()
+    with fs.open(full, "rb") as src:
+        while chunk := src.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _copy_to_archive(fs, full: str, archive_dir: Path, ext: str) -> tuple[str, int, Path]:
     """Stream a file into the archive under its sha256, atomically; returns (sha, size, path)."""
     archive_dir.mkdir(parents=True, exist_ok=True)
@@ -111,10 +120,10 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
     by_sha: dict[str, str] = {}
     for full, rel in list_source(source, timeout_seconds):
         ext = "".join(PurePosixPath(rel).suffixes[-1:]).lower()
+        if f"{source.province_code}|{rel}|{_sha256_of(fs, full)}" in seen:
+            continue  # this very file was received on an earlier run: read, nothing written
         sha, size, raw_path = _copy_to_archive(fs, full, archive_dir, ext)
         fault_point("pull")
-        if f"{source.province_code}|{rel}|{sha}" in seen:
-            continue  # this very file was received on an earlier run
         sid = submission_id_for(source.province_code, rel, sha)
         earlier = seen.get(f"{source.province_code}|{sha}") or by_sha.get(sha)
         received.append(
