@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,20 @@ def read_ledger(paths: Paths) -> dict[str, str]:
     """Keys of files already received: 'province|path|sha' and 'province|sha' → submission id."""
     if not paths.warehouse.exists():
         return {}
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select submission_id, province_code, source_path, sha256, status from meta.submissions "
-            "order by received_at, submission_id"
-        ).fetchall()
+    query = (
+        "select submission_id, province_code, source_path, sha256, status from meta.submissions "
+        "order by received_at, submission_id"
+    )
+    try:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            rows = con.execute(query).fetchall()
+    except duckdb.IOException:
+        # someone holds the file open read-write (e.g. the duckdb CLI without -readonly): read a copy
+        with tempfile.TemporaryDirectory(dir=paths.home) as tmp:
+            copy = Path(tmp) / "ledger.duckdb"
+            shutil.copyfile(paths.warehouse, copy)
+            with duckdb.connect(str(copy), read_only=True) as con:
+                rows = con.execute(query).fetchall()
     seen: dict[str, str] = {}
     for sid, province, path, sha, status in rows:
         seen[f"{province}|{path}|{sha}"] = sid

@@ -137,7 +137,9 @@ def test_revision_of_one_year_replaces_that_year_only_and_as_of_shows_the_past(t
     between = datetime.now(UTC)
     time.sleep(0.05)
 
-    new_2017 = _revise_hunan_funds(inbox / "hunan" / HUNAN_FUNDS, inbox / "hunan" / "民政资金2017年更正.csv", {"2017"}, 1.1)
+    new_2017 = _revise_hunan_funds(
+        inbox / "hunan" / HUNAN_FUNDS, inbox / "hunan" / "民政资金2017年更正.csv", {"2017"}, 1.1
+    )
     summary = nightly(inbox=str(inbox), home=str(home))
     assert summary["by_status"] == {"loaded": 1}
 
@@ -159,7 +161,9 @@ def test_revision_of_one_year_replaces_that_year_only_and_as_of_shows_the_past(t
         assert indicator(past, "civil_affairs_funds", "luoxiao:43", "2017") == pytest.approx(before["2017"], abs=0.01)
 
     # a revision covering all three years supersedes the original submission entirely
-    _revise_hunan_funds(inbox / "hunan" / HUNAN_FUNDS, inbox / "hunan" / "民政资金全部更正.csv", {"2015", "2016", "2017"}, 1.0)
+    _revise_hunan_funds(
+        inbox / "hunan" / HUNAN_FUNDS, inbox / "hunan" / "民政资金全部更正.csv", {"2015", "2016", "2017"}, 1.0
+    )
     nightly(inbox=str(inbox), home=str(home))
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     statuses = dict(con.execute("select file_name, status from meta.submissions where province_code = '43'").fetchall())
@@ -174,12 +178,18 @@ def test_indicators_as_of_on_the_command_line(demo_run):
     env = _api_env()
     past = subprocess.run(
         [*FUPIN, "indicators", "--json", "--as-of", "2018-10-30", "--home", str(demo_run["home"])],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert json.loads(past.stdout) == []  # nothing had been received by then
     now = subprocess.run(
         [*FUPIN, "indicators", "--json", "--as-of", "2099-01-01", "--home", str(demo_run["home"])],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     rows = {(r["indicator"], r["scope_code"], r["period"]): r["value"] for r in json.loads(now.stdout)}
     assert rows[("civil_affairs_funds", "luoxiao", "2015-2017")] == pytest.approx(84e8, rel=0.01)
@@ -210,7 +220,10 @@ def test_sigkill_at_any_stage_leaves_the_warehouse_as_it_was(tmp_path, demo_inbo
     _copy_inbox(demo_inbox, inbox)
     killed = subprocess.run(
         [*FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
-        env=_api_env(FUPIN_KILL_AT=stage), capture_output=True, text=True, timeout=300,
+        env=_api_env(FUPIN_KILL_AT=stage),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert _digest(home / "warehouse.duckdb") == before_file
@@ -221,7 +234,10 @@ def test_sigkill_at_any_stage_leaves_the_warehouse_as_it_was(tmp_path, demo_inbo
 
     rerun = subprocess.run(
         [*FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
-        env=_api_env(), capture_output=True, text=True, timeout=300,
+        env=_api_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert _contents(home) == clean_contents
@@ -250,7 +266,9 @@ def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tm
     count = "select count(*) from meta.submissions\n"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(home / "warehouse.duckdb")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert reader.stdout.readline().strip() == "ready"
@@ -283,7 +301,10 @@ def test_a_second_run_waits_then_exits_with_a_clear_message(tmp_path, demo_inbox
         started = time.monotonic()
         second = subprocess.run(
             [*FUPIN, "run", "--inbox", str(demo_inbox), "--home", str(home), "--wait", "2"],
-            env=_api_env(), capture_output=True, text=True, timeout=300,
+            env=_api_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         waited = time.monotonic() - started
     assert second.returncode == 1
@@ -346,8 +367,10 @@ def test_http_source_answering_503_is_retried_and_loads(tmp_path, demo_inbox, ht
     handler, base = http_source
     handler.failures = 2
     summary = nightly(
-        sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"), home=str(tmp_path / "home"),
-        pull_retries=3, pull_retry_backoff_seconds=0.1,
+        sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"),
+        home=str(tmp_path / "home"),
+        pull_retries=3,
+        pull_retry_backoff_seconds=0.1,
     )
     assert summary["failed_provinces"] == {}
     assert summary["by_status"] == {"loaded": 9}
@@ -358,8 +381,10 @@ def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbo
     handler, base = http_source
     handler.failures = 10_000
     summary = nightly(
-        sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"), home=str(tmp_path / "home"),
-        pull_retries=2, pull_retry_backoff_seconds=0.1,
+        sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"),
+        home=str(tmp_path / "home"),
+        pull_retries=2,
+        pull_retry_backoff_seconds=0.1,
     )
     assert list(summary["failed_provinces"]) == ["43"]
     assert "503" in summary["failed_provinces"]["43"]
@@ -372,9 +397,41 @@ def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox
     handler, base = http_source
     handler.delay = 2.0
     summary = nightly(
-        sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"), home=str(tmp_path / "home"),
-        pull_retries=1, pull_retry_backoff_seconds=0.1, source_timeout_seconds=0.5,
+        sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"),
+        home=str(tmp_path / "home"),
+        pull_retries=1,
+        pull_retry_backoff_seconds=0.1,
+        source_timeout_seconds=0.5,
     )
     assert list(summary["failed_provinces"]) == ["43"]
     assert "Timeout" in summary["failed_provinces"]["43"]
     assert summary["by_status"] == {"loaded": 6}
+
+
+def test_a_read_write_session_held_open_elsewhere_does_not_fail_the_run(tmp_path, demo_inbox):
+    inbox = tmp_path / "inbox"
+    (inbox / "jiangxi").mkdir(parents=True)
+    first = demo_inbox / "jiangxi" / "2015年罗霄山片区县民政资金下达情况表.xlsx"
+    shutil.copy(first, inbox / "jiangxi" / first.name)
+    home = tmp_path / "home"
+    nightly(inbox=str(inbox), home=str(home))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(120)",
+            str(home / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        shutil.rmtree(inbox)
+        _copy_inbox(demo_inbox, inbox)
+        summary = nightly(inbox=str(inbox), home=str(home))
+        assert summary["received"] == 8 and summary["exit_code"] == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _contents(home)["meta.submissions"].__len__() == 9
