@@ -169,14 +169,20 @@ def provinces() -> dict[str, str]:
     return {c: d.name for c, d in divs.items() if len(c) == 2 and d.current}
 
 
+@cache
+def _by_province() -> dict[str, list[County]]:
+    out: dict[str, list[County]] = {}
+    for c in counties().values():
+        out.setdefault(c.province_code, []).append(c)
+    return out
+
+
 def _successor(code: str, name: str, current: dict[str, County]) -> str | None:
     """The current county that an abolished code became: same province, same name stem."""
-    prov = code[:2]
     candidates = [
         c
-        for c in current.values()
-        if c.province_code == prov
-        and (c.county_name == name or c.county_name == name + "区" or stem(c.county_name) == stem(name))
+        for c in _by_province().get(code[:2], [])
+        if (c.county_name == name or c.county_name == name + "区" or stem(c.county_name) == stem(name))
     ]
     if len(candidates) > 1:
         same_pref = [c for c in candidates if c.county_code[:4] == code[:4]]
@@ -235,8 +241,8 @@ def _clean_code(value: str) -> str:
     return value
 
 
-def resolve_county(value: str | None, province_code: str) -> Resolution:
-    """Resolve a county name or code as submitted to its current 6-digit code in the province."""
+def resolve_county(value: str | None, province_code: str | None) -> Resolution:
+    """Resolve a county name or code as submitted to its current 6-digit code in the province (None: any)."""
     if value is None or not str(value).strip():
         return Resolution(None, "county is empty")
     raw = re.sub(r"\s+", "", str(value))
@@ -246,7 +252,7 @@ def resolve_county(value: str | None, province_code: str) -> Resolution:
         hits = aliases().get(stem(key), [])
     if not hits:
         return Resolution(None, f"unknown county '{value}': not a current or former county name or code")
-    local = [h for h in hits if h[1] == province_code]
+    local = [h for h in hits if province_code is None or h[1] == province_code]
     if len(local) == 1:
         return Resolution(local[0][0])
     if len(local) > 1:
