@@ -117,6 +117,12 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         rejections=rejections,
         warnings=doc.get("warnings", []),
     )
+    if doc.get("route") == "household_registry":
+        return str(
+            _registry_outcome(outcome, rec, paths, Path(validated_path).parent).save(
+                Path(validated_path).with_name("outcome.json")
+            )
+        )
     datasets = doc.get("datasets") or {}
     good_rows = {r["_row"] for rows in datasets.values() for r in rows}
     bad_rows = {r.row_number for r in rejections if r.row_number is not None}
@@ -152,3 +158,49 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         notes.extend(outcome.warnings)
         outcome.message = "; ".join(notes) or None
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
+
+
+def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
+    """Stream a household registry straight from the raw archive into the lake (it never fits a form's path)."""
+    from tasks.registry import (
+        RegistryError,
+        dup_rejections_path,
+        finish_registry,
+        ingest_registry,
+        pii_key,
+        registry_year,
+        xlsx_to_csv,
+    )
+
+    outcome.dataset = "household_registry"
+    try:
+        key = pii_key()
+        year = registry_year(rec["file_name"])
+        if year is None:
+            raise RegistryError("cannot tell which year the registry describes: put it in the file name (…2017…)")
+        source = Path(rec["raw_path"])
+        if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            source = xlsx_to_csv(source, staging / "registry.csv")
+        result = ingest_registry(source, rec["province_code"], year, key, staging)
+        target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
+        finish_registry(result, target, rec["submission_id"])
+    except RegistryError as exc:
+        outcome.status, outcome.message = "rejected", f"{rec['file_name']}: {exc}"
+        outcome.rejections.append(Rejection(None, None, None, outcome.message))
+        return outcome
+    outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
+        result.rows_total,
+        result.rows_loaded,
+        result.rows_rejected,
+    )
+    outcome.rejection_files = [
+        p for p in (result.rejections_path, str(dup_rejections_path(result))) if Path(p).exists()
+    ]
+    outcome.years = result.years
+    if result.rows_loaded:
+        outcome.lake_files = [str(target)]
+        outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
+        outcome.message = f"{result.rows_rejected} rows rejected" if result.rows_rejected else None
+    else:
+        outcome.status, outcome.message = "rejected", "no row could be loaded"
+    return outcome

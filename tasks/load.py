@@ -30,7 +30,10 @@ FACT_TABLES = {
     "poverty_status": "core.fct_poverty_status_history",
     "social_org_project": "core.fct_social_org_project_history",
     "training": "core.fct_training_history",
+    "household_registry": "core.fct_household_history",
 }
+# registry and county figures may differ by rounding and timing; beyond this share they are listed
+RECONCILIATION_TOLERANCE = 0.005
 LIVE = ("loaded", "partially_loaded")
 
 
@@ -94,15 +97,26 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
             "insert into meta.rejections values (?, ?, ?, ?, ?)",
             [[o.submission_id, r.row_number, r.field, r.value, r.reason] for r in o.rejections],
         )
+    for rejection_file in o.rejection_files:  # millions of rejected rows travel as Parquet, not lists
+        con.execute(
+            "insert into meta.rejections select ?, row_number, field, value, reason from read_parquet(?)",
+            [o.submission_id, rejection_file],
+        )
     if o.status not in LIVE:
         return []
     for lake_file in o.lake_files:
         dataset, province, year = _partition(lake_file)
         table = FACT_TABLES[dataset]
         # the newest submission for province × dataset × year replaces what was there, which stays as history
+        # registries come one county at a time: a county's new registry replaces that county's only
+        by_county = (
+            " and county_code in (select distinct county_code from read_parquet(?))"
+            if dataset == "household_registry"
+            else ""
+        )
         con.execute(
-            f"update {table} set valid_to = ? where province_code = ? and year = ? and valid_to is null",
-            [o.received_at, province, year],
+            f"update {table} set valid_to = ? where province_code = ? and year = ? and valid_to is null{by_county}",
+            [o.received_at, province, year] + ([lake_file] if by_county else []),
         )
         con.execute(
             f"insert into {table} by name select ? as province_code, ? as year, ? as valid_from, * "
@@ -168,6 +182,12 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
         con.execute("begin")
         build_marts(con)
         failures = run_data_tests(con)
+        unreconciled = con.execute(
+            "select county_code, county_name, year, registry_poor, declared_poor, registry_lifted, declared_lifted "
+            "from marts.household_reconciliation where greatest(poor_difference_share, lifted_difference_share) > ? "
+            "order by county_code, year",
+            [RECONCILIATION_TOLERANCE],
+        ).fetchall()
         con.execute("commit")
         con.execute("checkpoint")
         fault_point("marts")
@@ -183,5 +203,23 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
         "loaded": [o.submission_id for o in outcomes],
         "superseded": superseded,
         "data_tests": failures,
+        "unreconciled": [
+            dict(
+                zip(
+                    (
+                        "county_code",
+                        "county_name",
+                        "year",
+                        "registry_poor",
+                        "declared_poor",
+                        "registry_lifted",
+                        "declared_lifted",
+                    ),
+                    row,
+                    strict=True,
+                )
+            )
+            for row in unreconciled
+        ],
         "changed": True,
     }

@@ -19,6 +19,7 @@ from fupin.config import Paths
 from tasks.normalise import normalise_table
 from tasks.parse import ParsedTable, ParseError, read_tables
 from tasks.records import Received, Rejection
+from tasks.registry import is_registry_file
 from tasks.validate import validate_rows
 
 
@@ -45,6 +46,9 @@ def parse_submission(received: Received, paths: Paths) -> str:
     doc: dict[str, Any] = {"received": asdict(received), "warnings": [], "rejections": []}
     if received.duplicate_of:
         doc.update(status="duplicate", message=f"same content as submission {received.duplicate_of}")
+    elif is_registry_file(received.raw_path):
+        # millions of rows: streamed from the archive by tasks.registry when the lake is written
+        doc.update(route="household_registry", status="routed")
     else:
         try:
             tables = read_tables(received.raw_path, file_name=received.file_name)

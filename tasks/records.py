@@ -53,6 +53,7 @@ class Outcome:
     message: str | None = None
     lake_files: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    rejection_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def save(self, path: Path) -> Path:

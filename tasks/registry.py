@@ -71,7 +71,11 @@ REJECTION_SCHEMA = pa.schema(
 
 
 class RegistryError(ValueError):
-    """The registry cannot be read at all (missing columns, no key, unreadable file)."""
+    """The registry cannot be read at all (missing columns, unreadable file): the submission is rejected."""
+
+
+class MissingKeyError(RuntimeError):
+    """No pseudonymisation key: the run refuses the registry and leaves it to be received again."""
 
 
 def registry_columns(header: list[str]) -> dict[str, int] | None:
@@ -92,8 +96,11 @@ def known_division_codes() -> np.ndarray:
 
 
 def pii_key() -> bytes:
-    """The pseudonymisation key: $FUPIN_PII_KEY, or the Prefect Secret block 'fupin-pii-key'."""
+    """The pseudonymisation key: $FUPIN_PII_KEY, the file $FUPIN_PII_KEY_FILE, or the Secret block 'fupin-pii-key'."""
     value = os.environ.get("FUPIN_PII_KEY")
+    if not value and os.environ.get("FUPIN_PII_KEY_FILE"):
+        key_file = Path(os.environ["FUPIN_PII_KEY_FILE"])
+        value = key_file.read_text(encoding="utf-8").strip() if key_file.exists() else None
     if not value:
         try:
             from prefect.blocks.system import Secret
@@ -102,7 +109,7 @@ def pii_key() -> bytes:
         except Exception:
             value = None
     if not value or len(value) < 16:
-        raise RegistryError(
+        raise MissingKeyError(
             "household registries carry ID numbers and need a pseudonymisation key: set FUPIN_PII_KEY "
             "(at least 16 characters) or create the Prefect Secret block 'fupin-pii-key'"
         )
@@ -388,3 +395,37 @@ def registry_year(file_name: str) -> int | None:
     """The year a registry describes, from its file name (…2017… or 2017年)."""
     years = set(re.findall(r"(?<!\d)(20\d{2})(?!\d)", file_name))
     return int(years.pop()) if len(years) == 1 else None
+
+
+def is_registry_file(path: str | Path) -> bool:
+    """True when a delimited file's header is a household registry's (checked on its first line only)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            from python_calamine import CalamineWorkbook
+
+            rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
+            header = [str(v) for v in next(rows, [])]
+        elif path.suffix.lower() in (".csv", ".txt", ".tsv"):
+            _, _, header = sniff_text_file(path)
+        else:
+            return False
+    except Exception:  # unreadable files are the form parser's to report
+        return False
+    return registry_columns(header) is not None
+
+
+def xlsx_to_csv(path: Path, target: Path) -> Path:
+    """A registry sent as XLSX, rewritten row by row as UTF-8 CSV so it streams like the others."""
+    import csv
+
+    from python_calamine import CalamineWorkbook
+
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        for row in sheet.iter_rows():
+            writer.writerow(
+                ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
+            )
+    return target

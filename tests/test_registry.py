@@ -18,7 +18,7 @@ from fupin.demo.registry import county_registry
 from tasks.registry import (
     ID_REASONS,
     KeyedHasher,
-    RegistryError,
+    MissingKeyError,
     check_ids,
     dup_rejections_path,
     finish_registry,
@@ -27,6 +27,8 @@ from tasks.registry import (
 )
 
 KEY = b"test-key-0123456789abcdef"
+# an 18-character resident ID number not inside a longer hex or digit run (hashes are hex)
+ID_SHAPE = r"(?<![0-9a-fA-F])\d{6}(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX](?![0-9a-fA-F])"
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 
@@ -67,7 +69,7 @@ def test_keyed_hash_is_rfc2104_hmac(values):
 
 def test_no_key_refuses_with_a_clear_message(monkeypatch):
     monkeypatch.delenv("FUPIN_PII_KEY", raising=False)
-    with pytest.raises(RegistryError, match="set FUPIN_PII_KEY"):
+    with pytest.raises(MissingKeyError, match="set FUPIN_PII_KEY"):
         pii_key()
 
 
@@ -75,7 +77,9 @@ def test_no_key_refuses_with_a_clear_message(monkeypatch):
 def suichuan(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("registry")
     path = folder / "遂川县建档立卡贫困户2017.csv"
-    county_registry(path, "360827", "遂川县", lifted=68386, poor=17002, year=2017, old_code="362427", encoding="gb18030")
+    county_registry(
+        path, "360827", "遂川县", lifted=68386, poor=17002, year=2017, old_code="362427", encoding="gb18030"
+    )
     return path
 
 
@@ -91,7 +95,9 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
     with open(suichuan, encoding="gb18030", newline="") as fh:
         rows = list(csv.reader(fh))
     header, data = rows[0], rows[1:]
-    id_col, members_col, status_col, hh_col = (header.index(c) for c in ("户主身份证号码", "家庭人口数", "脱贫状态", "户编号"))
+    id_col, members_col, status_col, hh_col = (
+        header.index(c) for c in ("户主身份证号码", "家庭人口数", "脱贫状态", "户编号")
+    )
     data[0][id_col] = data[0][id_col][:-1] + ("0" if data[0][id_col][-1] != "0" else "1")  # line 2
     data[1][members_col] = "25"  # line 3
     data[2][status_col] = "不知道"  # line 4
@@ -108,7 +114,7 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
     assert [(r[0], r[1]) for r in rejected] == [(2, "head_id"), (3, "members"), (4, "status"), (6, "household_id")]
     assert rejected[0][2] is None and "check character" in rejected[0][3]
     assert result.rows_loaded == len(data) - 4
-    id_like = re.compile(r"(?<![0-9a-fA-F])\d{6}(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX](?![0-9a-fA-F])")
+    id_like = re.compile(ID_SHAPE)
     names = {r[header.index("户主姓名")] for r in data}
     for parquet in tmp_path.rglob("*.parquet"):
         text = repr(duckdb.sql(f"select * from read_parquet('{parquet}')").fetchall())

@@ -18,6 +18,7 @@ MARTS = (
     "social_org_by_county",
     "social_org_by_area",
     "training_by_area",
+    "household_reconciliation",
     "indicators",
 )
 
@@ -94,7 +95,7 @@ def _sql(path: str) -> str:
     return resources.files("warehouse").joinpath(path).read_text(encoding="utf-8")
 
 
-FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training")
+FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training", "fct_household")
 
 
 def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:

@@ -140,6 +140,15 @@ def synthetic_registry(path: Path, households: int, seed: int = 7, chunk: int = 
 
 def _write(table: pa.Table, path: Path, encoding: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".xlsx":
+        import xlsxwriter
+
+        with xlsxwriter.Workbook(str(path), {"constant_memory": True}) as book:
+            sheet = book.add_worksheet("建档立卡")
+            sheet.write_row(0, 0, table.column_names)
+            for i, row in enumerate(zip(*(c.to_pylist() for c in table.columns), strict=True), start=1):
+                sheet.write_row(i, 0, [str(v) for v in row])  # IDs and codes as text, as registries keep them
+        return
     if encoding == "utf-8":
         pacsv.write_csv(table, str(path))
         return
