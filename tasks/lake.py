@@ -138,7 +138,8 @@ def write_lake(validated_path: str, paths: Paths) -> str:
             outcome.rejections.append(Rejection(None, None, None, doc.get("message") or "rejected"))
     elif not good_rows:
         outcome.status = "rejected"
-        outcome.message = "no row could be loaded" + (f": {len(bad_rows)} rows rejected" if bad_rows else "")
+        notes = ["no row could be loaded" + (f": {_rows(len(bad_rows))} rejected" if bad_rows else "")]
+        outcome.message = "; ".join(notes + outcome.warnings)
     else:
         outcome.status = "partially_loaded" if bad_rows else "loaded"
         years = set()
@@ -154,7 +155,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.years = sorted(years)
         notes = []
         if bad_rows:
-            notes.append(f"{len(bad_rows)} rows rejected")
+            notes.append(f"{_rows(len(bad_rows))} rejected")
         notes.extend(outcome.warnings)
         outcome.message = "; ".join(notes) or None
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
@@ -200,7 +201,11 @@ def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) 
     if result.rows_loaded:
         outcome.lake_files = [str(target)]
         outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
-        outcome.message = f"{result.rows_rejected} rows rejected" if result.rows_rejected else None
+        outcome.message = f"{_rows(result.rows_rejected)} rejected" if result.rows_rejected else None
     else:
         outcome.status, outcome.message = "rejected", "no row could be loaded"
     return outcome
+
+
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"

@@ -8,7 +8,6 @@ run that dies leaves the old file untouched.
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import tempfile
@@ -142,18 +141,10 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
 
 
 def write_receipt(paths: Paths, o: Outcome) -> Path | None:
-    """A receipt (回执) for the province listing its rejected rows, as a CSV Excel opens."""
-    if not o.rejections:
-        return None
-    folder = paths.receipts / o.province_code
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{Path(o.file_name).stem}_{o.submission_id}_回执.csv"
-    with open(target, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["文件", "行号", "字段", "填报值", "原因"])
-        for r in o.rejections:
-            writer.writerow([o.file_name, r.row_number or "", r.field or "", r.value or "", r.reason])
-    return target
+    """A receipt (回执) for the province listing its rejected rows: XLSX and CSV (tasks/receipt.py)."""
+    from tasks.receipt import write_receipt as write_receipt_files
+
+    return write_receipt_files(paths, o)
 
 
 @task(cache_policy=NO_CACHE)

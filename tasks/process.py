@@ -70,6 +70,9 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     rows_total = 0
     for raw_table in doc.pop("tables", []) or []:
         table = ParsedTable(**raw_table)
+        for skipped in table.context.get("skipped_sheets") or []:
+            if f"skipped {skipped}" not in doc["warnings"]:
+                doc["warnings"].append(f"skipped {skipped}")
         result = normalise_table(table, received["province_code"])
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)

@@ -68,6 +68,8 @@ def validate_rows(dataset: str, rows: list[dict[str, Any]]) -> tuple[list[dict],
             )
         first_seen.setdefault(key, row)
         declared = r.get("declared_incidence")
+        if row in rejected_rows:
+            continue  # the rejection already tells the clerk what to fix in this row
         if dataset == "poverty_status" and declared is not None and r["rural_population"]:
             computed = r["poor_population"] / r["rural_population"]
             if abs(computed - declared) > INCIDENCE_TOLERANCE:

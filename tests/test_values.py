@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tasks.normalise.helpers import clean_label, to_fraction, to_yuan
 from tasks.normalise.values import (
     MISSING,
     is_missing,
@@ -17,6 +18,7 @@ from tasks.normalise.values import (
     to_halfwidth,
     unit_in_header,
 )
+from warehouse.reference import aliases, counties, provinces, resolve_county, stem
 
 NAMES = {
     "—": "em-dash",
@@ -157,7 +159,7 @@ def test_parse_year(text):
         pytest.param("2101年", "out of range", id="too-late"),
         pytest.param("17年", "not a year", id="two-digits"),
         pytest.param("去年", "not a year", id="words"),
-        pytest.param("43100", "not a year", id="excel-serial"),
+        pytest.param("43100", r"Excel date serial \(2017-12-31\).*type the year, e.g. 2017", id="excel-serial"),
     ],
 )
 def test_parse_year_refuses(text, reason):
@@ -195,3 +197,103 @@ def test_trailing_unit_and_spaces(d, unit, space):
 )
 def test_year_forms(year, form):
     assert parse_year(form.format(year)) == year
+
+
+# --- units: money in yuan, rates as fractions ----------------------------------------------------
+
+FACTORS = {"元": 1, "千元": 1000, "万元": 10000, "亿元": 100000000}
+money_units = st.sampled_from(sorted(FACTORS))
+
+
+@given(money, money_units)
+def test_cell_unit_gives_yuan(d, unit):
+    assert to_yuan(f"{d:,}{unit}", None, None) == (d * FACTORS[unit]).quantize(Decimal("0.01"))
+
+
+@given(money, money_units, money_units, money_units)
+def test_cell_unit_wins_over_header_and_sheet(d, cell, header, sheet):
+    assert to_yuan(f"{d}{cell}", header, sheet) == to_yuan(f"{d}", cell, None) == to_yuan(f"{d}", None, cell)
+
+
+@given(money, money_units, money_units)
+def test_header_unit_wins_over_sheet(d, header, sheet):
+    assert to_yuan(str(d), header, sheet) == (d * FACTORS[header]).quantize(Decimal("0.01"))
+
+
+@given(st.sampled_from(["金额", "落地资金", "下达资金", "贫困发生率", "人口"]), money_units | st.just("%"))
+def test_header_label_with_a_unit_in_any_brackets(base, unit):
+    for left, right in (("（", "）"), ("(", ")"), ("【", "】"), ("[", "]")):
+        assert unit_in_header(f"{base}{left}{unit}{right}") == (base, unit)
+        assert clean_label(f" {base}\n{left}{unit}{right} ") == (base, unit)
+
+
+@given(st.decimals(min_value=0, max_value=100, places=2))
+def test_rates_become_fractions_however_written(p):
+    fraction = float(p / 100)
+    assert to_fraction(f"{p}%", None, None) == pytest.approx(fraction)
+    assert to_fraction(f"{p}".translate(FULLWIDTH) + "％", None, None) == pytest.approx(fraction)
+    assert to_fraction(str(p), "%", None) == pytest.approx(fraction)
+
+
+# --- counties: every current county resolves from its name, code and stem ----------------------
+
+ALL_COUNTIES = sorted(counties().values(), key=lambda c: c.county_code)
+
+
+def _round_trips(value: str, county) -> bool:
+    hit = resolve_county(value, county.province_code)
+    if hit.county_code == county.county_code:
+        return True
+    # two current counties of one province may share a name (桥西区 in 石家庄 and 张家口)
+    return hit.county_code is None and "ambiguous" in hit.reason and county.county_code in hit.reason
+
+
+@given(st.sampled_from(ALL_COUNTIES))
+@settings(deadline=None)  # the first call builds the alias table
+def test_county_code_in_every_form_resolves_to_itself(county):
+    code = county.county_code
+    for form in (code, f"{code}.0", f" {code} ", f"{code}000000", int(code)):
+        assert resolve_county(str(form), county.province_code).county_code == code
+
+
+@given(st.sampled_from(ALL_COUNTIES))
+@settings(deadline=None)  # the first call builds the alias table
+def test_county_name_and_stem_resolve_within_their_province(county):
+    assert _round_trips(county.county_name, county)
+    short = stem(county.county_name)
+    if len(short) >= 2:  # one-character stems (赵, 涉) are too ambiguous to accept
+        assert _round_trips(short, county)
+
+
+@given(st.sampled_from(ALL_COUNTIES), st.sampled_from(sorted(provinces())))
+@settings(deadline=None)  # the first call builds the alias table
+def test_county_of_another_province_is_refused_naming_its_province(county, province):
+    if province == county.province_code:
+        return
+    hit = resolve_county(county.county_code, province)
+    assert hit.county_code is None
+    assert f"of {county.province_name}" in hit.reason and county.county_code in hit.reason
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        pytest.param("赣县", "360704", id="old-name-now-a-district"),
+        pytest.param("南康市", "360703", id="old-city-now-a-district"),
+        pytest.param("360721", "360704", id="old-code"),
+        pytest.param("360782", "360703", id="old-city-code"),
+        pytest.param("遂川", "360827", id="name-without-suffix"),
+        pytest.param("360827.0", "360827", id="code-as-a-float"),
+        pytest.param("遂川 县", "360827", id="stray-space"),
+    ],
+)
+def test_jiangxi_county_forms(value, code):
+    assert resolve_county(value, "36").county_code == code
+
+
+def test_every_former_county_code_resolves_to_a_current_county_of_its_province():
+    for alias, hits in aliases().items():
+        for county_code, province, kind in hits:
+            if kind == "old_code":
+                assert alias[:2] == province == county_code[:2]
+                assert county_code in counties()

@@ -87,6 +87,19 @@ def _check_declared_totals(table, hmap, warnings: list[str]) -> None:
             warnings.append(f"合计 row{where} gives {label} = {total} but the rows add up to {summed}")
 
 
+def _has_unitless_amount(rows: list[list], columns: list[int]) -> bool:
+    """True when some amount has neither a unit in its cell nor one in its header or sheet."""
+    for row in rows:
+        for i in columns:
+            try:
+                value, unit = parse_number(_cell(row, i))
+            except ValueError:
+                continue
+            if value is not None and unit is None:
+                return True
+    return False
+
+
 def normalise_table(table, province_code: str) -> Normalised:
     """Canonical rows for one parsed table of a province's submission."""
     hmap = map_header(table.header)
@@ -102,9 +115,9 @@ def normalise_table(table, province_code: str) -> Normalised:
     _check_declared_totals(table, hmap, out.warnings)
     default_unit = sheet_unit(table.context)
     cols = hmap.columns
-    money_unit = hmap.units.get(cols.get("amount", -1))
-    if dataset in ("fund_allocation", "social_org_project") and not (money_unit or default_unit):
-        if not hmap.wide or not any(hmap.units.get(i) for i in hmap.wide):
+    if dataset in ("fund_allocation", "social_org_project") and not default_unit:
+        money_columns = [i for i in [cols.get("amount"), *hmap.wide] if i is not None and not hmap.units.get(i)]
+        if _has_unitless_amount(table.rows, money_columns):
             out.warnings.append(f"{where}: no money unit stated; amounts taken as 元")
 
     for row, row_number in zip(table.rows, table.row_numbers, strict=True):

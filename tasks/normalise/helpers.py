@@ -14,6 +14,7 @@ from tasks.normalise.settings import (
     DATASETS,
     DEFAULT_LEVEL,
     FUND_LEVELS,
+    FUND_TYPE_LABELS,
     FUND_TYPES,
     HEADER_SYNONYMS,
     SUBTOTAL_LABELS,
@@ -27,7 +28,8 @@ def clean_label(label: str) -> tuple[str, str | None]:
     """A header label without unit, spaces and width differences, lower-cased, and its unit."""
     text = re.sub(r"\s+", "", to_halfwidth(label or ""))
     base, unit = unit_in_header(text)
-    base = base.strip(":：").lower()
+    # 'Rural Population', 'rural_population' and 'rural-population' are one label
+    base = re.sub(r"[_\-]+", "", base.strip(":：").lower())
     return base, unit
 
 
@@ -66,11 +68,17 @@ def map_header(header: list[str]) -> HeaderMap:
             continue
         parts = [clean_label(p) for p in str(label).split("/") if p.strip()]
         base, unit = parts[-1]
-        parent = parts[0][0]
         units = [u for _, u in parts if u]
         if units:
             out.units[i] = units[-1]
+        # three header rows put the fund type in the middle: 下达资金（万元）/民政事业费/中央
+        typed = [k for k, (p, _) in enumerate(parts) if _find(FUND_TYPES, p)]
+        at = typed[0] if typed else 0
+        parent = parts[at][0]
         fund_type = _find(FUND_TYPES, parent)
+        if fund_type and at == len(parts) - 1 and fund_type in DEFAULT_LEVEL:
+            out.wide[i] = (fund_type, DEFAULT_LEVEL[fund_type])
+            continue
         if fund_type and len(parts) > 1:
             if base in {clean_label(s)[0] for s in SUBTOTAL_LABELS}:
                 continue  # a subtotal column of a wide form: the parts carry the data
@@ -108,9 +116,15 @@ def detect_dataset(hmap: HeaderMap, year_known: bool) -> tuple[str | None, str |
     assert best is not None
     score, dataset, missing = best
     if score >= 2 and hmap.has("county|county_code"):
-        names = ", ".join(m.replace("|", " or ") for m in missing)
+        names = ", ".join(" or ".join(column_label(m) for m in alt.split("|")) for alt in missing)
         return None, f"missing required columns for {dataset}: {names}"
     return None, "cannot recognise the dataset from its columns"
+
+
+def column_label(canonical: str) -> str:
+    """A canonical column as a clerk would head it, with its name: '未脱贫人口 (poor_population)'."""
+    synonyms = HEADER_SYNONYMS.get(canonical) or FUND_TYPE_LABELS.get(canonical, ())
+    return f"{synonyms[0]} ({canonical})" if synonyms else canonical
 
 
 def year_from_context(context: dict, file_name: str) -> int | None:

@@ -24,7 +24,20 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "countyname",
     ),
     "county_code": ("行政区划代码", "区划代码", "行政代码", "县代码", "代码", "county_code", "code", "countycode"),
-    "year": ("年度", "年份", "年", "统计年度", "报告年度", "year"),
+    "year": (
+        "年度",
+        "年份",
+        "年",
+        "统计年度",
+        "报告年度",
+        "统计日期",
+        "统计时间",
+        "截止日期",
+        "截至日期",
+        "报告期",
+        "year",
+        "date",
+    ),
     "fund_type": ("资金类别", "资金类型", "资金种类", "资金名称", "fund_type"),
     "fund_level": ("资金级别", "资金层级", "级别", "层级", "fund_level"),
     "amount": ("金额", "资金", "资金额", "下达金额", "下达资金", "落地资金", "落地资金额", "amount", "amount_yuan"),
@@ -63,6 +76,9 @@ FUND_LEVELS: dict[str, tuple[str, ...]] = {
 # a fund type that only the centre funds needs no level column
 DEFAULT_LEVEL = {"central_budget_investment": "central"}
 SUBTOTAL_LABELS = ("合计", "小计", "总计")
+
+# the labels a missing-columns message suggests for the wide-or-long fund columns
+FUND_TYPE_LABELS = {"fund_type": ("资金类别（或 民政事业费/彩票公益金 等分列）",)}
 
 # dataset → (columns that must be present, columns that may be present)
 DATASETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

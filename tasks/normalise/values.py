@@ -5,6 +5,7 @@ Pure functions on strings; errors are ``ValueError`` with a reason a clerk can a
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +20,7 @@ _CELL_UNITS = ("万元", "亿元", "千元", "元", "%", "人", "户")
 _HEADER_UNITS = {"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名"}
 _MONEY_FACTORS = {"元": 1, "千元": 1000, "万元": 10000, "亿元": 100000000}
 
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _NUMBER = re.compile(
     r"""
@@ -114,4 +116,11 @@ def parse_year(text: str | None) -> int | None:
             if not 1949 <= year <= 2100:
                 raise ValueError(f"year out of range (1949–2100): '{text}'")
             return year
+    serial = re.fullmatch(r"(?P<days>\d{5})(?:\.0+)?", cleaned)
+    if serial and 36526 <= int(serial["days"]) <= 73415:  # 2000-01-01 … 2100-12-31 as Excel counts days
+        day = _EXCEL_EPOCH + dt.timedelta(days=int(serial["days"]))
+        raise ValueError(
+            f"not a year: '{text}' looks like an Excel date serial ({day.isoformat()}) that lost its date "
+            f"format: type the year, e.g. {day.year}"
+        )
     raise ValueError(f"not a year: '{text}'")

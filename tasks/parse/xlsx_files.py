@@ -78,6 +78,7 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
         raise ParseError(f"{name}: cannot open the workbook: truncated or corrupt ({exc})") from None
     tables: list[ParsedTable] = []
     skipped: list[str] = []
+    notes: list[str] = []
     for meta in workbook.sheets_metadata:
         if "WorkSheet" not in str(meta.typ):
             continue  # chart and macro sheets hold no cells
@@ -93,13 +94,14 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
             found = table_from_grid(grid, list(range(1, len(grid) + 1)), _merges(sheet))
         except NoHeaderError as exc:
             if sum(1 for row in grid if sum(1 for c in row if c) >= 2) == 0:
-                continue  # only notes or a lone title: no table on this sheet
+                notes.append(f"sheet '{meta.name}': no table (only notes or a title)")
+                continue
             skipped.append(f"sheet '{meta.name}': {exc}")
             continue
         tables.append(ParsedTable(name, meta.name, found.header, found.rows, found.row_numbers, found.context))
     if skipped and not tables:
         raise ParseError(f"{name}: " + "; ".join(skipped))
     for table in tables:
-        if skipped:
-            table.context["skipped_sheets"] = skipped
+        if skipped or notes:
+            table.context["skipped_sheets"] = skipped + notes
     return tables

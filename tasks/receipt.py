@@ -1,0 +1,81 @@
+"""Receipts (回执): for each submission with rejections, the rows the province must correct and resend.
+
+Written as an XLSX a clerk opens in Excel or WPS and as a CSV (UTF-8 with BOM, so Excel shows the
+Chinese) with the same columns: 文件 / 行号 / 字段 / 填报值 / 原因.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import xlsxwriter
+
+from fupin.config import Paths
+from tasks.records import Outcome
+
+HEADERS = ("文件", "行号", "字段", "填报值", "原因")
+# one sheet holds 1,048,576 rows; beyond that the CSV carries the complete list
+XLSX_MAX_ROWS = 1_048_575 - 3
+
+
+def receipt_rows(o: Outcome) -> Iterator[tuple[str, int | None, str, str, str]]:
+    """(file, row, field, value, reason) of every rejection: the list, then the Parquet files of big registries."""
+    for r in o.rejections:
+        yield o.file_name, r.row_number, r.field or "", r.value or "", r.reason
+    for rejection_file in o.rejection_files:
+        if not Path(rejection_file).exists():
+            continue
+        for batch in pq.ParquetFile(rejection_file).iter_batches(
+            batch_size=65_536, columns=["row_number", "field", "value", "reason"]
+        ):
+            for row in batch.to_pylist():
+                yield o.file_name, row["row_number"], row["field"] or "", row["value"] or "", row["reason"] or ""
+
+
+def receipt_stem(paths: Paths, o: Outcome) -> Path:
+    """receipts/<province>/<file stem>_<submission id>_回执 (without extension)."""
+    return paths.receipts / o.province_code / f"{Path(o.file_name).stem}_{o.submission_id}_回执"
+
+
+def write_receipt(paths: Paths, o: Outcome) -> Path | None:
+    """Write the XLSX and CSV receipt of a submission with rejections; the XLSX's path, None if nothing was rejected."""
+    if not o.rejections and not any(Path(f).exists() for f in o.rejection_files):
+        return None
+    stem = receipt_stem(paths, o)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    xlsx_path, csv_path = stem.with_name(stem.name + ".xlsx"), stem.with_name(stem.name + ".csv")
+
+    workbook = xlsxwriter.Workbook(str(xlsx_path), {"constant_memory": True})
+    sheet = workbook.add_worksheet("回执")
+    bold = workbook.add_format({"bold": True})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    status = {"loaded": "已入库", "partially_loaded": "部分入库", "rejected": "退回"}.get(o.status, o.status)
+    sheet.write_row(
+        0, 0, [f"回执：{o.file_name}（{status}，入库 {o.rows_loaded} 行，退回 {o.rows_rejected} 行）"], bold
+    )
+    sheet.write_row(1, 0, ["请按下表更正后重新报送；行号为原表中的行号（整份文件退回时为空）。"])
+    sheet.write_row(2, 0, HEADERS, bold)
+    for col, width in enumerate((28, 8, 18, 20, 70)):
+        sheet.set_column(col, col, width, wrap if col == 4 else None)
+    sheet.freeze_panes(3, 0)
+
+    with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADERS)
+        for n, (file_name, row_number, field, value, reason) in enumerate(receipt_rows(o)):
+            writer.writerow([file_name, "" if row_number is None else row_number, field, value, reason])
+            if n < XLSX_MAX_ROWS:
+                line = 3 + n
+                sheet.write_string(line, 0, file_name)
+                if row_number is not None:
+                    sheet.write_number(line, 1, row_number)
+                sheet.write_string(line, 2, field)
+                sheet.write_string(line, 3, value)  # as typed: '12a', '360827.0', not reformatted
+                sheet.write_string(line, 4, reason)
+            elif n == XLSX_MAX_ROWS:
+                sheet.write_string(3 + n, 0, f"… more rows than a sheet holds: see {csv_path.name}")
+    workbook.close()
+    return xlsx_path

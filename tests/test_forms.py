@@ -1,0 +1,260 @@
+"""Every form a province really sends, end to end through parse → normalise → validate → lake.
+
+Fixtures live in tests/fixtures/forms (written by make_form_fixtures.py) and tests/fixtures/parse;
+each test states what a user would see: canonical rows in yuan with current county codes, the
+rejections with the row numbers the clerk sees, and the submission's status and message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fupin.config import Paths
+from tasks.lake import write_lake
+from tasks.process import normalise_submission, parse_submission, validate_submission
+from tasks.records import Outcome, Received
+from tests.conftest import FIXTURES
+
+FORMS = FIXTURES / "forms"
+PARSE = FIXTURES / "parse"
+
+
+def process(path: Path, home: Path, province: str = "36") -> tuple[Outcome, dict[str, list[dict]]]:
+    """Run one file through the submission's tasks; its outcome and the good canonical rows by dataset."""
+    paths = Paths.from_home(home)
+    received = Received(
+        submission_id="sub-1",
+        province_code=province,
+        source_url=str(path.parent),
+        source_path=path.name,
+        file_name=path.name,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        size=path.stat().st_size,
+        raw_path=str(path),
+        received_at="2024-01-01T00:00:00+00:00",
+    )
+    parsed = parse_submission.fn(received, paths)
+    validated = validate_submission.fn(normalise_submission.fn(parsed, paths), paths)
+    datasets = json.loads(Path(validated).read_text(encoding="utf-8"))["datasets"]
+    for rows in datasets.values():
+        for r in rows:
+            if r.get("amount_yuan") is not None:
+                r["amount_yuan"] = Decimal(r["amount_yuan"])
+    outcome = Outcome.load(write_lake.fn(validated, paths))
+    return outcome, datasets
+
+
+def rows_of(datasets: dict, dataset: str, *keys: str) -> list[tuple]:
+    return [tuple(r[k] for k in keys) for r in datasets[dataset]]
+
+
+def rejections_of(o: Outcome) -> list[tuple]:
+    return [(r.row_number, r.field, r.value) for r in o.rejections]
+
+
+POVERTY = [
+    # row, county code (current), year, rural, poor, lifted, incidence as a fraction
+    ("360827", 2017, 536326, 17002, 68386, 0.0317),  # 遂川县: current name, "536,326"
+    ("360704", 2017, 498120, 15234, 40210, 0.0306),  # 赣县: old name, year '2017年'
+    ("360703", 2017, 724018, 18021, 52030, 0.0249),  # 南康市 360782: old name and code, '2017-12-31'
+    ("360724", 2017, 254012, 8012, 23001, 0.0315),  # 上犹 360724.0: stem, code as a float, full-width digits
+]
+POVERTY_KEYS = ("county_code", "year", "rural_population", "poor_population", "lifted_population", "declared_incidence")
+
+
+@pytest.mark.parametrize(
+    ("name", "first_row"),
+    [
+        pytest.param("poverty_utf8_comma.csv", 2, id="utf8-comma"),
+        pytest.param("poverty_utf8bom_semicolon.csv", 2, id="utf8-bom-semicolon"),
+        pytest.param("poverty_gbk_tab.csv", 2, id="gbk-tab-named-csv"),
+        pytest.param("poverty_gb18030_titled.csv", 4, id="gb18030-title-and-unit-rows"),
+    ],
+)
+def test_csv_in_any_encoding_and_delimiter_gives_the_same_rows(tmp_path, name, first_row):
+    outcome, datasets = process(FORMS / name, tmp_path)
+    assert outcome.status == "loaded" and outcome.dataset == "poverty_status"
+    assert rows_of(datasets, "poverty_status", *POVERTY_KEYS) == POVERTY
+    assert [r["_row"] for r in datasets["poverty_status"]] == list(range(first_row, first_row + 4))
+    assert outcome.rows_loaded == 4 and outcome.rejections == []
+
+
+def test_quoted_csv_fields_cell_units_and_row_numbers_after_a_multiline_record(tmp_path):
+    outcome, datasets = process(FORMS / "projects_quoted.csv", tmp_path)
+    rows = rows_of(datasets, "social_org_project", "_row", "project", "county_code", "amount_yuan", "beneficiaries")
+    assert rows == [
+        (2, "助学,助老\n（第二期）", "360827", Decimal("12345000.00"), 1200),  # "1,234.5万元"
+        (4, "乡村幼儿园", "360321", Decimal("300.00"), None),  # "300元", "—"
+        (6, "爱心包裹", "360881", Decimal("120000.00"), None),  # "１２万元", "无"
+    ]
+    # the record on physical line 5 (after the two-line record) is Hunan's county
+    assert rejections_of(outcome) == [(5, "county", "浏阳市")]
+    assert "浏阳市 (430181) of 湖南省" in outcome.rejections[0].reason
+    assert outcome.status == "partially_loaded"
+    assert "no money unit" not in (outcome.message or "")  # every amount carried its own unit
+
+
+FUNDS_2017 = [
+    (7, "360827", "civil_affairs", "central", Decimal("123456000.00")),
+    (7, "360827", "civil_affairs", "provincial", Decimal("12000000.00")),
+    (7, "360827", "lottery_welfare", "central", Decimal("3005000.00")),
+    (7, "360827", "central_budget_investment", "central", Decimal("1200000.00")),
+    (8, "360321", "civil_affairs", "central", Decimal("22000000.00")),
+    (8, "360321", "civil_affairs", "provincial", Decimal("3000000.00")),
+    (8, "360321", "lottery_welfare", "central", Decimal("1000000.00")),
+    (8, "360321", "lottery_welfare", "provincial", Decimal("500000.00")),
+    (8, "360321", "central_budget_investment", "central", Decimal("1000000.00")),
+]
+FUND_KEYS = ("_row", "county_code", "fund_type", "fund_level", "amount_yuan")
+
+
+def test_statistical_form_xlsx_in_wan_yuan(tmp_path):
+    """Title, 填报单位/单位：万元 row, merged two-row header, column numbers, 合计 first, footer."""
+    outcome, datasets = process(PARSE / "funds_form.xlsx", tmp_path)
+    assert rows_of(datasets, "fund_allocation", *FUND_KEYS) == FUNDS_2017
+    assert {r["year"] for r in datasets["fund_allocation"]} == {2017}  # from the title
+    assert outcome.status == "loaded" and outcome.message is None  # the 合计 row agrees with the rows
+
+
+def test_total_row_that_disagrees_is_in_the_message_with_both_figures(tmp_path):
+    outcome, datasets = process(FORMS / "funds_total_mismatch.xlsx", tmp_path)
+    assert rows_of(datasets, "fund_allocation", *FUND_KEYS) == FUNDS_2017
+    assert outcome.status == "loaded"
+    assert "合计 row (row 6) gives 民政事业费/中央 = 15545.6 but the rows add up to 14545.6" in outcome.message
+
+
+def test_three_header_rows_with_unit_on_top_and_numbers_typed_as_text(tmp_path):
+    outcome, datasets = process(FORMS / "funds_three_header_rows.xlsx", tmp_path)
+    assert rows_of(
+        datasets, "fund_allocation", "_row", "county_code", "year", "fund_type", "fund_level", "amount_yuan"
+    ) == [
+        (6, "360827", 2016, "civil_affairs", "central", Decimal("10005000.00")),  # "1,000.5"
+        (6, "360827", 2016, "civil_affairs", "provincial", Decimal("2000000.00")),  # "２００"
+        (7, "360321", 2016, "civil_affairs", "central", Decimal("8000000.00")),
+        (7, "360321", 2016, "civil_affairs", "provincial", Decimal("1000000.00")),
+        (7, "360321", 2016, "lottery_welfare", "central", Decimal("500000.00")),  # '-', '/', '无' are none
+    ]
+    assert outcome.status == "loaded" and outcome.message is None
+
+
+def test_legacy_xls_workbook(tmp_path):
+    """A BIFF8 .xls (Excel 2003 / WPS): merges, unit row, code as a number, old county name."""
+    outcome, datasets = process(FORMS / "funds_legacy.xls", tmp_path)
+    rows = rows_of(datasets, "fund_allocation", "_row", "county_code", "fund_type", "fund_level", "amount_yuan")
+    assert rows[:4] == [
+        (5, "360827", "civil_affairs", "central", Decimal("123456000.00")),
+        (5, "360827", "civil_affairs", "provincial", Decimal("12000000.00")),
+        (5, "360827", "lottery_welfare", "central", Decimal("3005000.00")),
+        (5, "360827", "central_budget_investment", "central", Decimal("1200000.00")),
+    ]
+    assert (6, "360703", "civil_affairs", "central", Decimal("22000000.00")) in rows  # 南康市 360782.0, "2,200"
+    assert outcome.status == "loaded" and outcome.message is None
+
+
+def test_workbook_with_several_sheets(tmp_path):
+    """Each sheet read as its dataset; notes and unrecognisable sheets skipped with a message."""
+    outcome, datasets = process(FORMS / "poverty_training_sheets.xlsx", tmp_path)
+    assert rows_of(datasets, "poverty_status", "_row", *POVERTY_KEYS) == [
+        (3, "360827", 2017, 536326, 17002, 68386, 0.0317),  # 统计日期 is an Excel date; (%) header
+        (4, "360321", 2017, 231690, 6580, 33065, 0.0284),  # "17002" typed as text, "33,065"
+    ]
+    assert rows_of(datasets, "training", "_row", "programme", "county_code", "trainees", "trainees_poor") == [
+        (2, "养老护理员培训", "360827", 1003, 412)
+    ]
+    assert rejections_of(outcome) == [(3, "trainees_poor", "130")]
+    assert outcome.dataset == "poverty_status,training" and outcome.status == "partially_loaded"
+    assert "skipped sheet '填表说明': no table" in outcome.message
+    assert (
+        "skipped sheet '联系人': cannot recognise the dataset from its columns (columns: 姓名, 电话)" in outcome.message
+    )
+
+
+def test_json_list_of_records_with_english_keys(tmp_path):
+    outcome, datasets = process(FORMS / "training_list.json", tmp_path)
+    assert rows_of(datasets, "training", "_row", "programme", "county_code", "year", "sessions", "trainees") == [
+        (1, "养老护理员培训", "360827", 2017, 8, 1003),
+        (2, "电商培训", "360704", 2017, 2, 120),  # county_code given as the number 360704
+    ]
+    assert rejections_of(outcome) == [(3, "trainees", "-5")]  # record 3
+    assert "negative" in outcome.rejections[0].reason
+
+
+def test_json_object_with_metadata_and_data(tmp_path):
+    """年度 and 单位：万元 stated once in the metadata apply to every record."""
+    outcome, datasets = process(FORMS / "projects_object.json", tmp_path)
+    assert rows_of(datasets, "social_org_project", "county_code", "year", "amount_yuan", "beneficiaries") == [
+        ("360827", 2018, Decimal("54309000.00"), 1200),
+        ("360703", 2018, Decimal("3000000.00"), None),  # 南康: an old name without its suffix
+    ]
+    assert outcome.status == "loaded"
+
+
+def test_english_headers_and_an_unknown_column_reported_and_ignored(tmp_path):
+    outcome, datasets = process(FORMS / "poverty_english_extra_column.csv", tmp_path)
+    assert rows_of(datasets, "poverty_status", *POVERTY_KEYS) == [
+        ("360827", 2016, 530000, 26500, 50000, 0.05),  # 'Incidence (%)' holds 5 → 0.05
+        ("360321", 2016, 231000, 9240, 30000, 0.04),  # a code in the county column
+    ]
+    assert outcome.status == "loaded"
+    assert outcome.message == "poverty_english_extra_column.csv: ignored unknown columns: Contact"
+
+
+def test_missing_required_columns_reject_the_file_naming_them(tmp_path):
+    outcome, _ = process(FORMS / "poverty_missing_columns.csv", tmp_path)
+    assert outcome.status == "rejected" and outcome.rows_loaded == 0
+    assert "missing required columns for poverty_status: 未脱贫人口 (poor_population)" in outcome.message
+    assert "\n" not in outcome.message
+
+
+BAD_ROWS = [
+    (3, "poor_population", "-6580", "negative"),
+    (4, "incidence", "1.3", "130.00% is not between 0% and 100%"),
+    (5, "poor_population", "600000", "exceeds rural population 500000"),
+    (6, "county_code", "360827", "duplicate of row 2"),
+    (7, "rural_population", "12a", "not a number: '12a'"),
+    (8, "county", "浏阳市", "of 湖南省, not of the submitting province 江西省"),
+    (9, "county", "火星县", "unknown county '火星县'"),
+    (10, "county", None, "county is empty"),
+    (11, "year", None, "year is missing"),
+]
+
+
+def test_each_bad_row_is_rejected_alone_with_its_row_field_value_and_reason(tmp_path):
+    outcome, datasets = process(FORMS / "poverty_bad_rows.csv", tmp_path)
+    assert [r["_row"] for r in datasets["poverty_status"]] == [2, 12]
+    assert [(r.row_number, r.field, r.value) for r in outcome.rejections] == [b[:3] for b in BAD_ROWS]
+    for rejection, (_, _, _, reason) in zip(outcome.rejections, BAD_ROWS, strict=True):
+        assert reason in rejection.reason
+    assert (outcome.status, outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected) == (
+        "partially_loaded",
+        11,
+        2,
+        9,
+    )
+    assert outcome.message == "9 rows rejected"  # no extra warning for the row already rejected
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "reason"),
+    [
+        pytest.param(PARSE, "empty.csv", "empty file", id="empty-csv"),
+        pytest.param(PARSE, "empty.xlsx", "empty file", id="empty-xlsx"),
+        pytest.param(PARSE, "truncated.xlsx", "truncated or corrupt", id="truncated-xlsx"),
+        pytest.param(PARSE, "not_a_zip.xlsx", "not a valid XLSX (zip) file", id="corrupt-xlsx"),
+        pytest.param(PARSE, "encrypted.xlsx", "password-protected workbook", id="password-protected"),
+        pytest.param(PARSE, "binary.csv", "binary data in a .csv file", id="binary-named-csv"),
+        pytest.param(FORMS, "unrecognisable.csv", "cannot recognise the dataset", id="unrecognisable-dataset"),
+        pytest.param(PARSE, "broken.json", "not valid JSON", id="broken-json"),
+    ],
+)
+def test_unreadable_file_is_rejected_with_one_line(tmp_path, folder, name, reason):
+    outcome, _ = process(folder / name, tmp_path)
+    assert outcome.status == "rejected"
+    assert outcome.message.startswith(f"{name}: ") and reason in outcome.message
+    assert "\n" not in outcome.message
+    assert [(r.row_number, r.reason) for r in outcome.rejections] == [(None, outcome.message)]
