@@ -36,8 +36,10 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: setup ## run the benchmarks in benchmarks/
+HOUSEHOLDS ?= 10000000
+bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS=N for the registry size)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/registry.py $(HOUSEHOLDS)
 
 clean: ## remove data/ and the virtual environment
 	rm -rf $(HOME_DIR) $(VENV)

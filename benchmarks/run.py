@@ -43,7 +43,9 @@ def main() -> None:
         empty_flow, _ = _timed(empty)
         rows.append(("empty flow (server running)", empty_flow, ""))
         full, summary = _timed(nightly, inbox=str(home / "inbox"), home=str(home))
-        rows.append(("nightly, demo inbox, first run", full, f"{summary['received']} files, {summary['rows_loaded']} rows"))
+        rows.append(
+            ("nightly, demo inbox, first run", full, f"{summary['received']} files, {summary['rows_loaded']} rows")
+        )
         noop, summary = _timed(nightly, inbox=str(home / "inbox"), home=str(home))
         rows.append(("nightly, same inbox again (no-op)", noop, f"{summary['received']} files"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed, State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from fupin.config import Paths, Source, inbox_sources, load_sources
 from fupin.locking import run_lock
+from tasks.artifacts import publish_artifacts
 from tasks.lake import write_lake
 from tasks.load import load_warehouse, read_ledger
 from tasks.process import normalise_submission, parse_submission, validate_submission
 from tasks.pull import pull_source
-from tasks.summary import summarise_run
+from tasks.records import Received
+from tasks.report import publish_report
+from tasks.summary import RunFailed, failure_message, record_run, summarise_run
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:
@@ -24,6 +29,48 @@ def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]
     if sources_file:
         return load_sources(sources_file)
     return inbox_sources(inbox or "data/inbox")
+
+
+def task_runner_for(dask: str | None = None) -> TaskRunner:
+    """Prefect's thread pool by default; ``local`` starts a Dask LocalCluster, ``tcp://…`` joins one."""
+    if not dask:
+        return ThreadPoolTaskRunner(max_workers=4)
+    from prefect_dask import DaskTaskRunner
+
+    if dask == "local":
+        return DaskTaskRunner(cluster_kwargs={"processes": True, "threads_per_worker": 1})
+    return DaskTaskRunner(address=dask)
+
+
+def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
+    """parse → normalise → validate → write lake for one file; the future resolves to its outcome path."""
+    parsed = parse_submission.submit(received, paths)
+    normalised = normalise_submission.submit(parsed, paths)
+    validated = validate_submission.submit(normalised, paths)
+    return write_lake.submit(validated, paths)
+
+
+def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[str, str]) -> list[str]:
+    """Outcome paths of the chains that finished; a chain that raised marks its province failed."""
+    outcome_paths = []
+    for received, future in chains:
+        try:
+            outcome_paths.append(future.result())
+        except Exception as exc:  # a bug, not bad data: the file stays archived, retried next run
+            failed.setdefault(received.province_code, f"{received.file_name}: {type(exc).__name__}: {exc}")
+    return outcome_paths
+
+
+def finish(
+    summary: dict[str, Any], paths: Paths, started_at: str, flow_name: str = "nightly"
+) -> dict[str, Any] | State:
+    """Record the run, publish its artifacts, and fail the flow run when a province failed."""
+    publish_artifacts(summary, paths)
+    record_run(paths, started_at, summary, flow_name=flow_name)
+    if summary["failed_provinces"]:
+        message = failure_message(summary)
+        return Failed(message=message, data=RunFailed(message, summary))
+    return summary
 
 
 @flow(name="nightly", task_runner=ThreadPoolTaskRunner(max_workers=4))
@@ -36,16 +83,22 @@ def nightly(
     pull_retry_backoff_seconds: float = 2.0,
     source_timeout_seconds: float = 60.0,
 ) -> dict[str, Any]:
-    """Pull every province's new files and load them; provinces run concurrently."""
+    """Pull every province's new files and load them; provinces run concurrently.
+
+    Ends Failed (message naming the provinces, the summary in ``RunFailed.summary``) when a
+    province's source or file failed; rejected rows alone leave it Completed.
+    """
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     paths = Paths.from_home(home)
     sources = resolve_sources(sources_file, inbox)
+    record_run(paths, started_at, None)
     with run_lock(paths.lock, lock_wait_seconds):
         seen = read_ledger(paths)
         pull = pull_source.with_options(
             retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)
         )
         pulls = {pull.submit(s, paths, seen, source_timeout_seconds): s for s in sources}
-        outcomes, failed = [], {}
+        chains, failed = [], {}
         for pulled in as_completed(list(pulls)):
             province = pulls[pulled].province_code
             try:
@@ -54,18 +107,26 @@ def nightly(
                 failed[province] = f"{type(exc).__name__}: {exc}"
                 get_run_logger().error("province %s failed: %s", province, failed[province])
                 continue
-            for received in files:
-                parsed = parse_submission.submit(received, paths)
-                normalised = normalise_submission.submit(parsed, paths)
-                validated = validate_submission.submit(normalised, paths)
-                outcomes.append((received, write_lake.submit(validated, paths)))
-        outcome_paths = []
-        for received, future in outcomes:
-            try:
-                outcome_paths.append(future.result())
-            except Exception as exc:  # a bug, not bad data: the file stays archived, retried next run
-                failed.setdefault(received.province_code, f"{received.file_name}: {type(exc).__name__}: {exc}")
+            chains.extend((received, submit_chain(received, paths)) for received in files)
+        outcome_paths = collect_outcomes(chains, failed)
         loaded = load_warehouse(outcome_paths, paths)
+        publish_report(paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)
-    return summary
+    return finish(summary, paths, started_at)
+
+
+def summary_of(state: State) -> dict[str, Any]:
+    """The run summary a nightly (or backfill) flow run's final state carries, Completed or Failed."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, RunFailed):
+        return result.summary
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def run_nightly(dask: str | None = None, **parameters: Any) -> dict[str, Any]:
+    """Run the nightly flow in process on the chosen task runner and return its summary, whatever its outcome."""
+    flow_ = nightly.with_options(task_runner=task_runner_for(dask)) if dask else nightly
+    return summary_of(flow_(**parameters, return_state=True))

@@ -46,13 +46,18 @@ def _connect(home: Path | None):
 @app.command()
 def demo(
     out: Annotated[Path | None, typer.Option(help="Folder to write the demo inbox to (default <home>/inbox).")] = None,
+    households: Annotated[
+        int | None,
+        typer.Option(help="Instead: a synthetic registry of N households over every province (benchmarks)."),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Write the demo inbox: Jiangxi's and Hunan's submissions in the forms provinces use."""
     from fupin.demo import write_demo
+    from fupin.demo.registry import synthetic_inbox
 
     target = out or _paths(home).home / "inbox"
-    files = write_demo(target)
+    files = synthetic_inbox(target, households) if households else write_demo(target)
     typer.echo(f"wrote {len(files)} demo submissions to {target}")
     for f in files:
         typer.echo(f"  {f.relative_to(target)}")
@@ -68,10 +73,18 @@ def run(
     ] = None,
     home: HomeOption = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run to finish.")] = 60.0,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            "--dask-address",
+            help="Fan the tasks out on Dask: 'local' starts a LocalCluster, tcp://host:8786 joins a cluster.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.nightly import nightly, resolve_sources
+    from flows.nightly import resolve_sources, run_nightly
     from fupin.config import ConfigError
     from fupin.locking import RunLocked, run_lock
 
@@ -84,7 +97,8 @@ def run(
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
     try:
-        summary = nightly(
+        summary = run_nightly(
+            dask,
             sources_file=str(sources) if sources else None,
             inbox=None if sources else str(inbox or paths.home / "inbox"),
             home=str(paths.home),
@@ -130,6 +144,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     for province, reason in summary["failed_provinces"].items():
         console.print(f"[red]province {province} failed:[/red] {reason}")
+    for r in summary.get("unreconciled", []):
+        console.print(
+            f"[yellow]registry ≠ county figures[/yellow] {r['county_name']} {r['year']}: poor {r['registry_poor']} "
+            f"vs {r['declared_poor']}, lifted {r['registry_lifted']} vs {r['declared_lifted']} (over 0.5%)"
+        )
     for test, n in summary["data_tests_failed"].items():
         console.print(f"[yellow]data test {test}: {n} offending rows[/yellow]")
 
@@ -301,6 +320,57 @@ def query(
         for r in rows:
             table.add_row(*["" if v is None else str(v) for v in r])
         Console(width=200).print(table)
+
+
+@app.command()
+def report(home: HomeOption = None) -> None:
+    """Rebuild today's HTML report (<home>/reports/<date>.html, Asia/Shanghai) from the warehouse."""
+    from tasks.report import write_report
+
+    paths = _paths(home)
+    if not paths.warehouse.exists():
+        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    target = write_report(paths)
+    typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
+def docs(
+    out: Annotated[Path | None, typer.Option(help="Folder for the data dictionary (default <home>/docs).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the data dictionary (Markdown and HTML) from the warehouse's comments."""
+    from fupin.docs import write_docs
+
+    paths = _paths(home)
+    if not paths.warehouse.exists():
+        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    for written in write_docs(paths.warehouse, out or paths.home / "docs"):
+        typer.echo(f"wrote {written}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx or csv (UTF-8 with BOM).")] = "xlsx",
+    indicators_: Annotated[bool, typer.Option("--indicators", help="Export the indicator table.")] = False,
+    table: Annotated[
+        str | None, typer.Option("--table", help="Export one warehouse table, e.g. core.dim_county.")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the indicator table or a warehouse table as a file an official opens in Excel."""
+    from fupin.export import ExportError
+    from fupin.export import export as export_file
+
+    paths = _paths(home)
+    if not paths.warehouse.exists():
+        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    try:
+        target, rows = export_file(paths.warehouse, out, fmt.lower(), indicators=indicators_, table=table)
+    except ExportError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {rows} rows to {target}")
 
 
 def main() -> None:

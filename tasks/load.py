@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Paths
 from fupin.faults import fault_point
 from tasks.records import Outcome
+from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
 
 # facts are versioned: each *_history table keeps every version, core.fct_* views show the current ones
@@ -161,9 +162,11 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
         shutil.copyfile(paths.warehouse, building)
     superseded: list[str] = []
     con = duckdb.connect(str(building))
+    con.execute("set memory_limit = '768MB'")  # registries are large: spill rather than grow past 1 GiB
     try:
         con.execute("begin")
         apply_ddl(con)
+        create_runs_view(con, paths)
         load_reference(con)
         con.execute("commit")
         for o in outcomes:

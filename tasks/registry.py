@@ -45,6 +45,7 @@ STATUSES = ("已脱贫", "未脱贫", "返贫")
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 BLOCK_SIZE = 4 << 20  # 4 MB blocks keep the peak low at little cost (measured.md)
+DUCKDB_MEMORY = "512MB"
 
 GOOD_SCHEMA = pa.schema(
     [
@@ -352,6 +353,7 @@ def finish_registry(result: RegistryResult, lake_file: Path, submission_id: str)
     con = duckdb.connect()
     try:
         con.execute("set preserve_insertion_order = false")
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY}'")  # spill to disk rather than pass the 1 GiB budget
         dups = con.execute(
             "select count(*) from (select source_row, row_number() over "
             "(partition by household_id order by source_row) as k from read_parquet(?)) where k > 1",

@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+import json
+import os
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from fupin.config import Paths
 from tasks.records import Outcome
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
+
+# meta.runs reads these files; the types are fixed so that an empty or odd file cannot change them
+RUN_COLUMNS = {
+    "run_id": "VARCHAR",
+    "flow_name": "VARCHAR",
+    "run_name": "VARCHAR",
+    "started_at": "TIMESTAMPTZ",
+    "ended_at": "TIMESTAMPTZ",
+    "outcome": "VARCHAR",
+    "exit_code": "INTEGER",
+    "received": "INTEGER",
+    "rows_loaded": "BIGINT",
+    "rows_rejected": "BIGINT",
+    "failed_provinces": "VARCHAR[]",
+    "message": "VARCHAR",
+    "warehouse_changed": "BOOLEAN",
+}
+
+
+class RunFailed(Exception):
+    """A run in which some province failed: the others loaded, and ``summary`` says what happened."""
+
+    def __init__(self, message: str, summary: dict[str, Any]):
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self):  # picklable with its summary (a state's data may travel between processes)
+        return (RunFailed, (str(self), self.summary))
+
+
+def failure_message(summary: dict[str, Any]) -> str:
+    """One line naming the failed provinces and why, for the flow run's state and the alert."""
+    failed = summary["failed_provinces"]
+    reasons = "; ".join(f"{p}: {reason.splitlines()[0][:200]}" for p, reason in sorted(failed.items()))
+    return f"{len(failed)} province(s) failed ({', '.join(sorted(failed))}) — the others loaded. {reasons}"
 
 
 @task(cache_policy=NO_CACHE)
@@ -51,6 +90,70 @@ def summarise_run(
         "submissions": submissions,
         "failed_provinces": failed,
         "data_tests_failed": loaded.get("data_tests", {}),
+        "unreconciled": loaded.get("unreconciled", []),
         "warehouse_changed": loaded.get("changed", False),
         "exit_code": exit_code,
     }
+
+
+def runs_dir(paths: Paths):
+    """<home>/runs: one JSON file per flow run, outside the warehouse so a no-op run leaves it untouched."""
+    return paths.home / "runs"
+
+
+@task(cache_policy=NO_CACHE)
+def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, flow_name: str = "nightly") -> str:
+    """Write <home>/runs/<flow_run_id>.json atomically: a start record (summary None) or the run's outcome."""
+    run_id = flow_run.id or f"local-{started_at}"
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "flow_name": flow_name,
+        "run_name": flow_run.name,
+        "started_at": started_at,
+        "ended_at": None,
+        "outcome": "running",
+    }
+    if summary is not None:
+        code = summary["exit_code"]
+        record.update(
+            ended_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            outcome="failed" if code == EXIT_FAILED else "rejected" if code == EXIT_REJECTED else "completed",
+            exit_code=code,
+            received=summary["received"],
+            rows_loaded=summary["rows_loaded"],
+            rows_rejected=summary["rows_rejected"],
+            failed_provinces=sorted(summary["failed_provinces"]),
+            message=failure_message(summary) if summary["failed_provinces"] else None,
+            warehouse_changed=summary.get("warehouse_changed", False),
+        )
+    folder = runs_dir(paths)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{run_id}.json"
+    tmp = folder / f".{run_id}.json.tmp"
+    tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, target)
+    return str(target)
+
+
+def runs_view_sql(paths: Paths) -> str:
+    """DDL of the ``meta.runs`` view over <home>/runs/*.json (a path cannot be a bound parameter in a view)."""
+    pattern = str(runs_dir(paths) / "*.json").replace("'", "''")
+    columns = ", ".join(f"{name}: '{kind}'" for name, kind in RUN_COLUMNS.items())
+    return (
+        "create or replace view meta.runs as select * from read_json("
+        f"'{pattern}', format = 'newline_delimited', columns = {{{columns}}}) order by started_at"
+    )
+
+
+def create_runs_view(con, paths: Paths) -> None:
+    """Create ``meta.runs`` (one row per flow run: start, end, outcome, counts) in an open warehouse connection.
+
+    The view binds at creation, so it needs one run file: the flow writes its start record first.
+    """
+    if not any(runs_dir(paths).glob("*.json")):
+        return
+    con.execute(runs_view_sql(paths))
+    con.execute(
+        "comment on view meta.runs is 'One row per flow run (nightly, backfill, rebuild-warehouse): start, end, "
+        "outcome (running, completed, rejected, failed), counts; read from <home>/runs/*.json.'"
+    )

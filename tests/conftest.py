@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# a fixed key for the tests' synthetic registries (no real person is behind them); never a production key
+os.environ.setdefault("FUPIN_PII_KEY", "tests-only-pseudonymisation-key-0123456789")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

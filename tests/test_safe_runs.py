@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.nightly import nightly
+from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
 from fupin.locking import run_lock
 from tests.conftest import indicator
@@ -380,7 +380,7 @@ def test_http_source_answering_503_is_retried_and_loads(tmp_path, demo_inbox, ht
 def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbox, http_source):
     handler, base = http_source
     handler.failures = 10_000
-    summary = nightly(
+    summary = run_nightly(
         sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"),
         home=str(tmp_path / "home"),
         pull_retries=2,
@@ -396,7 +396,7 @@ def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbo
 def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox, http_source):
     handler, base = http_source
     handler.delay = 2.0
-    summary = nightly(
+    summary = run_nightly(
         sources_file=_sources(tmp_path, demo_inbox, f"{base}/hunan/"),
         home=str(tmp_path / "home"),
         pull_retries=1,

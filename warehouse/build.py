@@ -95,6 +95,14 @@ def _sql(path: str) -> str:
     return resources.files("warehouse").joinpath(path).read_text(encoding="utf-8")
 
 
+def mart_column_comments() -> dict[str, dict[str, str]]:
+    """Mart name → column → comment: MART_COLUMN_COMMENTS and warehouse/models/marts/_columns.yml."""
+    import yaml
+
+    models = yaml.safe_load(_sql("models/marts/_columns.yml"))["models"]
+    return {name: {**models.get(name, {}), **MART_COLUMN_COMMENTS.get(name, {})} for name in MARTS}
+
+
 FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training", "fct_household")
 
 
@@ -177,12 +185,13 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every mart from the core tables, in dependency order."""
+    comments = mart_column_comments()
     for name in MARTS:
         sql = _sql(f"models/marts/{name}.sql")
         comment = sql.splitlines()[0].removeprefix("--").strip()
         con.execute(f"create or replace table marts.{name} as {sql}")
         con.execute(f"comment on table marts.{name} is '{comment.replace(chr(39), chr(39) * 2)}'")
-        for column, text in MART_COLUMN_COMMENTS.get(name, {}).items():
+        for column, text in comments.get(name, {}).items():
             con.execute(f"comment on column marts.{name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
 
 

@@ -104,12 +104,14 @@ def county_registry(
     return n
 
 
-def synthetic_registry(path: Path, households: int, seed: int = 7, chunk: int = 1_000_000) -> Path:
-    """``households`` rows over many provinces' counties (for benchmarks); a few hundred bad IDs on purpose."""
+def synthetic_registry(
+    path: Path, households: int, seed: int = 7, chunk: int = 1_000_000, province_code: str | None = None
+) -> Path:
+    """``households`` rows over many counties (of one province, or all); about 1 in 10,000 IDs bad on purpose."""
     from warehouse.reference import counties
 
     rng = np.random.default_rng(seed)
-    codes = np.array(sorted(int(c) for c in counties()))
+    codes = np.array(sorted(int(c) for c in counties() if province_code is None or c.startswith(province_code)))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write((",".join(HEADER) + "\n").encode())
@@ -155,3 +157,18 @@ def _write(table: pa.Table, path: Path, encoding: str) -> None:
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink)
     path.write_bytes(sink.getvalue().to_pybytes().decode("utf-8").encode(encoding))
+
+
+def synthetic_inbox(inbox: Path, households: int) -> list[Path]:
+    """``households`` spread over every province: one registry file per province folder (named by pinyin)."""
+    from warehouse.reference import PROVINCE_PINYIN
+
+    provinces = sorted(PROVINCE_PINYIN)
+    share, extra = divmod(households, len(provinces))
+    written = []
+    for i, code in enumerate(provinces):
+        n = share + (1 if i < extra else 0)
+        if n:
+            target = inbox / PROVINCE_PINYIN[code] / f"建档立卡贫困户2017_{n}.csv"
+            written.append(synthetic_registry(target, n, seed=i, province_code=code))
+    return written

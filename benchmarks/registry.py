@@ -1,0 +1,128 @@
+"""Registry ingest benchmark: N generated households, three ways, each in its own process.
+
+(a) DuckDB's bare COPY (select * from read_csv(…)) TO … (FORMAT parquet)
+(b) a naive pandas path: read_csv, validate row by row, to_parquet
+(c) fupin's ingest: parse → validate → pseudonymise → Parquet → load into a DuckDB table
+plus the poor-population-by-county query over the loaded households.
+Usage: python benchmarks/registry.py [N] (default 10,000,000).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BARE = """
+import duckdb, sys
+duckdb.sql(f"copy (select * from read_csv('{sys.argv[1]}', all_varchar = true)) to '{sys.argv[2]}' (format parquet)")
+"""
+
+NAIVE = """
+import hashlib, hmac, sys
+import pandas as pd
+from stdnum.cn import ric
+df = pd.read_csv(sys.argv[1], dtype=str)
+ok, keys = [], []
+for number, members in zip(df["户主身份证号码"], df["家庭人口数"]):
+    good = ric.is_valid(number) and 1 <= int(members) <= 20
+    ok.append(good)
+    keys.append(hmac.new(b"bench-key-0123456789", number.encode(), "sha256").hexdigest() if good else None)
+df["household_key"] = keys
+df[ok].drop(columns=["户主姓名", "户主身份证号码"]).to_parquet(sys.argv[2])
+"""
+
+FUPIN = """
+import sys, duckdb
+from pathlib import Path
+from tasks.registry import ingest_registry, finish_registry
+out = Path(sys.argv[2]).parent
+result = ingest_registry(sys.argv[1], None, 2017, b"bench-key-0123456789", out / "staging")
+finish_registry(result, Path(sys.argv[2]), "bench")
+con = duckdb.connect(str(out / "bench.duckdb"))
+con.execute("create table fct_household as select * from read_parquet(?)", [sys.argv[2]])
+con.close()
+print(result.rows_loaded, result.rows_rejected, file=sys.stderr)
+"""
+
+QUERY = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+started = time.perf_counter()
+con.execute("select county_code, sum(members) from fct_household where status <> '已脱贫' group by 1").fetchall()
+print(f"QUERY {time.perf_counter() - started:.3f}", file=sys.stderr)
+"""
+
+MEASURE = (
+    "import resource, runpy, sys; sys.argv = sys.argv[1:]; exec(sys.argv[0]); "
+    "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+)
+
+
+def run(code: str, *args: str) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, and stderr of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", MEASURE, code, *args], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-3000:])
+    peak = next(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK")) / 1024
+    return wall, peak, proc.stderr
+
+
+def main() -> None:
+    """Generate, run each way, print the table with ratios and targets."""
+    sys.path.insert(0, str(ROOT))
+    from fupin.demo.registry import synthetic_registry
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        csv_path = synthetic_registry(tmp / "registry.csv", n)
+        size = csv_path.stat().st_size / 2**20
+        results = {
+            "a": run(BARE, str(csv_path), str(tmp / "a.parquet")),
+            "b": run(NAIVE, str(csv_path), str(tmp / "b.parquet")),
+            "c": run(FUPIN, str(csv_path), str(tmp / "c" / "lake.parquet")),
+        }
+        query_wall = float(
+            next(
+                line.split()[1]
+                for line in run(QUERY, str(tmp / "c" / "bench.duckdb"))[2].splitlines()
+                if line.startswith("QUERY")
+            )
+        )
+    a = results["a"][0]
+    names = {
+        "a": "(a) DuckDB bare COPY to Parquet",
+        "b": "(b) naive pandas, row-by-row checks",
+        "c": "(c) fupin registry ingest + load",
+    }
+    print(f"\nregistry of {n:,} households, {size:,.0f} MiB CSV")
+    print(f"{'path':<40} {'wall s':>8} {'× (a)':>7} {'peak MiB':>9}")
+    for key, (wall, peak, _) in results.items():
+        print(f"{names[key]:<40} {wall:>8.2f} {wall / a:>7.2f} {peak:>9.0f}")
+    c_wall, c_peak = results["c"][0], results["c"][1]
+    print(f"(b) / (c) speed-up: {results['b'][0] / c_wall:.1f}×")
+    print(f"poor population by county, DuckDB table: {query_wall:.3f} s")
+    print(
+        json.dumps(
+            {
+                "targets": {
+                    "c_within_1_5x_of_a": c_wall <= 1.5 * a,
+                    "c_under_1GiB": c_peak < 1024,
+                    "c_5x_faster_than_b": results["b"][0] >= 5 * c_wall,
+                    "query_under_0_5s": query_wall < 0.5,
+                }
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Rebuild the warehouse from the Parquet lake and the ledger: the proof that the lake is the source of truth.
+
+A fresh DuckDB file is built next to the warehouse from data/lake/** and meta.submissions /
+meta.rejections, then compared table by table with the current one. With ``replace`` it is
+renamed over the warehouse (only when identical, unless ``force``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.states import Completed, Failed, State
+
+from fupin.config import Paths
+from fupin.locking import run_lock
+from tasks.archive import compare_warehouses, ledger_outcomes, swap_in
+from tasks.load import load_warehouse
+from tasks.summary import RunFailed
+
+
+@flow(name="rebuild-warehouse")
+def rebuild_warehouse(
+    home: str | None = None, replace: bool = False, force: bool = False, lock_wait_seconds: float = 60.0
+) -> dict[str, Any] | State:
+    """Build <home>/rebuild/warehouse.duckdb from the lake and the ledger and compare it with the warehouse."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    paths = Paths.from_home(home)
+    if not paths.warehouse.exists():
+        return Failed(message=f"no warehouse at {paths.warehouse}: its ledger is what a rebuild needs")
+    scratch = Paths(paths.home / "rebuild")
+    shutil.rmtree(scratch.home, ignore_errors=True)
+    with run_lock(paths.lock, lock_wait_seconds):
+        outcomes = ledger_outcomes(paths, scratch.staging)
+        load_warehouse(outcomes, scratch)
+        differences = compare_warehouses(paths.warehouse, scratch.warehouse)
+        identical = not any(n for d in differences.values() for n in d.values())
+        replaced = bool(replace and (identical or force))
+        if replaced:
+            swap_in(scratch.warehouse, paths)
+    report = {
+        "started_at": started,
+        "submissions": len(outcomes),
+        "identical": identical,
+        "replaced": replaced,
+        "differences": differences,
+        "rebuilt": str(paths.warehouse if replaced else scratch.warehouse),
+    }
+    get_run_logger().info("rebuild: %s", report)
+    if not identical:
+        differing = ", ".join(t for t, d in differences.items() if any(d.values()))
+        message = f"the rebuilt warehouse differs from the current one in {differing}"
+        return Failed(message=message, data=RunFailed(message, report))
+    return Completed(message="the rebuilt warehouse is identical to the current one", data=report)

@@ -1,0 +1,98 @@
+"""Publish a run to Prefect's UI: the submissions table and the headline indicators as artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from fupin.config import Paths
+
+# stable keys: the UI shows each key's history across runs (lowercase letters, digits and dashes only)
+SUBMISSIONS_KEY = "fupin-submissions"
+INDICATORS_KEY = "fupin-indicators"
+
+# the briefing's first lines: multi-year totals and growth of the areas
+HEADLINE_SQL = """
+select indicator, scope_name, period, value, unit
+from marts.indicators
+where scope_code in ('luoxiao', 'designated_mca') and period like '%-%'
+order by indicator, scope_code, period
+"""
+
+
+def format_figure(value: float | None, unit: str) -> str:
+    """yuan as 亿元/万元, fractions as percent, counts with separators."""
+    if value is None:
+        return ""
+    if unit == "yuan":
+        return f"{value / 1e8:,.2f}亿元" if abs(value) >= 1e8 else f"{value / 1e4:,.1f}万元"
+    if unit == "fraction":
+        return f"{value * 100:.2f}%"
+    return f"{value:,.0f}"
+
+
+def submissions_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per submission received, then one per failed province."""
+    rows = [
+        {
+            "province": s["province_code"],
+            "file": s["file_name"],
+            "dataset": s["dataset"] or "",
+            "status": s["status"],
+            "rows_loaded": s["rows_loaded"],
+            "rows_rejected": s["rows_rejected"],
+            "message": (s["message"] or "")[:200],
+        }
+        for s in summary["submissions"]
+    ]
+    rows += [
+        {
+            "province": p,
+            "file": "",
+            "dataset": "",
+            "status": "failed",
+            "rows_loaded": 0,
+            "rows_rejected": 0,
+            "message": r[:200],
+        }
+        for p, r in sorted(summary["failed_provinces"].items())
+    ]
+    return rows
+
+
+def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
+    """Markdown: what the run received, then the headline indicators from the warehouse."""
+    statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
+    lines = [
+        "# fupin nightly",
+        "",
+        f"Received {summary['received']} files ({statuses}); {summary['rows_loaded']} rows loaded, "
+        f"{summary['rows_rejected']} rejected.",
+    ]
+    for province, reason in sorted(summary["failed_provinces"].items()):
+        lines.append(f"- **province {province} failed**: {reason.splitlines()[0][:200]}")
+    if paths.warehouse.exists():
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            rows = con.execute(HEADLINE_SQL).fetchall()
+        lines += ["", "| indicator | scope | period | value |", "|---|---|---|---:|"]
+        lines += [f"| {i} | {s} | {p} | {format_figure(v, u)} |" for i, s, p, v, u in rows]
+    return "\n".join(lines) + "\n"
+
+
+@task(cache_policy=NO_CACHE)
+def publish_artifacts(summary: dict[str, Any], paths: Paths) -> None:
+    """A table artifact of the run's submissions and a markdown artifact of the headline indicators."""
+    create_table_artifact(
+        key=SUBMISSIONS_KEY,
+        table=submissions_table(summary),
+        description="Submissions received in this run: province, dataset, status, rows loaded and rejected.",
+    )
+    create_markdown_artifact(
+        key=INDICATORS_KEY,
+        markdown=indicators_markdown(paths, summary),
+        description="Headline indicators after this run.",
+    )

@@ -1,0 +1,20 @@
+"""The benchmark scripts run (at a small size: timings belong to `make bench`, not to tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_registry_benchmark_smoke():
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/registry.py", "20000"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(c) fupin registry ingest + load" in proc.stdout
+    targets = json.loads(proc.stdout.strip().splitlines()[-1])["targets"]
+    assert targets["c_under_1GiB"] and targets["query_under_0_5s"]

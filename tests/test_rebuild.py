@@ -1,0 +1,50 @@
+"""The lake and the ledger are the source of truth: rebuild reproduces the warehouse; backfill re-processes."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from flows.backfill import backfill
+from flows.nightly import summary_of
+from flows.rebuild import rebuild_warehouse
+from tests.conftest import indicator
+
+
+@pytest.fixture()
+def home(tmp_path, demo_run):
+    """A copy of the demo run's home, so the shared one stays as it is."""
+    target = tmp_path / "home"
+    shutil.copytree(demo_run["home"], target, ignore=shutil.ignore_patterns("inbox", "runs"))
+    return target
+
+
+def test_rebuild_from_the_lake_reproduces_the_warehouse(home):
+    state = rebuild_warehouse(home=str(home), return_state=True)
+    assert state.is_completed(), state.message
+    report = state.result()
+    assert report["identical"] and report["submissions"] == 9
+    with duckdb.connect(report["rebuilt"], read_only=True) as con:
+        assert indicator(con, "civil_affairs_funds", "luoxiao", "2015-2017") == pytest.approx(84e8, rel=0.01)
+
+
+def test_rebuild_notices_a_lost_lake_file(home):
+    (lost,) = list((home / "lake" / "fund_allocation" / "province=36" / "year=2016").glob("*.parquet"))
+    lost.unlink()
+    state = rebuild_warehouse(home=str(home), replace=True, return_state=True)
+    assert state.is_failed() and "core.fct_fund_allocation" in state.message
+    assert summary_of(state)["replaced"] is False
+
+
+def test_backfill_reprocesses_one_province_and_year_from_the_archive(home):
+    before = home.joinpath("warehouse.duckdb").stat().st_mtime_ns
+    summary = summary_of(backfill(provinces=["jiangxi"], years=[2016], home=str(home), return_state=True))
+    assert summary["exit_code"] == 0
+    assert summary["received"] >= 1 and {s["province_code"] for s in summary["submissions"]} == {"36"}
+    assert home.joinpath("warehouse.duckdb").stat().st_mtime_ns != before
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert indicator(con, "civil_affairs_funds", "luoxiao", "2015-2017") == pytest.approx(84e8, rel=0.01)
+        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 9
+    assert rebuild_warehouse(home=str(home), return_state=True).is_completed()

@@ -1,0 +1,97 @@
+"""Registries through the nightly flow: reconciled with the county figures, and no PII anywhere but the raw archive."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import shutil
+
+import duckdb
+import pytest
+
+from flows.nightly import nightly, run_nightly
+from fupin.demo import write_demo
+from fupin.demo.registry import county_registry
+from tests.test_registry import ID_SHAPE
+
+
+@pytest.fixture(scope="module")
+def registry_inbox(tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("inbox")
+    write_demo(inbox)
+    county_registry(
+        inbox / "jiangxi" / "遂川县建档立卡贫困户2017.csv",
+        "360827",
+        "遂川县",
+        68386,
+        17002,
+        2017,
+        old_code="362427",
+        encoding="gb18030",
+    )
+    county_registry(inbox / "jiangxi" / "莲花县建档立卡贫困户2017.xlsx", "360321", "莲花县", 33065, 6580, 2017, seed=5)
+    return inbox
+
+
+def test_without_a_key_the_registries_are_refused_and_received_later(tmp_path, registry_inbox, monkeypatch):
+    monkeypatch.delenv("FUPIN_PII_KEY", raising=False)
+    home = tmp_path / "home"
+    summary = run_nightly(inbox=str(registry_inbox), home=str(home))
+    assert "FUPIN_PII_KEY" in summary["failed_provinces"]["36"]
+    assert summary["exit_code"] == 1
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    again = nightly(inbox=str(registry_inbox), home=str(home))
+    assert again["failed_provinces"] == {}
+    assert again["by_status"] == {"loaded": 2}
+
+
+def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inbox, monkeypatch, caplog):
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    home = tmp_path / "home"
+    with caplog.at_level(logging.INFO):
+        summary = nightly(inbox=str(registry_inbox), home=str(home))
+    assert summary["exit_code"] == 0, summary
+    assert summary["unreconciled"] == []
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    rec = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select county_code, registry_poor, declared_poor, registry_lifted, declared_lifted "
+            "from marts.household_reconciliation where year = 2017"
+        ).fetchall()
+    }
+    assert rec["360827"] == (17002, 17002, 68386, 68386)
+    assert rec["360321"] == (6580, 6580, 33065, 33065)
+
+    names, ids = set(), set()
+    with open(registry_inbox / "jiangxi" / "遂川县建档立卡贫困户2017.csv", encoding="gb18030") as fh:
+        for row in csv.DictReader(fh):
+            names.add(row["户主姓名"])
+            ids.add(row["户主身份证号码"])
+    id_like = re.compile(ID_SHAPE)
+
+    cjk_run = re.compile(r"[\u4e00-\u9fff]{3,}")
+
+    def assert_clean(text: str, where: str) -> None:
+        assert not id_like.search(text), f"ID-like number in {where}"
+        # every 3-character window of Chinese text, against the (3-character) names of the registry
+        windows = {run[i : i + 3] for run in cjk_run.findall(text) for i in range(len(run) - 2)}
+        found = sorted(windows & names)
+        assert not found, f"names {found[:3]} in {where}"
+
+    for schema, table in con.execute(
+        "select schema_name, table_name from duckdb_tables() union all "
+        "select schema_name, view_name from duckdb_views() where not internal"
+    ).fetchall():
+        assert_clean(repr(con.execute(f'select * from {schema}."{table}"').fetchall()), f"{schema}.{table}")
+    con.close()
+    for parquet in (home / "lake").rglob("*.parquet"):
+        assert_clean(repr(duckdb.sql(f"select * from read_parquet('{parquet}')").fetchall()), str(parquet))
+    for receipt in (home / "receipts").rglob("*") if (home / "receipts").exists() else []:
+        if receipt.suffix == ".csv":
+            assert_clean(receipt.read_text(encoding="utf-8-sig"), str(receipt))
+    assert_clean(caplog.text, "the run's logs")
+    raw = home / "raw" / "36"
+    assert all(p.stat().st_mode & 0o077 == 0 for p in raw.iterdir())  # raw files are the owner's alone
+    shutil.rmtree(home / "lake")
