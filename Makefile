@@ -22,8 +22,12 @@ setup: $(VENV)/.installed ## create the virtual environment and install fupin
 demo: setup ## write the demo inbox to data/inbox (if absent)
 	@test -d $(HOME_DIR)/inbox || $(FUPIN) demo --home $(HOME_DIR)
 
+# the demo's registries need a pseudonymisation key: without $$FUPIN_PII_KEY, one is made once
+# in $(HOME_DIR)/.pii_key (owner-only, never committed: data/ is ignored)
+KEY_FILE := $(HOME_DIR)/.pii_key
 run: demo ## set up, write the demo inbox if absent, run the nightly flow, print the indicators
-	$(FUPIN) run --home $(HOME_DIR)
+	@test -n "$$FUPIN_PII_KEY" -o -f $(KEY_FILE) || (umask 077 && $(PY) -c 'import secrets; print(secrets.token_hex(32))' > $(KEY_FILE))
+	FUPIN_PII_KEY_FILE=$(KEY_FILE) $(FUPIN) run --home $(HOME_DIR)
 
 test: setup ## run the test suite
 	$(PY) -m pytest -q

@@ -221,6 +221,7 @@ def incidence_figure(data: dict[str, Any]):
             line_color="#333",
             annotation_text=f"退出标准 {t * 100:g}%",
             annotation_position="top left",
+            annotation_bgcolor="rgba(255,255,255,0.85)",
         )
     fig.update_layout(
         **_layout(

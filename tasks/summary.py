@@ -157,3 +157,6 @@ def create_runs_view(con, paths: Paths) -> None:
         "comment on view meta.runs is 'One row per flow run (nightly, backfill, rebuild-warehouse): start, end, "
         "outcome (running, completed, rejected, failed), counts; read from <home>/runs/*.json.'"
     )
+    from warehouse.comments import comment_runs_columns
+
+    comment_runs_columns(con)

@@ -23,6 +23,8 @@ JIANGXI_FILES = [
     "江西省罗霄山片区贫困人口统计表2015-2017.xlsx",
     "2018年社会组织定点扶贫项目.json",
     "2016年罗霄山片区养老护理员培训.csv",
+    "遂川县建档立卡贫困户2017.csv",
+    "莲花县建档立卡贫困户2017.xlsx",
 ]
 HUNAN_FILES = [
     "湖南省罗霄山片区民政资金2015-2017.csv",
@@ -154,7 +156,7 @@ def poverty(inbox: Path) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def test_writes_the_nine_files_and_returns_them(tmp_path: Path) -> None:
+def test_writes_the_eleven_files_and_returns_them(tmp_path: Path) -> None:
     written = write_demo(tmp_path)
     expected = {tmp_path / "jiangxi" / n for n in JIANGXI_FILES}
     expected |= {tmp_path / "hunan" / n for n in HUNAN_FILES}

@@ -12,25 +12,13 @@ import pytest
 
 from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
-from fupin.demo.registry import county_registry
 from tests.test_registry import ID_SHAPE
 
 
 @pytest.fixture(scope="module")
 def registry_inbox(tmp_path_factory):
     inbox = tmp_path_factory.mktemp("inbox")
-    write_demo(inbox)
-    county_registry(
-        inbox / "jiangxi" / "遂川县建档立卡贫困户2017.csv",
-        "360827",
-        "遂川县",
-        68386,
-        17002,
-        2017,
-        old_code="362427",
-        encoding="gb18030",
-    )
-    county_registry(inbox / "jiangxi" / "莲花县建档立卡贫困户2017.xlsx", "360321", "莲花县", 33065, 6580, 2017, seed=5)
+    write_demo(inbox)  # includes the registries of 遂川县 (GB18030 CSV) and 莲花县 (XLSX)
     return inbox
 
 
@@ -43,7 +31,7 @@ def test_without_a_key_the_registries_are_refused_and_received_later(tmp_path, r
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     again = nightly(inbox=str(registry_inbox), home=str(home))
     assert again["failed_provinces"] == {}
-    assert again["by_status"] == {"loaded": 2}
+    assert again["by_status"] == {"loaded": 2}  # the two registries, now that a key is set
 
 
 def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inbox, monkeypatch, caplog):

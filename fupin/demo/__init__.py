@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from fupin.demo import figures, forms
+from fupin.demo import figures, forms, registry
 
 _Row = TypeVar("_Row", figures.FundAllocation, figures.PovertyStatus, figures.Training)
 
@@ -46,4 +46,9 @@ def write_demo(out: Path) -> list[Path]:
         forms.write_hunan_poverty(hunan / "湖南省罗霄山片区贫困人口2015-2017.csv", _in_province(poverty, "43")),
         forms.write_training(hunan / training_file, _in_province(training, "43"), "gb18030", line_end="\r\n"),
     ]
-    return written
+    # the designated counties' registries (建档立卡): members add up to F4 and F5 at end 2017
+    suichuan = jiangxi / "遂川县建档立卡贫困户2017.csv"
+    registry.county_registry(suichuan, "360827", "遂川县", 68386, 17002, 2017, old_code="362427", encoding="gb18030")
+    lianhua = jiangxi / "莲花县建档立卡贫困户2017.xlsx"
+    registry.county_registry(lianhua, "360321", "莲花县", 33065, 6580, 2017, seed=5)
+    return [*written, suichuan, lianhua]

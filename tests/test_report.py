@@ -1,0 +1,133 @@
+"""The nightly report: written by each run, self-contained, and checked in a real (headless) Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from fupin.cli import app, format_value
+from fupin.config import Paths
+from tasks.report import SHANGHAI, report_path, run_date, write_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+# as root in a container: no sandbox; nothing that calls home
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def report(demo_run) -> Path:
+    path = report_path(Paths.from_home(demo_run["home"]), run_date())
+    assert path.exists(), "the nightly run wrote no report"
+    return path
+
+
+def test_run_date_is_shanghai_date():
+    # 23:30 UTC on 1 March is already 2 March in Beijing
+    assert run_date(datetime(2018, 3, 1, 23, 30, tzinfo=SHANGHAI).astimezone(SHANGHAI)).isoformat() == "2018-03-01"
+    from datetime import UTC
+
+    assert run_date(datetime(2018, 3, 1, 23, 30, tzinfo=UTC)).isoformat() == "2018-03-02"
+
+
+def test_nightly_run_writes_one_self_contained_report(report):
+    page = report.read_text(encoding="utf-8")
+    assert report.name == f"{run_date().isoformat()}.html"
+    assert "罗霄山片区" in page and "民政部定点扶贫县" in page and "退出标准 2%" in page
+    # plotly.js inline, nothing fetched: no external script, stylesheet or font
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page)
+    assert "Plotly.newPlot" in page and len(page) > 3_000_000
+    assert "本次运行接收的报送" in page and "2015年罗霄山片区县民政资金下达情况表.xlsx" in page
+
+
+def test_fupin_report_rebuilds_on_demand(demo_run, report):
+    before = report.stat().st_mtime_ns
+    result = CliRunner().invoke(app, ["report", "--home", str(demo_run["home"])])
+    assert result.exit_code == 0, result.output
+    assert str(report) in result.output and "MB" in result.output
+    assert report.stat().st_mtime_ns >= before
+
+
+def test_report_lists_a_runs_rejections(demo_run, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute(
+            "insert into meta.submissions values ('43-bad', '43', 'poverty_status', '贫困人口2017.csv', "
+            "'贫困人口2017.csv', 'abc', now(), 'partially_loaded', '2017', 3, 2, 1, '1 row rejected', null)"
+        )
+        con.execute("insert into meta.rejections values ('43-bad', 14, 'poor_population', '-5', '贫困人口不能为负数')")
+    page = write_report(Paths.from_home(home)).read_text(encoding="utf-8")
+    assert "贫困人口2017.csv" in page and "贫困人口不能为负数" in page and "退回明细 Rejections (1)" in page
+
+
+def _launch(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="needs Debian's chromium (apt-get install chromium fonts-noto-cjk); .ci/run installs it",
+)
+def test_report_renders_in_chromium(report, warehouse, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors: list[str] = []
+    fetched: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: fetched.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+            page.goto(report.as_uri())
+            page.wait_for_selector("#chart-social .barlayer .point path")
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            bars = page.evaluate(
+                """() => Object.fromEntries(Array.from(document.querySelectorAll('.js-plotly-plot')).map(d => [
+                    d.id,
+                    Array.from(d.querySelectorAll('.barlayer .point path'))
+                        .filter(p => p.getAttribute('d') && p.getBBox().height > 0).length]))"""
+            )
+            headline = page.evaluate(
+                """() => Array.from(document.querySelectorAll('#headline ~ table [data-indicator]')).map(s => [
+                    s.dataset.indicator, s.dataset.scope, s.dataset.period, s.textContent])"""
+            )
+            cjk_font = page.evaluate("() => document.fonts.check('16px \"Noto Sans CJK SC\"', '罗霄山')")
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    assert errors == [] and fetched == []
+    assert shot.stat().st_size > 100_000
+    # 3 + 3 yearly bars of funds; 23 counties in 2015 and in 2017; the two designated counties' social funds
+    assert bars == {"chart-funds": 6, "chart-incidence": 46, "chart-social": 2}
+    assert cjk_font
+    shown = {(i, s, p): t for i, s, p, t in headline}
+    assert len(shown) >= 20
+    for (indicator, scope, period), printed in shown.items():
+        value, unit = warehouse.execute(
+            "select value, unit from marts.indicators where indicator = ? and scope_code = ? and period = ?",
+            [indicator, scope, period],
+        ).fetchone()
+        assert printed == format_value(value, unit), (indicator, scope, period)
+    assert shown[("civil_affairs_funds", "luoxiao", "2015-2017")] == "84.00亿元"
+    assert shown[("civil_affairs_funds_growth", "luoxiao", "2015-2017")] == "24.00%"
+    assert shown[("civil_affairs_funds", "designated_mca", "2015-2017")] == "7.06亿元"
+    assert shown[("social_org_funds_landed", "designated_mca", "2018")] == "5,430.9万元"
+    assert "罗霄山片区（2015-2017 年均增长 24.0%）" in text
