@@ -35,6 +35,7 @@ FACT_TABLES = {
 # registry and county figures may differ by rounding and timing; beyond this share they are listed
 RECONCILIATION_TOLERANCE = 0.005
 LIVE = ("loaded", "partially_loaded")
+STORAGE_COMPATIBILITY = "v1.4.0"
 
 
 @task(cache_policy=NO_CACHE)
@@ -161,7 +162,8 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
     if paths.warehouse.exists():
         shutil.copyfile(paths.warehouse, building)
     superseded: list[str] = []
-    con = duckdb.connect(str(building))
+    # written in a storage format the duckdb CLI from PyPI (1.x) and BI drivers can still open
+    con = duckdb.connect(str(building), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
     con.execute("set memory_limit = '768MB'")  # registries are large: spill rather than grow past 1 GiB
     try:
         con.execute("begin")
