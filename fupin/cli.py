@@ -96,14 +96,17 @@ def run(
             pass
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
+    from fupin.progress import shown
+
     try:
-        summary = run_nightly(
-            dask,
-            sources_file=str(sources) if sources else None,
-            inbox=None if sources else str(inbox or paths.home / "inbox"),
-            home=str(paths.home),
-            lock_wait_seconds=wait,
-        )
+        with shown():
+            summary = run_nightly(
+                dask,
+                sources_file=str(sources) if sources else None,
+                inbox=None if sources else str(inbox or paths.home / "inbox"),
+                home=str(paths.home),
+                lock_wait_seconds=wait,
+            )
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
     except Exception as exc:  # Prefect has logged the traceback; the user gets one line

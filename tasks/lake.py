@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
 from fupin.faults import fault_point
+from fupin.progress import report
 from tasks.records import Outcome, Rejection
 
 MONEY = pa.decimal128(18, 2)
@@ -118,11 +119,9 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         warnings=doc.get("warnings", []),
     )
     if doc.get("route") == "household_registry":
-        return str(
-            _registry_outcome(outcome, rec, paths, Path(validated_path).parent).save(
-                Path(validated_path).with_name("outcome.json")
-            )
-        )
+        outcome = _registry_outcome(outcome, rec, paths, Path(validated_path).parent)
+        report(rec["province_code"], "lake", rec["file_name"])
+        return str(outcome.save(Path(validated_path).with_name("outcome.json")))
     datasets = doc.get("datasets") or {}
     good_rows = {r["_row"] for rows in datasets.values() for r in rows}
     bad_rows = {r.row_number for r in rejections if r.row_number is not None}
@@ -158,6 +157,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
             notes.append(f"{_rows(len(bad_rows))} rejected")
         notes.extend(outcome.warnings)
         outcome.message = "; ".join(notes) or None
+    report(rec["province_code"], "lake", rec["file_name"])
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
 
 

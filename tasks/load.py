@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
 from fupin.faults import fault_point
+from fupin.progress import report
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
@@ -195,6 +196,7 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
     os.replace(building, paths.warehouse)
     for o in outcomes:
         write_receipt(paths, o)
+    report("all", "load", f"{len(outcomes)} submissions")
     return {
         "loaded": [o.submission_id for o in outcomes],
         "superseded": superseded,

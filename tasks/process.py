@@ -16,6 +16,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
+from fupin.progress import report
 from tasks.normalise import normalise_table
 from tasks.parse import ParsedTable, ParseError, read_tables
 from tasks.records import Received, Rejection
@@ -57,6 +58,7 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 doc.update(status="rejected", message=f"{received.file_name}: no data found in the file")
         except ParseError as exc:
             doc.update(status="rejected", message=str(exc))
+    report(received.province_code, "parse", received.file_name)
     return _write(staging_dir(paths, received.submission_id) / "parsed.json", doc)
 
 
@@ -87,6 +89,7 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     elif errors:
         doc["warnings"].extend(f"skipped {e}" for e in errors)
     doc["datasets"] = datasets
+    report(received["province_code"], "normalise", received["file_name"])
     return _write(Path(parsed_path).with_name("normalised.json"), doc)
 
 
@@ -107,6 +110,7 @@ def validate_submission(normalised_path: str, paths: Paths) -> str:
         doc["rejections"].extend(asdict(r) for r in rejections)
         doc["warnings"].extend(warnings)
     doc["rejections"].sort(key=lambda r: r["row_number"] or 0)
+    report(doc["received"]["province_code"], "validate", doc["received"]["file_name"])
     return _write(Path(normalised_path).with_name("validated.json"), doc)
 
 

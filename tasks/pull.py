@@ -17,6 +17,7 @@ from prefect.tasks import exponential_backoff
 
 from fupin.config import Paths, Source
 from fupin.faults import fault_point
+from fupin.progress import report
 from tasks.records import Received
 
 _IGNORED = ("~$", ".")  # Excel lock files and hidden files are never submissions
@@ -141,6 +142,7 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
             )
         )
         by_sha.setdefault(sha, sid)
+    report(source.province_code, "pull", f"{len(received)} new files")
     return received
 
 

@@ -1,0 +1,69 @@
+"""Progress of a run, per province and stage, for whoever listens (the `fupin run` command).
+
+Tasks call ``report``; with no listener (deployments, Dask workers, tests) it does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+STAGES = ("pull", "parse", "normalise", "validate", "lake", "load", "report")
+
+_listener: Callable[[str, str, str], None] | None = None
+_lock = threading.Lock()
+
+
+def report(province: str, stage: str, detail: str = "") -> None:
+    """Tell the listener that ``province`` finished ``stage`` (for ``detail``, e.g. a file name)."""
+    if _listener is not None:
+        with _lock:
+            _listener(province, stage, detail)
+
+
+@contextmanager
+def shown(stream=None) -> Iterator[None]:
+    """Show progress while the block runs: a live table on a terminal, plain lines otherwise."""
+    global _listener
+    stream = stream or sys.stdout
+    if stream.isatty():
+        from rich.console import Console
+        from rich.live import Live
+        from rich.table import Table
+
+        state: dict[str, tuple[str, str, int]] = {}
+        started = time.monotonic()
+
+        def render() -> Table:
+            table = Table(title=f"fupin run — {time.monotonic() - started:.0f}s", title_justify="left")
+            for col in ("province", "stage", "steps done", "last"):
+                table.add_column(col)
+            for province, (stage, detail, done) in sorted(state.items()):
+                table.add_row(province, stage, str(done), detail[:60])
+            return table
+
+        with Live(render(), console=Console(file=stream), refresh_per_second=8, transient=False) as live:
+
+            def on_event(province: str, stage: str, detail: str) -> None:
+                done = state.get(province, ("", "", 0))[2] + 1
+                state[province] = (stage, detail, done)
+                live.update(render())
+
+            _listener = on_event
+            try:
+                yield
+            finally:
+                _listener = None
+    else:
+
+        def on_line(province: str, stage: str, detail: str) -> None:
+            print(f"progress: {province} {stage} {detail}".rstrip(), file=stream, flush=True)
+
+        _listener = on_line
+        try:
+            yield
+        finally:
+            _listener = None
