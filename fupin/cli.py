@@ -34,13 +34,18 @@ def _paths(home: Path | None):
     return Paths.from_home(home)
 
 
+def _warehouse(home: Path | None) -> Path:
+    """The warehouse file, or a one-line error when no run has built it yet."""
+    path = _paths(home).warehouse
+    if not path.exists():
+        _fail(f"no warehouse at {path}: run `fupin run` first")
+    return path
+
+
 def _connect(home: Path | None):
     import duckdb
 
-    paths = _paths(home)
-    if not paths.warehouse.exists():
-        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
-    return duckdb.connect(str(paths.warehouse), read_only=True)
+    return duckdb.connect(str(_warehouse(home)), read_only=True)
 
 
 @app.command()
@@ -232,10 +237,7 @@ def indicators(
             moment = parse_moment(as_of)
         except ValueError as exc:
             _fail(str(exc))
-        paths = _paths(home)
-        if not paths.warehouse.exists():
-            _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
-        with connect_as_of(paths.warehouse, moment) as con:
+        with connect_as_of(_warehouse(home), moment) as con:
             rows = _indicator_rows(con, scope)
     else:
         with _connect(home) as con:
@@ -331,8 +333,7 @@ def report(home: HomeOption = None) -> None:
     from tasks.report import write_report
 
     paths = _paths(home)
-    if not paths.warehouse.exists():
-        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    _warehouse(home)
     target = write_report(paths)
     typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
@@ -346,8 +347,7 @@ def docs(
     from fupin.docs import write_docs
 
     paths = _paths(home)
-    if not paths.warehouse.exists():
-        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    _warehouse(home)
     for written in write_docs(paths.warehouse, out or paths.home / "docs"):
         typer.echo(f"wrote {written}")
 
@@ -367,8 +367,7 @@ def export(
     from fupin.export import export as export_file
 
     paths = _paths(home)
-    if not paths.warehouse.exists():
-        _fail(f"no warehouse at {paths.warehouse}: run `fupin run` first")
+    _warehouse(home)
     try:
         target, rows = export_file(paths.warehouse, out, fmt.lower(), indicators=indicators_, table=table)
     except ExportError as exc:

@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
+from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
@@ -141,13 +142,6 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
             [f"superseded by {o.submission_id} ({o.file_name})", sid],
         )
     return superseded
-
-
-def write_receipt(paths: Paths, o: Outcome) -> Path | None:
-    """A receipt (回执) for the province listing its rejected rows: XLSX and CSV (tasks/receipt.py)."""
-    from tasks.receipt import write_receipt as write_receipt_files
-
-    return write_receipt_files(paths, o)
 
 
 @task(cache_policy=NO_CACHE)

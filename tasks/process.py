@@ -19,7 +19,7 @@ from fupin.config import Paths
 from fupin.progress import report
 from tasks.normalise import normalise_table
 from tasks.parse import ParsedTable, ParseError, read_tables
-from tasks.records import Received, Rejection
+from tasks.records import Received
 from tasks.registry import is_registry_file
 from tasks.validate import validate_rows
 
@@ -112,8 +112,3 @@ def validate_submission(normalised_path: str, paths: Paths) -> str:
     doc["rejections"].sort(key=lambda r: r["row_number"] or 0)
     report(doc["received"]["province_code"], "validate", doc["received"]["file_name"])
     return _write(Path(normalised_path).with_name("validated.json"), doc)
-
-
-def rejections_of(doc: dict[str, Any]) -> list[Rejection]:
-    """The rejections recorded in a staging document."""
-    return [Rejection(**r) for r in doc.get("rejections", [])]

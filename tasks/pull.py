@@ -144,6 +144,3 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
         by_sha.setdefault(sha, sid)
     report(source.province_code, "pull", f"{len(received)} new files")
     return received
-
-
-__all__ = ["pull_source", "list_source", "submission_id_for"]

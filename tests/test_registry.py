@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
 from tasks.registry import (
-    ID_REASONS,
     KeyedHasher,
     MissingKeyError,
     check_ids,
@@ -120,7 +119,3 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
         text = repr(duckdb.sql(f"select * from read_parquet('{parquet}')").fetchall())
         assert not id_like.search(text), parquet
         assert not any(name in text for name in names), parquet
-
-
-def test_reasons_are_written_for_clerks():
-    assert all("resident ID number" in reason for reason in ID_REASONS.values())

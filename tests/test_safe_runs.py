@@ -76,6 +76,17 @@ def _contents(home: Path) -> dict[str, list]:
         con.close()
 
 
+def _home_with_one_form(tmp_path: Path, demo_inbox: Path) -> tuple[Path, Path]:
+    """(inbox, home) after a run that loaded Jiangxi's 2015 fund form only."""
+    inbox = tmp_path / "inbox"
+    (inbox / "jiangxi").mkdir(parents=True)
+    first = demo_inbox / "jiangxi" / "2015年罗霄山片区县民政资金下达情况表.xlsx"
+    shutil.copy(first, inbox / "jiangxi" / first.name)
+    home = tmp_path / "home"
+    nightly(inbox=str(inbox), home=str(home))
+    return inbox, home
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
 
@@ -207,12 +218,7 @@ def clean_contents(tmp_path_factory, demo_inbox) -> dict:
 
 @pytest.mark.parametrize("stage", ["pull", "lake", "load", "marts"])
 def test_sigkill_at_any_stage_leaves_the_warehouse_as_it_was(tmp_path, demo_inbox, clean_contents, stage):
-    inbox = tmp_path / "inbox"
-    (inbox / "jiangxi").mkdir(parents=True)
-    first = demo_inbox / "jiangxi" / "2015年罗霄山片区县民政资金下达情况表.xlsx"
-    shutil.copy(first, inbox / "jiangxi" / first.name)
-    home = tmp_path / "home"
-    nightly(inbox=str(inbox), home=str(home))
+    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
     before_file = _digest(home / "warehouse.duckdb")
     before = _contents(home)
 
@@ -257,12 +263,7 @@ for line in sys.stdin:
 
 
 def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tmp_path, demo_inbox):
-    inbox = tmp_path / "inbox"
-    (inbox / "jiangxi").mkdir(parents=True)
-    first = demo_inbox / "jiangxi" / "2015年罗霄山片区县民政资金下达情况表.xlsx"
-    shutil.copy(first, inbox / "jiangxi" / first.name)
-    home = tmp_path / "home"
-    nightly(inbox=str(inbox), home=str(home))
+    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
     count = "select count(*) from meta.submissions\n"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(home / "warehouse.duckdb")],
@@ -409,12 +410,7 @@ def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox
 
 
 def test_a_read_write_session_held_open_elsewhere_does_not_fail_the_run(tmp_path, demo_inbox):
-    inbox = tmp_path / "inbox"
-    (inbox / "jiangxi").mkdir(parents=True)
-    first = demo_inbox / "jiangxi" / "2015年罗霄山片区县民政资金下达情况表.xlsx"
-    shutil.copy(first, inbox / "jiangxi" / first.name)
-    home = tmp_path / "home"
-    nightly(inbox=str(inbox), home=str(home))
+    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
     holder = subprocess.Popen(
         [
             sys.executable,
