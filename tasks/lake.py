@@ -182,9 +182,9 @@ def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) 
         source = Path(rec["raw_path"])
         if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             source = xlsx_to_csv(source, staging / "registry.csv")
-        result = ingest_registry(source, rec["province_code"], year, key, staging)
+        result = ingest_registry(source, rec["province_code"], year, key, staging, rec["submission_id"])
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
-        finish_registry(result, target, rec["submission_id"])
+        finish_registry(result, target)
     except RegistryError as exc:
         outcome.status, outcome.message = "rejected", f"{rec['file_name']}: {exc}"
         outcome.rejections.append(Rejection(None, None, None, outcome.message))

@@ -24,7 +24,7 @@ from fupin.progress import report
 from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
-from warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
+from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
 
 # facts are versioned: each *_history table keeps every version, core.fct_* views show the current ones
 FACT_TABLES = {
@@ -32,7 +32,7 @@ FACT_TABLES = {
     "poverty_status": "core.fct_poverty_status_history",
     "social_org_project": "core.fct_social_org_project_history",
     "training": "core.fct_training_history",
-    "household_registry": "core.fct_household_history",
+    "household_registry": "core.household_registry_history",  # the households themselves stay in the lake
 }
 # registry and county figures may differ by rounding and timing; beyond this share they are listed
 RECONCILIATION_TOLERANCE = 0.005
@@ -109,17 +109,15 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
         return []
     for lake_file in o.lake_files:
         dataset, province, year = _partition(lake_file)
+        if dataset == "household_registry":
+            _load_registry(con, o, province, year, lake_file)
+            fault_point("load")
+            continue
         table = FACT_TABLES[dataset]
         # the newest submission for province × dataset × year replaces what was there, which stays as history
-        # registries come one county at a time: a county's new registry replaces that county's only
-        by_county = (
-            " and county_code in (select distinct county_code from read_parquet(?))"
-            if dataset == "household_registry"
-            else ""
-        )
         con.execute(
-            f"update {table} set valid_to = ? where province_code = ? and year = ? and valid_to is null{by_county}",
-            [o.received_at, province, year] + ([lake_file] if by_county else []),
+            f"update {table} set valid_to = ? where province_code = ? and year = ? and valid_to is null",
+            [o.received_at, province, year],
         )
         con.execute(
             f"insert into {table} by name select ? as province_code, ? as year, ? as valid_from, * "
@@ -144,6 +142,29 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
     return superseded
 
 
+def _load_registry(con: duckdb.DuckDBPyConnection, o: Outcome, province: str, year: int, lake_file: str) -> None:
+    """List a registry's counties; its households are read from the lake file by core.fct_household.
+
+    Registries come one county at a time: a county's new registry replaces that county's only.
+    """
+    con.execute(
+        "create or replace temp table incoming as select county_code, count(*) as households, "
+        "sum(members) as persons from read_parquet(?) group by county_code",
+        [lake_file],
+    )
+    con.execute(
+        "update core.household_registry_history set valid_to = ? where province_code = ? and year = ? "
+        "and valid_to is null and county_code in (select county_code from incoming)",
+        [o.received_at, province, year],
+    )
+    con.execute(
+        "insert into core.household_registry_history select ?, ?, county_code, ?, ?, households, persons, ?, null "
+        "from incoming order by county_code",
+        [province, year, o.submission_id, str(Path(lake_file).resolve()), o.received_at],
+    )
+    con.execute("drop table incoming")
+
+
 @task(cache_policy=NO_CACHE)
 def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
     """Load every outcome in arrival order, rebuild marts, run data tests, swap the file in."""
@@ -159,7 +180,7 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
     superseded: list[str] = []
     # written in a storage format the duckdb CLI from PyPI (1.x) and BI drivers can still open
     con = duckdb.connect(str(building), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
-    con.execute("set memory_limit = '768MB'")  # registries are large: spill rather than grow past 1 GiB
+    con.execute("set memory_limit = '768MB'")  # marts read millions of households: spill rather than pass 1 GiB
     try:
         con.execute("begin")
         apply_ddl(con)
@@ -170,6 +191,7 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
             con.execute("begin")
             superseded += _load_submission(con, o)
             con.execute("commit")
+        create_household_views(con)  # over the registry files now listed
         con.execute("begin")
         build_marts(con)
         failures = run_data_tests(con)

@@ -61,7 +61,7 @@ def _contents(home: Path) -> dict[str, list]:
             for s, t in con.execute(
                 "select schema_name, table_name from duckdb_tables() where schema_name = 'marts' "
                 "union all select schema_name, view_name from duckdb_views() where schema_name = 'core' "
-                "and view_name like 'fct_%' order by 1, 2"
+                "and view_name like 'fct_%' and not suffix(view_name, '_history') order by 1, 2"
             ).fetchall()
         ]
         out = {name: sorted(map(repr, con.execute(f"select * from {name}").fetchall())) for name in names}

@@ -39,7 +39,9 @@ def connect_as_of(warehouse: Path, moment: datetime) -> duckdb.DuckDBPyConnectio
         con.execute(f"create schema {schema}")
     objects = con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = 'wh' "
-        "and schema_name in ('core', 'meta')"
+        "and schema_name in ('core', 'meta') union all "  # households: a view over the lake, versioned too
+        "select schema_name, view_name from duckdb_views() where database_name = 'wh' "
+        "and schema_name = 'core' and suffix(view_name, '_history')"
     ).fetchall()
     for schema, name in objects:
         source = f"wh.{schema}.{name}"

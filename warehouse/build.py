@@ -103,11 +103,46 @@ def mart_column_comments() -> dict[str, dict[str, str]]:
     return {name: {**models.get(name, {}), **MART_COLUMN_COMMENTS.get(name, {})} for name in MARTS}
 
 
-FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training", "fct_household")
+FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training", "household_registry")
+
+# core.fct_household_history: the households in the lake's registry files, each with the validity of
+# its county's registry version (core.household_registry_history). Column → (type, comment).
+HOUSEHOLD_COLUMNS = {
+    "province_code": ("varchar", "2-digit code of the submitting province."),
+    "year": ("integer", "Year the registry describes (its end)."),
+    "household_key": (
+        "varchar",
+        "HMAC-SHA256 of the head's resident ID number under the PII key, 64 hex characters: the same person "
+        "gets the same key in every submission and year.",
+    ),
+    "county_code": ("varchar", "Current 6-digit county code."),
+    "township": ("varchar", "Township (乡镇) as submitted."),
+    "village": ("varchar", "Administrative village (行政村) as submitted."),
+    "members": ("integer", "Household members, persons (1–20)."),
+    "status": ("varchar", "已脱贫 (lifted), 未脱贫 (not yet lifted) or 返贫 (fell back)."),
+    "registration_year": ("integer", "Year the household was registered (识别年度)."),
+    "exit_year": ("integer", "Year the household was lifted out (脱贫年度), null if not yet."),
+    "submission_id": ("varchar", "Submission the row came from."),
+    "source_row": ("bigint", "Line number in the submitted file."),
+    "valid_from": ("timestamptz", "When the submission carrying this version was received: valid from then."),
+    "valid_to": ("timestamptz", "When a newer registry of the same county × year replaced it; null while current."),
+}
+HOUSEHOLD_COMMENT = (
+    "Registered poor households (建档立卡): one row per household as of its submission's year — pseudonymised, "
+    "no names, no ID numbers. Read from the lake's Parquet files where they lie."
+)
 
 
 def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas and contract tables that do not exist yet; current-fact views share their comments."""
+    old_layout = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'core' and table_name = 'fct_household_history'"
+    ).fetchone()[0]
+    if old_layout:
+        raise RuntimeError(
+            "this warehouse keeps households in a table, as fupin did before households were read from the lake: "
+            "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
+        )
     con.execute(_sql("ddl.sql"))
     for view in FACT_VIEWS:
         table_comment = con.execute(
@@ -121,6 +156,37 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             [f"{view}_history"],
         ).fetchall():
             con.execute(f"comment on column core.{view}.{column} is '{_quote(comment or '')}'")
+    create_household_views(con)
+
+
+def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
+    """core.fct_household_history and core.fct_household over the registry files the warehouse lists.
+
+    A join with core.household_registry_history gives each household its county's version
+    validity, so a county's newer registry replaces only that county, as with every fact.
+    """
+    files = [f for (f,) in con.execute("select distinct lake_file from core.household_registry_history order by 1").fetchall()]
+    from_lake = [c for c in HOUSEHOLD_COLUMNS if c not in ("province_code", "year", "valid_from", "valid_to")]
+    if files:
+        listed = ", ".join(f"'{_quote(f)}'" for f in files)
+        body = (
+            f"select r.province_code, r.year, {', '.join('h.' + c for c in from_lake)}, r.valid_from, r.valid_to "
+            f"from read_parquet([{listed}], union_by_name = true) h join core.household_registry_history r "
+            "on h.submission_id = r.submission_id and h.county_code = r.county_code"
+        )
+    else:
+        body = "select " + ", ".join(f"null::{t} as {c}" for c, (t, _) in HOUSEHOLD_COLUMNS.items()) + " where false"
+    con.execute(f"create or replace view core.fct_household_history as {body}")
+    con.execute(
+        "create or replace view core.fct_household as "
+        "select * exclude (valid_from, valid_to) from core.fct_household_history where valid_to is null"
+    )
+    con.execute(f"comment on view core.fct_household_history is '{_quote('Every version of core.fct_household. ' + HOUSEHOLD_COMMENT)}'")
+    con.execute(f"comment on view core.fct_household is '{_quote(HOUSEHOLD_COMMENT + ' Current versions only.')}'")
+    for column, (_, comment) in HOUSEHOLD_COLUMNS.items():
+        con.execute(f"comment on column core.fct_household_history.{column} is '{_quote(comment)}'")
+        if column not in ("valid_from", "valid_to"):
+            con.execute(f"comment on column core.fct_household.{column} is '{_quote(comment)}'")
 
 
 def _quote(text: str) -> str:

@@ -167,36 +167,29 @@ comment on column core.fct_training_history.valid_to is 'When a newer submission
 create or replace view core.fct_training as
     select * exclude (valid_from, valid_to) from core.fct_training_history where valid_to is null;
 
-create table if not exists core.fct_household_history (
+-- Households stay in the lake: tens of millions of rows are read where they lie (warehouse.build
+-- makes core.fct_household_history a view over the files listed here), so a nightly run copies
+-- and swaps a small warehouse file, and a registry loads in the time it takes to list its counties.
+create table if not exists core.household_registry_history (
     province_code varchar not null,
     year integer not null,
-    household_key varchar not null,
     county_code varchar not null,
-    township varchar,
-    village varchar,
-    members integer not null,
-    status varchar not null,
-    registration_year integer not null,
-    exit_year integer,
     submission_id varchar not null,
-    source_row bigint,
+    lake_file varchar not null,
+    households bigint not null,
+    persons bigint not null,
     valid_from timestamptz not null,
     valid_to timestamptz
 );
-comment on table core.fct_household_history is 'Every version of core.fct_household with its validity (valid_from, valid_to); Registered poor households (建档立卡): one row per household as of its submission''s year — pseudonymised, no names, no ID numbers.';
-comment on column core.fct_household_history.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_household_history.year is 'Year the registry describes (its end).';
-comment on column core.fct_household_history.household_key is 'HMAC-SHA256 of the head''s resident ID number under the PII key: the same person gets the same key in every submission and year.';
-comment on column core.fct_household_history.county_code is 'Current 6-digit county code.';
-comment on column core.fct_household_history.township is 'Township (乡镇) as submitted.';
-comment on column core.fct_household_history.village is 'Administrative village (行政村) as submitted.';
-comment on column core.fct_household_history.members is 'Household members, persons (1–20).';
-comment on column core.fct_household_history.status is '已脱贫 (lifted), 未脱贫 (not yet lifted) or 返贫 (fell back).';
-comment on column core.fct_household_history.registration_year is 'Year the household was registered (识别年度).';
-comment on column core.fct_household_history.exit_year is 'Year the household was lifted out (脱贫年度), null if not yet.';
-comment on column core.fct_household_history.submission_id is 'Submission the row came from.';
-comment on column core.fct_household_history.source_row is 'Line number in the submitted file.';
-comment on column core.fct_household_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
-comment on column core.fct_household_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
-create or replace view core.fct_household as
-    select * exclude (valid_from, valid_to) from core.fct_household_history where valid_to is null;
+comment on table core.household_registry_history is 'Every version of core.household_registry with its validity (valid_from, valid_to); Household registries loaded, one row per submission × county: the lake file its households are read from.';
+comment on column core.household_registry_history.province_code is '2-digit code of the submitting province.';
+comment on column core.household_registry_history.year is 'Year the registry describes (its end).';
+comment on column core.household_registry_history.county_code is 'Current 6-digit county code.';
+comment on column core.household_registry_history.submission_id is 'Submission the registry came in.';
+comment on column core.household_registry_history.lake_file is 'Absolute path of the Parquet file in the lake holding the households (pseudonymised).';
+comment on column core.household_registry_history.households is 'Households of the county in that file.';
+comment on column core.household_registry_history.persons is 'Household members of the county in that file, persons.';
+comment on column core.household_registry_history.valid_from is 'When the submission was received: its households are valid from then.';
+comment on column core.household_registry_history.valid_to is 'When a newer registry of the same county × year replaced it; null while current.';
+create or replace view core.household_registry as
+    select * exclude (valid_from, valid_to) from core.household_registry_history where valid_to is null;

@@ -170,18 +170,22 @@ def provinces() -> dict[str, str]:
 
 
 @cache
-def _by_province() -> dict[str, list[County]]:
-    out: dict[str, list[County]] = {}
+def _by_province_stem() -> dict[tuple[str, str], list[County]]:
+    """(province code, name stem) → current counties: successors are looked up, not scanned for."""
+    out: dict[tuple[str, str], list[County]] = {}
     for c in counties().values():
-        out.setdefault(c.province_code, []).append(c)
+        out.setdefault((c.province_code, stem(c.county_name)), []).append(c)
     return out
 
 
 def _successor(code: str, name: str, current: dict[str, County]) -> str | None:
     """The current county that an abolished code became: same province, same name stem."""
+    by_stem, province = _by_province_stem(), code[:2]
+    # same stem, or the name plus a suffix (赣县 → 赣县区, whose stem is 赣县)
+    pool = {c.county_code: c for c in by_stem.get((province, stem(name)), []) + by_stem.get((province, name), [])}
     candidates = [
         c
-        for c in _by_province().get(code[:2], [])
+        for c in pool.values()
         if (c.county_name == name or c.county_name == name + "区" or stem(c.county_name) == stem(name))
     ]
     if len(candidates) > 1:

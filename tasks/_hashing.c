@@ -1,0 +1,149 @@
+/* Hashes of every value of an Arrow string column, in one call each, with the GIL released.
+ *
+ * hmac_sha256_hex: the pseudonym of an ID number. hash64: a fast 64-bit fingerprint used to find
+ * repeated household ids in a stream (equal fingerprints are then compared as text).
+ *
+ * Per-row hashing in Python costs ~0.6 µs a row and made pseudonymisation 3-5x the bare load
+ * of a registry (measured.md). Here the keyed inner and outer SHA-256 states are computed once
+ * (RFC 2104) and copied per value, and OpenSSL's SHA-256 (SHA-NI / AVX2 where the CPU has
+ * them) does the rest. The input is the column's own buffers (int32 offsets and bytes), the
+ * output 64 lowercase hex characters per value, back to back, ready to become an Arrow
+ * string array without a Python object per row.
+ */
+#define PY_SSIZE_T_CLEAN
+#define OPENSSL_API_COMPAT 0x10100000L /* SHA256_Init & co: the midstate copy is what makes this fast */
+#include <Python.h>
+#include <openssl/sha.h>
+#include <stdint.h>
+#include <string.h>
+
+static const char HEX[] = "0123456789abcdef";
+
+static void keyed_states(const unsigned char *key, Py_ssize_t key_len, SHA256_CTX *inner, SHA256_CTX *outer)
+{
+    unsigned char block[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK];
+    if (key_len > SHA256_CBLOCK)
+        SHA256(key, (size_t)key_len, block);
+    else
+        memcpy(block, key, (size_t)key_len);
+    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(inner);
+    SHA256_Update(inner, pad, SHA256_CBLOCK);
+    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(outer);
+    SHA256_Update(outer, pad, SHA256_CBLOCK);
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
+}
+
+/* Number of values of an Arrow string column given as int32 offsets and data; -1 with an error set
+ * when the offsets do not describe strings inside the data buffer. */
+static Py_ssize_t string_count(const Py_buffer *offsets, const Py_buffer *data)
+{
+    if (offsets->len % (Py_ssize_t)sizeof(int32_t) != 0 || offsets->len < (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "offsets must be n + 1 int32 values (an Arrow string array's)");
+        return -1;
+    }
+    const int32_t *off = (const int32_t *)offsets->buf;
+    Py_ssize_t n = offsets->len / (Py_ssize_t)sizeof(int32_t) - 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (off[i] < 0 || off[i + 1] < off[i] || off[i + 1] > data->len) {
+            PyErr_Format(PyExc_ValueError, "offset %zd lies outside the data buffer", i);
+            return -1;
+        }
+    }
+    return n;
+}
+
+static PyObject *hmac_sha256_hex(PyObject *self, PyObject *args)
+{
+    Py_buffer key, offsets, data;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &key, &offsets, &data))
+        return NULL;
+    PyObject *result = NULL;
+    const int32_t *off = (const int32_t *)offsets.buf;
+    Py_ssize_t n = string_count(&offsets, &data);
+    if (n < 0)
+        goto done;
+    result = PyBytes_FromStringAndSize(NULL, n * 2 * SHA256_DIGEST_LENGTH);
+    if (result == NULL)
+        goto done;
+    char *out = PyBytes_AS_STRING(result);
+    const unsigned char *bytes = (const unsigned char *)data.buf;
+    SHA256_CTX inner, outer, ctx;
+    keyed_states((const unsigned char *)key.buf, key.len, &inner, &outer);
+    Py_BEGIN_ALLOW_THREADS
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        ctx = inner;
+        SHA256_Update(&ctx, bytes + off[i], (size_t)(off[i + 1] - off[i]));
+        SHA256_Final(digest, &ctx);
+        ctx = outer;
+        SHA256_Update(&ctx, digest, SHA256_DIGEST_LENGTH);
+        SHA256_Final(digest, &ctx);
+        for (int j = 0; j < SHA256_DIGEST_LENGTH; j++) {
+            *out++ = HEX[digest[j] >> 4];
+            *out++ = HEX[digest[j] & 15];
+        }
+    }
+    OPENSSL_cleanse(&inner, sizeof inner);
+    OPENSSL_cleanse(&outer, sizeof outer);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+static PyObject *hash64(PyObject *self, PyObject *args)
+{
+    Py_buffer offsets, data;
+    if (!PyArg_ParseTuple(args, "y*y*", &offsets, &data))
+        return NULL;
+    PyObject *result = NULL;
+    const int32_t *off = (const int32_t *)offsets.buf;
+    Py_ssize_t n = string_count(&offsets, &data);
+    if (n < 0)
+        goto done;
+    result = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(uint64_t));
+    if (result == NULL)
+        goto done;
+    uint64_t *out = (uint64_t *)PyBytes_AS_STRING(result);
+    const unsigned char *bytes = (const unsigned char *)data.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = 14695981039346656037ULL; /* FNV-1a, then MurmurHash3's finaliser to spread the bits */
+        for (int32_t j = off[i]; j < off[i + 1]; j++) {
+            h ^= bytes[j];
+            h *= 1099511628211ULL;
+        }
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        out[i] = h;
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"hmac_sha256_hex", hmac_sha256_hex, METH_VARARGS,
+     "hmac_sha256_hex(key, offsets, data) -> bytes\n\n"
+     "HMAC-SHA256 of each value of an Arrow string column given as its int32 offsets (n + 1)\n"
+     "and data buffers: 64 lowercase hex characters per value, back to back. Releases the GIL."},
+    {"hash64", hash64, METH_VARARGS,
+     "hash64(offsets, data) -> bytes\n\n"
+     "A 64-bit fingerprint (FNV-1a with a final mix) of each value, as n native-endian uint64."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_hashing", "Hashes of Arrow string columns.", -1, methods};
+
+PyMODINIT_FUNC PyInit__hashing(void) { return PyModule_Create(&module); }
