@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# the demo includes household registries: synthetic people, so a fixed benchmark key will do
+os.environ.setdefault("FUPIN_PII_KEY", "bench-key-not-a-secret-0123456789")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 

@@ -2,9 +2,10 @@
 
 A registry can have millions of rows, so it does not go through the form parser: the CSV is
 read in blocks by pyarrow (decoding GBK/GB18030 on the way), every check is a vectorised
-expression over a block, ID numbers become HMAC-SHA256 keys and names are dropped before
-anything is written. Rejections are written as Parquet beside the good rows, so millions of
-them cost no more than millions of good rows.
+expression over a block, ID numbers become HMAC-SHA256 keys (tasks/_hashing.c, one native call
+per block) and names are dropped before anything is written. Blocks are checked on worker
+threads and written in file order. Rejections are written as Parquet beside the good rows, so
+millions of them cost no more than millions of good rows.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import os
 import re
 import shutil
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -51,7 +52,7 @@ WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 BLOCK_SIZE = 4 << 20  # 4 MB blocks keep the peak low at little cost (measured.md)
-DUCKDB_MEMORY = "256MB"  # the dedup aggregate spills past this: the ingest as a whole stays under 1 GiB
+DUCKDB_MEMORY = "256MB"  # for comparing repeated household ids: spill rather than pass the 1 GiB budget
 WORKERS = os.cpu_count() or 2
 IN_FLIGHT = 2 * WORKERS
 
@@ -194,7 +195,11 @@ def check_ids(ids: pa.Array, registration_year: np.ndarray) -> np.ndarray:
     total = number(range(17), WEIGHTS)
     sub[(sub == 0) & (CHECK_CHARS[total % 11] != raw[:, 17])] = 2
     decimal = (1000, 100, 10, 1)
-    year, month, day = number(range(6, 10), decimal), number(range(10, 12), decimal[2:]), number(range(12, 14), decimal[2:])
+    year, month, day = (
+        number(range(6, 10), decimal),
+        number(range(10, 12), decimal[2:]),
+        number(range(12, 14), decimal[2:]),
+    )
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = MONTH_DAYS[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
     latest = np.minimum(registration_year[idx], date.today().year)
@@ -250,7 +255,9 @@ def sniff_text_file(path: Path) -> tuple[str, str, list[str]]:
 def _digits_only(text: pa.Array, widths: tuple[int, int]) -> pa.Array:
     """True where the text is ASCII digits only, between widths[0] and widths[1] characters long."""
     length = pc.binary_length(text)
-    return pc.and_(pc.and_(pc.greater_equal(length, widths[0]), pc.less_equal(length, widths[1])), pc.ascii_is_decimal(text))
+    return pc.and_(
+        pc.and_(pc.greater_equal(length, widths[0]), pc.less_equal(length, widths[1])), pc.ascii_is_decimal(text)
+    )
 
 
 def _years(values: pa.Array) -> np.ndarray:
@@ -329,7 +336,7 @@ def ingest_registry(
                 good.write_table(block.rows)
                 prints.append(block.fingerprints)
 
-        for batch in reader:
+        for batch in _batches(reader):
             pending.append(pool.submit(process, batch, next_row))
             next_row += batch.num_rows
             while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
@@ -342,6 +349,24 @@ def ingest_registry(
     result.rows_loaded = result.rows_total - result.rows_rejected
     result.years = [year]
     return result
+
+
+def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The reader's blocks; a file that breaks off or mixes encodings is rejected with where, never with what.
+
+    Arrow's messages quote the offending line, which would put a name and an ID number in the logs.
+    """
+    line = 2  # the header is line 1
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as exc:
+            what = ": ".join(str(exc).split(": ")[:2])  # "CSV parse error: Expected 10 columns, got 9" — no row
+            raise RegistryError(f"unreadable from line {line} on: {what}") from None
+        line += batch.num_rows
+        yield batch
 
 
 @dataclass
@@ -397,7 +422,9 @@ def _check_block(
     problems: list[tuple[np.ndarray, str, pa.Array | None, str | pa.Array]] = []
 
     reg_year = _years(col["registration_year"])
-    problems.append((np.isnan(reg_year), "registration_year", col["registration_year"], "registration year is not a year"))
+    problems.append(
+        (np.isnan(reg_year), "registration_year", col["registration_year"], "registration year is not a year")
+    )
     exit_year = _years(col["exit_year"]) if "exit_year" in col else np.full(n, np.nan)
     bad_exit = ~np.isnan(exit_year) & ~np.isnan(reg_year) & (exit_year < reg_year)
     problems.append((bad_exit, "exit_year", col.get("exit_year"), "exit year is before the registration year"))
@@ -419,7 +446,9 @@ def _check_block(
 
     county_code, county_reason = counties.resolve(pc.utf8_trim_whitespace(col["county"]))
     if county_reason is not None:
-        problems.append((pc.is_null(county_code).to_numpy(zero_copy_only=False), "county", col["county"], county_reason))
+        problems.append(
+            (pc.is_null(county_code).to_numpy(zero_copy_only=False), "county", col["county"], county_reason)
+        )
 
     bad = np.zeros(n, dtype=bool)
     rejections = []
@@ -434,8 +463,9 @@ def _check_block(
                     "row_number": pa.array(rows[mask]),
                     "field": pa.array([field_name] * len(where), type=pa.string()),
                     "value": pc.take(values, where) if values is not None else pa.nulls(len(where), pa.string()),
-                    "reason": (pc.take(reason, where) if isinstance(reason, pa.Array) else pa.array([reason] * len(where)))
-                    .cast(pa.string()),
+                    "reason": (
+                        pc.take(reason, where) if isinstance(reason, pa.Array) else pa.array([reason] * len(where))
+                    ).cast(pa.string()),
                 },
                 schema=REJECTION_SCHEMA,
             )
@@ -490,34 +520,41 @@ def _reject_repeats(result: RegistryResult, staged: Path, out: Path) -> int:
     """Compare the candidates' household ids as text; write the later repeats as rejections and the rest to ``out``."""
     con = duckdb.connect()
     try:
-        con.execute("set preserve_insertion_order = false")
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY}'")
         con.execute(
-            "create temp table repeated as select household_id, min(source_row) as first_row from "
-            "read_parquet(?, file_row_number = true) where file_row_number in (select unnest(?::bigint[])) "
-            "group by household_id having count(*) > 1",
+            "create temp table candidates as select household_id, source_row from read_parquet(?, file_row_number = "
+            "true) where file_row_number in (select unnest(?::bigint[]))",
             [str(staged), result.repeat_candidates],
         )
-        later = (
-            "select s.source_row, s.household_id, r.first_row from read_parquet(?) s "
-            "join repeated r using (household_id) where s.source_row > r.first_row"
-        )
-        con.execute(f"create temp table later as {later}", [str(staged)])
-        dups = con.execute("select count(*) from later").fetchone()[0]
-        if dups:
-            con.execute(
-                "copy (select source_row as row_number, 'household_id' as field, household_id as value, "
-                "'household id repeats row ' || first_row as reason from later) "
-                f"to '{_sql_path(dup_rejections_path(result))}' (format parquet)"
-            )
-            con.execute(
-                "copy (select * from read_parquet(?) where source_row not in (select source_row from later)) "
-                f"to '{_sql_path(out)}' (format parquet, compression zstd)",
-                [str(staged)],
-            )
+        later = con.sql(
+            "select c.source_row, c.household_id, f.first_row from candidates c join (select household_id, "
+            "min(source_row) as first_row from candidates group by household_id having count(*) > 1) f "
+            "using (household_id) where c.source_row > f.first_row order by c.source_row"
+        ).to_arrow_table()
     finally:
         con.close()
-    return dups
+    if not later.num_rows:
+        return 0  # equal fingerprints, different ids
+    pq.write_table(
+        pa.table(
+            {
+                "row_number": later["source_row"],
+                "field": pa.array(["household_id"] * later.num_rows, type=pa.string()),
+                "value": later["household_id"],
+                "reason": pc.binary_join_element_wise(
+                    "household id repeats row", pc.cast(later["first_row"], pa.string()), " "
+                ),
+            },
+            schema=REJECTION_SCHEMA,
+        ),
+        dup_rejections_path(result),
+    )
+    drop = later["source_row"].combine_chunks()
+    with pq.ParquetWriter(out, GOOD_SCHEMA, **WRITE_OPTIONS) as writer:  # streamed, in file order
+        for batch in pq.ParquetFile(staged).iter_batches():
+            keep = pc.invert(pc.is_in(batch.column("source_row"), value_set=drop))
+            writer.write_table(pa.Table.from_batches([batch]).filter(keep).cast(GOOD_SCHEMA))
+    return later.num_rows
 
 
 def dup_rejections_path(result: RegistryResult) -> Path:

@@ -126,3 +126,64 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
         assert not id_like.search(text), parquet
         windows = {run[i : i + 3] for run in re.findall(r"[\u4e00-\u9fff]{3,}", text) for i in range(len(run) - 2)}
         assert not windows & names, parquet  # the demo's names are 3 characters
+
+
+def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monkeypatch):
+    """Small blocks on several worker threads: a repeat 2,000 lines apart, file order, keys of the right IDs."""
+    import tasks.registry as registry
+    from fupin.demo.registry import synthetic_registry
+
+    monkeypatch.setattr(registry, "BLOCK_SIZE", 16 << 10)  # ~160 rows a block
+    path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, data = rows[0], rows[1:]
+    hh, id_col = header.index("户编号"), header.index("户主身份证号码")
+    data[2500][hh] = data[9][hh]  # line 2502 repeats line 11's household id
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *data])
+
+    result = ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-many-blocks")
+    finish_registry(result, tmp_path / "lake.parquet")
+
+    repeats = duckdb.sql(f"select row_number, value, reason from '{dup_rejections_path(result)}'").fetchall()
+    assert repeats == [(2502, data[9][hh], "household id repeats row 11")]
+    lake = duckdb.sql(f"select source_row, household_key, submission_id from '{tmp_path}/lake.parquet'").fetchall()
+    assert len(lake) == result.rows_loaded == 3000 - result.rows_rejected
+    assert [r[0] for r in lake] == sorted(r[0] for r in lake)  # written in file order
+    assert {r[2] for r in lake} == {"36-many-blocks"}
+    by_row = {r[0]: r[1] for r in lake}
+    for line in (2, 1500, 3001):
+        number = data[line - 2][id_col]
+        assert by_row[line] == hmac.new(KEY, number.encode(), "sha256").hexdigest()
+
+
+def test_native_hashing_refuses_offsets_outside_the_data():
+    from tasks._hashing import hash64, hmac_sha256_hex
+
+    offsets = np.array([0, 4, 50], dtype=np.int32)
+    with pytest.raises(ValueError, match="outside the data buffer"):
+        hmac_sha256_hex(KEY, offsets, b"abcdefgh")
+    with pytest.raises(ValueError, match="outside the data buffer"):
+        hash64(offsets, b"abcdefgh")
+    with pytest.raises(ValueError, match="n \\+ 1 int32"):
+        hash64(b"abc", b"abcdefgh")
+
+
+def test_a_registry_that_breaks_off_is_rejected_with_where_but_not_what(tmp_path, monkeypatch):
+    """Arrow quotes the broken line (a name, an ID number): the message keeps the line number only."""
+    import tasks.registry as registry
+    from fupin.demo.registry import synthetic_registry
+    from tasks.registry import RegistryError
+
+    monkeypatch.setattr(registry, "BLOCK_SIZE", 16 << 10)
+    path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1999] += ",extra,fields"  # line 2000
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RegistryError) as caught:
+        ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-broken")
+    message = str(caught.value)
+    first_line = int(re.search(r"unreadable from line (\d+) on: CSV parse error: Expected 10 columns", message)[1])
+    assert 1700 < first_line <= 2000
+    assert not re.search(ID_SHAPE, message) and lines[1999].split(",")[1] not in message

@@ -6,6 +6,7 @@ import csv
 import logging
 import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -83,3 +84,52 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
     raw = home / "raw" / "36"
     assert all(p.stat().st_mode & 0o077 == 0 for p in raw.iterdir())  # raw files are the owner's alone
     shutil.rmtree(home / "lake")
+
+
+def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inbox, monkeypatch):
+    """Households are read from the lake; a revised 遂川 registry replaces 遂川's, 莲花 stays, as-of sees the old."""
+    from fupin.demo.registry import county_registry
+    from warehouse.asof import connect_as_of
+
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    inbox, home = tmp_path / "inbox", tmp_path / "home"
+    shutil.copytree(registry_inbox, inbox)
+    nightly(inbox=str(inbox), home=str(home))
+    county_registry(
+        inbox / "jiangxi" / "遂川县建档立卡贫困户2017（更正）.csv", "360827", "遂川县", 68000, 17500, 2017, seed=9
+    )
+    summary = nightly(inbox=str(inbox), home=str(home))
+
+    assert [(u["county_code"], u["registry_poor"], u["declared_poor"]) for u in summary["unreconciled"]] == [
+        ("360827", 17500, 17002)  # 2.9% off the county figure F4: listed in the run summary
+    ]
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    poor = dict(
+        con.execute(
+            "select county_code, sum(members) from core.fct_household where status = '未脱贫' group by 1"
+        ).fetchall()
+    )
+    assert poor == {"360827": 17500, "360321": 6580}
+    versions = con.execute(
+        "select county_code, valid_to is null from core.household_registry_history order by county_code, valid_from"
+    ).fetchall()
+    assert versions == [("360321", True), ("360827", False), ("360827", True)]
+    files = [Path(f) for (f,) in con.execute("select lake_file from core.household_registry").fetchall()]
+    assert len(files) == 2 and all(f.is_absolute() and f.is_file() and (home / "lake") in f.parents for f in files)
+    revised_at = con.execute("select received_at from meta.submissions where file_name like '%更正%'").fetchone()[0]
+    con.close()
+
+    before = connect_as_of(home / "warehouse.duckdb", revised_at)
+    assert before.execute(
+        "select registry_poor from marts.household_reconciliation where county_code = '360827' and year = 2017"
+    ).fetchone() == (17002,)
+
+
+def test_a_warehouse_with_households_in_a_table_asks_for_a_rebuild(tmp_path):
+    from warehouse.build import apply_ddl
+
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("create schema core")
+    con.execute("create table core.fct_household_history (household_key varchar)")
+    with pytest.raises(RuntimeError, match="rebuild it from the lake"):
+        apply_ddl(con)

@@ -103,7 +103,13 @@ def mart_column_comments() -> dict[str, dict[str, str]]:
     return {name: {**models.get(name, {}), **MART_COLUMN_COMMENTS.get(name, {})} for name in MARTS}
 
 
-FACT_VIEWS = ("fct_fund_allocation", "fct_poverty_status", "fct_social_org_project", "fct_training", "household_registry")
+FACT_VIEWS = (
+    "fct_fund_allocation",
+    "fct_poverty_status",
+    "fct_social_org_project",
+    "fct_training",
+    "household_registry",
+)
 
 # core.fct_household_history: the households in the lake's registry files, each with the validity of
 # its county's registry version (core.household_registry_history). Column → (type, comment).
@@ -165,7 +171,10 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
     A join with core.household_registry_history gives each household its county's version
     validity, so a county's newer registry replaces only that county, as with every fact.
     """
-    files = [f for (f,) in con.execute("select distinct lake_file from core.household_registry_history order by 1").fetchall()]
+    files = [
+        f
+        for (f,) in con.execute("select distinct lake_file from core.household_registry_history order by 1").fetchall()
+    ]
     from_lake = [c for c in HOUSEHOLD_COLUMNS if c not in ("province_code", "year", "valid_from", "valid_to")]
     if files:
         listed = ", ".join(f"'{_quote(f)}'" for f in files)
@@ -181,7 +190,8 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
         "create or replace view core.fct_household as "
         "select * exclude (valid_from, valid_to) from core.fct_household_history where valid_to is null"
     )
-    con.execute(f"comment on view core.fct_household_history is '{_quote('Every version of core.fct_household. ' + HOUSEHOLD_COMMENT)}'")
+    every_version = "Every version of core.fct_household with its validity (valid_from, valid_to). "
+    con.execute(f"comment on view core.fct_household_history is '{_quote(every_version + HOUSEHOLD_COMMENT)}'")
     con.execute(f"comment on view core.fct_household is '{_quote(HOUSEHOLD_COMMENT + ' Current versions only.')}'")
     for column, (_, comment) in HOUSEHOLD_COLUMNS.items():
         con.execute(f"comment on column core.fct_household_history.{column} is '{_quote(comment)}'")
