@@ -310,12 +310,13 @@ def ingest_registry(
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
         good, rejections = _check_block({k: batch.column(header[i]) for k, i in cols.items()}, rows, counties)
         if good is None:
-            return _Block(None, np.empty(0, dtype=np.uint64), rejections)
+            return _Block(batch.num_rows, None, np.empty(0, dtype=np.uint64), rejections)
         good["household_key"] = keyed_hashes(key, good["household_key"])
         good["submission_id"] = pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(len(good["source_row"]), np.int32)), submission
         )
-        return _Block(pa.table(good, schema=GOOD_SCHEMA), fingerprints(good["household_id"]), rejections)
+        rows_out = pa.table(good, schema=GOOD_SCHEMA)
+        return _Block(batch.num_rows, rows_out, fingerprints(good["household_id"]), rejections)
 
     next_row = 2  # the header is line 1
     prints: list[np.ndarray] = []
@@ -329,9 +330,9 @@ def ingest_registry(
         pending: deque[Future[_Block]] = deque()
 
         def write(block: _Block) -> None:
-            for rejected in block.rejections:
+            for rejected in block.rejections:  # one record per problem: a row may have several
                 bad.write_table(rejected)
-                result.rows_rejected += rejected.num_rows
+            result.rows_rejected += block.size - (block.rows.num_rows if block.rows is not None else 0)
             if block.rows is not None:
                 good.write_table(block.rows)
                 prints.append(block.fingerprints)
@@ -371,8 +372,9 @@ def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
 
 @dataclass
 class _Block:
-    """One block's outcome: good rows in the lake's layout, their household ids' fingerprints, rejections."""
+    """One block's outcome: rows read, good rows in the lake's layout, their household ids' fingerprints, rejections."""
 
+    size: int
     rows: pa.Table | None
     fingerprints: np.ndarray
     rejections: list[pa.Table]

@@ -133,3 +133,34 @@ def test_a_warehouse_with_households_in_a_table_asks_for_a_rebuild(tmp_path):
     con.execute("create table core.fct_household_history (household_key varchar)")
     with pytest.raises(RuntimeError, match="rebuild it from the lake"):
         apply_ddl(con)
+
+
+def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monkeypatch):
+    """Rejections of a registry travel as Parquet: 20,000 of them load like one."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from fupin.demo.registry import synthetic_registry
+
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    source = synthetic_registry(tmp_path / "generated.csv", 20_000, province_code="36")
+    table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(strings_can_be_null=False, column_types={}))
+    table = table.set_column(table.schema.get_field_index("家庭人口数"), "家庭人口数", pa.array(["0"] * 20_000))
+    inbox = tmp_path / "inbox"
+    (inbox / "jiangxi").mkdir(parents=True)
+    pacsv.write_csv(table, inbox / "jiangxi" / "江西省建档立卡贫困户2017.csv")
+
+    summary = run_nightly(inbox=str(inbox), home=str(tmp_path / "home"))
+    assert summary["by_status"] == {"rejected": 1}
+    con = duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True)
+    # rows with two problems (a bad ID too) have two rejection records but count once
+    assert con.execute(
+        "select status, rows_total, rows_loaded, rows_rejected, message from meta.submissions"
+    ).fetchall() == [("rejected", 20_000, 0, 20_000, "no row could be loaded")]
+    assert con.execute("select count(distinct row_number) from meta.rejections").fetchone() == (20_000,)
+    by_field = dict(con.execute("select field, count(*) from meta.rejections group by 1").fetchall())
+    assert by_field["members"] == 20_000
+    assert con.execute("select distinct reason from meta.rejections where field = 'members'").fetchall() == [
+        ("members must be a whole number from 1 to 20",)
+    ]
+    assert con.execute("select count(*) from core.fct_household").fetchone() == (0,)
