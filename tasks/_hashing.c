@@ -13,6 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #define OPENSSL_API_COMPAT 0x10100000L /* SHA256_Init & co: the midstate copy is what makes this fast */
 #include <Python.h>
+#include <openssl/crypto.h> /* OPENSSL_cleanse */
 #include <openssl/sha.h>
 #include <stdint.h>
 #include <string.h>

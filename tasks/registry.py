@@ -147,14 +147,10 @@ def keyed_hashes(key: bytes, values: pa.Array) -> pa.StringArray:
     Equal to ``hmac.new(key, value.encode(), 'sha256').hexdigest()`` per value (tested), at ~0.13 µs a
     row instead of ~0.6 µs for the same loop in Python.
     """
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if values.null_count:
         raise ValueError("cannot pseudonymise a missing ID number")
-    values = values.cast(pa.string())
     n = len(values)
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + n + 1]
-    data = values.buffers()[2] or pa.py_buffer(b"")
-    digests = hmac_sha256_hex(key, offsets, data)
+    digests = hmac_sha256_hex(key, *_string_buffers(values))
     width = 2 * hashlib.sha256().digest_size
     return pa.StringArray.from_buffers(
         n, pa.py_buffer(np.arange(0, width * n + 1, width, dtype=np.int32)), pa.py_buffer(digests)
@@ -179,8 +175,8 @@ def check_ids(ids: pa.Array, registration_year: np.ndarray) -> np.ndarray:
         if not len(idx):
             return reasons
         fixed = pc.take(ids, pa.array(idx))
-    offsets = np.frombuffer(fixed.buffers()[1], dtype=np.int32)[fixed.offset : fixed.offset + len(fixed) + 1]
-    raw = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, 18)
+    offsets, data = _string_buffers(fixed)
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, 18)
     # one row per character position, contiguous: every sum below runs over whole rows
     digits = np.ascontiguousarray((raw - np.uint8(48)).T)  # characters below '0' wrap round to large values
     chars_ok = (digits[:17] <= 9).all(axis=0) & ((digits[17] <= 9) | (raw[:, 17] == ord("X")))
@@ -382,9 +378,15 @@ class _Block:
 
 def fingerprints(values: pa.Array) -> np.ndarray:
     """A 64-bit fingerprint per value (equal values, equal fingerprints; the converse is checked as text)."""
+    return np.frombuffer(hash64(*_string_buffers(values)), dtype=np.uint64)
+
+
+def _string_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Buffer]:
+    """A string column's n + 1 int32 offsets (this slice's) and its data buffer, as tasks._hashing takes them."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    values = values.cast(pa.string())
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
-    return np.frombuffer(hash64(offsets, values.buffers()[2] or pa.py_buffer(b"")), dtype=np.uint64)
+    return offsets, values.buffers()[2] or pa.py_buffer(b"")
 
 
 def _repeated(prints: np.ndarray) -> list[int]:
