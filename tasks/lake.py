@@ -180,9 +180,17 @@ def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) 
         if year is None:
             raise RegistryError("cannot tell which year the registry describes: put it in the file name (…2017…)")
         source = Path(rec["raw_path"])
+        converted = None
         if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            source = xlsx_to_csv(source, staging / "registry.csv")
-        result = ingest_registry(source, rec["province_code"], year, key, staging, rec["submission_id"])
+            converted, notes = xlsx_to_csv(source, staging / "registry.csv")
+            outcome.warnings.extend(notes)
+        try:
+            result = ingest_registry(
+                converted or source, rec["province_code"], year, key, staging, rec["submission_id"]
+            )
+        finally:
+            if converted:
+                converted.unlink()  # it holds ID numbers in clear: only the raw archive may keep them
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
     except RegistryError as exc:
@@ -201,7 +209,8 @@ def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) 
     if result.rows_loaded:
         outcome.lake_files = [str(target)]
         outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
-        outcome.message = f"{_rows(result.rows_rejected)} rejected" if result.rows_rejected else None
+        rejected = [f"{_rows(result.rows_rejected)} rejected"] if result.rows_rejected else []
+        outcome.message = "; ".join(rejected + outcome.warnings) or None
     else:
         outcome.status, outcome.message = "rejected", "no row could be loaded"
     return outcome

@@ -594,17 +594,45 @@ def is_registry_file(path: str | Path) -> bool:
     return registry_columns(header) is not None
 
 
-def xlsx_to_csv(path: Path, target: Path) -> Path:
-    """A registry sent as XLSX, rewritten row by row as UTF-8 CSV so it streams like the others."""
+def xlsx_to_csv(path: Path, target: Path) -> tuple[Path, list[str]]:
+    """A registry sent as XLSX, rewritten as UTF-8 CSV so it streams like the others; notes for the receipt.
+
+    A sheet holds at most 1,048,576 rows, so a large registry comes as several sheets with the
+    same header: they are written one after the other (a sheet with its columns in another
+    order is put in the first one's). Sheets without a registry header (notes) are skipped.
+    Names are left out; the ID numbers are still in clear, so the file is the owner's alone and
+    the caller deletes it once read.
+    """
     import csv
 
     from python_calamine import CalamineWorkbook
 
-    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-    with target.open("w", encoding="utf-8", newline="") as out:
+    def text(v: object) -> str:
+        return "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+
+    book = CalamineWorkbook.from_path(str(path))
+    notes: list[str] = []
+    order: list[str] | None = None
+    line = 1
+    with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        for row in sheet.iter_rows():
-            writer.writerow(
-                ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
-            )
-    return target
+        for name in book.sheet_names:
+            rows = book.get_sheet_by_name(name).iter_rows()
+            header = [text(v) for v in next(rows, [])]
+            cols = registry_columns(header)
+            if cols is None:
+                notes.append(f"sheet '{name}' has no registry header: skipped")
+                continue
+            if order is None:
+                order = [k for k in REGISTRY_COLUMNS if k in cols and k != "head_name"]
+                writer.writerow([header[cols[k]] for k in order])
+            elif not set(order) <= set(cols):
+                notes.append(f"sheet '{name}' has other columns than the first registry sheet: skipped")
+                continue
+            else:
+                notes.append(f"sheet '{name}' continues the registry: its row 2 is line {line + 1}")
+            for row in rows:
+                values = [text(v) for v in row]
+                writer.writerow([values[cols[k]] if cols[k] < len(values) else "" for k in order])
+                line += 1
+    return target, notes

@@ -164,3 +164,62 @@ def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monk
         ("members must be a whole number from 1 to 20",)
     ]
     assert con.execute("select count(*) from core.fct_household").fetchone() == (0,)
+
+
+def _registry_in_sheets(tmp_path: Path, target: Path) -> int:
+    """莲花's registry (300 lifted, 200 poor persons) in two sheets, the second's columns reversed, and notes."""
+    import xlsxwriter
+
+    from fupin.demo.registry import county_registry
+
+    source = tmp_path / "lianhua.csv"
+    county_registry(source, "360321", "莲花县", lifted=300, poor=200, year=2017, seed=3)
+    with open(source, encoding="utf-8", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with xlsxwriter.Workbook(str(target)) as book:
+        first, second, notes = book.add_worksheet("户1"), book.add_worksheet("户2"), book.add_worksheet("填表说明")
+        first.write_row(0, 0, header)
+        for i, row in enumerate(rows[:100], start=1):
+            first.write_row(i, 0, row)
+        flipped = list(reversed(range(len(header))))
+        second.write_row(0, 0, [header[j] for j in flipped])
+        for i, row in enumerate(rows[100:], start=1):
+            second.write_row(i, 0, [row[j] for j in flipped])
+        notes.write(0, 0, "本表由乡镇扶贫办填报")
+    return len(rows)
+
+
+def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypatch):
+    """A sheet ends at 1,048,576 rows, so big registries come as several sheets: none is lost, notes are skipped."""
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    inbox = tmp_path / "inbox"
+    households = _registry_in_sheets(tmp_path, inbox / "jiangxi" / "莲花县建档立卡贫困户2017.xlsx")
+
+    summary = nightly(inbox=str(inbox), home=str(tmp_path / "home"))
+    assert summary["by_status"] == {"loaded": 1}
+    con = duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True)
+    rows_loaded, message = con.execute("select rows_loaded, message from meta.submissions").fetchone()
+    assert rows_loaded == households
+    assert "sheet '户2' continues the registry: its row 2 is line 102" in message
+    assert "sheet '填表说明' has no registry header: skipped" in message
+    persons = dict(con.execute("select status, sum(members) from core.fct_household group by 1").fetchall())
+    assert persons == {"已脱贫": 300, "未脱贫": 200}
+
+
+def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch):
+    """The converted CSV holds ID numbers in clear: it is gone as soon as the registry is in the lake."""
+    from fupin.config import Paths
+    from tasks.lake import _registry_outcome
+    from tasks.records import Outcome
+
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    raw = tmp_path / "raw" / "莲花县建档立卡贫困户2017.xlsx"
+    households = _registry_in_sheets(tmp_path, raw)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    rec = {"file_name": raw.name, "raw_path": str(raw), "province_code": "36", "submission_id": "36-sheets"}
+    outcome = Outcome("36-sheets", "36", raw.name, "-", "2026-11-29T02:00:00+08:00", raw_path=str(raw))
+    outcome = _registry_outcome(outcome, rec, Paths(tmp_path / "home"), staging)
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", households)
+    assert sorted(p.name for p in staging.iterdir()) == ["registry_rejections.parquet"]
