@@ -577,21 +577,20 @@ def registry_year(file_name: str) -> int | None:
 
 
 def is_registry_file(path: str | Path) -> bool:
-    """True when a delimited file's header is a household registry's (checked on its first line only)."""
+    """True when a file's header is a household registry's: a CSV's first line, or any sheet's first row."""
     path = Path(path)
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             from python_calamine import CalamineWorkbook
 
-            rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
-            header = [str(v) for v in next(rows, [])]
-        elif path.suffix.lower() in (".csv", ".txt", ".tsv"):
-            _, _, header = sniff_text_file(path)
-        else:
-            return False
+            book = CalamineWorkbook.from_path(str(path))
+            headers = ([str(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names)
+            return any(registry_columns(header) is not None for header in headers)
+        if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+            return registry_columns(sniff_text_file(path)[2]) is not None
     except Exception:  # unreadable files are the form parser's to report
         return False
-    return registry_columns(header) is not None
+    return False
 
 
 def xlsx_to_csv(path: Path, target: Path) -> tuple[Path, list[str]]:

@@ -187,3 +187,18 @@ def test_a_registry_that_breaks_off_is_rejected_with_where_but_not_what(tmp_path
     first_line = int(re.search(r"unreadable from line (\d+) on: CSV parse error: Expected 10 columns", message)[1])
     assert 1700 < first_line <= 2000
     assert not re.search(ID_SHAPE, message) and lines[1999].split(",")[1] not in message
+
+
+def test_a_workbook_is_a_registry_when_any_sheet_has_the_registry_header(tmp_path):
+    import xlsxwriter
+
+    from tasks.registry import is_registry_file
+
+    registry, form = tmp_path / "莲花县建档立卡贫困户2017.xlsx", tmp_path / "资金表.xlsx"
+    with xlsxwriter.Workbook(str(registry)) as book:
+        book.add_worksheet("填表说明").write(0, 0, "本表由乡镇扶贫办填报")
+        book.add_worksheet("户").write_row(0, 0, ["户编号", "户主姓名", "户主身份证号码", "县（市、区）", "家庭人口数"])
+    with xlsxwriter.Workbook(str(form)) as book:
+        book.add_worksheet("表1").write_row(0, 0, ["县（市、区）", "资金（万元）"])
+    assert is_registry_file(registry)
+    assert not is_registry_file(form)
