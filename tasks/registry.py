@@ -289,16 +289,19 @@ def ingest_registry(
         raise RegistryError(f"missing required columns for household_registry: {', '.join(missing)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RegistryResult(str(out_dir / "registry_good.parquet"), str(out_dir / "registry_rejections.parquet"))
-    reader = pacsv.open_csv(
-        raw_path,
-        read_options=pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_SIZE, use_threads=True),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
-        convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            include_columns=[header[i] for i in cols.values()],  # names are never even converted
-            strings_can_be_null=False,
-        ),
-    )
+    try:  # opening reads the first block already
+        reader = pacsv.open_csv(
+            raw_path,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_SIZE, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                include_columns=[header[i] for i in cols.values()],  # names are never even converted
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise RegistryError(f"unreadable from line 2 on: {_without_row(exc)}") from None
     counties = _CountyCodes(province_code)
     submission = pa.array([submission_id], type=pa.string())
 
@@ -349,10 +352,7 @@ def ingest_registry(
 
 
 def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    """The reader's blocks; a file that breaks off or mixes encodings is rejected with where, never with what.
-
-    Arrow's messages quote the offending line, which would put a name and an ID number in the logs.
-    """
+    """The reader's blocks; a file that breaks off or mixes encodings is rejected with where, never with what."""
     line = 2  # the header is line 1
     while True:
         try:
@@ -360,10 +360,17 @@ def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            what = ": ".join(str(exc).split(": ")[:2])  # "CSV parse error: Expected 10 columns, got 9" — no row
-            raise RegistryError(f"unreadable from line {line} on: {what}") from None
+            raise RegistryError(f"unreadable from line {line} on: {_without_row(exc)}") from None
         line += batch.num_rows
         yield batch
+
+
+def _without_row(exc: Exception) -> str:
+    """Arrow's message without the line it quotes, which would put a name and an ID number in the logs.
+
+    "CSV parse error: Expected 10 columns, got 12: H1,张三,3608…" → "CSV parse error: Expected 10 columns, got 12"
+    """
+    return ": ".join(str(exc).split(": ")[:2])
 
 
 @dataclass

@@ -188,6 +188,12 @@ def test_a_registry_that_breaks_off_is_rejected_with_where_but_not_what(tmp_path
     assert 1700 < first_line <= 2000
     assert not re.search(ID_SHAPE, message) and lines[1999].split(",")[1] not in message
 
+    lines[1999] = lines[1999].removesuffix(",extra,fields")
+    lines[2] += ",extra,fields"  # in the first block, which opening the file already reads
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"^unreadable from line 2 on: CSV parse error: Expected 10 columns"):
+        ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-broken")
+
 
 def test_a_workbook_is_a_registry_when_any_sheet_has_the_registry_header(tmp_path):
     import xlsxwriter
