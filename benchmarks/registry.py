@@ -58,7 +58,7 @@ import os, sys, time
 from pathlib import Path
 os.environ["FUPIN_PII_KEY"] = "bench-key-0123456789"
 from fupin.config import Paths
-from tasks.lake import _registry_outcome
+from tasks.lake import registry_outcome
 from tasks.load import load_warehouse
 from tasks.records import Outcome
 paths = Paths.from_home(sys.argv[2])
@@ -66,7 +66,7 @@ sid, name = "36-bench-2017", "registry2017.csv"
 rec = {"file_name": name, "raw_path": sys.argv[1], "province_code": "36", "submission_id": sid}
 outcome = Outcome(sid, "36", name, "-", "2026-11-29T02:00:00+08:00", raw_path=sys.argv[1])
 started = time.perf_counter()
-outcome = _registry_outcome(outcome, rec, paths, paths.staging / sid)  # parse, check, pseudonymise, lake
+outcome = registry_outcome(outcome, rec, paths, paths.staging / sid)  # parse, check, pseudonymise, lake
 lake = time.perf_counter()
 load_warehouse.fn([str(outcome.save(paths.staging / sid / "outcome.json"))], paths)  # the nightly load step
 print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)

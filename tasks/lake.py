@@ -119,7 +119,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         warnings=doc.get("warnings", []),
     )
     if doc.get("route") == "household_registry":
-        outcome = _registry_outcome(outcome, rec, paths, Path(validated_path).parent)
+        outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
         report(rec["province_code"], "lake", rec["file_name"])
         return str(outcome.save(Path(validated_path).with_name("outcome.json")))
     datasets = doc.get("datasets") or {}
@@ -161,7 +161,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
 
 
-def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
+def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
     """Stream a household registry straight from the raw archive into the lake (it never fits a form's path)."""
     from tasks.registry import (
         RegistryError,

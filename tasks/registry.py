@@ -157,15 +157,20 @@ def keyed_hashes(key: bytes, values: pa.Array) -> pa.StringArray:
     )
 
 
+def normalise_ids(ids: pa.Array) -> pa.Array:
+    """ID numbers as they are checked and hashed: trimmed, a lower-case check character 'x' made 'X'."""
+    ids = pc.ascii_upper(pc.utf8_trim_whitespace(ids.fill_null("")))
+    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+
+
 def check_ids(ids: pa.Array, registration_year: np.ndarray) -> np.ndarray:
-    """Reason code per ID: 0 valid, 1 length/characters, 2 check digit, 3 birth date, 4 division code.
+    """Reason code per ID (as normalise_ids gives them): 0 valid, 1 length/characters, 2 check digit,
+    3 birth date, 4 division code.
 
     Works on the column's bytes as an (n, 18) array: no Python object per row.
     """
     n = len(ids)
     reasons = np.zeros(n, dtype=np.int8)
-    ids = pc.ascii_upper(pc.utf8_trim_whitespace(ids.fill_null("")))
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     good_len = pc.equal(pc.binary_length(ids), 18).to_numpy(zero_copy_only=False)
     if good_len.all():
         idx, fixed = slice(None), ids
@@ -413,16 +418,17 @@ class _CountyCodes:
     def resolve(self, values: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         """Current codes (null where unknown) and, if any is unknown, the reason per row."""
         uniques = pc.unique(values)
-        for value in uniques.to_pylist():
-            if value not in self.known:
-                hit = resolve_county(value, self.province_code)
-                self.known[value] = (hit.county_code, hit.reason)
-        found = [self.known[v] for v in uniques.to_pylist()]
+        found = [self.known.get(v) or self._resolve(v) for v in uniques.to_pylist()]
         where = pc.index_in(values, value_set=uniques)
         codes = pc.take(pa.array([f[0] for f in found], type=pa.string()), where)
         if not codes.null_count:
             return codes, None
         return codes, pc.take(pa.array([f[1] or "" for f in found], type=pa.string()), where)
+
+    def _resolve(self, value: str) -> tuple[str | None, str | None]:
+        hit = resolve_county(value, self.province_code)
+        self.known[value] = (hit.county_code, hit.reason)
+        return self.known[value]
 
 
 def _check_block(
@@ -440,7 +446,7 @@ def _check_block(
     bad_exit = ~np.isnan(exit_year) & ~np.isnan(reg_year) & (exit_year < reg_year)
     problems.append((bad_exit, "exit_year", col.get("exit_year"), "exit year is before the registration year"))
 
-    head_id = pc.utf8_upper(pc.utf8_trim_whitespace(col["head_id"]))
+    head_id = normalise_ids(col["head_id"])  # once: checked here, hashed by the caller
     id_reason = check_ids(head_id, np.nan_to_num(reg_year, nan=date.today().year).astype(np.int64))
     for code, reason in ID_REASONS.items():
         problems.append((id_reason == code, "head_id", None, reason))  # never echo an ID number

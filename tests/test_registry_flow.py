@@ -210,7 +210,7 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
 def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch):
     """The converted CSV holds ID numbers in clear: it is gone as soon as the registry is in the lake."""
     from fupin.config import Paths
-    from tasks.lake import _registry_outcome
+    from tasks.lake import registry_outcome
     from tasks.records import Outcome
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
@@ -220,6 +220,6 @@ def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch
     staging.mkdir()
     rec = {"file_name": raw.name, "raw_path": str(raw), "province_code": "36", "submission_id": "36-sheets"}
     outcome = Outcome("36-sheets", "36", raw.name, "-", "2026-11-29T02:00:00+08:00", raw_path=str(raw))
-    outcome = _registry_outcome(outcome, rec, Paths(tmp_path / "home"), staging)
+    outcome = registry_outcome(outcome, rec, Paths(tmp_path / "home"), staging)
     assert (outcome.status, outcome.rows_loaded) == ("loaded", households)
     assert sorted(p.name for p in staging.iterdir()) == ["registry_rejections.parquet"]

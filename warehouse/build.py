@@ -162,7 +162,6 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             [f"{view}_history"],
         ).fetchall():
             con.execute(f"comment on column core.{view}.{column} is '{_quote(comment or '')}'")
-    create_household_views(con)
 
 
 def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
