@@ -188,24 +188,11 @@ def _indicator_rows(con, scope: str) -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A figure as the Ministry prints it: 亿元 / 万元, percent, persons."""
-    if value is None:
-        return ""
-    if unit == "yuan":
-        if abs(value) >= 1e8:
-            return f"{value / 1e8:,.2f}亿元"
-        return f"{value / 1e4:,.1f}万元"
-    if unit == "fraction":
-        return f"{value * 100:.2f}%"
-    if unit == "boolean":
-        return "yes" if value else "no"
-    return f"{value:,.0f}"
-
-
 def _print_indicators(rows: list[dict[str, Any]], title: str = "Indicators (marts.indicators)") -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from fupin.export import format_value
 
     table = Table(title=title, title_justify="left")
     for col in ("indicator", "scope", "period", "value"):

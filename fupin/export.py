@@ -154,20 +154,26 @@ def ministry_figure(value: float | None, unit: str) -> tuple[Any, str, str | Non
     return int(round(value)), {"persons": "人", "count": "个"}.get(unit, unit), "#,##0"
 
 
-def figure_text(value: float | None, unit: str) -> str:
-    """A figure as one printed string: 84.00亿元, 5,430.9万元, 24.00%, 1,003."""
-    number, label, number_format = ministry_figure(value, unit)
-    if number is None:
+def format_value(value: float | None, unit: str) -> str:
+    """A figure as the Ministry prints it (the CLI's convention): 84.00亿元, 5,430.9万元, 24.00%, 1,003, yes/no."""
+    if value is None:
         return ""
-    if isinstance(number, str):
-        return number
-    if number_format == "#,##0.00":
-        return f"{number:,.2f}{label}"
-    if number_format == "#,##0.0":
-        return f"{number:,.1f}{label}"
-    if label == "%":
-        return f"{number:.2f}%"
-    return f"{number:,}"
+    if unit == "yuan":
+        if abs(value) >= 1e8:
+            return f"{value / 1e8:,.2f}亿元"
+        return f"{value / 1e4:,.1f}万元"
+    if unit == "fraction":
+        return f"{value * 100:.2f}%"
+    if unit == "boolean":
+        return "yes" if value else "no"
+    return f"{value:,.0f}"
+
+
+def figure_text(value: float | None, unit: str) -> str:
+    """A figure as one printed string for Chinese pages: format_value's, with yes/no as 是/否."""
+    if unit == "boolean" and value is not None:
+        return ministry_figure(value, unit)[0]
+    return format_value(value, unit)
 
 
 def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import shutil
 
 import duckdb
 import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from fupin.cli import app, format_value
+from fupin.cli import app
 from fupin.export import figure_text, neutralise
 
 runner = CliRunner()
@@ -65,12 +64,20 @@ def test_indicators_csv_is_utf8_with_bom_and_printed_figures(demo_run, warehouse
 
 
 @pytest.mark.parametrize(
-    ("value", "unit"),
-    [(8.4e9, "yuan"), (54309000.0, "yuan"), (0.2399999, "fraction"), (1003, "persons"), (48, "count")],
-    ids=["yi-yuan", "wan-yuan", "percent", "persons", "count"],
+    ("value", "unit", "text"),
+    [
+        (8.4e9, "yuan", "84.00亿元"),
+        (54309000.0, "yuan", "5,430.9万元"),
+        (0.2399999, "fraction", "24.00%"),
+        (1003, "persons", "1,003"),
+        (48, "count", "48"),
+        (False, "boolean", "否"),
+        (None, "yuan", ""),
+    ],
+    ids=["yi-yuan", "wan-yuan", "percent", "persons", "count", "boolean", "missing"],
 )
-def test_printed_figure_follows_the_cli_convention(value, unit):
-    assert figure_text(value, unit) == format_value(value, unit)
+def test_printed_figure_follows_the_ministry_convention(value, unit, text):
+    assert figure_text(value, unit) == text
 
 
 def test_table_export_converts_yuan_to_wan_yuan(demo_run, warehouse, tmp_path):
@@ -87,11 +94,9 @@ def test_table_export_converts_yuan_to_wan_yuan(demo_run, warehouse, tmp_path):
 
 
 @pytest.fixture()
-def tampered_home(demo_run, tmp_path):
+def tampered_home(demo_home_copy):
     """A copy of the demo warehouse holding a rejected value that Excel would run as a formula."""
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    home = demo_home_copy
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute(
             "insert into meta.rejections values ('36-evil', 7, '@county', '=cmd|'' /C calc''!A0', '+not a number')"

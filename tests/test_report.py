@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -12,8 +11,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from fupin.cli import app, format_value
+from fupin.cli import app
 from fupin.config import Paths
+from fupin.export import format_value
 from tasks.report import SHANGHAI, report_path, run_date, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,10 +62,8 @@ def test_fupin_report_rebuilds_on_demand(demo_run, report):
     assert report.stat().st_mtime_ns >= before
 
 
-def test_report_lists_a_runs_rejections(demo_run, tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+def test_report_lists_a_runs_rejections(demo_home_copy):
+    home = demo_home_copy
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute(
             "insert into meta.submissions values ('43-bad', '43', 'poverty_status', '贫困人口2017.csv', "
