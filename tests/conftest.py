@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -42,6 +43,15 @@ def warehouse(demo_run):
     con = duckdb.connect(str(demo_run["home"] / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
+
+
+@pytest.fixture()
+def demo_home_copy(demo_run, tmp_path) -> Path:
+    """A home holding a writable copy of the demo run's warehouse (its lake stays the demo's)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    return home
 
 
 def indicator(con, name: str, scope: str, period: str) -> float:

@@ -76,12 +76,13 @@ def _contents(home: Path) -> dict[str, list]:
         con.close()
 
 
-def _home_with_one_form(tmp_path: Path, demo_inbox: Path) -> tuple[Path, Path]:
-    """(inbox, home) after a run that loaded Jiangxi's 2015 fund form only."""
+def _home_with_one_form(
+    tmp_path: Path, demo_inbox: Path, name: str = "2015年罗霄山片区县民政资金下达情况表.xlsx"
+) -> tuple[Path, Path]:
+    """(inbox, home) after a run that loaded one of Jiangxi's demo files only (the 2015 fund form unless named)."""
     inbox = tmp_path / "inbox"
     (inbox / "jiangxi").mkdir(parents=True)
-    first = demo_inbox / "jiangxi" / "2015年罗霄山片区县民政资金下达情况表.xlsx"
-    shutil.copy(first, inbox / "jiangxi" / first.name)
+    shutil.copy(demo_inbox / "jiangxi" / name, inbox / "jiangxi" / name)
     home = tmp_path / "home"
     nightly(inbox=str(inbox), home=str(home))
     return inbox, home
@@ -95,12 +96,8 @@ def _digest(path: Path) -> str:
 
 
 def test_same_content_under_another_name_is_a_duplicate_counted_once(tmp_path, demo_inbox):
-    inbox = tmp_path / "inbox"
-    (inbox / "jiangxi").mkdir(parents=True)
     original = demo_inbox / "jiangxi" / "2016年罗霄山片区养老护理员培训.csv"
-    shutil.copy(original, inbox / "jiangxi" / original.name)
-    home = tmp_path / "home"
-    nightly(inbox=str(inbox), home=str(home))
+    inbox, home = _home_with_one_form(tmp_path, demo_inbox, original.name)
     # the same bytes again, under another name and in another folder of the source
     shutil.copy(original, inbox / "jiangxi" / "培训（重报）.csv")
     (inbox / "jiangxi" / "resent").mkdir()
