@@ -18,7 +18,7 @@ from flows.nightly import collect_outcomes, finish, submit_chain
 from fupin.config import Paths
 from fupin.locking import run_lock
 from tasks.archive import archived_submissions, keep_years
-from tasks.load import load_warehouse
+from tasks.load import SHRINK_GUARD, load_warehouse
 from tasks.summary import record_run, summarise_run
 from warehouse.reference import resolve_province
 
@@ -29,6 +29,7 @@ def backfill(
     years: list[int] | None = None,
     home: str | None = None,
     lock_wait_seconds: float = 60.0,
+    shrink_guard: float = SHRINK_GUARD,
 ) -> dict[str, Any]:
     """Re-process the archived files of ``provinces`` (codes or names) for ``years`` (all years if empty)."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -40,7 +41,7 @@ def backfill(
         failed: dict[str, str] = {}
         outcome_paths = collect_outcomes([(r, submit_chain(r, paths)) for r in received], failed)
         outcome_paths = [keep_years(p, years) for p in outcome_paths]
-        loaded = load_warehouse(outcome_paths, paths)
+        loaded = load_warehouse(outcome_paths, paths, shrink_guard)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)
     return finish(summary, paths, started_at, flow_name="backfill")

@@ -16,7 +16,7 @@ from fupin.config import Paths, Source, inbox_sources, load_sources
 from fupin.locking import run_lock
 from tasks.artifacts import publish_artifacts
 from tasks.lake import write_lake
-from tasks.load import load_warehouse, read_ledger
+from tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
 from tasks.process import normalise_submission, parse_submission, validate_submission
 from tasks.pull import pull_source
 from tasks.records import Received
@@ -82,8 +82,12 @@ def nightly(
     pull_retries: int = 3,
     pull_retry_backoff_seconds: float = 2.0,
     source_timeout_seconds: float = 60.0,
+    shrink_guard: float = SHRINK_GUARD,
 ) -> dict[str, Any]:
     """Pull every province's new files and load them; provinces run concurrently.
+
+    A submission that would lower a published province × dataset × year total by more than
+    ``shrink_guard`` (a fraction, default 0.10) is held for a person: ``fupin approve`` / ``fupin discard``.
 
     Ends Failed (message naming the provinces, the summary in ``RunFailed.summary``) when a
     province's source or file failed; rejected rows alone leave it Completed.
@@ -109,7 +113,7 @@ def nightly(
                 continue
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)
-        loaded = load_warehouse(outcome_paths, paths)
+        loaded = load_warehouse(outcome_paths, paths, shrink_guard)
         publish_report(paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)

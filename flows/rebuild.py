@@ -16,7 +16,7 @@ from prefect.states import Completed, Failed, State
 
 from fupin.config import Paths
 from fupin.locking import run_lock
-from tasks.archive import compare_warehouses, ledger_outcomes, swap_in
+from tasks.archive import carry_over_history, compare_warehouses, ledger_outcomes, swap_in
 from tasks.load import load_warehouse
 from tasks.summary import RunFailed
 
@@ -34,7 +34,8 @@ def rebuild_warehouse(
     shutil.rmtree(scratch.home, ignore_errors=True)
     with run_lock(paths.lock, lock_wait_seconds):
         outcomes = ledger_outcomes(paths, scratch.staging)
-        load_warehouse(outcomes, scratch)
+        load_warehouse(outcomes, scratch, shrink_guard=None)  # replays what was decided: nothing is held again
+        carry_over_history(paths.warehouse, scratch.warehouse)
         differences = compare_warehouses(paths.warehouse, scratch.warehouse)
         identical = not any(n for d in differences.values() for n in d.values())
         replaced = bool(replace and (identical or force))

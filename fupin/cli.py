@@ -127,6 +127,7 @@ def run(
 
 def _print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(width=160)
@@ -152,6 +153,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     for province, reason in summary["failed_provinces"].items():
         console.print(f"[red]province {province} failed:[/red] {reason}")
+    for held in summary.get("held", []):
+        console.print(
+            f"[bold yellow]待确认 {escape(held['submission_id'])}[/bold yellow] "
+            f"{escape(held['file_name'])}: {escape(held['message'] or '')}",
+            highlight=False,
+        )
     for r in summary.get("unreconciled", []):
         console.print(
             f"[yellow]registry ≠ county figures[/yellow] {r['county_name']} {r['year']}: poor {r['registry_poor']} "
@@ -213,9 +220,18 @@ def indicators(
         str | None,
         typer.Option("--as-of", help="The table as it stood then (2018-10-30 = end of that day, Asia/Shanghai)."),
     ] = None,
+    changes: Annotated[
+        bool, typer.Option("--changes", help="Every change to a published figure: before, after, and its cause.")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="With --changes: only changes from this date (Asia/Shanghai) on.")
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Print the indicator table from the warehouse."""
+    if changes:
+        _print_changes(home, since, as_json)
+        return
     scope = "all" if everything else "headline" if headline else "areas"
     if as_of:
         from warehouse.asof import connect_as_of, parse_moment
@@ -224,6 +240,14 @@ def indicators(
             moment = parse_moment(as_of)
         except ValueError as exc:
             _fail(str(exc))
+        with _connect(home) as con:
+            first = con.execute("select min(received_at) from meta.submissions").fetchone()[0]
+        if first is None or moment <= first:
+            earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {_shanghai_day(first)}"
+            typer.echo(f"{as_of} 时尚无已发布的指标：{earliest} [before_first_submission]", err=as_json)
+            if as_json:
+                typer.echo("[]")
+            return
         with connect_as_of(_warehouse(home), moment) as con:
             rows = _indicator_rows(con, scope)
     else:
@@ -233,6 +257,109 @@ def indicators(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
         _print_indicators(rows)
+
+
+def _shanghai_day(moment) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
+    """marts.indicator_changes: each changed figure with its value before and after and the submissions behind it."""
+    moment = None
+    if since:
+        from datetime import timedelta
+
+        from warehouse.asof import parse_moment
+
+        try:
+            moment = parse_moment(since) - timedelta(days=1)  # parse_moment gives the end of that day
+        except ValueError as exc:
+            _fail(str(exc).replace("--as-of", "--since"))
+    with _connect(home) as con:
+        cur = con.execute(
+            "select changed_at, indicator, scope_code, scope_name, period, value_before, value_after, unit, "
+            "submissions from marts.indicator_changes where value_before is not null "
+            "and (? is null or changed_at >= ?) order by changed_at, indicator, scope_code, period",
+            [moment, moment],
+        )
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        first = con.execute(
+            "select count(*) from marts.indicator_changes "
+            "where value_before is null and (? is null or changed_at >= ?)",
+            [moment, moment],
+        ).fetchone()[0]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from fupin.export import format_value
+
+    table = Table(title="已发布指标的变动（marts.indicator_changes）", title_justify="left")
+    for col in ("时间", "指标", "范围", "期间", "变动前", "变动后", "来源报送"):
+        table.add_column(col, justify="right" if col in ("变动前", "变动后") else "left", overflow="fold")
+    for r in rows:
+        cells = (
+            _shanghai_day(r["changed_at"]),
+            r["indicator"],
+            f"{r['scope_name']} [{r['scope_code']}]",
+            r["period"],
+            format_value(r["value_before"], r["unit"]),
+            format_value(r["value_after"], r["unit"]),
+            r["submissions"] or "",
+        )
+        table.add_row(*map(escape, cells))
+    console = Console(width=200)
+    console.print(table)
+    console.print(f"共 {len(rows)} 项变动；另有 {first} 项为首次发布（不列出）。")
+
+
+def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters: Any) -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows import decide
+
+    paths = _paths(home)
+    _warehouse(home)
+    try:
+        decide.held_outcome(paths, submission_id)  # one line for the usual mistakes, before a flow run
+        result = getattr(decide, flow_name)(submission_id=submission_id, home=str(paths.home), **parameters)
+    except decide.DecisionError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # Prefect has logged the traceback; the user gets one line
+        _fail(f"the {flow_name} run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    verb = "已确认入库" if flow_name == "approve" else "已放弃（未入库）"
+    typer.echo(
+        f"{result['submission_id']}（{result['file_name']}）{verb}，决定人 {result['decided_by']}；"
+        f"{result['indicator_changes']} 项已发布指标随之变动（fupin indicators --changes）"
+    )
+
+
+@app.command()
+def approve(
+    submission_id: Annotated[str, typer.Argument(help="Id of the held submission (fupin submissions).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves (default: $USER).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Apply a held submission: its facts take effect now, recorded with who approved it."""
+    _decide("approve", submission_id, home, by=by)
+
+
+@app.command()
+def discard(
+    submission_id: Annotated[str, typer.Argument(help="Id of the held submission (fupin submissions).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is closed without applying (recorded).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who discards (default: $USER).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Close a held submission without applying it; the published figures stay as they are."""
+    if not reason.strip():
+        _fail("放弃一份待确认的报送须说明原因（--reason） [reason_required]")
+    _decide("discard", submission_id, home, reason=reason, by=by)
 
 
 @app.command()

@@ -58,6 +58,7 @@ class Source:
     province_code: str
     url: str
     pattern: str = "*"
+    mode: str = "correction"  # "full": every file of this source is a 全量重报 of what it covers
 
 
 class ConfigError(ValueError):
@@ -84,7 +85,10 @@ def load_sources(path: str | os.PathLike) -> list[Source]:
             code = resolve_province(str(entry["province"]))
         except ValueError as exc:
             raise ConfigError(f"{file}: source #{i}: {exc}") from exc
-        sources.append(Source(code, str(entry["url"]), str(entry.get("pattern", "*"))))
+        mode = str(entry.get("mode", "correction")).lower()
+        if mode not in ("correction", "full"):
+            raise ConfigError(f"{file}: source #{i}: mode must be 'correction' or 'full', not '{mode}'")
+        sources.append(Source(code, str(entry["url"]), str(entry.get("pattern", "*")), mode))
     return sources
 
 

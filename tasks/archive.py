@@ -23,13 +23,15 @@ from tasks.records import Outcome, Received, Rejection
 LEDGER_SQL = (
     "select submission_id, province_code, dataset, file_name, source_path, sha256, "
     "strftime(received_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as received_at, "
-    "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path "
+    "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path, kind, "
+    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at "
     "from meta.submissions order by received_at, submission_id"
 )
 # the tables a rebuilt warehouse must reproduce row for row
 COMPARED = {
     "meta.submissions": "select * exclude (message) from meta.submissions",
     "meta.rejections": "select * from meta.rejections",
+    "meta.decisions": "select * from meta.decisions",
     "core.fct_fund_allocation": "select * from core.fct_fund_allocation",
     "core.fct_poverty_status": "select * from core.fct_poverty_status",
     "core.fct_social_org_project": "select * from core.fct_social_org_project",
@@ -79,7 +81,7 @@ def archived_submissions(paths: Paths, provinces: list[str], years: list[int] | 
     wanted = set(years or [])
     chosen = []
     for r in ledger_rows(paths):
-        if r["province_code"] not in provinces or r["status"] in ("superseded", "duplicate"):
+        if r["province_code"] not in provinces or r["status"] in ("superseded", "duplicate", "discarded"):
             continue
         if wanted and r["status"] != "rejected" and not (_years(r["years"]) & wanted):
             continue
@@ -96,6 +98,7 @@ def archived_submissions(paths: Paths, provinces: list[str], years: list[int] | 
                 size=Path(r["raw_path"]).stat().st_size,
                 raw_path=r["raw_path"],
                 received_at=r["received_at"],
+                kind=r["kind"] or "correction",
             )
         )
     return chosen
@@ -111,44 +114,73 @@ def keep_years(outcome_path: str, years: list[int] | None) -> str:
     return str(outcome.save(Path(outcome_path)))
 
 
-@task(cache_policy=NO_CACHE)
-def ledger_outcomes(paths: Paths, staging: Path) -> list[str]:
-    """Every ledger row as an outcome whose facts are its lake files, saved under ``staging``."""
+def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[Outcome]:
+    """Ledger rows as outcomes whose facts are their lake files (all of them, or the ids in ``only``)."""
     lake_files: dict[str, list[str]] = {}
     for f in sorted(paths.lake.glob("*/province=*/year=*/*.parquet")):
-        lake_files.setdefault(f.stem, []).append(str(f))
+        if only is None or f.stem in only:
+            lake_files.setdefault(f.stem, []).append(str(f))
     rejections: dict[str, list[Rejection]] = {}
     if paths.warehouse.exists():
         with read_only(paths.warehouse) as con:
             for sid, *rest in con.execute(
-                "select submission_id, row_number, field, value, reason from meta.rejections"
+                "select submission_id, row_number, field, value, reason, reason_code from meta.rejections"
             ).fetchall():
-                rejections.setdefault(sid, []).append(Rejection(*rest))
-    saved = []
+                if only is None or sid in only:
+                    rejections.setdefault(sid, []).append(Rejection(*rest))
+    outcomes = []
     for r in ledger_rows(paths):
+        if only is not None and r["submission_id"] not in only:
+            continue
         status = r["status"]
-        if status == "superseded":  # it was current when it arrived; the later ones supersede it again
+        if status == "superseded" and r["applied_at"]:  # current when applied; the later ones supersede it again
             status = "partially_loaded" if r["rows_rejected"] else "loaded"
-        outcome = Outcome(
-            submission_id=r["submission_id"],
-            province_code=r["province_code"],
-            file_name=r["file_name"],
-            sha256=r["sha256"],
-            received_at=r["received_at"],
-            source_path=r["source_path"],
-            raw_path=r["raw_path"],
-            dataset=r["dataset"],
-            status=status,
-            years=sorted(_years(r["years"])),
-            rows_total=r["rows_total"],
-            rows_loaded=r["rows_loaded"],
-            rows_rejected=r["rows_rejected"],
-            message=r["message"],
-            lake_files=lake_files.get(r["submission_id"], []),
-            rejections=rejections.get(r["submission_id"], []),
+        outcomes.append(
+            Outcome(
+                submission_id=r["submission_id"],
+                province_code=r["province_code"],
+                file_name=r["file_name"],
+                sha256=r["sha256"],
+                received_at=r["received_at"],
+                source_path=r["source_path"],
+                raw_path=r["raw_path"],
+                dataset=r["dataset"],
+                status=status,
+                years=sorted(_years(r["years"])),
+                rows_total=r["rows_total"],
+                rows_loaded=r["rows_loaded"],
+                rows_rejected=r["rows_rejected"],
+                message=r["message"],
+                lake_files=lake_files.get(r["submission_id"], []),
+                rejections=rejections.get(r["submission_id"], []),
+                kind=r["kind"] or "correction",
+                applied_at=r["applied_at"],
+                approved=True,  # already decided: replayed as it was, never held again
+            )
         )
-        saved.append(str(outcome.save(staging / f"{r['submission_id']}.json")))
-    return saved
+    return outcomes
+
+
+@task(cache_policy=NO_CACHE)
+def ledger_outcomes(paths: Paths, staging: Path) -> list[str]:
+    """Every ledger row as an outcome whose facts are its lake files, saved under ``staging``."""
+    return [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
+
+
+@task(cache_policy=NO_CACHE)
+def carry_over_history(current: Path, rebuilt: Path) -> None:
+    """Copy what only the warehouse remembers — decisions and published changes — into a rebuilt warehouse."""
+    with duckdb.connect(str(rebuilt)) as con:
+        con.execute(f"attach '{str(current).replace(chr(39), chr(39) * 2)}' as current (read_only)")
+        for table in ("meta.decisions", "marts.indicator_changes"):
+            present = con.execute(
+                "select count(*) from duckdb_tables() where database_name = 'current' "
+                "and schema_name || '.' || table_name = ?",
+                [table],
+            ).fetchone()[0]
+            con.execute(f"delete from {table}")
+            if present:
+                con.execute(f"insert into {table} by name select * from current.{table}")
 
 
 @task(cache_policy=NO_CACHE)

@@ -27,6 +27,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("fund_type", pa.string()),
             ("fund_level", pa.string()),
             ("amount_yuan", MONEY),
+            ("row_action", pa.string()),
             ("source_row", pa.int32()),
             ("submission_id", pa.string()),
         ]
@@ -38,6 +39,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("poor_population", pa.int64()),
             ("lifted_population", pa.int64()),
             ("declared_incidence", pa.float64()),
+            ("row_action", pa.string()),
             ("source_row", pa.int32()),
             ("submission_id", pa.string()),
         ]
@@ -50,6 +52,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("county_code", pa.string()),
             ("amount_yuan", MONEY),
             ("beneficiaries", pa.int64()),
+            ("row_action", pa.string()),
             ("source_row", pa.int32()),
             ("submission_id", pa.string()),
         ]
@@ -62,6 +65,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("trainees", pa.int64()),
             ("trainees_poor", pa.int64()),
             ("employed", pa.int64()),
+            ("row_action", pa.string()),
             ("source_row", pa.int32()),
             ("submission_id", pa.string()),
         ]
@@ -117,6 +121,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         raw_path=rec["raw_path"],
         rejections=rejections,
         warnings=doc.get("warnings", []),
+        kind=doc.get("kind") or rec.get("kind", "correction"),
     )
     if doc.get("route") == "household_registry":
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)

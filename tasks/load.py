@@ -11,20 +11,24 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
+from tasks.normalise.settings import DATASET_LABELS, KEYS
 from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
+from warehouse.reference import provinces
 
 # facts are versioned: each *_history table keeps every version, core.fct_* views show the current ones
 FACT_TABLES = {
@@ -34,10 +38,40 @@ FACT_TABLES = {
     "training": "core.fct_training_history",
     "household_registry": "core.household_registry_history",  # the households themselves stay in the lake
 }
+# the totals the shrink guard watches per province × dataset × year, with their Chinese label and unit
+GUARDED_TOTALS = {
+    "fund_allocation": (("amount_yuan", "金额", "万元"),),
+    "social_org_project": (("amount_yuan", "落地资金", "万元"),),
+    "poverty_status": (("rural_population", "农业户籍人口", "人"), ("poor_population", "未脱贫人口", "人")),
+    "training": (("trainees", "培训人数", "人"),),
+}
+# a submission that would lower a slice's total by more than this share is held for a person (a setting and a
+# flow parameter; FUPIN_SHRINK_GUARD overrides the default)
+SHRINK_GUARD = float(os.environ.get("FUPIN_SHRINK_GUARD", "0.10"))
+# … or that would retire more than this share of the slice's keys
+MAX_RETIRED_SHARE = 0.2
 # registry and county figures may differ by rounding and timing; beyond this share they are listed
 RECONCILIATION_TOLERANCE = 0.005
 LIVE = ("loaded", "partially_loaded")
 STORAGE_COMPATIBILITY = "v1.4.0"
+LEDGER_COLUMNS = (
+    "submission_id",
+    "province_code",
+    "dataset",
+    "file_name",
+    "source_path",
+    "sha256",
+    "received_at",
+    "status",
+    "years",
+    "rows_total",
+    "rows_loaded",
+    "rows_rejected",
+    "message",
+    "raw_path",
+    "kind",
+    "applied_at",
+)
 
 
 @task(cache_policy=NO_CACHE)
@@ -73,10 +107,31 @@ def _partition(lake_file: str) -> tuple[str, str, int]:
     return p.parents[2].name, p.parents[1].name.split("=", 1)[1], int(p.parent.name.split("=", 1)[1])
 
 
-def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
-    """Ledger row, rejections and facts of one submission; returns the ids it superseded."""
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a warehouse written before key-level revisions up to date (ledger kind, applied_at, reason codes)."""
+    columns = {
+        (t, c)
+        for t, c in con.execute(
+            "select table_name, column_name from duckdb_columns() where schema_name = 'meta'"
+        ).fetchall()
+    }
+    if ("submissions", "submission_id") in columns and ("submissions", "applied_at") not in columns:
+        con.execute("alter table meta.submissions add column kind varchar default 'correction'")
+        con.execute("alter table meta.submissions add column applied_at timestamptz")
+        # before held submissions existed, whatever loaded took effect on arrival
+        con.execute(
+            "update meta.submissions set applied_at = received_at "
+            "where status in ('loaded', 'partially_loaded', 'superseded')"
+        )
+    if ("rejections", "submission_id") in columns and ("rejections", "reason_code") not in columns:
+        con.execute("alter table meta.rejections add column reason_code varchar")
+
+
+def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
+    """The submission's ledger row and its rejections (replacing what an earlier load wrote)."""
     con.execute(
-        "insert or replace into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert or replace into meta.submissions ({', '.join(LEDGER_COLUMNS)}) "
+        f"values ({', '.join('?' for _ in LEDGER_COLUMNS)})",
         [
             o.submission_id,
             o.province_code,
@@ -92,57 +147,185 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
             o.rows_rejected,
             o.message,
             o.raw_path,
+            o.kind,
+            o.applied_at,
         ],
     )
     con.execute("delete from meta.rejections where submission_id = ?", [o.submission_id])
+    columns = "submission_id, row_number, field, value, reason, reason_code"
     if o.rejections:
         con.executemany(
-            "insert into meta.rejections values (?, ?, ?, ?, ?)",
-            [[o.submission_id, r.row_number, r.field, r.value, r.reason] for r in o.rejections],
+            f"insert into meta.rejections ({columns}) values (?, ?, ?, ?, ?, ?)",
+            [[o.submission_id, r.row_number, r.field, r.value, r.reason, r.code] for r in o.rejections],
         )
     for rejection_file in o.rejection_files:  # millions of rejected rows travel as Parquet, not lists
         con.execute(
-            "insert into meta.rejections select ?, row_number, field, value, reason from read_parquet(?)",
+            f"insert into meta.rejections ({columns}) "
+            "select ?, row_number, field, value, reason, null from read_parquet(?)",
             [o.submission_id, rejection_file],
         )
-    if o.status not in LIVE:
-        return []
+
+
+def _key_match(dataset: str, left: str, right: str) -> str:
+    """Same grain key within one province × year (the year lives in the lake file's partition, not its rows)."""
+    return " and ".join(f"{left}.{k} is not distinct from {right}.{k}" for k in KEYS[dataset] if k != "year")
+
+
+def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None:
+    """Supersede the facts this submission replaces and insert its own, valid from ``stamp``.
+
+    A correction (更正/补报) replaces only the keys it carries, and a row marked 撤销/作废 withdraws its key;
+    a full resubmission (全量重报) retires every current key of the province × year that it does not carry —
+    unless some of its rows were rejected: a rejected row never removes the fact it would have replaced.
+    """
+    full = o.kind == "full" and not o.rows_rejected
     for lake_file in o.lake_files:
         dataset, province, year = _partition(lake_file)
         if dataset == "household_registry":
-            _load_registry(con, o, province, year, lake_file)
+            _load_registry(con, o, province, year, lake_file, stamp)
             fault_point("load")
             continue
         table = FACT_TABLES[dataset]
-        # the newest submission for province × dataset × year replaces what was there, which stays as history
         con.execute(
-            f"update {table} set valid_to = ? where province_code = ? and year = ? and valid_to is null",
-            [o.received_at, province, year],
+            "create or replace temp table incoming as select * from read_parquet(?, hive_partitioning = false)",
+            [lake_file],
         )
+        has_action = "row_action" in {d[0] for d in con.execute("select * from incoming limit 0").description}
+        retire = "" if full else f" and exists (select 1 from incoming where {_key_match(dataset, 'incoming', 't')})"
         con.execute(
-            f"insert into {table} by name select ? as province_code, ? as year, ? as valid_from, * "
-            "from read_parquet(?, hive_partitioning = false)",
-            [province, year, o.received_at, lake_file],
+            f"update {table} as t set valid_to = ? where province_code = ? and year = ? and valid_to is null{retire}",
+            [stamp, province, year],
         )
+        keep = "where row_action is distinct from 'withdraw'" if has_action else ""
+        con.execute(
+            f"insert into {table} by name select ? as province_code, ? as year, ? as valid_from, "
+            f"{'* exclude (row_action)' if has_action else '*'} from incoming {keep}",
+            [province, year, stamp],
+        )
+        con.execute("drop table incoming")
         fault_point("load")
-    facts = " union all ".join(f"select submission_id from {t} where valid_to is null" for t in FACT_TABLES.values())
-    superseded = [
-        sid
-        for (sid,) in con.execute(
-            f"select submission_id from meta.submissions where province_code = ? and status in ('loaded', "
-            f"'partially_loaded') and submission_id <> ? and submission_id not in ({facts})",
-            [o.province_code, o.submission_id],
-        ).fetchall()
-    ]
-    for sid in superseded:
-        con.execute(
-            "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
-            [f"superseded by {o.submission_id} ({o.file_name})", sid],
+
+
+def _fact_slices(o: Outcome) -> list[tuple[str, int]]:
+    """(dataset, year) of the form facts the submission touches (registries are complete per county: unguarded)."""
+    return sorted({(d, y) for d, _, y in map(_partition, o.lake_files) if d in GUARDED_TOTALS})
+
+
+def _slice_totals(con: duckdb.DuckDBPyConnection, o: Outcome) -> dict[tuple[str, int], tuple]:
+    """(keys, total per guarded column) of each slice the submission touches, as they stand now."""
+    out = {}
+    for dataset, year in _fact_slices(o):
+        sums = ", ".join(f"coalesce(sum({c}), 0)" for c, _, _ in GUARDED_TOTALS[dataset])
+        out[(dataset, year)] = con.execute(
+            f"select count(*), {sums} from {FACT_TABLES[dataset]} "
+            "where province_code = ? and year = ? and valid_to is null",
+            [o.province_code, year],
+        ).fetchone()
+    return out
+
+
+def _shrinkage(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: str, guard: float) -> list[str]:
+    """What the applied submission would lower beyond the guard, in words for the ledger; empty when nothing."""
+    after = _slice_totals(con, o)
+    province = provinces().get(o.province_code, o.province_code)
+    problems = []
+    for (dataset, year), (keys_before, *totals_before) in before.items():
+        _, *totals_after = after[(dataset, year)]
+        label = f"{province}{DATASET_LABELS.get(dataset, dataset)} {year}年"
+        for (_, name, unit), b, a in zip(GUARDED_TOTALS[dataset], totals_before, totals_after, strict=True):
+            if b and a < b * (1 - Decimal(str(guard))):
+                shown = (lambda v: f"{v / 10000:,.2f}万元") if unit == "万元" else (lambda v: f"{v:,}人")
+                problems.append(f"{label}{name}合计将由 {shown(b)} 降至 {shown(a)}（减少 {(b - a) / b:.1%}）")
+        table = FACT_TABLES[dataset]
+        retired = con.execute(
+            f"select count(*) from {table} as h where h.province_code = ? and h.year = ? and h.valid_to = ? "
+            f"and not exists (select 1 from {table} as t where t.valid_to is null "
+            f"and t.province_code = h.province_code and t.year = h.year and {_key_match(dataset, 't', 'h')})",
+            [o.province_code, year, stamp],
+        ).fetchone()[0]
+        if keys_before and retired > keys_before * MAX_RETIRED_SHARE:
+            problems.append(f"{label}将撤销 {retired} 条（现有 {keys_before} 条）")
+    return problems
+
+
+def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
+    """Older held submissions of the same province, dataset and years are superseded: never applied later."""
+    mine = {(d, y) for d, _, y in map(_partition, o.lake_files)}
+    for sid, file_name, dataset, years in con.execute(
+        "select submission_id, file_name, dataset, years from meta.submissions "
+        "where province_code = ? and status = 'held' and submission_id <> ? and received_at < ?",
+        [o.province_code, o.submission_id, o.received_at],
+    ).fetchall():
+        theirs = {(d, int(y)) for d in (dataset or "").split(",") for y in (years or "").split(",") if y}
+        if theirs & mine:
+            con.execute(
+                "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
+                [
+                    f"待确认期间被更新的报送 {o.submission_id}（{o.file_name}）取代，未应用 [held_superseded]；"
+                    f"原暂缓原因见 {file_name} 的回执",
+                    sid,
+                ],
+            )
+
+
+def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | None) -> list[str]:
+    """Ledger row, rejections and facts of one submission, in one transaction; returns the ids it superseded.
+
+    A submission that would lower a published total by more than ``guard`` (or retire more than a fifth of
+    a slice's keys) is held instead: none of its facts are applied until a person approves it.
+    """
+    con.execute("begin")
+    if o.status not in LIVE:
+        _write_ledger(con, o)
+        con.execute("commit")
+        return []
+    stamp = o.applied_at or o.received_at
+    before = _slice_totals(con, o)
+    _apply_facts(con, o, stamp)
+    shrunk = [] if o.approved or guard is None else _shrinkage(con, o, before, stamp, guard)
+    if shrunk:
+        con.execute("rollback")
+        con.execute("begin")
+        o.status, o.applied_at = "held", None
+        o.message = (
+            "暂缓入库，待人工确认 [held_shrink_guard]：" + "；".join(shrunk) + f"。确认无误后执行 fupin approve "
+            f"{o.submission_id}；如为误报执行 fupin discard {o.submission_id} --reason 原因"
+            + (f"。{o.message}" if o.message else "")
         )
+    else:
+        o.applied_at = stamp
+        if o.kind == "full" and o.rows_rejected:
+            note = "全量重报含退回行：文件中没有的行未撤销，仅按更正处理；请更正退回的行后重新全量报送"
+            o.message = "; ".join(filter(None, [o.message, note]))
+    _supersede_held(con, o)
+    _write_ledger(con, o)
+    superseded = []
+    if o.status in LIVE:
+        facts = " union all ".join(
+            f"select submission_id from {t} where valid_to is null" for t in FACT_TABLES.values()
+        )
+        ever = " union all ".join(f"select submission_id from {t}" for t in FACT_TABLES.values())
+        superseded = [
+            sid
+            for (sid,) in con.execute(
+                f"select submission_id from meta.submissions where province_code = ? and status in ('loaded', "
+                f"'partially_loaded') and submission_id <> ? and submission_id not in ({facts}) "
+                f"and submission_id in ({ever})",
+                [o.province_code, o.submission_id],
+            ).fetchall()
+        ]
+        for sid in superseded:
+            con.execute(
+                "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
+                [f"superseded by {o.submission_id} ({o.file_name})", sid],
+            )
+    con.execute("commit")
     return superseded
 
 
-def _load_registry(con: duckdb.DuckDBPyConnection, o: Outcome, province: str, year: int, lake_file: str) -> None:
+def _load_registry(
+    con: duckdb.DuckDBPyConnection, o: Outcome, province: str, year: int, lake_file: str, stamp: str
+) -> None:
     """List a registry's counties; its households are read from the lake file by core.fct_household.
 
     Registries come one county at a time: a county's new registry replaces that county's only.
@@ -155,22 +338,98 @@ def _load_registry(con: duckdb.DuckDBPyConnection, o: Outcome, province: str, ye
     con.execute(
         "update core.household_registry_history set valid_to = ? where province_code = ? and year = ? "
         "and valid_to is null and county_code in (select county_code from incoming)",
-        [o.received_at, province, year],
+        [stamp, province, year],
     )
     con.execute(
         "insert into core.household_registry_history select ?, ?, county_code, ?, ?, households, persons, ?, null "
         "from incoming order by county_code",
-        [province, year, o.submission_id, str(Path(lake_file).resolve()), o.received_at],
+        [province, year, o.submission_id, str(Path(lake_file).resolve()), stamp],
     )
     con.execute("drop table incoming")
 
 
+def _snapshot_indicators(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep the published indicators as they stand before the run, to record what it changes."""
+    con.execute(
+        "create or replace temp table published_before (indicator varchar, scope_code varchar, "
+        "scope_name varchar, period varchar, value double, unit varchar)"
+    )
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'indicators'"
+    ).fetchone()[0]
+    if exists:
+        con.execute(
+            "insert into published_before select indicator, scope_code, scope_name, period, value, unit "
+            "from marts.indicators"
+        )
+
+
+def _record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str], run_id: str) -> int:
+    """Append to marts.indicator_changes every published figure the run changed, with the submissions behind it.
+
+    A figure's causes are the submissions applied in this run of the figure's dataset, from a province
+    of its scope, covering a year of its period.
+    """
+    con.execute("create or replace temp table applied_now (submission_id varchar)")
+    if applied:
+        con.executemany("insert into applied_now values (?)", [[sid] for sid in applied])
+    return con.execute(
+        """
+        insert into marts.indicator_changes
+        with changed as (
+            select coalesce(n.indicator, o.indicator) as indicator, coalesce(n.scope_code, o.scope_code) as scope_code,
+                   coalesce(n.scope_name, o.scope_name) as scope_name, coalesce(n.period, o.period) as period,
+                   o.value as value_before, n.value as value_after, coalesce(n.unit, o.unit) as unit
+            from marts.indicators as n
+            full join published_before as o using (indicator, scope_code, period)
+            where o.value is null or n.value is null or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
+        ),
+        scoped as (
+            select c.*, d.dataset,
+                   cast(split_part(c.period, '-', 1) as integer) as y0,
+                   cast(coalesce(nullif(split_part(c.period, '-', 2), ''), split_part(c.period, '-', 1))
+                        as integer) as y1,
+                   case when regexp_full_match(c.scope_code, '[0-9]{6}') then [left(c.scope_code, 2)]
+                        when c.scope_code like '%:%' then [split_part(c.scope_code, ':', 2)]
+                        else (select list(distinct left(a.county_code, 2)) from core.area_county as a
+                              where a.area_code = c.scope_code) end as scope_provinces
+            from changed as c
+            left join core.indicator_definition as d using (indicator)
+        ),
+        applied as (
+            select s.submission_id, s.province_code, unnest(string_split(s.dataset, ',')) as dataset,
+                   unnest(string_split(s.years, ','))::integer as year
+            from meta.submissions as s join applied_now using (submission_id)
+        )
+        select now() as changed_at, ? as run_id, s.indicator, s.scope_code, s.scope_name, s.period,
+               s.value_before, s.value_after, s.unit,
+               (select string_agg(distinct a.submission_id, ',' order by a.submission_id) from applied as a
+                where a.dataset = s.dataset and list_contains(s.scope_provinces, a.province_code)
+                  and a.year between s.y0 and s.y1) as submissions
+        from scoped as s
+        """,
+        [run_id],
+    ).fetchone()[0]
+
+
 @task(cache_policy=NO_CACHE)
-def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
-    """Load every outcome in arrival order, rebuild marts, run data tests, swap the file in."""
-    outcomes = sorted((Outcome.load(p) for p in outcome_paths), key=lambda o: (o.received_at, o.submission_id))
+def load_warehouse(
+    outcome_paths: list[str],
+    paths: Paths,
+    shrink_guard: float | None = SHRINK_GUARD,
+    decisions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Load every outcome in the order it takes effect, rebuild marts, run data tests, swap the file in.
+
+    ``shrink_guard`` None applies everything (a rebuild replays what was decided); ``decisions`` are a
+    person's approvals and discards, written to meta.decisions with the submissions they decide.
+    """
+    outcomes = sorted(
+        ((Outcome.load(p), p) for p in outcome_paths),
+        key=lambda op: (op[0].applied_at or op[0].received_at, op[0].submission_id),
+    )
     if not outcomes and paths.warehouse.exists():
-        return {"loaded": [], "superseded": [], "data_tests": {}, "changed": False}
+        return {"loaded": [], "superseded": [], "held": [], "data_tests": {}, "changed": False}
     paths.home.mkdir(parents=True, exist_ok=True)
     building = paths.warehouse.with_name(paths.warehouse.name + ".building")
     for stale in (building, Path(str(building) + ".wal")):
@@ -183,17 +442,25 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
     con.execute("set memory_limit = '768MB'")  # marts read millions of households: spill rather than pass 1 GiB
     try:
         con.execute("begin")
+        _migrate(con)
         apply_ddl(con)
         create_runs_view(con, paths)
         load_reference(con)
         con.execute("commit")
-        for o in outcomes:
-            con.execute("begin")
-            superseded += _load_submission(con, o)
-            con.execute("commit")
+        _snapshot_indicators(con)
+        for o, _ in outcomes:
+            superseded += _load_submission(con, o, shrink_guard)
+        for d in decisions or []:
+            con.execute(
+                "insert into meta.decisions (submission_id, decision, decided_by, decided_at, reason) "
+                "values (?, ?, ?, ?, ?)",
+                [d["submission_id"], d["decision"], d["decided_by"], d["decided_at"], d.get("reason")],
+            )
         create_household_views(con)  # over the registry files now listed
         con.execute("begin")
         build_marts(con)
+        applied = [o.submission_id for o, _ in outcomes if o.status in LIVE]
+        changes = _record_indicator_changes(con, applied, flow_run.id or "local")
         failures = run_data_tests(con)
         unreconciled = con.execute(
             "select county_code, county_name, year, registry_poor, declared_poor, registry_lifted, declared_lifted "
@@ -210,30 +477,17 @@ def load_warehouse(outcome_paths: list[str], paths: Paths) -> dict[str, Any]:
         raise
     con.close()
     os.replace(building, paths.warehouse)
-    for o in outcomes:
+    for o, path in outcomes:
+        o.save(Path(path))  # a held submission's status and message were decided here
         write_receipt(paths, o)
     report("all", "load", f"{len(outcomes)} submissions")
+    columns = ("county_code", "county_name", "year", "registry_poor", "declared_poor", "registry_lifted")
     return {
-        "loaded": [o.submission_id for o in outcomes],
+        "loaded": [o.submission_id for o, _ in outcomes],
         "superseded": superseded,
+        "held": [o.submission_id for o, _ in outcomes if o.status == "held"],
+        "indicator_changes": changes,
         "data_tests": failures,
-        "unreconciled": [
-            dict(
-                zip(
-                    (
-                        "county_code",
-                        "county_name",
-                        "year",
-                        "registry_poor",
-                        "declared_poor",
-                        "registry_lifted",
-                        "declared_lifted",
-                    ),
-                    row,
-                    strict=True,
-                )
-            )
-            for row in unreconciled
-        ],
+        "unreconciled": [dict(zip((*columns, "declared_lifted"), row, strict=True)) for row in unreconciled],
         "changed": True,
     }

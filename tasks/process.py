@@ -19,7 +19,7 @@ from fupin.config import Paths
 from fupin.progress import report
 from tasks.normalise import normalise_table
 from tasks.parse import ParsedTable, ParseError, read_tables
-from tasks.records import Received
+from tasks.records import Received, submission_kind
 from tasks.registry import is_registry_file
 from tasks.validate import validate_rows
 
@@ -70,8 +70,11 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     datasets: dict[str, list[dict]] = {}
     errors: list[str] = []
     rows_total = 0
+    kind = received.get("kind", "correction")
     for raw_table in doc.pop("tables", []) or []:
         table = ParsedTable(**raw_table)
+        envelope = (table.context.get("metadata") or {}).get("报送类型")
+        kind = submission_kind(received["file_name"], kind, envelope)
         for skipped in table.context.get("skipped_sheets") or []:
             if f"skipped {skipped}" not in doc["warnings"]:
                 doc["warnings"].append(f"skipped {skipped}")
@@ -84,6 +87,7 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         datasets.setdefault(result.dataset, []).extend(result.rows)
         doc["rejections"].extend(asdict(r) for r in result.rejections)
     doc["rows_total"] = rows_total
+    doc["kind"] = kind
     if "status" not in doc and not datasets:
         doc.update(status="rejected", message="; ".join(errors) or "no table could be read")
     elif errors:

@@ -18,7 +18,7 @@ from prefect.tasks import exponential_backoff
 from fupin.config import Paths, Source
 from fupin.faults import fault_point
 from fupin.progress import report
-from tasks.records import Received
+from tasks.records import Received, submission_kind
 
 _IGNORED = ("~$", ".")  # Excel lock files and hidden files are never submissions
 
@@ -139,6 +139,7 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
                 raw_path=str(raw_path),
                 received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
                 duplicate_of=earlier,
+                kind=submission_kind(PurePosixPath(rel).name, source.mode),
             )
         )
         by_sha.setdefault(sha, sid)

@@ -40,9 +40,31 @@ def receipt_stem(paths: Paths, o: Outcome) -> Path:
     return paths.receipts / o.province_code / f"{Path(o.file_name).stem}_{o.submission_id}_回执"
 
 
+STATUS_LABELS = {
+    "loaded": "已入库",
+    "partially_loaded": "部分入库",
+    "rejected": "退回",
+    "held": "暂缓入库，待确认",
+    "discarded": "已放弃，未入库",
+    "superseded": "已被更新的报送取代",
+}
+HOW_TO_RESEND = (
+    "退回的行未入库，这些行原有的数据继续有效。请只报送更正的行（更正/补报）；需要整表重报时，请在文件名中注明“全量”"
+    '（如“湖南_资金下达_2017_全量.xlsx”）或在 JSON 中写 "报送类型": "全量"，全量重报会撤销文件中没有的行。'
+    "行号为原表中的行号（整份文件退回时为空）。"
+)
+
+
+def receipt_note(o: Outcome) -> str:
+    """The receipt's second line: what happened to the file and what the clerk sends next."""
+    if o.status in ("held", "discarded"):
+        return o.message or ""
+    return HOW_TO_RESEND
+
+
 def write_receipt(paths: Paths, o: Outcome) -> Path | None:
-    """Write the XLSX and CSV receipt of a submission with rejections; the XLSX's path, None if nothing was rejected."""
-    if not o.rejections and not any(Path(f).exists() for f in o.rejection_files):
+    """Write the XLSX and CSV receipt of a submission with rejections or held for a person; None otherwise."""
+    if o.status not in ("held", "discarded") and not (o.rejections or any(Path(f).exists() for f in o.rejection_files)):
         return None
     stem = receipt_stem(paths, o)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -52,11 +74,11 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
     sheet = workbook.add_worksheet("回执")
     bold = workbook.add_format({"bold": True})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-    status = {"loaded": "已入库", "partially_loaded": "部分入库", "rejected": "退回"}.get(o.status, o.status)
+    status = STATUS_LABELS.get(o.status, o.status)
     sheet.write_row(
         0, 0, [f"回执：{o.file_name}（{status}，入库 {o.rows_loaded} 行，退回 {o.rows_rejected} 行）"], bold
     )
-    sheet.write_row(1, 0, ["请按下表更正后重新报送；行号为原表中的行号（整份文件退回时为空）。"])
+    sheet.write_row(1, 0, [receipt_note(o)])
     sheet.write_row(2, 0, HEADERS, bold)
     for col, width in enumerate((28, 8, 18, 20, 70)):
         sheet.set_column(col, col, width, wrap if col == 4 else None)

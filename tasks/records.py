@@ -6,6 +6,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+FULL_MARKERS = ("全量", "重报")
+
+
+def submission_kind(file_name: str, source_mode: str | None = None, envelope_kind: str | None = None) -> str:
+    """'full' for a 全量重报 — marked in the file name, the JSON envelope or the source — else 'correction'."""
+    if (source_mode or "").lower() == "full" or any(m in file_name for m in FULL_MARKERS):
+        return "full"
+    if envelope_kind and any(m in str(envelope_kind) for m in FULL_MARKERS):
+        return "full"
+    return "correction"
+
 
 @dataclass(frozen=True)
 class Received:
@@ -21,6 +32,7 @@ class Received:
     raw_path: str
     received_at: str
     duplicate_of: str | None = None
+    kind: str = "correction"  # "full" for a 全量重报 (file name, or the source's mode); see submission_kind
 
 
 @dataclass
@@ -31,6 +43,7 @@ class Rejection:
     field: str | None
     value: str | None
     reason: str
+    code: str | None = None  # stable machine code of the reason (reason_code in meta.rejections)
 
 
 @dataclass
@@ -55,6 +68,9 @@ class Outcome:
     rejections: list[Rejection] = field(default_factory=list)
     rejection_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    kind: str = "correction"  # correction (更正/补报: only the keys it carries) or full (全量重报: the whole slice)
+    applied_at: str | None = None  # when its facts took effect: on arrival, or when a person approved it
+    approved: bool = False  # a person approved it: the shrink guard does not hold it again
 
     def save(self, path: Path) -> Path:
         """Write as JSON next to the submission's staging files."""

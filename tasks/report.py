@@ -131,6 +131,11 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
         "submissions": submissions,
         "rejections": rejections,
         "ledger": _rows(con, "select status, count(*) as n from meta.submissions group by status order by status"),
+        "held": _rows(
+            con,
+            "select submission_id, province_code, file_name, message from meta.submissions "
+            "where status = 'held' order by received_at",
+        ),
     }
 
 
@@ -349,6 +354,21 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
         f"<h1>民政部扶贫监测日报 · fupin nightly report · {day.isoformat()}</h1>",
         f'<p class="note">生成时间 {datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M")}（北京时间）。'
         "金额按部里口径以亿元、万元列示；贫困发生率 = 未脱贫人口 / 农业户籍人口。</p>",
+    ]
+    if data["held"]:
+        parts += [
+            '<h2 id="held">待确认的报送 Held submissions</h2>',
+            '<p class="note">这些报送会使已发布的合计明显下降，未入库，待人工确认：'
+            "<code>fupin approve ID</code> 入库，或 <code>fupin discard ID --reason 原因</code> 放弃。</p>",
+            _table(
+                ["编号", "省份", "文件", "原因"],
+                [
+                    [e(h["submission_id"]), e(h["province_code"]), e(h["file_name"]), e(h["message"] or "")]
+                    for h in data["held"]
+                ],
+            ),
+        ]
+    parts += [
         '<h2 id="headline">主要指标 Headline indicators</h2>',
         _table(["指标", "范围", "期间", "数值"], headline, {3: "figure"}),
         '<h2 id="funds">民政事业费 Civil-affairs funds</h2>',

@@ -76,10 +76,12 @@ def summarise_run(
     for s in submissions:
         if s["submission_id"] in superseded:
             s["status"] = "superseded"
+    # what waits for a person comes first
+    submissions.sort(key=lambda s: s["status"] != "held")
     by_status: dict[str, int] = {}
     for s in submissions:
         by_status[s["status"]] = by_status.get(s["status"], 0) + 1
-    rejected = any(o.status == "rejected" or o.rows_rejected for o in outcomes)
+    rejected = any(o.status in ("rejected", "held") or o.rows_rejected for o in outcomes)
     exit_code = EXIT_FAILED if failed else EXIT_REJECTED if rejected else EXIT_OK
     return {
         "home": str(paths.home),
@@ -88,6 +90,8 @@ def summarise_run(
         "rows_loaded": sum(o.rows_loaded for o in outcomes if o.status in ("loaded", "partially_loaded")),
         "rows_rejected": sum(o.rows_rejected for o in outcomes),
         "submissions": submissions,
+        "held": [s for s in submissions if s["status"] == "held"],
+        "indicator_changes": loaded.get("indicator_changes", 0),
         "failed_provinces": failed,
         "data_tests_failed": loaded.get("data_tests", {}),
         "unreconciled": loaded.get("unreconciled", []),

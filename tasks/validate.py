@@ -19,6 +19,8 @@ def _rules(dataset: str, r: dict[str, Any]) -> list[tuple[str, Any, str]]:
     year = r.get("year")
     if year is None or not 2000 <= year <= date.today().year + 1:
         broken.append(("year", year, f"year {year} is outside 2000–{date.today().year + 1}"))
+    if r.get("row_action") == "withdraw":
+        return broken  # a withdrawal carries its key only
     for name in (
         "amount_yuan",
         "rural_population",
@@ -70,7 +72,7 @@ def validate_rows(dataset: str, rows: list[dict[str, Any]]) -> tuple[list[dict],
         declared = r.get("declared_incidence")
         if row in rejected_rows:
             continue  # the rejection already tells the clerk what to fix in this row
-        if dataset == "poverty_status" and declared is not None and r["rural_population"]:
+        if dataset == "poverty_status" and declared is not None and r.get("rural_population"):
             computed = r["poor_population"] / r["rural_population"]
             if abs(computed - declared) > INCIDENCE_TOLERANCE:
                 warnings.append(

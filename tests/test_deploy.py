@@ -108,7 +108,7 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
 
         cli(env, "work-pool", "create", "fupin", "--type", "process")
         deployed = cli(env, "deploy", "--all")
-        for name in ("nightly", "backfill", "rebuild-warehouse"):
+        for name in ("nightly", "backfill", "rebuild-warehouse", "approve", "discard"):
             assert name in deployed, deployed
         started.append(
             subprocess.Popen(

@@ -99,7 +99,8 @@ def tampered_home(demo_home_copy):
     home = demo_home_copy
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute(
-            "insert into meta.rejections values ('36-evil', 7, '@county', '=cmd|'' /C calc''!A0', '+not a number')"
+            "insert into meta.rejections (submission_id, row_number, field, value, reason) "
+            "values ('36-evil', 7, '@county', '=cmd|'' /C calc''!A0', '+not a number')"
         )
     return home
 
@@ -115,9 +116,9 @@ def test_formula_injection_is_neutralised(tampered_home, tmp_path, fmt):
         ws = openpyxl.load_workbook(out).active
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         assert all(c.data_type == "s" for row in ws.iter_rows() for c in row if c.value == "'=cmd|' /C calc'!A0")
-    assert rows[0] == ["报送编号", "行号", "字段", "数值", "原因"]
+    assert rows[0] == ["报送编号", "行号", "字段", "数值", "原因", "原因代码"]
     evil = next(r for r in rows if r[0] == "36-evil")
-    assert evil[2:] == ["'@county", "'=cmd|' /C calc'!A0", "'+not a number"]
+    assert evil[2:5] == ["'@county", "'=cmd|' /C calc'!A0", "'+not a number"]
     assert str(evil[1]) == "7"
 
 

@@ -66,10 +66,15 @@ def test_report_lists_a_runs_rejections(demo_home_copy):
     home = demo_home_copy
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.execute(
-            "insert into meta.submissions values ('43-bad', '43', 'poverty_status', '贫困人口2017.csv', "
+            "insert into meta.submissions (submission_id, province_code, dataset, file_name, source_path, sha256, "
+            "received_at, status, years, rows_total, rows_loaded, rows_rejected, message, raw_path) "
+            "values ('43-bad', '43', 'poverty_status', '贫困人口2017.csv', "
             "'贫困人口2017.csv', 'abc', now(), 'partially_loaded', '2017', 3, 2, 1, '1 row rejected', null)"
         )
-        con.execute("insert into meta.rejections values ('43-bad', 14, 'poor_population', '-5', '贫困人口不能为负数')")
+        con.execute(
+            "insert into meta.rejections (submission_id, row_number, field, value, reason) "
+            "values ('43-bad', 14, 'poor_population', '-5', '贫困人口不能为负数')"
+        )
     page = write_report(Paths.from_home(home)).read_text(encoding="utf-8")
     assert "贫困人口2017.csv" in page and "贫困人口不能为负数" in page and "退回明细 Rejections (1)" in page
 

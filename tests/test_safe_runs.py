@@ -59,7 +59,9 @@ def _contents(home: Path) -> dict[str, list]:
         names = [
             f"{s}.{t}"
             for s, t in con.execute(
+                # marts.indicator_changes is a log of runs, like meta.runs: a crashed run's history differs
                 "select schema_name, table_name from duckdb_tables() where schema_name = 'marts' "
+                "and table_name <> 'indicator_changes' "
                 "union all select schema_name, view_name from duckdb_views() where schema_name = 'core' "
                 "and view_name like 'fct_%' and not suffix(view_name, '_history') order by 1, 2"
             ).fetchall()

@@ -73,6 +73,7 @@ REFERENCE_COMMENTS = {
             "ordinal": "Position in the printed indicator table.",
             "indicator": "Indicator id.",
             "unit": "yuan, fraction, persons, count or boolean.",
+            "dataset": "The dataset its figures come from (fund_allocation, poverty_status, …).",
             "definition": "How the indicator is computed.",
         },
     ),

@@ -17,7 +17,9 @@ create table if not exists meta.submissions (
     rows_loaded integer not null,
     rows_rejected integer not null,
     message varchar,
-    raw_path varchar
+    raw_path varchar,
+    kind varchar default 'correction',
+    applied_at timestamptz
 );
 comment on table meta.submissions is 'The submission ledger: one row per file received, whatever became of it (loaded, partially_loaded, rejected, superseded, duplicate).';
 comment on column meta.submissions.submission_id is 'Stable id of the received file: province code and a hash of its path and content.';
@@ -27,20 +29,23 @@ comment on column meta.submissions.file_name is 'File name as the province sent 
 comment on column meta.submissions.source_path is 'Path of the file relative to the province''s source.';
 comment on column meta.submissions.sha256 is 'SHA-256 of the file''s bytes; the raw archive keeps the file under this name.';
 comment on column meta.submissions.received_at is 'When fupin first received the file (UTC).';
-comment on column meta.submissions.status is 'loaded, partially_loaded (some rows rejected), rejected (nothing loaded), superseded (replaced by a newer submission), duplicate (same content received before).';
+comment on column meta.submissions.status is 'loaded, partially_loaded (some rows rejected), rejected (nothing loaded), superseded (replaced by a newer submission), duplicate (same content received before), held (would lower a published total beyond the shrink guard: waits for fupin approve / discard), discarded (a held submission a person closed without applying).';
 comment on column meta.submissions.years is 'Years the submission''s facts cover, comma-separated.';
 comment on column meta.submissions.rows_total is 'Data rows read (loaded + rejected); title, header, total and footer rows are not counted.';
 comment on column meta.submissions.rows_loaded is 'Data rows loaded into core tables.';
 comment on column meta.submissions.rows_rejected is 'Data rows rejected; see meta.rejections.';
 comment on column meta.submissions.message is 'Why the file was rejected, or notes on rejected rows and checks (e.g. a 合计 row that does not add up).';
 comment on column meta.submissions.raw_path is 'Where the unchanged file lies in the raw archive.';
+comment on column meta.submissions.kind is 'correction (更正/补报: replaces only the keys it carries; the default) or full (全量重报: file name with 全量/重报, JSON envelope 报送类型 全量, or a source with mode: full; retires the keys of its province × years that it does not carry).';
+comment on column meta.submissions.applied_at is 'When its facts took effect (its facts'' valid_from): on arrival, or when a person approved it; null while held, or if never applied.';
 
 create table if not exists meta.rejections (
     submission_id varchar not null,
     row_number integer,
     field varchar,
     value varchar,
-    reason varchar not null
+    reason varchar not null,
+    reason_code varchar
 );
 comment on table meta.rejections is 'One row per problem found: a rejected row (row_number as the submitter sees it in the sheet) or a rejected file (row_number null). A row with several problems has several rows.';
 comment on column meta.rejections.submission_id is 'The submission the row came from (meta.submissions).';
@@ -48,6 +53,45 @@ comment on column meta.rejections.row_number is 'Row number as the submitter see
 comment on column meta.rejections.field is 'Canonical field that failed (e.g. county, amount_yuan, poor_population).';
 comment on column meta.rejections.value is 'The value as submitted.';
 comment on column meta.rejections.reason is 'Why it was rejected, in words a clerk can act on.';
+comment on column meta.rejections.reason_code is 'Stable machine code of the reason (e.g. county_name_code_mismatch), for engineers and tests; null for older rules.';
+
+create table if not exists meta.decisions (
+    submission_id varchar not null,
+    decision varchar not null,
+    decided_by varchar not null,
+    decided_at timestamptz not null,
+    reason varchar
+);
+comment on table meta.decisions is 'One row per decision a person took on a held submission (fupin approve / fupin discard).';
+comment on column meta.decisions.submission_id is 'The held submission decided (meta.submissions).';
+comment on column meta.decisions.decision is 'approved (its facts applied then) or discarded (closed without applying).';
+comment on column meta.decisions.decided_by is 'Who decided: --by, or the operating system user.';
+comment on column meta.decisions.decided_at is 'When the decision was taken (UTC).';
+comment on column meta.decisions.reason is 'Why, as given with --reason (required to discard).';
+
+create table if not exists marts.indicator_changes (
+    changed_at timestamptz not null,
+    run_id varchar not null,
+    indicator varchar not null,
+    scope_code varchar not null,
+    scope_name varchar,
+    period varchar not null,
+    value_before double,
+    value_after double,
+    unit varchar,
+    submissions varchar
+);
+comment on table marts.indicator_changes is 'One row per published figure (indicator × scope × period) × run that changed it: the value before and after, and the submissions that caused it. Appended by every run; never rebuilt.';
+comment on column marts.indicator_changes.changed_at is 'When the run published the new value (UTC).';
+comment on column marts.indicator_changes.run_id is 'Prefect flow run id of the run (meta.runs).';
+comment on column marts.indicator_changes.indicator is 'Indicator id (core.indicator_definition).';
+comment on column marts.indicator_changes.scope_code is 'County code, area code or area part, as in marts.indicators.';
+comment on column marts.indicator_changes.scope_name is 'Name of the scope.';
+comment on column marts.indicator_changes.period is 'Year or span, as in marts.indicators.';
+comment on column marts.indicator_changes.value_before is 'Value published before the run; null when first published.';
+comment on column marts.indicator_changes.value_after is 'Value published after the run; null when no longer published.';
+comment on column marts.indicator_changes.unit is 'Unit of the values.';
+comment on column marts.indicator_changes.submissions is 'Submissions applied in that run that feed this figure (its dataset, a province of its scope, a year of its period), comma-separated.';
 
 create table if not exists core.fct_fund_allocation_history (
     province_code varchar not null,

@@ -234,6 +234,7 @@ def aliases() -> dict[str, list[tuple[str, str, str]]]:
 class Resolution:
     county_code: str | None
     reason: str | None = None
+    code: str | None = None  # machine code of the reason, for engineers and tests
 
 
 def _clean_code(value: str) -> str:
@@ -272,6 +273,52 @@ def resolve_county(value: str | None, province_code: str | None) -> Resolution:
         f"county '{value}' is {other.county_name} ({other.county_code}) of {other.province_name}, "
         f"not of the submitting province {provinces().get(province_code, province_code)}",
     )
+
+
+def _code_form(value: str) -> bool:
+    """True when a submitted code looks like a division code at all (6 or 12 digits, maybe '.0')."""
+    return re.fullmatch(r"\d{6}", _clean_code(re.sub(r"\s+", "", value))) is not None
+
+
+def resolve_county_pair(code: str | None, name: str | None, province_code: str | None) -> Resolution:
+    """A row's county from its code and its name, which must agree when both are given.
+
+    A malformed code, a name that resolves to nothing while the code does (茶林县 beside 430224), or a
+    code and a name of two different counties is refused with a reason naming both: guessing which of
+    the two the clerk meant could put the row's figures on the wrong county. Former codes and names of
+    the same county agree (360721 赣县 and 赣县区 are one county).
+    """
+    code = None if code is None or not str(code).strip() else str(code).strip()
+    name = None if name is None or not str(name).strip() else str(name).strip()
+    if code is None:
+        return resolve_county(name, province_code)
+    if not _code_form(code):
+        beside = f"，县名为「{name}」" if name else ""
+        return Resolution(
+            None, f"县代码「{code}」不是6位行政区划代码{beside}；请填写正确的县代码", "county_code_malformed"
+        )
+    by_code = resolve_county(code, province_code)
+    if name is None or by_code.county_code is None:
+        return by_code
+    by_name = resolve_county(name, province_code)
+    county = counties()[by_code.county_code]
+    if by_name.county_code is None:
+        if by_code.county_code in (by_name.reason or ""):  # an ambiguous short name that includes the code's county
+            return by_code
+        return Resolution(
+            None,
+            f"县代码 {code}（{county.county_name}）与县名「{name}」不一致：县名无法识别；请核对县名和县代码",
+            "county_name_code_mismatch",
+        )
+    if by_name.county_code != by_code.county_code:
+        other = counties()[by_name.county_code]
+        return Resolution(
+            None,
+            f"县代码 {code}（{county.county_name}）与县名「{name}」（{other.county_name} {other.county_code}）"
+            "不是同一个县；请核对县名和县代码",
+            "county_name_code_mismatch",
+        )
+    return by_code
 
 
 def resolve_province(value: str) -> str:

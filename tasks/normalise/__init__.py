@@ -11,6 +11,7 @@ from tasks.normalise.helpers import (
     fund_level_of,
     fund_type_of,
     map_header,
+    row_action_of,
     sheet_unit,
     to_count,
     to_fraction,
@@ -19,7 +20,7 @@ from tasks.normalise.helpers import (
 )
 from tasks.normalise.values import is_missing, parse_number, parse_year
 from tasks.records import Rejection
-from warehouse.reference import resolve_county
+from warehouse.reference import resolve_county_pair
 
 _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
 
@@ -37,9 +38,9 @@ class Normalised:
 
 
 class _RowError(Exception):
-    def __init__(self, field_name: str, value: str | None, reason: str):
+    def __init__(self, field_name: str, value: str | None, reason: str, code: str | None = None):
         super().__init__(reason)
-        self.field, self.value, self.reason = field_name, value, reason
+        self.field, self.value, self.reason, self.code = field_name, value, reason, code
 
 
 def _cell(row: list, index: int | None) -> str | None:
@@ -129,7 +130,7 @@ def normalise_table(table, province_code: str) -> Normalised:
         try:
             records = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
         except _RowError as exc:
-            out.rejections.append(Rejection(row_number, exc.field, exc.value, exc.reason))
+            out.rejections.append(Rejection(row_number, exc.field, exc.value, exc.reason, exc.code))
             continue
         for record in records:
             record["_row"] = row_number
@@ -140,18 +141,17 @@ def normalise_table(table, province_code: str) -> Normalised:
 def _resolve(row: list, hmap, province_code: str) -> str:
     code_raw = _cell(row, hmap.columns.get("county_code"))
     name_raw = _cell(row, hmap.columns.get("county"))
-    if not is_missing(code_raw):
-        hit = resolve_county(code_raw, province_code)
-        if hit.county_code:
-            return hit.county_code
-        if is_missing(name_raw) or not resolve_county(name_raw, province_code).county_code:
-            raise _RowError("county_code", code_raw, hit.reason or "unknown county code")
-    if is_missing(name_raw):
+    code = None if is_missing(code_raw) else code_raw
+    name = None if is_missing(name_raw) else name_raw
+    if code is None and name is None:
         raise _RowError("county", name_raw, "county is empty: give the county's name or code")
-    hit = resolve_county(name_raw, province_code)
-    if not hit.county_code:
-        raise _RowError("county", name_raw, hit.reason or "unknown county")
-    return hit.county_code
+    hit = resolve_county_pair(code, name, province_code)
+    if hit.county_code:
+        return hit.county_code
+    if code is None:
+        raise _RowError("county", name_raw, hit.reason or "unknown county", hit.code)
+    value = code_raw if name is None or hit.code is None else f"{code_raw} / {name_raw}"
+    raise _RowError("county_code", value, hit.reason or "unknown county code", hit.code)
 
 
 def _year(row: list, hmap, context_year: int | None) -> int:
@@ -179,6 +179,8 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
 
     county_code = _resolve(row, hmap, province)
     year = _year(row, hmap, context_year)
+    if _convert("row_action", get("row_action"), row_action_of) == "withdraw":
+        return _withdrawals(dataset, row, hmap, county_code, year)
     if dataset == "fund_allocation":
         records = []
         if hmap.wide:
@@ -260,3 +262,32 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
             )
         ]
     raise AssertionError(f"no normaliser for {dataset}")
+
+
+def _withdrawals(dataset: str, row: list, hmap, county_code: str, year: int) -> list[dict]:
+    """Key-only records of a row marked 撤销/作废: the facts with these keys are withdrawn, nothing replaces them."""
+    cols = hmap.columns
+
+    def required(name: str) -> str:
+        value = _cell(row, cols.get(name))
+        if is_missing(value):
+            raise _RowError(name, value, f"{name} is empty: a withdrawn row must still name what it withdraws")
+        return value
+
+    base = {"county_code": county_code, "year": year, "row_action": "withdraw"}
+    if dataset == "fund_allocation":
+        keys = [dict(fund_type=t, fund_level=lv) for t, lv in hmap.wide.values()]
+        if "fund_type" in cols:
+            fund_type = _convert("fund_type", _cell(row, cols["fund_type"]), fund_type_of)
+            keys.append(
+                dict(
+                    fund_type=fund_type,
+                    fund_level=_convert("fund_level", _cell(row, cols.get("fund_level")), fund_level_of, fund_type),
+                )
+            )
+        return [{**base, **k} for k in keys]
+    if dataset == "social_org_project":
+        return [{**base, "organisation": required("organisation"), "project": required("project")}]
+    if dataset == "training":
+        return [{**base, "programme": required("programme")}]
+    return [base]

@@ -17,6 +17,7 @@ from tasks.normalise.settings import (
     FUND_TYPE_LABELS,
     FUND_TYPES,
     HEADER_SYNONYMS,
+    ROW_ACTIONS,
     SUBTOTAL_LABELS,
 )
 from tasks.normalise.values import money_factor, parse_number, parse_year, to_halfwidth, unit_in_header
@@ -206,3 +207,13 @@ def fund_level_of(text: str | None, fund_type: str) -> str:
     if not found:
         raise ValueError(f"unknown fund level '{text}' (expected 中央 or 省级)")
     return found
+
+
+def row_action_of(text: str | None) -> str | None:
+    """'withdraw' for a row marked 撤销/作废, None for an ordinary row (blank, 新增, 更正 …)."""
+    if text is None or not text.strip():
+        return None
+    found = _find(ROW_ACTIONS, clean_label(text)[0])
+    if found is None:
+        raise ValueError(f"unknown row marker '{text}' (expected 撤销 or 作废 to withdraw the row, or blank)")
+    return found or None

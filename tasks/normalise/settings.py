@@ -60,6 +60,18 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "trainees_poor",
     ),
     "employed": ("培训后就业人数", "就业人数", "employed"),
+    # a row's own marker: 撤销 / 作废 withdraws the fact with the row's key (domain.md, "Corrections")
+    "row_action": (
+        "撤销标记",
+        "作废标记",
+        "更正标记",
+        "报送状态",
+        "数据状态",
+        "操作类型",
+        "操作",
+        "状态",
+        "row_action",
+    ),
     "ignore": ("序号", "备注", "说明", "no", "no.", "remark", "remarks", "note"),
 }
 
@@ -72,6 +84,11 @@ FUND_TYPES: dict[str, tuple[str, ...]] = {
 FUND_LEVELS: dict[str, tuple[str, ...]] = {
     "central": ("中央", "中央级", "部本级", "中央专项", "central"),
     "provincial": ("省级", "省本级", "省", "provincial"),
+}
+# values of the row_action column: a withdrawal, or an ordinary row (new or corrected)
+ROW_ACTIONS: dict[str, tuple[str, ...]] = {
+    "withdraw": ("撤销", "作废", "删除", "撤回", "withdraw"),
+    "": ("正常", "新增", "更正", "修改", "补报", "有效", "normal"),
 }
 # a fund type that only the centre funds needs no level column
 DEFAULT_LEVEL = {"central_budget_investment": "central"}
