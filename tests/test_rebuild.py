@@ -48,3 +48,26 @@ def test_backfill_reprocesses_one_province_and_year_from_the_archive(home):
         assert indicator(con, "civil_affairs_funds", "luoxiao", "2015-2017") == pytest.approx(84e8, rel=0.01)
         assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 11
     assert rebuild_warehouse(home=str(home), return_state=True).is_completed()
+
+
+def test_rebuild_replays_corrections_held_approved_and_discarded_submissions(home):
+    from flows.decide import approve, discard
+    from tests.test_corrections import _ledger, _send
+
+    raw = next((home / "raw" / "43").glob("*.csv"))
+    _send(home, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "72215357.45"]])
+    _send(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
+    approve(submission_id=_ledger(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))
+    _send(home, "湖南2016年资金全量.csv", [["2016", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
+    discard(submission_id=_ledger(home, "湖南2016年资金全量.csv")[0], reason="误报", home=str(home))
+    assert raw.exists()
+    state = rebuild_warehouse(home=str(home), return_state=True)
+    assert state.is_completed(), state.message
+    report = state.result()
+    assert report["identical"], report["differences"]
+    with duckdb.connect(report["rebuilt"], read_only=True) as con:
+        assert con.execute("select count(*) from meta.decisions").fetchone()[0] == 2
+        facts = con.execute(
+            "select count(*), sum(amount_yuan) from core.fct_fund_allocation where province_code = '43' and year = 2017"
+        ).fetchone()
+        assert facts == (1, 1)  # the approved full resubmission holds the whole of Hunan's 2017
