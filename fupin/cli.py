@@ -43,9 +43,16 @@ def _warehouse(home: Path | None) -> Path:
 
 
 def _connect(home: Path | None):
+    """The analysts' sandbox (fupin.readonly): the warehouse and its lake readable, nothing else."""
     import duckdb
 
-    return duckdb.connect(str(_warehouse(home)), read_only=True)
+    from fupin.readonly import connect_readonly
+
+    path = _warehouse(home)
+    try:
+        return connect_readonly(path)
+    except duckdb.Error as exc:
+        _fail(f"仓库无法打开 [warehouse_unreadable]: {path}: {str(exc).splitlines()[0]}")
 
 
 @app.command()
@@ -284,14 +291,20 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="JSON rows for pipes.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Run a read-only query against the warehouse."""
+    """Run one read-only SELECT against the warehouse (no files, ATTACH, COPY, SET or extensions)."""
     import duckdb
 
+    from fupin.readonly import QueryRefused, refusal_of, single_select
+
+    try:
+        single_select(sql)
+    except QueryRefused as exc:
+        _fail(str(exc))
     with _connect(home) as con:
         try:
             cur = con.execute(sql)
         except duckdb.Error as exc:
-            _fail(str(exc).splitlines()[0])
+            _fail(refusal_of(exc))
         cols = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall()
     if as_json:

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from fupin.readonly import connect_readonly
+
 FORMATS = ("xlsx", "csv")
 # what Excel, LibreOffice and Google Sheets start a formula with (tab and CR too, per OWASP's CSV-injection advice)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -354,7 +356,7 @@ def export(
         raise ExportError(f"unknown format {fmt!r}: use xlsx or csv")
     if indicators == bool(table):
         raise ExportError("give exactly one of --indicators or --table NAME")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_readonly(warehouse) as con:
         sheet = indicators_sheet(con) if indicators else table_sheet(con, table or "")
     out.parent.mkdir(parents=True, exist_ok=True)
     (write_xlsx if fmt == "xlsx" else write_csv)(sheet, out)
