@@ -45,7 +45,9 @@ def staging_dir(paths: Paths, submission_id: str) -> Path:
 def parse_submission(received: Received, paths: Paths) -> str:
     """Read the archived file into tables with the submitter's headers."""
     doc: dict[str, Any] = {"received": asdict(received), "warnings": [], "rejections": []}
-    if received.duplicate_of:
+    if received.refused:
+        doc.update(status="rejected", message=f"{received.file_name}: {received.refused}")
+    elif received.duplicate_of:
         doc.update(status="duplicate", message=f"same content as submission {received.duplicate_of}")
     elif is_registry_file(received.raw_path):
         # millions of rows: streamed from the archive by tasks.registry when the lake is written

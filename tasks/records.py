@@ -21,6 +21,8 @@ class Received:
     raw_path: str
     received_at: str
     duplicate_of: str | None = None
+    # why the entry was not read (a link, a pipe, a hidden or undecodable name): a rejection, never archived
+    refused: str | None = None
 
 
 @dataclass
