@@ -24,8 +24,20 @@ HomeOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from fupin.safe_text import printable
+
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
+
+
+def _text(value: Any, limit: int | None = None):
+    """A stored value for a rich table or line: never read as markup, control characters shown escaped."""
+    from rich.text import Text
+
+    from fupin.safe_text import printable
+
+    shown = "" if value is None else printable(value)
+    return Text(shown[:limit] if limit else shown)
 
 
 def _paths(home: Path | None):
@@ -135,6 +147,9 @@ def run(
 def _print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from fupin.safe_text import printable
 
     console = Console(width=160)
     if summary["submissions"]:
@@ -143,13 +158,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
             table.add_column(col, overflow="fold")
         for s in summary["submissions"]:
             table.add_row(
-                s["province_code"],
-                s["file_name"],
-                s["dataset"] or "",
-                s["status"],
+                _text(s["province_code"]),
+                _text(s["file_name"]),
+                _text(s["dataset"]),
+                _text(s["status"]),
                 str(s["rows_loaded"]),
                 str(s["rows_rejected"]),
-                (s["message"] or "")[:120],
+                _text(s["message"], 120),
             )
         console.print(table)
     statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
@@ -158,14 +173,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected"
     )
     for province, reason in summary["failed_provinces"].items():
-        console.print(f"[red]province {province} failed:[/red] {reason}")
+        console.print(Text.assemble(("province ", "red"), (province, "red"), (" failed: ", "red"), _text(reason)))
     for r in summary.get("unreconciled", []):
         console.print(
             f"[yellow]registry ≠ county figures[/yellow] {r['county_name']} {r['year']}: poor {r['registry_poor']} "
             f"vs {r['declared_poor']}, lifted {r['registry_lifted']} vs {r['declared_lifted']} (over 0.5%)"
         )
     for test, n in summary["data_tests_failed"].items():
-        console.print(f"[yellow]data test {test}: {n} offending rows[/yellow]")
+        console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
 
 
 _SCOPES = {
@@ -206,7 +221,10 @@ def _print_indicators(rows: list[dict[str, Any]], title: str = "Indicators (mart
         table.add_column(col, justify="right" if col == "value" else "left")
     for r in rows:
         table.add_row(
-            r["indicator"], f"{r['scope_name']} [{r['scope_code']}]", r["period"], format_value(r["value"], r["unit"])
+            _text(r["indicator"]),
+            _text(f"{r['scope_name']} [{r['scope_code']}]"),
+            _text(r["period"]),
+            format_value(r["value"], r["unit"]),
         )
     Console(width=160).print(table)
 
@@ -259,7 +277,7 @@ def submissions(
             ).fetchone()
             if not found:
                 _fail(f"no submission with id {submission_id}")
-            console.print(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}")
+            console.print(_text(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}"))
             rows = con.execute(
                 "select row_number, field, value, reason from meta.rejections "
                 "where submission_id = ? order by row_number nulls first",
@@ -269,7 +287,7 @@ def submissions(
             for col in ("row", "field", "value", "reason"):
                 table.add_column(col, overflow="fold")
             for r in rows:
-                table.add_row("" if r[0] is None else str(r[0]), r[1] or "", r[2] or "", r[3])
+                table.add_row(*[_text(v) for v in r])
             console.print(table)
             return
         rows = con.execute(
@@ -280,7 +298,7 @@ def submissions(
     for col in ("id", "province", "file", "dataset", "status", "total", "loaded", "rejected", "message"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*[("" if v is None else str(v))[:100] for v in r])
+        table.add_row(*[_text(v, 100) for v in r])
     console.print(table)
 
 
@@ -321,9 +339,9 @@ def query(
 
         table = Table()
         for c in cols:
-            table.add_column(c)
+            table.add_column(_text(c))
         for r in rows:
-            table.add_row(*["" if v is None else str(v) for v in r])
+            table.add_row(*[_text(v) for v in r])
         Console(width=200).print(table)
 
 

@@ -7,6 +7,7 @@ Chinese) with the same columns: 文件 / 行号 / 字段 / 填报值 / 原因.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from fupin.config import Paths
+from fupin.safe_text import neutralise, printable
 from tasks.records import Outcome
 
 HEADERS = ("文件", "行号", "字段", "填报值", "原因")
@@ -35,9 +37,24 @@ def receipt_rows(o: Outcome) -> Iterator[tuple[str, int | None, str, str, str]]:
                 yield o.file_name, row["row_number"], row["field"] or "", row["value"] or "", row["reason"] or ""
 
 
+# the part of a receipt's name taken from the submitted file's: a 250-byte name must not make it too long
+STEM_MAX_BYTES = 120
+# characters Windows refuses in a name (receipts go back to provinces' Windows shares), and path separators
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]')
+
+
+def safe_stem(file_name: str) -> str:
+    """A file name's stem that any file system takes: escaped, no separators, no leading dot, ≤ STEM_MAX_BYTES."""
+    stem = _UNSAFE_IN_NAME.sub("_", printable(Path(file_name).stem)).lstrip(". ") or "file"
+    encoded = stem.encode("utf-8")
+    if len(encoded) > STEM_MAX_BYTES:
+        stem = encoded[:STEM_MAX_BYTES].decode("utf-8", errors="ignore") + "…"
+    return stem
+
+
 def receipt_stem(paths: Paths, o: Outcome) -> Path:
     """receipts/<province>/<file stem>_<submission id>_回执 (without extension)."""
-    return paths.receipts / o.province_code / f"{Path(o.file_name).stem}_{o.submission_id}_回执"
+    return paths.receipts / o.province_code / f"{safe_stem(o.file_name)}_{o.submission_id}_回执"
 
 
 def write_receipt(paths: Paths, o: Outcome) -> Path | None:
@@ -66,7 +83,11 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
         writer = csv.writer(fh)
         writer.writerow(HEADERS)
         for n, (file_name, row_number, field, value, reason) in enumerate(receipt_rows(o)):
-            writer.writerow([file_name, "" if row_number is None else row_number, field, value, reason])
+            # as the XLSX: a cell Excel would run as a formula gets a leading apostrophe
+            writer.writerow(
+                [neutralise(file_name), "" if row_number is None else row_number]
+                + [neutralise(text) for text in (field, value, reason)]
+            )
             if n < XLSX_MAX_ROWS:
                 line = 3 + n
                 sheet.write_string(line, 0, file_name)
