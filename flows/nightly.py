@@ -21,7 +21,7 @@ from tasks.process import normalise_submission, parse_submission, validate_submi
 from tasks.pull import pull_source
 from tasks.records import Received
 from tasks.report import publish_report
-from tasks.summary import RunFailed, failure_message, record_run, summarise_run
+from tasks.summary import RunFailed, failure_message, mark_crashed_runs, record_run, summarise_run
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:
@@ -93,6 +93,7 @@ def nightly(
     sources = resolve_sources(sources_file, inbox)
     record_run(paths, started_at, None)
     with run_lock(paths.lock, lock_wait_seconds):
+        mark_crashed_runs(paths)
         seen = read_ledger(paths)
         pull = pull_source.with_options(
             retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)
