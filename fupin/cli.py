@@ -393,6 +393,19 @@ def export(
     typer.echo(f"wrote {rows} rows to {target}")
 
 
+@app.command()
+def doctor(home: HomeOption = None) -> None:
+    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions."""
+    from fupin.doctor import ERROR, check_home
+
+    findings = check_home(_paths(home))
+    for finding in findings:
+        typer.echo(finding.line())
+    if not findings:
+        typer.echo("一切正常 [ok]")
+    raise typer.Exit(1 if any(f.level == ERROR for f in findings) else 0)
+
+
 def main() -> None:
     """Entry point for ``python -m fupin``."""
     app()

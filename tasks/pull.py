@@ -187,7 +187,8 @@ def _sha256_of(fs, full: str) -> str:
 
 def _copy_to_archive(fs, full: str, archive_dir: Path, ext: str) -> tuple[str, int, Path]:
     """Stream a file into the archive under its sha256, atomically; returns (sha, size, path)."""
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (archive_dir.parent, archive_dir):  # owner only, like the files
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=".incoming-")
