@@ -109,11 +109,12 @@ def run(
     """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.nightly import resolve_sources, run_nightly
-    from fupin.config import ConfigError
+    from fupin.config import ConfigError, Limits
     from fupin.locking import RunLocked, run_lock
 
     paths = _paths(home)
     try:
+        Limits.from_env()  # a FUPIN_LIMIT_* that is no number: one line now, not a rejection per file later
         # checked here first so that the usual mistakes get one line, not a failed flow run's traceback
         resolve_sources(str(sources) if sources else None, None if sources else str(inbox or paths.home / "inbox"))
         with run_lock(paths.lock, wait):

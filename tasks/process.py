@@ -15,7 +15,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
+from fupin.config import Limits, Paths
 from fupin.progress import report
 from tasks.normalise import normalise_table
 from tasks.parse import ParsedTable, ParseError, read_tables
@@ -50,8 +50,13 @@ def parse_submission(received: Received, paths: Paths) -> str:
     elif received.duplicate_of:
         doc.update(status="duplicate", message=f"same content as submission {received.duplicate_of}")
     elif is_registry_file(received.raw_path):
-        # millions of rows: streamed from the archive by tasks.registry when the lake is written
-        doc.update(route="household_registry", status="routed")
+        limits = Limits.from_env()
+        if received.size > limits.registry_bytes:
+            reason = limits.exceeded("registry_bytes", received.size, "建档立卡文件字节数")
+            doc.update(status="rejected", message=f"{received.file_name}: {reason}")
+        else:
+            # millions of rows: streamed from the archive by tasks.registry when the lake is written
+            doc.update(route="household_registry", status="routed")
     else:
         try:
             tables = read_tables(received.raw_path, file_name=received.file_name)

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from fupin.config import Limits
 from tasks.parse.helpers import (
     ParsedTable,
     ParseError,
@@ -73,6 +74,9 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
     except (RecursionError, ValueError) as exc:  # the parser's own limits, whatever the check above missed
         raise ParseError(f"{name}: JSON 无法读取 [json_unreadable]: {type(exc).__name__}") from None
     records, metadata = _records_of(doc, name)
+    limits = Limits.from_env()
+    if len(records) > limits.rows_per_sheet:
+        raise ParseError(f"{name}: {limits.exceeded('rows_per_sheet', len(records), '记录数')}")
 
     header: list[str] = []
     keys: dict[str, int] = {}
