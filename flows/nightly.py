@@ -19,6 +19,7 @@ from tasks.lake import write_lake
 from tasks.load import load_warehouse, read_ledger
 from tasks.process import normalise_submission, parse_submission, validate_submission
 from tasks.pull import pull_source
+from tasks.receipt import restore_missing_receipts
 from tasks.records import Received
 from tasks.report import publish_report
 from tasks.summary import RunFailed, failure_message, mark_crashed_runs, record_run, summarise_run
@@ -111,6 +112,7 @@ def nightly(
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)
         loaded = load_warehouse(outcome_paths, paths)
+        restore_missing_receipts(paths)
         publish_report(paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)

@@ -11,12 +11,15 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
 from fupin.safe_text import neutralise, printable
-from tasks.records import Outcome
+from tasks.records import Outcome, Rejection
 
 HEADERS = ("文件", "行号", "字段", "填报值", "原因")
 # one sheet holds 1,048,576 rows; beyond that the CSV carries the complete list
@@ -100,3 +103,40 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
                 sheet.write_string(3 + n, 0, f"… more rows than a sheet holds: see {csv_path.name}")
     workbook.close()
     return xlsx_path
+
+
+@task(cache_policy=NO_CACHE)
+def restore_missing_receipts(paths: Paths) -> list[str]:
+    """Write again, from the ledger, every receipt a submission with rejections lacks; returns their ids.
+
+    The load writes receipts after the warehouse swap: a run killed in between leaves the ledger
+    complete and some receipts unwritten, and the next run (with nothing new to load) writes them here.
+    """
+    if not paths.warehouse.exists():
+        return []
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        ledger = con.execute(
+            "select submission_id, province_code, file_name, sha256, cast(received_at as varchar), status, "
+            "rows_loaded, rows_rejected from meta.submissions "
+            "where submission_id in (select submission_id from meta.rejections) order by submission_id"
+        ).fetchall()
+        restored = []
+        for sid, province, file_name, sha, received_at, status, loaded, rejected in ledger:
+            o = Outcome(sid, province, file_name, sha, received_at, status=status, rows_loaded=loaded)
+            o.rows_rejected = rejected
+            stem = receipt_stem(paths, o)
+            if stem.with_name(stem.name + ".xlsx").exists():
+                continue
+            o.rejections = [
+                Rejection(*row)
+                for row in con.execute(
+                    "select row_number, field, value, reason from meta.rejections where submission_id = ? "
+                    "order by row_number nulls first",
+                    [sid],
+                ).fetchall()
+            ]
+            write_receipt(paths, o)
+            restored.append(sid)
+    if restored:
+        get_run_logger().warning("%d receipts were missing and were written again from the ledger", len(restored))
+    return restored
