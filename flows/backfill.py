@@ -19,7 +19,7 @@ from fupin.config import Paths
 from fupin.locking import run_lock
 from tasks.archive import archived_submissions, keep_years
 from tasks.load import SHRINK_GUARD, load_warehouse
-from tasks.summary import record_run, summarise_run
+from tasks.summary import mark_crashed_runs, record_run, summarise_run
 from warehouse.reference import resolve_province
 
 
@@ -37,6 +37,7 @@ def backfill(
     codes = [resolve_province(str(p)) for p in provinces]
     record_run(paths, started_at, None, flow_name="backfill")
     with run_lock(paths.lock, lock_wait_seconds):
+        mark_crashed_runs(paths)
         received = archived_submissions(paths, codes, years)
         failed: dict[str, str] = {}
         outcome_paths = collect_outcomes([(r, submit_chain(r, paths)) for r in received], failed)

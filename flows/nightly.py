@@ -19,9 +19,10 @@ from tasks.lake import write_lake
 from tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
 from tasks.process import normalise_submission, parse_submission, validate_submission
 from tasks.pull import pull_source
+from tasks.receipt import restore_missing_receipts
 from tasks.records import Received
 from tasks.report import publish_report
-from tasks.summary import RunFailed, failure_message, record_run, summarise_run
+from tasks.summary import RunFailed, failure_message, mark_crashed_runs, record_run, summarise_run
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:
@@ -97,6 +98,7 @@ def nightly(
     sources = resolve_sources(sources_file, inbox)
     record_run(paths, started_at, None)
     with run_lock(paths.lock, lock_wait_seconds):
+        mark_crashed_runs(paths)
         seen = read_ledger(paths)
         pull = pull_source.with_options(
             retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)
@@ -114,6 +116,7 @@ def nightly(
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)
         loaded = load_warehouse(outcome_paths, paths, shrink_guard)
+        restore_missing_receipts(paths)
         publish_report(paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)

@@ -24,8 +24,20 @@ HomeOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from fupin.safe_text import printable
+
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
+
+
+def _text(value: Any, limit: int | None = None):
+    """A stored value for a rich table or line: never read as markup, control characters shown escaped."""
+    from rich.text import Text
+
+    from fupin.safe_text import printable
+
+    shown = "" if value is None else printable(value)
+    return Text(shown[:limit] if limit else shown)
 
 
 def _paths(home: Path | None):
@@ -43,9 +55,16 @@ def _warehouse(home: Path | None) -> Path:
 
 
 def _connect(home: Path | None):
+    """The analysts' sandbox (fupin.readonly): the warehouse and its lake readable, nothing else."""
     import duckdb
 
-    return duckdb.connect(str(_warehouse(home)), read_only=True)
+    from fupin.readonly import connect_readonly
+
+    path = _warehouse(home)
+    try:
+        return connect_readonly(path)
+    except duckdb.Error as exc:
+        _fail(f"仓库无法打开 [warehouse_unreadable]: {path}: {str(exc).splitlines()[0]}")
 
 
 @app.command()
@@ -90,11 +109,12 @@ def run(
     """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.nightly import resolve_sources, run_nightly
-    from fupin.config import ConfigError
+    from fupin.config import ConfigError, Limits
     from fupin.locking import RunLocked, run_lock
 
     paths = _paths(home)
     try:
+        Limits.from_env()  # a FUPIN_LIMIT_* that is no number: one line now, not a rejection per file later
         # checked here first so that the usual mistakes get one line, not a failed flow run's traceback
         resolve_sources(str(sources) if sources else None, None if sources else str(inbox or paths.home / "inbox"))
         with run_lock(paths.lock, wait):
@@ -127,8 +147,10 @@ def run(
 
 def _print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
+
+    from fupin.safe_text import printable
 
     console = Console(width=160)
     if summary["submissions"]:
@@ -137,13 +159,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
             table.add_column(col, overflow="fold")
         for s in summary["submissions"]:
             table.add_row(
-                s["province_code"],
-                s["file_name"],
-                s["dataset"] or "",
-                s["status"],
+                _text(s["province_code"]),
+                _text(s["file_name"]),
+                _text(s["dataset"]),
+                _text(s["status"]),
                 str(s["rows_loaded"]),
                 str(s["rows_rejected"]),
-                (s["message"] or "")[:120],
+                _text(s["message"], 120),
             )
         console.print(table)
     statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
@@ -152,12 +174,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected"
     )
     for province, reason in summary["failed_provinces"].items():
-        console.print(f"[red]province {province} failed:[/red] {reason}")
+        console.print(Text.assemble(("province ", "red"), (province, "red"), (" failed: ", "red"), _text(reason)))
     for held in summary.get("held", []):
         console.print(
-            f"[bold yellow]待确认 {escape(held['submission_id'])}[/bold yellow] "
-            f"{escape(held['file_name'])}: {escape(held['message'] or '')}",
-            highlight=False,
+            Text.assemble(
+                ("待确认 ", "bold yellow"),
+                (held["submission_id"], "bold yellow"),
+                " ",
+                _text(held["file_name"]),
+                ": ",
+                _text(held["message"] or ""),
+            )
         )
     for r in summary.get("unreconciled", []):
         console.print(
@@ -165,7 +192,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"vs {r['declared_poor']}, lifted {r['registry_lifted']} vs {r['declared_lifted']} (over 0.5%)"
         )
     for test, n in summary["data_tests_failed"].items():
-        console.print(f"[yellow]data test {test}: {n} offending rows[/yellow]")
+        console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
 
 
 _SCOPES = {
@@ -206,7 +233,10 @@ def _print_indicators(rows: list[dict[str, Any]], title: str = "Indicators (mart
         table.add_column(col, justify="right" if col == "value" else "left")
     for r in rows:
         table.add_row(
-            r["indicator"], f"{r['scope_name']} [{r['scope_code']}]", r["period"], format_value(r["value"], r["unit"])
+            _text(r["indicator"]),
+            _text(f"{r['scope_name']} [{r['scope_code']}]"),
+            _text(r["period"]),
+            format_value(r["value"], r["unit"]),
         )
     Console(width=160).print(table)
 
@@ -295,7 +325,6 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from fupin.export import format_value
@@ -313,7 +342,7 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             format_value(r["value_after"], r["unit"]),
             r["submissions"] or "",
         )
-        table.add_row(*map(escape, cells))
+        table.add_row(*map(_text, cells))
     console = Console(width=200)
     console.print(table)
     console.print(f"共 {len(rows)} 项变动；另有 {first} 项为首次发布（不列出）。")
@@ -379,7 +408,7 @@ def submissions(
             ).fetchone()
             if not found:
                 _fail(f"no submission with id {submission_id}")
-            console.print(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}")
+            console.print(_text(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}"))
             rows = con.execute(
                 "select row_number, field, value, reason from meta.rejections "
                 "where submission_id = ? order by row_number nulls first",
@@ -389,7 +418,7 @@ def submissions(
             for col in ("row", "field", "value", "reason"):
                 table.add_column(col, overflow="fold")
             for r in rows:
-                table.add_row("" if r[0] is None else str(r[0]), r[1] or "", r[2] or "", r[3])
+                table.add_row(*[_text(v) for v in r])
             console.print(table)
             return
         rows = con.execute(
@@ -400,7 +429,7 @@ def submissions(
     for col in ("id", "province", "file", "dataset", "status", "total", "loaded", "rejected", "message"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(*[("" if v is None else str(v))[:100] for v in r])
+        table.add_row(*[_text(v, 100) for v in r])
     console.print(table)
 
 
@@ -411,14 +440,20 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="JSON rows for pipes.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Run a read-only query against the warehouse."""
+    """Run one read-only SELECT against the warehouse (no files, ATTACH, COPY, SET or extensions)."""
     import duckdb
 
+    from fupin.readonly import QueryRefused, refusal_of, single_select
+
+    try:
+        single_select(sql)
+    except QueryRefused as exc:
+        _fail(str(exc))
     with _connect(home) as con:
         try:
             cur = con.execute(sql)
         except duckdb.Error as exc:
-            _fail(str(exc).splitlines()[0])
+            _fail(refusal_of(exc))
         cols = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall()
     if as_json:
@@ -435,9 +470,9 @@ def query(
 
         table = Table()
         for c in cols:
-            table.add_column(c)
+            table.add_column(_text(c))
         for r in rows:
-            table.add_row(*["" if v is None else str(v) for v in r])
+            table.add_row(*[_text(v) for v in r])
         Console(width=200).print(table)
 
 
@@ -487,6 +522,19 @@ def export(
     except ExportError as exc:
         _fail(str(exc))
     typer.echo(f"wrote {rows} rows to {target}")
+
+
+@app.command()
+def doctor(home: HomeOption = None) -> None:
+    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions."""
+    from fupin.doctor import ERROR, check_home
+
+    findings = check_home(_paths(home))
+    for finding in findings:
+        typer.echo(finding.line())
+    if not findings:
+        typer.echo("一切正常 [ok]")
+    raise typer.Exit(1 if any(f.level == ERROR for f in findings) else 0)
 
 
 def main() -> None:

@@ -52,6 +52,43 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one submitted file may hold; beyond a limit the file is rejected in seconds, the limit named.
+
+    Each is set by an environment variable ``FUPIN_LIMIT_<NAME>`` (``FUPIN_LIMIT_ROWS_PER_SHEET=200000``).
+    Forms are hundreds of rows; household registries (millions of rows) have their own file size.
+    """
+
+    form_bytes: int = 50 * 2**20
+    registry_bytes: int = 20 * 2**30
+    xlsx_expanded_bytes: int = 256 * 2**20  # the XML inside a workbook, unzipped
+    rows_per_sheet: int = 100_000
+    columns_per_row: int = 1_000
+    line_chars: int = 1_000_000
+    field_chars: int = 32_767  # Excel's own limit for one cell
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """The defaults, each overridden by FUPIN_LIMIT_<NAME> when set to a positive integer."""
+        values = {}
+        for name in cls.__dataclass_fields__:
+            text = os.environ.get(f"FUPIN_LIMIT_{name.upper()}")
+            if text:
+                try:
+                    values[name] = int(text)
+                except ValueError:
+                    raise ConfigError(f"FUPIN_LIMIT_{name.upper()}={text!r}: expected a whole number") from None
+        return cls(**values)
+
+    def exceeded(self, name: str, found: int, what: str) -> str:
+        """The one-line reason (Chinese, with code) for a file beyond limit ``name``."""
+        return (
+            f"超过限制：{what}最多 {getattr(self, name):,}（本文件 {found:,}）[limit_{name}]；"
+            f"管理员可用 FUPIN_LIMIT_{name.upper()} 调整"
+        )
+
+
+@dataclass(frozen=True)
 class Source:
     """One province's source: a folder, file://, http(s):// or s3:// URL and a glob."""
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from fupin.readonly import connect_readonly
+
 SCHEMAS = ("meta", "core", "marts")
 # a reference in a model's or view's SQL to another relation of the warehouse
 _REFERENCE = re.compile(r"\b(core|marts|meta)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
@@ -200,7 +202,7 @@ def render_html(relations: list[Relation], indicators: list[tuple[str, str, str]
 
 def write_docs(warehouse: Path, out: Path) -> list[Path]:
     """Write data_dictionary.md and data_dictionary.html for the warehouse file into ``out``."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_readonly(warehouse) as con:
         relations = read_relations(con)
         indicators = read_indicators(con)
     out.mkdir(parents=True, exist_ok=True)

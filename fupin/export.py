@@ -2,7 +2,7 @@
 
 Headers are Chinese; money is shown as the Ministry prints it (亿元 from 1亿 up, else 万元) in the
 indicator table, and in 万元 throughout a table's ``*_yuan`` columns; rates are percent. Text
-cells that Excel would read as a formula (starting with = + - @) get a leading apostrophe. CSV is
+cells that Excel would read as a formula (starting with = + - @ |) get a leading apostrophe. CSV is
 UTF-8 with a BOM, which Excel needs to show Chinese.
 """
 
@@ -17,9 +17,10 @@ from typing import Any
 
 import duckdb
 
+from fupin.readonly import connect_readonly
+from fupin.safe_text import neutralise
+
 FORMATS = ("xlsx", "csv")
-# what Excel, LibreOffice and Google Sheets start a formula with (tab and CR too, per OWASP's CSV-injection advice)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 INDICATOR_LABELS = {
     "civil_affairs_funds": "民政事业费",
@@ -139,13 +140,6 @@ class Sheet:
     number_formats: list[str | None]
     # the indicator table's 数值 column changes unit row by row (亿元 two decimals, 万元 one, %)
     row_formats: tuple[int, list[str | None]] | None = None
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that Excel would run as a formula gets a leading apostrophe; other values pass."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def ministry_figure(value: float | None, unit: str) -> tuple[Any, str, str | None]:
@@ -363,7 +357,7 @@ def export(
         raise ExportError(f"unknown format {fmt!r}: use xlsx or csv")
     if indicators == bool(table):
         raise ExportError("give exactly one of --indicators or --table NAME")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_readonly(warehouse) as con:
         sheet = indicators_sheet(con) if indicators else table_sheet(con, table or "")
     out.parent.mkdir(parents=True, exist_ok=True)
     (write_xlsx if fmt == "xlsx" else write_csv)(sheet, out)

@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
+from fupin.config import Limits, Paths
 from fupin.progress import report
 from tasks.normalise import normalise_table
 from tasks.parse import ParsedTable, ParseError, read_tables
@@ -45,11 +45,18 @@ def staging_dir(paths: Paths, submission_id: str) -> Path:
 def parse_submission(received: Received, paths: Paths) -> str:
     """Read the archived file into tables with the submitter's headers."""
     doc: dict[str, Any] = {"received": asdict(received), "warnings": [], "rejections": []}
-    if received.duplicate_of:
+    if received.refused:
+        doc.update(status="rejected", message=f"{received.file_name}: {received.refused}")
+    elif received.duplicate_of:
         doc.update(status="duplicate", message=f"same content as submission {received.duplicate_of}")
     elif is_registry_file(received.raw_path):
-        # millions of rows: streamed from the archive by tasks.registry when the lake is written
-        doc.update(route="household_registry", status="routed")
+        limits = Limits.from_env()
+        if received.size > limits.registry_bytes:
+            reason = limits.exceeded("registry_bytes", received.size, "建档立卡文件字节数")
+            doc.update(status="rejected", message=f"{received.file_name}: {reason}")
+        else:
+            # millions of rows: streamed from the archive by tasks.registry when the lake is written
+            doc.update(route="household_registry", status="routed")
     else:
         try:
             tables = read_tables(received.raw_path, file_name=received.file_name)
@@ -58,6 +65,13 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 doc.update(status="rejected", message=f"{received.file_name}: no data found in the file")
         except ParseError as exc:
             doc.update(status="rejected", message=str(exc))
+        except Exception as exc:  # a reader broken by the file: the file is rejected, the run goes on
+            # the type only: an exception's text may quote the file's content
+            get_run_logger().error("parse of %s raised %s", received.submission_id, type(exc).__name__)
+            doc.update(
+                status="rejected",
+                message=f"{received.file_name}: 文件内容无法读取 [unreadable_content]: {type(exc).__name__}",
+            )
     report(received.province_code, "parse", received.file_name)
     return _write(staging_dir(paths, received.submission_id) / "parsed.json", doc)
 
@@ -78,7 +92,13 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         for skipped in table.context.get("skipped_sheets") or []:
             if f"skipped {skipped}" not in doc["warnings"]:
                 doc["warnings"].append(f"skipped {skipped}")
-        result = normalise_table(table, received["province_code"])
+        try:
+            result = normalise_table(table, received["province_code"])
+        except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
+            get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
+            where = table.sheet or received["file_name"]
+            errors.append(f"{where}: 表格无法转换 [normalise_failed]: {type(exc).__name__}")
+            continue
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)
         if result.error:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import stat
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
@@ -18,9 +21,34 @@ from prefect.tasks import exponential_backoff
 from fupin.config import Paths, Source
 from fupin.faults import fault_point
 from fupin.progress import report
+from fupin.safe_text import printable
 from tasks.records import Received, submission_kind
 
-_IGNORED = ("~$", ".")  # Excel lock files and hidden files are never submissions
+# Every entry of a source gets a ledger row; these are refused before any byte of them is read.
+# The reasons are shown to clerks (Chinese) with a stable code.
+REFUSALS = {
+    "symlink": "不是普通文件（符号链接），未读取 [not_regular_file]",
+    "fifo": "不是普通文件（命名管道），未读取 [not_regular_file]",
+    "device": "不是普通文件（设备文件），未读取 [not_regular_file]",
+    "socket": "不是普通文件（套接字），未读取 [not_regular_file]",
+    "hidden": "隐藏文件或文件夹（名称以 . 开头），不作为报送文件读取 [hidden_file]",
+    "office_lock": "Excel/WPS 临时锁定文件（名称以 ~$ 开头），不作为报送文件读取 [office_lock_file]",
+    "undecodable": "文件名不是 UTF-8 编码，未读取；请改用 UTF-8 文件名重新报送 [undecodable_name]",
+    "unreadable": "文件或文件夹无法读取（权限或已被移走），未读取 [unreadable_file]",
+}
+
+
+class NotRegularFile(OSError):
+    """A path that turned out not to be a regular file when it was opened."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a source's listing: where it is, its path relative to the root, and why it is refused."""
+
+    full: str
+    rel: str
+    refused: str | None = None
 
 
 def submission_id_for(province_code: str, source_path: str, sha256: str) -> str:
@@ -40,38 +68,118 @@ def open_source(source: Source, timeout_seconds: float = 60.0):
     return fsspec.core.url_to_fs(source.url, **options)
 
 
-def _listing(fs, root: str, protocol: str) -> list[str]:
+def _is_local(fs) -> bool:
+    return isinstance(fs, LocalFileSystem)
+
+
+def _name_refusal(name: str) -> str | None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as surrogate escapes
+        return REFUSALS["undecodable"]
+    if name.startswith("~$"):
+        return REFUSALS["office_lock"]
+    if name.startswith("."):
+        return REFUSALS["hidden"]
+    return None
+
+
+def _kind_refusal(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return REFUSALS["symlink"]
+    if stat.S_ISFIFO(mode):
+        return REFUSALS["fifo"]
+    if stat.S_ISSOCK(mode):
+        return REFUSALS["socket"]
+    return REFUSALS["device"]
+
+
+def _walk_local(root: str) -> list[Entry]:
+    """Every entry under a local folder, never following a link: folders are entered, the rest listed as they are."""
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"source {root} does not exist")
+    found: list[Entry] = []
+    pending = [(root, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                children = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            if folder == root:
+                raise
+            found.append(Entry(folder, prefix.rstrip("/"), REFUSALS["unreadable"]))
+            continue
+        for child in children:
+            rel = prefix + child.name
+            try:
+                mode = child.stat(follow_symlinks=False).st_mode
+            except OSError:
+                found.append(Entry(child.path, rel, REFUSALS["unreadable"]))
+                continue
+            refusal = _name_refusal(child.name)
+            if refusal is None and stat.S_ISDIR(mode):
+                pending.append((child.path, rel + "/"))
+                continue
+            found.append(Entry(child.path, rel, refusal or _kind_refusal(mode)))
+    return found
+
+
+def _listing(fs, root: str, protocol: str) -> list[Entry]:
+    if _is_local(fs):
+        return _walk_local(root)
     if protocol in ("http", "https"):
         # a directory served with an index page: its links, one level deep
-        return [e["name"] for e in fs.ls(root, detail=True) if e.get("type") == "file"]
-    if not fs.exists(root):
-        raise FileNotFoundError(f"source {root} does not exist")
-    return fs.find(root)
-
-
-def list_source(source: Source, timeout_seconds: float = 60.0) -> list[tuple[str, str]]:
-    """(full path, path relative to the source root) of every file the source offers."""
-    fs, root = open_source(source, timeout_seconds)
-    protocol = fsspec.utils.get_protocol(source.url)
-    found = []
-    for full in sorted(_listing(fs, root, protocol)):
+        names = [e["name"] for e in fs.ls(root, detail=True) if e.get("type") == "file"]
+    else:
+        if not fs.exists(root):
+            raise FileNotFoundError(f"source {root} does not exist")
+        names = fs.find(root)
+    entries = []
+    for full in names:
         if protocol in ("http", "https"):
             rel = unquote(full[len(root.rstrip("/")) + 1 :])
         else:
             rel = (
                 str(PurePosixPath(full).relative_to(PurePosixPath(root))) if full != root else PurePosixPath(full).name
             )
-        name = PurePosixPath(rel).name
-        if name.startswith(_IGNORED) or not fnmatch.fnmatch(name, source.pattern):
+        entries.append(Entry(full, rel))
+    return entries
+
+
+def list_source(source: Source, timeout_seconds: float = 60.0) -> list[Entry]:
+    """Every entry the source offers that matches its pattern, the ones to refuse marked with the reason."""
+    fs, root = open_source(source, timeout_seconds)
+    protocol = fsspec.utils.get_protocol(source.url)
+    found = []
+    for entry in sorted(_listing(fs, root, protocol), key=lambda e: e.rel):
+        name = PurePosixPath(entry.rel).name
+        if not fnmatch.fnmatch(name, source.pattern):
             continue
-        found.append((full, rel))
+        refused = entry.refused or _name_refusal(name)
+        found.append(Entry(entry.full, entry.rel, refused))
     return found
+
+
+def _open(fs, full: str):
+    """A source file opened for reading; a local one only if it is a regular file, never through a link."""
+    if not _is_local(fs):
+        return fs.open(full, "rb")
+    # O_NONBLOCK: a FIFO put in place after the listing must not block the open; O_NOFOLLOW: nor a new link
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(f"{printable(full)} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def _sha256_of(fs, full: str) -> str:
     """SHA-256 of a source file, streamed."""
     digest = hashlib.sha256()
-    with fs.open(full, "rb") as src:
+    with _open(fs, full) as src:
         while chunk := src.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -79,12 +187,13 @@ def _sha256_of(fs, full: str) -> str:
 
 def _copy_to_archive(fs, full: str, archive_dir: Path, ext: str) -> tuple[str, int, Path]:
     """Stream a file into the archive under its sha256, atomically; returns (sha, size, path)."""
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (archive_dir.parent, archive_dir):  # owner only, like the files
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=".incoming-")
     try:
-        with fs.open(full, "rb") as src, os.fdopen(fd, "wb") as dst:
+        with _open(fs, full) as src, os.fdopen(fd, "wb") as dst:
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
@@ -111,6 +220,26 @@ def _clear_incomplete(archive_dir: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _refused(source: Source, rel: str, reason: str) -> Received:
+    """The ledger's record of an entry that was not read: no content, no archive copy, the reason."""
+    return Received(
+        submission_id=submission_id_for(source.province_code, rel, ""),
+        province_code=source.province_code,
+        source_url=source.url,
+        source_path=rel,
+        file_name=PurePosixPath(rel).name or rel,
+        sha256="",
+        size=0,
+        raw_path="",
+        received_at=_now(),
+        refused=reason,
+    )
+
+
 @task(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), cache_policy=NO_CACHE)
 def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seconds: float = 60.0) -> list[Received]:
     """Copy the source's new files into the raw archive; ``seen`` maps 'province|path|sha' and 'province|sha' to ids."""
@@ -119,11 +248,25 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
     _clear_incomplete(archive_dir)
     received: list[Received] = []
     by_sha: dict[str, str] = {}
-    for full, rel in list_source(source, timeout_seconds):
-        ext = "".join(PurePosixPath(rel).suffixes[-1:]).lower()
-        if f"{source.province_code}|{rel}|{_sha256_of(fs, full)}" in seen:
+    for entry in list_source(source, timeout_seconds):
+        rel = printable(entry.rel)  # what the ledger, receipts and screens show: no control or undecodable bytes
+        refused = entry.refused
+        if refused is None:
+            try:
+                sha = _sha256_of(fs, entry.full)
+            except NotRegularFile:  # replaced by a link or a pipe since it was listed
+                refused = REFUSALS["symlink" if os.path.islink(entry.full) else "fifo"]
+            except (FileNotFoundError, PermissionError, IsADirectoryError):
+                refused = REFUSALS["unreadable"]
+        if refused is not None:
+            # never read, never archived: the ledger row says why; its sha256 stays empty
+            if f"{source.province_code}|{rel}|" not in seen:
+                received.append(_refused(source, rel, refused))
+            continue
+        if f"{source.province_code}|{rel}|{sha}" in seen:
             continue  # this very file was received on an earlier run: read, nothing written
-        sha, size, raw_path = _copy_to_archive(fs, full, archive_dir, ext)
+        ext = "".join(PurePosixPath(rel).suffixes[-1:]).lower()
+        sha, size, raw_path = _copy_to_archive(fs, entry.full, archive_dir, ext)
         fault_point("pull")
         sid = submission_id_for(source.province_code, rel, sha)
         earlier = seen.get(f"{source.province_code}|{sha}") or by_sha.get(sha)
@@ -137,7 +280,7 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
                 sha256=sha,
                 size=size,
                 raw_path=str(raw_path),
-                received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                received_at=_now(),
                 duplicate_of=earlier,
                 kind=submission_kind(PurePosixPath(rel).name, source.mode),
             )

@@ -7,14 +7,19 @@ Chinese) with the same columns: 文件 / 行号 / 字段 / 填报值 / 原因.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from tasks.records import Outcome
+from fupin.safe_text import neutralise, printable
+from tasks.records import Outcome, Rejection
 
 HEADERS = ("文件", "行号", "字段", "填报值", "原因")
 # one sheet holds 1,048,576 rows; beyond that the CSV carries the complete list
@@ -35,9 +40,24 @@ def receipt_rows(o: Outcome) -> Iterator[tuple[str, int | None, str, str, str]]:
                 yield o.file_name, row["row_number"], row["field"] or "", row["value"] or "", row["reason"] or ""
 
 
+# the part of a receipt's name taken from the submitted file's: a 250-byte name must not make it too long
+STEM_MAX_BYTES = 120
+# characters Windows refuses in a name (receipts go back to provinces' Windows shares), and path separators
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]')
+
+
+def safe_stem(file_name: str) -> str:
+    """A file name's stem that any file system takes: escaped, no separators, no leading dot, ≤ STEM_MAX_BYTES."""
+    stem = _UNSAFE_IN_NAME.sub("_", printable(Path(file_name).stem)).lstrip(". ") or "file"
+    encoded = stem.encode("utf-8")
+    if len(encoded) > STEM_MAX_BYTES:
+        stem = encoded[:STEM_MAX_BYTES].decode("utf-8", errors="ignore") + "…"
+    return stem
+
+
 def receipt_stem(paths: Paths, o: Outcome) -> Path:
     """receipts/<province>/<file stem>_<submission id>_回执 (without extension)."""
-    return paths.receipts / o.province_code / f"{Path(o.file_name).stem}_{o.submission_id}_回执"
+    return paths.receipts / o.province_code / f"{safe_stem(o.file_name)}_{o.submission_id}_回执"
 
 
 STATUS_LABELS = {
@@ -88,7 +108,11 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
         writer = csv.writer(fh)
         writer.writerow(HEADERS)
         for n, (file_name, row_number, field, value, reason) in enumerate(receipt_rows(o)):
-            writer.writerow([file_name, "" if row_number is None else row_number, field, value, reason])
+            # as the XLSX: a cell Excel would run as a formula gets a leading apostrophe
+            writer.writerow(
+                [neutralise(file_name), "" if row_number is None else row_number]
+                + [neutralise(text) for text in (field, value, reason)]
+            )
             if n < XLSX_MAX_ROWS:
                 line = 3 + n
                 sheet.write_string(line, 0, file_name)
@@ -101,3 +125,41 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
                 sheet.write_string(3 + n, 0, f"… more rows than a sheet holds: see {csv_path.name}")
     workbook.close()
     return xlsx_path
+
+
+@task(cache_policy=NO_CACHE)
+def restore_missing_receipts(paths: Paths) -> list[str]:
+    """Write again, from the ledger, every receipt a submission with rejections lacks; returns their ids.
+
+    The load writes receipts after the warehouse swap: a run killed in between leaves the ledger
+    complete and some receipts unwritten, and the next run (with nothing new to load) writes them here.
+    """
+    if not paths.warehouse.exists():
+        return []
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        ledger = con.execute(
+            "select submission_id, province_code, file_name, sha256, cast(received_at as varchar), status, "
+            "rows_loaded, rows_rejected, message from meta.submissions "
+            "where submission_id in (select submission_id from meta.rejections) or status in ('held', 'discarded') "
+            "order by submission_id"
+        ).fetchall()
+        restored = []
+        for sid, province, file_name, sha, received_at, status, loaded, rejected, message in ledger:
+            o = Outcome(sid, province, file_name, sha, received_at, status=status, rows_loaded=loaded, message=message)
+            o.rows_rejected = rejected
+            stem = receipt_stem(paths, o)
+            if stem.with_name(stem.name + ".xlsx").exists():
+                continue
+            o.rejections = [
+                Rejection(*row)
+                for row in con.execute(
+                    "select row_number, field, value, reason from meta.rejections where submission_id = ? "
+                    "order by row_number nulls first",
+                    [sid],
+                ).fetchall()
+            ]
+            write_receipt(paths, o)
+            restored.append(sid)
+    if restored:
+        get_run_logger().warning("%d receipts were missing and were written again from the ledger", len(restored))
+    return restored

@@ -33,6 +33,8 @@ class Received:
     received_at: str
     duplicate_of: str | None = None
     kind: str = "correction"  # "full" for a 全量重报 (file name, or the source's mode); see submission_kind
+    # why the entry was not read (a link, a pipe, a hidden or undecodable name): a rejection, never archived
+    refused: str | None = None
 
 
 @dataclass

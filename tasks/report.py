@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
 from fupin.export import INDICATOR_LABELS, figure_text, header_row
+from fupin.readonly import connect_readonly
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AREAS = ("luoxiao", "designated_mca")
@@ -412,7 +413,7 @@ def write_report(paths: Paths, day: date | None = None) -> Path:
 
     day = day or run_date()
     since = latest_run_start(paths)
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_readonly(paths.warehouse) as con:
         data = read_report_data(con, since)
     page = render_report(data, day, get_plotlyjs())
     target = report_path(paths, day)

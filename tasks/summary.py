@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,6 +117,9 @@ def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, fl
         "started_at": started_at,
         "ended_at": None,
         "outcome": "running",
+        # who runs it: the next run marks a 'running' record whose process is gone as crashed
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
     }
     if summary is not None:
         code = summary["exit_code"]
@@ -139,6 +143,54 @@ def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, fl
     return str(target)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _is_dead(record: dict[str, Any]) -> bool:
+    """A 'running' record whose process is gone; one on another host or of an older format counts as dead too,
+    since the caller holds the home's run lock and no run can be under way without it."""
+    pid = record.get("pid")
+    if not isinstance(pid, int) or record.get("host") != socket.gethostname():
+        return True
+    return pid != os.getpid() and not _alive(pid)
+
+
+@task(cache_policy=NO_CACHE)
+def mark_crashed_runs(paths: Paths) -> list[str]:
+    """Rewrite as 'crashed' every run record left 'running' by a run that died; returns their run ids.
+
+    Called under the run lock. A run that waits for the lock has written its start record but is
+    alive, so only records whose process is gone are marked; this run's own record is alive too.
+    """
+    folder = runs_dir(paths)
+    marked = []
+    own = flow_run.id
+    for file in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            record = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if record.get("outcome") != "running" or record.get("run_id") == own or not _is_dead(record):
+            continue
+        record.update(
+            outcome="crashed",
+            message=f"运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at "
+            f"{datetime.now(UTC).isoformat(timespec='seconds')}",
+        )
+        tmp = folder / f".{file.name}.tmp"
+        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, file)
+        marked.append(str(record.get("run_id")))
+    return marked
+
+
 def runs_view_sql(paths: Paths) -> str:
     """DDL of the ``meta.runs`` view over <home>/runs/*.json (a path cannot be a bound parameter in a view)."""
     pattern = str(runs_dir(paths) / "*.json").replace("'", "''")
@@ -159,7 +211,7 @@ def create_runs_view(con, paths: Paths) -> None:
     con.execute(runs_view_sql(paths))
     con.execute(
         "comment on view meta.runs is 'One row per flow run (nightly, backfill, rebuild-warehouse): start, end, "
-        "outcome (running, completed, rejected, failed), counts; read from <home>/runs/*.json.'"
+        "outcome (running, completed, rejected, failed, crashed), counts; read from <home>/runs/*.json.'"
     )
     from warehouse.comments import comment_runs_columns
 

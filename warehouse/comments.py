@@ -11,7 +11,8 @@ RUN_COLUMN_COMMENTS = {
     "run_name": "Prefect's name of the flow run.",
     "started_at": "When the run started (UTC).",
     "ended_at": "When the run ended (UTC); null while running or if it died.",
-    "outcome": "running, completed, rejected (some rows or files rejected) or failed (a province or step failed).",
+    "outcome": "running, completed, rejected (some rows or files rejected), failed (a province or step failed) "
+    "or crashed (the process died; marked by the next run).",
     "exit_code": "Exit code of `fupin run`: 0 all loaded, 1 failed, 3 some rejected.",
     "received": "Files received in the run, count.",
     "rows_loaded": "Data rows loaded in the run, count.",

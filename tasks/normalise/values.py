@@ -20,6 +20,13 @@ _CELL_UNITS = ("万元", "亿元", "千元", "元", "%", "人", "户")
 _HEADER_UNITS = {"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名"}
 _MONEY_FACTORS = {"元": 1, "千元": 1000, "万元": 10000, "亿元": 100000000}
 
+# Bounds: a cell beyond them is a typing error, rejected with its row, never a crash further on.
+# DECIMAL(18,2) holds 16 digits before the point; a count above China's population is no count.
+MAX_NUMBER_CHARS = 64
+MAX_SIGNIFICANT_DIGITS = 20
+MAX_DIGITS_BEFORE_POINT = 16
+MAX_COUNT = 2_000_000_000
+
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _NUMBER = re.compile(
@@ -30,17 +37,19 @@ _NUMBER = re.compile(
     (?P<exponent>[eE][+-]?\d+)?
     \s*(?P<unit>万元|亿元|千元|元|%|人|户)?
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 _HEADER_UNIT = re.compile(
     r"^(?P<base>.*?)\s*[(（\[【]\s*(?:单位\s*[:：]\s*)?(?P<unit>[^()（）\[\]【】]+?)\s*[)）\]】]\s*$"
 )
+# re.ASCII: only ASCII digits (full-width ones are folded to them first), never Arabic-Indic or Devanagari
 _YEAR_FORMS = (
-    re.compile(r"^(?P<y>\d{4})(?:\.0+)?$"),
-    re.compile(r"^(?P<y>\d{4})\s*年\s*(?:度|底|末|初|中)?$"),
+    re.compile(r"^(?P<y>\d{4})(?:\.0+)?$", re.ASCII),
+    re.compile(r"^(?P<y>\d{4})\s*年\s*(?:度|底|末|初|中)?$", re.ASCII),
     re.compile(
         r"^(?P<y>\d{4})\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*\d{1,2}\s*日?|月(?:底|末|份)?)?"
-        r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+        r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$",
+        re.ASCII,
     ),
 )
 
@@ -64,9 +73,13 @@ def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
         return None, None
     assert text is not None
     cleaned = to_halfwidth(str(text)).strip().replace("\u00a0", " ")
+    if len(cleaned) > MAX_NUMBER_CHARS:
+        raise ValueError(
+            f"数值过长（{len(cleaned)} 个字符，最多 {MAX_NUMBER_CHARS}）[number_too_long]: '{cleaned[:24]}…'"
+        )
     match = _NUMBER.fullmatch(cleaned)
     if match is None:
-        if "," in cleaned and re.fullmatch(r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned):
+        if "," in cleaned and re.fullmatch(r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned, re.ASCII):
             raise ValueError(f"not a number: '{text}' (thousands separators must group 3 digits)")
         raise ValueError(f"not a number: '{text}'")
     literal = (
@@ -79,7 +92,26 @@ def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
         value = Decimal(literal)
     except InvalidOperation:  # pragma: no cover - the pattern only admits valid literals
         raise ValueError(f"not a number: '{text}'") from None
-    return value, match["unit"]
+    if len(value.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+        raise ValueError(f"数值位数过多（最多 {MAX_SIGNIFICANT_DIGITS} 位有效数字）[number_too_many_digits]: '{text}'")
+    return check_magnitude(value, text), match["unit"]
+
+
+def check_magnitude(value: Decimal, text: object = None) -> Decimal:
+    """``value`` if it fits DECIMAL(18,2) (under 10^16 in absolute value); otherwise a ValueError naming the cell."""
+    # by the exponent, not abs(): 1E+1000000 would overflow the arithmetic context
+    if value and value.adjusted() >= MAX_DIGITS_BEFORE_POINT:
+        shown = value if text is None else text
+        raise ValueError(f"数值超出范围（绝对值须小于 10^16）[number_out_of_range]: '{shown}'")
+    return value
+
+
+def check_count(value: int, text: object = None) -> int:
+    """``value`` unless it is more persons, households or sessions than China has (negatives: tasks.validate)."""
+    if value > MAX_COUNT:
+        shown = value if text is None else text
+        raise ValueError(f"人数或次数过大（最多 {MAX_COUNT:,}）[count_out_of_range]: '{shown}'")
+    return value
 
 
 def unit_in_header(label: str) -> tuple[str, str | None]:
@@ -116,7 +148,7 @@ def parse_year(text: str | None) -> int | None:
             if not 1949 <= year <= 2100:
                 raise ValueError(f"year out of range (1949–2100): '{text}'")
             return year
-    serial = re.fullmatch(r"(?P<days>\d{5})(?:\.0+)?", cleaned)
+    serial = re.fullmatch(r"(?P<days>\d{5})(?:\.0+)?", cleaned, re.ASCII)
     if serial and 36526 <= int(serial["days"]) <= 73415:  # 2000-01-01 … 2100-12-31 as Excel counts days
         day = _EXCEL_EPOCH + dt.timedelta(days=int(serial["days"]))
         raise ValueError(

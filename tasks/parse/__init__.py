@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from fupin.config import Limits
 from tasks.parse.csv_files import read_csv
 from tasks.parse.helpers import ParsedTable, ParseError
 from tasks.parse.json_files import read_json
-from tasks.parse.xlsx_files import OLE_MAGIC, ZIP_MAGIC, read_workbook
+from tasks.parse.xlsx_files import OLE_MAGIC, ZIP_MAGIC, expanded_size, read_workbook
 
 __all__ = ["ParsedTable", "ParseError", "read_tables"]
 
@@ -38,6 +39,13 @@ def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[P
     except OSError as exc:
         raise ParseError(f"{name}: cannot read the file ({exc.strerror})") from None
     extension = _extension(path, name)
+    limits = Limits.from_env()
+    if len(data) > limits.form_bytes:
+        raise ParseError(f"{name}: {limits.exceeded('form_bytes', len(data), '报表文件字节数')}")
+    if extension in WORKBOOK_EXTENSIONS and data.startswith(ZIP_MAGIC):
+        expanded = expanded_size(data)
+        if expanded > limits.xlsx_expanded_bytes:
+            raise ParseError(f"{name}: {limits.exceeded('xlsx_expanded_bytes', expanded, '工作簿解压后字节数')}")
     if extension in WORKBOOK_EXTENSIONS:
         if extension == ".xls" and data and not data.startswith((OLE_MAGIC, ZIP_MAGIC)) and b"\x00" not in data:
             head = data[:512].lstrip().lower()

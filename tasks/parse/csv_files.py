@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
+from fupin.config import Limits
 from tasks.parse.helpers import (
     NoHeaderError,
     ParsedTable,
@@ -35,8 +37,18 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
         ) from None
 
 
-def read_grid(text: str, delimiter: str) -> tuple[list[list[str | None]], list[int]]:
+class LimitExceeded(ValueError):
+    """A CSV beyond one of the configured limits (fupin.config.Limits)."""
+
+
+def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[list[list[str | None]], list[int]]:
     """Records as cleaned cells, each with the physical line it starts on (1-based)."""
+    limits = limits or Limits.from_env()
+    # a line longer than this (one 50 MB line of 25 M fields) is refused before the csv module splits it
+    long_line = re.search(rf"[^\n]{{{limits.line_chars + 1}}}", text)
+    if long_line:
+        line = text.count("\n", 0, long_line.start()) + 1
+        raise LimitExceeded(limits.exceeded("line_chars", limits.line_chars + 1, f"一行（第 {line} 行）字符数"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     grid: list[list[str | None]] = []
     numbers: list[int] = []
@@ -48,6 +60,13 @@ def read_grid(text: str, delimiter: str) -> tuple[list[list[str | None]], list[i
             break
         except csv.Error as exc:
             raise ValueError(f"line {start}: {exc}") from None
+        if len(grid) >= limits.rows_per_sheet:
+            raise LimitExceeded(limits.exceeded("rows_per_sheet", len(grid) + 1, "每张表行数（至少）"))
+        if len(record) > limits.columns_per_row:
+            raise LimitExceeded(limits.exceeded("columns_per_row", len(record), f"第 {start} 行列数"))
+        longest = max(map(len, record), default=0)
+        if longest > limits.field_chars:
+            raise LimitExceeded(limits.exceeded("field_chars", longest, f"第 {start} 行单元格字符数"))
         grid.append([clean_cell(cell) for cell in record])
         numbers.append(start)
     return grid, numbers
@@ -62,7 +81,7 @@ def read_csv(data: bytes, name: str, default_delimiter: str = ",") -> list[Parse
     try:
         grid, numbers = read_grid(text, delimiter)
         table = table_from_grid(grid, numbers)
-    except NoHeaderError as exc:
+    except (NoHeaderError, LimitExceeded) as exc:
         raise ParseError(f"{name}: {exc}") from None
     except ValueError as exc:
         raise ParseError(f"{name}: not a readable CSV file ({exc})") from None

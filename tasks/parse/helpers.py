@@ -101,6 +101,8 @@ def clean_label(text: Cell) -> str:
 
 def format_decimal(value: Decimal) -> str:
     """A number as plain digits: no exponent, no trailing zeros, integers without '.0'."""
+    if not value.is_finite() or abs(value.adjusted()) > 64:  # no cell holds this: left as written, rejected later
+        return str(value)
     if value == value.to_integral_value():
         return str(int(value))
     return format(value.normalize(), "f")
@@ -373,6 +375,8 @@ def record_value(value: object, where: str) -> Cell:
 def plain_json(value: Any) -> Any:
     """JSON metadata with Decimals turned back into ints and floats."""
     if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value.adjusted()) > 18:  # beyond what metadata holds: kept as written
+            return str(value)
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: plain_json(v) for k, v in value.items()}

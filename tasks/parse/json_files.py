@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
+from fupin.config import Limits
 from tasks.parse.helpers import (
     ParsedTable,
     ParseError,
@@ -22,6 +24,24 @@ _CONTEXT_KEYS = {
     "unit": ("unit", "单位", "金额单位"),
     "reporting_unit": ("reporting_unit", "填报单位"),
 }
+
+
+# records are flat objects in a list, perhaps inside an envelope: a few levels; beyond this it is not a form
+MAX_JSON_DEPTH = 16
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _check_depth(text: str, name: str) -> None:
+    """A ParseError when arrays and objects nest deeper than MAX_JSON_DEPTH (strings skipped, nothing recursed)."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ParseError(f"{name}: JSON 嵌套超过 {MAX_JSON_DEPTH} 层，不是报表的格式 [json_too_deep]")
+        elif token in "]}":
+            depth -= 1
 
 
 def _records_of(doc: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
@@ -44,12 +64,19 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
         raise ParseError(f"{name}: empty file")
     try:
         text, encoding = decode_text(data)
-        doc = json.loads(text, parse_float=Decimal)
+        _check_depth(text, name)
+        # numbers stay exact text-like Decimals: a 10,000-digit integer is a bad cell, not an int Python refuses
+        doc = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except UnicodeDecodeError:
         raise ParseError(f"{name}: cannot decode the text as UTF-8 or GB18030") from None
     except json.JSONDecodeError as exc:
         raise ParseError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except (RecursionError, ValueError) as exc:  # the parser's own limits, whatever the check above missed
+        raise ParseError(f"{name}: JSON 无法读取 [json_unreadable]: {type(exc).__name__}") from None
     records, metadata = _records_of(doc, name)
+    limits = Limits.from_env()
+    if len(records) > limits.rows_per_sheet:
+        raise ParseError(f"{name}: {limits.exceeded('rows_per_sheet', len(records), '记录数')}")
 
     header: list[str] = []
     keys: dict[str, int] = {}

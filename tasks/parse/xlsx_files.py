@@ -8,6 +8,7 @@ import zipfile
 
 from python_calamine import CalamineWorkbook
 
+from fupin.config import Limits
 from tasks.parse.helpers import (
     Merge,
     NoHeaderError,
@@ -64,6 +65,15 @@ def check_workbook_bytes(data: bytes, name: str) -> None:
         raise ParseError(f"{name}: a zip archive but not an XLSX workbook (no xl/workbook.xml)")
 
 
+def expanded_size(data: bytes) -> int:
+    """Bytes of a workbook's parts once unzipped, from the zip's directory (0 if it is no zip)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        return 0
+
+
 def _merges(sheet) -> list[Merge]:
     ranges = getattr(sheet, "merged_cell_ranges", None) or []
     return [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
@@ -79,14 +89,28 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
     tables: list[ParsedTable] = []
     skipped: list[str] = []
     notes: list[str] = []
+    limits = Limits.from_env()
     for meta in workbook.sheets_metadata:
         if "WorkSheet" not in str(meta.typ):
             continue  # chart and macro sheets hold no cells
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
+        except Exception as exc:
+            raise ParseError(f"{name}: sheet '{meta.name}' cannot be read ({exc})") from None
+        # checked before the cells become Python objects, which is where a million rows cost minutes
+        if sheet.height > limits.rows_per_sheet:
+            reason = limits.exceeded("rows_per_sheet", sheet.height, f"每张表（'{meta.name}'）行数")
+            raise ParseError(f"{name}: {reason}")
+        if sheet.width > limits.columns_per_row:
+            reason = limits.exceeded("columns_per_row", sheet.width, f"每张表（'{meta.name}'）列数")
+            raise ParseError(f"{name}: {reason}")
+        try:
             raw = sheet.to_python(skip_empty_area=False)
         except Exception as exc:
             raise ParseError(f"{name}: sheet '{meta.name}' cannot be read ({exc})") from None
+        longest = max((len(v) for row in raw for v in row if isinstance(v, str)), default=0)
+        if longest > limits.field_chars:
+            raise ParseError(f"{name}: {limits.exceeded('field_chars', longest, '单元格字符数')}")
         grid = [[cell_text(v) for v in row] for row in raw]
         if not any(any(row) for row in grid):
             continue

@@ -1,0 +1,147 @@
+"""`fupin doctor`: check a home folder and say, one line each, what is wrong and what to do.
+
+Findings are Chinese for the operator, each with a stable code. Errors make the command exit 1;
+notes (tips that do not stop a run) leave it at 0. Nothing is changed: the doctor only reads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from fupin.config import Paths
+from fupin.readonly import connect_readonly
+
+ERROR, NOTE = "错误", "提示"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the doctor found: its level (错误 or 提示), a stable code and the line an operator reads."""
+
+    level: str
+    code: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.level} [{self.code}] {self.message}"
+
+
+def _too_open(path: Path) -> bool:
+    return bool(path.stat().st_mode & 0o077)
+
+
+def _run_in_progress(paths: Paths) -> bool:
+    if not paths.lock.exists():
+        return False
+    with open(paths.lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def _warehouse_findings(paths: Paths) -> list[Finding]:
+    found: list[Finding] = []
+    wal = Path(str(paths.warehouse) + ".wal")
+    building = paths.warehouse.with_name(paths.warehouse.name + ".building")
+    running = _run_in_progress(paths)
+    if running:
+        found.append(Finding(NOTE, "run_in_progress", "有一次运行正在进行；以下文件检查以它结束后为准"))
+    if wal.exists() and not running:
+        found.append(
+            Finding(
+                ERROR,
+                "stale_wal",
+                f"发现残留的 WAL 文件 {wal}（某个读写会话被中断）：确认没有程序打开仓库后，"
+                f"把它改名保留（如 {wal.name}.old），再运行 fupin run",
+            )
+        )
+    if building.exists() and not running:
+        found.append(Finding(NOTE, "leftover_building", f"上次运行留下的 {building.name}：下次运行会自动清除"))
+    if not paths.warehouse.exists():
+        found.append(Finding(NOTE, "no_warehouse", f"{paths.warehouse} 还不存在：运行 fupin run 生成"))
+        return found
+    try:
+        with connect_readonly(paths.warehouse) as con:
+            lake_files = [
+                r[0] for r in con.execute("select distinct lake_file from core.household_registry_history").fetchall()
+            ]
+    except duckdb.Error as exc:
+        found.append(
+            Finding(
+                ERROR,
+                "warehouse_unreadable",
+                f"仓库文件无法打开（{type(exc).__name__}）：把 {paths.warehouse.name} 改名保留（不要删除），"
+                "再用 rebuild-warehouse 从湖和台账重建",
+            )
+        )
+        return found
+    missing = [f for f in lake_files if not Path(f).exists()]
+    if missing:
+        found.append(
+            Finding(
+                ERROR,
+                "lake_file_missing",
+                f"仓库列出的 {len(missing)} 个湖文件不存在（如 {missing[0]}）：core.fct_household 无法查询；"
+                "从备份恢复湖目录，或用 fupin backfill 重新处理这些省份",
+            )
+        )
+    if _too_open(paths.warehouse):
+        found.append(
+            Finding(NOTE, "warehouse_readable_by_others", f"{paths.warehouse.name} 对其他用户可读：建议 chmod 600")
+        )
+    return found
+
+
+def _key_findings(paths: Paths) -> list[Finding]:
+    found: list[Finding] = []
+    key_file = Path(os.environ.get("FUPIN_PII_KEY_FILE") or paths.home / ".pii_key")
+    if os.environ.get("FUPIN_PII_KEY"):
+        pass
+    elif key_file.exists():
+        if _too_open(key_file):
+            found.append(
+                Finding(ERROR, "key_readable_by_others", f"密钥文件 {key_file} 对其他用户可读：执行 chmod 600")
+            )
+    else:
+        found.append(
+            Finding(
+                NOTE,
+                "key_not_found",
+                "环境变量 FUPIN_PII_KEY / FUPIN_PII_KEY_FILE 和 <home>/.pii_key 都没有假名化密钥："
+                "若用 Prefect Secret 块 fupin-pii-key 可忽略，否则建档立卡数据会被退回",
+            )
+        )
+    return found
+
+
+def _raw_findings(paths: Paths) -> list[Finding]:
+    if not paths.raw.exists():
+        return []
+    # the files hold ID numbers in clear; the folders only list sha256 names
+    open_entries = [p for p in paths.raw.rglob("*") if stat.S_ISREG(p.lstat().st_mode) and p.lstat().st_mode & 0o077]
+    if not open_entries:
+        return []
+    return [
+        Finding(
+            ERROR,
+            "raw_readable_by_others",
+            f"原始档案中 {len(open_entries)} 个文件对其他用户可读（如 {open_entries[0]}），"
+            f"其中有明文身份证号：执行 chmod -R go-rwx {paths.raw}",
+        )
+    ]
+
+
+def check_home(paths: Paths) -> list[Finding]:
+    """Every finding about a home folder: warehouse, WAL, lake files, raw archive and key permissions."""
+    if not paths.home.is_dir():
+        return [Finding(ERROR, "no_home", f"{paths.home} 不存在：用 --home 指定数据目录")]
+    return _warehouse_findings(paths) + _raw_findings(paths) + _key_findings(paths)

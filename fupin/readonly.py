@@ -1,0 +1,72 @@
+"""The analysts' sandbox: a read-only warehouse connection that can read the warehouse and nothing else.
+
+DuckDB's own controls do the fencing, not a hand-made SQL filter: the file is opened read-only,
+file access outside ``<home>/lake`` (the Parquet behind ``core.fct_household``) and ``<home>/runs``
+(the JSON behind ``meta.runs``) is disabled, extensions are neither installed nor loaded, and the
+configuration is locked so that no ``SET`` can undo any of it. The raw archive, the key file,
+staging and other homes stay out of reach. Because COPY and EXPORT may write inside the allowed
+folders, a query an analyst types must also be exactly one SELECT, as DuckDB's parser classifies it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+# what an analyst's statement may be; DESCRIBE, SHOW, SUMMARIZE, FROM … and WITH … parse as SELECT
+_ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT}
+
+
+class QueryRefused(ValueError):
+    """A statement the analysts' sandbox does not run, with a one-line Chinese reason and a code."""
+
+
+def readable_folders(warehouse: Path) -> list[Path]:
+    """The folders beside the warehouse that its views read: the lake and the run records."""
+    home = Path(warehouse).resolve().parent
+    return [home / "lake", home / "runs"]
+
+
+def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``warehouse`` that reads its lake and run records and no other file."""
+    # attached to an in-memory database rather than opened directly: DuckDB refuses a second connection to
+    # one file with another configuration in the same process (a flow's or a test's plain read-only one)
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        con.execute("attach ? as warehouse (read_only)", [str(warehouse)])
+        con.execute("use warehouse")
+        # a trailing separator so that <home>/lake-copy is not inside <home>/lake
+        con.execute("set allowed_directories = ?", [[f"{folder}/" for folder in readable_folders(warehouse)]])
+        con.execute("set enable_external_access = false")
+        con.execute("set allow_community_extensions = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def single_select(sql: str) -> str:
+    """``sql`` when it is exactly one SELECT statement; otherwise QueryRefused saying why."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryRefused(f"查询语句无法解析 [query_syntax]: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise QueryRefused(f"每次只能执行一条查询语句，收到 {len(statements)} 条 [query_not_single]")
+    kind = statements[0].type
+    if kind not in _ALLOWED_STATEMENTS:
+        name = kind.name if hasattr(kind, "name") else str(kind)
+        raise QueryRefused(f"只允许只读查询（SELECT），不允许 {name} 语句 [query_not_select]")
+    return sql
+
+
+def refusal_of(exc: duckdb.Error) -> str:
+    """One line for an error DuckDB raised inside the sandbox, naming a refused file access as such."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.PermissionException):
+        return f"分析连接只能读取仓库，不能访问其他文件或扩展 [access_denied]: {first}"
+    if "configuration has been locked" in first or "Cannot change configuration" in first:
+        return f"分析连接的设置已锁定，不能修改 [config_locked]: {first}"
+    return first
