@@ -117,6 +117,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         raw_path=rec["raw_path"],
         rejections=rejections,
         warnings=doc.get("warnings", []),
+        header_mapping=doc.get("header_mapping", []),
     )
     if doc.get("route") == "household_registry":
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
@@ -134,7 +135,9 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.message = doc.get("message")
         outcome.rows_loaded = 0
         if doc["status"] == "rejected":
-            outcome.rejections.append(Rejection(None, None, None, doc.get("message") or "rejected"))
+            outcome.rejections.append(
+                Rejection(None, doc.get("rejected_field"), None, doc.get("message") or "rejected")
+            )
     elif not good_rows:
         outcome.status = "rejected"
         notes = ["no row could be loaded" + (f": {_rows(len(bad_rows))} rejected" if bad_rows else "")]

@@ -15,9 +15,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
+from fupin.config import Paths, load_headers
 from fupin.progress import report
 from tasks.normalise import normalise_table
+from tasks.normalise.helpers import vocabularies
 from tasks.parse import ParsedTable, ParseError, read_tables
 from tasks.records import Received
 from tasks.registry import is_registry_file
@@ -70,16 +71,21 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     datasets: dict[str, list[dict]] = {}
     errors: list[str] = []
     rows_total = 0
+    vocabs = vocabularies(load_headers(paths.header_files, received["province_code"]))
+    doc["header_mapping"] = []
     for raw_table in doc.pop("tables", []) or []:
         table = ParsedTable(**raw_table)
         for skipped in table.context.get("skipped_sheets") or []:
             if f"skipped {skipped}" not in doc["warnings"]:
                 doc["warnings"].append(f"skipped {skipped}")
-        result = normalise_table(table, received["province_code"])
+        result = normalise_table(table, received["province_code"], vocabs)
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)
+        doc["header_mapping"].extend(result.header_mapping)
         if result.error:
             errors.append(result.error)
+            if result.error_field:
+                doc.setdefault("rejected_field", result.error_field)
             continue
         datasets.setdefault(result.dataset, []).extend(result.rows)
         doc["rejections"].extend(asdict(r) for r in result.rejections)

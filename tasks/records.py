@@ -55,6 +55,8 @@ class Outcome:
     rejections: list[Rejection] = field(default_factory=list)
     rejection_files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # how each table's headers were read: sheet, submitted_header, column_name, matched_by
+    header_mapping: list[dict] = field(default_factory=list)
 
     def save(self, path: Path) -> Path:
         """Write as JSON next to the submission's staging files."""

@@ -7,16 +7,19 @@ from decimal import Decimal
 from typing import Any
 
 from tasks.normalise.helpers import (
+    Vocabulary,
     detect_dataset,
     fund_level_of,
     fund_type_of,
-    map_header,
+    missing_columns_message,
     sheet_unit,
     to_count,
     to_fraction,
     to_yuan,
+    vocabularies,
     year_from_context,
 )
+from tasks.normalise.settings import DATASETS, DEFAULT_LEVEL
 from tasks.normalise.values import is_missing, parse_number, parse_year
 from tasks.records import Rejection
 from warehouse.reference import resolve_county
@@ -34,6 +37,8 @@ class Normalised:
     warnings: list[str] = field(default_factory=list)
     rows_total: int = 0
     error: str | None = None
+    error_field: str | None = None  # the missing canonical column of a file-level error
+    header_mapping: list[dict[str, str]] = field(default_factory=list)  # submitted_header → column_name, matched_by
 
 
 class _RowError(Exception):
@@ -100,18 +105,39 @@ def _has_unitless_amount(rows: list[list], columns: list[int]) -> bool:
     return False
 
 
-def normalise_table(table, province_code: str) -> Normalised:
-    """Canonical rows for one parsed table of a province's submission."""
-    hmap = map_header(table.header)
+def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
+    """Canonical rows for one parsed table of a province's submission, headers read with ``vocabs``."""
+    vocabs = vocabs or vocabularies()
     context_year = year_from_context(table.context, table.file_name)
-    dataset, reason = detect_dataset(hmap, context_year is not None)
+    required = {d: DATASETS[d][0] for d in vocabs}
+    dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
     where = f"sheet '{table.sheet}'" if table.sheet else table.file_name
+    mapping = [{"sheet": table.sheet or "", **m} for m in hmap.mapping]
     if dataset is None:
+        if missing:
+            return Normalised(
+                None,
+                rows_total=len(table.rows),
+                error=f"{where}: {reason}",
+                error_field=missing[0].split("|")[0],
+                header_mapping=mapping,
+            )
         labels = ", ".join(h for h in table.header if h) or "none"
-        return Normalised(None, rows_total=len(table.rows), error=f"{where}: {reason} (columns: {labels})")
-    out = Normalised(dataset, rows_total=len(table.rows))
-    if hmap.unknown:
-        out.warnings.append(f"{where}: ignored unknown columns: {', '.join(hmap.unknown)}")
+        return Normalised(
+            None, rows_total=len(table.rows), error=f"{where}: {reason} (columns: {labels})", header_mapping=mapping
+        )
+    if _needs_level_column(dataset, table, hmap):
+        return Normalised(
+            None,
+            rows_total=len(table.rows),
+            error=f"{where}: {missing_columns_message(dataset, ['fund_level'], hmap, vocabs[dataset])}",
+            error_field="fund_level",
+            header_mapping=mapping,
+        )
+    out = Normalised(dataset, rows_total=len(table.rows), header_mapping=mapping)
+    if hmap.unknown or hmap.ambiguous:
+        unread = [*hmap.unknown, *(f"{a} (ambiguous)" for a in hmap.ambiguous)]
+        out.warnings.append(f"{where}: ignored unknown columns: {', '.join(unread)}")
     _check_declared_totals(table, hmap, out.warnings)
     default_unit = sheet_unit(table.context)
     cols = hmap.columns
@@ -135,6 +161,20 @@ def normalise_table(table, province_code: str) -> Normalised:
             record["_row"] = row_number
             out.rows.append(record)
     return out
+
+
+def _needs_level_column(dataset: str, table, hmap) -> bool:
+    """A long fund table without a level column whose fund types are not all centre-only: one file-level message."""
+    if dataset != "fund_allocation" or "fund_type" not in hmap.columns or "fund_level" in hmap.columns:
+        return False
+    for row in table.rows:
+        try:
+            fund_type = fund_type_of(_cell(row, hmap.columns["fund_type"]))
+        except ValueError:
+            continue  # the row's own rejection says so
+        if fund_type not in DEFAULT_LEVEL:
+            return True
+    return False
 
 
 def _resolve(row: list, hmap, province_code: str) -> str:

@@ -73,12 +73,48 @@ FUND_LEVELS: dict[str, tuple[str, ...]] = {
     "central": ("中央", "中央级", "部本级", "中央专项", "central"),
     "provincial": ("省级", "省本级", "省", "provincial"),
 }
+# meaning-bearing words of Chinese statistical and public-finance forms, scored when no synonym matches
+# (tasks.normalise.helpers.Vocabulary.scores); not_words keep a field out of a label that contradicts it
+WORDS: dict[str, tuple[str, ...]] = {
+    "county": ("县", "县区", "区县", "县市区", "市县", "县名", "地区", "县级单位", "区划名称"),
+    "county_code": ("代码", "编码", "区划码", "代号"),
+    "year": ("年度", "年份", "年", "统计期", "报告期", "时间", "日期", "期别"),
+    "fund_type": ("类别", "类型", "种类", "性质", "资金名称", "资金项目", "科目"),
+    "fund_level": ("级次", "级别", "层级", "层次", "来源", "渠道"),
+    "amount": ("金额", "资金", "拨付", "下达", "数额", "额度", "安排", "落实"),
+    "rural_population": ("农业户籍", "乡村人口", "农村人口", "农业人口", "户籍人口", "乡村户籍", "农村户籍"),
+    "poor_population": ("未脱贫", "贫困人口", "剩余贫困", "贫困人数", "现有贫困", "建档立卡贫困人口"),
+    "lifted_population": ("已脱贫", "脱贫人口", "累计脱贫", "退出人口", "脱贫人数", "减贫人口", "减贫人数"),
+    "incidence": ("发生率", "贫困率"),
+    "organisation": ("组织", "机构", "基金会", "协会"),
+    "org_scope": ("组织类别", "登记", "管辖", "范围"),
+    "project": ("项目",),
+    "beneficiaries": ("受益", "惠及", "帮扶人数", "覆盖"),
+    "programme": ("培训项目", "培训班", "培训内容", "培训名称", "班次名称", "项目"),
+    "sessions": ("期数", "期次", "班次", "班数"),
+    "trainees": ("培训人数", "参训", "学员", "人数", "人次"),
+    "trainees_poor": ("建档立卡", "贫困人员", "贫困户", "贫困劳动力"),
+    "employed": ("就业", "就业人数", "转移就业", "上岗"),
+}
+NOT_WORDS: dict[str, tuple[str, ...]] = {
+    "lifted_population": ("未", "剩余", "尚未", "现有"),
+    "poor_population": ("已", "累计脱贫", "退出", "发生率"),
+    "rural_population": ("贫困", "脱贫"),
+    "trainees": ("就业", "贫困", "建档"),
+    "amount": ("类别", "类型", "级次", "级别", "层级", "名称"),
+    "county": ("代码", "编码", "组织", "项目", "乡镇"),
+    "project": ("培训",),
+    "organisation": ("类别", "类型", "级别"),
+}
+# the label a clerk reads for each field in a message
+FIELD_LABELS = {name: synonyms[0] for name, synonyms in HEADER_SYNONYMS.items()} | {
+    "fund_level": "级次",
+    "fund_type": "资金类别（或 民政事业费/彩票公益金 等分列）",
+}
+
 # a fund type that only the centre funds needs no level column
 DEFAULT_LEVEL = {"central_budget_investment": "central"}
 SUBTOTAL_LABELS = ("合计", "小计", "总计")
-
-# the labels a missing-columns message suggests for the wide-or-long fund columns
-FUND_TYPE_LABELS = {"fund_type": ("资金类别（或 民政事业费/彩票公益金 等分列）",)}
 
 # dataset → (columns that must be present, columns that may be present)
 DATASETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
