@@ -82,7 +82,7 @@ def test_unknown_required_column_is_one_message_then_headers_yaml_and_backfill_l
         (sid, status, message) = con.execute("select submission_id, status, message from meta.submissions").fetchone()
         rejections = con.execute("select row_number, field, reason from meta.rejections").fetchall()
     assert status == "rejected"
-    assert message.startswith("资金下达2017.csv: 缺少必填列「级次（fund_level）」；未识别的表头：事权归属")
+    assert message.startswith("资金下达2017.csv: 缺少必填列「资金级别（fund_level）」；未识别的表头：事权归属")
     assert "[missing_required_column: fund_allocation]" in message
     assert rejections == [(None, "fund_level", message)]  # one file-level message, no row rejected
 

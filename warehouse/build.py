@@ -8,6 +8,7 @@ from importlib import resources
 import duckdb
 import pyarrow as pa
 
+from warehouse.contracts import contracts
 from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, counties, provinces, region_of
 
 # marts in dependency order: a model reads only core tables and the marts above it
@@ -103,13 +104,10 @@ def mart_column_comments() -> dict[str, dict[str, str]]:
     return {name: {**models.get(name, {}), **MART_COLUMN_COMMENTS.get(name, {})} for name in MARTS}
 
 
-FACT_VIEWS = (
-    "fct_fund_allocation",
-    "fct_poverty_status",
-    "fct_social_org_project",
-    "fct_training",
-    "household_registry",
-)
+def fact_views() -> list[str]:
+    """The current-version views of core: one per dataset contract, and the household registries'."""
+    return [*(c.view.removeprefix("core.") for c in contracts().values()), "household_registry"]
+
 
 # core.fct_household_history: the households in the lake's registry files, each with the validity of
 # its county's registry version (core.household_registry_history). Column → (type, comment).
@@ -150,7 +148,9 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
         )
     con.execute(_sql("ddl.sql"))
-    for view in FACT_VIEWS:
+    for contract in contracts().values():
+        con.execute(contract.ddl())
+    for view in fact_views():
         table_comment = con.execute(
             "select comment from duckdb_tables() where schema_name = 'core' and table_name = ?", [f"{view}_history"]
         ).fetchone()[0]
@@ -271,12 +271,18 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def run_data_tests(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Run warehouse/tests/assert_*.sql; each returns the offending rows. Name → count of offenders."""
-    failures = {}
+    """Run warehouse/tests/assert_*.sql and each contract's generic tests (keys unique, required not null,
+    accepted values); each returns the offending rows. Name → count of offenders."""
+    tests: dict[str, tuple[str, list]] = {}
     folder = resources.files("warehouse").joinpath("tests")
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.startswith("assert_") and entry.name.endswith(".sql"):
-            n = con.execute(f"select count(*) from ({entry.read_text(encoding='utf-8')})").fetchone()[0]
-            if n:
-                failures[entry.name.removesuffix(".sql")] = n
+            tests[entry.name.removesuffix(".sql")] = (entry.read_text(encoding="utf-8"), [])
+    for contract in contracts().values():
+        tests.update(contract.data_tests())
+    failures = {}
+    for name, (sql, params) in tests.items():
+        n = con.execute(f"select count(*) from ({sql})", params).fetchone()[0]
+        if n:
+            failures[name] = n
     return failures

@@ -11,18 +11,9 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import cache
 
-from tasks.normalise.settings import (
-    DATASETS,
-    DEFAULT_LEVEL,
-    FIELD_LABELS,
-    FUND_LEVELS,
-    FUND_TYPES,
-    HEADER_SYNONYMS,
-    NOT_WORDS,
-    SUBTOTAL_LABELS,
-    WORDS,
-)
+from tasks.normalise.settings import SUBTOTAL_LABELS
 from tasks.normalise.values import money_factor, parse_number, parse_year, to_halfwidth, unit_in_header
+from warehouse.contracts import Column, Contract, contracts
 
 CENT = Decimal("0.01")
 
@@ -225,26 +216,33 @@ def detect_dataset(
     return None, hmap, "cannot recognise the dataset from its columns", []
 
 
-COMMON_FIELDS = ("county", "county_code", "year", "ignore")
-
-
 def vocabularies(operator: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Vocabulary]:
-    """Each dataset's vocabulary, with the operator's headers.yaml synonyms (dataset → field → labels)."""
+    """Each dataset's vocabulary from its contract, with the operators' headers.yaml synonyms.
+
+    An operator may name a field ('fund_level', 'amount') or its canonical column ('amount_yuan').
+    """
     out = {}
-    for dataset, (required, optional) in DATASETS.items():
-        fields = [*COMMON_FIELDS, *(f for alt in (*required, *optional) for f in alt.split("|"))]
-        wide = dataset == "fund_allocation"
+    for dataset, contract in contracts().items():
+        fields = [*contract.inputs, *contract.columns]
+        by_column = {c.name: c.field for c in contract.columns}
+        extra = ((operator or {}).get(dataset) or {}).items()
+        coded = {c.name: c for c in contract.columns if c.values}
+        types, levels = coded.get("fund_type"), coded.get("fund_level")
         out[dataset] = Vocabulary(
-            synonyms={f: HEADER_SYNONYMS[f] for f in fields if f in HEADER_SYNONYMS},
-            words={f: WORDS[f] for f in fields if f in WORDS},
-            not_words={f: NOT_WORDS[f] for f in fields if f in NOT_WORDS},
-            operator={f: tuple(labels) for f, labels in ((operator or {}).get(dataset) or {}).items()},
-            fund_types=FUND_TYPES if wide else {},
-            fund_levels=FUND_LEVELS if wide else {},
-            default_level=DEFAULT_LEVEL if wide else {},
-            labels={f: FIELD_LABELS[f] for f in fields if f in FIELD_LABELS},
+            synonyms={f.field: f.headers for f in fields if f.headers},
+            words={f.field: f.words for f in fields if f.words},
+            not_words={f.field: f.not_words for f in fields if f.not_words},
+            operator={by_column.get(name, name): tuple(labels) for name, labels in extra},
+            fund_types=_values(types) if types else {},
+            fund_levels=_values(levels) if levels else {},
+            default_level={v.code: v.default_level for v in types.values if v.default_level} if types else {},
+            labels={f.field: f.label or f.zh or (f.headers or ("",))[0] for f in fields},
         )
     return out
+
+
+def _values(column: Column) -> dict[str, tuple[str, ...]]:
+    return {v.code: v.headers for v in column.values}
 
 
 MISSING_COLUMN_CODE = "missing_required_column"
@@ -276,7 +274,7 @@ def missing_columns_message(dataset: str, missing: list[str], hmap: HeaderMap, v
 
 def column_label(canonical: str, vocab: Vocabulary | None = None) -> str:
     """A canonical column as a clerk would head it, with its name: '未脱贫人口（poor_population）'."""
-    label = (vocab.labels.get(canonical) if vocab else None) or FIELD_LABELS.get(canonical)
+    label = vocab.labels.get(canonical) if vocab else None
     return f"{label}（{canonical}）" if label else canonical
 
 
@@ -340,22 +338,25 @@ def to_fraction(text: str | None, column_unit: str | None, default_unit: str | N
     return float(value)
 
 
-def fund_type_of(text: str | None) -> str:
-    """Canonical fund type of a long-form cell like 民政事业费."""
-    found = _find(FUND_TYPES, clean_label(text or "")[0])
+def code_of(text: str | None, column: Column) -> str:
+    """The code of a coded cell (民政事业费 → civil_affairs), by the contract's value vocabulary."""
+    found = _find(_values(column), clean_label(text or "")[0])
     if not found:
-        accepted = "、".join(v[0] for v in FUND_TYPES.values())
-        raise ValueError(f"unknown fund type '{text}' (accepted: {accepted})")
+        accepted = "、".join(v.zh for v in column.values)
+        raise ValueError(f"unknown {column.name.replace('_', ' ')} '{text}' (accepted: {accepted})")
     return found
 
 
-def fund_level_of(text: str | None, fund_type: str) -> str:
-    """Canonical fund level of a long-form cell like 中央 / 省级."""
+def fund_level_of(text: str | None, fund_type: str, contract: Contract) -> str:
+    """Canonical fund level of a long-form cell like 中央 / 省级; a centre-only fund type needs none."""
+    column = contract.column("fund_level")
+    expected = " or ".join(v.zh for v in column.values)
     if text is None or not text.strip():
-        if fund_type in DEFAULT_LEVEL:
-            return DEFAULT_LEVEL[fund_type]
-        raise ValueError("fund level is empty (expected 中央 or 省级)")
-    found = _find(FUND_LEVELS, clean_label(text)[0])
+        default = next((v.default_level for v in contract.column("fund_type").values if v.code == fund_type), None)
+        if default:
+            return default
+        raise ValueError(f"fund level is empty (expected {expected})")
+    found = _find(_values(column), clean_label(text)[0])
     if not found:
-        raise ValueError(f"unknown fund level '{text}' (expected 中央 or 省级)")
+        raise ValueError(f"unknown fund level '{text}' (expected {expected})")
     return found
