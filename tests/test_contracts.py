@@ -99,7 +99,7 @@ def test_an_older_warehouse_gains_the_new_column(extended):
                 "select column_name from duckdb_columns() where table_name = 'fct_poverty_status' order by column_index"
             ).fetchall()
         ]
-        assert columns[-1] == "poor_households"
+        assert columns[-2:] == ["poor_households", "row_action"]
 
 
 def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
@@ -109,8 +109,8 @@ def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
             "create table core.dim_county as select '360827' as county_code; create schema if not exists marts; "
             "create table marts.poverty_by_county as select 0.5 as incidence, '360827' as county_code, 2017 as year"
         )
-        row = "('36', '360827', 2017, 'civil_affairs', 'central', 1.00, 's1', 2, now(), null)"
-        bad = "('36', '360827', 2017, 'civil_affairs', 'municipal', 1.00, 's1', 3, now(), null)"
+        row = "('36', '360827', 2017, 'civil_affairs', 'central', 1.00, null, 's1', 2, now(), null)"
+        bad = "('36', '360827', 2017, 'civil_affairs', 'municipal', 1.00, null, 's1', 3, now(), null)"
         con.execute(f"insert into core.fct_fund_allocation_history values {row}, {row}, {bad}")
         con.execute("create schema if not exists meta")
         failures = run_data_tests(con)
@@ -140,4 +140,22 @@ def test_outcome_records_how_headers_were_read(tmp_path):
         ("统计年度", "year", "synonym"),
         ("乡村人口", "rural_population", "words"),
         ("未脱贫人口", "poor_population", "synonym"),
+    ]
+
+
+def test_a_row_marked_withdrawn_carries_row_action_to_the_lake(tmp_path):
+    form = tmp_path / "poverty.csv"
+    form.write_text(
+        "县名,年度,农业户籍人口,未脱贫人口,报送状态\n遂川县,2017,536326,17002,作废\n莲花县,2017,231690,6580,\n"
+        "井冈山市,2017,120000,3000,正常\n",
+        encoding="utf-8",
+    )
+    outcome, datasets = process(form, tmp_path / "home")
+    assert [(r["county_code"], r["row_action"]) for r in datasets["poverty_status"]] == [
+        ("360827", "withdraw"),
+        ("360321", None),
+    ]
+    assert pq.read_table(outcome.lake_files[0]).column("row_action").to_pylist() == ["withdraw", None]
+    assert [(r.row_number, r.field, r.reason) for r in outcome.rejections] == [
+        (4, "row_action", "unknown row action '正常' (accepted: 撤销)")
     ]

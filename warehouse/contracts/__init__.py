@@ -239,9 +239,11 @@ def _load(where: Path) -> dict[str, Contract]:
         if path.name.startswith("_"):
             continue
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        own = [spec["name"] for spec in doc["columns"]]
+        specs = [*doc["columns"], *({"name": n} for n in common.get("every_dataset", ()) if n not in own)]
         columns = tuple(
             _column(spec["name"], {k: v for k, v in spec.items() if k != "name"}, shared.get(spec["name"]))
-            for spec in doc["columns"]
+            for spec in specs
         )
         checks = doc.get("checks") or {}
         out[doc["dataset"]] = Contract(
