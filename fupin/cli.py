@@ -263,6 +263,17 @@ def submissions(
             for r in rows:
                 table.add_row("" if r[0] is None else str(r[0]), r[1] or "", r[2] or "", r[3])
             console.print(table)
+            mapping = con.execute(
+                "select sheet, submitted_header, column_name, matched_by from meta.header_mappings "
+                "where submission_id = ?",
+                [submission_id],
+            ).fetchall()
+            table = Table(title=f"Headers read ({len(mapping)})", title_justify="left")
+            for col in ("sheet", "submitted header", "column", "matched by"):
+                table.add_column(col, overflow="fold")
+            for r in mapping:
+                table.add_row(*("" if v is None else str(v) for v in r))
+            console.print(table)
             return
         rows = con.execute(
             "select submission_id, province_code, file_name, dataset, status, rows_total, rows_loaded, "

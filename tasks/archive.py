@@ -26,6 +26,7 @@ LEDGER_SQL = (
     "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path "
     "from meta.submissions order by received_at, submission_id"
 )
+MAPPINGS_SQL = "select submission_id, sheet, submitted_header, column_name, matched_by from meta.header_mappings"
 # the tables a rebuilt warehouse must reproduce row for row
 COMPARED = {
     "meta.submissions": "select * exclude (message) from meta.submissions",
@@ -118,12 +119,19 @@ def ledger_outcomes(paths: Paths, staging: Path) -> list[str]:
     for f in sorted(paths.lake.glob("*/province=*/year=*/*.parquet")):
         lake_files.setdefault(f.stem, []).append(str(f))
     rejections: dict[str, list[Rejection]] = {}
+    mappings: dict[str, list[dict]] = {}
     if paths.warehouse.exists():
         with read_only(paths.warehouse) as con:
             for sid, *rest in con.execute(
                 "select submission_id, row_number, field, value, reason from meta.rejections"
             ).fetchall():
                 rejections.setdefault(sid, []).append(Rejection(*rest))
+            # a warehouse from before header mappings were kept has none to give
+            kept = con.execute("select count(*) from duckdb_tables() where table_name = 'header_mappings'").fetchone()
+            for sid, *mapped in con.execute(MAPPINGS_SQL).fetchall() if kept[0] else []:
+                mappings.setdefault(sid, []).append(
+                    dict(zip(("sheet", "submitted_header", "column_name", "matched_by"), mapped, strict=True))
+                )
     saved = []
     for r in ledger_rows(paths):
         status = r["status"]
@@ -146,6 +154,7 @@ def ledger_outcomes(paths: Paths, staging: Path) -> list[str]:
             message=r["message"],
             lake_files=lake_files.get(r["submission_id"], []),
             rejections=rejections.get(r["submission_id"], []),
+            header_mapping=mappings.get(r["submission_id"], []),
         )
         saved.append(str(outcome.save(staging / f"{r['submission_id']}.json")))
     return saved

@@ -100,6 +100,15 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome) -> list[str]:
             "insert into meta.rejections values (?, ?, ?, ?, ?)",
             [[o.submission_id, r.row_number, r.field, r.value, r.reason] for r in o.rejections],
         )
+    con.execute("delete from meta.header_mappings where submission_id = ?", [o.submission_id])
+    if o.header_mapping:
+        con.executemany(
+            "insert into meta.header_mappings values (?, ?, ?, ?, ?)",
+            [
+                [o.submission_id, *(m.get(k) for k in ("sheet", "submitted_header", "column_name", "matched_by"))]
+                for m in o.header_mapping
+            ],
+        )
     for rejection_file in o.rejection_files:  # millions of rejected rows travel as Parquet, not lists
         con.execute(
             "insert into meta.rejections select ?, row_number, field, value, reason from read_parquet(?)",

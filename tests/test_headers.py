@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from flows.backfill import backfill
 from flows.nightly import nightly
+from fupin.cli import app
 from tasks.normalise.helpers import clean_label, map_header, vocabularies
 
 
@@ -95,9 +97,17 @@ def test_unknown_required_column_is_one_message_then_headers_yaml_and_backfill_l
         assert con.execute("select status from meta.submissions where submission_id = ?", [sid]).fetchone() == (
             "loaded",
         )
+        mapping = con.execute(
+            "select submitted_header, column_name, matched_by from meta.header_mappings where submission_id = ? "
+            "order by submitted_header",
+            [sid],
+        ).fetchall()
         facts = con.execute(
             "select county_code, year, fund_type, fund_level, amount_yuan from core.fct_fund_allocation order by all"
         ).fetchall()
+    assert ("事权归属", "fund_level", "operator") in mapping and ("县市区", "county", "synonym") in mapping
+    shown = CliRunner().invoke(app, ["submissions", "--id", sid, "--home", str(home)], terminal_width=200).stdout
+    assert "Headers read (6)" in shown and "operator" in shown
     assert facts == [
         ("430224", 2017, "civil_affairs", "central", Decimal("1200000.00")),
         ("430224", 2017, "civil_affairs", "provincial", Decimal("300000.00")),

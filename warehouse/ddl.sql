@@ -49,6 +49,20 @@ comment on column meta.rejections.field is 'Canonical field that failed (e.g. co
 comment on column meta.rejections.value is 'The value as submitted.';
 comment on column meta.rejections.reason is 'Why it was rejected, in words a clerk can act on.';
 
+create table if not exists meta.header_mappings (
+    submission_id varchar not null,
+    sheet varchar,
+    submitted_header varchar not null,
+    column_name varchar,
+    matched_by varchar not null
+);
+comment on table meta.header_mappings is 'One row per submitted header of a submission''s tables: how fupin read it.';
+comment on column meta.header_mappings.submission_id is 'The submission (meta.submissions).';
+comment on column meta.header_mappings.sheet is 'Sheet of the workbook; empty for a CSV or JSON file.';
+comment on column meta.header_mappings.submitted_header is 'The header as submitted (header rows joined with /).';
+comment on column meta.header_mappings.column_name is 'Canonical column or header field it was read as (amount_yuan[type/level] for a wide fund column); null when not understood.';
+comment on column meta.header_mappings.matched_by is 'exact (the canonical name), synonym (the contract''s), operator (headers.yaml), words (scored meaning-bearing words), wide (fund type and level in the heading), unknown or ambiguous.';
+
 -- The fact tables core.fct_<dataset>_history and their current views core.fct_<dataset> are generated from
 -- warehouse/contracts/<dataset>.yaml (warehouse.contracts.Contract.ddl), applied after this file.
 

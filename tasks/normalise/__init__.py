@@ -112,7 +112,9 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     required = {d: contracts()[d].required for d in vocabs}
     dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
     where = f"sheet '{table.sheet}'" if table.sheet else table.file_name
-    mapping = [{"sheet": table.sheet or "", **m} for m in hmap.mapping]
+    unread = [{"submitted_header": h, "column_name": None, "matched_by": "unknown"} for h in hmap.unknown]
+    unread += [{"submitted_header": h, "column_name": None, "matched_by": "ambiguous"} for h in hmap.ambiguous]
+    mapping = [{"sheet": table.sheet or "", **m} for m in [*hmap.mapping, *unread]]
     if dataset is None:
         if missing:
             return Normalised(
