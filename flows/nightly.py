@@ -94,7 +94,7 @@ def nightly(
     province's source or file failed; rejected rows alone leave it Completed.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    paths = Paths.from_home(home)
+    paths = Paths.from_home(home, sources_file)
     sources = resolve_sources(sources_file, inbox)
     record_run(paths, started_at, None)
     with run_lock(paths.lock, lock_wait_seconds):

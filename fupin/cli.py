@@ -200,20 +200,19 @@ _SCOPES = {
     # areas, area parts and the Ministry's designated counties
     "areas": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
     "where area_code = 'designated_mca'))",
-    # what a briefing opens with: multi-year totals and growth, first and last year of each series
-    "headline": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
-    "where area_code = 'designated_mca')) and (i.period like '%-%' or (not i.is_county and "
-    "i.period in (i.first_period, i.last_period) and i.indicator not in ('civil_affairs_funds', "
-    "'central_budget_investment', 'lottery_welfare_funds_central')) or (i.is_county and i.period = i.last_period))",
 }
 
 
 def _indicator_rows(con, scope: str) -> list[dict[str, Any]]:
+    if scope == "headline":  # one definition of the headline rows, shared with the report and the artifact
+        cur = con.execute(
+            "select indicator, scope_code, scope_name, period, value, unit, definition from marts.headline "
+            "order by ordinal, scope_code, period"
+        )
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
     cur = con.execute(
-        "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county, "
-        "min(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as first_period, "
-        "max(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as last_period "
-        "from marts.indicators) "
+        "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county from marts.indicators) "
         "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
         f"from i join core.indicator_definition as d using (indicator) where {_SCOPES[scope]} "
         "order by d.ordinal, i.scope_code, i.period"
@@ -419,6 +418,17 @@ def submissions(
                 table.add_column(col, overflow="fold")
             for r in rows:
                 table.add_row(*[_text(v) for v in r])
+            console.print(table)
+            mapping = con.execute(
+                "select sheet, submitted_header, column_name, matched_by from meta.header_mappings "
+                "where submission_id = ?",
+                [submission_id],
+            ).fetchall()
+            table = Table(title=f"Headers read ({len(mapping)})", title_justify="left")
+            for col in ("sheet", "submitted header", "column", "matched by"):
+                table.add_column(col, overflow="fold")
+            for r in mapping:
+                table.add_row(*("" if v is None else str(v) for v in r))
             console.print(table)
             return
         rows = con.execute(

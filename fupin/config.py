@@ -16,11 +16,27 @@ class Paths:
     """Every on-disk location under one home folder (design.md, "Files on disk")."""
 
     home: Path
+    sources_file: Path | None = None
 
     @classmethod
-    def from_home(cls, home: str | os.PathLike | None = None) -> Paths:
-        """Paths under ``home``, ``$FUPIN_HOME`` or ``data/``."""
-        return cls(Path(home or os.environ.get("FUPIN_HOME") or "data").resolve())
+    def from_home(cls, home: str | os.PathLike | None = None, sources_file: str | os.PathLike | None = None) -> Paths:
+        """Paths under ``home``, ``$FUPIN_HOME`` or ``data/`` (and the sources file the run reads, if any)."""
+        return cls(
+            Path(home or os.environ.get("FUPIN_HOME") or "data").resolve(),
+            Path(sources_file).resolve() if sources_file else None,
+        )
+
+    @property
+    def config(self) -> Path:
+        return self.home / "config"
+
+    @property
+    def header_files(self) -> list[Path]:
+        """The operators' headers.yaml files: <home>/config/ and beside sources.yaml, in that order."""
+        candidates = [self.config / "headers.yaml"]
+        if self.sources_file is not None:
+            candidates.append(self.sources_file.parent / "headers.yaml")
+        return list(dict.fromkeys(candidates))
 
     @property
     def raw(self) -> Path:
@@ -127,6 +143,40 @@ def load_sources(path: str | os.PathLike) -> list[Source]:
             raise ConfigError(f"{file}: source #{i}: mode must be 'correction' or 'full', not '{mode}'")
         sources.append(Source(code, str(entry["url"]), str(entry.get("pattern", "*")), mode))
     return sources
+
+
+def load_headers(files: list[Path], province_code: str) -> dict[str, dict[str, list[str]]]:
+    """The operators' header synonyms for one province: dataset → canonical column → labels.
+
+    ``headers.yaml`` holds ``<dataset>: {<column>: [label, …]}`` for every province and, under
+    ``provinces: {"43": {<dataset>: …}}``, for one province; all files and both levels add up.
+    """
+    merged: dict[str, dict[str, list[str]]] = {}
+    for file in files:
+        if not file.exists():
+            continue
+        try:
+            doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file}: not valid YAML ({exc.__class__.__name__})") from exc
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{file}: expected '<dataset>: {{<column>: [label, …]}}' entries")
+        provinces = doc.get("provinces") or {}
+        local = {}
+        for key, value in provinces.items():
+            try:
+                if resolve_province(str(key)) == province_code:
+                    local = value or {}
+            except ValueError as exc:
+                raise ConfigError(f"{file}: provinces: {exc}") from exc
+        for block in ({k: v for k, v in doc.items() if k != "provinces"}, local):
+            for dataset, columns in block.items():
+                if not isinstance(columns, dict):
+                    raise ConfigError(f"{file}: {dataset}: expected '<column>: [label, …]'")
+                for column, labels in columns.items():
+                    labels = [labels] if isinstance(labels, str) else list(labels or [])
+                    merged.setdefault(str(dataset), {}).setdefault(str(column), []).extend(map(str, labels))
+    return merged
 
 
 def inbox_sources(inbox: str | os.PathLike) -> list[Source]:

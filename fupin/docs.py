@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -54,14 +53,13 @@ def references(sql: str, *, exclude: str | None = None) -> list[str]:
 
 
 def mart_lineage() -> dict[str, list[str]]:
-    """marts.<model> → the core tables and marts its SQL file reads."""
-    folder = resources.files("warehouse").joinpath("models/marts")
-    lineage = {}
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".sql"):
-            name = f"marts.{entry.name.removesuffix('.sql')}"
-            lineage[name] = references(entry.read_text(encoding="utf-8"), exclude=name)
-    return lineage
+    """marts.<model> → the core tables and marts its SQL file reads (its documentation comments left out)."""
+    from warehouse.build import marts
+
+    return {
+        f"marts.{m.name}": references(re.sub(r"--[^\n]*", "", m.sql), exclude=f"marts.{m.name}")
+        for m in sorted(marts(), key=lambda m: m.name)
+    }
 
 
 def read_relations(con: duckdb.DuckDBPyConnection) -> list[Relation]:

@@ -19,6 +19,8 @@ import duckdb
 
 from fupin.readonly import connect_readonly
 from fupin.safe_text import neutralise
+from warehouse.contracts import column_labels as contract_labels
+from warehouse.contracts import fraction_columns
 
 FORMATS = ("xlsx", "csv")
 
@@ -28,8 +30,6 @@ INDICATOR_LABELS = {
     "central_budget_investment": "中央预算内投资",
     "lottery_welfare_funds_central": "中央彩票公益金",
     "poverty_incidence": "贫困发生率",
-    "poor_population": "未脱贫人口",
-    "lifted_population": "已脱贫人口",
     "below_exit_threshold": "低于退出标准",
     "social_org_funds_landed": "社会组织落地资金",
     "social_org_organisations": "参与社会组织",
@@ -40,13 +40,13 @@ INDICATOR_LABELS = {
 
 UNIT_LABELS = {"yuan": "元", "fraction": "比例", "persons": "人", "count": "个", "boolean": "是/否"}
 
+# labels of the columns no dataset contract declares; the contracts' own come from warehouse/contracts
 COLUMN_LABELS = {
     "submission_id": "报送编号",
     "province_code": "省份代码",
     "province_name": "省份",
     "prefecture_code": "地市代码",
     "prefecture_name": "地市",
-    "county_code": "县代码",
     "county_name": "县（市、区）",
     "region": "地区",
     "area_code": "片区代码",
@@ -77,30 +77,15 @@ COLUMN_LABELS = {
     "value_after": "变动后",
     "changed_at": "变动时间",
     "submissions": "来源报送",
-    "year": "年度",
-    "fund_type": "资金类型",
-    "fund_level": "资金级别",
-    "amount_yuan": "金额",
     "counties": "县数",
-    "rural_population": "农业户籍人口",
     "poor_population": "未脱贫人口",
     "lifted_population": "已脱贫人口",
-    "declared_incidence": "申报贫困发生率",
     "incidence": "贫困发生率",
     "exit_threshold": "退出标准",
     "threshold": "退出标准",
     "below_exit_threshold": "低于退出标准",
-    "organisation": "社会组织",
-    "org_scope": "登记范围",
-    "project": "项目",
-    "beneficiaries": "受益人数",
     "organisations": "社会组织数",
     "projects": "项目数",
-    "programme": "培训项目",
-    "sessions": "期数",
-    "trainees": "培训人数",
-    "trainees_poor": "其中建档立卡贫困人员",
-    "employed": "培训后就业人数",
     "indicator": "指标代码",
     "scope_code": "范围代码",
     "scope_name": "范围",
@@ -122,8 +107,14 @@ COLUMN_LABELS = {
     "ordinal": "序号",
 }
 
+
+def column_labels() -> dict[str, str]:
+    """Column → Chinese header: the dataset contracts' labels and those above."""
+    return {**COLUMN_LABELS, **contract_labels()}
+
+
 # columns holding fractions: exported as percent
-PERCENT_COLUMNS = {"incidence", "declared_incidence", "exit_threshold", "threshold"}
+PERCENT_COLUMNS = {"incidence", "exit_threshold", "threshold"}
 
 
 class ExportError(ValueError):
@@ -237,12 +228,12 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
     rows = cur.fetchall()
     headers, converters, formats = [], [], []
     for column in columns:
-        label = COLUMN_LABELS.get(column, column)
+        label = column_labels().get(column, column)
         if column.endswith("_yuan"):
             headers.append(f"{label}（万元）")
             converters.append(_to_wan)
             formats.append("#,##0.00####")
-        elif column in PERCENT_COLUMNS or column.endswith("_share"):
+        elif column in PERCENT_COLUMNS | fraction_columns() or column.endswith("_share"):
             headers.append(f"{label}（%）")
             converters.append(_to_percent)
             formats.append("0.00")
@@ -366,4 +357,5 @@ def export(
 
 def header_row(values: Iterable[str]) -> list[str]:
     """Chinese header for warehouse column names (used by the report's tables too)."""
-    return [COLUMN_LABELS.get(v, v) for v in values]
+    labels = column_labels()
+    return [labels.get(v, v) for v in values]

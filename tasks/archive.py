@@ -27,6 +27,7 @@ LEDGER_SQL = (
     "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at "
     "from meta.submissions order by received_at, submission_id"
 )
+MAPPINGS_SQL = "select submission_id, sheet, submitted_header, column_name, matched_by from meta.header_mappings"
 # the tables a rebuilt warehouse must reproduce row for row
 COMPARED = {
     "meta.submissions": "select * exclude (message) from meta.submissions",
@@ -121,6 +122,7 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
         if only is None or f.stem in only:
             lake_files.setdefault(f.stem, []).append(str(f))
     rejections: dict[str, list[Rejection]] = {}
+    mappings: dict[str, list[dict]] = {}
     if paths.warehouse.exists():
         with read_only(paths.warehouse) as con:
             for sid, *rest in con.execute(
@@ -128,6 +130,12 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
             ).fetchall():
                 if only is None or sid in only:
                     rejections.setdefault(sid, []).append(Rejection(*rest))
+            # a warehouse from before header mappings were kept has none to give
+            kept = con.execute("select count(*) from duckdb_tables() where table_name = 'header_mappings'").fetchone()
+            for sid, *mapped in con.execute(MAPPINGS_SQL).fetchall() if kept[0] else []:
+                mappings.setdefault(sid, []).append(
+                    dict(zip(("sheet", "submitted_header", "column_name", "matched_by"), mapped, strict=True))
+                )
     outcomes = []
     for r in ledger_rows(paths):
         if only is not None and r["submission_id"] not in only:
@@ -155,7 +163,10 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
                 rejections=rejections.get(r["submission_id"], []),
                 kind=r["kind"] or "correction",
                 applied_at=r["applied_at"],
-                approved=True,  # already decided: replayed as it was, never held again
+                approved=True,
+                header_mapping=mappings.get(
+                    r["submission_id"], []
+                ),  # already decided: replayed as it was, never held again
             )
         )
     return outcomes

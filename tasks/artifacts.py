@@ -15,13 +15,10 @@ from fupin.config import Paths
 SUBMISSIONS_KEY = "fupin-submissions"
 INDICATORS_KEY = "fupin-indicators"
 
-# the briefing's first lines: multi-year totals and growth of the areas
-HEADLINE_SQL = """
-select indicator, scope_name, period, value, unit
-from marts.indicators
-where scope_code in ('luoxiao', 'designated_mca') and period like '%-%'
-order by indicator, scope_code, period
-"""
+# the briefing's first lines: marts.headline, as `fupin run` and the report show them
+HEADLINE_SQL = (
+    "select indicator, scope_name, period, value, unit from marts.headline order by ordinal, scope_code, period"
+)
 
 
 def format_figure(value: float | None, unit: str) -> str:

@@ -16,61 +16,9 @@ from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
 from tasks.records import Outcome, Rejection
+from warehouse.contracts import contracts
 
 MONEY = pa.decimal128(18, 2)
-
-# file schemas; province and year live in the partition path, not in the file
-SCHEMAS: dict[str, pa.Schema] = {
-    "fund_allocation": pa.schema(
-        [
-            ("county_code", pa.string()),
-            ("fund_type", pa.string()),
-            ("fund_level", pa.string()),
-            ("amount_yuan", MONEY),
-            ("row_action", pa.string()),
-            ("source_row", pa.int32()),
-            ("submission_id", pa.string()),
-        ]
-    ),
-    "poverty_status": pa.schema(
-        [
-            ("county_code", pa.string()),
-            ("rural_population", pa.int64()),
-            ("poor_population", pa.int64()),
-            ("lifted_population", pa.int64()),
-            ("declared_incidence", pa.float64()),
-            ("row_action", pa.string()),
-            ("source_row", pa.int32()),
-            ("submission_id", pa.string()),
-        ]
-    ),
-    "social_org_project": pa.schema(
-        [
-            ("organisation", pa.string()),
-            ("org_scope", pa.string()),
-            ("project", pa.string()),
-            ("county_code", pa.string()),
-            ("amount_yuan", MONEY),
-            ("beneficiaries", pa.int64()),
-            ("row_action", pa.string()),
-            ("source_row", pa.int32()),
-            ("submission_id", pa.string()),
-        ]
-    ),
-    "training": pa.schema(
-        [
-            ("programme", pa.string()),
-            ("county_code", pa.string()),
-            ("sessions", pa.int64()),
-            ("trainees", pa.int64()),
-            ("trainees_poor", pa.int64()),
-            ("employed", pa.int64()),
-            ("row_action", pa.string()),
-            ("source_row", pa.int32()),
-            ("submission_id", pa.string()),
-        ]
-    ),
-}
 
 
 def partition_path(paths: Paths, dataset: str, province: str, year: int, submission_id: str) -> Path:
@@ -90,7 +38,7 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
 
 
 def _table(dataset: str, rows: list[dict], submission_id: str) -> pa.Table:
-    schema = SCHEMAS[dataset]
+    schema = contracts()[dataset].arrow_schema()
     columns = {}
     for f in schema:
         if f.name == "source_row":
@@ -122,6 +70,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         rejections=rejections,
         warnings=doc.get("warnings", []),
         kind=doc.get("kind") or rec.get("kind", "correction"),
+        header_mapping=doc.get("header_mapping", []),
     )
     if doc.get("route") == "household_registry":
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
@@ -139,7 +88,9 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.message = doc.get("message")
         outcome.rows_loaded = 0
         if doc["status"] == "rejected":
-            outcome.rejections.append(Rejection(None, None, None, doc.get("message") or "rejected"))
+            outcome.rejections.append(
+                Rejection(None, doc.get("rejected_field"), None, doc.get("message") or "rejected")
+            )
     elif not good_rows:
         outcome.status = "rejected"
         notes = ["no row could be loaded" + (f": {_rows(len(bad_rows))} rejected" if bad_rows else "")]

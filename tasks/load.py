@@ -23,11 +23,11 @@ from prefect.runtime import flow_run
 from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
-from tasks.normalise.settings import DATASET_LABELS, KEYS
 from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
+from warehouse.contracts import contracts
 from warehouse.reference import provinces
 
 # facts are versioned: each *_history table keeps every version, core.fct_* views show the current ones
@@ -158,6 +158,15 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
             f"insert into meta.rejections ({columns}) values (?, ?, ?, ?, ?, ?)",
             [[o.submission_id, r.row_number, r.field, r.value, r.reason, r.code] for r in o.rejections],
         )
+    con.execute("delete from meta.header_mappings where submission_id = ?", [o.submission_id])
+    if o.header_mapping:
+        con.executemany(
+            "insert into meta.header_mappings values (?, ?, ?, ?, ?)",
+            [
+                [o.submission_id, *(m.get(k) for k in ("sheet", "submitted_header", "column_name", "matched_by"))]
+                for m in o.header_mapping
+            ],
+        )
     for rejection_file in o.rejection_files:  # millions of rejected rows travel as Parquet, not lists
         con.execute(
             f"insert into meta.rejections ({columns}) "
@@ -168,7 +177,7 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
 
 def _key_match(dataset: str, left: str, right: str) -> str:
     """Same grain key within one province × year (the year lives in the lake file's partition, not its rows)."""
-    return " and ".join(f"{left}.{k} is not distinct from {right}.{k}" for k in KEYS[dataset] if k != "year")
+    return " and ".join(f"{left}.{k} is not distinct from {right}.{k}" for k in contracts()[dataset].key if k != "year")
 
 
 def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None:
@@ -231,7 +240,7 @@ def _shrinkage(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: 
     problems = []
     for (dataset, year), (keys_before, *totals_before) in before.items():
         _, *totals_after = after[(dataset, year)]
-        label = f"{province}{DATASET_LABELS.get(dataset, dataset)} {year}年"
+        label = f"{province}{contracts()[dataset].zh} {year}年"
         for (_, name, unit), b, a in zip(GUARDED_TOTALS[dataset], totals_before, totals_after, strict=True):
             if b and a < b * (1 - Decimal(str(guard))):
                 shown = (lambda v: f"{v / 10000:,.2f}万元") if unit == "万元" else (lambda v: f"{v:,}人")

@@ -15,9 +15,10 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Limits, Paths
+from fupin.config import Limits, Paths, load_headers
 from fupin.progress import report
 from tasks.normalise import normalise_table
+from tasks.normalise.helpers import vocabularies
 from tasks.parse import ParsedTable, ParseError, read_tables
 from tasks.records import Received, submission_kind
 from tasks.registry import is_registry_file
@@ -85,6 +86,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     errors: list[str] = []
     rows_total = 0
     kind = received.get("kind", "correction")
+    vocabs = vocabularies(load_headers(paths.header_files, received["province_code"]))
+    doc["header_mapping"] = []
     for raw_table in doc.pop("tables", []) or []:
         table = ParsedTable(**raw_table)
         envelope = (table.context.get("metadata") or {}).get("报送类型")
@@ -93,7 +96,7 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
             if f"skipped {skipped}" not in doc["warnings"]:
                 doc["warnings"].append(f"skipped {skipped}")
         try:
-            result = normalise_table(table, received["province_code"])
+            result = normalise_table(table, received["province_code"], vocabs)
         except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
             get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
             where = table.sheet or received["file_name"]
@@ -101,8 +104,11 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
             continue
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)
+        doc["header_mapping"].extend(result.header_mapping)
         if result.error:
             errors.append(result.error)
+            if result.error_field:
+                doc.setdefault("rejected_field", result.error_field)
             continue
         datasets.setdefault(result.dataset, []).extend(result.rows)
         doc["rejections"].extend(asdict(r) for r in result.rejections)

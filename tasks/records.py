@@ -73,6 +73,8 @@ class Outcome:
     kind: str = "correction"  # correction (更正/补报: only the keys it carries) or full (全量重报: the whole slice)
     applied_at: str | None = None  # when its facts took effect: on arrival, or when a person approved it
     approved: bool = False  # a person approved it: the shrink guard does not hold it again
+    # how each table's headers were read: sheet, submitted_header, column_name, matched_by
+    header_mapping: list[dict] = field(default_factory=list)
 
     def save(self, path: Path) -> Path:
         """Write as JSON next to the submission's staging files."""

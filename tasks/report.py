@@ -31,21 +31,11 @@ FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHe
 # rejections listed in full up to this many; beyond, the count and the first ones (the receipts have them all)
 MAX_REJECTIONS_SHOWN = 200
 
-# the briefing's first lines: per area, the multi-year totals and growth, else the latest year
-HEADLINE_SQL = """
-with i as (
-    select *,
-           bool_or(period like '%-%') over (partition by indicator, scope_code) as has_span,
-           max(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as last_period
-    from marts.indicators
-    where scope_code in ('luoxiao', 'designated_mca')
+# the briefing's first lines: one definition (marts.headline) for the CLI, this report and the Prefect artifact
+HEADLINE_SQL = (
+    "select indicator, scope_code, scope_name, period, value, unit from marts.headline "
+    "order by ordinal, scope_code, period"
 )
-select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit
-from i
-join core.indicator_definition as d using (indicator)
-where (i.has_span and i.period like '%-%') or (not i.has_span and i.period = i.last_period)
-order by d.ordinal, i.scope_code desc, i.period
-"""
 
 
 def run_date(now: datetime | None = None) -> date:

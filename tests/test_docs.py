@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import yaml
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.docs import mart_lineage, read_relations, references, undocumented
-from warehouse.build import MARTS, _sql
+from warehouse.build import marts
 
 
 def test_every_table_view_and_column_has_a_comment(warehouse):
@@ -18,16 +17,15 @@ def test_every_table_view_and_column_has_a_comment(warehouse):
 
 
 def test_mart_comments_name_only_real_columns(warehouse):
-    documented = yaml.safe_load(_sql("models/marts/_columns.yml"))["models"]
-    for mart, columns in documented.items():
-        assert mart in MARTS, mart
+    for mart in marts():
+        columns = mart.columns
         actual = {
             c
             for (c,) in warehouse.execute(
-                "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ?", [mart]
+                "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ?", [mart.name]
             ).fetchall()
         }
-        assert set(columns) <= actual, f"marts.{mart}: {set(columns) - actual} are not columns"
+        assert set(columns) <= actual, f"marts.{mart.name}: {set(columns) - actual} are not columns"
 
 
 def test_undocumented_lists_what_lacks_a_comment(tmp_path):
@@ -72,3 +70,12 @@ def test_fupin_docs_default_folder_is_home_docs(demo_run):
     result = CliRunner().invoke(app, ["docs", "--home", str(demo_run["home"])])
     assert result.exit_code == 0, result.output
     assert (demo_run["home"] / "docs" / "data_dictionary.html").stat().st_size > 10_000
+
+
+def test_marts_are_built_after_the_marts_their_sql_reads():
+    order = [m.name for m in marts()]
+    assert set(order) >= {"poverty_by_county", "poverty_by_area", "indicators", "headline"}
+    for mart in marts():
+        for read in mart.reads:
+            assert order.index(read) < order.index(mart.name), (read, mart.name)
+    assert next(m for m in marts() if m.name == "headline").reads == {"indicators"}

@@ -207,8 +207,11 @@ def test_english_headers_and_an_unknown_column_reported_and_ignored(tmp_path):
 def test_missing_required_columns_reject_the_file_naming_them(tmp_path):
     outcome, _ = process(FORMS / "poverty_missing_columns.csv", tmp_path)
     assert outcome.status == "rejected" and outcome.rows_loaded == 0
-    assert "missing required columns for poverty_status: 未脱贫人口 (poor_population)" in outcome.message
-    assert "\n" not in outcome.message
+    assert outcome.message.startswith("poverty_missing_columns.csv: 缺少必填列「未脱贫人口（poor_population）」")
+    assert "[missing_required_column: poverty_status]" in outcome.message and "\n" not in outcome.message
+    assert [(r.row_number, r.field, r.reason) for r in outcome.rejections] == [
+        (None, "poor_population", outcome.message)
+    ]
 
 
 BAD_ROWS = [

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import csv
+import re
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
 from importlib import resources
 
 import duckdb
 import pyarrow as pa
+import yaml
 
+from warehouse.contracts import contracts
 from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, counties, provinces, region_of
-
-# marts in dependency order: a model reads only core tables and the marts above it
-MARTS = (
-    "fund_by_area",
-    "poverty_by_county",
-    "poverty_by_area",
-    "social_org_by_county",
-    "social_org_by_area",
-    "training_by_area",
-    "household_reconciliation",
-    "indicators",
-)
 
 REFERENCE_COMMENTS = {
     "core.dim_county": (
@@ -79,38 +72,57 @@ REFERENCE_COMMENTS = {
     ),
 }
 
-MART_COLUMN_COMMENTS = {
-    "indicators": {
-        "indicator": "Indicator id (core.indicator_definition).",
-        "scope_code": "County code, area code (luoxiao, designated_mca) or area part 'area:province'.",
-        "scope_name": "Name of the county, area or area part.",
-        "period": "Year 'yyyy' or span 'yyyy-yyyy'.",
-        "value": "The figure, in the unit given (yuan, fraction, persons, count, boolean 1/0).",
-        "unit": "Unit of value.",
-        "definition": "How the indicator is computed.",
-    },
-}
-
 
 def _sql(path: str) -> str:
     return resources.files("warehouse").joinpath(path).read_text(encoding="utf-8")
 
 
-def mart_column_comments() -> dict[str, dict[str, str]]:
-    """Mart name → column → comment: MART_COLUMN_COMMENTS and warehouse/models/marts/_columns.yml."""
-    import yaml
-
-    models = yaml.safe_load(_sql("models/marts/_columns.yml"))["models"]
-    return {name: {**models.get(name, {}), **MART_COLUMN_COMMENTS.get(name, {})} for name in MARTS}
+# a reference in a model's SQL to another mart; comments are left out before looking
+_MART_REFERENCE = re.compile(r"\bmarts\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
 
 
-FACT_VIEWS = (
-    "fct_fund_allocation",
-    "fct_poverty_status",
-    "fct_social_org_project",
-    "fct_training",
-    "household_registry",
-)
+@dataclass(frozen=True)
+class Mart:
+    """One mart: its SQL and the documentation written above it (a YAML header in ``--`` comments)."""
+
+    name: str
+    sql: str
+    description: str
+    columns: dict[str, str]
+
+    @property
+    def reads(self) -> set[str]:
+        """The other marts its SQL reads."""
+        return {m.lower() for m in _MART_REFERENCE.findall(_COMMENT.sub("", self.sql))} - {self.name}
+
+
+def read_mart(name: str) -> Mart:
+    """models/marts/<name>.sql with its header: ``-- description: …`` and ``-- columns: {column: comment}``."""
+    sql = _sql(f"models/marts/{name}.sql")
+    header = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        header.append(line[3:] if line.startswith("-- ") else line[2:])
+    doc = yaml.safe_load("\n".join(header))
+    return Mart(name, sql, doc["description"], doc.get("columns") or {})
+
+
+def marts() -> list[Mart]:
+    """Every mart, in an order where each comes after the marts its SQL reads (graphlib)."""
+    folder = resources.files("warehouse").joinpath("models/marts")
+    found = {
+        m.name: m for m in (read_mart(e.name.removesuffix(".sql")) for e in folder.iterdir() if e.name.endswith(".sql"))
+    }
+    graph = {name: found[name].reads & set(found) for name in sorted(found)}
+    return [found[name] for name in TopologicalSorter(graph).static_order()]
+
+
+def fact_views() -> list[str]:
+    """The current-version views of core: one per dataset contract, and the household registries'."""
+    return [*(c.view.removeprefix("core.") for c in contracts().values()), "household_registry"]
+
 
 # core.fct_household_history: the households in the lake's registry files, each with the validity of
 # its county's registry version (core.household_registry_history). Column → (type, comment).
@@ -151,7 +163,9 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
         )
     con.execute(_sql("ddl.sql"))
-    for view in FACT_VIEWS:
+    for contract in contracts().values():
+        con.execute(contract.ddl())
+    for view in fact_views():
         table_comment = con.execute(
             "select comment from duckdb_tables() where schema_name = 'core' and table_name = ?", [f"{view}_history"]
         ).fetchone()[0]
@@ -261,23 +275,26 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every mart from the core tables, in dependency order."""
-    comments = mart_column_comments()
-    for name in MARTS:
-        sql = _sql(f"models/marts/{name}.sql")
-        comment = sql.splitlines()[0].removeprefix("--").strip()
-        con.execute(f"create or replace table marts.{name} as {sql}")
-        con.execute(f"comment on table marts.{name} is '{comment.replace(chr(39), chr(39) * 2)}'")
-        for column, text in comments.get(name, {}).items():
-            con.execute(f"comment on column marts.{name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+    for mart in marts():
+        con.execute(f"create or replace table marts.{mart.name} as {mart.sql}")
+        con.execute(f"comment on table marts.{mart.name} is '{_quote(mart.description)}'")
+        for column, text in mart.columns.items():
+            con.execute(f"comment on column marts.{mart.name}.{column} is '{_quote(text)}'")
 
 
 def run_data_tests(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Run warehouse/tests/assert_*.sql; each returns the offending rows. Name → count of offenders."""
-    failures = {}
+    """Run warehouse/tests/assert_*.sql and each contract's generic tests (keys unique, required not null,
+    accepted values); each returns the offending rows. Name → count of offenders."""
+    tests: dict[str, tuple[str, list]] = {}
     folder = resources.files("warehouse").joinpath("tests")
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.startswith("assert_") and entry.name.endswith(".sql"):
-            n = con.execute(f"select count(*) from ({entry.read_text(encoding='utf-8')})").fetchone()[0]
-            if n:
-                failures[entry.name.removesuffix(".sql")] = n
+            tests[entry.name.removesuffix(".sql")] = (entry.read_text(encoding="utf-8"), [])
+    for contract in contracts().values():
+        tests.update(contract.data_tests())
+    failures = {}
+    for name, (sql, params) in tests.items():
+        n = con.execute(f"select count(*) from ({sql})", params).fetchone()[0]
+        if n:
+            failures[name] = n
     return failures

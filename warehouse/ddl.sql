@@ -93,123 +93,22 @@ comment on column marts.indicator_changes.value_after is 'Value published after 
 comment on column marts.indicator_changes.unit is 'Unit of the values.';
 comment on column marts.indicator_changes.submissions is 'Submissions applied in that run that feed this figure (its dataset, a province of its scope, a year of its period), comma-separated.';
 
-create table if not exists core.fct_fund_allocation_history (
-    province_code varchar not null,
-    county_code varchar not null,
-    year integer not null,
-    fund_type varchar not null,
-    fund_level varchar not null,
-    amount_yuan decimal(18, 2) not null,
+create table if not exists meta.header_mappings (
     submission_id varchar not null,
-    source_row integer,
-    valid_from timestamptz not null,
-    valid_to timestamptz
+    sheet varchar,
+    submitted_header varchar not null,
+    column_name varchar,
+    matched_by varchar not null
 );
-comment on table core.fct_fund_allocation_history is 'Every version of core.fct_fund_allocation with its validity (valid_from, valid_to); Funds allocated: one row per county × year × fund_type × fund_level, from the newest accepted submission of the province for that year.';
-comment on column core.fct_fund_allocation_history.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_fund_allocation_history.county_code is 'Current 6-digit county code (core.dim_county).';
-comment on column core.fct_fund_allocation_history.year is 'Year the funds were allocated.';
-comment on column core.fct_fund_allocation_history.fund_type is 'civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).';
-comment on column core.fct_fund_allocation_history.fund_level is 'central (中央, incl. 部本级 and 中央专项) or provincial (省级).';
-comment on column core.fct_fund_allocation_history.amount_yuan is 'Amount in yuan (converted from 万元 where the form used it).';
-comment on column core.fct_fund_allocation_history.submission_id is 'Submission the row came from (meta.submissions).';
-comment on column core.fct_fund_allocation_history.source_row is 'Row number in the submitted sheet.';
+comment on table meta.header_mappings is 'One row per submitted header of a submission''s tables: how fupin read it.';
+comment on column meta.header_mappings.submission_id is 'The submission (meta.submissions).';
+comment on column meta.header_mappings.sheet is 'Sheet of the workbook; empty for a CSV or JSON file.';
+comment on column meta.header_mappings.submitted_header is 'The header as submitted (header rows joined with /).';
+comment on column meta.header_mappings.column_name is 'Canonical column or header field it was read as (amount_yuan[type/level] for a wide fund column); null when not understood.';
+comment on column meta.header_mappings.matched_by is 'exact (the canonical name), synonym (the contract''s), operator (headers.yaml), words (scored meaning-bearing words), wide (fund type and level in the heading), unknown or ambiguous.';
 
-create table if not exists core.fct_poverty_status_history (
-    province_code varchar not null,
-    county_code varchar not null,
-    year integer not null,
-    rural_population bigint not null,
-    poor_population bigint not null,
-    lifted_population bigint,
-    declared_incidence double,
-    submission_id varchar not null,
-    source_row integer,
-    valid_from timestamptz not null,
-    valid_to timestamptz
-);
-comment on table core.fct_poverty_status_history is 'Every version of core.fct_poverty_status with its validity (valid_from, valid_to); Registered poverty at year end: one row per county × year.';
-comment on column core.fct_poverty_status_history.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_poverty_status_history.county_code is 'Current 6-digit county code.';
-comment on column core.fct_poverty_status_history.year is 'Year whose end the figures describe.';
-comment on column core.fct_poverty_status_history.rural_population is 'Rural registered population (农业户籍人口), persons.';
-comment on column core.fct_poverty_status_history.poor_population is 'Registered poor not yet lifted (未脱贫人口), persons.';
-comment on column core.fct_poverty_status_history.lifted_population is 'Registered poor lifted so far (已脱贫人口), persons, cumulative.';
-comment on column core.fct_poverty_status_history.declared_incidence is 'Incidence the province declared (fraction); marts compute their own from the populations.';
-comment on column core.fct_poverty_status_history.submission_id is 'Submission the row came from.';
-comment on column core.fct_poverty_status_history.source_row is 'Row number in the submitted sheet.';
-
-create table if not exists core.fct_social_org_project_history (
-    province_code varchar not null,
-    organisation varchar not null,
-    org_scope varchar,
-    project varchar not null,
-    county_code varchar not null,
-    year integer not null,
-    amount_yuan decimal(18, 2) not null,
-    beneficiaries bigint,
-    submission_id varchar not null,
-    source_row integer,
-    valid_from timestamptz not null,
-    valid_to timestamptz
-);
-comment on table core.fct_social_org_project_history is 'Every version of core.fct_social_org_project with its validity (valid_from, valid_to); Social organisations'' poverty-alleviation projects: one row per organisation × project × county × year.';
-comment on column core.fct_social_org_project_history.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_social_org_project_history.organisation is 'Name of the social organisation (an organisation, not a person).';
-comment on column core.fct_social_org_project_history.org_scope is 'Registration scope as submitted (全国性 national, 省级 provincial).';
-comment on column core.fct_social_org_project_history.project is 'Project name.';
-comment on column core.fct_social_org_project_history.county_code is 'Current 6-digit code of the county where the funds landed.';
-comment on column core.fct_social_org_project_history.year is 'Year the funds landed.';
-comment on column core.fct_social_org_project_history.amount_yuan is 'Funds landed (落地资金) in yuan.';
-comment on column core.fct_social_org_project_history.beneficiaries is 'Persons benefiting, as declared.';
-comment on column core.fct_social_org_project_history.submission_id is 'Submission the row came from.';
-comment on column core.fct_social_org_project_history.source_row is 'Record number in the submitted file.';
-
-create table if not exists core.fct_training_history (
-    province_code varchar not null,
-    programme varchar not null,
-    county_code varchar not null,
-    year integer not null,
-    sessions bigint,
-    trainees bigint not null,
-    trainees_poor bigint,
-    employed bigint,
-    submission_id varchar not null,
-    source_row integer,
-    valid_from timestamptz not null,
-    valid_to timestamptz
-);
-comment on table core.fct_training_history is 'Every version of core.fct_training with its validity (valid_from, valid_to); Training held: one row per programme × county × year.';
-comment on column core.fct_training_history.province_code is '2-digit code of the submitting province.';
-comment on column core.fct_training_history.programme is 'Training programme as named by the province.';
-comment on column core.fct_training_history.county_code is 'Current 6-digit code of the county where it was held.';
-comment on column core.fct_training_history.year is 'Year of the training.';
-comment on column core.fct_training_history.sessions is 'Sessions (期) held.';
-comment on column core.fct_training_history.trainees is 'Persons trained.';
-comment on column core.fct_training_history.trainees_poor is 'Of whom registered poor (建档立卡贫困人员).';
-comment on column core.fct_training_history.employed is 'Of whom employed after the training.';
-comment on column core.fct_training_history.submission_id is 'Submission the row came from.';
-comment on column core.fct_training_history.source_row is 'Row number in the submitted sheet.';
-
-comment on column core.fct_fund_allocation_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
-comment on column core.fct_fund_allocation_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
-create or replace view core.fct_fund_allocation as
-    select * exclude (valid_from, valid_to) from core.fct_fund_allocation_history where valid_to is null;
-
-comment on column core.fct_poverty_status_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
-comment on column core.fct_poverty_status_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
-create or replace view core.fct_poverty_status as
-    select * exclude (valid_from, valid_to) from core.fct_poverty_status_history where valid_to is null;
-
-comment on column core.fct_social_org_project_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
-comment on column core.fct_social_org_project_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
-create or replace view core.fct_social_org_project as
-    select * exclude (valid_from, valid_to) from core.fct_social_org_project_history where valid_to is null;
-
-comment on column core.fct_training_history.valid_from is 'When the submission carrying this version was received: the version is valid from then.';
-comment on column core.fct_training_history.valid_to is 'When a newer submission for the same province × year replaced it; null while current.';
-create or replace view core.fct_training as
-    select * exclude (valid_from, valid_to) from core.fct_training_history where valid_to is null;
+-- The fact tables core.fct_<dataset>_history and their current views core.fct_<dataset> are generated from
+-- warehouse/contracts/<dataset>.yaml (warehouse.contracts.Contract.ddl), applied after this file.
 
 -- Households stay in the lake: tens of millions of rows are read where they lie (warehouse.build
 -- makes core.fct_household_history a view over the files listed here), so a nightly run copies

@@ -7,19 +7,21 @@ from decimal import Decimal
 from typing import Any
 
 from tasks.normalise.helpers import (
+    Vocabulary,
+    code_of,
     detect_dataset,
     fund_level_of,
-    fund_type_of,
-    map_header,
-    row_action_of,
+    missing_columns_message,
     sheet_unit,
     to_count,
     to_fraction,
     to_yuan,
+    vocabularies,
     year_from_context,
 )
 from tasks.normalise.values import is_missing, parse_number, parse_year
 from tasks.records import Rejection
+from warehouse.contracts import contracts
 from warehouse.reference import resolve_county_pair
 
 _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
@@ -35,6 +37,8 @@ class Normalised:
     warnings: list[str] = field(default_factory=list)
     rows_total: int = 0
     error: str | None = None
+    error_field: str | None = None  # the missing canonical column of a file-level error
+    header_mapping: list[dict[str, str]] = field(default_factory=list)  # submitted_header → column_name, matched_by
 
 
 class _RowError(Exception):
@@ -101,18 +105,41 @@ def _has_unitless_amount(rows: list[list], columns: list[int]) -> bool:
     return False
 
 
-def normalise_table(table, province_code: str) -> Normalised:
-    """Canonical rows for one parsed table of a province's submission."""
-    hmap = map_header(table.header)
+def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
+    """Canonical rows for one parsed table of a province's submission, headers read with ``vocabs``."""
+    vocabs = vocabs or vocabularies()
     context_year = year_from_context(table.context, table.file_name)
-    dataset, reason = detect_dataset(hmap, context_year is not None)
+    required = {d: contracts()[d].required for d in vocabs}
+    dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
     where = f"sheet '{table.sheet}'" if table.sheet else table.file_name
+    unread = [{"submitted_header": h, "column_name": None, "matched_by": "unknown"} for h in hmap.unknown]
+    unread += [{"submitted_header": h, "column_name": None, "matched_by": "ambiguous"} for h in hmap.ambiguous]
+    mapping = [{"sheet": table.sheet or "", **m} for m in [*hmap.mapping, *unread]]
     if dataset is None:
+        if missing:
+            return Normalised(
+                None,
+                rows_total=len(table.rows),
+                error=f"{where}: {reason}",
+                error_field=missing[0].split("|")[0],
+                header_mapping=mapping,
+            )
         labels = ", ".join(h for h in table.header if h) or "none"
-        return Normalised(None, rows_total=len(table.rows), error=f"{where}: {reason} (columns: {labels})")
-    out = Normalised(dataset, rows_total=len(table.rows))
-    if hmap.unknown:
-        out.warnings.append(f"{where}: ignored unknown columns: {', '.join(hmap.unknown)}")
+        return Normalised(
+            None, rows_total=len(table.rows), error=f"{where}: {reason} (columns: {labels})", header_mapping=mapping
+        )
+    if _needs_level_column(dataset, table, hmap, vocabs[dataset]):
+        return Normalised(
+            None,
+            rows_total=len(table.rows),
+            error=f"{where}: {missing_columns_message(dataset, ['fund_level'], hmap, vocabs[dataset])}",
+            error_field="fund_level",
+            header_mapping=mapping,
+        )
+    out = Normalised(dataset, rows_total=len(table.rows), header_mapping=mapping)
+    if hmap.unknown or hmap.ambiguous:
+        unread = [*hmap.unknown, *(f"{a} (ambiguous)" for a in hmap.ambiguous)]
+        out.warnings.append(f"{where}: ignored unknown columns: {', '.join(unread)}")
     _check_declared_totals(table, hmap, out.warnings)
     default_unit = sheet_unit(table.context)
     cols = hmap.columns
@@ -136,6 +163,21 @@ def normalise_table(table, province_code: str) -> Normalised:
             record["_row"] = row_number
             out.rows.append(record)
     return out
+
+
+def _needs_level_column(dataset: str, table, hmap, vocab: Vocabulary) -> bool:
+    """A long fund table without a level column whose fund types are not all centre-only: one file-level message."""
+    if dataset != "fund_allocation" or "fund_type" not in hmap.columns or "fund_level" in hmap.columns:
+        return False
+    column = contracts()[dataset].column("fund_type")
+    for row in table.rows:
+        try:
+            fund_type = code_of(_cell(row, hmap.columns["fund_type"]), column)
+        except ValueError:
+            continue  # the row's own rejection says so
+        if fund_type not in vocab.default_level:
+            return True
+    return False
 
 
 def _resolve(row: list, hmap, province_code: str) -> str:
@@ -164,130 +206,100 @@ def _year(row: list, hmap, context_year: int | None) -> int:
 
 
 def _row_records(dataset: str, row: list, hmap, province: str, context_year, default_unit) -> list[dict]:
+    """The canonical records of one row, each column converted as its contract declares it."""
+    contract = contracts()[dataset]
     cols, units = hmap.columns, hmap.units
-
-    def get(name: str) -> str | None:
-        return _cell(row, cols.get(name))
-
-    def money(name: str) -> Decimal | None:
-        return _convert(
-            name if name != "amount" else "amount_yuan", get(name), to_yuan, units.get(cols.get(name, -1)), default_unit
-        )
-
-    def count(name: str) -> int | None:
-        return _convert(name, get(name), to_count)
-
-    county_code = _resolve(row, hmap, province)
-    year = _year(row, hmap, context_year)
-    if _convert("row_action", get("row_action"), row_action_of) == "withdraw":
-        return _withdrawals(dataset, row, hmap, county_code, year)
-    if dataset == "fund_allocation":
-        records = []
-        if hmap.wide:
-            for i, (fund_type, level) in hmap.wide.items():
-                raw = _cell(row, i)
-                amount = _convert(f"{fund_type}/{level}", raw, to_yuan, units.get(i), default_unit)
-                if amount is not None:
-                    records.append(
-                        dict(
-                            county_code=county_code,
-                            year=year,
-                            fund_type=fund_type,
-                            fund_level=level,
-                            amount_yuan=amount,
-                        )
-                    )
-        if "fund_type" in cols and "amount" in cols:
-            fund_type = _convert("fund_type", get("fund_type"), fund_type_of)
-            level = _convert("fund_level", get("fund_level"), fund_level_of, fund_type)
-            amount = money("amount")
+    record: dict[str, Any] = {"county_code": _resolve(row, hmap, province), "year": _year(row, hmap, context_year)}
+    action = contract.column("row_action")
+    if _value(action, _cell(row, cols.get(action.field)), None, None, record, contract) == "withdraw":
+        return _withdrawals(contract, row, hmap, record)
+    wide = []
+    if hmap.wide:  # one record per fund column of a wide form
+        for i, (fund_type, level) in hmap.wide.items():
+            amount = _convert(f"{fund_type}/{level}", _cell(row, i), to_yuan, units.get(i), default_unit)
             if amount is not None:
-                records.append(
-                    dict(county_code=county_code, year=year, fund_type=fund_type, fund_level=level, amount_yuan=amount)
-                )
-        return records
-    if dataset == "poverty_status":
-        rural, poor = count("rural_population"), count("poor_population")
-        if rural is None or poor is None:
-            missing = "rural_population" if rural is None else "poor_population"
-            raise _RowError(missing, get(missing), f"{missing} is missing")
-        incidence = _convert(
-            "incidence", get("incidence"), to_fraction, units.get(cols.get("incidence", -1)), default_unit
-        )
-        return [
-            dict(
-                county_code=county_code,
-                year=year,
-                rural_population=rural,
-                poor_population=poor,
-                lifted_population=count("lifted_population"),
-                declared_incidence=incidence,
-            )
-        ]
-    if dataset == "social_org_project":
-        organisation, project = get("organisation"), get("project")
-        for name, value in (("organisation", organisation), ("project", project)):
-            if is_missing(value):
-                raise _RowError(name, value, f"{name} is empty")
-        amount = money("amount")
-        if amount is None:
-            raise _RowError("amount_yuan", get("amount"), "amount is missing")
-        return [
-            dict(
-                organisation=organisation,
-                org_scope=get("org_scope"),
-                project=project,
-                county_code=county_code,
-                year=year,
-                amount_yuan=amount,
-                beneficiaries=count("beneficiaries"),
-            )
-        ]
-    if dataset == "training":
-        programme = get("programme")
-        if is_missing(programme):
-            raise _RowError("programme", programme, "programme is empty")
-        trainees = count("trainees")
-        if trainees is None:
-            raise _RowError("trainees", get("trainees"), "trainees is missing")
-        return [
-            dict(
-                programme=programme,
-                county_code=county_code,
-                year=year,
-                sessions=count("sessions"),
-                trainees=trainees,
-                trainees_poor=count("trainees_poor"),
-                employed=count("employed"),
-            )
-        ]
-    raise AssertionError(f"no normaliser for {dataset}")
+                wide.append({**record, "fund_type": fund_type, "fund_level": level, "amount_yuan": amount})
+        if not all(c.field in cols for c in contract.columns if not c.nullable and c.name not in record):
+            return [{**r, **_optional(contract, row, hmap, default_unit, r)} for r in wide]
+    for column in contract.columns:
+        if column.name in record:
+            continue
+        raw = _cell(row, cols.get(column.field))
+        value = _value(column, raw, units.get(cols.get(column.field, -1)), default_unit, record, contract)
+        if value is None and not column.nullable:
+            if column.kind == "money" and dataset == "fund_allocation":
+                return wide  # a long fund row without an amount carries no fact
+            raise _RowError(_reported(column), raw, _missing_reason(column))
+        record[column.name] = value
+    return [*wide, record]
 
 
-def _withdrawals(dataset: str, row: list, hmap, county_code: str, year: int) -> list[dict]:
+def _optional(contract, row: list, hmap, default_unit, record: dict) -> dict:
+    """The nullable columns of a wide form's record."""
+    out = {}
+    for column in contract.columns:
+        if column.nullable and column.name not in record:
+            raw = _cell(row, hmap.columns.get(column.field))
+            out[column.name] = _value(
+                column, raw, hmap.units.get(hmap.columns.get(column.field, -1)), default_unit, {}, contract
+            )
+    return out
+
+
+def _value(column, raw: str | None, column_unit: str | None, default_unit: str | None, record: dict, contract):
+    """One cell as the column's kind: money in yuan, a fraction, a count, a code or text."""
+    name = _reported(column)
+    if column.kind == "money":
+        return _convert(name, raw, to_yuan, column_unit, default_unit)
+    if column.kind == "fraction":
+        return _convert(name, raw, to_fraction, column_unit, default_unit)
+    if column.kind == "count":
+        return _convert(name, raw, to_count)
+    if column.name == "fund_level":
+        return _convert(name, raw, fund_level_of, record["fund_type"], contract)
+    if column.kind == "code":
+        return None if is_missing(raw) and column.nullable else _convert(name, raw, code_of, column)
+    return None if is_missing(raw) else raw
+
+
+def _reported(column) -> str:
+    """The field a rejection names: money under its canonical column (amount_yuan), others under their header field."""
+    return column.name if column.kind == "money" else column.field
+
+
+def _missing_reason(column) -> str:
+    if column.kind == "money":
+        return f"{column.field} is missing"
+    return f"{column.name} is {'missing' if column.kind == 'count' else 'empty'}"
+
+
+def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
     """Key-only records of a row marked 撤销/作废: the facts with these keys are withdrawn, nothing replaces them."""
-    cols = hmap.columns
-
-    def required(name: str) -> str:
-        value = _cell(row, cols.get(name))
-        if is_missing(value):
-            raise _RowError(name, value, f"{name} is empty: a withdrawn row must still name what it withdraws")
-        return value
-
-    base = {"county_code": county_code, "year": year, "row_action": "withdraw"}
-    if dataset == "fund_allocation":
-        keys = [dict(fund_type=t, fund_level=lv) for t, lv in hmap.wide.values()]
-        if "fund_type" in cols:
-            fund_type = _convert("fund_type", _cell(row, cols["fund_type"]), fund_type_of)
-            keys.append(
-                dict(
-                    fund_type=fund_type,
-                    fund_level=_convert("fund_level", _cell(row, cols.get("fund_level")), fund_level_of, fund_type),
-                )
+    base = {**record, "row_action": "withdraw"}
+    if contract.dataset == "fund_allocation":
+        keys = [{"fund_type": t, "fund_level": lv} for t, lv in hmap.wide.values()]
+        if "fund_type" in hmap.columns:
+            fund_type = _value(
+                contract.column("fund_type"), _cell(row, hmap.columns["fund_type"]), None, None, {}, contract
             )
+            level = _value(
+                contract.column("fund_level"),
+                _cell(row, hmap.columns.get("fund_level")),
+                None,
+                None,
+                {"fund_type": fund_type},
+                contract,
+            )
+            keys.append({"fund_type": fund_type, "fund_level": level})
         return [{**base, **k} for k in keys]
-    if dataset == "social_org_project":
-        return [{**base, "organisation": required("organisation"), "project": required("project")}]
-    if dataset == "training":
-        return [{**base, "programme": required("programme")}]
+    for name in contract.key:
+        if name in base:
+            continue
+        column = contract.column(name)
+        raw = _cell(row, hmap.columns.get(column.field))
+        if is_missing(raw):
+            raise _RowError(
+                column.field, raw, f"{column.field} is empty: a withdrawn row must still name what it withdraws"
+            )
+        base[name] = raw
     return [base]

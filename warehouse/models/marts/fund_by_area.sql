@@ -1,4 +1,13 @@
--- one row per area × part (province, or 'all') × year × fund_type × fund_level: yuan allocated to the area's counties
+-- description: 'one row per area × part (province, or ''all'') × year × fund_type × fund_level: yuan allocated to the area''s counties'
+-- columns:
+--   area_code: 'Area id (core.area_county): luoxiao (罗霄山片区), designated_mca (民政部定点扶贫县).'
+--   area_name: Area name (core.area_county).
+--   part: '''all'' for the whole area, else the 2-digit province code of the area''s part in that province (only for areas spanning provinces).'
+--   year: Year the funds were allocated (core.fct_fund_allocation.year).
+--   fund_type: civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).
+--   fund_level: central (中央) or provincial (省级).
+--   amount_yuan: 'Funds allocated to the area''s (or part''s) counties, yuan: sum of core.fct_fund_allocation.amount_yuan.'
+--   counties: Counties with an allocation in the sum, count.
 with area_county as (
     select * from core.area_county
 ),

@@ -1,4 +1,17 @@
--- one row per county × year with a registry or a poverty status: registry persons beside the province's county figures, with the difference
+-- description: 'one row per county × year with a registry or a poverty status: registry persons beside the province''s county figures, with the difference'
+-- columns:
+--   county_code: Current 6-digit county code (core.fct_household).
+--   county_name: County name (core.dim_county).
+--   year: Year the registry describes.
+--   households: Registered households in the registry (core.fct_household), count.
+--   registry_poor: Members of households 未脱贫 or 返贫 in the registry, persons.
+--   registry_lifted: Members of households 已脱贫 in the registry, persons.
+--   declared_poor: Poor population the province submitted for the county (core.fct_poverty_status.poor_population), persons.
+--   declared_lifted: Lifted population the province submitted (core.fct_poverty_status.lifted_population), persons.
+--   poor_difference: registry_poor - declared_poor, persons.
+--   lifted_difference: registry_lifted - declared_lifted, persons.
+--   poor_difference_share: '|poor_difference| / declared_poor, fraction; over 0.005 is listed in the run summary.'
+--   lifted_difference_share: '|lifted_difference| / declared_lifted, fraction; over 0.005 is listed in the run summary.'
 with households as (
     select * from core.fct_household
 ),

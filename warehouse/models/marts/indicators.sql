@@ -1,4 +1,12 @@
--- one row per indicator × scope × period: the figures the Ministry publishes; money in yuan, rates as fractions
+-- description: 'one row per indicator × scope × period: the figures the Ministry publishes; money in yuan, rates as fractions'
+-- columns:
+--   indicator: Indicator id (core.indicator_definition).
+--   scope_code: County code, area code (luoxiao, designated_mca) or area part 'area:province'.
+--   scope_name: Name of the county, area or area part.
+--   period: Year 'yyyy' or span 'yyyy-yyyy'.
+--   value: The figure, in the unit given (yuan, fraction, persons, count, boolean 1/0).
+--   unit: Unit of value.
+--   definition: How the indicator is computed.
 with definitions as (
     select * from core.indicator_definition
 ),

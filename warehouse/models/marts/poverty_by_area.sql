@@ -1,4 +1,14 @@
--- one row per area × part (province, or 'all') × year: registered poverty of the area's counties and its incidence
+-- description: 'one row per area × part (province, or ''all'') × year: registered poverty of the area''s counties and its incidence'
+-- columns:
+--   area_code: Area id (core.area_county).
+--   area_name: Area name (core.area_county).
+--   part: '''all'' for the whole area, else the 2-digit province code of the area''s part in that province.'
+--   year: Year whose end the figures describe.
+--   rural_population: 'Rural registered population of the area''s counties, persons: sum over marts.poverty_by_county.'
+--   poor_population: 'Registered poor not yet lifted in the area''s counties, persons: sum over marts.poverty_by_county.'
+--   lifted_population: 'Registered poor lifted so far in the area''s counties, persons, cumulative: sum over marts.poverty_by_county.'
+--   counties: Counties with a poverty status in the sums, count.
+--   incidence: 'Poverty incidence of the area, fraction: summed poor_population / summed rural_population.'
 with area_county as (
     select * from core.area_county
 ),

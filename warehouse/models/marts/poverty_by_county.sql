@@ -1,4 +1,17 @@
--- one row per county × year: registered poverty at year end, incidence and the exit test
+-- description: 'one row per county × year: registered poverty at year end, incidence and the exit test'
+-- columns:
+--   county_code: Current 6-digit county code (core.dim_county).
+--   county_name: County name (core.dim_county).
+--   province_code: 2-digit province code (core.dim_county).
+--   region: 'east, central or west (core.dim_county): sets the exit threshold.'
+--   year: Year whose end the figures describe (core.fct_poverty_status.year).
+--   rural_population: Rural registered population (农业户籍人口), persons (core.fct_poverty_status).
+--   poor_population: Registered poor not yet lifted (未脱贫人口), persons (core.fct_poverty_status).
+--   lifted_population: Registered poor lifted so far (已脱贫人口, cumulative), persons (core.fct_poverty_status).
+--   declared_incidence: Incidence the province declared, fraction, as submitted (core.fct_poverty_status); not used in indicators.
+--   incidence: 'Poverty incidence (贫困发生率), fraction: poor_population / rural_population.'
+--   exit_threshold: 'Incidence below which the county may exit (core.exit_threshold of its region), fraction: 0.02 east and central, 0.03 west.'
+--   below_exit_threshold: True when incidence < exit_threshold.
 with status as (
     select * from core.fct_poverty_status
 ),

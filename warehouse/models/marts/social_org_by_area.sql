@@ -1,4 +1,11 @@
--- one row per area × year: social organisations' funds landed in the area's counties
+-- description: 'one row per area × year: social organisations'' funds landed in the area''s counties'
+-- columns:
+--   area_code: Area id (core.area_county).
+--   area_name: Area name (core.area_county).
+--   year: Year the funds landed.
+--   amount_yuan: 'Funds landed (落地资金) in the area''s counties, yuan: sum of core.fct_social_org_project.amount_yuan.'
+--   organisations: Distinct social organisations with projects in the area, count.
+--   projects: Projects (organisation × project × county rows), count.
 with area_county as (
     select * from core.area_county
 ),

@@ -1,0 +1,274 @@
+"""Data contracts: one YAML file per dataset, read once, from which the rest of fupin is derived.
+
+Each ``<dataset>.yaml`` declares the dataset's canonical columns (type, unit, Chinese and English
+labels, comment), its grain key, the header fields a form must carry, the header vocabulary
+(synonyms and meaning-bearing words), the value vocabularies and the checks. ``_common.yaml`` holds
+what every dataset shares. From these come the DDL of ``core.fct_*_history`` and its current view
+(``ddl``), the lake's Parquet schemas (``tasks.lake``), the normaliser's vocabulary and row
+building (``tasks.normalise``), the validators (``tasks.validate``), the export labels
+(``fupin.export``), the data dictionary (from the COMMENTs) and the generic data tests
+(``data_tests``). ``FUPIN_CONTRACTS`` points at another folder (tests use it to prove the derivation).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+ARROW_TYPES = {
+    "varchar": pa.string(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "decimal(18, 2)": pa.decimal128(18, 2),
+}
+# the bookkeeping columns around a dataset's own in the history table: (before, after)
+_LEADING = ("province_code",)
+_TRAILING = ("submission_id", "source_row", "valid_from", "valid_to")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One accepted value of a coded column, its Chinese label and how forms write it."""
+
+    code: str
+    zh: str
+    headers: tuple[str, ...]
+    default_level: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A canonical column: stored type, unit, labels and how forms head it (``field``: the header field)."""
+
+    name: str
+    type: str
+    nullable: bool = False
+    unit: str | None = None
+    zh: str | None = None
+    en: str | None = None
+    label: str | None = None  # how a clerk heads it, when not the Chinese label
+    comment: str = ""
+    field: str = ""
+    headers: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    not_words: tuple[str, ...] = ()
+    values: tuple[Value, ...] = ()
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return ARROW_TYPES[self.type]
+
+    @property
+    def kind(self) -> str:
+        """How a cell becomes a value: money, fraction, count, code or text."""
+        if self.unit == "yuan":
+            return "money"
+        if self.unit == "fraction":
+            return "fraction"
+        if self.type in ("bigint", "integer"):
+            return "count"
+        return "code" if self.values else "text"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check on one column: not_zero, not_above (``limit``) or between (``low``..``high``)."""
+
+    column: str
+    reason: str
+    field: str
+    limit: str | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Everything fupin knows about one dataset."""
+
+    dataset: str
+    zh: str
+    en: str
+    grain: str
+    key: tuple[str, ...]
+    required: tuple[str, ...]  # header fields; 'a|b' is either
+    columns: tuple[Column, ...]
+    inputs: tuple[Column, ...]  # header fields read but not stored (county name, ignorable columns)
+    table_columns: tuple[Column, ...]
+    non_negative: tuple[str, ...] = ()
+    not_zero: tuple[Rule, ...] = ()
+    not_above: tuple[Rule, ...] = ()
+    between: tuple[Rule, ...] = ()
+
+    @property
+    def table(self) -> str:
+        return f"core.fct_{self.dataset}_history"
+
+    @property
+    def view(self) -> str:
+        return f"core.fct_{self.dataset}"
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """Header fields a form may carry beyond the required ones."""
+        required = {f for alt in self.required for f in alt.split("|")}
+        return tuple(c.field for c in self.columns if c.field not in required and c.name not in ("county_code",))
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def history_columns(self) -> list[Column]:
+        """Columns of the history table in order: province, the dataset's own, then the bookkeeping ones."""
+        around = {c.name: c for c in self.table_columns}
+        return [*(around[n] for n in _LEADING), *self.columns, *(around[n] for n in _TRAILING)]
+
+    def arrow_schema(self) -> pa.Schema:
+        """The lake file's schema: province and year live in the partition path, not in the file."""
+        own = [(c.name, c.arrow_type) for c in self.columns if c.name != "year"]
+        return pa.schema([*own, ("source_row", pa.int32()), ("submission_id", pa.string())])
+
+    def ddl(self) -> str:
+        """History table, its comments, new columns of an older warehouse, and the current view."""
+        quote = _quote
+        lines = [f"create table if not exists {self.table} ("]
+        lines.append(
+            ",\n".join(f"    {c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.history_columns())
+        )
+        lines.append(");")
+        lines += [f"alter table {self.table} add column if not exists {c.name} {c.type};" for c in self.columns]
+        every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
+        lines.append(f"comment on table {self.table} is '{quote(every)}';")
+        lines += [f"comment on column {self.table}.{c.name} is '{quote(c.comment)}';" for c in self.history_columns()]
+        lines.append(
+            f"create or replace view {self.view} as "
+            f"select * exclude (valid_from, valid_to) from {self.table} where valid_to is null;"
+        )
+        return "\n".join(lines)
+
+    def data_tests(self) -> dict[str, tuple[str, list[Any]]]:
+        """Generic data tests: name → (SQL returning the offending rows, parameters)."""
+        keys = ", ".join(self.key)
+        tests = {
+            f"assert_{self.dataset}_keys_unique": (
+                f"select {keys}, count(*) as n from {self.view} group by {keys} having count(*) > 1",
+                [],
+            ),
+        }
+        required = [c.name for c in self.columns if not c.nullable]
+        tests[f"assert_{self.dataset}_required_not_null"] = (
+            f"select * from {self.view} where " + " or ".join(f"{c} is null" for c in required),
+            [],
+        )
+        for c in self.columns:
+            if c.values:
+                tests[f"assert_{self.dataset}_{c.name}_accepted_values"] = (
+                    f"select {c.name} from {self.view} where {c.name} not in (select unnest(?))",
+                    [[v.code for v in c.values]],
+                )
+        return tests
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _column(name: str, spec: dict[str, Any], base: dict[str, Any] | None = None) -> Column:
+    merged = {**(base or {}), **spec}
+    values = tuple(
+        Value(code, v["zh"], tuple(map(str, v.get("headers", ()))), v.get("default_level"))
+        for code, v in (merged.get("values") or {}).items()
+    )
+    return Column(
+        name=name,
+        type=merged.get("type", "varchar"),
+        nullable=bool(merged.get("nullable", False)),
+        unit=merged.get("unit"),
+        zh=merged.get("zh"),
+        en=merged.get("en"),
+        label=merged.get("label"),
+        comment=merged.get("comment", ""),
+        field=merged.get("field", name),
+        headers=tuple(map(str, merged.get("headers", ()))),
+        words=tuple(merged.get("words", ())),
+        not_words=tuple(merged.get("not_words", ())),
+        values=values,
+    )
+
+
+def _rules(specs: list[dict[str, Any]]) -> tuple[Rule, ...]:
+    return tuple(
+        Rule(
+            column=s["column"],
+            reason=s["reason"],
+            field=s.get("field", s["column"]),
+            limit=s.get("limit"),
+            low=s.get("min"),
+            high=s.get("max"),
+        )
+        for s in specs
+    )
+
+
+def folder() -> Path:
+    """The contracts' folder: ``$FUPIN_CONTRACTS`` or the one shipped beside this module."""
+    override = os.environ.get("FUPIN_CONTRACTS")
+    return Path(override) if override else Path(str(resources.files("warehouse").joinpath("contracts")))
+
+
+def contracts() -> dict[str, Contract]:
+    """Every dataset's contract, by dataset name, in file-name order."""
+    return _load(folder())
+
+
+@cache
+def _load(where: Path) -> dict[str, Contract]:
+    common = yaml.safe_load((where / "_common.yaml").read_text(encoding="utf-8"))
+    shared = common["columns"]
+    inputs = tuple(_column(n, s) for n, s in common["fields"].items())
+    around = tuple(_column(n, s) for n, s in common["table_columns"].items())
+    out = {}
+    for path in sorted(where.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        own = [spec["name"] for spec in doc["columns"]]
+        specs = [*doc["columns"], *({"name": n} for n in common.get("every_dataset", ()) if n not in own)]
+        columns = tuple(
+            _column(spec["name"], {k: v for k, v in spec.items() if k != "name"}, shared.get(spec["name"]))
+            for spec in specs
+        )
+        checks = doc.get("checks") or {}
+        out[doc["dataset"]] = Contract(
+            dataset=doc["dataset"],
+            zh=doc["zh"],
+            en=doc["en"],
+            grain=doc["grain"],
+            key=tuple(doc["key"]),
+            required=tuple(doc["required"]),
+            columns=columns,
+            inputs=inputs,
+            table_columns=around,
+            non_negative=tuple(checks.get("non_negative", ())),
+            not_zero=_rules(checks.get("not_zero", [])),
+            not_above=_rules(checks.get("not_above", [])),
+            between=_rules(checks.get("between", [])),
+        )
+    return out
+
+
+def column_labels() -> dict[str, str]:
+    """Canonical column → Chinese label, over every contract (the export's headers)."""
+    return {c.name: c.zh for contract in contracts().values() for c in contract.columns if c.zh}
+
+
+def fraction_columns() -> set[str]:
+    """Canonical columns holding fractions (exported as percent)."""
+    return {c.name for contract in contracts().values() for c in contract.columns if c.unit == "fraction"}

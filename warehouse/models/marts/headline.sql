@@ -1,0 +1,44 @@
+-- description: 'one row per headline indicator × scope × period: what a briefing opens with, and what `fupin run`, `fupin indicators --headline`, the nightly report and the Prefect artifact show'
+-- columns:
+--   ordinal: Position of the indicator in the printed indicator table (core.indicator_definition).
+--   indicator: Indicator id (core.indicator_definition).
+--   scope_code: Area code (luoxiao, designated_mca), area part 'area:province', or the code of one of the Ministry's designated counties.
+--   scope_name: Name of the area, area part or county.
+--   period: Year 'yyyy' or span 'yyyy-yyyy'.
+--   value: The figure, in the unit given (marts.indicators.value).
+--   unit: Unit of value.
+--   definition: How the indicator is computed.
+with indicators as (
+    select * from marts.indicators
+),
+definitions as (
+    select * from core.indicator_definition
+),
+designated as (
+    select county_code from core.area_county where area_code = 'designated_mca'
+),
+framed as (
+    select *,
+           regexp_full_match(scope_code, '[0-9]{6}') as is_county,
+           min(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as first_period,
+           max(period) filter (where period not like '%-%') over (partition by indicator, scope_code) as last_period
+    from indicators
+),
+chosen as (
+    -- areas and the designated counties only; every multi-year span (totals, growth); for an area the first
+    -- and last year of each yearly series except the funds (their spans say it); for a county its last year
+    select d.ordinal, f.indicator, f.scope_code, f.scope_name, f.period, f.value, f.unit, f.definition
+    from framed as f
+    join definitions as d using (indicator)
+    where (not f.is_county or f.scope_code in (select county_code from designated))
+      and (
+          f.period like '%-%'
+          or (
+              not f.is_county and f.period in (f.first_period, f.last_period)
+              and f.indicator not in ('civil_affairs_funds', 'central_budget_investment', 'lottery_welfare_funds_central')
+          )
+          or (f.is_county and f.period = f.last_period)
+      )
+)
+select * from chosen
+order by ordinal, scope_code, period
