@@ -19,6 +19,7 @@ from tasks.normalise import helpers
 from tasks.normalise.values import is_missing, money_factor, parse_number, parse_year, unit_in_header
 from tasks.parse import ParseError
 from tasks.parse.json_files import read_json
+from warehouse.contracts import contracts
 from warehouse.reference import resolve_county
 
 NUMBERISH = st.from_regex(r"\A[-+]?[0-9٠-٩०-९０-９,]{0,40}(\.[0-9]{0,30})?([eE][-+]?[0-9]{1,7})?(万元|亿元|%|人)?\Z")
@@ -33,8 +34,8 @@ PARSERS = {
     "to_yuan_yi": lambda t: helpers.to_yuan(t, None, "亿元"),
     "to_count": helpers.to_count,
     "to_fraction": lambda t: helpers.to_fraction(t, "%", None),
-    "fund_type_of": helpers.fund_type_of,
-    "fund_level_of": lambda t: helpers.fund_level_of(t, "civil_affairs"),
+    "fund_type_of": lambda t: helpers.code_of(t, contracts()["fund_allocation"].column("fund_type")),
+    "fund_level_of": lambda t: helpers.fund_level_of(t, "civil_affairs", contracts()["fund_allocation"]),
     "clean_label": helpers.clean_label,
     "resolve_county": lambda t: resolve_county(t, "36"),
 }

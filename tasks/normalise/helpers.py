@@ -12,7 +12,15 @@ from difflib import SequenceMatcher
 from functools import cache
 
 from tasks.normalise.settings import SUBTOTAL_LABELS
-from tasks.normalise.values import money_factor, parse_number, parse_year, to_halfwidth, unit_in_header
+from tasks.normalise.values import (
+    check_count,
+    check_magnitude,
+    money_factor,
+    parse_number,
+    parse_year,
+    to_halfwidth,
+    unit_in_header,
+)
 from warehouse.contracts import Column, Contract, contracts
 
 CENT = Decimal("0.01")
@@ -312,7 +320,7 @@ def to_yuan(text: str | None, column_unit: str | None, default_unit: str | None)
     factor = money_factor(unit) if unit else 1
     if factor is None:
         raise ValueError(f"unknown money unit '{unit}' (expected 元, 万元 or 亿元)")
-    return (value * factor).quantize(CENT)
+    return check_magnitude((value * factor).quantize(CENT), text)
 
 
 def to_count(text: str | None) -> int | None:
@@ -324,7 +332,7 @@ def to_count(text: str | None) -> int | None:
         raise ValueError(f"'{text}' is a percentage, not a count")
     if value != value.to_integral_value():
         raise ValueError(f"'{text}' is not a whole number")
-    return int(value)
+    return check_count(int(value), text)
 
 
 def to_fraction(text: str | None, column_unit: str | None, default_unit: str | None) -> float | None:
