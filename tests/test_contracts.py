@@ -109,9 +109,10 @@ def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
             "create table core.dim_county as select '360827' as county_code; create schema if not exists marts; "
             "create table marts.poverty_by_county as select 0.5 as incidence, '360827' as county_code, 2017 as year"
         )
-        row = "('36', '360827', 2017, 'civil_affairs', 'central', 1.00, null, 's1', 2, now(), null)"
-        bad = "('36', '360827', 2017, 'civil_affairs', 'municipal', 1.00, null, 's1', 3, now(), null)"
-        con.execute(f"insert into core.fct_fund_allocation_history values {row}, {row}, {bad}")
+        row = "select '36' as province_code, '360827' as county_code, 2017 as year, 'civil_affairs' as fund_type, "
+        row += "{level} as fund_level, 1.00 as amount_yuan, 's1' as submission_id, now() as valid_from"
+        for level in ("'central'", "'central'", "'municipal'"):
+            con.execute(f"insert into core.fct_fund_allocation_history by name {row.format(level=level)}")
         con.execute("create schema if not exists meta")
         failures = run_data_tests(con)
     assert failures["assert_fund_allocation_keys_unique"] == 1
