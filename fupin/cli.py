@@ -395,7 +395,8 @@ def submissions(
     submission_id: Annotated[str | None, typer.Option("--id", help="Show one submission's rejections.")] = None,
     home: HomeOption = None,
 ) -> None:
-    """The submission ledger, or one submission's rejected rows."""
+    """The submission ledger, or one submission's rejected rows and how its headers were read."""
+    import duckdb
     from rich.console import Console
     from rich.table import Table
 
@@ -408,28 +409,30 @@ def submissions(
             if not found:
                 _fail(f"no submission with id {submission_id}")
             console.print(_text(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}"))
-            rows = con.execute(
-                "select row_number, field, value, reason from meta.rejections "
-                "where submission_id = ? order by row_number nulls first",
-                [submission_id],
-            ).fetchall()
-            table = Table(title=f"Rejections ({len(rows)})", title_justify="left")
-            for col in ("row", "field", "value", "reason"):
-                table.add_column(col, overflow="fold")
-            for r in rows:
-                table.add_row(*[_text(v) for v in r])
-            console.print(table)
-            mapping = con.execute(
-                "select sheet, submitted_header, column_name, matched_by from meta.header_mappings "
-                "where submission_id = ?",
-                [submission_id],
-            ).fetchall()
-            table = Table(title=f"Headers read ({len(mapping)})", title_justify="left")
-            for col in ("sheet", "submitted header", "column", "matched by"):
-                table.add_column(col, overflow="fold")
-            for r in mapping:
-                table.add_row(*("" if v is None else str(v) for v in r))
-            console.print(table)
+            for title, columns, sql in (
+                (
+                    "Rejections",
+                    ("row", "field", "value", "reason"),
+                    "select row_number, field, value, reason from meta.rejections "
+                    "where submission_id = ? order by row_number nulls first",
+                ),
+                (
+                    "Headers read",
+                    ("sheet", "submitted header", "column", "matched by"),
+                    "select sheet, submitted_header, column_name, matched_by from meta.header_mappings "
+                    "where submission_id = ?",
+                ),
+            ):
+                try:
+                    rows = con.execute(sql, [submission_id]).fetchall()
+                except duckdb.CatalogException:  # a warehouse from before header mappings were kept
+                    continue
+                table = Table(title=f"{title} ({len(rows)})", title_justify="left")
+                for col in columns:
+                    table.add_column(col, overflow="fold")
+                for r in rows:
+                    table.add_row(*[_text(v) for v in r])
+                console.print(table)
             return
         rows = con.execute(
             "select submission_id, province_code, file_name, dataset, status, rows_total, rows_loaded, "

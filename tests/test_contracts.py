@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from fupin.docs import read_relations, render_markdown
+from fupin.export import column_labels as table_labels
 from fupin.export import table_sheet
 from tests.test_forms import process
 from warehouse.build import apply_ddl, run_data_tests
@@ -109,9 +111,10 @@ def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
             "create table core.dim_county as select '360827' as county_code; create schema if not exists marts; "
             "create table marts.poverty_by_county as select 0.5 as incidence, '360827' as county_code, 2017 as year"
         )
-        row = "('36', '360827', 2017, 'civil_affairs', 'central', 1.00, null, 's1', 2, now(), null)"
-        bad = "('36', '360827', 2017, 'civil_affairs', 'municipal', 1.00, null, 's1', 3, now(), null)"
-        con.execute(f"insert into core.fct_fund_allocation_history values {row}, {row}, {bad}")
+        row = "select '36' as province_code, '360827' as county_code, 2017 as year, 'civil_affairs' as fund_type, "
+        row += "{level} as fund_level, 1.00 as amount_yuan, 's1' as submission_id, now() as valid_from"
+        for level in ("'central'", "'central'", "'municipal'"):
+            con.execute(f"insert into core.fct_fund_allocation_history by name {row.format(level=level)}")
         con.execute("create schema if not exists meta")
         failures = run_data_tests(con)
     assert failures["assert_fund_allocation_keys_unique"] == 1
@@ -159,3 +162,28 @@ def test_a_row_marked_withdrawn_carries_row_action_to_the_lake(tmp_path):
     assert [(r.row_number, r.field, r.reason) for r in outcome.rejections] == [
         (4, "row_action", "unknown row action '正常' (accepted: 撤销)")
     ]
+
+
+def test_fund_allocations_keep_the_document_that_allocated_them(tmp_path):
+    form = tmp_path / "funds.csv"
+    form.write_text(
+        "年度,县名,资金类别,级别,金额（万元）,指标文号\n"
+        "2017,遂川县,民政事业费,中央,120.5,赣财社指〔2017〕12号\n2017,莲花县,彩票公益金,省级,30,\n",
+        encoding="utf-8",
+    )
+    outcome, datasets = process(form, tmp_path / "home")
+    assert [(r["county_code"], r["amount_yuan"], r["document_number"]) for r in datasets["fund_allocation"]] == [
+        ("360827", Decimal("1205000.00"), "赣财社指〔2017〕12号"),
+        ("360321", Decimal("300000.00"), None),
+    ]
+    assert pq.read_table(outcome.lake_files[0]).column("document_number").to_pylist() == ["赣财社指〔2017〕12号", None]
+    with duckdb.connect() as con:
+        apply_ddl(con)
+        comment = con.execute(
+            "select comment from duckdb_columns() where table_name = 'fct_fund_allocation' "
+            "and column_name = 'document_number'"
+        ).fetchone()
+    assert comment == (
+        "Number of the document that allocated the funds (下达文号, e.g. 赣财社指〔2017〕12号), as submitted.",
+    )
+    assert table_labels()["document_number"] == "下达文号"

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from flows.backfill import backfill
 from flows.nightly import nightly
 from fupin.cli import app
+from fupin.config import ConfigError, Paths, load_headers
 from tasks.normalise.helpers import clean_label, map_header, vocabularies
 
 
@@ -113,3 +114,33 @@ def test_unknown_required_column_is_one_message_then_headers_yaml_and_backfill_l
         ("430224", 2017, "civil_affairs", "provincial", Decimal("300000.00")),
         ("430225", 2017, "lottery_welfare", "central", Decimal("50000.50")),
     ]
+
+
+def test_headers_yaml_in_home_and_beside_sources_add_up_per_province(tmp_path):
+    home, config = tmp_path / "home", tmp_path / "etc"
+    (home / "config").mkdir(parents=True)
+    config.mkdir()
+    (home / "config" / "headers.yaml").write_text(
+        "fund_allocation:\n  fund_level: 事权归属\n"
+        "provinces:\n  湖南:\n    poverty_status: {poor_population: [剩余建档立卡人口]}\n",
+        encoding="utf-8",
+    )
+    (config / "headers.yaml").write_text("fund_allocation:\n  amount_yuan: [核定数]\n", encoding="utf-8")
+    (config / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    paths = Paths.from_home(home, config / "sources.yaml")
+    assert load_headers(paths.header_files, "43") == {
+        "fund_allocation": {"fund_level": ["事权归属"], "amount_yuan": ["核定数"]},
+        "poverty_status": {"poor_population": ["剩余建档立卡人口"]},
+    }
+    assert "poverty_status" not in load_headers(paths.header_files, "36")
+    hmap = map_header(
+        ["县名", "核定数（万元）"], vocabularies(load_headers(paths.header_files, "36"))["fund_allocation"]
+    )
+    assert hmap.columns["amount"] == 1 and hmap.units[1] == "万元"
+
+
+def test_a_broken_headers_yaml_is_one_clear_error(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "headers.yaml").write_text("fund_allocation: [资金级次X\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="headers.yaml: not valid YAML"):
+        load_headers(Paths.from_home(tmp_path).header_files, "43")

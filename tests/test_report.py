@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.config import Paths
-from fupin.export import format_value
+from fupin.export import figure_text
 from tasks.report import SHANGHAI, report_path, run_date, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -128,7 +128,7 @@ def test_report_renders_in_chromium(report, warehouse, tmp_path):
             "select value, unit from marts.indicators where indicator = ? and scope_code = ? and period = ?",
             [indicator, scope, period],
         ).fetchone()
-        assert printed == format_value(value, unit), (indicator, scope, period)
+        assert printed == figure_text(value, unit), (indicator, scope, period)  # the page says 是/否
     assert shown[("civil_affairs_funds", "luoxiao", "2015-2017")] == "84.00亿元"
     assert shown[("civil_affairs_funds_growth", "luoxiao", "2015-2017")] == "24.00%"
     assert shown[("civil_affairs_funds", "designated_mca", "2015-2017")] == "7.06亿元"
