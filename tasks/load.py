@@ -30,21 +30,29 @@ from warehouse.build import apply_ddl, build_marts, create_household_views, load
 from warehouse.contracts import contracts
 from warehouse.reference import provinces
 
-# facts are versioned: each *_history table keeps every version, core.fct_* views show the current ones
-FACT_TABLES = {
-    "fund_allocation": "core.fct_fund_allocation_history",
-    "poverty_status": "core.fct_poverty_status_history",
-    "social_org_project": "core.fct_social_org_project_history",
-    "training": "core.fct_training_history",
-    "household_registry": "core.household_registry_history",  # the households themselves stay in the lake
-}
-# the totals the shrink guard watches per province × dataset × year, with their Chinese label and unit
-GUARDED_TOTALS = {
-    "fund_allocation": (("amount_yuan", "金额", "万元"),),
-    "social_org_project": (("amount_yuan", "落地资金", "万元"),),
-    "poverty_status": (("rural_population", "农业户籍人口", "人"), ("poor_population", "未脱贫人口", "人")),
-    "training": (("trainees", "培训人数", "人"),),
-}
+REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
+
+
+def fact_table(dataset: str) -> str:
+    """The history table of a dataset's facts: each keeps every version, core.fct_* views show the current ones."""
+    return REGISTRY_TABLE if dataset == "household_registry" else contracts()[dataset].table
+
+
+def fact_tables() -> list[str]:
+    return [*(c.table for c in contracts().values()), REGISTRY_TABLE]
+
+
+def guarded_totals(dataset: str) -> list[tuple[str, str, str]]:
+    """(column, Chinese label, display unit) of each total the shrink guard watches for a dataset."""
+    if dataset == "household_registry":  # a registry is complete for its county: never guarded
+        return []
+    contract = contracts()[dataset]
+    return [
+        (name, contract.column(name).zh or name, "万元" if contract.column(name).unit == "yuan" else "人")
+        for name in contract.guarded_totals
+    ]
+
+
 # a submission that would lower a slice's total by more than this share is held for a person (a setting and a
 # flow parameter; FUPIN_SHRINK_GUARD overrides the default)
 SHRINK_GUARD = float(os.environ.get("FUPIN_SHRINK_GUARD", "0.10"))
@@ -194,7 +202,7 @@ def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None
             _load_registry(con, o, province, year, lake_file, stamp)
             fault_point("load")
             continue
-        table = FACT_TABLES[dataset]
+        table = fact_table(dataset)
         con.execute(
             "create or replace temp table incoming as select * from read_parquet(?, hive_partitioning = false)",
             [lake_file],
@@ -217,16 +225,16 @@ def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None
 
 def _fact_slices(o: Outcome) -> list[tuple[str, int]]:
     """(dataset, year) of the form facts the submission touches (registries are complete per county: unguarded)."""
-    return sorted({(d, y) for d, _, y in map(_partition, o.lake_files) if d in GUARDED_TOTALS})
+    return sorted({(d, y) for d, _, y in map(_partition, o.lake_files) if guarded_totals(d)})
 
 
 def _slice_totals(con: duckdb.DuckDBPyConnection, o: Outcome) -> dict[tuple[str, int], tuple]:
     """(keys, total per guarded column) of each slice the submission touches, as they stand now."""
     out = {}
     for dataset, year in _fact_slices(o):
-        sums = ", ".join(f"coalesce(sum({c}), 0)" for c, _, _ in GUARDED_TOTALS[dataset])
+        sums = ", ".join(f"coalesce(sum({c}), 0)" for c, _, _ in guarded_totals(dataset))
         out[(dataset, year)] = con.execute(
-            f"select count(*), {sums} from {FACT_TABLES[dataset]} "
+            f"select count(*), {sums} from {fact_table(dataset)} "
             "where province_code = ? and year = ? and valid_to is null",
             [o.province_code, year],
         ).fetchone()
@@ -241,11 +249,11 @@ def _shrinkage(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: 
     for (dataset, year), (keys_before, *totals_before) in before.items():
         _, *totals_after = after[(dataset, year)]
         label = f"{province}{contracts()[dataset].zh} {year}年"
-        for (_, name, unit), b, a in zip(GUARDED_TOTALS[dataset], totals_before, totals_after, strict=True):
+        for (_, name, unit), b, a in zip(guarded_totals(dataset), totals_before, totals_after, strict=True):
             if b and a < b * (1 - Decimal(str(guard))):
                 shown = (lambda v: f"{v / 10000:,.2f}万元") if unit == "万元" else (lambda v: f"{v:,}人")
                 problems.append(f"{label}{name}合计将由 {shown(b)} 降至 {shown(a)}（减少 {(b - a) / b:.1%}）")
-        table = FACT_TABLES[dataset]
+        table = fact_table(dataset)
         retired = con.execute(
             f"select count(*) from {table} as h where h.province_code = ? and h.year = ? and h.valid_to = ? "
             f"and not exists (select 1 from {table} as t where t.valid_to is null "
@@ -310,10 +318,8 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
     _write_ledger(con, o)
     superseded = []
     if o.status in LIVE:
-        facts = " union all ".join(
-            f"select submission_id from {t} where valid_to is null" for t in FACT_TABLES.values()
-        )
-        ever = " union all ".join(f"select submission_id from {t}" for t in FACT_TABLES.values())
+        facts = " union all ".join(f"select submission_id from {t} where valid_to is null" for t in fact_tables())
+        ever = " union all ".join(f"select submission_id from {t}" for t in fact_tables())
         superseded = [
             sid
             for (sid,) in con.execute(
@@ -326,7 +332,7 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
         for sid in superseded:
             con.execute(
                 "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
-                [f"superseded by {o.submission_id} ({o.file_name})", sid],
+                [f"已被更新的报送 {o.submission_id}（{o.file_name}）全部取代 [superseded]", sid],
             )
     con.execute("commit")
     return superseded

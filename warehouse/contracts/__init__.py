@@ -107,6 +107,9 @@ class Contract:
     not_zero: tuple[Rule, ...] = ()
     not_above: tuple[Rule, ...] = ()
     between: tuple[Rule, ...] = ()
+    # totals per province × year that the shrink guard watches (tasks/load.py): a submission lowering one
+    # by more than the guard is held for a person
+    guarded_totals: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -260,6 +263,7 @@ def _load(where: Path) -> dict[str, Contract]:
             not_zero=_rules(checks.get("not_zero", [])),
             not_above=_rules(checks.get("not_above", [])),
             between=_rules(checks.get("between", [])),
+            guarded_totals=tuple(doc.get("guarded_totals", ())),
         )
     return out
 
