@@ -60,8 +60,9 @@ def _warehouse_findings(paths: Paths) -> list[Finding]:
             Finding(
                 ERROR,
                 "stale_wal",
-                f"发现残留的 WAL 文件 {wal}（某个读写会话被中断）：确认没有程序打开仓库后，"
-                f"把它改名保留（如 {wal.name}.old），再运行 fupin run",
+                f"发现残留的 WAL 文件 {wal}（某个读写会话被中断，其中可能有别人未写入的数据）："
+                f"确认没有程序打开仓库后，用 duckdb 读写打开一次仓库并执行 CHECKPOINT，"
+                f"或把它改名保留（如 {wal.name}.old），再运行 fupin run",
             )
         )
     if building.exists() and not running:

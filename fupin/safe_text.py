@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -10,6 +11,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "|", "\t", "\r")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 # control, format, surrogate and line/paragraph separators: the characters a terminal acts on or a store refuses
 _HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+# a resident ID number's shape (18 characters, the last may be X), not inside a longer run of digits or letters
+ID_SHAPE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 def printable(text: Any) -> str:
@@ -37,3 +40,15 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def mask_ids(text: Any) -> Any:
+    """Text with every ID-number-shaped token masked but its 6-digit division code: '360827************'."""
+    if not isinstance(text, str):
+        return text
+    return ID_SHAPE.sub(lambda m: m.group()[:6] + "*" * 12, text)
+
+
+def has_id(text: Any) -> bool:
+    """True when ``text`` holds an ID-number-shaped token."""
+    return isinstance(text, str) and ID_SHAPE.search(text) is not None

@@ -17,10 +17,11 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Limits, Paths, load_headers
 from fupin.progress import report
+from fupin.safe_text import has_id, mask_ids
 from tasks.normalise import normalise_table
 from tasks.normalise.helpers import vocabularies
 from tasks.parse import ParsedTable, ParseError, read_tables
-from tasks.records import Received, submission_kind
+from tasks.records import Received, Rejection, submission_kind
 from tasks.registry import is_registry_file
 from tasks.validate import validate_rows
 
@@ -130,6 +131,29 @@ def _typed(rows: list[dict]) -> list[dict]:
     return rows
 
 
+ID_IN_TEXT = "疑似身份证号，已屏蔽；身份证号只能出现在建档立卡名册的身份证号列 [id_in_non_id_column]"
+
+
+def _keep_ids_out(doc: dict[str, Any]) -> None:
+    """No ID number leaves a form's staging in clear: a row holding one is rejected with it masked, and
+    messages, warnings and rejections are masked (a registry sent without its header is read as a form)."""
+    for dataset, rows in doc.get("datasets", {}).items():
+        kept = []
+        for row in rows:
+            found = [(name, value) for name, value in row.items() if name != "_row" and has_id(value)]
+            if not found:
+                kept.append(row)
+                continue
+            for name, value in found:
+                doc["rejections"].append(asdict(Rejection(row["_row"], name, mask_ids(value), ID_IN_TEXT)))
+        doc["datasets"][dataset] = kept
+    for rejection in doc["rejections"]:
+        rejection["value"], rejection["reason"] = mask_ids(rejection["value"]), mask_ids(rejection["reason"])
+    doc["warnings"] = [mask_ids(w) for w in doc["warnings"]]
+    if doc.get("message"):
+        doc["message"] = mask_ids(doc["message"])
+
+
 @task(cache_policy=NO_CACHE)
 def validate_submission(normalised_path: str, paths: Paths) -> str:
     """Apply business rules; rejected rows are recorded with row number, field, value and reason."""
@@ -139,6 +163,7 @@ def validate_submission(normalised_path: str, paths: Paths) -> str:
         doc["datasets"][dataset] = good
         doc["rejections"].extend(asdict(r) for r in rejections)
         doc["warnings"].extend(warnings)
+    _keep_ids_out(doc)
     doc["rejections"].sort(key=lambda r: r["row_number"] or 0)
     report(doc["received"]["province_code"], "validate", doc["received"]["file_name"])
     return _write(Path(normalised_path).with_name("validated.json"), doc)

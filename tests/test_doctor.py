@@ -79,6 +79,10 @@ def test_a_stale_wal_from_a_killed_session_is_named(home):
     result = doctor(home)
     assert result.exit_code == 1
     assert "错误 [stale_wal]" in result.output
+    # analysts can still read: the sandbox attaches read-only and replays the WAL in memory, writing nothing
+    query = CliRunner().invoke(app, ["query", "--home", str(home), "--csv", "select count(*) from meta.submissions"])
+    assert query.exit_code == 0, query.output
+    assert (home / "warehouse.duckdb.wal").exists()
 
 
 @pytest.mark.parametrize("where", [0.4, 0.9], ids=["at_40_percent", "at_90_percent"])
