@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.nightly import collect_outcomes, finish, submit_chain
 from fupin.config import Paths
 from fupin.locking import run_lock
-from tasks.archive import archived_submissions, keep_years
+from tasks.archive import archived_submissions, keep_years, recover_warehouse
 from tasks.load import SHRINK_GUARD, load_warehouse
 from tasks.summary import mark_crashed_runs, record_run, summarise_run
 from warehouse.reference import resolve_province
@@ -38,6 +38,7 @@ def backfill(
     record_run(paths, started_at, None, flow_name="backfill")
     with run_lock(paths.lock, lock_wait_seconds):
         mark_crashed_runs(paths)
+        recover_warehouse(paths)
         received = archived_submissions(paths, codes, years)
         failed: dict[str, str] = {}
         outcome_paths = collect_outcomes([(r, submit_chain(r, paths)) for r in received], failed)

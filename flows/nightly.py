@@ -14,6 +14,7 @@ from prefect.tasks import exponential_backoff
 
 from fupin.config import Paths, Source, inbox_sources, load_sources
 from fupin.locking import run_lock
+from tasks.archive import recover_warehouse
 from tasks.artifacts import publish_artifacts
 from tasks.lake import write_lake
 from tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
@@ -99,6 +100,7 @@ def nightly(
     record_run(paths, started_at, None)
     with run_lock(paths.lock, lock_wait_seconds):
         mark_crashed_runs(paths)
+        recover_warehouse(paths)  # a warehouse that no longer reads is set aside and rebuilt first
         seen = read_ledger(paths)
         pull = pull_source.with_options(
             retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)

@@ -16,7 +16,15 @@ from prefect.states import Completed, Failed, State
 
 from fupin.config import Paths
 from fupin.locking import run_lock
-from tasks.archive import carry_over_history, compare_warehouses, ledger_outcomes, swap_in
+from tasks.archive import (
+    carry_over_history,
+    compare_warehouses,
+    export_ledger,
+    ledger_dir,
+    ledger_outcomes,
+    recover_warehouse,
+    swap_in,
+)
 from tasks.load import load_warehouse
 from tasks.summary import RunFailed
 
@@ -28,19 +36,25 @@ def rebuild_warehouse(
     """Build <home>/rebuild/warehouse.duckdb from the lake and the ledger and compare it with the warehouse."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     paths = Paths.from_home(home)
-    if not paths.warehouse.exists():
-        return Failed(message=f"no warehouse at {paths.warehouse}: its ledger is what a rebuild needs")
+    if not paths.warehouse.exists() and not (ledger_dir(paths) / "meta.submissions.parquet").exists():
+        return Failed(message=f"no warehouse at {paths.warehouse} and no ledger copy: nothing to rebuild from")
     scratch = Paths(paths.home / "rebuild")
     shutil.rmtree(scratch.home, ignore_errors=True)
     with run_lock(paths.lock, lock_wait_seconds):
+        recovered = recover_warehouse(paths)  # missing or unreadable: nothing to compare with, rebuilt in place
+        if recovered:
+            return Completed(
+                message=recovered, data={"started_at": started, "replaced": True, "rebuilt": str(paths.warehouse)}
+            )
         outcomes = ledger_outcomes(paths, scratch.staging)
         load_warehouse(outcomes, scratch, shrink_guard=None)  # replays what was decided: nothing is held again
-        carry_over_history(paths.warehouse, scratch.warehouse)
+        carry_over_history(paths, scratch.warehouse)
         differences = compare_warehouses(paths.warehouse, scratch.warehouse)
         identical = not any(n for d in differences.values() for n in d.values())
         replaced = bool(replace and (identical or force))
         if replaced:
             swap_in(scratch.warehouse, paths)
+            export_ledger(paths)
     report = {
         "started_at": started,
         "submissions": len(outcomes),

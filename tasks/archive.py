@@ -58,12 +58,75 @@ def read_only(warehouse: Path):
         yield con
 
 
+# what only the warehouse knows beyond the lake: copied beside it as Parquet after every change
+# (<home>/ledger/<table>.parquet) so that a damaged warehouse can be rebuilt from the lake and these
+LEDGER_TABLES = (
+    "meta.submissions",
+    "meta.rejections",
+    "meta.decisions",
+    "meta.header_mappings",
+    "marts.indicator_changes",
+)
+HISTORY_TABLES = ("meta.decisions", "marts.indicator_changes")  # not derivable from the lake and the ledger
+
+
+def ledger_dir(paths: Paths) -> Path:
+    return paths.home / "ledger"
+
+
+def damaged(warehouse: Path) -> str | None:
+    """Why the warehouse file cannot be read; None when it reads (or another process merely holds it)."""
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            con.execute("select count(*) from meta.submissions").fetchone()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return None
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    except duckdb.Error as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
+def export_ledger(paths: Paths) -> None:
+    """Copy the ledger tables next to the warehouse (written to a temporary name, then renamed)."""
+    folder = ledger_dir(paths)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    with read_only(paths.warehouse) as con:
+        for table in LEDGER_TABLES:
+            tmp = folder / f".{table}.parquet.tmp"
+            con.execute(f"copy (select * from {table}) to '{str(tmp).replace(chr(39), chr(39) * 2)}' (format parquet)")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, folder / f"{table}.parquet")
+
+
+@contextmanager
+def ledger_connection(paths: Paths, copies: bool = False):
+    """meta.* (and the change log) from the warehouse, or from the ledger copies when ``copies`` is asked for
+    or the warehouse is missing or damaged."""
+    if not copies and paths.warehouse.exists() and not damaged(paths.warehouse):
+        with read_only(paths.warehouse) as con:
+            yield con
+        return
+    with duckdb.connect() as con:
+        con.execute("create schema meta")
+        con.execute("create schema marts")
+        for table in LEDGER_TABLES:
+            copy = ledger_dir(paths) / f"{table}.parquet"
+            if copy.exists():
+                con.execute(
+                    f"create view {table} as select * from read_parquet('{str(copy).replace(chr(39), chr(39) * 2)}')"
+                )
+        yield con
+
+
 def ledger_rows(paths: Paths) -> list[dict[str, Any]]:
     """meta.submissions as dicts, in arrival order."""
-    if not paths.warehouse.exists():
-        return []
-    with read_only(paths.warehouse) as con:
-        cur = con.execute(LEDGER_SQL)
+    with ledger_connection(paths) as con:
+        try:
+            cur = con.execute(LEDGER_SQL)
+        except duckdb.CatalogException:  # no warehouse and no ledger copy yet
+            return []
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
@@ -123,19 +186,24 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
             lake_files.setdefault(f.stem, []).append(str(f))
     rejections: dict[str, list[Rejection]] = {}
     mappings: dict[str, list[dict]] = {}
-    if paths.warehouse.exists():
-        with read_only(paths.warehouse) as con:
-            for sid, *rest in con.execute(
+    with ledger_connection(paths) as con:
+        try:
+            found = con.execute(
                 "select submission_id, row_number, field, value, reason, reason_code from meta.rejections"
-            ).fetchall():
-                if only is None or sid in only:
-                    rejections.setdefault(sid, []).append(Rejection(*rest))
-            # a warehouse from before header mappings were kept has none to give
-            kept = con.execute("select count(*) from duckdb_tables() where table_name = 'header_mappings'").fetchone()
-            for sid, *mapped in con.execute(MAPPINGS_SQL).fetchall() if kept[0] else []:
-                mappings.setdefault(sid, []).append(
-                    dict(zip(("sheet", "submitted_header", "column_name", "matched_by"), mapped, strict=True))
-                )
+            ).fetchall()
+        except duckdb.CatalogException:  # no warehouse and no ledger copy yet
+            found = []
+        for sid, *rest in found:
+            if only is None or sid in only:
+                rejections.setdefault(sid, []).append(Rejection(*rest))
+        try:  # a warehouse from before header mappings were kept has none to give
+            mapped_rows = con.execute(MAPPINGS_SQL).fetchall()
+        except duckdb.CatalogException:
+            mapped_rows = []
+        for sid, *mapped in mapped_rows:
+            mappings.setdefault(sid, []).append(
+                dict(zip(("sheet", "submitted_header", "column_name", "matched_by"), mapped, strict=True))
+            )
     outcomes = []
     for r in ledger_rows(paths):
         if only is not None and r["submission_id"] not in only:
@@ -179,19 +247,19 @@ def ledger_outcomes(paths: Paths, staging: Path) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def carry_over_history(current: Path, rebuilt: Path) -> None:
-    """Copy what only the warehouse remembers — decisions and published changes — into a rebuilt warehouse."""
-    with duckdb.connect(str(rebuilt)) as con:
-        con.execute(f"attach '{str(current).replace(chr(39), chr(39) * 2)}' as current (read_only)")
-        for table in ("meta.decisions", "marts.indicator_changes"):
-            present = con.execute(
-                "select count(*) from duckdb_tables() where database_name = 'current' "
-                "and schema_name || '.' || table_name = ?",
-                [table],
-            ).fetchone()[0]
-            con.execute(f"delete from {table}")
-            if present:
-                con.execute(f"insert into {table} by name select * from current.{table}")
+def carry_over_history(paths: Paths, rebuilt: Path, copies: bool = False) -> None:
+    """Copy what neither the lake nor the ledger rows hold — decisions and published changes — into a rebuilt
+    warehouse: from the current warehouse, or from the ledger copies (``copies``, or when it is damaged)."""
+    with ledger_connection(paths, copies=copies) as source, duckdb.connect(str(rebuilt)) as target:
+        for table in HISTORY_TABLES:
+            try:
+                rows = source.sql(f"select * from {table}").to_arrow_table()
+            except duckdb.CatalogException:
+                continue
+            target.register("history_rows", rows)
+            target.execute(f"delete from {table}")
+            target.execute(f"insert into {table} by name select * from history_rows")
+            target.unregister("history_rows")
 
 
 @task(cache_policy=NO_CACHE)
@@ -215,3 +283,58 @@ def swap_in(rebuilt: Path, paths: Paths) -> str:
     """Rename the rebuilt file over the warehouse (atomic; readers keep the version they opened)."""
     os.replace(rebuilt, paths.warehouse)
     return str(paths.warehouse)
+
+
+def recover_warehouse(paths: Paths) -> str | None:
+    """Set a damaged warehouse aside (renamed, never deleted) and rebuild it from the lake and the ledger copies;
+    a missing warehouse whose ledger copies exist is rebuilt too.
+
+    Returns what was done, in one line, or None when the warehouse reads (or the home is new).
+    """
+    from datetime import UTC, datetime
+
+    from prefect import get_run_logger
+
+    from tasks.load import load_warehouse
+
+    copies = ledger_dir(paths) / "meta.submissions.parquet"
+    if paths.warehouse.exists():
+        why = damaged(paths.warehouse)
+        if why is None:
+            return None
+        if not copies.exists():
+            raise RuntimeError(
+                f"仓库 {paths.warehouse} 无法读取（{why}），且没有台账副本（{ledger_dir(paths)}）可供重建："
+                "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]"
+            )
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{stamp}")
+        os.replace(paths.warehouse, aside)
+        wal = Path(f"{paths.warehouse}.wal")
+        if wal.exists():
+            os.replace(wal, aside.with_name(aside.name + ".wal"))
+        what = f"仓库无法读取（{why}）：已改名保留为 {aside.name}"
+    elif copies.exists():
+        what = "仓库文件不存在"
+    else:
+        return None  # a new home
+    staging = paths.staging / "recover"
+    # decisions and published changes live only in the copies: kept aside, since the rebuild rewrites the copies
+    history = {
+        table: duckdb.sql(f"select * from read_parquet('{str(copy).replace(chr(39), chr(39) * 2)}')").to_arrow_table()
+        for table in HISTORY_TABLES
+        if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
+    }
+    outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
+    load_warehouse(outcomes, paths, shrink_guard=None)  # replays what was decided: nothing is held again
+    with duckdb.connect(str(paths.warehouse)) as con:
+        for table, rows in history.items():
+            con.register("history_rows", rows)
+            con.execute(f"delete from {table}")
+            con.execute(f"insert into {table} by name select * from history_rows")
+            con.unregister("history_rows")
+    export_ledger(paths)
+    shutil.rmtree(staging, ignore_errors=True)
+    done = f"{what}，已从湖和台账副本重建（{len(outcomes)} 份报送） [warehouse_rebuilt]"
+    get_run_logger().warning(done)
+    return done

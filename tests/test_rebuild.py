@@ -71,3 +71,47 @@ def test_rebuild_replays_corrections_held_approved_and_discarded_submissions(hom
             "select count(*), sum(amount_yuan) from core.fct_fund_allocation where province_code = '43' and year = 2017"
         ).fetchone()
         assert facts == (1, 1)  # the approved full resubmission holds the whole of Hunan's 2017
+
+
+def _damage(warehouse, where: float) -> None:
+    """Random bytes in the middle of the file, and its header zeroed so that no open succeeds (issue 18, #11)."""
+    import os
+
+    data = bytearray(warehouse.read_bytes())
+    at = int(len(data) * where)
+    data[at : at + 65536] = os.urandom(min(65536, len(data) - at))
+    data[:4096] = bytes(4096)
+    warehouse.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("where", [0.4, 0.9], ids=["at_40_percent", "at_90_percent"])
+def test_a_damaged_warehouse_is_set_aside_and_rebuilt_by_the_next_run(home, where):
+    from flows.decide import approve
+    from flows.nightly import nightly
+    from tests.test_corrections import _ledger, _send
+
+    _send(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
+    approve(submission_id=_ledger(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        before = con.execute("select * from marts.indicators order by all").fetchall()
+        changes = con.execute("select count(*) from marts.indicator_changes").fetchone()[0]
+    _damage(home / "warehouse.duckdb", where)
+
+    (home / "no-new-files" / "hunan").mkdir(parents=True)
+    summary = nightly(inbox=str(home / "no-new-files"), home=str(home))  # nothing new arrives
+    assert summary["exit_code"] == 0
+    assert len(list(home.glob("warehouse.duckdb.damaged-*"))) == 1  # set aside, never deleted
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select * from marts.indicators order by all").fetchall() == before
+        assert con.execute("select decided_by from meta.decisions").fetchall() == [("tester",)]
+        assert con.execute("select count(*) from marts.indicator_changes").fetchone()[0] == changes
+        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 12
+
+
+def test_rebuild_warehouse_recovers_a_damaged_one(home):
+    _damage(home / "warehouse.duckdb", 0.4)
+    state = rebuild_warehouse(home=str(home), return_state=True)
+    assert state.is_completed(), state.message
+    assert "[warehouse_rebuilt]" in state.message
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        assert indicator(con, "civil_affairs_funds", "luoxiao", "2015-2017") == pytest.approx(84e8, rel=0.01)
