@@ -78,7 +78,7 @@ class Limits:
     form_bytes: int = 50 * 2**20
     registry_bytes: int = 20 * 2**30
     xlsx_expanded_bytes: int = 256 * 2**20  # the XML inside a workbook, unzipped
-    rows_per_sheet: int = 100_000
+    rows_per_sheet: int = 500_000  # a village-level national form is ~130,000 rows
     columns_per_row: int = 1_000
     line_chars: int = 1_000_000
     field_chars: int = 32_767  # Excel's own limit for one cell
