@@ -59,16 +59,19 @@ def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[
         try:
             outcome_paths.append(future.result())
         except Exception as exc:  # a bug, not bad data: the file stays archived, retried next run
-            failed.setdefault(received.province_code, f"{received.file_name}: {type(exc).__name__}: {exc}")
+            reason = f"{received.file_name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            earlier = failed.get(received.province_code)
+            failed[received.province_code] = f"{earlier}; {reason}" if earlier else reason
     return outcome_paths
 
 
 def finish(
     summary: dict[str, Any], paths: Paths, started_at: str, flow_name: str = "nightly"
 ) -> dict[str, Any] | State:
-    """Record the run, publish its artifacts, and fail the flow run when a province failed."""
-    publish_artifacts(summary, paths)
+    """Record the run, then write the day's report and the artifacts; fail the flow run when a province failed."""
     record_run(paths, started_at, summary, flow_name=flow_name)
+    publish_report(paths)  # after the record: the report's banner names this run's failures too
+    publish_artifacts(summary, paths)
     if summary["failed_provinces"]:
         message = failure_message(summary)
         return Failed(message=message, data=RunFailed(message, summary))
@@ -119,7 +122,6 @@ def nightly(
         outcome_paths = collect_outcomes(chains, failed)
         loaded = load_warehouse(outcome_paths, paths, shrink_guard)
         restore_missing_receipts(paths)
-        publish_report(paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths)
         shutil.rmtree(paths.staging, ignore_errors=True)
     return finish(summary, paths, started_at)

@@ -83,6 +83,14 @@ def demo(
     target = out or _paths(home).home / "inbox"
     files = synthetic_inbox(target, households) if households else write_demo(target)
     typer.echo(f"wrote {len(files)} demo submissions to {target}")
+    from tasks.calendar import calendar_file
+
+    calendar = calendar_file(_paths(home))
+    if not households and not calendar.exists():  # the reporting calendar the demo's provinces follow
+        calendar.parent.mkdir(parents=True, exist_ok=True)
+        demo_calendar = Path(__file__).parents[1] / "warehouse" / "seeds" / "calendar.demo.yaml"
+        calendar.write_text(demo_calendar.read_text(encoding="utf-8"), encoding="utf-8")
+        typer.echo(f"wrote the demo reporting calendar to {calendar}")
     for f in files:
         typer.echo(f"  {f.relative_to(target)}")
 
@@ -365,6 +373,63 @@ def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters:
         f"{result['submission_id']}（{result['file_name']}）{verb}，决定人 {result['decided_by']}；"
         f"{result['indicator_changes']} 项已发布指标随之变动（fupin indicators --changes）"
     )
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every expected submission, not only the late ones.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """The reporting calendar today: who sent what, who is late, what is held or failed (报送情况)."""
+    from tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+
+    paths = _paths(home)
+    if not calendar_file(paths).exists():
+        _fail(f"没有报送日历 {calendar_file(paths)}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]")
+    from fupin.config import ConfigError
+
+    try:
+        with _connect(home) as con:
+            rows = submission_status(con, paths)
+    except ConfigError as exc:
+        _fail(str(exc))
+    shown = rows if everything else [r for r in rows if r["status"] in ATTENTION]
+    if as_json:
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=1, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from warehouse.contracts import contracts
+
+    table = Table(title="报送情况（fupin status）" + ("" if everything else "：需要跟进的"), title_justify="left")
+    for col in ("省份", "数据集", "期间", "截止日期", "状态", "逾期天数", "最近收到"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(
+        shown, key=lambda r: (ATTENTION.index(r["status"]) if r["status"] in ATTENTION else 9, r["province_code"])
+    ):
+        label = contracts()[r["dataset"]].zh if r["dataset"] in contracts() else r["dataset"]
+        table.add_row(
+            *map(
+                _text,
+                (
+                    r["province_name"] or r["province_code"],
+                    label,
+                    r["period"],
+                    r["due_date"],
+                    STATUS_LABELS[r["status"]],
+                    r["days_late"] or "",
+                    _shanghai_day(r["last_received"]) if r["last_received"] else "",
+                ),
+            )
+        )
+    console = Console(width=160)
+    console.print(table)
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUS_LABELS}
+    console.print("；".join(f"{STATUS_LABELS[s]} {n}" for s, n in counts.items() if n) or "日历中没有应报项目")
 
 
 @app.command()

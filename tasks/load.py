@@ -26,6 +26,7 @@ from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
 from tasks.archive import export_ledger
+from tasks.calendar import build_submission_status
 from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
@@ -541,6 +542,7 @@ def load_warehouse(
         create_household_views(con)  # over the registry files now listed
         con.execute("begin")
         build_marts(con)
+        build_submission_status(con, paths)
         applied = [o.submission_id for o, _ in outcomes if o.status in LIVE]
         changes = _record_indicator_changes(con, applied, flow_run.id or "local")
         failures = run_data_tests(con)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,9 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Paths
 from fupin.export import INDICATOR_LABELS, figure_text, header_row
 from fupin.readonly import connect_readonly
+from tasks.calendar import ATTENTION, STATUS_LABELS, submission_status
+from warehouse.contracts import contracts
+from warehouse.reference import provinces
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AREAS = ("luoxiao", "designated_mca")
@@ -52,17 +55,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
     cur = con.execute(sql, params or [])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
-def latest_run_start(paths: Paths) -> datetime | None:
-    """When the newest recorded flow run started (<home>/runs/*.json), or None without records."""
-    starts = []
-    for record in (paths.home / "runs").glob("*.json"):
-        try:
-            starts.append(datetime.fromisoformat(json.loads(record.read_text(encoding="utf-8"))["started_at"]))
-        except (ValueError, KeyError, OSError):
-            continue
-    return max(starts, default=None)
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[str, Any]:
@@ -270,8 +262,41 @@ th,td{border:1px solid #d9dee3;padding:.3rem .5rem;text-align:left;vertical-alig
 td.figure{text-align:right;font-variant-numeric:tabular-nums;font-weight:600}
 .chart{margin:1rem 0;border:1px solid #e5e8eb}.note{color:#52606d;font-size:.9rem}
 .status-rejected,.status-failed{color:#c8102e;font-weight:600}.status-partially_loaded{color:#b7791f}
+.banner{border:2px solid #c8102e;background:#fff5f5;padding:.6rem 1rem;margin:1rem 0}.banner ul{margin:.3rem 0}
 """
 )
+
+
+def _banner(data: dict[str, Any]) -> list[str]:
+    """What needs someone today, above everything else: failed provinces, held submissions, late provinces."""
+    e = html.escape
+    lines = [f"<li><b>失败</b> {e(name)}：{e(reason)}</li>" for name, reason in data["failures"]]
+    lines += [f"<li><b>待确认</b> {e(h['file_name'])}（{e(h['submission_id'])}）</li>" for h in data["held"]]
+    attention = [r for r in data["calendar"] if r["status"] in ATTENTION]
+    if attention:
+        lines.append(f"<li><b>迟报与未报</b> {len(attention)} 项，见下表</li>")
+    if not lines:
+        return []
+    out = ['<div class="banner" id="banner"><b>今日需要处理</b><ul>', *lines, "</ul></div>"]
+    if attention:
+        out += [
+            '<h2 id="late">迟报与未报 Late and missing submissions</h2>',
+            _table(
+                ["省份", "数据集", "期间", "截止日期", "状态", "逾期天数"],
+                [
+                    [
+                        e(r["province_name"] or r["province_code"]),
+                        e(r["dataset_name"]),
+                        str(r["period"]),
+                        str(r["due_date"]),
+                        e(STATUS_LABELS[r["status"]]),
+                        str(r["days_late"] or ""),
+                    ]
+                    for r in attention
+                ],
+            ),
+        ]
+    return out
 
 
 def _table(headers: list[str], rows: list[list[str]], cell_class: dict[int, str] | None = None) -> str:
@@ -346,6 +371,7 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
         f'<p class="note">生成时间 {datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M")}（北京时间）。'
         "金额按部里口径以亿元、万元列示；贫困发生率 = 未脱贫人口 / 农业户籍人口。</p>",
     ]
+    parts += _banner(data)
     if data["held"]:
         parts += [
             '<h2 id="held">待确认的报送 Held submissions</h2>',
@@ -373,7 +399,7 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
             f'<div class="chart">{charts["chart-social"]}</div>',
         ]
     parts += [
-        '<h2 id="submissions">本次运行接收的报送 Submissions received in this run</h2>',
+        '<h2 id="submissions">今日接收的报送 Submissions received today</h2>',
         f'<p class="note">{len(data["submissions"])} 个文件，入库 {loaded} 行，退回 {rejected} 行。'
         f"报送台账合计：{ledger}。</p>",
         _table(
@@ -381,7 +407,7 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
             submissions,
         )
         if submissions
-        else "<p>本次运行没有接收新文件。 Nothing new was received in this run.</p>",
+        else "<p>今日没有接收新文件。 Nothing new was received today.</p>",
         f'<h2 id="rejections">退回明细 Rejections ({len(data["rejections"])})</h2>',
     ]
     if rejections:
@@ -392,19 +418,53 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
                 "完整清单见各省回执（receipts）或 <code>fupin submissions --id</code>。</p>"
             )
     else:
-        parts.append("<p>本次运行没有退回的行。 No rows were rejected in this run.</p>")
+        parts.append("<p>今日没有退回的行。 No rows were rejected today.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+def todays_failures(paths: Paths, day: date) -> list[tuple[str, str]]:
+    """(province name, file and reason) of every failure recorded by the day's runs (<home>/runs/*.json)."""
+    failures: dict[str, str] = {}
+    records = []
+    for record in (paths.home / "runs").glob("*.json"):
+        try:
+            records.append(json.loads(record.read_text(encoding="utf-8")))
+        except (ValueError, OSError):
+            continue
+    for r in sorted(records, key=lambda r: r.get("started_at") or ""):
+        started = datetime.fromisoformat(r["started_at"]).astimezone(SHANGHAI).date()
+        if started == day:
+            failures.update(r.get("failures") or {})
+    names = provinces()
+    return [(names.get(code, code), reason.splitlines()[0][:300]) for code, reason in sorted(failures.items())]
+
+
+def _failed_run_times(paths: Paths) -> list[float]:
+    """When the run records that name failures were written."""
+    times = []
+    for record in (paths.home / "runs").glob("*.json"):
+        try:
+            if json.loads(record.read_text(encoding="utf-8")).get("failures"):
+                times.append(record.stat().st_mtime)
+        except (ValueError, OSError):
+            continue
+    return times
+
+
 def write_report(paths: Paths, day: date | None = None) -> Path:
-    """Read the warehouse and write <home>/reports/<date>.html atomically; returns its path."""
+    """Read the warehouse and the day's run records and write <home>/reports/<date>.html atomically."""
     from plotly.offline import get_plotlyjs
 
     day = day or run_date()
-    since = latest_run_start(paths)
+    since = datetime.combine(day, time(0), tzinfo=SHANGHAI)  # everything received that day, by every run
     with connect_readonly(paths.warehouse) as con:
         data = read_report_data(con, since)
+        data["calendar"] = [
+            {**r, "dataset_name": contracts()[r["dataset"]].zh if r["dataset"] in contracts() else r["dataset"]}
+            for r in submission_status(con, paths)
+        ]
+    data["failures"] = todays_failures(paths, day)
     page = render_report(data, day, get_plotlyjs())
     target = report_path(paths, day)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -421,8 +481,10 @@ def publish_report(paths: Paths) -> str:
         get_run_logger().warning("no warehouse at %s yet: no report written", paths.warehouse)
         return ""
     existing = report_path(paths, run_date())
-    # a run that changed nothing keeps its cost at an empty flow's: today's report already shows this warehouse
-    if existing.exists() and existing.stat().st_mtime >= paths.warehouse.stat().st_mtime:
+    # a run that changed nothing and failed nothing keeps its cost at an empty flow's: today's report already
+    # shows this warehouse and the day's failures
+    newest = max([paths.warehouse.stat().st_mtime, *_failed_run_times(paths)])
+    if existing.exists() and existing.stat().st_mtime >= newest:
         return str(existing)
     target = write_report(paths)
     get_run_logger().info("report written to %s", target)

@@ -48,8 +48,12 @@ class RunFailed(Exception):
 
 def failure_message(summary: dict[str, Any]) -> str:
     """One line naming the failed provinces and why, for the flow run's state and the alert."""
-    failed = summary["failed_provinces"]
-    reasons = "; ".join(f"{p}: {reason.splitlines()[0][:200]}" for p, reason in sorted(failed.items()))
+    from warehouse.reference import provinces
+
+    failed, names = summary["failed_provinces"], provinces()
+    reasons = "; ".join(
+        f"{names.get(p, p)} {p}: {reason.splitlines()[0][:500]}" for p, reason in sorted(failed.items())
+    )
     return f"{len(failed)} province(s) failed ({', '.join(sorted(failed))}) — the others loaded. {reasons}"
 
 
@@ -131,6 +135,7 @@ def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, fl
             rows_loaded=summary["rows_loaded"],
             rows_rejected=summary["rows_rejected"],
             failed_provinces=sorted(summary["failed_provinces"]),
+            failures=summary["failed_provinces"],  # province → file and reason, for the day's report
             message=failure_message(summary) if summary["failed_provinces"] else None,
             warehouse_changed=summary.get("warehouse_changed", False),
         )

@@ -51,7 +51,7 @@ def test_nightly_run_writes_one_self_contained_report(report):
     # plotly.js inline, nothing fetched: no external script, stylesheet or font
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page)
     assert "Plotly.newPlot" in page and len(page) > 3_000_000
-    assert "本次运行接收的报送" in page and "2015年罗霄山片区县民政资金下达情况表.xlsx" in page
+    assert "今日接收的报送" in page and "2015年罗霄山片区县民政资金下达情况表.xlsx" in page
 
 
 def test_fupin_report_rebuilds_on_demand(demo_run, report):

@@ -1,0 +1,182 @@
+"""The reporting calendar (报送日历): which province sends which dataset for which period, and by when.
+
+``<home>/config/calendar.yaml`` lists what is expected; ``marts.submission_status`` sets it beside what
+arrived: per province × dataset × period, received (on time), late (received after the due date),
+held (waiting for a person), failed (only rejected files, or the province's source failed in the last
+run), missing (nothing, past the due date) or pending (not due yet), with days late. A late or missing
+province is a warning for the operator, never a failure of the run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import yaml
+
+from fupin.config import ConfigError, Paths
+from warehouse.contracts import contracts
+from warehouse.reference import provinces, resolve_province
+
+STATUS_LABELS = {
+    "received": "已报送",
+    "late": "迟报",
+    "held": "待确认",
+    "failed": "失败",
+    "missing": "未报",
+    "pending": "未到期",
+}
+# what the morning view lists first: what needs someone
+ATTENTION = ("failed", "held", "missing", "late")
+CALENDAR_SCHEMA = pa.schema(
+    [("province_code", pa.string()), ("dataset", pa.string()), ("period", pa.int32()), ("due_date", pa.date32())]
+)
+
+
+def calendar_file(paths: Paths) -> Path:
+    return paths.home / "config" / "calendar.yaml"
+
+
+def _due(value, year: int, where: str) -> date:
+    text = str(value).strip()
+    try:
+        if len(text) == 5:  # MM-DD of the year after the period
+            return date.fromisoformat(f"{year + 1}-{text}")
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{where}: due '{value}' is not a month-day (03-01) or a date (2019-03-01)") from None
+
+
+def load_calendar(paths: Paths) -> pa.Table:
+    """The calendar's expectations, one row per province × dataset × period; empty when the home has none."""
+    file = calendar_file(paths)
+    if not file.exists():
+        return CALENDAR_SCHEMA.empty_table()
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML ({type(exc).__name__})") from None
+    rows = []
+    for i, entry in enumerate(doc.get("expected") or [], start=1):
+        where = f"{file}: entry #{i}"
+        if not isinstance(entry, dict) or not {"provinces", "datasets", "years", "due"} <= set(entry):
+            raise ConfigError(f"{where} needs provinces, datasets, years and due")
+        names = entry["provinces"]
+        try:
+            codes = sorted(provinces()) if names == "all" else [resolve_province(str(p)) for p in names]
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        unknown = [d for d in entry["datasets"] if d not in contracts() and d != "household_registry"]
+        if unknown:
+            raise ConfigError(f"{where}: unknown datasets {unknown} (known: {', '.join(contracts())})")
+        for code in codes:
+            for dataset in entry["datasets"]:
+                for year in entry["years"]:
+                    rows.append((code, dataset, int(year), _due(entry["due"], int(year), where)))
+    return pa.Table.from_pylist([dict(zip(CALENDAR_SCHEMA.names, r, strict=True)) for r in rows], CALENDAR_SCHEMA)
+
+
+def _failed_in_last_run(paths: Paths) -> list[str]:
+    """Provinces whose source or files failed in the latest finished nightly run (from <home>/runs/*.json)."""
+    import json
+
+    records = []
+    for f in (paths.home / "runs").glob("*.json"):
+        try:
+            records.append(json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    finished = [r for r in records if r.get("flow_name") == "nightly" and r.get("ended_at")]
+    return max(finished, key=lambda r: r["started_at"]).get("failed_provinces") or [] if finished else []
+
+
+STATUS_SQL = """
+with calendar as (
+    select * from expected_rows
+),
+by_dataset as (
+    select submission_id, province_code, status, received_at, years,
+           unnest(string_split(dataset, ',')) as dataset
+    from meta.submissions where dataset is not null
+),
+covered as (
+    select submission_id, province_code, status, received_at, dataset,
+           cast(unnest(string_split(years, ',')) as integer) as period
+    from by_dataset where years is not null
+),
+received as (
+    select province_code, dataset, period, min(received_at) as first_received, max(received_at) as last_received
+    from covered where status in ('loaded', 'partially_loaded', 'superseded')
+    group by province_code, dataset, period
+),
+held as (
+    select distinct province_code, dataset, period from covered where status = 'held'
+),
+rejected as (
+    select distinct province_code, dataset from by_dataset where status = 'rejected'
+),
+judged as (
+    select c.province_code, p.province_name, c.dataset, c.period, c.due_date,
+           r.first_received, r.last_received,
+           case when r.first_received is not null
+                     then case when cast(timezone('Asia/Shanghai', r.first_received) as date) <= c.due_date
+                               then 'received' else 'late' end
+                when h.province_code is not null then 'held'
+                when x.province_code is not null or list_contains(?, c.province_code) then 'failed'
+                when current_date > c.due_date then 'missing'
+                else 'pending' end as status,
+           case when r.first_received is not null
+                     then greatest(cast(timezone('Asia/Shanghai', r.first_received) as date) - c.due_date, 0)
+                when current_date > c.due_date then current_date - c.due_date
+                else 0 end as days_late
+    from calendar as c
+    left join core.dim_province as p using (province_code)
+    left join received as r using (province_code, dataset, period)
+    left join held as h using (province_code, dataset, period)
+    left join rejected as x using (province_code, dataset)
+)
+select province_code, province_name, dataset, period, due_date, status, days_late, last_received
+from judged
+order by province_code, dataset, period
+"""
+
+
+def submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[dict]:
+    """marts.submission_status's rows computed now, from the home's calendar and the connection's ledger."""
+    con.register("expected_rows", load_calendar(paths))
+    try:
+        cur = con.execute(STATUS_SQL, [_failed_in_last_run(paths)])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.unregister("expected_rows")
+
+
+STATUS_COMMENTS = {
+    "province_code": "2-digit code of the province expected to send.",
+    "province_name": "Province name.",
+    "dataset": "Dataset expected (warehouse/contracts).",
+    "period": "Year the submission is to cover.",
+    "due_date": "Date by which it is due (<home>/config/calendar.yaml).",
+    "status": "received (on time), late (after the due date), held, failed, missing (past due, nothing) or pending.",
+    "days_late": "Days past the due date: when it arrived, or until today while missing; 0 otherwise.",
+    "last_received": "When the latest submission covering it arrived (UTC); null if none.",
+}
+
+
+def build_submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> None:
+    """Write marts.submission_status (as of this run) into the warehouse being built, with its comments."""
+    con.register("expected_rows", load_calendar(paths))
+    try:
+        con.execute(f"create or replace table marts.submission_status as {STATUS_SQL}", [_failed_in_last_run(paths)])
+    finally:
+        con.unregister("expected_rows")
+    con.execute(
+        "comment on table marts.submission_status is 'One row per province × dataset × period the reporting "
+        "calendar expects: received, late, held, failed, missing or pending, as of the latest run "
+        "(fupin status recomputes it for today).'"
+    )
+    for column, text in STATUS_COMMENTS.items():
+        con.execute(f"comment on column marts.submission_status.{column} is '{text.replace(chr(39), chr(39) * 2)}'")

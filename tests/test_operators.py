@@ -1,0 +1,87 @@
+"""The morning view (issue 14): the report's banner and `fupin status` tell the operator what failed, what is
+held and who is late — for a real run with a province whose source is down and a registry without a key."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.nightly import nightly, summary_of
+from fupin.cli import app
+from fupin.demo import write_demo
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def morning(tmp_path_factory) -> dict:
+    """A nightly run: Jiangxi and Hunan from the demo, 广东's source down, no pseudonymisation key."""
+    home = tmp_path_factory.mktemp("morning")
+    write_demo(home / "inbox")
+    (home / "config").mkdir()
+    shutil.copy(
+        Path(__file__).parents[1] / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml"
+    )
+    sources = home / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        f"  - {{province: 江西, url: {home / 'inbox' / 'jiangxi'}}}\n"
+        f"  - {{province: 湖南, url: {home / 'inbox' / 'hunan'}}}\n"
+        f"  - {{province: 广东, url: 'http://127.0.0.1:{_closed_port()}/inbox/'}}\n",
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("FUPIN_PII_KEY", raising=False)
+        mp.delenv("FUPIN_PII_KEY_FILE", raising=False)
+        state = nightly(
+            sources_file=str(sources), home=str(home), pull_retries=0, source_timeout_seconds=3, return_state=True
+        )
+    return {"home": home, "state": state, "summary": summary_of(state)}
+
+
+def test_a_failed_run_ends_failed_naming_every_province_and_file(morning):
+    assert morning["state"].is_failed()
+    message = morning["state"].message
+    assert "广东省 44" in message and "江西省 36" in message
+    assert "遂川县建档立卡贫困户2017.csv" in message and "莲花县建档立卡贫困户2017.xlsx" in message
+
+
+def test_the_reports_banner_names_the_failures_and_the_late_and_a_second_report_keeps_them(morning):
+    home = morning["home"]
+    page = next((home / "reports").glob("*.html")).read_text(encoding="utf-8")
+    banner = page[page.index('<div class="banner"') : page.index("</div>", page.index('<div class="banner"'))]
+    assert "失败</b> 广东省" in banner and "失败</b> 江西省" in banner and "遂川县建档立卡贫困户2017.csv" in banner
+    assert "迟报与未报" in banner
+    assert page.index('id="banner"') < page.index('id="headline"')
+    assert "湖南省" in page[page.index('id="late"') : page.index('id="headline"')]
+
+    rebuilt = CliRunner().invoke(app, ["report", "--home", str(home)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    again = next((home / "reports").glob("*.html")).read_text(encoding="utf-8")
+    assert "失败</b> 广东省" in again and "失败</b> 江西省" in again
+    assert (
+        again.count("2015年罗霄山片区县民政资金下达情况表.xlsx")
+        == page.count("2015年罗霄山片区县民政资金下达情况表.xlsx")
+        >= 1
+    )
+
+
+def test_fupin_status_lists_the_late_and_missing_in_chinese(morning):
+    result = CliRunner().invoke(app, ["status", "--home", str(morning["home"])])
+    assert result.exit_code == 0, result.output
+    assert "湖南省" in result.output and "社会组织扶贫项目" in result.output and "未报" in result.output
+    assert "已报送" in result.output  # the counts line
+    everything = CliRunner().invoke(app, ["status", "--all", "--json", "--home", str(morning["home"])])
+    rows = __import__("json").loads(everything.output)
+    statuses = {(r["province_code"], r["dataset"], r["period"]): r["status"] for r in rows}
+    assert statuses[("43", "social_org_project", 2018)] == "missing"
+    assert statuses[("36", "fund_allocation", 2017)] == "received"
+    assert statuses[("43", "fund_allocation", 2016)] == "received"
