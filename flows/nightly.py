@@ -24,6 +24,7 @@ from tasks.receipt import restore_missing_receipts
 from tasks.records import Received
 from tasks.report import publish_report
 from tasks.summary import RunFailed, failure_message, mark_crashed_runs, record_run, summarise_run
+from warehouse.reference import provinces
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:
@@ -45,11 +46,19 @@ def task_runner_for(dask: str | None = None) -> TaskRunner:
 
 
 def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
-    """parse → normalise → validate → write lake for one file; the future resolves to its outcome path."""
-    parsed = parse_submission.submit(received, paths)
-    normalised = normalise_submission.submit(parsed, paths)
-    validated = validate_submission.submit(normalised, paths)
-    return write_lake.submit(validated, paths)
+    """parse → normalise → validate → write lake for one file; the future resolves to its outcome path.
+
+    Each task run is named after the province and the file (``parse 江西省 2017年….xlsx``), as the UI lists them.
+    """
+    where = f"{provinces().get(received.province_code, received.province_code)} {received.file_name}"
+
+    def named(step):
+        return step.with_options(task_run_name=f"{step.name.split('_')[0]} {where}")
+
+    parsed = named(parse_submission).submit(received, paths)
+    normalised = named(normalise_submission).submit(parsed, paths)
+    validated = named(validate_submission).submit(normalised, paths)
+    return named(write_lake).submit(validated, paths)
 
 
 def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[str, str]) -> list[str]:
@@ -96,6 +105,19 @@ def nightly(
 
     Ends Failed (message naming the provinces, the summary in ``RunFailed.summary``) when a
     province's source or file failed; rejected rows alone leave it Completed.
+
+    Args:
+        sources_file: sources.yaml listing one source per province (folder, http(s)://, s3://); relative to the
+            project folder. Leave empty to use ``inbox``.
+        inbox: a folder with one subfolder per province, named by code, Chinese name or pinyin (default
+            data/inbox).
+        home: where the raw archive, lake, warehouse, receipts and reports live (default $FUPIN_HOME or data).
+        lock_wait_seconds: how long to wait for another run on the same home before giving up.
+        pull_retries: retries of a province's source that does not answer or answers 5xx.
+        pull_retry_backoff_seconds: the first wait between those retries; it doubles each time.
+        source_timeout_seconds: how long one request to a source may take.
+        shrink_guard: hold a submission that would lower a published province × dataset × year total by more
+            than this fraction (0.10 = 10%), or retire more than a fifth of its keys, until a person decides.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     paths = Paths.from_home(home, sources_file)
@@ -108,7 +130,12 @@ def nightly(
         pull = pull_source.with_options(
             retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)
         )
-        pulls = {pull.submit(s, paths, seen, source_timeout_seconds): s for s in sources}
+        pulls = {
+            pull.with_options(task_run_name=f"pull {provinces().get(s.province_code, s.province_code)}").submit(
+                s, paths, seen, source_timeout_seconds
+            ): s
+            for s in sources
+        }
         chains, failed = [], {}
         for pulled in as_completed(list(pulls)):
             province = pulls[pulled].province_code

@@ -114,8 +114,10 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected."""
+    """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected or held."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     from flows.nightly import resolve_sources, run_nightly
     from fupin.config import ConfigError, Limits
     from fupin.locking import RunLocked, run_lock
@@ -143,6 +145,13 @@ def run(
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
     except Exception as exc:  # Prefect has logged the traceback; the user gets one line
+        if "ephemeral" in str(exc).lower():
+            _fail(
+                "Prefect's temporary server did not start in time "
+                f"({os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS']} s): raise "
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or start `prefect server start` once and set "
+                "PREFECT_API_URL=http://127.0.0.1:4200/api"
+            )
         _fail(f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     _print_summary(summary)
     if paths.warehouse.exists():

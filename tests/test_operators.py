@@ -85,3 +85,16 @@ def test_fupin_status_lists_the_late_and_missing_in_chinese(morning):
     assert statuses[("43", "social_org_project", 2018)] == "missing"
     assert statuses[("36", "fund_allocation", 2017)] == "received"
     assert statuses[("43", "fund_allocation", 2016)] == "received"
+
+
+def test_task_runs_read_like_the_work(morning):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flow_run_id = morning["state"].state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    names = {r.name for r in runs}
+    assert "pull 广东省" in names and "pull 江西省" in names
+    assert "parse 湖南省 湖南省罗霄山片区民政资金2015-2017.csv" in names
+    assert "validate 江西省 2017年罗霄山片区县民政资金下达情况表.xlsx" in names
