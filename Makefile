@@ -6,7 +6,7 @@ FUPIN := $(VENV)/bin/fupin
 HOME_DIR ?= data
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: help setup run demo test lint format bench clean
+.PHONY: help setup run demo test lint format bench clean deploy
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ HOUSEHOLDS ?= 10000000
 bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS=N for the registry size)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/registry.py $(HOUSEHOLDS)
+
+deploy: setup ## against $$PREFECT_API_URL: work pool, Secret block from $$FUPIN_PII_KEY, deployments, failure automation
+	$(PY) -m fupin.deploy
 
 clean: ## remove data/ and the virtual environment
 	rm -rf $(HOME_DIR) $(VENV)

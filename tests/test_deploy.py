@@ -106,10 +106,25 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
             assert time.monotonic() < deadline, f"server not healthy after 120 s:\n{log_tail('server')}"
             time.sleep(0.5)
 
-        cli(env, "work-pool", "create", "fupin", "--type", "process")
-        deployed = cli(env, "deploy", "--all")
-        for name in ("nightly", "backfill", "rebuild-warehouse", "approve", "discard"):
-            assert name in deployed, deployed
+        # make deploy: pool, Secret block from the key, deployments, automation — the key reaches the worker
+        # only through the Secret block
+        key = env.pop("FUPIN_PII_KEY")
+        made = subprocess.run(
+            ["make", "deploy", f"PY={sys.executable}"],
+            cwd=PROJECT,
+            env={**env, "FUPIN_PII_KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
+        assert key not in made.stdout + made.stderr  # never echoed
+        deployments = {d["name"] for d in httpx.post(f"{api}/deployments/filter", json={}, timeout=5).json()}
+        assert {"nightly", "backfill", "rebuild-warehouse", "approve", "discard"} <= deployments
+        blocks = httpx.post(f"{api}/block_documents/filter", json={}, timeout=5).json()
+        assert "fupin-pii-key" in {b["name"] for b in blocks}
+        automations = httpx.post(f"{api}/automations/filter", json={}, timeout=5).json()
+        assert "fupin-nightly-failed" in {a["name"] for a in automations}
         started.append(
             subprocess.Popen(
                 [PREFECT, "worker", "start", "--pool", "fupin", "--type", "process"],
@@ -156,6 +171,12 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
         assert {"fupin-submissions", "fupin-indicators"} <= keys, keys
         table = next(a for a in artifacts if a["key"] == "fupin-submissions")
         assert "civil_affairs" in str(table["data"]) or "fund_allocation" in str(table["data"])
+        task_runs = httpx.post(
+            f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}}}, timeout=5
+        ).json()
+        assert "parse 江西省 遂川县建档立卡贫困户2017.csv" in {t["name"] for t in task_runs}
+        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:  # the key came from the block
+            assert con.execute("select count(*) from core.household_registry").fetchone()[0] == 2
         runs = list((home / "runs").glob("*.json"))
         assert [p.stem for p in runs] == [flow_run_id]
     finally:
