@@ -216,7 +216,7 @@ _SCOPES = {
     "all": "true",
     # areas, area parts and the Ministry's designated counties
     "areas": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
-    "where area_code = 'designated_mca'))",
+    "where area_code in (select area_code from core.area where show_counties)))",
 }
 
 

@@ -528,7 +528,7 @@ def load_warehouse(
         _migrate(con)
         apply_ddl(con)
         create_runs_view(con, paths)
-        load_reference(con)
+        load_reference(con, paths.home / "config" / "areas.csv")
         con.execute("commit")
         _snapshot_indicators(con)
         for o, _ in outcomes:

@@ -29,7 +29,6 @@ from warehouse.contracts import contracts
 from warehouse.reference import provinces
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-AREAS = ("luoxiao", "designated_mca")
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 # rejections listed in full up to this many; beyond, the count and the first ones (the receipts have them all)
 MAX_REJECTIONS_SHOWN = 200
@@ -61,16 +60,16 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
     """Everything the report shows, read from the warehouse; ``since``: the run's start (None: all submissions)."""
     funds = _rows(
         con,
-        "select scope_code, scope_name, cast(period as integer) as year, value from marts.indicators "
-        "where indicator = 'civil_affairs_funds' and scope_code in ('luoxiao', 'designated_mca') "
-        "and period not like '%-%' order by scope_code desc, year",
+        "select i.scope_code, i.scope_name, cast(i.period as integer) as year, i.value from marts.indicators as i "
+        "join core.area as a on a.area_code = i.scope_code "
+        "where i.indicator = 'civil_affairs_funds' and i.period not like '%-%' order by i.scope_code desc, year",
     )
     growth = {
         r["scope_code"]: r
         for r in _rows(
             con,
             "select scope_code, period, value from marts.indicators "
-            "where indicator = 'civil_affairs_funds_growth' and scope_code in ('luoxiao', 'designated_mca')",
+            "where indicator = 'civil_affairs_funds_growth' and scope_code in (select area_code from core.area)",
         )
     }
     incidence = _rows(
@@ -78,7 +77,8 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
         "select p.county_code, p.county_name, p.year, p.incidence, p.exit_threshold, p.below_exit_threshold, "
         "a.area_code is not null as designated "
         "from marts.poverty_by_county as p "
-        "left join core.area_county as a on a.county_code = p.county_code and a.area_code = 'designated_mca' "
+        "left join (select distinct county_code, area_code from core.area_county where area_code in "
+        "(select area_code from core.area where show_counties)) as a on a.county_code = p.county_code "
         "order by p.year, p.incidence desc",
     )
     social = _rows(
@@ -139,14 +139,16 @@ def funds_figure(data: dict[str, Any]):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    scopes = [s for s in AREAS if any(r["scope_code"] == s for r in data["funds"])]
+    scopes = list(dict.fromkeys(r["scope_code"] for r in data["funds"]))  # every area with funds, in area order
     names = {r["scope_code"]: r["scope_name"] for r in data["funds"]}
     titles = []
     for s in scopes:
         g = data["growth"].get(s)
         titles.append(f"{names[s]}（{g['period']} 年均增长 {g['value'] * 100:.1f}%）" if g else names[s])
     fig = make_subplots(rows=1, cols=max(len(scopes), 1), subplot_titles=titles or ["无数据"])
-    for i, (s, colour) in enumerate(zip(scopes, ("#c8102e", "#1f5fa8"), strict=False), start=1):
+    for i, (s, colour) in enumerate(
+        zip(scopes, ("#c8102e", "#1f5fa8", "#2f855a", "#6b46c1", "#b7791f"), strict=False), start=1
+    ):
         rows = [r for r in data["funds"] if r["scope_code"] == s]
         fig.add_trace(
             go.Bar(

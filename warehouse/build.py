@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import yaml
 
 from warehouse.contracts import contracts
-from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, counties, provinces, region_of
+from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, areas, counties, provinces, region_of
 
 REFERENCE_COMMENTS = {
     "core.dim_county": (
@@ -36,12 +37,24 @@ REFERENCE_COMMENTS = {
             "region": "east, central or west.",
         },
     ),
-    "core.area_county": (
-        "One row per area × county: the counties of each policy area.",
+    "core.area": (
+        "One row per policy area of the areas reference file (seeds/areas.csv or <home>/config/areas.csv).",
         {
-            "area_code": "Area id: luoxiao (罗霄山片区 23 counties), designated_mca (民政部定点扶贫县).",
+            "area_code": "Area id, e.g. luoxiao (罗霄山片区), designated_mca (民政部定点扶贫县), sanqu_sanzhou.",
+            "area_name": "Area name.",
+            "from_year": "First year the area applies (null: always).",
+            "to_year": "Last year the area applies (null: still).",
+            "show_counties": "True when its counties get rows of their own in the headline (the designated counties).",
+        },
+    ),
+    "core.area_county": (
+        "One row per area × county: each area expanded to its current counties (a county named twice counts once).",
+        {
+            "area_code": "Area id (core.area).",
             "area_name": "Area name.",
             "county_code": "Current 6-digit county code.",
+            "level": "province, prefecture or county: how the area's definition names the county.",
+            "defined_by": "The code in the area's definition that brings the county in (54, 5134, 360827 …).",
         },
     ),
     "core.county_alias": (
@@ -229,8 +242,9 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None
         con.execute(f"comment on column {name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
 
 
-def load_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)write the reference tables from python-stdnum's division list and the seeds."""
+def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None = None) -> None:
+    """(Re)write the reference tables from python-stdnum's division list and the seeds (areas: ``areas_override``
+    when that file exists, e.g. <home>/config/areas.csv)."""
     cs = sorted(counties().values(), key=lambda c: c.county_code)
     _replace(con, "core.dim_county", pa.Table.from_pylist([c.__dict__ for c in cs]))
     _replace(
@@ -240,16 +254,8 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
             [{"province_code": k, "province_name": v, "region": region_of(k)} for k, v in sorted(provinces().items())]
         ),
     )
-    _replace(
-        con,
-        "core.area_county",
-        pa.Table.from_pylist(
-            [
-                {"area_code": a.area_code, "area_name": a.area_name, "county_code": a.county_code}
-                for a in area_counties()
-            ]
-        ),
-    )
+    _replace(con, "core.area", pa.Table.from_pylist([a.__dict__ for a in areas(areas_override)]))
+    _replace(con, "core.area_county", pa.Table.from_pylist([a.__dict__ for a in area_counties(areas_override)]))
     _replace(
         con,
         "core.county_alias",

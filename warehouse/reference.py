@@ -1,17 +1,20 @@
 """Reference data: divisions from python-stdnum's code list, areas, and the county resolver.
 
 The national division list (GB/T 2260 with validity years) ships with python-stdnum as
-``stdnum/cn/loc.dat``; we read it rather than type codes.  Area membership (which counties
-form the Luoxiao area) is policy, not a code list, so it lives in ``seeds/area_county.csv``.
+``stdnum/cn/loc.dat``; we read it rather than type codes.  Areas (which provinces,
+prefectures and counties form the Luoxiao area or the 三区三州) are policy, not a code list, so they live
+in ``seeds/areas.csv`` (or ``<home>/config/areas.csv``), expanded to counties here.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 # Regions as the NBS poverty-monitoring reports group provinces (东部/中部/西部): the west is
 # the 12 provinces of the Western Development programme, where the exit threshold is 3%.
@@ -340,18 +343,78 @@ def resolve_province(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class Area:
+    """A policy area as the Ministry defines it: by whole provinces, prefectures and/or single counties."""
+
+    area_code: str
+    area_name: str
+    from_year: int | None
+    to_year: int | None
+    show_counties: bool  # its counties get rows of their own in the headline (the designated counties)
+
+
+@dataclass(frozen=True)
 class AreaCounty:
     area_code: str
     area_name: str
     county_code: str
+    level: str  # province, prefecture or county: how the area's definition names this county
+    defined_by: str  # the code in the definition (54, 5134, 360827 …)
+
+
+AREA_LEVELS = ("province", "prefecture", "county")
+
+
+def areas_file(override: str | os.PathLike | None = None) -> Path:
+    """The areas' reference file: ``override`` (e.g. <home>/config/areas.csv), else the one shipped in seeds/."""
+    if override and Path(override).exists():
+        return Path(override)
+    return Path(str(resources.files("warehouse").joinpath("seeds/areas.csv")))
 
 
 @cache
-def area_counties() -> list[AreaCounty]:
-    """Area membership from seeds/area_county.csv, every code checked against the division list."""
-    text = resources.files("warehouse").joinpath("seeds/area_county.csv").read_text(encoding="utf-8")
-    rows = [AreaCounty(r["area_code"], r["area_name"], r["county_code"]) for r in csv.DictReader(text.splitlines())]
-    unknown = [r.county_code for r in rows if r.county_code not in counties()]
-    if unknown:
-        raise ValueError(f"area_county.csv names codes that are not current counties: {unknown}")
-    return rows
+def _areas(path: Path) -> tuple[list[Area], list[AreaCounty]]:
+    current = counties()
+    areas: dict[str, Area] = {}
+    members: dict[tuple[str, str], AreaCounty] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for n, r in enumerate(csv.DictReader(fh), start=2):
+            where = f"{path.name} line {n}"
+            level, code = r["level"].strip(), r["code"].strip()
+            if level not in AREA_LEVELS:
+                raise ValueError(f"{where}: level '{level}' is not one of {', '.join(AREA_LEVELS)}")
+            if level == "province":
+                hits = [c for c in current if c[:2] == code] if len(code) == 2 and code in provinces() else []
+            elif level == "prefecture":
+                pref = code[:4]
+                known = divisions().get(pref + "00")
+                hits = [c for c in current if c[:4] == pref] if len(code) in (4, 6) and known and known.current else []
+            else:
+                hits = [code] if code in current else []
+            if not hits:  # a code that does not resolve is an error, never a guess (domain.md, "Policy areas")
+                raise ValueError(f"{where}: {level} code '{code}' ({r.get('name', '')}) is not a current division")
+            area = areas.setdefault(
+                r["area_code"],
+                Area(
+                    r["area_code"],
+                    r["area_name"],
+                    int(r["from_year"]) if r.get("from_year") else None,
+                    int(r["to_year"]) if r.get("to_year") else None,
+                    (r.get("show_counties") or "").strip().lower() == "true",
+                ),
+            )
+            for county in hits:  # a county named twice (木里: 凉山州 and the Tibetan areas) counts once
+                members.setdefault(
+                    (area.area_code, county), AreaCounty(area.area_code, area.area_name, county, level, code)
+                )
+    return list(areas.values()), sorted(members.values(), key=lambda a: (a.area_code, a.county_code))
+
+
+def areas(override: str | os.PathLike | None = None) -> list[Area]:
+    """Every area of the reference file, checked against the division list."""
+    return _areas(areas_file(override))[0]
+
+
+def area_counties(override: str | os.PathLike | None = None) -> list[AreaCounty]:
+    """Every area expanded to its current counties, with the level each came from."""
+    return _areas(areas_file(override))[1]

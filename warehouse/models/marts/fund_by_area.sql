@@ -1,6 +1,6 @@
 -- description: 'one row per area × part (province, or ''all'') × year × fund_type × fund_level: yuan allocated to the area''s counties'
 -- columns:
---   area_code: 'Area id (core.area_county): luoxiao (罗霄山片区), designated_mca (民政部定点扶贫县).'
+--   area_code: Area id (core.area).
 --   area_name: Area name (core.area_county).
 --   part: '''all'' for the whole area, else the 2-digit province code of the area''s part in that province (only for areas spanning provinces).'
 --   year: Year the funds were allocated (core.fct_fund_allocation.year).

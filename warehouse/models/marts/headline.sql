@@ -2,7 +2,7 @@
 -- columns:
 --   ordinal: Position of the indicator in the printed indicator table (core.indicator_definition).
 --   indicator: Indicator id (core.indicator_definition).
---   scope_code: Area code (luoxiao, designated_mca), area part 'area:province', or the code of one of the Ministry's designated counties.
+--   scope_code: Area code (core.area), area part 'area:province', or the code of a county whose area shows its counties (the Ministry's designated counties).
 --   scope_name: Name of the area, area part or county.
 --   period: Year 'yyyy' or span 'yyyy-yyyy'.
 --   value: The figure, in the unit given (marts.indicators.value).
@@ -15,7 +15,7 @@ definitions as (
     select * from core.indicator_definition
 ),
 designated as (
-    select county_code from core.area_county where area_code = 'designated_mca'
+    select county_code from core.area_county where area_code in (select area_code from core.area where show_counties)
 ),
 framed as (
     select *,

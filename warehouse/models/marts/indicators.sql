@@ -1,7 +1,7 @@
 -- description: 'one row per indicator × scope × period: the figures the Ministry publishes; money in yuan, rates as fractions'
 -- columns:
 --   indicator: Indicator id (core.indicator_definition).
---   scope_code: County code, area code (luoxiao, designated_mca) or area part 'area:province'.
+--   scope_code: County code, area code (core.area) or area part 'area:province'.
 --   scope_name: Name of the county, area or area part.
 --   period: Year 'yyyy' or span 'yyyy-yyyy'.
 --   value: The figure, in the unit given (yuan, fraction, persons, count, boolean 1/0).
