@@ -19,24 +19,12 @@ import duckdb
 
 from fupin.readonly import connect_readonly
 from fupin.safe_text import neutralise
+from warehouse.build import indicator_names
 from warehouse.contracts import column_labels as contract_labels
 from warehouse.contracts import fraction_columns
 
 FORMATS = ("xlsx", "csv")
 
-INDICATOR_LABELS = {
-    "civil_affairs_funds": "民政事业费",
-    "civil_affairs_funds_growth": "民政事业费年均增长",
-    "central_budget_investment": "中央预算内投资",
-    "lottery_welfare_funds_central": "中央彩票公益金",
-    "poverty_incidence": "贫困发生率",
-    "below_exit_threshold": "低于退出标准",
-    "social_org_funds_landed": "社会组织落地资金",
-    "social_org_organisations": "参与社会组织",
-    "training_sessions": "培训期数",
-    "training_trainees": "培训人数",
-    "training_trainees_poor": "其中建档立卡贫困人员",
-}
 
 UNIT_LABELS = {"yuan": "元", "fraction": "比例", "persons": "人", "count": "个", "boolean": "是/否"}
 
@@ -182,7 +170,7 @@ def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
         number, label, _ = ministry_figure(value, unit)
         out.append(
             [
-                INDICATOR_LABELS.get(indicator, indicator),
+                indicator_names().get(indicator, indicator),
                 indicator,
                 scope_name,
                 scope_code,

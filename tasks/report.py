@@ -22,9 +22,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from fupin.export import INDICATOR_LABELS, figure_text, header_row
+from fupin.export import figure_text, header_row
 from fupin.readonly import connect_readonly
 from tasks.calendar import ATTENTION, STATUS_LABELS, submission_status
+from warehouse.build import indicator_names
 from warehouse.contracts import contracts
 from warehouse.reference import provinces
 
@@ -326,9 +327,10 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
         )
         for div_id, fig in figures
     }
+    names = indicator_names()
     headline = [
         [
-            e(INDICATOR_LABELS.get(r["indicator"], r["indicator"])),
+            e(names.get(r["indicator"], r["indicator"])),
             e(r["scope_name"]),
             e(r["period"]),
             f'<span data-indicator="{e(r["indicator"])}" data-scope="{e(r["scope_code"])}" '

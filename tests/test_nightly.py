@@ -148,3 +148,16 @@ def test_second_run_loads_nothing_and_changes_nothing(demo_run):
     assert summary["warehouse_changed"] is False
     assert summary["exit_code"] == 0
     assert _table_digests(home / "warehouse.duckdb") == before
+
+
+def test_indicators_carry_their_chinese_names_and_units(warehouse):
+    rows = dict(
+        ((indicator, unit), name)
+        for indicator, name, unit in warehouse.execute(
+            "select distinct indicator, indicator_name, unit_name from marts.indicators"
+        ).fetchall()
+    )
+    assert rows[("civil_affairs_funds", "元")] == "民政事业费"
+    assert rows[("poverty_incidence", "比例")] == "贫困发生率"
+    assert rows[("training_sessions", "期")] == "培训期数"
+    assert all(name for name in rows.values())

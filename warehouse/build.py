@@ -80,6 +80,8 @@ REFERENCE_COMMENTS = {
             "indicator": "Indicator id.",
             "unit": "yuan, fraction, persons, count or boolean.",
             "dataset": "The dataset its figures come from (fund_allocation, poverty_status, …).",
+            "name": "Chinese name, as reports and exports print it.",
+            "unit_name": "Unit in Chinese (元, 比例, 人, 个, 期, 是/否).",
             "definition": "How the indicator is computed.",
         },
     ),
@@ -240,6 +242,11 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None
     con.execute(f"comment on table {name} is '{comment.replace(chr(39), chr(39) * 2)}'")
     for column, text in columns.items():
         con.execute(f"comment on column {name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+
+
+def indicator_names() -> dict[str, str]:
+    """Indicator id → Chinese name, from seeds/indicator_definitions.csv (the one place they are written)."""
+    return {r["indicator"]: r["name"] for r in csv.DictReader(_sql("seeds/indicator_definitions.csv").splitlines())}
 
 
 def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None = None) -> None:

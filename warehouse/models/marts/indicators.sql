@@ -7,6 +7,8 @@
 --   value: The figure, in the unit given (yuan, fraction, persons, count, boolean 1/0).
 --   unit: Unit of value.
 --   definition: How the indicator is computed.
+--   indicator_name: The indicator's Chinese name (core.indicator_definition.name).
+--   unit_name: The unit in Chinese (元, 比例, 人, 个, 期, 是/否).
 with definitions as (
     select * from core.indicator_definition
 ),
@@ -117,7 +119,8 @@ all_rows as (
     select indicator, scope_code, scope_name, period, cast(value as double) from training_rows
 ),
 described as (
-    select r.indicator, r.scope_code, r.scope_name, r.period, r.value, d.unit, d.definition
+    select r.indicator, r.scope_code, r.scope_name, r.period, r.value, d.unit, d.definition,
+           d.name as indicator_name, d.unit_name
     from all_rows as r
     join definitions as d using (indicator)
 )
