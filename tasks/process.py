@@ -70,7 +70,10 @@ def parse_submission(received: Received, paths: Paths) -> str:
             folder = staging_dir(paths, received.submission_id)
             doc["tables"] = [
                 {
-                    **{k: v for k, v in asdict(t).items() if k not in ("rows", "row_numbers")},
+                    "file_name": t.file_name,
+                    "sheet": t.sheet,
+                    "header": t.header,
+                    "context": t.context,
                     "cells": write_arrow(folder / f"parsed-{k}.arrow", cells_table(t)),
                 }
                 for k, t in enumerate(tables)

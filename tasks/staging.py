@@ -27,19 +27,22 @@ def read_arrow(path: str) -> pa.Table:
 
 
 def _text(value: object) -> str | None:
-    return None if value is None or isinstance(value, str) else str(value)
+    return None if value is None else str(value)
 
 
 def cells_table(table: ParsedTable) -> pa.Table:
     """A parsed table's cells as text columns c0, c1 … (a short row padded with nulls) and its row numbers."""
     width = max([len(table.header), *map(len, table.rows)])
-    rows = [[*row, *([None] * (width - len(row)))] if len(row) != width else row for row in table.rows]
+    rows = table.rows
+    if any(len(row) != width for row in rows):
+        rows = [[*row, *([None] * (width - len(row)))] for row in rows]
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
     arrays = {}
     for i, column in enumerate(columns):
-        if not all(v is None or isinstance(v, str) for v in column):
-            column = [v if isinstance(v, str) else _text(v) for v in column]
-        arrays[f"c{i}"] = pa.array(column, pa.string())
+        try:
+            arrays[f"c{i}"] = pa.array(column, pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a reader left a number or a date as it was
+            arrays[f"c{i}"] = pa.array([_text(v) for v in column], pa.string())
     arrays["row_number"] = pa.array(table.row_numbers, pa.int64())
     return pa.table(arrays)
 
