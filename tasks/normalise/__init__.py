@@ -287,6 +287,8 @@ class _Plan:
                 pairs,
                 lambda p: FAILED if p[1] is FAILED else _value(column, p[0], None, None, {"fund_type": p[1]}, contract),
             )
+        if column.kind == "text":  # as _value reads text, without its dispatch: names and projects are mostly distinct
+            return by_distinct(raw(column.field), lambda v: None if is_missing(v) else v)
         unit = hmap.units.get(hmap.columns.get(column.field, -1))
         return by_distinct(raw(column.field), lambda v: _value(column, v, unit, self.default_unit, {}, contract))
 
