@@ -41,9 +41,15 @@ format: setup ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff format .
 
 HOUSEHOLDS ?= 10000000
-bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS=N for the registry size)
+FORM_ROWS ?= 100000
+# the national nightly's registries (the issue's size: 5000000) and its village-level form
+NATIONAL_HOUSEHOLDS ?= 5000000
+VILLAGE_ROWS ?= 130000
+bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS, FORM_ROWS, NATIONAL_HOUSEHOLDS, VILLAGE_ROWS)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/registry.py $(HOUSEHOLDS)
+	$(PY) benchmarks/forms.py $(FORM_ROWS)
+	$(PY) benchmarks/national.py $(NATIONAL_HOUSEHOLDS) $(VILLAGE_ROWS)
 
 deploy: setup ## against $$PREFECT_API_URL: work pool, Secret block from $$FUPIN_PII_KEY, deployments, failure automation
 	$(PY) -m fupin.deploy

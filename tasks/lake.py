@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -16,6 +16,7 @@ from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
 from tasks.records import Outcome, Rejection
+from tasks.staging import read_arrow
 from warehouse.contracts import contracts
 
 MONEY = pa.decimal128(18, 2)
@@ -37,20 +38,18 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def _table(dataset: str, rows: list[dict], submission_id: str) -> pa.Table:
+def lake_table(dataset: str, records: pa.Table, submission_id: str) -> pa.Table:
+    """A staging table's records in the lake file's schema: source_row from ``_row``, the submission's id."""
     schema = contracts()[dataset].arrow_schema()
-    columns = {}
+    columns = []
     for f in schema:
         if f.name == "source_row":
-            values = [r["_row"] for r in rows]
+            columns.append(records["_row"].cast(f.type))
         elif f.name == "submission_id":
-            values = [submission_id] * len(rows)
-        elif f.type == MONEY:
-            values = [None if r.get(f.name) is None else Decimal(str(r[f.name])) for r in rows]
+            columns.append(pa.array([submission_id] * records.num_rows, f.type))
         else:
-            values = [r.get(f.name) for r in rows]
-        columns[f.name] = pa.array(values, type=f.type)
-    return pa.table(columns, schema=schema)
+            columns.append(records[f.name].cast(f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 @task(cache_policy=NO_CACHE)
@@ -76,8 +75,8 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
         report(rec["province_code"], "lake", rec["file_name"])
         return str(outcome.save(Path(validated_path).with_name("outcome.json")))
-    datasets = doc.get("datasets") or {}
-    good_rows = {r["_row"] for rows in datasets.values() for r in rows}
+    datasets = {dataset: read_arrow(path) for dataset, path in (doc.get("datasets") or {}).items()}
+    good_rows = set(pc.unique(pa.chunked_array([t["_row"] for t in datasets.values()], pa.int64())).to_pylist())
     bad_rows = {r.row_number for r in rejections if r.row_number is not None}
     outcome.dataset = ",".join(sorted(datasets)) or None
     outcome.rows_loaded = len(good_rows)
@@ -98,13 +97,11 @@ def write_lake(validated_path: str, paths: Paths) -> str:
     else:
         outcome.status = "partially_loaded" if bad_rows else "loaded"
         years = set()
-        for dataset, rows in datasets.items():
-            by_year: dict[int, list[dict]] = {}
-            for r in rows:
-                by_year.setdefault(r["year"], []).append(r)
-            for year, year_rows in sorted(by_year.items()):
+        for dataset, records in datasets.items():
+            for year in sorted(pc.unique(records["year"]).to_pylist()):
+                year_rows = records.filter(pc.equal(records["year"], year))
                 target = partition_path(paths, dataset, rec["province_code"], year, rec["submission_id"])
-                write_parquet_atomic(_table(dataset, year_rows, rec["submission_id"]), target)
+                write_parquet_atomic(lake_table(dataset, year_rows, rec["submission_id"]), target)
                 outcome.lake_files.append(str(target))
                 years.add(year)
         outcome.years = sorted(years)

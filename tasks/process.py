@@ -1,17 +1,20 @@
-"""Parse → normalise → validate one submission; each step reads and writes a JSON file in staging.
+"""Parse → normalise → validate one submission; each step writes its staging files for the next.
 
-The documents are small (the forms provinces send are hundreds of rows); tasks hand each
-other the file's path, never the rows.
+A step's document (status, warnings, rejections, header mapping) is a small JSON file; the rows
+travel beside it as Arrow IPC files (a parsed table's cells, a dataset's records), so a form of
+100,000 rows is read column by column, never as a list of dicts. Tasks hand each other the
+document's path, never the rows.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -19,11 +22,13 @@ from fupin.config import Limits, Paths, load_headers
 from fupin.progress import report
 from fupin.safe_text import has_id, mask_ids
 from tasks.normalise import normalise_table
+from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
-from tasks.parse import ParsedTable, ParseError, read_tables
+from tasks.parse import ParseError, read_tables
 from tasks.records import Received, Rejection, submission_kind
 from tasks.registry import is_registry_file
-from tasks.validate import validate_rows
+from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
+from tasks.validate import validate_table
 
 
 def _write(path: Path, doc: dict[str, Any]) -> str:
@@ -62,7 +67,17 @@ def parse_submission(received: Received, paths: Paths) -> str:
     else:
         try:
             tables = read_tables(received.raw_path, file_name=received.file_name)
-            doc["tables"] = [asdict(t) for t in tables]
+            folder = staging_dir(paths, received.submission_id)
+            doc["tables"] = [
+                {
+                    "file_name": t.file_name,
+                    "sheet": t.sheet,
+                    "header": t.header,
+                    "context": t.context,
+                    "cells": write_arrow(folder / f"parsed-{k}.arrow", cells_table(t)),
+                }
+                for k, t in enumerate(tables)
+            ]
             if not tables:
                 doc.update(status="rejected", message=f"{received.file_name}: no data found in the file")
         except ParseError as exc:
@@ -83,14 +98,14 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     """Map headers to canonical columns, amounts to yuan, rates to fractions, counties to codes."""
     doc = _read(parsed_path)
     received = doc["received"]
-    datasets: dict[str, list[dict]] = {}
+    datasets: dict[str, list[pa.Table]] = {}
     errors: list[str] = []
     rows_total = 0
     kind = received.get("kind", "correction")
     vocabs = vocabularies(load_headers(paths.header_files, received["province_code"]))
     doc["header_mapping"] = []
-    for raw_table in doc.pop("tables", []) or []:
-        table = ParsedTable(**raw_table)
+    for meta in doc.pop("tables", []) or []:
+        table = parsed_table(meta, read_arrow(meta["cells"]))
         envelope = (table.context.get("metadata") or {}).get("报送类型")
         kind = submission_kind(received["file_name"], kind, envelope)
         for skipped in table.context.get("skipped_sheets") or []:
@@ -111,7 +126,7 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
             if result.error_field:
                 doc.setdefault("rejected_field", result.error_field)
             continue
-        datasets.setdefault(result.dataset, []).extend(result.rows)
+        datasets.setdefault(result.dataset, []).append(result.table)
         doc["rejections"].extend(asdict(r) for r in result.rejections)
     doc["rows_total"] = rows_total
     doc["kind"] = kind
@@ -119,51 +134,55 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         doc.update(status="rejected", message="; ".join(errors) or "no table could be read")
     elif errors:
         doc["warnings"].extend(f"skipped {e}" for e in errors)
-    doc["datasets"] = datasets
+    folder = Path(parsed_path).parent
+    doc["datasets"] = {
+        dataset: write_arrow(folder / f"normalised-{dataset}.arrow", pa.concat_tables(tables))
+        for dataset, tables in datasets.items()
+    }
     report(received["province_code"], "normalise", received["file_name"])
     return _write(Path(parsed_path).with_name("normalised.json"), doc)
-
-
-def _typed(rows: list[dict]) -> list[dict]:
-    for r in rows:
-        if "amount_yuan" in r and r["amount_yuan"] is not None:
-            r["amount_yuan"] = Decimal(str(r["amount_yuan"]))
-    return rows
 
 
 ID_IN_TEXT = "疑似身份证号，已屏蔽；身份证号只能出现在建档立卡名册的身份证号列 [id_in_non_id_column]"
 
 
-def _keep_ids_out(doc: dict[str, Any]) -> None:
-    """No ID number leaves a form's staging in clear: a row holding one is rejected with it masked, and
+def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """No ID number leaves a form's staging in clear: a record holding one is rejected with it masked, and
     messages, warnings and rejections are masked (a registry sent without its header is read as a form)."""
-    for dataset, rows in doc.get("datasets", {}).items():
-        kept = []
-        for row in rows:
-            found = [(name, value) for name, value in row.items() if name != "_row" and has_id(value)]
-            if not found:
-                kept.append(row)
-                continue
-            for name, value in found:
-                doc["rejections"].append(asdict(Rejection(row["_row"], name, mask_ids(value), ID_IN_TEXT)))
-        doc["datasets"][dataset] = kept
+    kept = {}
+    for dataset, table in tables.items():
+        text = [name for name in table.column_names if name != "_row" and pa.types.is_string(table[name].type)]
+        hits = {name: np.fromiter(by_distinct(table[name].to_pylist(), has_id), bool, table.num_rows) for name in text}
+        found = np.zeros(table.num_rows, bool)
+        for hit in hits.values():
+            found |= hit
+        for i in np.flatnonzero(found).tolist():
+            row = table.slice(i, 1).to_pylist()[0]
+            for name in text:
+                if hits[name][i]:
+                    doc["rejections"].append(asdict(Rejection(row["_row"], name, mask_ids(row[name]), ID_IN_TEXT)))
+        kept[dataset] = table.filter(pa.array(~found)) if found.any() else table
     for rejection in doc["rejections"]:
         rejection["value"], rejection["reason"] = mask_ids(rejection["value"]), mask_ids(rejection["reason"])
     doc["warnings"] = [mask_ids(w) for w in doc["warnings"]]
     if doc.get("message"):
         doc["message"] = mask_ids(doc["message"])
+    return kept
 
 
 @task(cache_policy=NO_CACHE)
 def validate_submission(normalised_path: str, paths: Paths) -> str:
     """Apply business rules; rejected rows are recorded with row number, field, value and reason."""
     doc = _read(normalised_path)
-    for dataset, rows in list(doc.get("datasets", {}).items()):
-        good, rejections, warnings = validate_rows(dataset, _typed(rows))
-        doc["datasets"][dataset] = good
+    tables = {}
+    for dataset, path in (doc.get("datasets") or {}).items():
+        good, rejections, warnings = validate_table(dataset, read_arrow(path))
+        tables[dataset] = good
         doc["rejections"].extend(asdict(r) for r in rejections)
         doc["warnings"].extend(warnings)
-    _keep_ids_out(doc)
+    tables = _keep_ids_out(doc, tables)
+    folder = Path(normalised_path).parent
+    doc["datasets"] = {d: write_arrow(folder / f"validated-{d}.arrow", t) for d, t in tables.items()}
     doc["rejections"].sort(key=lambda r: r["row_number"] or 0)
     report(doc["received"]["province_code"], "validate", doc["received"]["file_name"])
     return _write(Path(normalised_path).with_name("validated.json"), doc)

@@ -6,6 +6,11 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tasks.normalise.columns import staging_schema
 from tasks.records import Rejection
 from warehouse.contracts import contracts
 
@@ -42,32 +47,78 @@ def _rules(dataset: str, r: dict[str, Any]) -> list[tuple[str, Any, str]]:
     return broken
 
 
-def validate_rows(dataset: str, rows: list[dict[str, Any]]) -> tuple[list[dict], list[Rejection], list[str]]:
-    """Split rows into good rows and rejections; warnings for soft checks (declared incidence)."""
+def _flagged(dataset: str, table: pa.Table) -> np.ndarray:
+    """Records that may break a rule, as column expressions: a superset the row rules then decide on."""
+    contract = contracts()[dataset]
+    year = table["year"]
+    flags = [pc.is_null(year), pc.less(year, 2000), pc.greater(year, date.today().year + 1)]
+    flags += [pc.less(table[name], 0) for name in contract.non_negative]
+    flags += [pc.equal(table[rule.column], 0) for rule in contract.not_zero]
+    flags += [pc.greater(table[rule.column], table[rule.limit]) for rule in contract.not_above]
+    flags += [pc.less(table[rule.column], rule.low) for rule in contract.between]
+    flags += [pc.greater(table[rule.column], rule.high) for rule in contract.between]
+    out = np.zeros(table.num_rows, bool)
+    for flag in flags:
+        out |= pc.fill_null(flag, False).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _first_rows(dataset: str, table: pa.Table) -> np.ndarray:
+    """For each record, the sheet row of the first record with its key (itself when it is the first)."""
+    keys = contracts()[dataset].key
+    frame = table.select([*keys, "_row"]).to_pandas()
+    return frame.groupby(list(keys), dropna=False, sort=False)["_row"].transform("first").to_numpy()
+
+
+def check_table(dataset: str, table: pa.Table) -> tuple[dict[int, list[Rejection]], list[str]]:
+    """The rejections of each rejected sheet row, and warnings for soft checks (declared incidence).
+
+    Rules and duplicate keys are found over whole columns; only the records they point at are read
+    one by one, where ``_rules`` words each reason.
+    """
     rejected_rows: dict[int, list[Rejection]] = defaultdict(list)
     warnings: list[str] = []
-    first_seen: dict[tuple, int] = {}
+    if not table.num_rows:
+        return rejected_rows, warnings
     keys = contracts()[dataset].key
-    for r in rows:
+    rows = table["_row"].to_numpy()
+    first = _first_rows(dataset, table)
+    duplicate = first != rows
+    suspect = _flagged(dataset, table) | duplicate
+    soft = np.zeros(table.num_rows, bool)
+    if dataset == "poverty_status":
+        declared, rural = table["declared_incidence"], table["rural_population"]
+        soft = pc.fill_null(pc.and_(pc.is_valid(declared), pc.not_equal(rural, 0)), False).to_numpy(
+            zero_copy_only=False
+        )
+    for i in np.flatnonzero(suspect | soft).tolist():
+        r = table.slice(i, 1).to_pylist()[0]
         row = r["_row"]
-        for name, value, reason in _rules(dataset, r):
-            rejected_rows[row].append(Rejection(row, name, None if value is None else str(value), reason))
-        key = tuple(r.get(k) for k in keys)
-        if key in first_seen and first_seen[key] != row:
-            what = " × ".join(str(k) for k in key)
-            rejected_rows[row].append(
-                Rejection(row, keys[0], str(key[0]), f"duplicate of row {first_seen[key]} ({what})")
-            )
-        first_seen.setdefault(key, row)
-        declared = r.get("declared_incidence")
-        if row in rejected_rows:
+        if suspect[i]:
+            for name, value, reason in _rules(dataset, r):
+                rejected_rows[row].append(Rejection(row, name, None if value is None else str(value), reason))
+            if duplicate[i]:
+                key = tuple(r.get(k) for k in keys)
+                what = " × ".join(str(k) for k in key)
+                rejected_rows[row].append(Rejection(row, keys[0], str(key[0]), f"duplicate of row {first[i]} ({what})"))
+        if row in rejected_rows or not soft[i]:
             continue  # the rejection already tells the clerk what to fix in this row
-        if dataset == "poverty_status" and declared is not None and r.get("rural_population"):
-            computed = r["poor_population"] / r["rural_population"]
-            if abs(computed - declared) > INCIDENCE_TOLERANCE:
-                warnings.append(
-                    f"row {row}: declared incidence {declared:.2%} differs from poor/rural = {computed:.2%}"
-                )
+        declared = r["declared_incidence"]
+        computed = r["poor_population"] / r["rural_population"]
+        if abs(computed - declared) > INCIDENCE_TOLERANCE:
+            warnings.append(f"row {row}: declared incidence {declared:.2%} differs from poor/rural = {computed:.2%}")
+    return rejected_rows, warnings
+
+
+def validate_table(dataset: str, table: pa.Table) -> tuple[pa.Table, list[Rejection], list[str]]:
+    """Split a staging table into its good records and rejections; warnings for soft checks."""
+    rejected_rows, warnings = check_table(dataset, table)
+    good = table.filter(pc.invert(pc.is_in(table["_row"], pa.array(list(rejected_rows), pa.int64()))))
+    return good, [rej for rs in rejected_rows.values() for rej in rs], warnings
+
+
+def validate_rows(dataset: str, rows: list[dict[str, Any]]) -> tuple[list[dict], list[Rejection], list[str]]:
+    """Split rows (dicts with ``_row``) into good rows and rejections; warnings for soft checks (declared incidence)."""
+    rejected_rows, warnings = check_table(dataset, pa.Table.from_pylist(rows, schema=staging_schema(dataset)))
     good = [r for r in rows if r["_row"] not in rejected_rows]
-    rejections = [rej for rs in rejected_rows.values() for rej in rs]
-    return good, rejections, warnings
+    return good, [rej for rs in rejected_rows.values() for rej in rs], warnings

@@ -18,6 +18,7 @@ from fupin.config import Paths
 from tasks.lake import write_lake
 from tasks.process import normalise_submission, parse_submission, validate_submission
 from tasks.records import Outcome, Received
+from tasks.staging import read_arrow
 from tests.conftest import FIXTURES
 
 FORMS = FIXTURES / "forms"
@@ -40,11 +41,8 @@ def process(path: Path, home: Path, province: str = "36") -> tuple[Outcome, dict
     )
     parsed = parse_submission.fn(received, paths)
     validated = validate_submission.fn(normalise_submission.fn(parsed, paths), paths)
-    datasets = json.loads(Path(validated).read_text(encoding="utf-8"))["datasets"]
-    for rows in datasets.values():
-        for r in rows:
-            if r.get("amount_yuan") is not None:
-                r["amount_yuan"] = Decimal(r["amount_yuan"])
+    staged = json.loads(Path(validated).read_text(encoding="utf-8"))["datasets"]
+    datasets = {dataset: read_arrow(path).to_pylist() for dataset, path in staged.items()}
     outcome = Outcome.load(write_lake.fn(validated, paths))
     return outcome, datasets
 

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import yaml
 
+from fupin.progress import report
 from warehouse.contracts import contracts
 from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, areas, counties, provinces, region_of
 
@@ -288,11 +289,14 @@ def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None =
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild every mart from the core tables, in dependency order."""
-    for mart in marts():
+    report("all", "load", "core tables loaded")  # progress lines time the load and the marts apart
+    built = marts()
+    for mart in built:
         con.execute(f"create or replace table marts.{mart.name} as {mart.sql}")
         con.execute(f"comment on table marts.{mart.name} is '{_quote(mart.description)}'")
         for column, text in mart.columns.items():
             con.execute(f"comment on column marts.{mart.name}.{column} is '{_quote(text)}'")
+    report("all", "marts", f"{len(built)} marts built")
 
 
 def run_data_tests(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

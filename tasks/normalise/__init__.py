@@ -6,6 +6,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
+from tasks.normalise.columns import (
+    FAILED,
+    ORDINAL,
+    POSITION,
+    RowError,
+    as_records,
+    by_distinct,
+    cell_columns,
+    failed,
+    in_row_order,
+    is_none,
+    segment,
+)
 from tasks.normalise.helpers import (
     Vocabulary,
     code_of,
@@ -29,10 +45,10 @@ _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
 
 @dataclass
 class Normalised:
-    """Canonical rows of one table (each with ``_row``), or the reason the table was refused."""
+    """Canonical records of one table (column ``_row``: the sheet row), or the reason the table was refused."""
 
     dataset: str | None
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    table: pa.Table | None = None
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rows_total: int = 0
@@ -40,11 +56,13 @@ class Normalised:
     error_field: str | None = None  # the missing canonical column of a file-level error
     header_mapping: list[dict[str, str]] = field(default_factory=list)  # submitted_header → column_name, matched_by
 
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The records as dicts, each with ``_row``."""
+        return as_records(self.table)
 
-class _RowError(Exception):
-    def __init__(self, field_name: str, value: str | None, reason: str, code: str | None = None):
-        super().__init__(reason)
-        self.field, self.value, self.reason, self.code = field_name, value, reason, code
+
+_RowError = RowError
 
 
 def _cell(row: list, index: int | None) -> str | None:
@@ -61,7 +79,12 @@ def _convert(field_name: str, raw: str | None, fn, *args):
         raise _RowError(field_name, raw, str(exc)) from None
 
 
-def _check_declared_totals(table, hmap, warnings: list[str]) -> None:
+def _numbers(column: list[str | None]) -> list:
+    """Each cell's number (a refused or empty cell: None), parsed once per distinct cell."""
+    return [None if v is FAILED else v for v in by_distinct(column, lambda text: parse_number(text)[0])]
+
+
+def _check_declared_totals(table, columns: list[list[str | None]], hmap, warnings: list[str]) -> None:
     """Compare the form's 合计 row with the sum of its rows, column by column."""
     declared = table.context.get("declared_total") or {}
     if not declared:
@@ -76,15 +99,8 @@ def _check_declared_totals(table, hmap, warnings: list[str]) -> None:
             continue
         if total is None:
             continue
-        summed, n = Decimal(0), 0
-        for row in table.rows:
-            try:
-                value, _ = parse_number(_cell(row, i))
-            except ValueError:
-                continue
-            if value is not None:
-                summed += value
-                n += 1
+        values = [v for v in _numbers(columns[i]) if v is not None]
+        summed, n = sum(values, Decimal(0)), len(values)
         if n and abs(summed - total) > Decimal("0.005") * n + Decimal("0.01"):
             where = (
                 f" (row {table.context.get('declared_total_row')})" if table.context.get("declared_total_row") else ""
@@ -92,17 +108,14 @@ def _check_declared_totals(table, hmap, warnings: list[str]) -> None:
             warnings.append(f"合计 row{where} gives {label} = {total} but the rows add up to {summed}")
 
 
-def _has_unitless_amount(rows: list[list], columns: list[int]) -> bool:
+def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> bool:
     """True when some amount has neither a unit in its cell nor one in its header or sheet."""
-    for row in rows:
-        for i in columns:
-            try:
-                value, unit = parse_number(_cell(row, i))
-            except ValueError:
-                continue
-            if value is not None and unit is None:
-                return True
-    return False
+
+    def unitless(text: str | None) -> bool:
+        value, unit = parse_number(text)
+        return value is not None and unit is None
+
+    return any(v is True for i in money for v in by_distinct(columns[i], unitless))
 
 
 def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
@@ -140,28 +153,27 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     if hmap.unknown or hmap.ambiguous:
         unread = [*hmap.unknown, *(f"{a} (ambiguous)" for a in hmap.ambiguous)]
         out.warnings.append(f"{where}: ignored unknown columns: {', '.join(unread)}")
-    _check_declared_totals(table, hmap, out.warnings)
+    columns = cell_columns(table.rows, max([len(table.header), *map(len, table.rows)]))
+    _check_declared_totals(table, columns, hmap, out.warnings)
     default_unit = sheet_unit(table.context)
     cols = hmap.columns
     if dataset in ("fund_allocation", "social_org_project") and not default_unit:
         money_columns = [i for i in [cols.get("amount"), *hmap.wide] if i is not None and not hmap.units.get(i)]
-        if _has_unitless_amount(table.rows, money_columns):
+        if _has_unitless_amount(columns, money_columns):
             out.warnings.append(f"{where}: no money unit stated; amounts taken as 元")
 
-    for row, row_number in zip(table.rows, table.row_numbers, strict=True):
-        county_raw = _cell(row, cols.get("county"))
-        if any(label in (county_raw or "") for label in _SKIP_LABELS):
-            continue  # subtotal rows inside the data carry no facts of their own
-        if all(is_missing(_cell(row, i)) for i in range(len(row))):
-            continue
+    plan = _Plan(dataset, hmap, province_code, context_year, default_unit)
+    segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
+    records = []
+    for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
+        row, row_number = table.rows[index], table.row_numbers[index]
         try:
-            records = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
+            found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
         except _RowError as exc:
             out.rejections.append(Rejection(row_number, exc.field, exc.value, exc.reason, exc.code))
             continue
-        for record in records:
-            record["_row"] = row_number
-            out.rows.append(record)
+        records += [{**record, "_row": row_number, POSITION: index, ORDINAL: k} for k, record in enumerate(found)]
+    out.table = in_row_order(dataset, segments, records)
     return out
 
 
@@ -170,19 +182,21 @@ def _needs_level_column(dataset: str, table, hmap, vocab: Vocabulary) -> bool:
     if dataset != "fund_allocation" or "fund_type" not in hmap.columns or "fund_level" in hmap.columns:
         return False
     column = contracts()[dataset].column("fund_type")
-    for row in table.rows:
-        try:
-            fund_type = code_of(_cell(row, hmap.columns["fund_type"]), column)
-        except ValueError:
-            continue  # the row's own rejection says so
-        if fund_type not in vocab.default_level:
-            return True
-    return False
+    cells = [_cell(row, hmap.columns["fund_type"]) for row in table.rows]
+    # a refused cell is the row's own rejection; the others must all have a default level
+    return any(
+        t is not FAILED and t not in vocab.default_level for t in by_distinct(cells, lambda c: code_of(c, column))
+    )
 
 
 def _resolve(row: list, hmap, province_code: str) -> str:
-    code_raw = _cell(row, hmap.columns.get("county_code"))
-    name_raw = _cell(row, hmap.columns.get("county"))
+    return _resolve_cells(
+        _cell(row, hmap.columns.get("county_code")), _cell(row, hmap.columns.get("county")), province_code
+    )
+
+
+def _resolve_cells(code_raw: str | None, name_raw: str | None, province_code: str) -> str:
+    """The current county code of a row's code and name cells (either may be empty), or the row's rejection."""
     code = None if is_missing(code_raw) else code_raw
     name = None if is_missing(name_raw) else name_raw
     if code is None and name is None:
@@ -197,12 +211,125 @@ def _resolve(row: list, hmap, province_code: str) -> str:
 
 
 def _year(row: list, hmap, context_year: int | None) -> int:
-    raw = _cell(row, hmap.columns.get("year"))
-    if "year" in hmap.columns and not is_missing(raw):
+    return _year_cell(_cell(row, hmap.columns.get("year")), "year" in hmap.columns, context_year)
+
+
+def _year_cell(raw: str | None, has_column: bool, context_year: int | None) -> int:
+    """The year of a row's year cell, or the form's own year when the form has no year column."""
+    if has_column and not is_missing(raw):
         return _convert("year", raw, parse_year)
     if context_year is None:
         raise _RowError("year", raw, "year is missing and the form does not state one")
     return context_year
+
+
+class _Plan:
+    """``_row_records`` over whole columns: every distinct cell converted once, then looked up per row.
+
+    A row whose cells the columns cannot settle (a refused cell, a missing required value, a
+    withdrawal) is left to ``_row_records``, which words its rejection exactly as before.
+    """
+
+    def __init__(self, dataset: str, hmap, province: str, context_year: int | None, default_unit: str | None):
+        self.dataset, self.hmap, self.province = dataset, hmap, province
+        self.context_year, self.default_unit = context_year, default_unit
+        self.contract = contracts()[dataset]
+
+    def run(self, columns: list[list[str | None]], row_numbers: np.ndarray) -> tuple[list[pa.Table], list[int]]:
+        """(record segments of the rows settled here, positions of the rows left to the row path)."""
+        n = len(row_numbers)
+        cols, contract, hmap = self.hmap.columns, self.contract, self.hmap
+        none: list[str | None] = [None] * n
+
+        def raw(name: str) -> list[str | None]:
+            return columns[cols[name]] if name in cols else none
+
+        live = _carries_facts(columns, raw("county"))
+        county = by_distinct(list(zip(raw("county_code"), raw("county"), strict=True)), self._county)
+        year = by_distinct(raw("year"), lambda v: _year_cell(v, "year" in cols, self.context_year))
+        action = contract.column("row_action")
+        acts = by_distinct(raw(action.field), lambda v: _value(action, v, None, None, {}, contract))
+        refer = failed(county) | failed(year) | np.fromiter((a == "withdraw" for a in acts), bool, n)
+        base = {"county_code": county, "year": year}
+        wide = []
+        for i, (fund_type, level) in hmap.wide.items():
+            amounts = by_distinct(columns[i], lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit))
+            refer |= failed(amounts)
+            wide.append(({**base, "fund_type": fund_type, "fund_level": level, "amount_yuan": amounts}, amounts))
+        long, has_long = self._long(raw, refer)
+        if long is None:  # a wide form without a long part: its records carry the optional columns too
+            optional = {}
+            for column in contract.columns:
+                if column.nullable and column.name not in wide[0][0]:
+                    optional[column.name] = self._values(column, raw, None)
+                    refer |= failed(optional[column.name])
+            wide = [({**values, **optional}, amounts) for values, amounts in wide]
+        settled = live & ~refer
+        segments = [
+            segment(self.dataset, row_numbers, np.flatnonzero(settled & ~is_none(amounts)), k, values)
+            for k, (values, amounts) in enumerate(wide)
+        ]
+        if long is not None:
+            segments.append(
+                segment(self.dataset, row_numbers, np.flatnonzero(settled & has_long), len(wide), {**base, **long})
+            )
+        return segments, np.flatnonzero(live & refer).tolist()
+
+    def _county(self, cells: tuple[str | None, str | None]) -> str:
+        return _resolve_cells(cells[0], cells[1], self.province)
+
+    def _values(self, column, raw, fund_types: list | None) -> list:
+        """A column's values, each distinct cell converted once (fund level: each cell with its row's fund type)."""
+        contract, hmap = self.contract, self.hmap
+        if column.name == "fund_level":
+            pairs = list(zip(raw(column.field), fund_types or [None] * len(raw(column.field)), strict=True))
+            return by_distinct(
+                pairs,
+                lambda p: FAILED if p[1] is FAILED else _value(column, p[0], None, None, {"fund_type": p[1]}, contract),
+            )
+        if column.kind == "text":  # as _value reads text, without its dispatch: names and projects are mostly distinct
+            return by_distinct(raw(column.field), lambda v: None if is_missing(v) else v)
+        unit = hmap.units.get(hmap.columns.get(column.field, -1))
+        return by_distinct(raw(column.field), lambda v: _value(column, v, unit, self.default_unit, {}, contract))
+
+    def _long(self, raw, refer: np.ndarray) -> tuple[dict[str, Any] | None, np.ndarray]:
+        """The long record's columns and which rows have one; None for a wide form that has no long part.
+
+        Marks in ``refer`` the rows whose long part the row path must read.
+        """
+        contract, cols = self.contract, self.hmap.columns
+        base = ("county_code", "year")
+        if self.hmap.wide and not all(
+            c.field in cols for c in contract.columns if not c.nullable and c.name not in base
+        ):
+            return None, refer
+        values: dict[str, Any] = {}
+        has_long = np.ones(len(refer), bool)
+        for column in contract.columns:
+            if column.name in base:
+                continue
+            found = self._values(column, raw, values.get("fund_type"))
+            refer |= failed(found)
+            if not column.nullable:
+                missing = is_none(found)
+                if column.kind == "money" and self.dataset == "fund_allocation":
+                    has_long &= ~missing  # a long fund row without an amount carries no fact
+                else:
+                    refer |= missing
+            values[column.name] = found
+        return values, has_long
+
+
+def _carries_facts(columns: list[list[str | None]], county: list[str | None]) -> np.ndarray:
+    """Rows that are neither a subtotal (合计 in the county cell) nor blank."""
+    subtotal = by_distinct(county, lambda v: any(label in (v or "") for label in _SKIP_LABELS))
+    blank = ~np.fromiter(subtotal, bool, len(county))
+    for column in columns:  # narrowed column by column: after the first, few rows are left to test
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        blank[rows] = by_distinct([column[i] for i in rows.tolist()], is_missing)
+    return ~blank & ~np.fromiter(subtotal, bool, len(county))
 
 
 def _row_records(dataset: str, row: list, hmap, province: str, context_year, default_unit) -> list[dict]:

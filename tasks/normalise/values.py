@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 MISSING = {"", "—", "–", "-", "/", "无", "－", "——", "N/A", "NA", "null", "None"}
 _MISSING_FOLDED = {m.casefold() for m in MISSING}
+_LONGEST_MISSING = max(map(len, _MISSING_FOLDED))
+_DASHES = "-—–－"  # the dashes a run of which is missing, the full-width hyphen among them
 
 # Units a number cell may carry after its digits; longest first so 万元 wins over 元.
 # 千元 is accepted as well because money_factor knows it.
@@ -39,6 +41,8 @@ _NUMBER = re.compile(
     """,
     re.VERBOSE | re.ASCII,
 )
+# plain digits, within every bound (at most 19 significant digits, under 10^16): the common cell
+_PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,4})?", re.ASCII)
 _HEADER_UNIT = re.compile(
     r"^(?P<base>.*?)\s*[(（\[【]\s*(?:单位\s*[:：]\s*)?(?P<unit>[^()（）\[\]【】]+?)\s*[)）\]】]\s*$"
 )
@@ -63,12 +67,17 @@ def is_missing(text: str | None) -> bool:
     """True for an empty cell or a clerk's way of writing 'none' (—, -, /, 无, N/A …)."""
     if text is None:
         return True
+    core = str(text).strip()
+    if len(core) > _LONGEST_MISSING and core.strip(_DASHES):
+        return False  # longer than every word for 'none', and not a run of dashes: most cells, decided cheaply
     folded = to_halfwidth(str(text)).strip().casefold()
     return folded in _MISSING_FOLDED or re.fullmatch(r"[-—–]+", folded) is not None
 
 
 def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
     """(value, unit) of a cell like '1,234.5万元', '３.１７％' or '12人'; missing → (None, None)."""
+    if type(text) is str and _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text), None  # what the full path below gives for plain digits, without its steps
     if is_missing(text):
         return None, None
     assert text is not None

@@ -67,7 +67,8 @@ def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[
         longest = max(map(len, record), default=0)
         if longest > limits.field_chars:
             raise LimitExceeded(limits.exceeded("field_chars", longest, f"第 {start} 行单元格字符数"))
-        grid.append([clean_cell(cell) for cell in record])
+        # clean_cell, with its line-break folding only for the cells that hold a carriage return
+        grid.append([(cell.strip() or None) if "\r" not in cell else clean_cell(cell) for cell in record])
         numbers.append(start)
     return grid, numbers
 

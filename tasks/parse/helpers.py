@@ -30,6 +30,8 @@ _YEAR_LABEL = re.compile(r"(?:19|20)\d{2}")
 _COLUMN_NUMBER = re.compile(r"[(（]?(\d+)[)）]?")
 _COLUMN_LETTER = re.compile(r"[甲乙丙丁戊己庚辛A-Za-z]")
 _UNIT_ONLY = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
+_FOOTER_WORD = re.compile("|".join(map(re.escape, FOOTER_WORDS)))
+_TOTAL_CHARS = re.compile(f"[{''.join(sorted({ch for label in TOTAL_LABELS for ch in label[:1]}))}]")
 _NOTE = re.compile(r"(?:注|说明|备注)\s*\d?\s*[:：]")
 _REPORTING_UNIT = re.compile(
     r"填报单位\s*(?:[(（]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]?\s*(?P<name>.*?)(?:\s{2,}|(?<!填报)单位\s*[:：]|填报日期|$)"
@@ -172,13 +174,16 @@ def _is_blank(row: list[Cell]) -> bool:
 
 
 def _has_total_label(row: list[Cell]) -> bool:
+    if not any(c and _TOTAL_CHARS.search(c) for c in row):
+        return False  # most rows: no 合 or 总 anywhere, so no cell can read 合计 or 总计
     labels = [c for c in row if c and not looks_numeric(c)][:3]
     return any(clean_label(c) in TOTAL_LABELS for c in labels)
 
 
 def _is_footer(row: list[Cell]) -> bool:
     cells = _non_empty(row)
-    if any(word in clean_label(c) for c in cells for word in FOOTER_WORDS):
+    # one pass over the row: the cells joined by a non-space separator, so no word spans two cells
+    if _FOOTER_WORD.search(clean_label("\x00".join(cells))):  # type: ignore[arg-type]
         return True
     return len(cells) == 1 and _NOTE.match(cells[0] or "") is not None
 

@@ -43,6 +43,20 @@ def cell_text(value: object) -> str | None:
     return clean_cell(value)
 
 
+def cells_text(raw: list[list[object]]) -> list[list[str | None]]:
+    """Every cell as ``cell_text`` reads it, each distinct value (of its type: 1 is not 1.0) formatted once."""
+    memo: dict[tuple[type, object], str | None] = {}
+
+    def text(value: object) -> str | None:
+        key = (value.__class__, value)
+        found = memo.get(key, memo)
+        if found is memo:
+            found = memo[key] = cell_text(value)
+        return found  # type: ignore[return-value]
+
+    return [[text(v) for v in row] for row in raw]
+
+
 def check_workbook_bytes(data: bytes, name: str) -> None:
     """Refuse empty, encrypted, truncated and non-workbook files with a specific reason."""
     if not data:
@@ -111,7 +125,7 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
         longest = max((len(v) for row in raw for v in row if isinstance(v, str)), default=0)
         if longest > limits.field_chars:
             raise ParseError(f"{name}: {limits.exceeded('field_chars', longest, '单元格字符数')}")
-        grid = [[cell_text(v) for v in row] for row in raw]
+        grid = cells_text(raw)
         if not any(any(row) for row in grid):
             continue
         try:

@@ -1,0 +1,186 @@
+"""Forms benchmark: a N-row CSV and a N-row XLSX through `fupin run`, against pandas read + to_parquet.
+
+Each file is a social-organisation projects form over real county codes of one province, written
+the way clerks write them (万元 amounts with thousands separators, a few names without their 县).
+fupin's cost of a file is `fupin run` on an inbox holding only that file minus `fupin run` on an
+empty inbox (Prefect's start and the warehouse's build are paid by both), each a subprocess with a
+fresh home. The bare path is `pandas.read_csv` / `pandas.read_excel(engine="calamine")` +
+`to_parquet` of the same file, timed as a whole process (imports included) and as its work alone.
+Usage: python benchmarks/forms.py [N] (default 100,000). The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FUPIN = str(Path(sys.executable).with_name("fupin"))
+PROVINCE = "51"  # Sichuan: the most counties, so the county lookup sees many distinct values
+HEADER = [
+    "年度",
+    "社会组织名称",
+    "组织类别",
+    "项目名称",
+    "县（市、区）",
+    "行政区划代码",
+    "落地资金（万元）",
+    "受益人数",
+]
+
+BARE = """
+import sys, time
+import pandas as pd
+started = time.perf_counter()
+if sys.argv[1].endswith(".xlsx"):
+    df = pd.read_excel(sys.argv[1], engine="calamine", dtype=str)
+else:
+    df = pd.read_csv(sys.argv[1], dtype=str)
+df.to_parquet(sys.argv[2])
+print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)
+"""
+
+
+def project_rows(n: int, province: str = PROVINCE, seed: int = 17) -> list[list[object]]:
+    """``n`` rows of a projects form over the province's current counties (key unique per row)."""
+    import numpy as np
+
+    from warehouse.reference import counties
+
+    rng = np.random.default_rng(seed)
+    places = sorted((c.county_code, c.county_name) for c in counties().values() if c.province_code == province)
+    orgs = [f"中华慈善{i}基金会" if i % 3 else f"中国扶贫{i}促进会" for i in range(2000)]
+    picks = rng.integers(0, len(places), n)
+    amounts = rng.integers(1, 5_000_000, n) / 10  # 万元, one decimal
+    out = []
+    for i in range(n):
+        code, name = places[picks[i]]
+        amount = f"{amounts[i]:,.1f}" if i % 7 == 0 else f"{amounts[i]:.1f}"
+        shown = name.removesuffix("县") if i % 11 == 0 and len(name) > 2 else name
+        out.append(
+            [
+                2016 + i % 3,
+                orgs[i % len(orgs)],
+                "全国性" if i % 2 else "省级",
+                f"项目{i:06d}",
+                shown,
+                code,
+                amount,
+                int(amounts[i]) % 900 + 1,
+            ]
+        )
+    return out
+
+
+def write_csv(path: Path, rows: list[list[object]]) -> Path:
+    """The rows as a UTF-8 CSV with the form's header."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
+    """The rows as one sheet of a workbook: codes and amounts as text, counts and years as numbers."""
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with xlsxwriter.Workbook(str(path), {"constant_memory": True}) as book:
+        sheet = book.add_worksheet("项目")
+        sheet.write_row(0, 0, HEADER)
+        for i, row in enumerate(rows, start=1):
+            sheet.write_row(i, 0, row)
+    return path
+
+
+def env() -> dict[str, str]:
+    """The environment of every fupin process: no telemetry, a fixed key, forms of any size."""
+    out = dict(os.environ)
+    out.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    out.setdefault("FUPIN_PII_KEY", "bench-key-not-a-secret-0123456789")
+    out.setdefault("FUPIN_LIMIT_ROWS_PER_SHEET", "10000000")
+    out.setdefault("FUPIN_LIMIT_FORM_BYTES", str(2**30))
+    out.setdefault("FUPIN_LIMIT_XLSX_EXPANDED_BYTES", str(2**31))
+    return out
+
+
+def fupin_run(inbox: Path, home: Path) -> tuple[float, str]:
+    """Wall seconds of `fupin run` as a subprocess, and its output (exit 0 or 3 is a finished run)."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"fupin run failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return seconds, proc.stdout
+
+
+def bare(path: Path, out: Path) -> tuple[float, float]:
+    """(whole process, work) seconds of pandas read + to_parquet of ``path``."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", BARE, str(path), str(out)], capture_output=True, text=True, check=True)
+    whole = time.perf_counter() - started
+    work = float(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("WORK ")))
+    return whole, work
+
+
+def main() -> None:
+    """Generate both files, time each path, print a table and a JSON line."""
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    sys.path.insert(0, str(ROOT))
+    from warehouse.reference import PROVINCE_PINYIN
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        rows = project_rows(n)
+        folder = PROVINCE_PINYIN[PROVINCE]
+        files = {
+            "csv": write_csv(tmp_path / "csv" / folder / "社会组织扶贫项目_全国.csv", rows),
+            "xlsx": write_xlsx(tmp_path / "xlsx" / folder / "社会组织扶贫项目_全国.xlsx", rows),
+        }
+        (tmp_path / "empty" / folder).mkdir(parents=True)
+        fupin_run(tmp_path / "empty", tmp_path / "warmup")  # Prefect's database exists before anything is timed
+        empty, _ = fupin_run(tmp_path / "empty", tmp_path / "home-empty")
+        for kind, path in files.items():
+            full, out = fupin_run(path.parents[1], tmp_path / f"home-{kind}")
+            whole, work = bare(path, tmp_path / f"{kind}.parquet")
+            loaded = next((line for line in out.splitlines() if "rows" in line and "loaded" in line), "")
+            results[kind] = {
+                "rows": n,
+                "mib": round(path.stat().st_size / 2**20, 1),
+                "fupin_run_s": round(full, 2),
+                "fupin_s": round(full - empty, 2),
+                "pandas_process_s": round(whole, 2),
+                "pandas_work_s": round(work, 2),
+                "ratio_to_process": round((full - empty) / whole, 2),
+                "ratio_to_work": round((full - empty) / work, 2),
+                "ledger": loaded.strip()[:100],
+            }
+    print(f"\nempty-inbox `fupin run`: {empty:.2f} s")
+    print(f"{'file':<6} {'MiB':>5} {'fupin s':>8} {'pandas s (process / work)':>26} {'ratio':>14}")
+    for kind, r in results.items():
+        print(
+            f"{kind:<6} {r['mib']:>5} {r['fupin_s']:>8.2f} {r['pandas_process_s']:>13.2f} / {r['pandas_work_s']:<10.2f}"
+            f" {r['ratio_to_process']:>5.2f}× / {r['ratio_to_work']:.2f}×"
+        )
+    targets = {f"{k}_within_3x": r["ratio_to_process"] <= 3 for k, r in results.items()}
+    print(json.dumps({"empty_run_s": round(empty, 2), "forms": results, "targets": targets}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Staging files between the form steps: rows as Arrow IPC files beside each step's JSON document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from tasks.parse import ParsedTable
+
+
+def write_arrow(path: Path, table: pa.Table) -> str:
+    """An Arrow IPC file, written next to its target and renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    tmp.replace(path)
+    return str(path)
+
+
+def read_arrow(path: str) -> pa.Table:
+    """What ``write_arrow`` wrote."""
+    with pa.OSFile(path, "rb") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def cells_table(table: ParsedTable) -> pa.Table:
+    """A parsed table's cells as text columns c0, c1 … (a short row padded with nulls) and its row numbers."""
+    width = max([len(table.header), *map(len, table.rows)])
+    rows = table.rows
+    if any(len(row) != width for row in rows):
+        rows = [[*row, *([None] * (width - len(row)))] for row in rows]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+    arrays = {}
+    for i, column in enumerate(columns):
+        try:
+            arrays[f"c{i}"] = pa.array(column, pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a reader left a number or a date as it was
+            arrays[f"c{i}"] = pa.array([_text(v) for v in column], pa.string())
+    arrays["row_number"] = pa.array(table.row_numbers, pa.int64())
+    return pa.table(arrays)
+
+
+def parsed_table(meta: dict[str, Any], cells: pa.Table) -> ParsedTable:
+    """A ParsedTable back from its document entry and its cells."""
+    columns = [cells[name].to_pylist() for name in cells.column_names if name != "row_number"]
+    rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
+    return ParsedTable(
+        meta["file_name"], meta["sheet"], meta["header"], rows, cells["row_number"].to_pylist(), meta["context"]
+    )
