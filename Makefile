@@ -6,10 +6,10 @@ FUPIN := $(VENV)/bin/fupin
 HOME_DIR ?= data
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: help setup run demo test lint format bench clean
+.PHONY: help setup run demo test test-fallback lint format bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml setup.py tasks/_hashing.c
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: demo ## set up, write the demo inbox if absent, run the nightly flow, print
 
 test: setup ## run the test suite
 	$(PY) -m pytest -q
+
+# the registry's tests again on the pure hashing fallback (tasks/hashing.py): the same pseudonyms as native
+REGISTRY_TESTS := tests/test_hashing.py tests/test_registry.py tests/test_registry_flow.py
+test-fallback: setup ## the registry tests with FUPIN_HASHING=python (the path used when the C module is not built)
+	FUPIN_HASHING=python $(PY) -m pytest -q $(REGISTRY_TESTS)
 
 lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff check .
