@@ -40,17 +40,21 @@ def demo_run(tmp_path_factory) -> dict:
 @pytest.fixture()
 def warehouse(demo_run):
     """A read-only connection to the demo run's warehouse."""
-    con = duckdb.connect(str(demo_run["home"] / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(demo_run["home"] / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(demo_run["home"])}
+    )
     yield con
     con.close()
 
 
 @pytest.fixture()
 def demo_home_copy(demo_run, tmp_path) -> Path:
-    """A home holding a writable copy of the demo run's warehouse (its lake stays the demo's)."""
+    """A home holding a writable copy of the demo run's warehouse (its lake and run records stay the demo's)."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    for shared in ("lake", "runs"):  # the warehouse names them relative to its home
+        (home / shared).symlink_to(demo_run["home"] / shared, target_is_directory=True)
     return home
 
 

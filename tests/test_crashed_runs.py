@@ -18,7 +18,7 @@ from tests.test_safe_runs import FUPIN, _api_env
 
 
 def _outcomes(home) -> dict[str, str]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
         return dict(con.execute("select run_id, outcome from meta.runs").fetchall())
 
 
