@@ -120,24 +120,41 @@ def known_division_codes() -> np.ndarray:
 
 
 def pii_key() -> bytes:
-    """The pseudonymisation key: $FUPIN_PII_KEY, the file $FUPIN_PII_KEY_FILE, or the Secret block 'fupin-pii-key'."""
+    """The pseudonymisation key: $FUPIN_PII_KEY, the file $FUPIN_PII_KEY_FILE, or a Prefect Secret block."""
     value = os.environ.get("FUPIN_PII_KEY")
     if not value and os.environ.get("FUPIN_PII_KEY_FILE"):
         key_file = Path(os.environ["FUPIN_PII_KEY_FILE"])
         value = key_file.read_text(encoding="utf-8").strip() if key_file.exists() else None
     if not value:
-        try:
-            from prefect.blocks.system import Secret
-
-            value = Secret.load("fupin-pii-key").get()
-        except Exception:
-            value = None
+        value = _secret_key()
     if not value or len(value) < 16:
         raise MissingKeyError(
             "household registries carry ID numbers and need a pseudonymisation key: set FUPIN_PII_KEY "
             "(at least 16 characters) or create the Prefect Secret block 'fupin-pii-key'"
         )
     return value.encode()
+
+
+def _secret_key() -> str | None:
+    """The Secret block named by $FUPIN_PII_KEY_BLOCK (default 'fupin-pii-key'; empty: never asked).
+
+    Only asked where a Prefect API is at hand: inside a flow or task run, or with PREFECT_API_URL set.
+    Elsewhere Prefect would start a temporary server (~10 s) just to find that there is no block.
+    """
+    name = os.environ.get("FUPIN_PII_KEY_BLOCK", "fupin-pii-key")
+    if not name:
+        return None
+    from prefect.context import FlowRunContext, TaskRunContext
+    from prefect.settings import PREFECT_API_URL
+
+    if not (PREFECT_API_URL.value() or FlowRunContext.get() or TaskRunContext.get()):
+        return None
+    try:
+        from prefect.blocks.system import Secret
+
+        return Secret.load(name).get()
+    except Exception:  # no such block, or the server cannot be reached: the caller says what to set
+        return None
 
 
 def normalise_ids(ids: pa.Array) -> pa.Array:

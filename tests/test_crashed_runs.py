@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import duckdb
+import pytest
 
 from flows.nightly import nightly
 from fupin.demo import write_demo
@@ -22,6 +23,8 @@ def _outcomes(home) -> dict[str, str]:
         return dict(con.execute("select run_id, outcome from meta.runs").fetchall())
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_killed_run_is_marked_crashed_and_a_waiting_one_is_not(tmp_path):
     demo = tmp_path / "demo"
     write_demo(demo)

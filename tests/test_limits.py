@@ -20,6 +20,7 @@ def _refused_quickly(path, code: str, seconds: float = 15.0) -> str:
     return str(caught.value)
 
 
+@pytest.mark.slow
 def test_a_workbook_with_more_rows_than_a_form_has_is_refused_before_its_cells_are_read(tmp_path):
     path = tmp_path / "百万行.xlsx"
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import duckdb
+import pytest
 
 from flows.nightly import nightly
 from fupin.safe_text import mask_ids
@@ -35,6 +36,7 @@ def _outputs(home) -> dict[str, str]:
     return texts
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_ids_in_other_columns_and_headerless_registries_are_never_echoed(tmp_path):
     inbox = tmp_path / "inbox" / "hunan"
     inbox.mkdir(parents=True)
@@ -70,6 +72,7 @@ def _valid_id(body17: str) -> str:
     return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_registry_row_with_an_id_in_another_column_is_rejected_masked(tmp_path):
     heads = [_valid_id(f"43022419700101{n:03d}") for n in range(1, 5)]
     typed_in = _valid_id("43022519800202123")

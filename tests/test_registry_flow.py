@@ -23,6 +23,7 @@ def registry_inbox(tmp_path_factory):
     return inbox
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_without_a_key_the_registries_are_refused_and_received_later(tmp_path, registry_inbox, monkeypatch):
     monkeypatch.delenv("FUPIN_PII_KEY", raising=False)
     home = tmp_path / "home"
@@ -35,6 +36,7 @@ def test_without_a_key_the_registries_are_refused_and_received_later(tmp_path, r
     assert again["by_status"] == {"loaded": 2}  # the two registries, now that a key is set
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inbox, monkeypatch, caplog):
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     home = tmp_path / "home"
@@ -86,6 +88,7 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
     shutil.rmtree(home / "lake")
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inbox, monkeypatch):
     """Households are read from the lake; a revised 遂川 registry replaces 遂川's, 莲花 stays, as-of sees the old."""
     from fupin.demo.registry import county_registry
@@ -136,6 +139,7 @@ def test_a_warehouse_with_households_in_a_table_asks_for_a_rebuild(tmp_path):
         apply_ddl(con)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monkeypatch):
     """Rejections of a registry travel as Parquet: 20,000 of them load like one."""
     import pyarrow as pa
@@ -193,6 +197,7 @@ def _registry_in_sheets(tmp_path: Path, target: Path) -> int:
     return len(rows)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypatch):
     """A sheet ends at 1,048,576 rows, so big registries come as several sheets: none is lost, notes are skipped."""
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
