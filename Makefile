@@ -6,10 +6,10 @@ FUPIN := $(VENV)/bin/fupin
 HOME_DIR ?= data
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: help setup run demo test lint format bench clean deploy
+.PHONY: help setup run demo check test test-fallback lint format bench clean deploy
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml setup.py tasks/_hashing.c
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,19 @@ run: demo ## set up, write the demo inbox if absent, run the nightly flow, print
 	@test -n "$$FUPIN_PII_KEY" -o -f $(KEY_FILE) || (umask 077 && $(PY) -c 'import secrets; print(secrets.token_hex(32))' > $(KEY_FILE))
 	FUPIN_PII_KEY_FILE=$(KEY_FILE) $(FUPIN) run --home $(HOME_DIR)
 
-test: setup ## run the test suite
+# the fast tier: no Prefect engine (an accidental one fails at once instead of starting a server), no browser,
+# no server, nothing marked slow; markers in pyproject.toml, the harness in tests/conftest.py
+FAST := not prefect and not slow and not browser and not server
+check: lint ## lint + every test that needs no Prefect engine, browser or server (under a minute)
+	PREFECT_SERVER_ALLOW_EPHEMERAL_MODE=false $(PY) -m pytest -q -p no:cacheprovider -m "$(FAST)"
+
+test: setup ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -q
+
+# the registry's tests again on the pure hashing fallback (tasks/hashing.py): the same pseudonyms as native
+REGISTRY_TESTS := tests/test_hashing.py tests/test_registry.py tests/test_registry_flow.py
+test-fallback: setup ## the registry tests with FUPIN_HASHING=python (the path used when the C module is not built)
+	FUPIN_HASHING=python $(PY) -m pytest -q $(REGISTRY_TESTS)
 
 lint: setup ## ruff lint and format check
 	$(VENV)/bin/ruff check .

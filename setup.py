@@ -2,5 +2,6 @@
 
 from setuptools import Extension, setup
 
-# hashes over Arrow string buffers (HMAC-SHA256 from OpenSSL's libcrypto; Debian: libssl-dev)
-setup(ext_modules=[Extension("tasks._hashing", ["tasks/_hashing.c"], libraries=["crypto"])])
+# hashes over Arrow string buffers (HMAC-SHA256 from OpenSSL 3's libcrypto; Debian: gcc, libssl-dev). Optional:
+# without a compiler or the headers the install goes on and tasks/hashing.py uses its exact pure fallback.
+setup(ext_modules=[Extension("tasks._hashing", ["tasks/_hashing.c"], libraries=["crypto"], optional=True)])

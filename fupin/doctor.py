@@ -16,6 +16,7 @@ import duckdb
 
 from fupin.config import Paths
 from fupin.readonly import connect_readonly
+from warehouse.home import in_home
 
 ERROR, NOTE = "错误", "提示"
 
@@ -85,7 +86,7 @@ def _warehouse_findings(paths: Paths) -> list[Finding]:
             )
         )
         return found
-    missing = [f for f in lake_files if not Path(f).exists()]
+    missing = [f for f in lake_files if not in_home(f, paths.home).exists()]
     if missing:
         found.append(
             Finding(

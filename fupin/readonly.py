@@ -4,7 +4,10 @@ DuckDB's own controls do the fencing, not a hand-made SQL filter: the file is op
 file access outside ``<home>/lake`` (the Parquet behind ``core.fct_household``) and ``<home>/runs``
 (the JSON behind ``meta.runs``) is disabled, extensions are neither installed nor loaded, and the
 configuration is locked so that no ``SET`` can undo any of it. The raw archive, the key file,
-staging and other homes stay out of reach. Because COPY and EXPORT may write inside the allowed
+staging and other homes stay out of reach (but for one thing: the warehouse names its files relative to
+its home, so ``lake/`` and ``runs/`` are allowed as written too, and DuckDB looks for those in the
+working folder before the home — a query run from inside another home could read that home's
+pseudonymised lake). Because COPY and EXPORT may write inside the allowed
 folders, a query an analyst types must also be exactly one SELECT, as DuckDB's parser classifies it.
 """
 
@@ -36,8 +39,13 @@ def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("attach ? as warehouse (read_only)", [str(warehouse)])
         con.execute("use warehouse")
-        # a trailing separator so that <home>/lake-copy is not inside <home>/lake
-        con.execute("set allowed_directories = ?", [[f"{folder}/" for folder in readable_folders(warehouse)]])
+        # the views name their files relative to the home (warehouse/home.py): resolved through the search path,
+        # after DuckDB has checked the name as written, hence the relative forms beside the absolute ones.
+        # A trailing separator so that <home>/lake-copy is not inside <home>/lake.
+        folders = readable_folders(warehouse)
+        con.execute("set file_search_path = ?", [str(folders[0].parent)])
+        allowed = [f"{folder}/" for folder in folders] + [f"{folder.name}/" for folder in folders]
+        con.execute("set allowed_directories = ?", [allowed])
         con.execute("set enable_external_access = false")
         con.execute("set allow_community_extensions = false")
         con.execute("set lock_configuration = true")

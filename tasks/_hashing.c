@@ -11,30 +11,40 @@
  * string array without a Python object per row.
  */
 #define PY_SSIZE_T_CLEAN
-#define OPENSSL_API_COMPAT 0x10100000L /* SHA256_Init & co: the midstate copy is what makes this fast */
+#define OPENSSL_API_COMPAT 30000 /* OpenSSL 3's EVP API only: a deprecated call fails the build */
+#define OPENSSL_NO_DEPRECATED
 #include <Python.h>
 #include <openssl/crypto.h> /* OPENSSL_cleanse */
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <string.h>
 
+#define BLOCK 64  /* SHA-256's block size in bytes (RFC 2104's B) */
+#define DIGEST 32 /* SHA-256's output size in bytes */
+
 static const char HEX[] = "0123456789abcdef";
 
-static void keyed_states(const unsigned char *key, Py_ssize_t key_len, SHA256_CTX *inner, SHA256_CTX *outer)
+/* The digest contexts after the key's inner (0x36) and outer (0x5c) pads: each value starts from a copy.
+ * Returns 0 with a Python error set when OpenSSL fails. */
+static int keyed_states(const EVP_MD *sha256, const unsigned char *key, Py_ssize_t key_len, EVP_MD_CTX *inner,
+                        EVP_MD_CTX *outer)
 {
-    unsigned char block[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK];
-    if (key_len > SHA256_CBLOCK)
-        SHA256(key, (size_t)key_len, block);
+    unsigned char block[BLOCK] = {0}, pad[BLOCK];
+    unsigned int len = 0;
+    int ok = 1;
+    if (key_len > BLOCK)
+        ok = EVP_Digest(key, (size_t)key_len, block, &len, sha256, NULL);
     else
         memcpy(block, key, (size_t)key_len);
-    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x36;
-    SHA256_Init(inner);
-    SHA256_Update(inner, pad, SHA256_CBLOCK);
-    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = block[i] ^ 0x5c;
-    SHA256_Init(outer);
-    SHA256_Update(outer, pad, SHA256_CBLOCK);
+    for (int i = 0; i < BLOCK; i++) pad[i] = block[i] ^ 0x36;
+    ok = ok && EVP_DigestInit_ex(inner, sha256, NULL) && EVP_DigestUpdate(inner, pad, BLOCK);
+    for (int i = 0; i < BLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(outer, sha256, NULL) && EVP_DigestUpdate(outer, pad, BLOCK);
     OPENSSL_cleanse(block, sizeof block);
     OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok)
+        PyErr_SetString(PyExc_RuntimeError, "OpenSSL could not prepare the keyed SHA-256 states");
+    return ok;
 }
 
 /* Number of values of an Arrow string column given as int32 offsets and data; -1 with an error set
@@ -66,31 +76,43 @@ static PyObject *hmac_sha256_hex(PyObject *self, PyObject *args)
     Py_ssize_t n = string_count(&offsets, &data);
     if (n < 0)
         goto done;
-    result = PyBytes_FromStringAndSize(NULL, n * 2 * SHA256_DIGEST_LENGTH);
+    result = PyBytes_FromStringAndSize(NULL, n * 2 * DIGEST);
     if (result == NULL)
         goto done;
     char *out = PyBytes_AS_STRING(result);
     const unsigned char *bytes = (const unsigned char *)data.buf;
-    SHA256_CTX inner, outer, ctx;
-    keyed_states((const unsigned char *)key.buf, key.len, &inner, &outer);
-    Py_BEGIN_ALLOW_THREADS
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    for (Py_ssize_t i = 0; i < n; i++) {
-        ctx = inner;
-        SHA256_Update(&ctx, bytes + off[i], (size_t)(off[i + 1] - off[i]));
-        SHA256_Final(digest, &ctx);
-        ctx = outer;
-        SHA256_Update(&ctx, digest, SHA256_DIGEST_LENGTH);
-        SHA256_Final(digest, &ctx);
-        for (int j = 0; j < SHA256_DIGEST_LENGTH; j++) {
-            *out++ = HEX[digest[j] >> 4];
-            *out++ = HEX[digest[j] & 15];
+    EVP_MD *sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); /* fetched once: EVP_sha256() would look it up per init */
+    EVP_MD_CTX *inner = EVP_MD_CTX_new(), *outer = EVP_MD_CTX_new(), *ctx = EVP_MD_CTX_new();
+    if (sha256 == NULL || inner == NULL || outer == NULL || ctx == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "OpenSSL has no SHA-256 digest available");
+        Py_CLEAR(result);
+    } else if (!keyed_states(sha256, (const unsigned char *)key.buf, key.len, inner, outer)) {
+        Py_CLEAR(result);
+    } else {
+        int ok = 1;
+        Py_BEGIN_ALLOW_THREADS
+        unsigned char digest[DIGEST];
+        unsigned int len;
+        for (Py_ssize_t i = 0; ok && i < n; i++) {
+            ok = EVP_MD_CTX_copy_ex(ctx, inner) && EVP_DigestUpdate(ctx, bytes + off[i], (size_t)(off[i + 1] - off[i]))
+                 && EVP_DigestFinal_ex(ctx, digest, &len) && EVP_MD_CTX_copy_ex(ctx, outer)
+                 && EVP_DigestUpdate(ctx, digest, DIGEST) && EVP_DigestFinal_ex(ctx, digest, &len);
+            for (int j = 0; j < DIGEST; j++) {
+                *out++ = HEX[digest[j] >> 4];
+                *out++ = HEX[digest[j] & 15];
+            }
+        }
+        OPENSSL_cleanse(digest, sizeof digest);
+        Py_END_ALLOW_THREADS
+        if (!ok) {
+            PyErr_SetString(PyExc_RuntimeError, "OpenSSL failed while hashing");
+            Py_CLEAR(result);
         }
     }
-    OPENSSL_cleanse(&inner, sizeof inner);
-    OPENSSL_cleanse(&outer, sizeof outer);
-    OPENSSL_cleanse(&ctx, sizeof ctx);
-    Py_END_ALLOW_THREADS
+    EVP_MD_CTX_free(ctx); /* frees clear the contexts' states (the keyed pads among them) */
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+    EVP_MD_free(sha256);
 done:
     PyBuffer_Release(&key);
     PyBuffer_Release(&offsets);

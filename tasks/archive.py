@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
 from tasks.records import Outcome, Received, Rejection
+from warehouse.home import search_home
 
 LEDGER_SQL = (
     "select submission_id, province_code, dataset, file_name, source_path, sha256, "
@@ -267,6 +268,7 @@ def compare_warehouses(current: Path, rebuilt: Path) -> dict[str, dict[str, int]
     """Rows only in the current and only in the rebuilt warehouse, per compared table (all zero: identical)."""
     differences: dict[str, dict[str, int]] = {}
     with duckdb.connect(":memory:") as con:
+        search_home(con, current.parent)  # both list the home's lake files by the same relative paths
         con.execute(f"attach '{str(rebuilt).replace(chr(39), chr(39) * 2)}' as rebuilt (read_only)")
         con.execute(f"attach '{str(current).replace(chr(39), chr(39) * 2)}' as current (read_only)")
         for table, query in COMPARED.items():

@@ -347,8 +347,11 @@ def _load_registry(
 ) -> None:
     """List a registry's counties; its households are read from the lake file by core.fct_household.
 
-    Registries come one county at a time: a county's new registry replaces that county's only.
+    Registries come one county at a time: a county's new registry replaces that county's only. The
+    file is listed relative to the home (warehouse/home.py), so the warehouse can move with its home.
     """
+    from warehouse.home import lake_home, search_home, stored_lake_path
+
     con.execute(
         "create or replace temp table incoming as select county_code, count(*) as households, "
         "sum(members) as persons from read_parquet(?) group by county_code",
@@ -362,9 +365,10 @@ def _load_registry(
     con.execute(
         "insert into core.household_registry_history select ?, ?, county_code, ?, ?, households, persons, ?, null "
         "from incoming order by county_code",
-        [province, year, o.submission_id, str(Path(lake_file).resolve()), stamp],
+        [province, year, o.submission_id, stored_lake_path(lake_file), stamp],
     )
     con.execute("drop table incoming")
+    search_home(con, lake_home(lake_file))  # the views and marts built next in this session read it
 
 
 def _snapshot_indicators(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,6 +14,7 @@ from prefect.runtime import flow_run
 
 from fupin.config import Paths
 from tasks.records import Outcome
+from warehouse.home import search_home
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 
@@ -198,7 +199,7 @@ def mark_crashed_runs(paths: Paths) -> list[str]:
 
 def runs_view_sql(paths: Paths) -> str:
     """DDL of the ``meta.runs`` view over <home>/runs/*.json (a path cannot be a bound parameter in a view)."""
-    pattern = str(runs_dir(paths) / "*.json").replace("'", "''")
+    pattern = f"{runs_dir(paths).relative_to(paths.home).as_posix()}/*.json"  # relative: the home may move
     columns = ", ".join(f"{name}: '{kind}'" for name, kind in RUN_COLUMNS.items())
     return (
         "create or replace view meta.runs as select * from read_json("
@@ -213,6 +214,7 @@ def create_runs_view(con, paths: Paths) -> None:
     """
     if not any(runs_dir(paths).glob("*.json")):
         return
+    search_home(con, paths.home)
     con.execute(runs_view_sql(paths))
     con.execute(
         "comment on view meta.runs is 'One row per flow run (nightly, backfill, rebuild-warehouse): start, end, "

@@ -1,4 +1,4 @@
-"""Shared fixtures: one Prefect test harness per session, and one demo run everyone can read."""
+"""Shared fixtures: one Prefect test harness per session (for the tests that run flows), one demo run to read."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # a fixed key for the tests' synthetic registries (no real person is behind them); never a production key
@@ -15,18 +16,35 @@ os.environ.setdefault("FUPIN_PII_KEY", "tests-only-pseudonymisation-key-01234567
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# no deadlines: a shared CI machine makes a property test's first example slow now and then, and a timing
+# is not what these tests assert (benchmarks/ measures speed)
+settings.register_profile("fupin", deadline=None)
+settings.load_profile("fupin")
 
-@pytest.fixture(scope="session", autouse=True)
+
+@pytest.fixture(scope="session")
 def prefect_harness():
-    """Prefect's own engine against a temporary database, started once (it takes ~12 s)."""
+    """Prefect's own engine against a temporary database, started once (it takes ~12 s).
+
+    Only for tests that run a flow or a task outside ``.fn``: they ask for it (directly, through
+    ``demo_run``, or with ``pytestmark = pytest.mark.usefixtures("prefect_harness")``) and are marked
+    ``prefect`` for it, so that ``make check`` can leave them out.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``prefect`` every test that needs the harness, however it asked for it."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.prefect)
+
+
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> dict:
+def demo_run(prefect_harness, tmp_path_factory) -> dict:
     """The demo inbox written and run through the nightly flow once."""
     from flows.nightly import nightly
     from fupin.demo import write_demo
@@ -40,17 +58,21 @@ def demo_run(tmp_path_factory) -> dict:
 @pytest.fixture()
 def warehouse(demo_run):
     """A read-only connection to the demo run's warehouse."""
-    con = duckdb.connect(str(demo_run["home"] / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(demo_run["home"] / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(demo_run["home"])}
+    )
     yield con
     con.close()
 
 
 @pytest.fixture()
 def demo_home_copy(demo_run, tmp_path) -> Path:
-    """A home holding a writable copy of the demo run's warehouse (its lake stays the demo's)."""
+    """A home holding a writable copy of the demo run's warehouse (its lake and run records stay the demo's)."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
+    for shared in ("lake", "runs"):  # the warehouse names them relative to its home
+        (home / shared).symlink_to(demo_run["home"] / shared, target_is_directory=True)
     return home
 
 

@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
 def test_registry_benchmark_smoke():
     proc = subprocess.run(
         [sys.executable, "benchmarks/registry.py", "20000"], cwd=ROOT, capture_output=True, text=True, timeout=600

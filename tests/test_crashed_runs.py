@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import duckdb
+import pytest
 
 from flows.nightly import nightly
 from fupin.demo import write_demo
@@ -18,10 +19,12 @@ from tests.test_safe_runs import FUPIN, _api_env
 
 
 def _outcomes(home) -> dict[str, str]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
         return dict(con.execute("select run_id, outcome from meta.runs").fetchall())
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_killed_run_is_marked_crashed_and_a_waiting_one_is_not(tmp_path):
     demo = tmp_path / "demo"
     write_demo(demo)

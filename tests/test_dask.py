@@ -25,6 +25,7 @@ def dask_cluster():
         yield cluster
 
 
+@pytest.mark.slow
 def test_dask_runner_builds_the_same_warehouse_as_the_thread_pool(tmp_path, demo_run, dask_cluster):
     write_demo(tmp_path / "inbox")
     summary = run_nightly(dask_cluster.scheduler_address, inbox=str(tmp_path / "inbox"), home=str(tmp_path))

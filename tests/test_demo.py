@@ -156,6 +156,7 @@ def poverty(inbox: Path) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+@pytest.mark.slow
 def test_writes_the_eleven_files_and_returns_them(tmp_path: Path) -> None:
     written = write_demo(tmp_path)
     expected = {tmp_path / "jiangxi" / n for n in JIANGXI_FILES}
@@ -164,6 +165,7 @@ def test_writes_the_eleven_files_and_returns_them(tmp_path: Path) -> None:
     assert all(p.stat().st_size > 0 for p in written)
 
 
+@pytest.mark.slow
 def test_rewriting_overwrites_with_identical_bytes(tmp_path: Path) -> None:
     first = {p: p.read_bytes() for p in write_demo(tmp_path)}
     (tmp_path / "hunan" / HUNAN_FILES[0]).write_bytes(b"stale")

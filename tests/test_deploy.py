@@ -71,6 +71,8 @@ def cli(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+@pytest.mark.server
+@pytest.mark.slow
 def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"

@@ -39,6 +39,7 @@ def one_province_missing(tmp_path: Path, demo_inbox: Path) -> Path:
     return sources
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_failed_province_fails_the_flow_run_and_the_others_load(tmp_path, demo_inbox):
     sources = one_province_missing(tmp_path, demo_inbox)
     state = nightly(sources_file=str(sources), home=str(tmp_path / "home"), pull_retries=0, return_state=True)
@@ -55,6 +56,7 @@ def test_a_failed_province_fails_the_flow_run_and_the_others_load(tmp_path, demo
     assert record["run_id"] == str(state.state_details.flow_run_id)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_path, demo_inbox, monkeypatch):
     sources = one_province_missing(tmp_path, demo_inbox)
     monkeypatch.setattr(flows.nightly, "run_nightly", functools.partial(flows.nightly.run_nightly, pull_retries=0))
@@ -65,6 +67,7 @@ def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_pat
     assert "civil_affairs_funds" in result.output  # the indicators of what did load are still printed
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_rejected_rows_alone_complete_the_run_with_exit_3_and_publish_artifacts(tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -91,6 +94,7 @@ def test_rejected_rows_alone_complete_the_run_with_exit_3_and_publish_artifacts(
     assert "rejected" in by_key["fupin-indicators"].data
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_meta_runs_view_lists_each_run(tmp_path, demo_inbox):
     home = tmp_path / "home"
     nightly(inbox=str(demo_inbox), home=str(home))

@@ -75,6 +75,7 @@ HUNAN_FUNDS = (
 )
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_unknown_required_column_is_one_message_then_headers_yaml_and_backfill_load_it(tmp_path):
     home, inbox = tmp_path / "home", tmp_path / "inbox"
     (inbox / "hunan").mkdir(parents=True)

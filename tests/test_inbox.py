@@ -45,7 +45,7 @@ def _run(home: Path, inbox: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
+def hostile(prefect_harness, tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
     demo = base / "demo"
     write_demo(demo)

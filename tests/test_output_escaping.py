@@ -37,6 +37,7 @@ def test_csv_receipts_escape_formula_prefixes_like_the_xlsx(tmp_path):
     assert "/" not in xlsx.name and "|" not in xlsx.name
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_250_byte_file_name_with_a_rejected_row_gets_its_receipt(tmp_path):
     inbox = tmp_path / "inbox" / "hunan"
     inbox.mkdir(parents=True)

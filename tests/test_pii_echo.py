@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import duckdb
+import pytest
 
 from flows.nightly import nightly
 from fupin.safe_text import mask_ids
@@ -19,7 +20,7 @@ ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
 
 def _outputs(home) -> dict[str, str]:
     texts = {}
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
         for table in ("meta.submissions", "meta.rejections", "core.fct_training"):
             texts[table] = repr(con.execute(f"select * from {table}").fetchall())
     for folder in ("receipts", "reports", "lake", "staging"):
@@ -35,6 +36,7 @@ def _outputs(home) -> dict[str, str]:
     return texts
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_ids_in_other_columns_and_headerless_registries_are_never_echoed(tmp_path):
     inbox = tmp_path / "inbox" / "hunan"
     inbox.mkdir(parents=True)
@@ -51,7 +53,7 @@ def test_ids_in_other_columns_and_headerless_registries_are_never_echoed(tmp_pat
     home = tmp_path / "home"
     summary = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
     assert summary["failed_provinces"] == {}
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
         rejected = con.execute(
             "select row_number, field, value, reason from meta.rejections join meta.submissions using (submission_id) "
             "where file_name = '2016年培训.csv'"
@@ -70,6 +72,7 @@ def _valid_id(body17: str) -> str:
     return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_registry_row_with_an_id_in_another_column_is_rejected_masked(tmp_path):
     heads = [_valid_id(f"43022419700101{n:03d}") for n in range(1, 5)]
     typed_in = _valid_id("43022519800202123")
@@ -90,7 +93,7 @@ def test_a_registry_row_with_an_id_in_another_column_is_rejected_masked(tmp_path
     home = tmp_path / "home"
     summary = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
     assert summary["failed_provinces"] == {}
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
         rejected = con.execute("select row_number, field, value, reason from meta.rejections order by 1, 2").fetchall()
         villages = sorted(r[0] for r in con.execute("select village from core.fct_household").fetchall())
     assert villages == ["东村", "南村"]

@@ -41,6 +41,7 @@ PARSERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PARSERS)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT)
@@ -107,6 +108,7 @@ def test_huge_json_numbers_become_cells_the_parsers_reject():
 HEADER = "年度,行政区划代码,县市区,资金类别,资金级别,金额（元）\n"
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_poison_files_end_in_the_ledger_and_the_run_goes_on(tmp_path):
     inbox = tmp_path / "inbox" / "hunan"
     inbox.mkdir(parents=True)

@@ -7,10 +7,13 @@ import pty
 import select
 import subprocess
 
+import pytest
+
 from fupin.demo import write_demo
 from tests.test_safe_runs import FUPIN, _api_env
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_progress_is_line_oriented_when_not_on_a_terminal(tmp_path):
     write_demo(tmp_path / "home" / "inbox")
     proc = subprocess.run(
@@ -25,6 +28,7 @@ def test_progress_is_line_oriented_when_not_on_a_terminal(tmp_path):
     assert "\x1b[" not in proc.stdout  # no terminal control codes in a log file
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_progress_is_a_live_table_on_a_terminal(tmp_path):
     write_demo(tmp_path / "home" / "inbox")
     main, child = pty.openpty()

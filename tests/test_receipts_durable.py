@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from flows.nightly import nightly
 
 HEADER = "年度,行政区划代码,县市区,资金类别,资金级别,金额（元）\n"
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_missing_receipts_are_written_again_from_the_ledger(tmp_path):
     inbox = tmp_path / "inbox" / "hunan"
     inbox.mkdir(parents=True)

@@ -21,7 +21,6 @@ from tasks.registry import (
     dup_rejections_path,
     finish_registry,
     ingest_registry,
-    keyed_hashes,
     pii_key,
 )
 
@@ -58,18 +57,6 @@ def test_every_well_formed_id_passes(year, month, day, seq):
     assert check_ids(pa.array([number]), np.array([2017]))[0] == 0
     wrong = number[:-1] + ("0" if number[-1] != "0" else "1")
     assert check_ids(pa.array([wrong]), np.array([2017]))[0] == 2
-
-
-@given(
-    st.lists(st.text(min_size=0, max_size=40), min_size=1, max_size=30),
-    st.binary(min_size=16, max_size=100),
-    st.integers(0, 5),
-)
-def test_keyed_hash_is_rfc2104_hmac(values, key, skip):
-    """Any text, any key length (over 64 bytes too), and a sliced column (offsets not from zero)."""
-    column = pa.array(["padding"] * skip + values).slice(skip)
-    hashes = keyed_hashes(key, column).to_pylist()
-    assert hashes == [hmac.new(key, v.encode(), "sha256").hexdigest() for v in values]
 
 
 def test_no_key_refuses_with_a_clear_message(monkeypatch):
@@ -156,18 +143,6 @@ def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monk
     for line in (2, 1500, 3001):
         number = data[line - 2][id_col]
         assert by_row[line] == hmac.new(KEY, number.encode(), "sha256").hexdigest()
-
-
-def test_native_hashing_refuses_offsets_outside_the_data():
-    from tasks._hashing import hash64, hmac_sha256_hex
-
-    offsets = np.array([0, 4, 50], dtype=np.int32)
-    with pytest.raises(ValueError, match="outside the data buffer"):
-        hmac_sha256_hex(KEY, offsets, b"abcdefgh")
-    with pytest.raises(ValueError, match="outside the data buffer"):
-        hash64(offsets, b"abcdefgh")
-    with pytest.raises(ValueError, match="n \\+ 1 int32"):
-        hash64(b"abc", b"abcdefgh")
 
 
 def test_a_registry_that_breaks_off_is_rejected_with_where_but_not_what(tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ def receipt_sheet(path: Path) -> list[list]:
 
 
 @pytest.fixture(scope="module")
-def bad_run(tmp_path_factory) -> dict:
+def bad_run(prefect_harness, tmp_path_factory) -> dict:
     """`fupin run` on an inbox of Jiangxi files, most of them bad."""
     home = tmp_path_factory.mktemp("bad_home")
     inbox = home / "inbox" / "jiangxi"
@@ -167,6 +167,7 @@ def test_receipt_writer_keeps_values_as_typed(tmp_path):
     assert write_receipt(paths, Outcome("ok", "43", "ok.csv", "0" * 64, "2024-01-01", status="loaded")) is None
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_ten_thousand_rows_with_one_bad_row_load_9999(tmp_path):
     inbox = tmp_path / "inbox" / "jiangxi"
     inbox.mkdir(parents=True)

@@ -83,6 +83,7 @@ def _launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
     reason="needs Debian's chromium (apt-get install chromium fonts-noto-cjk); .ci/run installs it",

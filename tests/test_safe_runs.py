@@ -97,6 +97,7 @@ def _digest(path: Path) -> str:
 # ---------------------------------------------------------------- idempotence and duplicates
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_same_content_under_another_name_is_a_duplicate_counted_once(tmp_path, demo_inbox):
     original = demo_inbox / "jiangxi" / "2016年罗霄山片区养老护理员培训.csv"
     inbox, home = _home_with_one_form(tmp_path, demo_inbox, original.name)
@@ -135,6 +136,7 @@ def _revise_hunan_funds(src: Path, dst: Path, years: set[str], factor: float) ->
     return civil
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_revision_of_one_year_replaces_that_year_only_and_as_of_shows_the_past(tmp_path, demo_inbox):
     from warehouse.asof import connect_as_of
 
@@ -209,12 +211,13 @@ def test_indicators_as_of_on_the_command_line(demo_run):
 
 
 @pytest.fixture(scope="module")
-def clean_contents(tmp_path_factory, demo_inbox) -> dict:
+def clean_contents(prefect_harness, tmp_path_factory, demo_inbox) -> dict:
     home = tmp_path_factory.mktemp("clean")
     nightly(inbox=str(demo_inbox), home=str(home))
     return _contents(home)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["pull", "lake", "load", "marts"])
 def test_sigkill_at_any_stage_leaves_the_warehouse_as_it_was(tmp_path, demo_inbox, clean_contents, stage):
     inbox, home = _home_with_one_form(tmp_path, demo_inbox)
@@ -261,6 +264,7 @@ for line in sys.stdin:
 """
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tmp_path, demo_inbox):
     inbox, home = _home_with_one_form(tmp_path, demo_inbox)
     count = "select count(*) from meta.submissions\n"
@@ -295,6 +299,7 @@ def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tm
         reader.wait()
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_second_run_waits_then_exits_with_a_clear_message(tmp_path, demo_inbox):
     home = tmp_path / "home"
     with run_lock(home / ".run.lock"):
@@ -363,6 +368,7 @@ def _sources(tmp_path: Path, demo_inbox: Path, hunan_url: str) -> str:
     return str(path)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_http_source_answering_503_is_retried_and_loads(tmp_path, demo_inbox, http_source):
     handler, base = http_source
     handler.failures = 2
@@ -377,6 +383,7 @@ def test_http_source_answering_503_is_retried_and_loads(tmp_path, demo_inbox, ht
     assert handler.requests > 2
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbox, http_source):
     handler, base = http_source
     handler.failures = 10_000
@@ -393,6 +400,7 @@ def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbo
     assert handler.requests == 3  # the first try and two retries
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox, http_source):
     handler, base = http_source
     handler.delay = 2.0
@@ -408,6 +416,7 @@ def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox
     assert summary["by_status"] == {"loaded": 8}
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_read_write_session_held_open_elsewhere_does_not_fail_the_run(tmp_path, demo_inbox):
     inbox, home = _home_with_one_form(tmp_path, demo_inbox)
     holder = subprocess.Popen(

@@ -21,7 +21,7 @@ KEY_TEXT = "0123456789abcdef-not-a-real-key\n"
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
+def home(prefect_harness, tmp_path_factory):
     home = tmp_path_factory.mktemp("sandbox") / "home"
     write_demo(home / "inbox")
     nightly(inbox=str(home / "inbox"), home=str(home))

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from warehouse.build import build_marts
+from warehouse.home import search_home
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -33,6 +34,7 @@ def connect_as_of(warehouse: Path, moment: datetime) -> duckdb.DuckDBPyConnectio
     The warehouse file is attached read-only; nothing is written to it.
     """
     con = duckdb.connect()
+    search_home(con, Path(warehouse).parent)  # the households' files are named relative to the home
     con.execute(f"attach '{str(warehouse).replace(chr(39), chr(39) * 2)}' as wh (read_only)")
     stamp = moment.isoformat()  # from a datetime object, never from user text
     for schema in ("core", "meta", "marts"):

@@ -164,7 +164,8 @@ HOUSEHOLD_COLUMNS = {
 }
 HOUSEHOLD_COMMENT = (
     "Registered poor households (建档立卡): one row per household as of its submission's year — pseudonymised, "
-    "no names, no ID numbers. Read from the lake's Parquet files where they lie."
+    "no names, no ID numbers. Read from the lake's Parquet files where they lie (core.household_registry.lake_file, "
+    "relative to the home: set file_search_path to the home folder)."
 )
 
 
@@ -200,7 +201,18 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
 
     A join with core.household_registry_history gives each household its county's version
     validity, so a county's newer registry replaces only that county, as with every fact.
+    The files are named relative to the home and found through ``file_search_path``
+    (warehouse/home.py); a warehouse that still lists absolute paths is migrated here.
     """
+    from warehouse.home import LEGACY_ABSOLUTE, search_home
+
+    con.execute(
+        "update core.household_registry_history set lake_file = regexp_replace(lake_file, ?, '\\1') "
+        "where lake_file like '/%'",
+        [LEGACY_ABSOLUTE],
+    )
+    if not con.execute("select current_setting('file_search_path')").fetchone()[0]:
+        search_home(con)  # no registry loaded in this session: the warehouse's own folder is its home
     files = [
         f
         for (f,) in con.execute("select distinct lake_file from core.household_registry_history order by 1").fetchall()

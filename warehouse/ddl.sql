@@ -129,7 +129,7 @@ comment on column core.household_registry_history.province_code is '2-digit code
 comment on column core.household_registry_history.year is 'Year the registry describes (its end).';
 comment on column core.household_registry_history.county_code is 'Current 6-digit county code.';
 comment on column core.household_registry_history.submission_id is 'Submission the registry came in.';
-comment on column core.household_registry_history.lake_file is 'Absolute path of the Parquet file in the lake holding the households (pseudonymised).';
+comment on column core.household_registry_history.lake_file is 'Path of the Parquet file in the lake holding the households (pseudonymised), relative to the home (the folder of warehouse.duckdb): lake/household_registry/province=…/year=…/<submission_id>.parquet. Set file_search_path to the home to read core.fct_household.';
 comment on column core.household_registry_history.households is 'Households of the county in that file.';
 comment on column core.household_registry_history.persons is 'Household members of the county in that file, persons.';
 comment on column core.household_registry_history.valid_from is 'When the submission was received: its households are valid from then.';

@@ -1,0 +1,159 @@
+"""Hashes of whole Arrow string columns: the native module when it was built, an exact pure fallback otherwise.
+
+``tasks._hashing`` (C, OpenSSL 3's EVP API) is an optional extension: ``pip install`` builds it when a
+compiler and libssl-dev are there and carries on without it when they are not. Both paths give the
+same bytes: a pseudonym is ``hmac.new(key, id, 'sha256').hexdigest()`` either way (tested on the demo
+registries), and a fingerprint is the same FNV-1a + MurmurHash3 finaliser, computed with numpy.
+
+``FUPIN_HASHING`` chooses: ``native`` (fail when the module is missing), ``python`` (always the fallback,
+for tests and comparisons), or unset/``auto`` (native when importable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import sys
+from functools import cache
+from types import ModuleType
+
+import numpy as np
+import pyarrow as pa
+
+HASH_WIDTH = 2 * hashlib.sha256().digest_size  # hex characters per pseudonym
+_BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
+_FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
+_MIX = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
+
+log = logging.getLogger(__name__)
+
+
+class HashingUnavailable(RuntimeError):
+    """FUPIN_HASHING=native, but the compiled module was not built."""
+
+
+@cache
+def _backend(choice: str) -> ModuleType | None:
+    """The compiled module, or None for the pure fallback; says once per process which one it is."""
+    native = None
+    if choice != "python":
+        try:
+            native = importlib.import_module("tasks._hashing")
+        except ImportError as exc:
+            if choice == "native":
+                raise HashingUnavailable(
+                    f"FUPIN_HASHING=native but tasks._hashing is not built ({exc}): install gcc and libssl-dev "
+                    "and reinstall fupin, or unset FUPIN_HASHING to use the pure fallback"
+                ) from None
+    _logger().info(describe_backend(native is not None, choice))
+    return native
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The Prefect run's logger inside a flow or task run (so the run's log shows it), else this module's."""
+    if "prefect" in sys.modules:  # not imported: certainly not inside a run, and not worth a second to import
+        from prefect.exceptions import MissingContextError
+        from prefect.logging import get_run_logger
+
+        try:
+            return get_run_logger()
+        except MissingContextError:
+            pass
+    return log
+
+
+def describe_backend(native: bool, choice: str) -> str:
+    """One line for the logs: which hashing path this process uses and why."""
+    if native:
+        return "registry hashing: native (tasks._hashing, OpenSSL EVP, GIL released)"
+    why = "FUPIN_HASHING=python" if choice == "python" else "tasks._hashing is not built"
+    return f"registry hashing: pure Python fallback (hashlib, bit-identical, slower) because {why}"
+
+
+def backend() -> ModuleType | None:
+    """The hashing path chosen by $FUPIN_HASHING (native, python, or auto when unset)."""
+    choice = (os.environ.get("FUPIN_HASHING") or "auto").strip().lower()
+    if choice not in ("auto", "native", "python"):
+        raise ValueError(f"FUPIN_HASHING must be native, python or auto, not {choice!r}")
+    return _backend(choice)
+
+
+def backend_name() -> str:
+    """'native' or 'python': the path keyed_hashes and fingerprints take in this process."""
+    return "native" if backend() is not None else "python"
+
+
+def keyed_hashes(key: bytes, values: pa.Array) -> pa.StringArray:
+    """HMAC-SHA256 (RFC 2104) of every value as 64 lowercase hex characters.
+
+    Equal to ``hmac.new(key, value.encode(), 'sha256').hexdigest()`` per value on both paths (tested);
+    natively one call per column with the GIL released (~0.13 µs a row), else ~1-3 µs a row.
+    """
+    if values.null_count:
+        raise ValueError("cannot pseudonymise a missing ID number")
+    n = len(values)
+    offsets, data = string_buffers(values)
+    native = backend()
+    digests = native.hmac_sha256_hex(key, offsets, data) if native else _hmac_hex(key, offsets, data)
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(np.arange(0, HASH_WIDTH * n + 1, HASH_WIDTH, dtype=np.int32)), pa.py_buffer(digests)
+    )
+
+
+def fingerprints(values: pa.Array) -> np.ndarray:
+    """A 64-bit fingerprint per value (equal values, equal fingerprints; the converse is checked as text)."""
+    offsets, data = string_buffers(values)
+    native = backend()
+    if native:
+        return np.frombuffer(native.hash64(offsets, data), dtype=np.uint64)
+    return _fnv_mixed(offsets, np.frombuffer(data, dtype=np.uint8))
+
+
+def string_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Buffer]:
+    """A string column's n + 1 int32 offsets (this slice's) and its data buffer, as tasks._hashing takes them."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    values = values.cast(pa.string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    return offsets, values.buffers()[2] or pa.py_buffer(b"")
+
+
+def _hmac_hex(key: bytes, offsets: np.ndarray, data: pa.Buffer) -> bytes:
+    """The native hmac_sha256_hex in hashlib: the keyed inner and outer states made once, copied per value.
+
+    Measured against hmac.new per value, hmac's own .copy() and DuckDB SQL nested sha256, this was the
+    fastest pure path (README, Registry hashing).
+    """
+    block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+    block = block.ljust(_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    raw = memoryview(data)
+    out = []
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        digest = inner.copy()
+        digest.update(raw[start:end])
+        keyed = outer.copy()
+        keyed.update(digest.digest())
+        out.append(keyed.hexdigest())
+    return "".join(out).encode("ascii")
+
+
+def _fnv_mixed(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """tasks._hashing.hash64 in numpy: FNV-1a over each value's bytes, then MurmurHash3's finaliser.
+
+    One pass per character position over every value still that long, so its cost follows the longest
+    value (household ids are short), not the row count times a Python loop.
+    """
+    starts = offsets[:-1].astype(np.int64)
+    lengths = offsets[1:].astype(np.int64) - starts
+    h = np.full(len(starts), _FNV_OFFSET, dtype=np.uint64)
+    for position in range(int(lengths.max()) if len(lengths) else 0):
+        longer = np.flatnonzero(lengths > position)
+        h[longer] = (h[longer] ^ data[starts[longer] + position].astype(np.uint64)) * _FNV_PRIME
+    for multiplier in _MIX:
+        h ^= h >> np.uint64(33)
+        h *= multiplier
+    h ^= h >> np.uint64(33)
+    return h

@@ -1,0 +1,57 @@
+"""A warehouse that travels with its home: the files its views read are named relative to the home.
+
+DuckDB resolves a relative path in a view against the working folder first, then against the
+folders of the ``file_search_path`` setting (there is no "relative to the database file"). So the
+warehouse stores ``lake/household_registry/province=36/year=2017/<id>.parquet``, never an
+absolute path, and every connection that reads ``core.fct_household`` sets ``file_search_path``
+to the home: fupin's own (``search_home``), the duckdb CLI with
+``-cmd "SET file_search_path = '<home>'"`` and SQLAlchemy with
+``connect_args={"config": {"file_search_path": "<home>"}}`` (README, Warehouse). Moving or
+copying the home (warehouse and lake together) then changes nothing inside the warehouse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import duckdb
+
+# an absolute lake path as older warehouses stored it → the part from the home's lake folder on
+LEGACY_ABSOLUTE = r"^.*/(lake/[^/]+/province=[^/]+/year=[^/]+/[^/]+)$"
+
+
+def home_of(con: duckdb.DuckDBPyConnection) -> Path:
+    """The folder holding the connection's current database file (the home of a fupin warehouse)."""
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    if not row or not row[0]:
+        raise ValueError("an in-memory database has no home folder")
+    return Path(row[0]).resolve().parent
+
+
+def search_home(con: duckdb.DuckDBPyConnection, home: Path | None = None) -> Path:
+    """Make this connection resolve the warehouse's relative paths against ``home`` (default: its file's folder)."""
+    home = Path(home).resolve() if home is not None else home_of(con)
+    con.execute("set file_search_path = ?", [str(home)])
+    return home
+
+
+def stored_lake_path(lake_file: str | Path) -> str:
+    """A lake file as the warehouse names it: ``lake/<dataset>/province=…/year=…/<file>``, relative to the home.
+
+    Taken from the lake's own layout rather than from the connection's folder, so that a warehouse built
+    elsewhere (rebuild-warehouse builds in ``<home>/rebuild``) names the same files the same way.
+    """
+    parts = Path(lake_file).resolve().parts
+    if len(parts) < 5 or parts[-5] != "lake":
+        raise ValueError(f"{lake_file} is not in a lake's layout (…/lake/<dataset>/province=…/year=…/<file>)")
+    return PurePosixPath(*parts[-5:]).as_posix()
+
+
+def lake_home(lake_file: str | Path) -> Path:
+    """The home whose lake holds ``lake_file``."""
+    return Path(lake_file).resolve().parents[4]
+
+
+def in_home(stored: str, home: Path) -> Path:
+    """The file a stored path names in ``home`` (older warehouses stored absolute paths: kept as they are)."""
+    return Path(stored) if Path(stored).is_absolute() else Path(home) / stored
