@@ -40,7 +40,7 @@ def test_a_code_that_does_not_resolve_is_an_error_not_a_guess(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def home_with_a_new_area(tmp_path_factory) -> Path:
+def home_with_a_new_area(prefect_harness, tmp_path_factory) -> Path:
     """The demo run in a home whose config/areas.csv adds 吉安市 (prefecture 3608) as an area."""
     home = tmp_path_factory.mktemp("areas_home")
     write_demo(home / "inbox")

@@ -22,7 +22,7 @@ def _closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def morning(tmp_path_factory) -> dict:
+def morning(prefect_harness, tmp_path_factory) -> dict:
     """A nightly run: Jiangxi and Hunan from the demo, 广东's source down, no pseudonymisation key."""
     home = tmp_path_factory.mktemp("morning")
     write_demo(home / "inbox")

@@ -17,6 +17,8 @@ from fupin.cli import app
 from fupin.demo import write_demo
 from tests.test_safe_runs import _copy_inbox, _home_with_one_form
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 
 @pytest.fixture(scope="module")
 def demo_inbox(tmp_path_factory) -> Path:
