@@ -58,7 +58,7 @@ import os, sys, time
 from pathlib import Path
 os.environ["FUPIN_PII_KEY"] = "bench-key-0123456789"
 from fupin.config import Paths
-from tasks.lake import registry_outcome
+from tasks.registry import registry_outcome
 from tasks.load import load_warehouse
 from tasks.records import Outcome
 paths = Paths.from_home(sys.argv[2])

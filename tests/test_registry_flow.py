@@ -220,8 +220,8 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
 def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch):
     """The converted CSV holds ID numbers in clear: it is gone as soon as the registry is in the lake."""
     from fupin.config import Paths
-    from tasks.lake import registry_outcome
     from tasks.records import Outcome
+    from tasks.registry import registry_outcome
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     raw = tmp_path / "raw" / "莲花县建档立卡贫困户2017.xlsx"
