@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-STAGES = ("pull", "parse", "normalise", "validate", "lake", "load", "report")
-
 _listener: Callable[[str, str, str], None] | None = None
 _lock = threading.Lock()
 

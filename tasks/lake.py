@@ -72,6 +72,8 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         header_mapping=doc.get("header_mapping", []),
     )
     if doc.get("route") == "household_registry":
+        from tasks.registry import registry_outcome  # here: the registry package writes through this module
+
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
         report(rec["province_code"], "lake", rec["file_name"])
         return str(outcome.save(Path(validated_path).with_name("outcome.json")))
@@ -92,7 +94,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
             )
     elif not good_rows:
         outcome.status = "rejected"
-        notes = ["no row could be loaded" + (f": {_rows(len(bad_rows))} rejected" if bad_rows else "")]
+        notes = ["no row could be loaded" + (f": {rows_phrase(len(bad_rows))} rejected" if bad_rows else "")]
         outcome.message = "; ".join(notes + outcome.warnings)
     else:
         outcome.status = "partially_loaded" if bad_rows else "loaded"
@@ -107,67 +109,12 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.years = sorted(years)
         notes = []
         if bad_rows:
-            notes.append(f"{_rows(len(bad_rows))} rejected")
+            notes.append(f"{rows_phrase(len(bad_rows))} rejected")
         notes.extend(outcome.warnings)
         outcome.message = "; ".join(notes) or None
     report(rec["province_code"], "lake", rec["file_name"])
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
 
 
-def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
-    """Stream a household registry straight from the raw archive into the lake (it never fits a form's path)."""
-    from tasks.registry import (
-        RegistryError,
-        dup_rejections_path,
-        finish_registry,
-        ingest_registry,
-        pii_key,
-        registry_year,
-        xlsx_to_csv,
-    )
-
-    outcome.dataset = "household_registry"
-    try:
-        key = pii_key()
-        year = registry_year(rec["file_name"])
-        if year is None:
-            raise RegistryError("cannot tell which year the registry describes: put it in the file name (…2017…)")
-        source = Path(rec["raw_path"])
-        converted = None
-        if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            converted, notes = xlsx_to_csv(source, staging / "registry.csv")
-            outcome.warnings.extend(notes)
-        try:
-            result = ingest_registry(
-                converted or source, rec["province_code"], year, key, staging, rec["submission_id"]
-            )
-        finally:
-            if converted:
-                converted.unlink()  # it holds ID numbers in clear: only the raw archive may keep them
-        target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
-        finish_registry(result, target)
-    except RegistryError as exc:
-        outcome.status, outcome.message = "rejected", f"{rec['file_name']}: {exc}"
-        outcome.rejections.append(Rejection(None, None, None, outcome.message))
-        return outcome
-    outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
-        result.rows_total,
-        result.rows_loaded,
-        result.rows_rejected,
-    )
-    outcome.rejection_files = [
-        p for p in (result.rejections_path, str(dup_rejections_path(result))) if Path(p).exists()
-    ]
-    outcome.years = result.years
-    if result.rows_loaded:
-        outcome.lake_files = [str(target)]
-        outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
-        rejected = [f"{_rows(result.rows_rejected)} rejected"] if result.rows_rejected else []
-        outcome.message = "; ".join(rejected + outcome.warnings) or None
-    else:
-        outcome.status, outcome.message = "rejected", "no row could be loaded"
-    return outcome
-
-
-def _rows(n: int) -> str:
+def rows_phrase(n: int) -> str:
     return "1 row" if n == 1 else f"{n} rows"

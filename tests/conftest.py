@@ -55,24 +55,33 @@ def demo_run(prefect_harness, tmp_path_factory) -> dict:
     return {"home": home, "summary": summary}
 
 
+def open_warehouse(home: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``home``'s warehouse that finds the households' files (README, Warehouse).
+
+    ``SET`` after connecting rather than ``config=`` at connect: DuckDB refuses a second connection to one
+    file with another configuration in the same process, and the code under test opens it plainly.
+    """
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con.execute("set file_search_path = ?", [str(home)])
+    return con
+
+
 @pytest.fixture()
 def warehouse(demo_run):
     """A read-only connection to the demo run's warehouse."""
-    con = duckdb.connect(
-        str(demo_run["home"] / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(demo_run["home"])}
-    )
+    con = open_warehouse(demo_run["home"])
     yield con
     con.close()
 
 
 @pytest.fixture()
 def demo_home_copy(demo_run, tmp_path) -> Path:
-    """A home holding a writable copy of the demo run's warehouse (its lake and run records stay the demo's)."""
+    """A home holding a writable copy of the demo run's warehouse, lake and run records."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copyfile(demo_run["home"] / "warehouse.duckdb", home / "warehouse.duckdb")
-    for shared in ("lake", "runs"):  # the warehouse names them relative to its home
-        (home / shared).symlink_to(demo_run["home"] / shared, target_is_directory=True)
+    for copied in ("lake", "runs"):  # the warehouse names them relative to its home; copies: tests may add to them
+        shutil.copytree(demo_run["home"] / copied, home / copied)
     return home
 
 

@@ -10,16 +10,16 @@ import socket
 import subprocess
 import time
 
-import duckdb
 import pytest
 
 from flows.nightly import nightly
 from fupin.demo import write_demo
+from tests.conftest import open_warehouse
 from tests.test_safe_runs import FUPIN, _api_env
 
 
 def _outcomes(home) -> dict[str, str]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
+    with open_warehouse(home) as con:
         return dict(con.execute("select run_id, outcome from meta.runs").fetchall())
 
 

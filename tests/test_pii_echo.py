@@ -13,6 +13,7 @@ import pytest
 
 from flows.nightly import nightly
 from fupin.safe_text import mask_ids
+from tests.conftest import open_warehouse
 
 IDS = ["430224197001011234", "43022519800202567X"]
 ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
@@ -20,7 +21,7 @@ ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")
 
 def _outputs(home) -> dict[str, str]:
     texts = {}
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
+    with open_warehouse(home) as con:
         for table in ("meta.submissions", "meta.rejections", "core.fct_training"):
             texts[table] = repr(con.execute(f"select * from {table}").fetchall())
     for folder in ("receipts", "reports", "lake", "staging"):
@@ -53,7 +54,7 @@ def test_ids_in_other_columns_and_headerless_registries_are_never_echoed(tmp_pat
     home = tmp_path / "home"
     summary = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
     assert summary["failed_provinces"] == {}
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
+    with open_warehouse(home) as con:
         rejected = con.execute(
             "select row_number, field, value, reason from meta.rejections join meta.submissions using (submission_id) "
             "where file_name = '2016年培训.csv'"
@@ -93,7 +94,7 @@ def test_a_registry_row_with_an_id_in_another_column_is_rejected_masked(tmp_path
     home = tmp_path / "home"
     summary = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
     assert summary["failed_provinces"] == {}
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
+    with open_warehouse(home) as con:
         rejected = con.execute("select row_number, field, value, reason from meta.rejections order by 1, 2").fetchall()
         villages = sorted(r[0] for r in con.execute("select village from core.fct_household").fetchall())
     assert villages == ["东村", "南村"]

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from tasks.registry import GOOD_SCHEMA
+from tests.conftest import open_warehouse
 
 HOUSEHOLDS = "select count(*) from core.fct_household"
 
@@ -33,7 +34,7 @@ def moved(demo_run, tmp_path_factory) -> dict:
 
 
 def _count(home: Path) -> int:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)}) as con:
+    with open_warehouse(home) as con:
         return con.execute(HOUSEHOLDS).fetchone()[0]
 
 

@@ -117,10 +117,10 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
 
 def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monkeypatch):
     """Small blocks on several worker threads: a repeat 2,000 lines apart, file order, keys of the right IDs."""
-    import tasks.registry as registry
     from fupin.demo.registry import synthetic_registry
+    from tasks.registry import ingest
 
-    monkeypatch.setattr(registry, "BLOCK_SIZE", 16 << 10)  # ~160 rows a block
+    monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)  # ~160 rows a block
     path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
@@ -147,11 +147,10 @@ def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monk
 
 def test_a_registry_that_breaks_off_is_rejected_with_where_but_not_what(tmp_path, monkeypatch):
     """Arrow quotes the broken line (a name, an ID number): the message keeps the line number only."""
-    import tasks.registry as registry
     from fupin.demo.registry import synthetic_registry
-    from tasks.registry import RegistryError
+    from tasks.registry import RegistryError, ingest
 
-    monkeypatch.setattr(registry, "BLOCK_SIZE", 16 << 10)
+    monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)
     path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[1999] += ",extra,fields"  # line 2000

@@ -13,6 +13,7 @@ import pytest
 
 from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
+from tests.conftest import open_warehouse
 from tests.test_registry import ID_SHAPE
 
 
@@ -44,7 +45,7 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
         summary = nightly(inbox=str(registry_inbox), home=str(home))
     assert summary["exit_code"] == 0, summary
     assert summary["unreconciled"] == []
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)})
+    con = open_warehouse(home)
     rec = {
         r[0]: r[1:]
         for r in con.execute(
@@ -106,7 +107,7 @@ def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inb
     assert [(u["county_code"], u["registry_poor"], u["declared_poor"]) for u in summary["unreconciled"]] == [
         ("360827", 17500, 17002)  # 2.9% off the county figure F4: listed in the run summary
     ]
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)})
+    con = open_warehouse(home)
     poor = dict(
         con.execute(
             "select county_code, sum(members) from core.fct_household where status = '未脱贫' group by 1"
@@ -157,9 +158,7 @@ def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monk
 
     summary = run_nightly(inbox=str(inbox), home=str(tmp_path / "home"))
     assert summary["by_status"] == {"rejected": 1}
-    con = duckdb.connect(
-        str(tmp_path / "home" / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(tmp_path / "home")}
-    )
+    con = open_warehouse(tmp_path / "home")
     # rows with two problems (a bad ID too) have two rejection records but count once
     assert con.execute(
         "select status, rows_total, rows_loaded, rows_rejected, message from meta.submissions"
@@ -206,9 +205,7 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
 
     summary = nightly(inbox=str(inbox), home=str(tmp_path / "home"))
     assert summary["by_status"] == {"loaded": 1}
-    con = duckdb.connect(
-        str(tmp_path / "home" / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(tmp_path / "home")}
-    )
+    con = open_warehouse(tmp_path / "home")
     rows_loaded, message = con.execute("select rows_loaded, message from meta.submissions").fetchone()
     assert rows_loaded == households
     assert "sheet '户2' continues the registry: its row 2 is line 102" in message
@@ -220,8 +217,8 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
 def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch):
     """The converted CSV holds ID numbers in clear: it is gone as soon as the registry is in the lake."""
     from fupin.config import Paths
-    from tasks.lake import registry_outcome
     from tasks.records import Outcome
+    from tasks.registry import registry_outcome
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     raw = tmp_path / "raw" / "莲花县建档立卡贫困户2017.xlsx"

@@ -25,7 +25,7 @@ import pytest
 from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
 from fupin.locking import run_lock
-from tests.conftest import indicator
+from tests.conftest import indicator, open_warehouse
 
 FUPIN = [sys.executable, "-m", "fupin.cli"]
 HUNAN_FUNDS = "湖南省罗霄山片区民政资金2015-2017.csv"
@@ -54,7 +54,7 @@ def _api_env(**extra: str) -> dict[str, str]:
 
 def _contents(home: Path) -> dict[str, list]:
     """What an analyst sees: marts, current facts and the ledger, without run-specific times and paths."""
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    con = open_warehouse(home)
     try:
         names = [
             f"{s}.{t}"

@@ -1,4 +1,4 @@
-"""Hashes of whole Arrow string columns: the native module when it was built, an exact pure fallback otherwise.
+"""Pseudonyms: the key, and hashes of whole Arrow string columns (native when built, an exact pure fallback).
 
 ``tasks._hashing`` (C, OpenSSL 3's EVP API) is an optional extension: ``pip install`` builds it when a
 compiler and libssl-dev are there and carries on without it when they are not. Both paths give the
@@ -17,10 +17,13 @@ import logging
 import os
 import sys
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
+
+from tasks.registry.schema import MissingKeyError
 
 HASH_WIDTH = 2 * hashlib.sha256().digest_size  # hex characters per pseudonym
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
@@ -123,7 +126,7 @@ def _hmac_hex(key: bytes, offsets: np.ndarray, data: pa.Buffer) -> bytes:
     """The native hmac_sha256_hex in hashlib: the keyed inner and outer states made once, copied per value.
 
     Measured against hmac.new per value, hmac's own .copy() and DuckDB SQL nested sha256, this was the
-    fastest pure path (README, Registry hashing).
+    fastest pure path (README, Household registries).
     """
     block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
     block = block.ljust(_BLOCK, b"\0")
@@ -157,3 +160,41 @@ def _fnv_mixed(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
         h *= multiplier
     h ^= h >> np.uint64(33)
     return h
+
+
+def pii_key() -> bytes:
+    """The pseudonymisation key: $FUPIN_PII_KEY, the file $FUPIN_PII_KEY_FILE, or a Prefect Secret block."""
+    value = os.environ.get("FUPIN_PII_KEY")
+    if not value and os.environ.get("FUPIN_PII_KEY_FILE"):
+        key_file = Path(os.environ["FUPIN_PII_KEY_FILE"])
+        value = key_file.read_text(encoding="utf-8").strip() if key_file.exists() else None
+    if not value:
+        value = _secret_key()
+    if not value or len(value) < 16:
+        raise MissingKeyError(
+            "household registries carry ID numbers and need a pseudonymisation key: set FUPIN_PII_KEY "
+            "(at least 16 characters) or create the Prefect Secret block 'fupin-pii-key'"
+        )
+    return value.encode()
+
+
+def _secret_key() -> str | None:
+    """The Secret block named by $FUPIN_PII_KEY_BLOCK (default 'fupin-pii-key'; empty: never asked).
+
+    Only asked where a Prefect API is at hand: inside a flow or task run, or with PREFECT_API_URL set.
+    Elsewhere Prefect would start a temporary server (~10 s) just to find that there is no block.
+    """
+    name = os.environ.get("FUPIN_PII_KEY_BLOCK", "fupin-pii-key")
+    if not name:
+        return None
+    from prefect.context import FlowRunContext, TaskRunContext
+    from prefect.settings import PREFECT_API_URL
+
+    if not (PREFECT_API_URL.value() or FlowRunContext.get() or TaskRunContext.get()):
+        return None
+    try:
+        from prefect.blocks.system import Secret
+
+        return Secret.load(name).get()
+    except Exception:  # no such block, or the server cannot be reached: the caller says what to set
+        return None

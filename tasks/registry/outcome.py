@@ -1,0 +1,59 @@
+"""A registry submission's outcome: streamed from the raw archive into the lake, counted for the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fupin.config import Paths
+from tasks.lake import partition_path, rows_phrase
+from tasks.records import Outcome, Rejection
+from tasks.registry.hashing import pii_key
+from tasks.registry.ingest import ingest_registry
+from tasks.registry.reading import registry_year, xlsx_to_csv
+from tasks.registry.repeats import dup_rejections_path, finish_registry
+from tasks.registry.schema import RegistryError
+
+
+def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
+    """Stream a household registry straight from the raw archive into the lake (it never fits a form's path)."""
+    outcome.dataset = "household_registry"
+    try:
+        key = pii_key()
+        year = registry_year(rec["file_name"])
+        if year is None:
+            raise RegistryError("cannot tell which year the registry describes: put it in the file name (…2017…)")
+        source = Path(rec["raw_path"])
+        converted = None
+        if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            converted, notes = xlsx_to_csv(source, staging / "registry.csv")
+            outcome.warnings.extend(notes)
+        try:
+            result = ingest_registry(
+                converted or source, rec["province_code"], year, key, staging, rec["submission_id"]
+            )
+        finally:
+            if converted:
+                converted.unlink()  # it holds ID numbers in clear: only the raw archive may keep them
+        target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
+        finish_registry(result, target)
+    except RegistryError as exc:
+        outcome.status, outcome.message = "rejected", f"{rec['file_name']}: {exc}"
+        outcome.rejections.append(Rejection(None, None, None, outcome.message))
+        return outcome
+    outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
+        result.rows_total,
+        result.rows_loaded,
+        result.rows_rejected,
+    )
+    outcome.rejection_files = [
+        p for p in (result.rejections_path, str(dup_rejections_path(result))) if Path(p).exists()
+    ]
+    outcome.years = result.years
+    if result.rows_loaded:
+        outcome.lake_files = [str(target)]
+        outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
+        rejected = [f"{rows_phrase(result.rows_rejected)} rejected"] if result.rows_rejected else []
+        outcome.message = "; ".join(rejected + outcome.warnings) or None
+    else:
+        outcome.status, outcome.message = "rejected", "no row could be loaded"
+    return outcome

@@ -1,0 +1,65 @@
+"""What a registry becomes: the lake's layout of its good rows and rejections, its result, its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+# the lake's layout of a registry: core.fct_household reads these files where they lie
+GOOD_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.string()),
+        ("household_key", pa.string()),
+        ("county_code", pa.string()),
+        ("township", pa.string()),
+        ("village", pa.string()),
+        ("members", pa.int32()),
+        ("status", pa.string()),
+        ("registration_year", pa.int32()),
+        ("exit_year", pa.int32()),
+        ("source_row", pa.int64()),
+        ("submission_id", pa.dictionary(pa.int32(), pa.string())),
+    ]
+)
+
+
+# Parquet options for the good rows. Pseudonyms are unique random hex: a dictionary would be tried
+# and dropped, compression buys little for its cost, and min/max statistics prune nothing.
+WRITE_OPTIONS = {
+    "use_dictionary": ["county_code", "township", "village", "status", "submission_id"],
+    "compression": {c: "none" if c == "household_key" else "zstd" for c in GOOD_SCHEMA.names},
+    "write_statistics": [c for c in GOOD_SCHEMA.names if c not in ("household_key", "household_id")],
+}
+
+
+REJECTION_SCHEMA = pa.schema(
+    [
+        ("row_number", pa.int64()),
+        ("field", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+class RegistryError(ValueError):
+    """The registry cannot be read at all (missing columns, unreadable file): the submission is rejected."""
+
+
+class MissingKeyError(RuntimeError):
+    """No pseudonymisation key: the run refuses the registry and leaves it to be received again."""
+
+
+@dataclass
+class RegistryResult:
+    """Where the good rows and the rejections went, and how many of each."""
+
+    good_path: str
+    rejections_path: str
+    rows_total: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    years: list[int] = field(default_factory=list)
+    # positions (in the good rows) whose household id fingerprint repeats: compared as text at the finish
+    repeat_candidates: list[int] = field(default_factory=list)
