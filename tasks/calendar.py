@@ -17,6 +17,7 @@ import pyarrow as pa
 import yaml
 
 from fupin.config import ConfigError, Paths
+from tasks.summary import run_records
 from warehouse.contracts import contracts
 from warehouse.reference import provinces, resolve_province
 
@@ -79,17 +80,9 @@ def load_calendar(paths: Paths) -> pa.Table:
 
 
 def _failed_in_last_run(paths: Paths) -> list[str]:
-    """Provinces whose source or files failed in the latest finished nightly run (from <home>/runs/*.json)."""
-    import json
-
-    records = []
-    for f in (paths.home / "runs").glob("*.json"):
-        try:
-            records.append(json.loads(f.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue
-    finished = [r for r in records if r.get("flow_name") == "nightly" and r.get("ended_at")]
-    return max(finished, key=lambda r: r["started_at"]).get("failed_provinces") or [] if finished else []
+    """Provinces whose source or files failed in the latest finished nightly run."""
+    finished = [r for _, r in run_records(paths) if r.get("flow_name") == "nightly" and r.get("ended_at")]
+    return (finished[-1].get("failed_provinces") or []) if finished else []
 
 
 STATUS_SQL = """

@@ -10,7 +10,6 @@ network (a press office laptop, an e-mail attachment).
 from __future__ import annotations
 
 import html
-import json
 import os
 from datetime import date, datetime, time
 from pathlib import Path
@@ -25,6 +24,7 @@ from fupin.config import Paths
 from fupin.export import figure_text, header_row
 from fupin.readonly import connect_readonly
 from tasks.calendar import ATTENTION, STATUS_LABELS, submission_status
+from tasks.summary import run_records
 from warehouse.build import indicator_names
 from warehouse.contracts import contracts
 from warehouse.reference import provinces
@@ -430,15 +430,8 @@ def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
 def todays_failures(paths: Paths, day: date) -> list[tuple[str, str]]:
     """(province name, file and reason) of every failure recorded by the day's runs (<home>/runs/*.json)."""
     failures: dict[str, str] = {}
-    records = []
-    for record in (paths.home / "runs").glob("*.json"):
-        try:
-            records.append(json.loads(record.read_text(encoding="utf-8")))
-        except (ValueError, OSError):
-            continue
-    for r in sorted(records, key=lambda r: r.get("started_at") or ""):
-        started = datetime.fromisoformat(r["started_at"]).astimezone(SHANGHAI).date()
-        if started == day:
+    for _, r in run_records(paths):
+        if datetime.fromisoformat(r["started_at"]).astimezone(SHANGHAI).date() == day:
             failures.update(r.get("failures") or {})
     names = provinces()
     return [(names.get(code, code), reason.splitlines()[0][:300]) for code, reason in sorted(failures.items())]
@@ -446,14 +439,7 @@ def todays_failures(paths: Paths, day: date) -> list[tuple[str, str]]:
 
 def _failed_run_times(paths: Paths) -> list[float]:
     """When the run records that name failures were written."""
-    times = []
-    for record in (paths.home / "runs").glob("*.json"):
-        try:
-            if json.loads(record.read_text(encoding="utf-8")).get("failures"):
-                times.append(record.stat().st_mtime)
-        except (ValueError, OSError):
-            continue
-    return times
+    return [file.stat().st_mtime for file, r in run_records(paths) if r.get("failures")]
 
 
 def write_report(paths: Paths, day: date | None = None) -> Path:

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -169,6 +170,17 @@ def _is_dead(record: dict[str, Any]) -> bool:
 
 
 @task(cache_policy=NO_CACHE)
+def run_records(paths: Paths) -> list[tuple[Path, dict[str, Any]]]:
+    """Every readable run record (<home>/runs/*.json) with its file, oldest start first."""
+    out = []
+    for file in runs_dir(paths).glob("*.json"):
+        try:
+            out.append((file, json.loads(file.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue
+    return sorted(out, key=lambda fr: fr[1].get("started_at") or "")
+
+
 def mark_crashed_runs(paths: Paths) -> list[str]:
     """Rewrite as 'crashed' every run record left 'running' by a run that died; returns their run ids.
 
