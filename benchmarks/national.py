@@ -7,7 +7,9 @@ and in Sichuan one village-level projects form. Both runs are `fupin run` subpro
 `/usr/bin/time -v` (peak RSS: the largest process of the run); the stages are timed from fupin's
 progress lines (read as they are printed) and Prefect's task-run log lines.
 Usage: python benchmarks/national.py [HOUSEHOLDS] [VILLAGE_ROWS] (defaults 5,000,000 and 130,000).
-The last line is JSON.
+The last line is JSON. By default each run starts Prefect's ephemeral server (most of a no-op
+rerun's time); with PREFECT_API_URL (and PREFECT_HOME, whose database the stages are read from)
+set to a running `prefect server start`, the runs use it, as a scheduled nightly does.
 """
 
 from __future__ import annotations

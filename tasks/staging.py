@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,28 @@ def cells_table(table: ParsedTable) -> pa.Table:
     return pa.table(arrays)
 
 
+class ColumnRows(Sequence):
+    """A parsed table's rows over its cell columns: a row is built only when it is asked for."""
+
+    def __init__(self, columns: list[list[str | None]]):
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return [column[index] for column in self.columns]
+
+    def __iter__(self) -> Iterator[list[str | None]]:
+        return (list(row) for row in zip(*self.columns, strict=True))
+
+
 def parsed_table(meta: dict[str, Any], cells: pa.Table) -> ParsedTable:
-    """A ParsedTable back from its document entry and its cells."""
+    """A ParsedTable back from its document entry and its cells (rows read from the columns on demand)."""
     columns = [cells[name].to_pylist() for name in cells.column_names if name != "row_number"]
-    rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
+    rows = ColumnRows(columns)
     return ParsedTable(
         meta["file_name"], meta["sheet"], meta["header"], rows, cells["row_number"].to_pylist(), meta["context"]
     )

@@ -21,6 +21,7 @@ from tasks.normalise.columns import (
     in_row_order,
     is_none,
     segment,
+    width_of,
 )
 from tasks.normalise.helpers import (
     Vocabulary,
@@ -153,7 +154,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     if hmap.unknown or hmap.ambiguous:
         unread = [*hmap.unknown, *(f"{a} (ambiguous)" for a in hmap.ambiguous)]
         out.warnings.append(f"{where}: ignored unknown columns: {', '.join(unread)}")
-    columns = cell_columns(table.rows, max([len(table.header), *map(len, table.rows)]))
+    columns = cell_columns(table.rows, width_of(table.header, table.rows))
     _check_declared_totals(table, columns, hmap, out.warnings)
     default_unit = sheet_unit(table.context)
     cols = hmap.columns

@@ -64,10 +64,20 @@ def stripped(value: object) -> str | None:
     return None if value is None else str(value).strip()
 
 
+def width_of(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> int:
+    """Columns of a table: its header's, or its longest row's when wider."""
+    columns = getattr(rows, "columns", None)
+    return max([len(header), *(map(len, rows) if columns is None else [len(columns)])])
+
+
 def cell_columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[str | None]]:
     """The rows' cells column by column, stripped; a short row's missing cells are None."""
     if not rows:
         return [[] for _ in range(width)]
+    if isinstance(getattr(rows, "columns", None), list):  # rows over columns (tasks.staging.ColumnRows)
+        n = len(rows)
+        columns = [*rows.columns, *([[None] * n] * (width - len(rows.columns)))]  # type: ignore[attr-defined]
+        return [by_distinct(column, stripped) for column in columns]
     if any(len(row) != width for row in rows):
         rows = [[*row[:width], *([None] * (width - len(row)))] for row in rows]
     return [by_distinct(column, stripped) for column in zip(*rows, strict=True)]
