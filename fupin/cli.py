@@ -113,9 +113,15 @@ def run(
             help="Fan the tasks out on Dask: 'local' starts a LocalCluster, tcp://host:8786 joins a cluster.",
         ),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="For cron: only the summary line and the problems (failed, held).")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Prefect's own INFO log lines too.")] = False,
 ) -> None:
     """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected or held."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:  # Prefect's INFO lines repeat what fupin prints; warnings and errors still show
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     from flows.nightly import resolve_sources, run_nightly
@@ -131,10 +137,12 @@ def run(
             pass
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
+    from contextlib import nullcontext
+
     from fupin.progress import shown
 
     try:
-        with shown():
+        with nullcontext() if quiet else shown():
             summary = run_nightly(
                 dask,
                 sources_file=str(sources) if sources else None,
@@ -153,8 +161,8 @@ def run(
                 "PREFECT_API_URL=http://127.0.0.1:4200/api"
             )
         _fail(f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    _print_summary(summary)
-    if paths.warehouse.exists():
+    _print_summary(summary, quiet)
+    if paths.warehouse.exists() and not quiet:
         with _connect(home) as con:
             _print_indicators(
                 _indicator_rows(con, "headline"), title="Headline indicators (`fupin indicators --all` for every row)"
@@ -162,7 +170,7 @@ def run(
     raise typer.Exit(summary["exit_code"])
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -170,7 +178,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     from fupin.safe_text import printable
 
     console = Console(width=160)
-    if summary["submissions"]:
+    if summary["submissions"] and not quiet:
         table = Table(title="Submissions received in this run", title_justify="left")
         for col in ("province", "file", "dataset", "status", "loaded", "rejected", "message"):
             table.add_column(col, overflow="fold")
