@@ -14,9 +14,6 @@ _MISSING_FOLDED = {m.casefold() for m in MISSING}
 _LONGEST_MISSING = max(map(len, _MISSING_FOLDED))
 _DASHES = "-—–－"  # the dashes a run of which is missing, the full-width hyphen among them
 
-# Units a number cell may carry after its digits; longest first so 万元 wins over 元.
-# 千元 is accepted as well because money_factor knows it.
-_CELL_UNITS = ("万元", "亿元", "千元", "元", "%", "人", "户")
 # Units recognised in a header's brackets. 万人 is deliberately absent: counts are read as
 # persons, so a "(万人)" column must stay visibly unmapped rather than be off by 10,000.
 _HEADER_UNITS = {"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名"}
