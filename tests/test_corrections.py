@@ -297,22 +297,33 @@ def test_a_source_marked_full_and_a_json_envelope_reach_the_ledger(demo_home_cop
     from flows.nightly import nightly as run
     from fupin.config import load_sources
 
-    projects = tmp_path / "src" / "projects.json"
-    projects.parent.mkdir()
-    record = {
-        "社会组织名称": "中国扶贫基金会",
-        "项目名称": "测试项目",
-        "县（市、区）": "遂川县",
-        "年度": 2018,
-        "落地资金（元）": 1000,
-    }
-    projects.write_text(json.dumps({"报送类型": "全量", "数据": [record]}, ensure_ascii=False), encoding="utf-8")
+    def project(folder: str, name: str, envelope: dict, title: str) -> None:
+        record = {
+            "社会组织名称": "中国扶贫基金会",
+            "项目名称": title,
+            "县（市、区）": "遂川县",
+            "年度": 2018,
+            "落地资金（元）": 1000,
+        }
+        (tmp_path / folder).mkdir(exist_ok=True)
+        doc = {**envelope, "数据": [record]}
+        (tmp_path / folder / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+    project("plain", "enveloped.json", {"报送类型": "全量"}, "项目甲")  # marked in its envelope only
+    project("plain", "ordinary.json", {}, "项目乙")  # marked nowhere: a correction
+    project("whole", "from_full_source.json", {}, "项目丙")  # its source says every file is full
     sources = tmp_path / "sources.yaml"
-    sources.write_text(f"sources:\n  - province: 江西\n    url: {projects.parent}\n    mode: full\n", encoding="utf-8")
-    assert load_sources(sources)[0].mode == "full"
+    sources.write_text(
+        f"sources:\n  - {{province: 江西, url: {tmp_path / 'plain'}}}\n"
+        f"  - {{province: 江西, url: {tmp_path / 'whole'}, mode: full}}\n",
+        encoding="utf-8",
+    )
+    assert [s.mode for s in load_sources(sources)] == ["correction", "full"]
     bad = tmp_path / "bad.yaml"
-    bad.write_text(f"sources:\n  - province: 江西\n    url: {projects.parent}\n    mode: all\n", encoding="utf-8")
+    bad.write_text(f"sources:\n  - {{province: 江西, url: {tmp_path / 'plain'}, mode: all}}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="mode must be"):
         load_sources(bad)
     run(sources_file=str(sources), home=str(demo_home_copy), shrink_guard=1.0)
-    assert _ledger(demo_home_copy, "projects.json")[2] == "full"
+    assert _ledger(demo_home_copy, "enveloped.json")[2] == "full"
+    assert _ledger(demo_home_copy, "ordinary.json")[2] == "correction"
+    assert _ledger(demo_home_copy, "from_full_source.json")[2] == "full"
