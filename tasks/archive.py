@@ -251,16 +251,24 @@ def ledger_outcomes(paths: Paths, staging: Path) -> list[str]:
 def carry_over_history(paths: Paths, rebuilt: Path, copies: bool = False) -> None:
     """Copy what neither the lake nor the ledger rows hold — decisions and published changes — into a rebuilt
     warehouse: from the current warehouse, or from the ledger copies (``copies``, or when it is damaged)."""
-    with ledger_connection(paths, copies=copies) as source, duckdb.connect(str(rebuilt)) as target:
+    history = {}
+    with ledger_connection(paths, copies=copies) as source:
         for table in HISTORY_TABLES:
             try:
-                rows = source.sql(f"select * from {table}").to_arrow_table()
+                history[table] = source.sql(f"select * from {table}").to_arrow_table()
             except duckdb.CatalogException:
                 continue
-            target.register("history_rows", rows)
-            target.execute(f"delete from {table}")
-            target.execute(f"insert into {table} by name select * from history_rows")
-            target.unregister("history_rows")
+    _write_history(rebuilt, history)
+
+
+def _write_history(warehouse: Path, history: dict) -> None:
+    """Replace each history table of ``warehouse`` with the given rows (Arrow tables by table name)."""
+    with duckdb.connect(str(warehouse)) as con:
+        for table, rows in history.items():
+            con.register("history_rows", rows)
+            con.execute(f"delete from {table}")
+            con.execute(f"insert into {table} by name select * from history_rows")
+            con.unregister("history_rows")
 
 
 @task(cache_policy=NO_CACHE)
@@ -329,12 +337,7 @@ def recover_warehouse(paths: Paths) -> str | None:
     }
     outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
     load_warehouse(outcomes, paths, shrink_guard=None)  # replays what was decided: nothing is held again
-    with duckdb.connect(str(paths.warehouse)) as con:
-        for table, rows in history.items():
-            con.register("history_rows", rows)
-            con.execute(f"delete from {table}")
-            con.execute(f"insert into {table} by name select * from history_rows")
-            con.unregister("history_rows")
+    _write_history(paths.warehouse, history)
     export_ledger(paths)
     shutil.rmtree(staging, ignore_errors=True)
     done = f"{what}，已从湖和台账副本重建（{len(outcomes)} 份报送） [warehouse_rebuilt]"

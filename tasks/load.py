@@ -301,9 +301,10 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
         con.execute("commit")
         return []
     stamp = o.applied_at or o.received_at
-    before = _slice_totals(con, o)
+    guarded = not o.approved and guard is not None  # approved, or replayed by a rebuild: never held again
+    before = _slice_totals(con, o) if guarded else {}
     _apply_facts(con, o, stamp)
-    shrunk = [] if o.approved or guard is None else _shrinkage(con, o, before, stamp, guard)
+    shrunk = _shrinkage(con, o, before, stamp, guard) if guarded else []
     if shrunk:
         con.execute("rollback")
         con.execute("begin")

@@ -427,7 +427,10 @@ def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
         raw = _cell(row, hmap.columns.get(column.field))
         if is_missing(raw):
             raise _RowError(
-                column.field, raw, f"{column.field} is empty: a withdrawn row must still name what it withdraws"
+                column.field,
+                raw,
+                f"撤销的行也须填写「{column.zh or column.field}」，以指明撤销哪一条数据 [withdrawal_without_key]",
+                "withdrawal_without_key",
             )
         base[name] = raw
     return [base]
