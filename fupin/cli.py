@@ -308,7 +308,7 @@ def indicators(
         with _connect(home) as con:
             rows = _indicator_rows(con, scope)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=float))  # DECIMAL values as numbers
     else:
         _print_indicators(rows)
 
@@ -585,14 +585,17 @@ def report(home: HomeOption = None) -> None:
 @app.command()
 def docs(
     out: Annotated[Path | None, typer.Option(help="Folder for the data dictionary (default <home>/docs).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh (Chinese, the default) or en (English).")] = "zh",
     home: HomeOption = None,
 ) -> None:
     """Write the data dictionary (Markdown and HTML) from the warehouse's comments."""
-    from fupin.docs import write_docs
+    from fupin.docs import LANGUAGES, write_docs
 
+    if lang not in LANGUAGES:
+        _fail(f"--lang 只能是 {' 或 '.join(LANGUAGES)}（收到 {lang}） [unknown_language]")
     paths = _paths(home)
     _warehouse(home)
-    for written in write_docs(paths.warehouse, out or paths.home / "docs"):
+    for written in write_docs(paths.warehouse, out or paths.home / "docs", lang):
         typer.echo(f"wrote {written}")
 
 

@@ -125,6 +125,7 @@ def ministry_figure(value: float | None, unit: str) -> tuple[Any, str, str | Non
     """(number as printed, unit label, Excel number format): 亿元 from 1亿 up, else 万元; percent; persons."""
     if value is None:
         return None, "", None
+    value = float(value)  # DECIMAL in the warehouse: exact there, rounded here for display
     if unit == "yuan":
         if abs(value) >= 1e8:
             return round(value / 1e8, 2), "亿元", "#,##0.00"
@@ -140,6 +141,7 @@ def format_value(value: float | None, unit: str) -> str:
     """A figure as the Ministry prints it (the CLI's convention): 84.00亿元, 5,430.9万元, 24.00%, 1,003, yes/no."""
     if value is None:
         return ""
+    value = float(value)  # DECIMAL in the warehouse: exact there, rounded here for display
     if unit == "yuan":
         if abs(value) >= 1e8:
             return f"{value / 1e8:,.2f}亿元"

@@ -25,6 +25,7 @@ def format_figure(value: float | None, unit: str) -> str:
     """yuan as 亿元/万元, fractions as percent, counts with separators."""
     if value is None:
         return ""
+    value = float(value)  # DECIMAL in the warehouse: exact there, rounded here for display
     if unit == "yuan":
         return f"{value / 1e8:,.2f}亿元" if abs(value) >= 1e8 else f"{value / 1e4:,.1f}万元"
     if unit == "fraction":

@@ -19,16 +19,9 @@ import yaml
 from fupin.config import ConfigError, Paths
 from tasks.summary import run_records
 from warehouse.contracts import contracts
-from warehouse.reference import provinces, resolve_province
+from warehouse.reference import labels_of, provinces, resolve_province
 
-STATUS_LABELS = {
-    "received": "已报送",
-    "late": "迟报",
-    "held": "待确认",
-    "failed": "失败",
-    "missing": "未报",
-    "pending": "未到期",
-}
+STATUS_LABELS = labels_of("calendar_status")  # seeds/labels.csv, as core.labels has them
 # what the morning view lists first: what needs someone
 ATTENTION = ("failed", "held", "missing", "late")
 CALENDAR_SCHEMA = pa.schema(
@@ -130,9 +123,12 @@ judged as (
     left join held as h using (province_code, dataset, period)
     left join rejected as x using (province_code, dataset)
 )
-select province_code, province_name, dataset, period, due_date, status, days_late, last_received
-from judged
-order by province_code, dataset, period
+select j.province_code, j.province_name, j.dataset, d.name_zh as dataset_name, j.period, j.due_date, j.status,
+       s.name_zh as status_name, j.days_late, j.last_received
+from judged as j
+left join core.labels as d on d.kind = 'dataset' and d.code = j.dataset
+left join core.labels as s on s.kind = 'calendar_status' and s.code = j.status
+order by j.province_code, j.dataset, j.period
 """
 
 
@@ -151,9 +147,11 @@ STATUS_COMMENTS = {
     "province_code": "2-digit code of the province expected to send.",
     "province_name": "Province name.",
     "dataset": "Dataset expected (warehouse/contracts).",
+    "dataset_name": "Dataset in Chinese (core.labels).",
     "period": "Year the submission is to cover.",
     "due_date": "Date by which it is due (<home>/config/calendar.yaml).",
     "status": "received (on time), late (after the due date), held, failed, missing (past due, nothing) or pending.",
+    "status_name": "Status in Chinese: 已报送, 迟报, 待确认, 失败, 未报 or 未到期 (core.labels).",
     "days_late": "Days past the due date: when it arrived, or until today while missing; 0 otherwise.",
     "last_received": "When the latest submission covering it arrived (UTC); null if none.",
 }

@@ -31,6 +31,7 @@ from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
+from warehouse.comments import chinese_first
 from warehouse.contracts import contracts
 from warehouse.reference import provinces
 
@@ -376,7 +377,7 @@ def _snapshot_indicators(con: duckdb.DuckDBPyConnection) -> None:
     """Keep the published indicators as they stand before the run, to record what it changes."""
     con.execute(
         "create or replace temp table published_before (indicator varchar, scope_code varchar, "
-        "scope_name varchar, period varchar, value double, unit varchar)"
+        "scope_name varchar, period varchar, value decimal(38, 6), unit varchar)"
     )
     exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'indicators'"
@@ -548,6 +549,7 @@ def load_warehouse(
         con.execute("begin")
         build_marts(con)
         build_submission_status(con, paths)
+        chinese_first(con)  # every comment: Chinese name first, English after (warehouse/comments.py)
         applied = [o.submission_id for o, _ in outcomes if o.status in LIVE]
         changes = _record_indicator_changes(con, applied, flow_run.id or "local")
         failures = run_data_tests(con)

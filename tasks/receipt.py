@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Paths
 from fupin.safe_text import neutralise, printable
 from tasks.records import Outcome, Rejection
+from warehouse.reference import labels_of
 
 HEADERS = ("文件", "行号", "字段", "填报值", "原因")
 # one sheet holds 1,048,576 rows; beyond that the CSV carries the complete list
@@ -60,14 +61,7 @@ def receipt_stem(paths: Paths, o: Outcome) -> Path:
     return paths.receipts / o.province_code / f"{safe_stem(o.file_name)}_{o.submission_id}_回执"
 
 
-STATUS_LABELS = {
-    "loaded": "已入库",
-    "partially_loaded": "部分入库",
-    "rejected": "退回",
-    "held": "暂缓入库，待确认",
-    "discarded": "已放弃，未入库",
-    "superseded": "已被更新的报送取代",
-}
+STATUS_LABELS = labels_of("submission_status")  # seeds/labels.csv, as core.labels has them
 HOW_TO_RESEND = (
     "退回的行未入库，这些行原有的数据继续有效。请只报送更正的行（更正/补报）；需要整表重报时，请在文件名中注明“全量”"
     '（如“湖南_资金下达_2017_全量.xlsx”）或在 JSON 中写 "报送类型": "全量"，全量重报会撤销文件中没有的行。'

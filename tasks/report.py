@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import os
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,7 +55,8 @@ def report_path(paths: Paths, day: date) -> Path:
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or [])
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    shown = [[float(v) if isinstance(v, Decimal) else v for v in r] for r in cur.fetchall()]  # DECIMAL: for display
+    return [dict(zip(cols, r, strict=True)) for r in shown]
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[str, Any]:

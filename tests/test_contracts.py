@@ -67,7 +67,7 @@ def test_a_column_added_to_a_contract_reaches_ddl_lake_docs_and_export(extended,
             [lake_file],
         )
         assert con.execute("select poor_households from core.fct_poverty_status").fetchall() == [(5123,)]
-        docs = render_markdown(read_relations(con), [])
+        docs = render_markdown(read_relations(con), [], lang="en")
         assert (
             "| `poor_households` | BIGINT | Registered poor households not yet lifted (未脱贫户数), households. |"
             in docs

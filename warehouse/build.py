@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from graphlib import TopologicalSorter
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,16 @@ import yaml
 
 from fupin.progress import report
 from warehouse.contracts import contracts
-from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, areas, counties, provinces, region_of
+from warehouse.reference import (
+    EXIT_THRESHOLD,
+    aliases,
+    area_counties,
+    areas,
+    counties,
+    labels,
+    provinces,
+    region_of,
+)
 
 REFERENCE_COMMENTS = {
     "core.dim_county": (
@@ -72,6 +82,20 @@ REFERENCE_COMMENTS = {
         {
             "region": "east, central or west.",
             "threshold": "Incidence threshold as a fraction.",
+        },
+    ),
+    "core.labels": (
+        "One row per code a person reads, with its Chinese and English name: indicators, areas, datasets, fund "
+        "types and levels, submission, calendar and run statuses (seeds/labels.csv, the contracts, "
+        "seeds/indicator_definitions.csv and the areas file).",
+        {
+            "kind": "What the code is: indicator, area, dataset, fund_type, fund_level, row_action, "
+            "submission_status, submission_kind, calendar_status, run_outcome, decision, region, area_level, "
+            "area_part or unit.",
+            "code": "The code as the warehouse stores it (e.g. civil_affairs, partially_loaded, luoxiao).",
+            "name_zh": "Chinese name, as reports, exports and the CLI print it.",
+            "name_en": "English name.",
+            "ordinal": "Position within its kind, as its seed or contract lists it.",
         },
     ),
     "core.indicator_definition": (
@@ -180,6 +204,14 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
         )
     con.execute(_sql("ddl.sql"))
+    for column in ("value_before", "value_after"):  # DOUBLE before values were exact (marts.indicators.value)
+        double = con.execute(
+            "select count(*) from duckdb_columns() where schema_name = 'marts' and table_name = 'indicator_changes' "
+            "and column_name = ? and data_type = 'DOUBLE'",
+            [column],
+        ).fetchone()[0]
+        if double:
+            con.execute(f"alter table marts.indicator_changes alter {column} type decimal(38, 6)")
     for contract in contracts().values():
         con.execute(contract.ddl())
     for view in fact_views():
@@ -290,8 +322,12 @@ def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None =
     _replace(
         con,
         "core.exit_threshold",
-        pa.Table.from_pylist([{"region": r, "threshold": t} for r, t in EXIT_THRESHOLD.items()]),
+        pa.Table.from_pylist(
+            [{"region": r, "threshold": Decimal(str(t))} for r, t in EXIT_THRESHOLD.items()],
+            pa.schema([("region", pa.string()), ("threshold", pa.decimal128(5, 4))]),
+        ),
     )
+    _replace(con, "core.labels", pa.Table.from_pylist([x.__dict__ for x in labels(areas_override)]))
     rows = [
         {"ordinal": i, **row}
         for i, row in enumerate(csv.DictReader(_sql("seeds/indicator_definitions.csv").splitlines()), start=1)

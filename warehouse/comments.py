@@ -1,8 +1,23 @@
-"""Column comments of relations built outside ddl.sql and the marts (read by the data dictionary)."""
+"""Comments of the warehouse: Chinese first, English after, and those of relations built outside ddl.sql.
+
+Every table, view and column COMMENT reads ``<Chinese name>｜<English description>``: DBeaver, the duckdb
+CLI or any SQL client shows the Chinese name first. The English descriptions are written where each
+relation is built (ddl.sql, the contracts, the marts' headers, warehouse.build); the Chinese names are in
+``seeds/names_zh.csv`` (a relation's title, a column's name in one relation or in all) and, for the
+datasets' own columns, their contract's ``zh``. ``chinese_first`` puts them in front after a build;
+``split_comment`` takes a comment apart again (the data dictionary prints either language).
+"""
 
 from __future__ import annotations
 
+import csv
+from functools import cache
+from importlib import resources
+
 import duckdb
+
+SEPARATOR = "｜"
+SCHEMAS = ("meta", "core", "marts")
 
 # meta.runs is a view over <home>/runs/*.json (tasks/summary.py); its columns are RUN_COLUMNS there
 RUN_COLUMN_COMMENTS = {
@@ -34,3 +49,63 @@ def comment_runs_columns(con: duckdb.DuckDBPyConnection) -> None:
     for column, text in RUN_COLUMN_COMMENTS.items():
         if column in present:
             con.execute(f"comment on column meta.runs.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+
+
+@cache
+def chinese_names() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """(relation → Chinese title, (relation or '', column) → Chinese name) from seeds/names_zh.csv."""
+    text = resources.files("warehouse").joinpath("seeds/names_zh.csv").read_text(encoding="utf-8")
+    titles: dict[str, str] = {}
+    columns: dict[tuple[str, str], str] = {}
+    for r in csv.DictReader(text.splitlines()):
+        if r["column"]:
+            columns[(r["relation"], r["column"])] = r["name_zh"]
+        else:
+            titles[r["relation"]] = r["name_zh"]
+    return titles, columns
+
+
+def column_name_zh(relation: str, column: str) -> str | None:
+    """The Chinese name of ``relation.column``: its own, the name the column has everywhere, or its contract's."""
+    from warehouse.contracts import column_labels
+
+    _, columns = chinese_names()
+    return columns.get((relation, column)) or columns.get(("", column)) or column_labels().get(column)
+
+
+def split_comment(text: str | None) -> tuple[str, str]:
+    """A comment as (Chinese name, English description); ('', text) for one without a Chinese name."""
+    zh, sep, en = (text or "").partition(SEPARATOR)
+    return (zh, en) if sep else ("", zh)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def chinese_first(con: duckdb.DuckDBPyConnection) -> None:
+    """Put the Chinese name in front of every comment of meta, core and marts that lacks it (idempotent)."""
+    titles, _ = chinese_names()
+    relations = con.execute(
+        "select schema_name, table_name, 'table', comment from duckdb_tables() "
+        "where not internal and schema_name in (select unnest($1)) union all "
+        "select schema_name, view_name, 'view', comment from duckdb_views() "
+        "where not internal and schema_name in (select unnest($1))",
+        [list(SCHEMAS)],
+    ).fetchall()
+    kinds = {}
+    for schema, name, kind, comment in relations:
+        qualified = f"{schema}.{name}"
+        kinds[qualified] = kind
+        zh = titles.get(qualified)
+        if zh and not (comment or "").startswith(zh + SEPARATOR):
+            con.execute(f"comment on {kind} {qualified} is '{_escaped(zh + SEPARATOR + (comment or ''))}'")
+    for schema, name, column, comment in con.execute(
+        "select schema_name, table_name, column_name, comment from duckdb_columns() "
+        "where not internal and schema_name in (select unnest(?))",
+        [list(SCHEMAS)],
+    ).fetchall():
+        qualified = f"{schema}.{name}"
+        zh = column_name_zh(qualified, column)
+        if zh and qualified in kinds and not (comment or "").startswith(zh + SEPARATOR):
+            con.execute(f"comment on column {qualified}.{column} is '{_escaped(zh + SEPARATOR + (comment or ''))}'")

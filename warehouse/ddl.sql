@@ -76,8 +76,8 @@ create table if not exists marts.indicator_changes (
     scope_code varchar not null,
     scope_name varchar,
     period varchar not null,
-    value_before double,
-    value_after double,
+    value_before decimal(38, 6),
+    value_after decimal(38, 6),
     unit varchar,
     submissions varchar
 );

@@ -42,6 +42,7 @@ class Value:
     zh: str
     headers: tuple[str, ...]
     default_level: str | None = None
+    en: str | None = None  # English label (core.labels.name_en); the code when not given
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def _quote(text: str) -> str:
 def _column(name: str, spec: dict[str, Any], base: dict[str, Any] | None = None) -> Column:
     merged = {**(base or {}), **spec}
     values = tuple(
-        Value(code, v["zh"], tuple(map(str, v.get("headers", ()))), v.get("default_level"))
+        Value(code, v["zh"], tuple(map(str, v.get("headers", ()))), v.get("default_level"), v.get("en"))
         for code, v in (merged.get("values") or {}).items()
     )
     return Column(

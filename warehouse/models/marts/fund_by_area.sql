@@ -3,9 +3,12 @@
 --   area_code: Area id (core.area).
 --   area_name: Area name (core.area_county).
 --   part: '''all'' for the whole area, else the 2-digit province code of the area''s part in that province (only for areas spanning provinces).'
+--   part_name: 'The part''s name: 全部 for ''all'', else the province''s name.'
 --   year: Year the funds were allocated (core.fct_fund_allocation.year).
 --   fund_type: civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).
+--   fund_type_name: Fund type in Chinese (core.labels).
 --   fund_level: central (中央) or provincial (省级).
+--   fund_level_name: Fund level in Chinese (core.labels).
 --   amount_yuan: 'Funds allocated to the area''s (or part''s) counties, yuan: sum of core.fct_fund_allocation.amount_yuan.'
 --   counties: Counties with an allocation in the sum, count.
 with area_county as (
@@ -40,5 +43,21 @@ unioned as (
     select * from by_part
     union all
     select * from whole_area
+),
+labels as (
+    select * from core.labels
+),
+provinces as (
+    select * from core.dim_province
+),
+named as (
+    select u.area_code, u.area_name, u.part, coalesce(p.province_name, a.name_zh) as part_name, u.year,
+           u.fund_type, t.name_zh as fund_type_name, u.fund_level, l.name_zh as fund_level_name,
+           u.amount_yuan, u.counties
+    from unioned as u
+    left join provinces as p on p.province_code = u.part
+    left join labels as a on a.kind = 'area_part' and a.code = u.part
+    left join labels as t on t.kind = 'fund_type' and t.code = u.fund_type
+    left join labels as l on l.kind = 'fund_level' and l.code = u.fund_level
 )
-select * from unioned
+select * from named

@@ -2,11 +2,13 @@
 -- columns:
 --   ordinal: Position of the indicator in the printed indicator table (core.indicator_definition).
 --   indicator: Indicator id (core.indicator_definition).
+--   indicator_name: The indicator's Chinese name (core.indicator_definition.name).
 --   scope_code: Area code (core.area), area part 'area:province', or the code of a county whose area shows its counties (the Ministry's designated counties).
 --   scope_name: Name of the area, area part or county.
 --   period: Year 'yyyy' or span 'yyyy-yyyy'.
---   value: The figure, in the unit given (marts.indicators.value).
+--   value: The figure, DECIMAL(38, 6), in the unit given (marts.indicators.value).
 --   unit: Unit of value.
+--   unit_name: The unit in Chinese (元, 比例, 人, 个, 期, 是/否).
 --   definition: How the indicator is computed.
 with indicators as (
     select * from marts.indicators
@@ -27,7 +29,8 @@ framed as (
 chosen as (
     -- areas and the designated counties only; every multi-year span (totals, growth); for an area the first
     -- and last year of each yearly series except the funds (their spans say it); for a county its last year
-    select d.ordinal, f.indicator, f.scope_code, f.scope_name, f.period, f.value, f.unit, f.definition
+    select d.ordinal, f.indicator, f.indicator_name, f.scope_code, f.scope_name, f.period, f.value, f.unit,
+           f.unit_name, f.definition
     from framed as f
     join definitions as d using (indicator)
     where (not f.is_county or f.scope_code in (select county_code from designated))

@@ -4,7 +4,7 @@
 --   scope_code: County code, area code (core.area) or area part 'area:province'.
 --   scope_name: Name of the county, area or area part.
 --   period: Year 'yyyy' or span 'yyyy-yyyy'.
---   value: The figure, in the unit given (yuan, fraction, persons, count, boolean 1/0).
+--   value: 'The figure, DECIMAL(38, 6), in the unit given (yuan, fraction, persons, count, boolean 1/0): money exact to the fen, rates rounded to 6 places.'
 --   unit: Unit of value.
 --   definition: How the indicator is computed.
 --   indicator_name: The indicator's Chinese name (core.indicator_definition.name).
@@ -45,7 +45,8 @@ fund_spans as (
 growth as (
     select 'civil_affairs_funds_growth' as indicator, s.scope_code, s.scope_name,
            s.y0 || '-' || s.y1 as period,
-           power(cast(last.amount as double) / cast(first.amount as double), 1.0 / (s.y1 - s.y0)) - 1 as value
+           -- a root is inexact in any type: rounded to 6 places (0.0001 percentage point), never a float artefact
+           round(power(cast(last.amount as double) / cast(first.amount as double), 1.0 / (s.y1 - s.y0)) - 1, 6) as value
     from fund_spans as s
     join fund_series as first on first.indicator = s.indicator and first.scope_code = s.scope_code and first.year = s.y0
     join fund_series as last on last.indicator = s.indicator and last.scope_code = s.scope_code and last.year = s.y1
@@ -104,19 +105,20 @@ training_rows as (
     select 'training_trainees_poor', area_code, any_value(area_name), cast(year as varchar), sum(trainees_poor)
     from marts.training_by_area group by area_code, year
 ),
+-- every value is DECIMAL(38, 6): yuan sums exact to the fen, rates to 6 places, counts and persons whole
 all_rows as (
-    select indicator, scope_code, scope_name, cast(year as varchar) as period, cast(amount as double) as value
+    select indicator, scope_code, scope_name, cast(year as varchar) as period, cast(amount as decimal(38, 6)) as value
     from fund_series
     union all
-    select indicator, scope_code, scope_name, y0 || '-' || y1, cast(amount as double) from fund_spans
+    select indicator, scope_code, scope_name, y0 || '-' || y1, cast(amount as decimal(38, 6)) from fund_spans
     union all
-    select indicator, scope_code, scope_name, period, value from growth
+    select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from growth
     union all
-    select indicator, scope_code, scope_name, period, cast(value as double) from poverty_rows
+    select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from poverty_rows
     union all
-    select indicator, scope_code, scope_name, period, cast(value as double) from social_rows
+    select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from social_rows
     union all
-    select indicator, scope_code, scope_name, period, cast(value as double) from training_rows
+    select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from training_rows
 ),
 described as (
     select r.indicator, r.scope_code, r.scope_name, r.period, r.value, d.unit, d.definition,

@@ -3,12 +3,13 @@
 --   area_code: Area id (core.area_county).
 --   area_name: Area name (core.area_county).
 --   part: '''all'' for the whole area, else the 2-digit province code of the area''s part in that province.'
+--   part_name: 'The part''s name: 全部 for ''all'', else the province''s name.'
 --   year: Year whose end the figures describe.
 --   rural_population: 'Rural registered population of the area''s counties, persons: sum over marts.poverty_by_county.'
 --   poor_population: 'Registered poor not yet lifted in the area''s counties, persons: sum over marts.poverty_by_county.'
 --   lifted_population: 'Registered poor lifted so far in the area''s counties, persons, cumulative: sum over marts.poverty_by_county.'
 --   counties: Counties with a poverty status in the sums, count.
---   incidence: 'Poverty incidence of the area, fraction: summed poor_population / summed rural_population.'
+--   incidence: 'Poverty incidence of the area, fraction, DECIMAL rounded to 6 places: summed poor_population / summed rural_population.'
 with area_county as (
     select * from core.area_county
 ),
@@ -40,8 +41,22 @@ whole_area as (
     group by area_code, year
 ),
 unioned as (
-    select *, poor_population / rural_population as incidence from by_part
+    select * from by_part
     union all
-    select *, poor_population / rural_population as incidence from whole_area
+    select * from whole_area
+),
+labels as (
+    select * from core.labels
+),
+provinces as (
+    select * from core.dim_province
+),
+named as (
+    select u.area_code, u.area_name, u.part, coalesce(p.province_name, a.name_zh) as part_name, u.year,
+           u.rural_population, u.poor_population, u.lifted_population, u.counties,
+           cast(round(u.poor_population / u.rural_population, 6) as decimal(38, 6)) as incidence
+    from unioned as u
+    left join provinces as p on p.province_code = u.part
+    left join labels as a on a.kind = 'area_part' and a.code = u.part
 )
-select * from unioned
+select * from named
