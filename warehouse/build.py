@@ -15,6 +15,7 @@ import pyarrow as pa
 import yaml
 
 from fupin.progress import report
+from warehouse.comments import chinese_column, chinese_title
 from warehouse.contracts import contracts
 from warehouse.reference import (
     EXIT_THRESHOLD,
@@ -203,7 +204,7 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             "this warehouse keeps households in a table, as fupin did before households were read from the lake: "
             "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
         )
-    con.execute(_sql("ddl.sql"))
+    con.execute(_COMMENT_STATEMENT.sub(_chinese_comment, _sql("ddl.sql")))
     for column in ("value_before", "value_after"):  # DOUBLE before values were exact (marts.indicators.value)
         double = con.execute(
             "select count(*) from duckdb_columns() where schema_name = 'marts' and table_name = 'indicator_changes' "
@@ -218,14 +219,31 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
         table_comment = con.execute(
             "select comment from duckdb_tables() where schema_name = 'core' and table_name = ?", [f"{view}_history"]
         ).fetchone()[0]
-        current = table_comment.split("; ", 1)[-1]
-        con.execute(f"comment on view core.{view} is '{_quote(current + ' Current versions only.')}'")
+        current = table_comment.split("; ", 1)[-1]  # the history's Chinese title and 'Every version of …' left out
+        titled = chinese_title(f"core.{view}", current + " Current versions only.")
+        con.execute(f"comment on view core.{view} is '{_quote(titled)}'")
         for column, comment in con.execute(
             "select column_name, comment from duckdb_columns() where schema_name = 'core' and table_name = ? "
             "and column_name not in ('valid_from', 'valid_to')",
             [f"{view}_history"],
         ).fetchall():
             con.execute(f"comment on column core.{view}.{column} is '{_quote(comment or '')}'")
+
+
+# a COMMENT statement of ddl.sql: its Chinese name is put in front as it runs (warehouse/comments.py)
+_COMMENT_STATEMENT = re.compile(
+    r"comment on (table|column) ([a-z0-9_]+\.[a-z0-9_]+(?:\.[a-z0-9_]+)?) is '((?:[^']|'')*)';"
+)
+
+
+def _chinese_comment(m: re.Match) -> str:
+    kind, target, text = m.group(1), m.group(2), m.group(3).replace("''", "'")
+    if kind == "table":
+        text = chinese_title(target, text)
+    else:
+        relation, column = target.rsplit(".", 1)
+        text = chinese_column(relation, column, text)
+    return f"comment on {kind} {target} is '{_quote(text)}';"
 
 
 def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -284,9 +302,9 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None
     finally:
         con.unregister("_incoming")
     comment, columns = REFERENCE_COMMENTS[name]
-    con.execute(f"comment on table {name} is '{comment.replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"comment on table {name} is '{_quote(chinese_title(name, comment))}'")
     for column, text in columns.items():
-        con.execute(f"comment on column {name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"comment on column {name}.{column} is '{_quote(chinese_column(name, column, text))}'")
 
 
 def indicator_names() -> dict[str, str]:
@@ -340,10 +358,11 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     report("all", "load", "core tables loaded")  # progress lines time the load and the marts apart
     built = marts()
     for mart in built:
-        con.execute(f"create or replace table marts.{mart.name} as {mart.sql}")
-        con.execute(f"comment on table marts.{mart.name} is '{_quote(mart.description)}'")
+        table = f"marts.{mart.name}"
+        con.execute(f"create or replace table {table} as {mart.sql}")
+        con.execute(f"comment on table {table} is '{_quote(chinese_title(table, mart.description))}'")
         for column, text in mart.columns.items():
-            con.execute(f"comment on column marts.{mart.name}.{column} is '{_quote(text)}'")
+            con.execute(f"comment on column {table}.{column} is '{_quote(chinese_column(table, column, text))}'")
     report("all", "marts", f"{len(built)} marts built")
 
 

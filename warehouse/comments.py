@@ -79,13 +79,30 @@ def split_comment(text: str | None) -> tuple[str, str]:
     return (zh, en) if sep else ("", zh)
 
 
+def chinese_title(relation: str, text: str | None) -> str:
+    """``text`` with the relation's Chinese title in front (unchanged when it has one, or none is known)."""
+    zh = chinese_names()[0].get(relation)
+    return _prefixed(zh, text)
+
+
+def chinese_column(relation: str, column: str, text: str | None) -> str:
+    """``text`` with the column's Chinese name in front (unchanged when it has one, or none is known)."""
+    return _prefixed(column_name_zh(relation, column), text)
+
+
+def _prefixed(zh: str | None, text: str | None) -> str:
+    if not zh or (text or "").startswith(zh + SEPARATOR):
+        return text or ""
+    return zh + SEPARATOR + (text or "")
+
+
 def _escaped(text: str) -> str:
     return text.replace("'", "''")
 
 
 def chinese_first(con: duckdb.DuckDBPyConnection) -> None:
     """Put the Chinese name in front of every comment of meta, core and marts that lacks it (idempotent)."""
-    titles, _ = chinese_names()
+    titles = chinese_names()[0]
     relations = con.execute(
         "select schema_name, table_name, 'table', comment from duckdb_tables() "
         "where not internal and schema_name in (select unnest($1)) union all "
@@ -97,15 +114,15 @@ def chinese_first(con: duckdb.DuckDBPyConnection) -> None:
     for schema, name, kind, comment in relations:
         qualified = f"{schema}.{name}"
         kinds[qualified] = kind
-        zh = titles.get(qualified)
-        if zh and not (comment or "").startswith(zh + SEPARATOR):
-            con.execute(f"comment on {kind} {qualified} is '{_escaped(zh + SEPARATOR + (comment or ''))}'")
+        wanted = _prefixed(titles.get(qualified), comment)
+        if wanted != (comment or ""):
+            con.execute(f"comment on {kind} {qualified} is '{_escaped(wanted)}'")
     for schema, name, column, comment in con.execute(
         "select schema_name, table_name, column_name, comment from duckdb_columns() "
         "where not internal and schema_name in (select unnest(?))",
         [list(SCHEMAS)],
     ).fetchall():
         qualified = f"{schema}.{name}"
-        zh = column_name_zh(qualified, column)
-        if zh and qualified in kinds and not (comment or "").startswith(zh + SEPARATOR):
-            con.execute(f"comment on column {qualified}.{column} is '{_escaped(zh + SEPARATOR + (comment or ''))}'")
+        wanted = chinese_column(qualified, column, comment)
+        if qualified in kinds and wanted != (comment or ""):
+            con.execute(f"comment on column {qualified}.{column} is '{_escaped(wanted)}'")

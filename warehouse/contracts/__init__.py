@@ -149,8 +149,13 @@ class Contract:
         lines.append(");")
         lines += [f"alter table {self.table} add column if not exists {c.name} {c.type};" for c in self.columns]
         every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
-        lines.append(f"comment on table {self.table} is '{quote(every)}';")
-        lines += [f"comment on column {self.table}.{c.name} is '{quote(c.comment)}';" for c in self.history_columns()]
+        from warehouse.comments import chinese_column, chinese_title  # 中文名｜English, as every comment reads
+
+        lines.append(f"comment on table {self.table} is '{quote(chinese_title(self.table, every))}';")
+        lines += [
+            f"comment on column {self.table}.{c.name} is '{quote(chinese_column(self.table, c.name, c.comment))}';"
+            for c in self.history_columns()
+        ]
         lines.append(
             f"create or replace view {self.view} as "
             f"select * exclude (valid_from, valid_to) from {self.table} where valid_to is null;"
