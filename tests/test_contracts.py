@@ -184,6 +184,7 @@ def test_fund_allocations_keep_the_document_that_allocated_them(tmp_path):
             "and column_name = 'document_number'"
         ).fetchone()
     assert comment == (  # the contract's Chinese label first, then its English comment
-        "下达文号｜Number of the document that allocated the funds (下达文号, e.g. 赣财社指〔2017〕12号), as submitted.",
+        "下达文号｜Number of the document that allocated the funds (下达文号, e.g. 赣财社指〔2017〕12号), "
+        "as submitted.",
     )
     assert table_labels()["document_number"] == "下达文号"
