@@ -92,4 +92,4 @@ def indicator(con, name: str, scope: str, period: str) -> float:
         [name, scope, period],
     ).fetchone()
     assert row is not None, f"no indicator {name} for {scope} {period}"
-    return row[0]
+    return float(row[0])  # DECIMAL(38, 6) in the warehouse; the tests compare with pytest.approx
