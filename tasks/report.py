@@ -21,7 +21,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from fupin.export import figure_text, header_row
+from fupin.export import header_row
+from fupin.formatting import figure_text
 from fupin.readonly import connect_readonly
 from tasks.calendar import ATTENTION, STATUS_LABELS, submission_status
 from tasks.summary import run_records
