@@ -20,6 +20,11 @@ def quote_identifier(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def escape_literal(text: object) -> str:
+    """Text to put between single quotes in SQL: inner single quotes doubled."""
+    return str(text).replace("'", "''")
+
+
 def quote_literal(text: object) -> str:
-    """Text (a path, a comment) as a single-quoted SQL string literal, inner single quotes doubled."""
-    return "'" + str(text).replace("'", "''") + "'"
+    """Text (a path, a comment) as a single-quoted SQL string literal."""
+    return f"'{escape_literal(text)}'"

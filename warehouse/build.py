@@ -14,6 +14,7 @@ import pyarrow as pa
 import yaml
 
 from fupin.progress import report
+from fupin.sql import escape_literal as _quote
 from warehouse.contracts import contracts
 from warehouse.reference import EXIT_THRESHOLD, aliases, area_counties, areas, counties, provinces, region_of
 
@@ -241,10 +242,6 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"comment on column core.fct_household.{column} is '{_quote(comment)}'")
 
 
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     con.register("_incoming", table)
     try:
@@ -252,9 +249,9 @@ def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None
     finally:
         con.unregister("_incoming")
     comment, columns = REFERENCE_COMMENTS[name]
-    con.execute(f"comment on table {name} is '{comment.replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"comment on table {name} is '{_quote(comment)}'")
     for column, text in columns.items():
-        con.execute(f"comment on column {name}.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"comment on column {name}.{column} is '{_quote(text)}'")
 
 
 def indicator_names() -> dict[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from fupin.sql import quote_literal
+
 # meta.runs is a view over <home>/runs/*.json (tasks/summary.py); its columns are RUN_COLUMNS there
 RUN_COLUMN_COMMENTS = {
     "run_id": "Prefect flow run id (also the JSON file's name).",
@@ -33,4 +35,4 @@ def comment_runs_columns(con: duckdb.DuckDBPyConnection) -> None:
     }
     for column, text in RUN_COLUMN_COMMENTS.items():
         if column in present:
-            con.execute(f"comment on column meta.runs.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"comment on column meta.runs.{column} is {quote_literal(text)}")
