@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from decimal import Decimal
 
@@ -182,6 +183,40 @@ def test_submissions_export_shows_statuses_and_datasets_in_chinese(demo_run, tmp
     assert datasets["fund_allocation"] == contracts()["fund_allocation"].zh
     assert datasets["household_registry"] == "建档立卡户名册"
     assert all(r["省份"] in ("江西省", "湖南省") for r in rows)
+
+
+@pytest.fixture()
+def decimal_home(demo_home_copy):
+    """A copy of the demo warehouse whose indicator values are DECIMAL, as the exact-numbers change makes them."""
+    with duckdb.connect(str(demo_home_copy / "warehouse.duckdb")) as con:
+        con.execute(
+            "create or replace table marts.indicators as "
+            "select * replace (cast(value as decimal(38, 10)) as value) from marts.indicators"
+        )
+        con.execute(
+            "insert into marts.indicators by name select 'civil_affairs_funds' as indicator, "
+            "'test' as scope_code, '测试' as scope_name, '2099' as period, 123456789012.34 as value, "
+            "'yuan' as unit, '民政事业费' as indicator_name, '元' as unit_name"
+        )
+    return demo_home_copy
+
+
+def test_decimal_values_export_and_print_exactly(decimal_home, tmp_path):
+    out = tmp_path / "指标.xlsx"
+    result = _export(decimal_home, "--format", "xlsx", "--indicators", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    headers, rows = _xlsx(out)
+    col = {h: i for i, h in enumerate(headers)}
+    test = next(r for r in rows if r[col["范围代码"]].value == "test")
+    assert Decimal(str(test[col["金额（元）"]].value)) == Decimal("123456789012.34")
+    assert Decimal(str(test[col["金额（万元）"]].value)) == Decimal("12345678.901234")
+    assert test[col["公布数"]].value == "1,234.57亿元"
+    printed = runner.invoke(app, ["indicators", "--json", "--all", "--home", str(decimal_home)])
+    assert printed.exit_code == 0, printed.output
+    doc = {(r["indicator"], r["scope_code"], r["period"]): r["value"] for r in json.loads(printed.output)}
+    assert Decimal(str(doc[("civil_affairs_funds", "luoxiao", "2015-2017")])) == Decimal("8400000000")
+    table = runner.invoke(app, ["indicators", "--home", str(decimal_home)])
+    assert table.exit_code == 0 and "84.00亿元" in table.output, table.output
 
 
 @pytest.fixture()
