@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -229,38 +230,42 @@ _SCOPES = {
 
 
 def _indicator_rows(con, scope: str) -> list[dict[str, Any]]:
+    from fupin.sql import dicts
+
     if scope == "headline":  # one definition of the headline rows, shared with the report and the artifact
-        cur = con.execute(
-            "select indicator, scope_code, scope_name, period, value, unit, definition from marts.headline "
-            "order by ordinal, scope_code, period"
+        return dicts(
+            con.execute(
+                "select indicator, scope_code, scope_name, period, value, unit, definition from marts.headline "
+                "order by ordinal, scope_code, period"
+            )
         )
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-    cur = con.execute(
-        "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county from marts.indicators) "
-        "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
-        f"from i join core.indicator_definition as d using (indicator) where {_SCOPES[scope]} "
-        "order by d.ordinal, i.scope_code, i.period"
+    return dicts(
+        con.execute(
+            "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county from marts.indicators) "
+            "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
+            f"from i join core.indicator_definition as d using (indicator) where {_SCOPES[scope]} "
+            "order by d.ordinal, i.scope_code, i.period"
+        )
     )
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def _print_indicators(rows: list[dict[str, Any]], title: str = "Indicators (marts.indicators)") -> None:
+def _print_indicators(rows: list[dict[str, Any]], title: str = "指标（marts.indicators）") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from fupin.export import format_value
+    from fupin.formatting import figure_text
+    from warehouse.build import indicator_names
 
+    names = indicator_names()
     table = Table(title=title, title_justify="left")
-    for col in ("indicator", "scope", "period", "value"):
-        table.add_column(col, justify="right" if col == "value" else "left")
+    for col in ("指标", "范围", "期间", "数值"):
+        table.add_column(col, justify="right" if col == "数值" else "left")
     for r in rows:
         table.add_row(
-            _text(r["indicator"]),
+            _text(f"{names.get(r['indicator'], '')} [{r['indicator']}]"),
             _text(f"{r['scope_name']} [{r['scope_code']}]"),
             _text(r["period"]),
-            format_value(r["value"], r["unit"]),
+            figure_text(r["value"], r["unit"]),
         )
     Console(width=160).print(table)
 
@@ -308,7 +313,9 @@ def indicators(
         with _connect(home) as con:
             rows = _indicator_rows(con, scope)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=float))  # DECIMAL values as numbers
+        from fupin.formatting import json_value
+
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=json_value))
     else:
         _print_indicators(rows)
 
@@ -331,6 +338,8 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             moment = parse_moment(since) - timedelta(days=1)  # parse_moment gives the end of that day
         except ValueError as exc:
             _fail(str(exc).replace("--as-of", "--since"))
+    from fupin.sql import dicts
+
     with _connect(home) as con:
         cur = con.execute(
             "select changed_at, indicator, scope_code, scope_name, period, value_before, value_after, unit, "
@@ -338,20 +347,21 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             "and (? is null or changed_at >= ?) order by changed_at, indicator, scope_code, period",
             [moment, moment],
         )
-        cols = [d[0] for d in cur.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        rows = dicts(cur)
         first = con.execute(
             "select count(*) from marts.indicator_changes "
             "where value_before is null and (? is null or changed_at >= ?)",
             [moment, moment],
         ).fetchone()[0]
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
+        from fupin.formatting import json_value
+
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=json_value))
         return
     from rich.console import Console
     from rich.table import Table
 
-    from fupin.export import format_value
+    from fupin.formatting import figure_text
 
     table = Table(title="已发布指标的变动（marts.indicator_changes）", title_justify="left")
     for col in ("时间", "指标", "范围", "期间", "变动前", "变动后", "来源报送"):
@@ -362,8 +372,8 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             r["indicator"],
             f"{r['scope_name']} [{r['scope_code']}]",
             r["period"],
-            format_value(r["value_before"], r["unit"]),
-            format_value(r["value_after"], r["unit"]),
+            figure_text(r["value_before"], r["unit"]),
+            figure_text(r["value_after"], r["unit"]),
             r["submissions"] or "",
         )
         table.add_row(*map(_text, cells))
@@ -552,7 +562,10 @@ def query(
         cols = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall()
     if as_json:
-        typer.echo(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], ensure_ascii=False, default=str))
+        from fupin.formatting import json_value
+
+        records = [dict(zip(cols, r, strict=True)) for r in rows]
+        typer.echo(json.dumps(records, ensure_ascii=False, default=json_value))
     elif as_csv:
         import csv
 
@@ -560,15 +573,33 @@ def query(
         writer.writerow(cols)
         writer.writerows(rows)
     else:
-        from rich.console import Console
-        from rich.table import Table
+        _print_query(cols, rows)
 
-        table = Table()
-        for c in cols:
-            table.add_column(_text(c))
-        for r in rows:
-            table.add_row(*[_text(v) for v in r])
-        Console(width=200).print(table)
+
+_YEAR_COLUMN = re.compile(r"(?:^|_)(?:year|period)$|年", re.IGNORECASE)
+
+
+def _print_query(cols: list[str], rows: list[tuple]) -> None:
+    """A query's rows for people: numbers right-aligned with thousands separators, every digit kept, the count last."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from fupin.formatting import is_number, number_text
+
+    numeric = [
+        any(is_number(r[i]) for r in rows) and all(r[i] is None or is_number(r[i]) for r in rows)
+        for i in range(len(cols))
+    ]
+    # a year is a label, not a quantity: 2017, never 2,017
+    plain = [bool(_YEAR_COLUMN.search(c)) for c in cols]
+    table = Table()
+    for c, right in zip(cols, numeric, strict=True):
+        table.add_column(_text(c), justify="right" if right else "left")
+    for r in rows:
+        table.add_row(*[_text(v) if p or not is_number(v) else number_text(v) for v, p in zip(r, plain, strict=True)])
+    console = Console(width=200)
+    console.print(table)
+    console.print(f"共 {len(rows)} 行")
 
 
 @app.command()

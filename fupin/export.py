@@ -1,32 +1,40 @@
 """Files an official opens in Excel: the indicator table or one warehouse table, as XLSX or CSV.
 
-Headers are Chinese; money is shown as the Ministry prints it (亿元 from 1亿 up, else 万元) in the
-indicator table, and in 万元 throughout a table's ``*_yuan`` columns; rates are percent. Text
-cells that Excel would read as a formula (starting with = + - @ |) get a leading apostrophe. CSV is
-UTF-8 with a BOM, which Excel needs to show Chinese.
+Every header is Chinese and every numeric column holds one unit, named in its header (``金额（元）``,
+``金额（万元）``, ``比率（%）``, ``期数（期）``): a table whose rows mix units (the indicator table) gets one
+column per unit, empty where a row has another. Stored values are never rounded: yuan are exact, 万元 and
+percent are the exact quotient and product, and the XLSX cells carry a number format for display. Yes/no
+is text (是/否), never a number. Codes (fund types and levels, statuses, datasets, regions) are shown by
+their Chinese names with the code in a ``…代码`` column beside; a table with a county, province or
+indicator code and no name gets the name beside it. Text cells that Excel would read as a formula
+(starting with = + - @ | tab CR) get a leading apostrophe. CSV is UTF-8 with a BOM, which Excel needs to
+show Chinese, and holds the same columns with the exact values.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
+from fupin.formatting import figure_text, is_number, percent, wan_yuan
 from fupin.readonly import connect_readonly
 from fupin.safe_text import neutralise
-from warehouse.build import indicator_names
+from fupin.sql import dicts, quote_identifier
 from warehouse.contracts import column_labels as contract_labels
-from warehouse.contracts import fraction_columns
+from warehouse.contracts import contracts, fraction_columns
+
+__all__ = ["ExportError", "Sheet", "column_labels", "export", "figure_text", "header_row", "indicators_sheet"]
 
 FORMATS = ("xlsx", "csv")
-
-
-UNIT_LABELS = {"yuan": "元", "fraction": "比例", "persons": "人", "count": "个", "boolean": "是/否"}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # labels of the columns no dataset contract declares; the contracts' own come from warehouse/contracts
 COLUMN_LABELS = {
@@ -40,10 +48,15 @@ COLUMN_LABELS = {
     "area_code": "片区代码",
     "area_name": "片区",
     "part": "片区部分",
+    "from_year": "起始年度",
+    "to_year": "截止年度",
+    "show_counties": "逐县列示",
+    "level": "划入层级",
+    "defined_by": "划入依据代码",
     "dataset": "数据集",
     "file_name": "文件名",
     "source_path": "来源路径",
-    "sha256": "SHA-256",
+    "sha256": "文件指纹（SHA-256）",
     "received_at": "接收时间",
     "status": "状态",
     "years": "年度",
@@ -64,6 +77,7 @@ COLUMN_LABELS = {
     "value_before": "变动前",
     "value_after": "变动后",
     "changed_at": "变动时间",
+    "run_id": "运行编号",
     "submissions": "来源报送",
     "counties": "县数",
     "poor_population": "未脱贫人口",
@@ -75,25 +89,119 @@ COLUMN_LABELS = {
     "organisations": "社会组织数",
     "projects": "项目数",
     "indicator": "指标代码",
+    "indicator_name": "指标",
+    "name": "指标",
     "scope_code": "范围代码",
     "scope_name": "范围",
     "period": "期间",
-    "unit": "单位",
+    "unit": "单位代码",
+    "unit_name": "单位",
     "definition": "指标说明",
     "households": "户数",
+    "persons": "人数",
     "members": "家庭人口数",
     "township": "乡镇",
     "village": "行政村",
     "registration_year": "识别年度",
     "exit_year": "脱贫年度",
     "household_key": "户主标识（加密）",
+    "lake_file": "数据湖文件",
     "source_row": "原表行号",
     "valid_from": "生效时间",
     "valid_to": "失效时间",
     "alias": "别名",
     "kind": "类别",
     "ordinal": "序号",
+    "registry_poor": "名册未脱贫人口",
+    "registry_lifted": "名册已脱贫人口",
+    "declared_poor": "报表未脱贫人口",
+    "declared_lifted": "报表已脱贫人口",
+    "poor_difference": "未脱贫人口差额",
+    "lifted_difference": "已脱贫人口差额",
+    "poor_difference_share": "未脱贫人口差额占比",
+    "lifted_difference_share": "已脱贫人口差额占比",
+    "sheet": "工作表",
+    "submitted_header": "报送表头",
+    "column_name": "对应字段",
+    "matched_by": "识别方式",
+    "due_date": "截止日期",
+    "days_late": "逾期天数",
+    "last_received": "最近报送时间",
+    "flow_name": "流程",
+    "run_name": "运行名称",
+    "started_at": "开始时间",
+    "ended_at": "结束时间",
+    "outcome": "结果",
+    "exit_code": "退出码",
+    "received": "收到文件数",
+    "failed_provinces": "失败省份",
+    "warehouse_changed": "仓库有变动",
 }
+
+# Chinese names of the codes a person reads in a table; the contracts' coded columns (fund_type,
+# fund_level, row_action) and the datasets come from warehouse/contracts
+CODE_LABELS: dict[str, dict[str, str]] = {
+    "status": {
+        # meta.submissions
+        "loaded": "已入库",
+        "partially_loaded": "部分入库",
+        "rejected": "退回",
+        "superseded": "已被更新的报送取代",
+        "duplicate": "重复报送",
+        "held": "待确认",
+        "discarded": "已放弃",
+        # marts.submission_status (the reporting calendar)
+        "received": "已报送",
+        "late": "迟报",
+        "failed": "失败",
+        "missing": "未报",
+        "pending": "未到期",
+    },
+    "region": {"east": "东部", "central": "中部", "west": "西部"},
+    "level": {"province": "省", "prefecture": "地市", "county": "县"},
+    "kind": {
+        # meta.submissions
+        "correction": "更正/补报",
+        "full": "全量",
+        # core.county_alias
+        "code": "现行代码",
+        "name": "现行名称",
+        "short_name": "现行简称",
+        "old_code": "原代码",
+        "old_name": "原名称",
+        "old_short_name": "原简称",
+    },
+    "decision": {"approved": "批准入库", "discarded": "放弃"},
+    "matched_by": {
+        "exact": "完全一致",
+        "synonym": "同义词",
+        "wide": "分列表头",
+        "fuzzy": "近似匹配",
+        "unknown": "未识别",
+        "ambiguous": "有歧义",
+    },
+    "outcome": {
+        "running": "运行中",
+        "completed": "完成",
+        "rejected": "完成（有退回）",
+        "failed": "失败",
+        "crashed": "中断",
+    },
+    "unit": {"yuan": "元", "fraction": "比例", "persons": "人", "count": "个", "boolean": "是/否"},
+    "part": {"all": "全片区"},
+}
+DATASET_LABELS_EXTRA = {"household_registry": "建档立卡户名册"}
+
+# columns holding fractions: exported as percent
+PERCENT_COLUMNS = {"incidence", "exit_threshold", "threshold"}
+
+# Excel number formats: the digits shown; the cell keeps every digit
+YUAN_FORMAT = "#,##0.00"
+WAN_FORMAT = "#,##0.00####"  # 万元 to the yuan's cent
+PERCENT_FORMAT = "0.00"
+COUNT_FORMAT = "#,##0"
+# the noun of a count column by its unit: 人数（人）, 期数（期）
+COUNT_NOUNS = {"人": "人数", "个": "个数", "期": "期数", "次": "次数", "户": "户数"}
 
 
 def column_labels() -> dict[str, str]:
@@ -101,94 +209,98 @@ def column_labels() -> dict[str, str]:
     return {**COLUMN_LABELS, **contract_labels()}
 
 
-# columns holding fractions: exported as percent
-PERCENT_COLUMNS = {"incidence", "exit_threshold", "threshold"}
-
-
 class ExportError(ValueError):
-    """A request that cannot be exported: unknown table, unknown format."""
+    """A request that cannot be exported: unknown table, unknown format; the message is Chinese with a code."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a sheet: its header, how a row's cell is made, and the Excel number format of a number."""
+
+    header: str
+    cell: Callable[[dict[str, Any]], Any]
+    number_format: str | None = None
 
 
 @dataclass(frozen=True)
 class Sheet:
-    """What goes into the file: Chinese headers, rows of cell values, and Excel number formats per column."""
+    """What goes into the file: Chinese headers, rows of cell values, and the Excel number format per column."""
 
     title: str
     headers: list[str]
     rows: list[list[Any]]
     number_formats: list[str | None]
-    # the indicator table's 数值 column changes unit row by row (亿元 two decimals, 万元 one, %)
-    row_formats: tuple[int, list[str | None]] | None = None
 
 
-def ministry_figure(value: float | None, unit: str) -> tuple[Any, str, str | None]:
-    """(number as printed, unit label, Excel number format): 亿元 from 1亿 up, else 万元; percent; persons."""
-    if value is None:
-        return None, "", None
-    value = float(value)  # DECIMAL in the warehouse: exact there, rounded here for display
-    if unit == "yuan":
-        if abs(value) >= 1e8:
-            return round(value / 1e8, 2), "亿元", "#,##0.00"
-        return round(value / 1e4, 1), "万元", "#,##0.0"
-    if unit == "fraction":
-        return round(value * 100, 2), "%", "0.00"
-    if unit == "boolean":
-        return ("是" if value else "否"), "", None
-    return int(round(value)), {"persons": "人", "count": "个"}.get(unit, unit), "#,##0"
+def _sheet(title: str, columns: list[Column], records: list[dict[str, Any]]) -> Sheet:
+    rows = [[neutralise(c.cell(r)) for c in columns] for r in records]
+    return Sheet(title, [c.header for c in columns], rows, [c.number_format for c in columns])
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A figure as the Ministry prints it (the CLI's convention): 84.00亿元, 5,430.9万元, 24.00%, 1,003, yes/no."""
-    if value is None:
-        return ""
-    value = float(value)  # DECIMAL in the warehouse: exact there, rounded here for display
-    if unit == "yuan":
-        if abs(value) >= 1e8:
-            return f"{value / 1e8:,.2f}亿元"
-        return f"{value / 1e4:,.1f}万元"
-    if unit == "fraction":
-        return f"{value * 100:.2f}%"
-    if unit == "boolean":
-        return "yes" if value else "no"
-    return f"{value:,.0f}"
+def _unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(unit, unit_name) of every indicator, in the printed table's order, each once."""
+    found = con.execute(
+        "select unit, unit_name from core.indicator_definition group by unit, unit_name order by min(ordinal)"
+    ).fetchall()
+    return [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in found]
 
 
-def figure_text(value: float | None, unit: str) -> str:
-    """A figure as one printed string for Chinese pages: format_value's, with yes/no as 是/否."""
-    if unit == "boolean" and value is not None:
-        return ministry_figure(value, unit)[0]
-    return format_value(value, unit)
+def unit_columns(
+    kinds: list[tuple[str, str]], value_key: str, prefix: str = "", unit_name: Callable[[dict], str] | None = None
+) -> list[Column]:
+    """One column per unit for a value column whose rows mix units (``unit`` beside it): money in 元 and 万元,
+    rates in %, counts per unit name (人, 个, 期), yes/no as text. A row's value sits only in its unit's column."""
+    name_of = unit_name or (lambda r: r.get("unit_name"))
+
+    def only(unit: str, name: str | None, convert: Callable[[Any], Any]) -> Callable[[dict], Any]:
+        def cell(r: dict[str, Any]) -> Any:
+            if r[value_key] is None or r["unit"] != unit or (name is not None and name_of(r) != name):
+                return None
+            return convert(r[value_key])
+
+        return cell
+
+    columns: list[Column] = []
+    for unit, name in kinds:
+        if unit == "yuan":
+            columns.append(Column(f"{prefix}金额（元）", only(unit, None, _exact_number), YUAN_FORMAT))
+            columns.append(Column(f"{prefix}金额（万元）", only(unit, None, wan_yuan), WAN_FORMAT))
+        elif unit == "fraction":
+            columns.append(Column(f"{prefix}比率（%）", only(unit, None, percent), PERCENT_FORMAT))
+        elif unit == "boolean":
+            columns.append(Column(f"{prefix}是否", only(unit, None, lambda v: "是" if v else "否")))
+        else:
+            noun = COUNT_NOUNS.get(name, "数量")
+            columns.append(Column(f"{prefix}{noun}（{name}）", only(unit, name, _exact_number), COUNT_FORMAT))
+    return columns
+
+
+def _exact_number(value: Any) -> Any:
+    return value
 
 
 def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
-    """marts.indicators, every row, with Chinese names, printed figures and the raw value beside them."""
-    rows = con.execute(
-        "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
-        "from marts.indicators as i join core.indicator_definition as d using (indicator) "
-        "order by d.ordinal, i.scope_code, i.period"
-    ).fetchall()
-    out = []
-    for indicator, scope_code, scope_name, period, value, unit, definition in rows:
-        number, label, _ = ministry_figure(value, unit)
-        out.append(
-            [
-                indicator_names().get(indicator, indicator),
-                indicator,
-                scope_name,
-                scope_code,
-                period,
-                number,
-                label,
-                value,
-                UNIT_LABELS.get(unit, unit),
-                definition,
-            ]
+    """marts.indicators, every row: names, the figure as the Ministry prints it, and the exact value by unit."""
+    records = dicts(
+        con.execute(
+            "select i.indicator, i.indicator_name, i.scope_code, i.scope_name, i.period, i.value, i.unit, "
+            "i.unit_name, i.definition "
+            "from marts.indicators as i join core.indicator_definition as d using (indicator) "
+            "order by d.ordinal, i.scope_code, i.period"
         )
-    headers = ["指标", "指标代码", "范围", "范围代码", "期间", "数值", "单位", "原始数值", "原始单位", "指标说明"]
-    formats: list[str | None] = [None] * len(headers)
-    formats[7] = "0.00########"
-    per_row = [ministry_figure(r[4], r[5])[2] for r in rows]
-    return Sheet("指标", headers, [[neutralise(v) for v in r] for r in out], formats, (5, per_row))
+    )
+    columns = [
+        Column("指标", lambda r: r["indicator_name"]),
+        Column("指标代码", lambda r: r["indicator"]),
+        Column("范围", lambda r: r["scope_name"]),
+        Column("范围代码", lambda r: r["scope_code"]),
+        Column("期间", lambda r: r["period"]),
+        Column("公布数", lambda r: figure_text(r["value"], r["unit"], r["unit_name"])),
+        *unit_columns(_unit_kinds(con), "value"),
+        Column("单位", lambda r: r["unit_name"]),
+        Column("指标说明", lambda r: r["definition"]),
+    ]
+    return _sheet("指标", columns, records)
 
 
 def warehouse_relations(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
@@ -200,8 +312,26 @@ def warehouse_relations(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, 
     return {f"{s}.{n}".lower(): (s, n) for s, n in found if s not in ("main", "information_schema", "pg_catalog")}
 
 
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def code_labels() -> dict[str, dict[str, str]]:
+    """Column → code → Chinese name: the contracts' coded columns, the datasets, and the codes above."""
+    out = {k: dict(v) for k, v in CODE_LABELS.items()}
+    for contract in contracts().values():
+        for c in contract.columns:
+            if c.values:
+                out.setdefault(c.name, {}).update({v.code: v.zh for v in c.values})
+    out["dataset"] = {**DATASET_LABELS_EXTRA, **{d: c.zh for d, c in contracts().items()}}
+    return out
+
+
+def _translated(labels: dict[str, str], column: str) -> Callable[[dict], Any]:
+    def cell(r: dict[str, Any]) -> Any:
+        code = r[column]
+        if code is None:
+            return None
+        # meta.submissions.dataset lists every dataset of a file: 'poverty_status,training'
+        return "、".join(labels.get(part, part) for part in str(code).split(","))
+
+    return cell
 
 
 def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
@@ -210,111 +340,149 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
     key = name.strip().lower()
     if key not in relations:
         known = ", ".join(sorted(relations))
-        raise ExportError(f"no table {name!r} in the warehouse; use one of: {known}")
+        raise ExportError(f"仓库中没有表 {name!r}；可导出的表：{known} [unknown_table]")
     schema, table = relations[key]
     # both identifiers come from the catalogue, never from the command line
-    cur = con.execute(f"select * from {_quote_identifier(schema)}.{_quote_identifier(table)}")
-    columns = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    headers, converters, formats = [], [], []
-    for column in columns:
-        label = column_labels().get(column, column)
-        if column.endswith("_yuan"):
-            headers.append(f"{label}（万元）")
-            converters.append(_to_wan)
-            formats.append("#,##0.00####")
+    cur = con.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
+    names = [d[0] for d in cur.description]
+    records = dicts(cur)
+    return _sheet(f"{schema}.{table}"[:31], table_columns(con, names), records)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[Column]:
+    """The sheet's columns for a relation's columns: Chinese headers, codes by name, names beside codes."""
+    labels, codes = column_labels(), code_labels()
+    present = set(names)
+    mixed_units = "unit" in present
+    unit_names = (
+        (_lookup(con, "select indicator, unit_name from core.indicator_definition") or {}) if mixed_units else {}
+    )
+    # rows of mixed units are split into one column per unit when each row's unit name is known
+    kinds = _unit_kinds(con) if mixed_units and unit_names and present & {"indicator", "unit_name"} else []
+    out: list[Column] = []
+    for column in names:
+        label = labels.get(column, column)
+        get = _getter(column)
+        if kinds and column in ("value", "value_before", "value_after"):
+            prefix = "" if column == "value" else label
+            out += unit_columns(
+                kinds, column, prefix, lambda r: r.get("unit_name") or unit_names.get(r.get("indicator"))
+            )
+        elif column in codes and column != "unit":
+            out.append(Column(label, _translated(codes[column], column)))
+            out.append(Column(f"{label}代码", get))
+        elif column.endswith("_yuan"):
+            out.append(Column(f"{label}（万元）", lambda r, c=column: _maybe(wan_yuan, r[c]), WAN_FORMAT))
         elif column in PERCENT_COLUMNS | fraction_columns() or column.endswith("_share"):
-            headers.append(f"{label}（%）")
-            converters.append(_to_percent)
-            formats.append("0.00")
+            out.append(Column(f"{label}（%）", lambda r, c=column: _maybe(percent, r[c]), PERCENT_FORMAT))
         else:
-            headers.append(label)
-            converters.append(_plain)
-            formats.append(None)
-    out = [[neutralise(conv(v)) for conv, v in zip(converters, row, strict=True)] for row in rows]
-    return Sheet(f"{schema}.{table}"[:31], headers, out, formats)
+            out.append(Column(label, lambda r, c=column: _plain(r[c])))
+        out += _names_beside(con, column, present, unit_names)
+    return out
 
 
-def _to_wan(value: Any) -> Any:
-    if value is None:
+def _getter(column: str) -> Callable[[dict], Any]:
+    return lambda r: r[column]
+
+
+def _maybe(convert: Callable[[Any], Any], value: Any) -> Any:
+    return None if value is None else convert(value)
+
+
+# code column → (the table's own name column that makes a lookup needless, header, lookup SQL)
+NAME_LOOKUPS = {
+    "county_code": ("county_name", "县（市、区）", "select county_code, county_name from core.dim_county"),
+    "province_code": ("province_name", "省份", "select province_code, province_name from core.dim_province"),
+    "indicator": ("indicator_name", "指标", "select indicator, name from core.indicator_definition"),
+    "part": ("part_name", "片区部分名称", "select province_code, province_name from core.dim_province"),
+}
+
+
+def _lookup(con: duckdb.DuckDBPyConnection, sql: str) -> dict[Any, Any] | None:
+    """code → name from a reference table; None when the warehouse has no such table (an older or partial one)."""
+    try:
+        return dict(con.execute(sql).fetchall())
+    except duckdb.CatalogException:
         return None
-    wan = Decimal(str(value)) / Decimal(10000)
-    return float(wan)
 
 
-def _to_percent(value: Any) -> Any:
-    return None if value is None else round(float(value) * 100, 4)
+def _names_beside(con: duckdb.DuckDBPyConnection, column: str, present: set[str], unit_names: dict) -> list[Column]:
+    """The name a person reads, beside a code whose table has no name column of its own."""
+    if column == "unit" and "unit_name" not in present:
+        generic = CODE_LABELS["unit"]
+        return [Column("单位", lambda r: unit_names.get(r.get("indicator")) or generic.get(r["unit"], r["unit"]))]
+    if (
+        column not in NAME_LOOKUPS
+        or NAME_LOOKUPS[column][0] in present
+        or (column == "indicator" and "name" in present)
+    ):
+        return []
+    _, header, sql = NAME_LOOKUPS[column]
+    names = _lookup(con, sql)
+    if names is None:
+        return []
+    if column == "part":
+        names["all"] = CODE_LABELS["part"]["all"]
+    return [Column(header, lambda r: names.get(r[column], r[column] if column == "part" else None))]
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, int | float | str | bool):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if value is None or isinstance(value, int | float | str | Decimal):
         return value
-    if isinstance(value, Decimal):
-        return float(value)
-    if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
-        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime) and value.tzinfo is not None:  # shown as the Ministry's clock reads it
+        return value.astimezone(SHANGHAI).isoformat(sep=" ", timespec="seconds")
     if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
+        return "、".join(map(str, value))
     return str(value)
 
 
 def write_csv(sheet: Sheet, out: Path) -> None:
-    """UTF-8 with BOM, comma separated, header row first; figures with the decimals the Ministry prints."""
-    value_col, per_row = sheet.row_formats or (-1, [])
+    """UTF-8 with BOM, comma separated, header row first; numbers with every digit they have."""
     with out.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(sheet.headers)
-        for r, row in enumerate(sheet.rows):
-            writer.writerow(
-                _csv_cell(v, per_row[r] if c == value_col else sheet.number_formats[c]) for c, v in enumerate(row)
-            )
+        writer.writerows([_csv_cell(v) for v in row] for row in sheet.rows)
 
 
-# number formats whose decimals are the printed figure's (no thousands separator: Excel reads the cell as a number)
-_CSV_DECIMALS = {"#,##0.00": 2, "#,##0.0": 1, "0.00": 2, "#,##0": 0}
-
-
-def _csv_cell(value: Any, spec: str | None) -> Any:
+def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if spec in _CSV_DECIMALS:
-            return f"{value:.{_CSV_DECIMALS[spec]}f}"
-        if isinstance(value, float):
-            return f"{value:.10f}".rstrip("0").rstrip(".")
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value, "f").rstrip("0")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return value
+
+
+def xlsx_number(value: Any) -> int | float:
+    """A number as an XLSX cell holds it: whole values as integers, others as the nearest float64 (15+ digits)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 
 def write_xlsx(sheet: Sheet, out: Path) -> None:
-    """One worksheet: bold frozen header, numbers as numbers with their display format."""
+    """One worksheet: bold frozen header, numbers as numbers with their display format, text as text."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = book.add_worksheet(sheet.title.replace(":", "_"))
-        header = book.add_format({"bold": True, "bg_color": "#F1F4F7", "border": 1})
-        cached: dict[str, Any] = {}
-
-        def fmt(spec: str | None):
-            if spec is None:
-                return None
-            if spec not in cached:
-                cached[spec] = book.add_format({"num_format": spec})
-            return cached[spec]
-
+        header = book.add_format({"bold": True, "bg_color": "#F1F4F7", "border": 1, "text_wrap": True})
+        formats = [book.add_format({"num_format": spec}) if spec else None for spec in sheet.number_formats]
         ws.write_row(0, 0, sheet.headers, header)
-        value_col, per_row = sheet.row_formats or (-1, [])
         for r, row in enumerate(sheet.rows, start=1):
             for c, value in enumerate(row):
-                spec = per_row[r - 1] if c == value_col else sheet.number_formats[c]
                 if value is None:
                     continue
-                if isinstance(value, str):
-                    ws.write_string(r, c, value)
-                elif isinstance(value, bool):
-                    ws.write_boolean(r, c, value)
+                if is_number(value):
+                    ws.write_number(r, c, xlsx_number(value), formats[c])
                 else:
-                    ws.write_number(r, c, value, fmt(spec))
+                    ws.write_string(r, c, str(value))
         for c, h in enumerate(sheet.headers):
             width = max([_width(h)] + [_width(row[c]) for row in sheet.rows[:500]])
             ws.set_column(c, c, min(max(width + 2, 8), 60))
@@ -335,9 +503,9 @@ def export(
 ) -> tuple[Path, int]:
     """Write the indicator table or one warehouse table to ``out``; returns the path and the rows written."""
     if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}: use xlsx or csv")
+        raise ExportError(f"不支持的格式 {fmt!r}：请用 xlsx 或 csv [unknown_format]")
     if indicators == bool(table):
-        raise ExportError("give exactly one of --indicators or --table NAME")
+        raise ExportError("请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]")
     with connect_readonly(warehouse) as con:
         sheet = indicators_sheet(con) if indicators else table_sheet(con, table or "")
     out.parent.mkdir(parents=True, exist_ok=True)

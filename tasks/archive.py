@@ -18,6 +18,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
+from fupin.files import atomic_write
+from fupin.sql import dicts, quote_literal
 from tasks.records import Outcome, Received, Rejection
 from warehouse.home import search_home
 
@@ -95,10 +97,9 @@ def export_ledger(paths: Paths) -> None:
     folder.mkdir(mode=0o700, exist_ok=True)
     with read_only(paths.warehouse) as con:
         for table in LEDGER_TABLES:
-            tmp = folder / f".{table}.parquet.tmp"
-            con.execute(f"copy (select * from {table}) to '{str(tmp).replace(chr(39), chr(39) * 2)}' (format parquet)")
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, folder / f"{table}.parquet")
+            with atomic_write(folder / f"{table}.parquet") as tmp:
+                con.execute(f"copy (select * from {table}) to {quote_literal(tmp)} (format parquet)")
+                os.chmod(tmp, 0o600)
 
 
 @contextmanager
@@ -115,9 +116,7 @@ def ledger_connection(paths: Paths, copies: bool = False):
         for table in LEDGER_TABLES:
             copy = ledger_dir(paths) / f"{table}.parquet"
             if copy.exists():
-                con.execute(
-                    f"create view {table} as select * from read_parquet('{str(copy).replace(chr(39), chr(39) * 2)}')"
-                )
+                con.execute(f"create view {table} as select * from read_parquet({quote_literal(copy)})")
         yield con
 
 
@@ -128,8 +127,7 @@ def ledger_rows(paths: Paths) -> list[dict[str, Any]]:
             cur = con.execute(LEDGER_SQL)
         except duckdb.CatalogException:  # no warehouse and no ledger copy yet
             return []
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return dicts(cur)
 
 
 def _years(value: str | None) -> set[int]:
@@ -277,8 +275,8 @@ def compare_warehouses(current: Path, rebuilt: Path) -> dict[str, dict[str, int]
     differences: dict[str, dict[str, int]] = {}
     with duckdb.connect(":memory:") as con:
         search_home(con, current.parent)  # both list the home's lake files by the same relative paths
-        con.execute(f"attach '{str(rebuilt).replace(chr(39), chr(39) * 2)}' as rebuilt (read_only)")
-        con.execute(f"attach '{str(current).replace(chr(39), chr(39) * 2)}' as current (read_only)")
+        con.execute(f"attach {quote_literal(rebuilt)} as rebuilt (read_only)")
+        con.execute(f"attach {quote_literal(current)} as current (read_only)")
         for table, query in COMPARED.items():
             a = query.replace(" from ", " from current.", 1)
             b = query.replace(" from ", " from rebuilt.", 1)
@@ -331,7 +329,7 @@ def recover_warehouse(paths: Paths) -> str | None:
     staging = paths.staging / "recover"
     # decisions and published changes live only in the copies: kept aside, since the rebuild rewrites the copies
     history = {
-        table: duckdb.sql(f"select * from read_parquet('{str(copy).replace(chr(39), chr(39) * 2)}')").to_arrow_table()
+        table: duckdb.sql(f"select * from read_parquet({quote_literal(copy)})").to_arrow_table()
         for table in HISTORY_TABLES
         if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
     }

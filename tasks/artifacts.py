@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
+from fupin.formatting import figure_text
 
 # stable keys: the UI shows each key's history across runs (lowercase letters, digits and dashes only)
 SUBMISSIONS_KEY = "fupin-submissions"
@@ -19,18 +20,6 @@ INDICATORS_KEY = "fupin-indicators"
 HEADLINE_SQL = (
     "select indicator, scope_name, period, value, unit from marts.headline order by ordinal, scope_code, period"
 )
-
-
-def format_figure(value: float | None, unit: str) -> str:
-    """yuan as 亿元/万元, fractions as percent, counts with separators."""
-    if value is None:
-        return ""
-    value = float(value)  # DECIMAL in the warehouse: exact there, rounded here for display
-    if unit == "yuan":
-        return f"{value / 1e8:,.2f}亿元" if abs(value) >= 1e8 else f"{value / 1e4:,.1f}万元"
-    if unit == "fraction":
-        return f"{value * 100:.2f}%"
-    return f"{value:,.0f}"
 
 
 def submissions_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,7 +66,7 @@ def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             rows = con.execute(HEADLINE_SQL).fetchall()
         lines += ["", "| indicator | scope | period | value |", "|---|---|---|---:|"]
-        lines += [f"| {i} | {s} | {p} | {format_figure(v, u)} |" for i, s, p, v, u in rows]
+        lines += [f"| {i} | {s} | {p} | {figure_text(v, u)} |" for i, s, p, v, u in rows]
     return "\n".join(lines) + "\n"
 
 

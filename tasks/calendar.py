@@ -17,6 +17,7 @@ import pyarrow as pa
 import yaml
 
 from fupin.config import ConfigError, Paths
+from fupin.sql import dicts, quote_literal
 from tasks.summary import run_records
 from warehouse.contracts import contracts
 from warehouse.reference import labels_of, provinces, resolve_province
@@ -136,9 +137,7 @@ def submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[dict
     """marts.submission_status's rows computed now, from the home's calendar and the connection's ledger."""
     con.register("expected_rows", load_calendar(paths))
     try:
-        cur = con.execute(STATUS_SQL, [_failed_in_last_run(paths)])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return dicts(con.execute(STATUS_SQL, [_failed_in_last_run(paths)]))
     finally:
         con.unregister("expected_rows")
 
@@ -170,4 +169,4 @@ def build_submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> Non
         "(fupin status recomputes it for today).'"
     )
     for column, text in STATUS_COMMENTS.items():
-        con.execute(f"comment on column marts.submission_status.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"comment on column marts.submission_status.{column} is {quote_literal(text)}")

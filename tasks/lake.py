@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
 from fupin.faults import fault_point
+from fupin.files import atomic_write
 from fupin.progress import report
 from tasks.records import Outcome, Rejection
 from tasks.staging import read_arrow
@@ -29,13 +29,9 @@ def partition_path(paths: Paths, dataset: str, province: str, year: int, submiss
 
 def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     """Write next to the target and rename, so a reader never sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    fault_point("lake")
-    os.replace(tmp, target)
+    with atomic_write(target, fsync=True) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+        fault_point("lake")
 
 
 def lake_table(dataset: str, records: pa.Table, submission_id: str) -> pa.Table:

@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 
 from fupin.config import Paths
 from fupin.faults import fault_point
+from fupin.formatting import wan_yuan_text
 from fupin.progress import report
 from tasks.archive import export_ledger
 from tasks.calendar import build_submission_status
@@ -256,7 +257,7 @@ def _shrinkage(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: 
         label = f"{province}{contracts()[dataset].zh} {year}年"
         for (_, name, unit), b, a in zip(guarded_totals(dataset), totals_before, totals_after, strict=True):
             if b and a < b * (1 - Decimal(str(guard))):
-                shown = (lambda v: f"{v / 10000:,.2f}万元") if unit == "万元" else (lambda v: f"{v:,}人")
+                shown = wan_yuan_text if unit == "万元" else (lambda v: f"{v:,}人")
                 problems.append(f"{label}{name}合计将由 {shown(b)} 降至 {shown(a)}（减少 {(b - a) / b:.1%}）")
         table = fact_table(dataset)
         retired = con.execute(

@@ -19,6 +19,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Limits, Paths, load_headers
+from fupin.files import write_text_atomic
 from fupin.progress import report
 from fupin.safe_text import has_id, mask_ids
 from tasks.normalise import normalise_table
@@ -32,11 +33,7 @@ from tasks.validate import validate_table
 
 
 def _write(path: Path, doc: dict[str, Any]) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return str(path)
+    return str(write_text_atomic(path, json.dumps(doc, ensure_ascii=False, default=str)))
 
 
 def _read(path: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ network (a press office laptop, an e-mail attachment).
 from __future__ import annotations
 
 import html
-import os
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -22,8 +21,11 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from fupin.export import figure_text, header_row
+from fupin.export import header_row
+from fupin.files import write_text_atomic
+from fupin.formatting import figure_text
 from fupin.readonly import connect_readonly
+from fupin.sql import dicts
 from tasks.calendar import ATTENTION, STATUS_LABELS, submission_status
 from tasks.summary import run_records
 from warehouse.build import indicator_names
@@ -53,10 +55,8 @@ def report_path(paths: Paths, day: date) -> Path:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    shown = [[float(v) if isinstance(v, Decimal) else v for v in r] for r in cur.fetchall()]  # DECIMAL: for display
-    return [dict(zip(cols, r, strict=True)) for r in shown]
+    rows = dicts(con.execute(sql, params or []))
+    return [{k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]  # DECIMAL: for display
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[str, Any]:
@@ -458,12 +458,7 @@ def write_report(paths: Paths, day: date | None = None) -> Path:
         ]
     data["failures"] = todays_failures(paths, day)
     page = render_report(data, day, get_plotlyjs())
-    target = report_path(paths, day)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_text_atomic(report_path(paths, day), page)
 
 
 @task(cache_policy=NO_CACHE)

@@ -8,16 +8,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from fupin.files import atomic_write
 from tasks.parse import ParsedTable
 
 
 def write_arrow(path: Path, table: pa.Table) -> str:
     """An Arrow IPC file, written next to its target and renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    with atomic_write(path) as tmp, pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    tmp.replace(path)
     return str(path)
 
 

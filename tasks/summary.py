@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from fupin.config import Paths
+from fupin.files import write_text_atomic
 from tasks.records import Outcome
 from warehouse.home import search_home
 
@@ -141,13 +142,7 @@ def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, fl
             message=failure_message(summary) if summary["failed_provinces"] else None,
             warehouse_changed=summary.get("warehouse_changed", False),
         )
-    folder = runs_dir(paths)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{run_id}.json"
-    tmp = folder / f".{run_id}.json.tmp"
-    tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, target)
-    return str(target)
+    return str(write_text_atomic(runs_dir(paths) / f"{run_id}.json", json.dumps(record, ensure_ascii=False)))
 
 
 def _alive(pid: int) -> bool:
@@ -202,9 +197,7 @@ def mark_crashed_runs(paths: Paths) -> list[str]:
             message=f"运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at "
             f"{datetime.now(UTC).isoformat(timespec='seconds')}",
         )
-        tmp = folder / f".{file.name}.tmp"
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, file)
+        write_text_atomic(file, json.dumps(record, ensure_ascii=False))
         marked.append(str(record.get("run_id")))
     return marked
 

@@ -1,8 +1,11 @@
-"""`fupin export`: files an official opens in Excel — Chinese headers, 亿元/万元, no formula injection."""
+"""`fupin export`: files an official opens in Excel — Chinese headers, one unit per column, exact values."""
 
 from __future__ import annotations
 
 import csv
+import json
+import re
+from decimal import Decimal
 
 import duckdb
 import openpyxl
@@ -10,87 +13,210 @@ import pytest
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from fupin.export import figure_text, neutralise
+from fupin.export import neutralise, table_sheet, warehouse_relations
+from fupin.readonly import connect_readonly
+from warehouse.contracts import contracts
 
 runner = CliRunner()
 
-INDICATOR_HEADERS = ["指标", "指标代码", "范围", "范围代码", "期间", "数值", "单位", "原始数值", "原始单位", "指标说明"]
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+# a numeric column's header names its one unit in brackets: 金额（万元）, 比率（%）, 期数（期）
+UNIT_IN_HEADER = re.compile(r"（(元|万元|%|人|个|期|次|户)）$")
 
 
 def _export(home, *args):
     return runner.invoke(app, ["export", "--home", str(home), *args])
 
 
-def _rows_by_key(rows):
-    return {(r[1], r[3], r[4]): r for r in rows}
+def _xlsx(path):
+    ws = openpyxl.load_workbook(path).active
+    rows = list(ws.iter_rows())
+    return [c.value for c in rows[0]], rows[1:]
 
 
-def test_indicators_xlsx_has_chinese_headers_and_ministry_units(demo_run, tmp_path):
-    out = tmp_path / "指标.xlsx"
+def _mart(warehouse) -> dict[tuple[str, str, str], tuple]:
+    rows = warehouse.execute("select indicator, scope_code, period, value, unit, unit_name from marts.indicators")
+    return {(i, s, p): (v, u, n) for i, s, p, v, u, n in rows.fetchall()}
+
+
+@pytest.fixture(scope="module")
+def indicators_xlsx(demo_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "指标.xlsx"
     result = _export(demo_run["home"], "--format", "xlsx", "--indicators", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "rows to" in result.output
-    ws = openpyxl.load_workbook(out).active
-    rows = list(ws.iter_rows(values_only=True))
-    assert list(rows[0]) == INDICATOR_HEADERS
-    by_key = _rows_by_key(rows[1:])
-    funds = by_key[("civil_affairs_funds", "luoxiao", "2015-2017")]
-    assert funds[0] == "民政事业费" and funds[2] == "罗霄山片区"
-    assert (funds[5], funds[6]) == (84.0, "亿元")
-    assert funds[7] == pytest.approx(8.4e9)
-    growth = by_key[("civil_affairs_funds_growth", "designated_mca", "2015-2017")]
-    assert (growth[5], growth[6]) == (25.7, "%")
-    landed = by_key[("social_org_funds_landed", "designated_mca", "2018")]
-    assert (landed[5], landed[6]) == (5430.9, "万元")
-    # the cell shows the figure as printed, and stays a number an official can sum
-    cell = next(c for c in ws["F"] if c.value == 5430.9)
-    assert cell.data_type == "n" and cell.number_format == "#,##0.0"
+    return out
 
 
-def test_indicators_csv_is_utf8_with_bom_and_printed_figures(demo_run, warehouse, tmp_path):
+def test_indicators_xlsx_has_one_unit_per_numeric_column_and_yes_no_as_text(indicators_xlsx):
+    headers, rows = _xlsx(indicators_xlsx)
+    assert all(CHINESE.search(h) for h in headers), headers
+    numeric = set()
+    for c, header in enumerate(headers):
+        cells = [row[c] for row in rows if row[c].value is not None]
+        if any(cell.data_type == "n" for cell in cells):
+            numeric.add(header)
+            # one unit, stated in the header; every cell of the column a number with a display format
+            assert UNIT_IN_HEADER.search(header), header
+            assert all(cell.data_type == "n" for cell in cells), header
+            assert all(cell.number_format != "General" for cell in cells), header
+    assert {"金额（元）", "金额（万元）", "比率（%）", "人数（人）", "期数（期）"} <= numeric
+    yes_no = [row[headers.index("是否")].value for row in rows if row[headers.index("是否")].value is not None]
+    assert yes_no and set(yes_no) <= {"是", "否"}
+    # 亿元 and 万元 never share a numeric column: the printed figure is text beside the numbers
+    printed = {row[headers.index("公布数")].value for row in rows}
+    assert "84.00亿元" in printed and "5,430.9万元" in printed
+
+
+def test_indicators_xlsx_values_are_the_marts_unrounded(indicators_xlsx, warehouse):
+    headers, rows = _xlsx(indicators_xlsx)
+    mart = _mart(warehouse)
+    col = {h: i for i, h in enumerate(headers)}
+    assert len(rows) == len(mart)
+    for row in rows:
+        value, unit, unit_name = mart[(row[col["指标代码"]].value, row[col["范围代码"]].value, row[col["期间"]].value)]
+        assert row[col["单位"]].value == unit_name
+        filled = {h for h, i in col.items() if row[i].data_type == "n" and row[i].value is not None}
+        if unit == "yuan":
+            assert filled == {"金额（元）", "金额（万元）"}
+            assert Decimal(str(row[col["金额（元）"]].value)) == Decimal(str(value))
+            assert Decimal(str(row[col["金额（万元）"]].value)) == Decimal(str(value)) / 10000
+            assert row[col["金额（元）"]].number_format == "#,##0.00"
+        elif unit == "fraction":
+            assert filled == {"比率（%）"}
+            assert row[col["比率（%）"]].value == pytest.approx(float(value) * 100, rel=1e-12)
+        elif unit == "boolean":
+            assert not filled and row[col["是否"]].value == ("是" if value else "否")
+        else:
+            assert filled == {next(h for h in col if h.endswith(f"（{unit_name}）"))}
+            assert next(row[col[h]].value for h in filled) == value
+    by_key = {(r[col["指标代码"]].value, r[col["范围代码"]].value, r[col["期间"]].value): r for r in rows}
+    # the designated counties' 2015 funds: 183,995,600 元 stored whole, not 1.84
+    funds = by_key[("civil_affairs_funds", "designated_mca", "2015")]
+    assert funds[col["金额（元）"]].value == 183_995_600
+    assert funds[col["金额（万元）"]].value == pytest.approx(18_399.56, abs=1e-9)
+    assert funds[col["公布数"]].value == "1.84亿元"
+    growth = by_key[("civil_affairs_funds_growth", "luoxiao", "2015-2017")]
+    assert growth[col["公布数"]].value == "24.00%" and growth[col["比率（%）"]].number_format == "0.00"
+
+
+def test_training_sessions_are_counted_in_qi_not_ge(indicators_xlsx, warehouse):
+    headers, rows = _xlsx(indicators_xlsx)
+    col = {h: i for i, h in enumerate(headers)}
+    sessions = [r for r in rows if r[col["指标代码"]].value == "training_sessions"]
+    assert sessions and all(r[col["单位"]].value == "期" for r in sessions)
+    luoxiao = next(r for r in sessions if r[col["范围代码"]].value == "luoxiao")
+    assert luoxiao[col["期数（期）"]].value == 8 and luoxiao[col["个数（个）"]].value is None
+    assert luoxiao[col["公布数"]].value == "8期"
+    unit_name = warehouse.execute(
+        "select unit_name from core.indicator_definition where indicator = 'training_sessions'"
+    ).fetchone()[0]
+    assert unit_name == "期"
+
+
+def test_indicators_csv_has_the_same_columns_with_exact_values(demo_run, warehouse, indicators_xlsx, tmp_path):
     out = tmp_path / "indicators.csv"
     result = _export(demo_run["home"], "--format", "csv", "--indicators", "--out", str(out))
     assert result.exit_code == 0, result.output
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
-    assert rows[0] == INDICATOR_HEADERS
-    assert len(rows) - 1 == warehouse.execute("select count(*) from marts.indicators").fetchone()[0]
-    by_key = _rows_by_key(rows[1:])
-    assert by_key[("civil_affairs_funds", "luoxiao", "2015-2017")][5:7] == ["84.00", "亿元"]
-    assert by_key[("central_budget_investment", "luoxiao", "2015-2017")][5:7] == ["2.25", "亿元"]
-    assert by_key[("civil_affairs_funds_growth", "luoxiao", "2015-2017")][5:7] == ["24.00", "%"]
-    assert by_key[("training_trainees", "luoxiao", "2016")][5:7] == ["1003", "人"]
+    assert rows[0] == _xlsx(indicators_xlsx)[0]
+    mart = _mart(warehouse)
+    assert len(rows) - 1 == len(mart)
+    col = {h: i for i, h in enumerate(rows[0])}
+    for row in rows[1:]:
+        value, unit, _ = mart[(row[col["指标代码"]], row[col["范围代码"]], row[col["期间"]])]
+        if unit == "yuan":
+            assert Decimal(row[col["金额（元）"]]) == Decimal(str(value))
+            assert Decimal(row[col["金额（万元）"]]) == Decimal(str(value)) / 10000
+    by_key = {(r[col["指标代码"]], r[col["范围代码"]], r[col["期间"]]): r for r in rows[1:]}
+    assert by_key[("civil_affairs_funds", "luoxiao", "2015-2017")][col["公布数"]] == "84.00亿元"
+    assert by_key[("training_trainees", "luoxiao", "2016")][col["人数（人）"]] == "1003"
 
 
-@pytest.mark.parametrize(
-    ("value", "unit", "text"),
-    [
-        (8.4e9, "yuan", "84.00亿元"),
-        (54309000.0, "yuan", "5,430.9万元"),
-        (0.2399999, "fraction", "24.00%"),
-        (1003, "persons", "1,003"),
-        (48, "count", "48"),
-        (False, "boolean", "否"),
-        (None, "yuan", ""),
-    ],
-    ids=["yi-yuan", "wan-yuan", "percent", "persons", "count", "boolean", "missing"],
-)
-def test_printed_figure_follows_the_ministry_convention(value, unit, text):
-    assert figure_text(value, unit) == text
+def test_every_table_export_has_chinese_headers_and_county_names(demo_run):
+    with connect_readonly(demo_run["home"] / "warehouse.duckdb") as con:
+        names = dict(con.execute("select county_code, county_name from core.dim_county").fetchall())
+        for relation in sorted(warehouse_relations(con)):
+            sheet = table_sheet(con, relation)
+            assert all(CHINESE.search(h) for h in sheet.headers), (relation, sheet.headers)
+            assert len(set(sheet.headers)) == len(sheet.headers), (relation, sheet.headers)
+            for i, header in enumerate(sheet.headers):
+                if header == "县代码" and sheet.rows:
+                    assert sheet.headers[i + 1] == "县（市、区）", relation
+                    assert all(r[i + 1] == names.get(r[i]) for r in sheet.rows), relation
+                numbers = [r[i] for r in sheet.rows if isinstance(r[i], int | float | Decimal)]
+                if numbers and header.endswith("）") and "（" in header and not header.startswith("文件指纹"):
+                    assert UNIT_IN_HEADER.search(header), (relation, header)
 
 
-def test_table_export_converts_yuan_to_wan_yuan(demo_run, warehouse, tmp_path):
-    out = tmp_path / "funds.csv"
-    result = _export(demo_run["home"], "--format", "csv", "--table", "CORE.fct_fund_allocation", "--out", str(out))
+def test_funds_table_export_names_counties_and_fund_types_in_chinese(demo_run, warehouse, tmp_path):
+    out = tmp_path / "funds.xlsx"
+    result = _export(demo_run["home"], "--format", "xlsx", "--table", "CORE.fct_fund_allocation", "--out", str(out))
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
-    assert {"县代码", "年度", "资金类型", "金额（万元）", "报送编号"} <= set(rows[0])
-    total_wan = sum(float(r["金额（万元）"]) for r in rows if r["资金类型"] == "civil_affairs")
-    total_yuan = warehouse.execute(
+    headers, rows = _xlsx(out)
+    col = {h: i for i, h in enumerate(headers)}
+    assert {"县代码", "县（市、区）", "资金类型", "资金类型代码", "资金级别", "金额（万元）", "报送编号"} <= set(col)
+    fund_types = {v.code: v.zh for v in contracts()["fund_allocation"].column("fund_type").values}
+    levels = {v.code: v.zh for v in contracts()["fund_allocation"].column("fund_level").values}
+    assert {r[col["资金类型"]].value for r in rows} == {fund_types[r[col["资金类型代码"]].value] for r in rows}
+    assert {r[col["资金级别"]].value for r in rows} <= set(levels.values())
+    suichuan = [r for r in rows if r[col["县代码"]].value == "360827"]
+    assert suichuan and all(r[col["县（市、区）"]].value == "遂川县" for r in suichuan)
+    assert all(r[col["金额（万元）"]].number_format == "#,##0.00####" for r in rows)
+    exported = sum(
+        Decimal(str(r[col["金额（万元）"]].value)) for r in rows if r[col["资金类型代码"]].value == "civil_affairs"
+    )
+    stored = warehouse.execute(
         "select sum(amount_yuan) from core.fct_fund_allocation where fund_type = 'civil_affairs'"
     ).fetchone()[0]
-    assert total_wan == pytest.approx(float(total_yuan) / 1e4)
+    assert exported == Decimal(stored) / 10000
+
+
+def test_submissions_export_shows_statuses_and_datasets_in_chinese(demo_run, tmp_path):
+    out = tmp_path / "submissions.csv"
+    result = _export(demo_run["home"], "--format", "csv", "--table", "meta.submissions", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert {r["状态"] for r in rows} == {"已入库"} and {r["状态代码"] for r in rows} == {"loaded"}
+    datasets = {r["数据集代码"]: r["数据集"] for r in rows}
+    assert datasets["fund_allocation"] == contracts()["fund_allocation"].zh
+    assert datasets["household_registry"] == "建档立卡户名册"
+    assert all(r["省份"] in ("江西省", "湖南省") for r in rows)
+
+
+@pytest.fixture()
+def decimal_home(demo_home_copy):
+    """A copy of the demo warehouse whose indicator values are DECIMAL, as the exact-numbers change makes them."""
+    with duckdb.connect(str(demo_home_copy / "warehouse.duckdb")) as con:
+        con.execute(
+            "create or replace table marts.indicators as "
+            "select * replace (cast(value as decimal(38, 10)) as value) from marts.indicators"
+        )
+        con.execute(
+            "insert into marts.indicators by name select 'civil_affairs_funds' as indicator, "
+            "'test' as scope_code, '测试' as scope_name, '2099' as period, 123456789012.34 as value, "
+            "'yuan' as unit, '民政事业费' as indicator_name, '元' as unit_name"
+        )
+    return demo_home_copy
+
+
+def test_decimal_values_export_and_print_exactly(decimal_home, tmp_path):
+    out = tmp_path / "指标.xlsx"
+    result = _export(decimal_home, "--format", "xlsx", "--indicators", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    headers, rows = _xlsx(out)
+    col = {h: i for i, h in enumerate(headers)}
+    test = next(r for r in rows if r[col["范围代码"]].value == "test")
+    assert Decimal(str(test[col["金额（元）"]].value)) == Decimal("123456789012.34")
+    assert Decimal(str(test[col["金额（万元）"]].value)) == Decimal("12345678.901234")
+    assert test[col["公布数"]].value == "1,234.57亿元"
+    printed = runner.invoke(app, ["indicators", "--json", "--all", "--home", str(decimal_home)])
+    assert printed.exit_code == 0, printed.output
+    doc = {(r["indicator"], r["scope_code"], r["period"]): r["value"] for r in json.loads(printed.output)}
+    assert Decimal(str(doc[("civil_affairs_funds", "luoxiao", "2015-2017")])) == Decimal("8400000000")
+    table = runner.invoke(app, ["indicators", "--home", str(decimal_home)])
+    assert table.exit_code == 0 and "84.00亿元" in table.output, table.output
 
 
 @pytest.fixture()
@@ -124,6 +250,7 @@ def test_formula_injection_is_neutralised(tampered_home, tmp_path, fmt):
 
 def test_neutralise_leaves_numbers_and_plain_text():
     assert neutralise(-5) == -5
+    assert neutralise(Decimal("-5.00")) == Decimal("-5.00")
     assert neutralise("遂川县") == "遂川县"
     assert neutralise("-1") == "'-1"
 
@@ -135,12 +262,13 @@ def test_unknown_table_is_refused_with_one_line(demo_run, tmp_path, name):
     out = tmp_path / "x.csv"
     result = _export(demo_run["home"], "--format", "csv", "--table", name, "--out", str(out))
     assert result.exit_code == 1
-    assert "no table" in result.output and "core.dim_county" in result.output
+    assert "仓库中没有表" in result.output and "[unknown_table]" in result.output
+    assert "core.dim_county" in result.output
     assert not out.exists()
 
 
 def test_bad_format_and_missing_choice_are_refused(demo_run, tmp_path):
     result = _export(demo_run["home"], "--format", "pdf", "--indicators", "--out", str(tmp_path / "x.pdf"))
-    assert result.exit_code == 1 and "xlsx or csv" in result.output
+    assert result.exit_code == 1 and "xlsx 或 csv" in result.output and "[unknown_format]" in result.output
     result = _export(demo_run["home"], "--format", "csv", "--out", str(tmp_path / "x.csv"))
-    assert result.exit_code == 1 and "--indicators or --table" in result.output
+    assert result.exit_code == 1 and "--indicators 与 --table" in result.output and "[choose_one]" in result.output

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from fupin.sql import quote_literal
 from warehouse.build import build_marts
 from warehouse.home import search_home
 
@@ -35,7 +36,7 @@ def connect_as_of(warehouse: Path, moment: datetime) -> duckdb.DuckDBPyConnectio
     """
     con = duckdb.connect()
     search_home(con, Path(warehouse).parent)  # the households' files are named relative to the home
-    con.execute(f"attach '{str(warehouse).replace(chr(39), chr(39) * 2)}' as wh (read_only)")
+    con.execute(f"attach {quote_literal(warehouse)} as wh (read_only)")
     stamp = moment.isoformat()  # from a datetime object, never from user text
     for schema in ("core", "meta", "marts"):
         con.execute(f"create schema {schema}")

@@ -15,6 +15,7 @@ import pyarrow as pa
 import yaml
 
 from fupin.progress import report
+from fupin.sql import escape_literal as _quote
 from warehouse.comments import chinese_column, chinese_title
 from warehouse.contracts import contracts
 from warehouse.reference import (
@@ -289,10 +290,6 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"comment on column core.fct_household_history.{column} is '{_quote(comment)}'")
         if column not in ("valid_from", "valid_to"):
             con.execute(f"comment on column core.fct_household.{column} is '{_quote(comment)}'")
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:

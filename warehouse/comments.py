@@ -16,6 +16,8 @@ from importlib import resources
 
 import duckdb
 
+from fupin.sql import quote_literal
+
 SEPARATOR = "｜"
 SCHEMAS = ("meta", "core", "marts")
 
@@ -48,7 +50,7 @@ def comment_runs_columns(con: duckdb.DuckDBPyConnection) -> None:
     }
     for column, text in RUN_COLUMN_COMMENTS.items():
         if column in present:
-            con.execute(f"comment on column meta.runs.{column} is '{text.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"comment on column meta.runs.{column} is {quote_literal(text)}")
 
 
 @cache
@@ -96,10 +98,6 @@ def _prefixed(zh: str | None, text: str | None) -> str:
     return zh + SEPARATOR + (text or "")
 
 
-def _escaped(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def chinese_first(con: duckdb.DuckDBPyConnection) -> None:
     """Put the Chinese name in front of every comment of meta, core and marts that lacks it (idempotent)."""
     titles = chinese_names()[0]
@@ -116,7 +114,7 @@ def chinese_first(con: duckdb.DuckDBPyConnection) -> None:
         kinds[qualified] = kind
         wanted = _prefixed(titles.get(qualified), comment)
         if wanted != (comment or ""):
-            con.execute(f"comment on {kind} {qualified} is '{_escaped(wanted)}'")
+            con.execute(f"comment on {kind} {qualified} is {quote_literal(wanted)}")
     for schema, name, column, comment in con.execute(
         "select schema_name, table_name, column_name, comment from duckdb_columns() "
         "where not internal and schema_name in (select unnest(?))",
@@ -125,4 +123,4 @@ def chinese_first(con: duckdb.DuckDBPyConnection) -> None:
         qualified = f"{schema}.{name}"
         wanted = chinese_column(qualified, column, comment)
         if qualified in kinds and wanted != (comment or ""):
-            con.execute(f"comment on column {qualified}.{column} is '{_escaped(wanted)}'")
+            con.execute(f"comment on column {qualified}.{column} is {quote_literal(wanted)}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tasks.normalise.values import to_halfwidth
+
 Cell = str | None
 Grid = list[list[Cell]]
 # A merged range in grid coordinates, inclusive: (first_row, first_col, last_row, last_col).
@@ -22,7 +24,6 @@ TOTAL_LABELS = ("合计", "总计")
 FOOTER_WORDS = ("负责人", "审核人", "填表人", "填表日期", "制表人", "联系电话")
 DELIMITERS = (",", "\t", ";", "|")
 
-_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _NUMERIC = re.compile(
     r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))(?:\.\d*)?(?:[eE][+-]?\d+)?\s*(?:万元|亿元|千元|元|%|人|户)?"
 )
@@ -83,11 +84,6 @@ def empty_context() -> dict[str, Any]:
     }
 
 
-def halfwidth(text: str) -> str:
-    """Full-width ASCII forms and the ideographic space as plain ASCII."""
-    return text.translate(_FULLWIDTH)
-
-
 def clean_cell(value: object) -> Cell:
     """A cell as a stripped string with '\n' line breaks; empty → None."""
     if value is None:
@@ -96,8 +92,8 @@ def clean_cell(value: object) -> Cell:
     return text or None
 
 
-def clean_label(text: Cell) -> str:
-    """A header label without whitespace or line breaks inside it."""
+def squeeze_label(text: Cell) -> str:
+    """A header label without whitespace or line breaks inside it (the normaliser's clean_label does more)."""
     return re.sub(r"\s+", "", text or "")
 
 
@@ -123,7 +119,7 @@ def looks_numeric(text: Cell) -> bool:
     """True for a cell that reads as a number (separators, %, a unit, full-width digits)."""
     if not text:
         return False
-    return _NUMERIC.fullmatch(halfwidth(text).strip()) is not None
+    return _NUMERIC.fullmatch(to_halfwidth(text).strip()) is not None
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -177,13 +173,13 @@ def _has_total_label(row: list[Cell]) -> bool:
     if not any(c and _TOTAL_CHARS.search(c) for c in row):
         return False  # most rows: no 合 or 总 anywhere, so no cell can read 合计 or 总计
     labels = [c for c in row if c and not looks_numeric(c)][:3]
-    return any(clean_label(c) in TOTAL_LABELS for c in labels)
+    return any(squeeze_label(c) in TOTAL_LABELS for c in labels)
 
 
 def _is_footer(row: list[Cell]) -> bool:
     cells = _non_empty(row)
     # one pass over the row: the cells joined by a non-space separator, so no word spans two cells
-    if _FOOTER_WORD.search(clean_label("\x00".join(cells))):  # type: ignore[arg-type]
+    if _FOOTER_WORD.search(squeeze_label("\x00".join(cells))):  # type: ignore[arg-type]
         return True
     return len(cells) == 1 and _NOTE.match(cells[0] or "") is not None
 
@@ -194,12 +190,12 @@ def _is_unit_row(row: list[Cell]) -> bool:
 
 def _is_header_candidate(row: list[Cell]) -> bool:
     cells = _non_empty(row)
-    textual = [c for c in cells if not looks_numeric(c) or _YEAR_LABEL.fullmatch(halfwidth(c).strip())]
+    textual = [c for c in cells if not looks_numeric(c) or _YEAR_LABEL.fullmatch(to_halfwidth(c).strip())]
     return len(cells) >= 2 and len(textual) * 2 > len(cells)
 
 
 def _is_column_number_row(row: list[Cell]) -> bool:
-    cells = [halfwidth(c).strip() for c in _non_empty(row)]
+    cells = [to_halfwidth(c).strip() for c in _non_empty(row)]
     while cells and _COLUMN_LETTER.fullmatch(cells[0]):
         cells.pop(0)  # 甲 乙 … label the descriptive columns before the numbered ones
     numbers = []
@@ -219,7 +215,7 @@ def read_form_context(texts: list[str], context: dict[str, Any]) -> None:
         name = match["name"].strip(" :：") if match else ""
         context["reporting_unit"] = name or None
     if context.get("unit") is None:
-        match = _UNIT.search(halfwidth(text).replace("（", "(").replace("）", ")"))
+        match = _UNIT.search(to_halfwidth(text).replace("（", "(").replace("）", ")"))
         if match:
             context["unit"] = match["unit"].strip()
 
@@ -280,7 +276,7 @@ def _flatten_header(levels: list[list[Cell]], merged: bool) -> list[str]:
     for c in range(len(levels[0])):
         parts: list[str] = []
         for level in levels:
-            label = clean_label(level[c])
+            label = squeeze_label(level[c])
             if not label or (parts and parts[-1] == label):
                 continue
             if parts and _UNIT_ONLY.fullmatch(label):

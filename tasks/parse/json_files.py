@@ -11,11 +11,11 @@ from fupin.config import Limits
 from tasks.parse.helpers import (
     ParsedTable,
     ParseError,
-    clean_label,
     decode_text,
     empty_context,
     plain_json,
     record_value,
+    squeeze_label,
 )
 
 RECORD_KEYS = ("data", "records", "rows", "items")
@@ -84,7 +84,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
         if not isinstance(record, dict):
             raise ParseError(f"{name}: record {index} is a {type(record).__name__}, not an object")
         for key in record:
-            label = clean_label(str(key))
+            label = squeeze_label(str(key))
             if label not in keys:
                 keys[label] = len(header)
                 header.append(label)
@@ -93,7 +93,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
         row: list[str | None] = [None] * len(header)
         for key, value in record.items():
             try:
-                row[keys[clean_label(str(key))]] = record_value(value, f"record {index}, field '{key}'")
+                row[keys[squeeze_label(str(key))]] = record_value(value, f"record {index}, field '{key}'")
             except ValueError as exc:
                 raise ParseError(f"{name}: {exc}") from None
         rows.append(row)

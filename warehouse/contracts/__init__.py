@@ -22,6 +22,8 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
+from fupin.sql import escape_literal as _quote
+
 ARROW_TYPES = {
     "varchar": pa.string(),
     "integer": pa.int32(),
@@ -183,10 +185,6 @@ class Contract:
                     [[v.code for v in c.values]],
                 )
         return tests
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _column(name: str, spec: dict[str, Any], base: dict[str, Any] | None = None) -> Column:
