@@ -138,11 +138,11 @@ _TASK_DONE = re.compile(
 
 
 def timed_run(inbox: Path, home: Path) -> dict:
-    """`fupin run` under /usr/bin/time -v: wall seconds, peak RSS, progress events and task finish times."""
+    """`fupin run --verbose` (progress and Prefect's lines) under /usr/bin/time -v: wall, peak RSS, events, tasks."""
     events: list[tuple[float, str, str, str]] = []
     started = time.time()
     proc = subprocess.Popen(
-        ["/usr/bin/time", "-v", FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
+        ["/usr/bin/time", "-v", FUPIN, "run", "--verbose", "--inbox", str(inbox), "--home", str(home)],
         cwd=ROOT,
         env=env(),
         stdout=subprocess.PIPE,

@@ -23,7 +23,17 @@ from tasks.pull import pull_source
 from tasks.receipt import restore_missing_receipts
 from tasks.records import Received
 from tasks.report import publish_report
-from tasks.summary import RunFailed, failure_message, mark_crashed_runs, record_run, summarise_run
+from tasks.summary import (
+    RunFailed,
+    failure_message,
+    failure_reason,
+    join_reasons,
+    mark_crashed_runs,
+    province_lines,
+    quiet_handled_tracebacks,
+    record_run,
+    summarise_run,
+)
 from warehouse.reference import provinces
 
 
@@ -50,6 +60,7 @@ def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
 
     Each task run is named after the province and the file (``parse 江西省 2017年….xlsx``), as the UI lists them.
     """
+    quiet_handled_tracebacks()  # here too for the backfill flow, which submits the same chains
     where = f"{provinces().get(received.province_code, received.province_code)} {received.file_name}"
 
     def named(step):
@@ -63,14 +74,14 @@ def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
 
 def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[str, str]) -> list[str]:
     """Outcome paths of the chains that finished; a chain that raised marks its province failed."""
-    outcome_paths = []
+    outcome_paths, reasons = [], {}
     for received, future in chains:
         try:
             outcome_paths.append(future.result())
-        except Exception as exc:  # a bug, not bad data: the file stays archived, retried next run
-            reason = f"{received.file_name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            earlier = failed.get(received.province_code)
-            failed[received.province_code] = f"{earlier}; {reason}" if earlier else reason
+        except Exception as exc:  # a bug or a missing key, not bad data: the file stays archived, retried next run
+            reasons.setdefault(received.province_code, []).append(failure_reason(received.file_name, exc))
+    for province, listed in reasons.items():
+        failed[province] = "; ".join(filter(None, [failed.get(province), join_reasons(listed)]))
     return outcome_paths
 
 
@@ -79,6 +90,9 @@ def finish(
 ) -> dict[str, Any] | State:
     """Record the run, then write the day's report and the artifacts; fail the flow run when a province failed."""
     record_run(paths, started_at, summary, flow_name=flow_name)
+    logger = get_run_logger()
+    for line in province_lines(summary):  # the engineer's view in Prefect's log, one line per province
+        logger.info(line)
     publish_report(paths)  # after the record: the report's banner names this run's failures too
     publish_artifacts(summary, paths)
     if summary["failed_provinces"]:
@@ -120,6 +134,7 @@ def nightly(
             than this fraction (0.10 = 10%), or retire more than a fifth of its keys, until a person decides.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    quiet_handled_tracebacks()
     paths = Paths.from_home(home, sources_file)
     sources = resolve_sources(sources_file, inbox)
     record_run(paths, started_at, None)
@@ -143,13 +158,14 @@ def nightly(
                 files = pulled.result()
             except Exception as exc:  # the source stayed down after retries: the others go on
                 failed[province] = f"{type(exc).__name__}: {exc}"
-                get_run_logger().error("province %s failed: %s", province, failed[province])
+                name = provinces().get(province, province)
+                get_run_logger().error("province %s (%s) failed: %s", name, province, failed[province])
                 continue
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)
         loaded = load_warehouse(outcome_paths, paths, shrink_guard)
         restore_missing_receipts(paths)
-        summary = summarise_run(outcome_paths, loaded, failed, paths)
+        summary = summarise_run(outcome_paths, loaded, failed, paths, [s.province_code for s in sources])
         shutil.rmtree(paths.staging, ignore_errors=True)
     return finish(summary, paths, started_at)
 

@@ -143,7 +143,7 @@ def run(
     from fupin.progress import shown
 
     try:
-        with nullcontext() if quiet else shown():
+        with nullcontext() if quiet else shown(verbose=verbose):
             summary = run_nightly(
                 dask,
                 sources_file=str(sources) if sources else None,
@@ -165,42 +165,43 @@ def run(
     _print_summary(summary, quiet)
     if paths.warehouse.exists() and not quiet:
         with _connect(home) as con:
-            _print_indicators(
-                _indicator_rows(con, "headline"), title="Headline indicators (`fupin indicators --all` for every row)"
-            )
+            _print_headline(con)
     raise typer.Exit(summary["exit_code"])
 
 
+# problems the cron mail (--quiet) still lists file by file
+_PROBLEM_STATUSES = ("held", "rejected", "partially_loaded")
+
+
 def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
+    """One line per file received (with --quiet only those with problems), the counts, then what went wrong."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     from fupin.safe_text import printable
+    from warehouse.reference import provinces
 
-    console = Console(width=160)
-    if summary["submissions"] and not quiet:
-        table = Table(title="Submissions received in this run", title_justify="left")
-        for col in ("province", "file", "dataset", "status", "loaded", "rejected", "message"):
-            table.add_column(col, overflow="fold")
-        for s in summary["submissions"]:
-            table.add_row(
-                _text(s["province_code"]),
-                _text(s["file_name"]),
-                _text(s["dataset"]),
-                _text(s["status"]),
-                str(s["rows_loaded"]),
-                str(s["rows_rejected"]),
-                _text(s["message"], 120),
-            )
-        console.print(table)
+    names = provinces()
+    console = Console(width=160, highlight=False)
+    for s in summary["submissions"]:
+        if quiet and s["status"] not in _PROBLEM_STATUSES:
+            continue
+        line = Text.assemble(
+            _text(f"{names.get(s['province_code'], s['province_code'])} {s['province_code']}  "),
+            _text(s["file_name"]),
+            _text(f"  {s['dataset'] or '-'}  {s['status']}: {s['rows_loaded']} rows, {s['rows_rejected']} rejected"),
+            _text(f"  {s['message']}" if s["message"] else ""),
+        )
+        console.print(line, no_wrap=True, overflow="ellipsis")  # one line per file; `fupin submissions` has it all
     statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
     console.print(
         f"received {summary['received']} files: {statuses}; "
         f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected"
     )
-    for province, reason in summary["failed_provinces"].items():
-        console.print(Text.assemble(("province ", "red"), (province, "red"), (" failed: ", "red"), _text(reason)))
+    for province, reason in sorted(summary["failed_provinces"].items()):
+        console.print(
+            Text.assemble(("failed ", "red"), _text(f"{names.get(province, province)} {province}"), ": ", _text(reason))
+        )
     for held in summary.get("held", []):
         console.print(
             Text.assemble(
@@ -219,6 +220,32 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         )
     for test, n in summary["data_tests_failed"].items():
         console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
+
+
+# the few figures `fupin run` ends with, per area; `fupin indicators` prints the whole table
+_BRIEF = ("civil_affairs_funds", "civil_affairs_funds_growth", "poverty_incidence", "social_org_funds_landed")
+_BRIEF_AREAS = 3
+
+
+def _print_headline(con) -> None:
+    """A line per area (not its provincial parts or counties) with its latest brief figures, then where the rest is."""
+    from rich.console import Console
+
+    from fupin.export import format_value
+
+    labels = dict(con.execute("select indicator, name from core.indicator_definition").fetchall())
+    areas: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+    for r in _indicator_rows(con, "headline"):
+        if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():
+            continue
+        name, figures = areas.setdefault(r["scope_code"], (r["scope_name"], {}))
+        if r["indicator"] not in figures or str(r["period"]) >= figures[r["indicator"]][0]:
+            figures[r["indicator"]] = (str(r["period"]), format_value(r["value"], r["unit"]))
+    console = Console(width=160, highlight=False)
+    for name, figures in list(areas.values())[:_BRIEF_AREAS]:
+        parts = [f"{labels.get(i) or i} {figures[i][0]} {figures[i][1]}" for i in _BRIEF if i in figures]
+        console.print(_text(f"{name}：" + "；".join(parts)), no_wrap=True, overflow="ellipsis")
+    console.print("全部指标：fupin indicators（每个县：--all）")
 
 
 _SCOPES = {

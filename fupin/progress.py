@@ -23,10 +23,15 @@ def report(province: str, stage: str, detail: str = "") -> None:
 
 
 @contextmanager
-def shown(stream=None) -> Iterator[None]:
-    """Show progress while the block runs: a live table on a terminal, plain lines otherwise."""
+def shown(stream=None, verbose: bool = False) -> Iterator[None]:
+    """Show progress while the block runs: a live table on a terminal, cleared when done; elsewhere (cron, CI)
+    one plain line per step only when ``verbose`` (the command prints one line per file once the run is over).
+    """
     global _listener
     stream = stream or sys.stdout
+    if not stream.isatty() and not verbose:
+        yield
+        return
     if stream.isatty():
         from rich.console import Console
         from rich.live import Live
@@ -43,7 +48,7 @@ def shown(stream=None) -> Iterator[None]:
                 table.add_row(province, stage, str(done), detail[:60])
             return table
 
-        with Live(render(), console=Console(file=stream), refresh_per_second=8, transient=False) as live:
+        with Live(render(), console=Console(file=stream), refresh_per_second=8, transient=True) as live:
 
             def on_event(province: str, stage: str, detail: str) -> None:
                 done = state.get(province, ("", "", 0))[2] + 1

@@ -1,20 +1,21 @@
-"""Publish a run to Prefect's UI: the submissions table and the headline indicators as artifacts."""
+"""Publish a run to Prefect's UI: the submissions, the reporting calendar and the headline indicators as artifacts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import duckdb
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
+from fupin.config import ConfigError, Paths
 from fupin.formatting import figure_text
 
 # stable keys: the UI shows each key's history across runs (lowercase letters, digits and dashes only)
 SUBMISSIONS_KEY = "fupin-submissions"
 INDICATORS_KEY = "fupin-indicators"
+CALENDAR_KEY = "fupin-submission-status"
 
 # the briefing's first lines: marts.headline, as `fupin run` and the report show them
 HEADLINE_SQL = (
@@ -70,9 +71,38 @@ def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def calendar_table(paths: Paths) -> list[dict[str, Any]] | None:
+    """marts.submission_status as of now (this run's failures included), Chinese headers; None without a calendar.
+
+    What needs someone comes first: failed, held, missing, late; then the rest by province.
+    """
+    from tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+    from warehouse.contracts import contracts
+
+    if not calendar_file(paths).exists() or not paths.warehouse.exists():
+        return None
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rows = submission_status(con, paths)
+    rows.sort(key=lambda r: (ATTENTION.index(r["status"]) if r["status"] in ATTENTION else 9, r["province_code"]))
+    return [
+        {
+            "省份": r["province_name"] or r["province_code"],
+            "省份代码": r["province_code"],
+            "数据集": contracts()[r["dataset"]].zh if r["dataset"] in contracts() else r["dataset"],
+            "期间": r["period"],
+            "截止日期": str(r["due_date"]),
+            "状态": STATUS_LABELS[r["status"]],
+            "状态代码": r["status"],
+            "逾期天数": r["days_late"] or 0,
+            "最近收到": r["last_received"].isoformat(timespec="seconds") if r["last_received"] else "",
+        }
+        for r in rows
+    ]
+
+
 @task(cache_policy=NO_CACHE)
 def publish_artifacts(summary: dict[str, Any], paths: Paths) -> None:
-    """A table artifact of the run's submissions and a markdown artifact of the headline indicators."""
+    """Table artifacts of the run's submissions and of the reporting calendar, a markdown one of the indicators."""
     create_table_artifact(
         key=SUBMISSIONS_KEY,
         table=submissions_table(summary),
@@ -83,3 +113,14 @@ def publish_artifacts(summary: dict[str, Any], paths: Paths) -> None:
         markdown=indicators_markdown(paths, summary),
         description="Headline indicators after this run.",
     )
+    try:
+        calendar = calendar_table(paths)
+    except ConfigError as exc:  # a broken calendar.yaml: the run's figures stand; `fupin status` says what is wrong
+        get_run_logger().warning("reporting calendar not published: %s", exc)
+        calendar = None
+    if calendar is not None:
+        create_table_artifact(
+            key=CALENDAR_KEY,
+            table=calendar,
+            description="报送日历（fupin status）：各省各数据集各期间的报送情况——失败、待确认、未报、迟报在前。",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from datetime import UTC, datetime
@@ -49,22 +50,116 @@ class RunFailed(Exception):
         return (RunFailed, (str(self), self.summary))
 
 
+def handled_failure(exc: BaseException) -> bool:
+    """A failure fupin reports itself (a source that stays down, a registry waiting for its key): no traceback.
+
+    Anything else raised in a task is a bug in fupin and keeps its traceback in the logs.
+    """
+    from tasks.registry.schema import MissingKeyError
+
+    handled: tuple[type[BaseException], ...] = (OSError, MissingKeyError)
+    try:
+        from aiohttp import ClientError  # an http(s) source answering 5xx (fsspec's HTTP file system)
+
+        handled += (ClientError,)
+    except ImportError:  # pragma: no cover - aiohttp comes with fsspec[http]
+        pass
+    return isinstance(exc, handled)
+
+
+class HandledTracebacks(logging.Filter):
+    """Drops the traceback from Prefect's task-run error line when fupin handles the failure; keeps the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and handled_failure(exc):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_handled_tracebacks() -> None:
+    """Install HandledTracebacks on Prefect's task-run logger, once per process."""
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, HandledTracebacks) for f in logger.filters):
+        logger.addFilter(HandledTracebacks())
+
+
+def failure_reason(file_name: str, exc: BaseException) -> str:
+    """One failed file: its name and why; a handled failure in its own words, a bug with its exception type."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{file_name}: {text}" if handled_failure(exc) and text else f"{file_name}: {type(exc).__name__}: {text}"
+
+
+def join_reasons(reasons: list[str]) -> str:
+    """'a.csv: why; b.csv: why' with the files that failed for the same reason named together (a.csv、b.csv: why)."""
+    by_reason: dict[str, list[str]] = {}
+    for reason in reasons:
+        name, sep, why = reason.partition(": ")
+        by_reason.setdefault(why if sep else reason, []).append(name if sep else "")
+    return "; ".join(
+        f"{'、'.join(n for n in names if n)}: {why}" if any(names) else why for why, names in by_reason.items()
+    )
+
+
 def failure_message(summary: dict[str, Any]) -> str:
-    """One line naming the failed provinces and why, for the flow run's state and the alert."""
+    """One line naming every failed province (name and code), its files and why, for the flow run's state."""
     from warehouse.reference import provinces
 
     failed, names = summary["failed_provinces"], provinces()
-    reasons = "; ".join(
-        f"{names.get(p, p)} {p}: {reason.splitlines()[0][:500]}" for p, reason in sorted(failed.items())
+    reasons = "; ".join(f"{names.get(p, p)} {p}: {reason.splitlines()[0]}" for p, reason in sorted(failed.items()))
+    listed = ", ".join(f"{names.get(p, p)} {p}" for p in sorted(failed))
+    return f"{len(failed)} province(s) failed ({listed}) — the others loaded. {reasons}"
+
+
+def province_lines(summary: dict[str, Any]) -> list[str]:
+    """One line per province of the run for the engineer: name and code, files, rows loaded and rejected, status."""
+    from warehouse.reference import provinces
+
+    names = provinces()
+    codes = sorted(
+        set(summary.get("provinces", []))
+        | {s["province_code"] for s in summary["submissions"]}
+        | set(summary["failed_provinces"])
     )
-    return f"{len(failed)} province(s) failed ({', '.join(sorted(failed))}) — the others loaded. {reasons}"
+    lines = []
+    for code in codes:
+        mine = [s for s in summary["submissions"] if s["province_code"] == code]
+        loaded = sum(s["rows_loaded"] for s in mine if s["status"] in ("loaded", "partially_loaded"))
+        rejected = sum(s["rows_rejected"] for s in mine)
+        statuses: dict[str, int] = {}
+        for s in mine:
+            statuses[s["status"]] = statuses.get(s["status"], 0) + 1
+        if code in summary["failed_provinces"]:
+            status = "failed"
+        elif "held" in statuses:
+            status = "held"
+        elif rejected or "rejected" in statuses:
+            status = "rejected rows"
+        else:
+            status = "ok" if mine else "nothing new"
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(statuses.items()))
+        line = (
+            f"province {names.get(code, code)} ({code}): {status}; {len(mine)} files"
+            f"{f' ({counts})' if counts else ''}, {loaded} rows loaded, {rejected} rejected"
+        )
+        if code in summary["failed_provinces"]:
+            line += f"; failed: {summary['failed_provinces'][code].splitlines()[0]}"
+        lines.append(line)
+    return lines
 
 
 @task(cache_policy=NO_CACHE)
 def summarise_run(
-    outcome_paths: list[str], loaded: dict[str, Any], failed: dict[str, str], paths: Paths
+    outcome_paths: list[str],
+    loaded: dict[str, Any],
+    failed: dict[str, str],
+    paths: Paths,
+    provinces: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Counts per status, one line per submission, failed provinces, and the exit code."""
+    """Counts per status, one line per submission, failed provinces, and the exit code.
+
+    ``provinces``: every province the run pulled, so that one with nothing new still gets its line.
+    """
     outcomes = sorted((Outcome.load(p) for p in outcome_paths), key=lambda o: (o.province_code, o.file_name))
     submissions = [
         {
@@ -93,6 +188,7 @@ def summarise_run(
     exit_code = EXIT_FAILED if failed else EXIT_REJECTED if rejected else EXIT_OK
     return {
         "home": str(paths.home),
+        "provinces": sorted(set(provinces or []) | {o.province_code for o in outcomes} | set(failed)),
         "received": len(outcomes),
         "by_status": by_status,
         "rows_loaded": sum(o.rows_loaded for o in outcomes if o.status in ("loaded", "partially_loaded")),

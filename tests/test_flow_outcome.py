@@ -44,7 +44,7 @@ def test_a_failed_province_fails_the_flow_run_and_the_others_load(tmp_path, demo
     sources = one_province_missing(tmp_path, demo_inbox)
     state = nightly(sources_file=str(sources), home=str(tmp_path / "home"), pull_retries=0, return_state=True)
     assert state.is_failed()
-    assert "43" in state.message and "no-such-folder" in state.message
+    assert "湖南省 43" in state.message and "no-such-folder" in state.message
     summary = summary_of(state)
     assert list(summary["failed_provinces"]) == ["43"] and summary["exit_code"] == 1
     assert {s["province_code"] for s in summary["submissions"]} == {"36"}
@@ -62,9 +62,18 @@ def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_pat
     monkeypatch.setattr(flows.nightly, "run_nightly", functools.partial(flows.nightly.run_nightly, pull_retries=0))
     result = CliRunner().invoke(app, ["run", "--sources", str(sources), "--home", str(tmp_path / "home")])
     assert result.exit_code == 1, result.output
-    assert "province 43 failed" in result.output
+    assert "failed 湖南省 43: " in result.output and "no-such-folder" in result.output
     assert "received 8 files" in result.output  # Jiangxi's six forms and two registries
-    assert "civil_affairs_funds" in result.output  # the indicators of what did load are still printed
+    assert "江西省 36  2017年罗霄山片区县民政资金下达情况表.xlsx  fund_allocation  loaded: 17 rows" in result.output
+    assert "罗霄山片区：民政事业费" in result.output  # the figures of what did load are still printed
+
+    # for cron: the counts and the problems only — Hunan still fails, nothing is new
+    quiet = CliRunner().invoke(app, ["run", "--quiet", "--sources", str(sources), "--home", str(tmp_path / "home")])
+    assert quiet.exit_code == 1, quiet.output
+    lines = quiet.output.splitlines()
+    assert lines[0] == "received 0 files: nothing new; 0 rows loaded, 0 rows rejected"
+    assert lines[1].startswith("failed 湖南省 43: ") and "no-such-folder" in quiet.output
+    assert "罗霄山片区" not in quiet.output and "fupin indicators" not in quiet.output
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -3,6 +3,7 @@ held and who is late — for a real run with a province whose source is down and
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -80,7 +81,7 @@ def test_fupin_status_lists_the_late_and_missing_in_chinese(morning):
     assert "湖南省" in result.output and "社会组织扶贫项目" in result.output and "未报" in result.output
     assert "已报送" in result.output  # the counts line
     everything = CliRunner().invoke(app, ["status", "--all", "--json", "--home", str(morning["home"])])
-    rows = __import__("json").loads(everything.output)
+    rows = json.loads(everything.output)
     statuses = {(r["province_code"], r["dataset"], r["period"]): r["status"] for r in rows}
     assert statuses[("43", "social_org_project", 2018)] == "missing"
     assert statuses[("36", "fund_allocation", 2017)] == "received"
@@ -98,3 +99,82 @@ def test_task_runs_read_like_the_work(morning):
     assert "pull 广东省" in names and "pull 江西省" in names
     assert "parse 湖南省 湖南省罗霄山片区民政资金2015-2017.csv" in names
     assert "validate 江西省 2017年罗霄山片区县民政资金下达情况表.xlsx" in names
+
+
+def _run_logs(flow_run_id) -> list:
+    """Every log line of the flow run and its task runs, as Prefect stored them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)  # the run's last lines may still wait in the batching worker
+    logs, offset = [], 0
+    with get_client(sync_client=True) as client:
+        while page := client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=offset
+        ):
+            logs += page
+            offset += len(page)
+    return logs
+
+
+def test_the_flow_run_logs_one_summary_line_per_province(morning):
+    logs = _run_logs(morning["state"].state_details.flow_run_id)
+    lines = [log.message for log in logs if log.message.startswith("province ") and "files" in log.message]
+    assert len(lines) == 3, lines
+    by_code = {line.split("(")[1].split(")")[0]: line for line in lines}
+    assert by_code["44"].startswith("province 广东省 (44): failed; 0 files, 0 rows loaded, 0 rejected; failed: ")
+    jiangxi = by_code["36"]
+    assert jiangxi.startswith("province 江西省 (36): failed; 6 files (6 loaded), ")
+    assert "遂川县建档立卡贫困户2017.csv" in jiangxi and "莲花县建档立卡贫困户2017.xlsx" in jiangxi
+    assert "[pii_key_missing]" in jiangxi
+    hunan_rows = sum(s["rows_loaded"] for s in morning["summary"]["submissions"] if s["province_code"] == "43")
+    assert by_code["43"] == f"province 湖南省 (43): ok; 3 files (3 loaded), {hunan_rows} rows loaded, 0 rejected"
+
+
+def test_handled_failures_are_logged_without_tracebacks(morning):
+    logs = _run_logs(morning["state"].state_details.flow_run_id)
+    errors = [log.message for log in logs if log.level >= 40]
+    # the registries without a key and 广东's source: each failure still logged, but as one line, no traceback
+    assert any("MissingKeyError" in m and "遂川县建档立卡贫困户2017.csv" not in m for m in errors)
+    assert any("广东省 (44) failed" in m for m in errors)
+    assert not [m for m in errors if "Traceback" in m]
+
+
+def test_a_registry_waiting_for_its_key_says_what_to_do_in_chinese(morning):
+    reason = morning["summary"]["failed_provinces"]["36"]
+    # both registries named once, with one message: the code, and the three ways to give the key
+    assert reason.startswith("莲花县建档立卡贫困户2017.xlsx、遂川县建档立卡贫困户2017.csv: 户籍登记册等待假名化密钥")
+    for needed in ("[pii_key_missing]", "FUPIN_PII_KEY", "FUPIN_PII_KEY_FILE", "fupin-pii-key", "重新运行"):
+        assert needed in reason
+    assert "MissingKeyError" not in reason and "Traceback" not in reason
+    assert "[pii_key_missing]" in morning["state"].message
+    page = next((morning["home"] / "reports").glob("*.html")).read_text(encoding="utf-8")
+    assert "户籍登记册等待假名化密钥 [pii_key_missing]" in page
+
+
+def test_the_reporting_calendar_is_a_table_artifact_with_chinese_headers(morning):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    flow_run_id = morning["state"].state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+                key=ArtifactFilterKey(any_=["fupin-submission-status"]),
+            )
+        )
+    assert artifact.type == "table"
+    rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    headers = {"省份", "省份代码", "数据集", "期间", "截止日期", "状态", "状态代码", "逾期天数", "最近收到"}
+    assert set(rows[0]) == headers
+    by_key = {(r["省份"], r["数据集"], r["期间"]): r for r in rows}
+    missing = by_key[("湖南省", "社会组织扶贫项目", 2018)]
+    assert missing["状态"] == "未报" and missing["状态代码"] == "missing" and missing["逾期天数"] > 0
+    received = by_key[("江西省", "资金下达", 2017)]
+    assert received["状态"] == "已报送" and received["最近收到"]
+    assert rows[0]["状态代码"] in ("failed", "held", "missing", "late")  # what needs someone first
+    # the same rows `fupin status --all` prints for that home
+    shown = CliRunner().invoke(app, ["status", "--all", "--json", "--home", str(morning["home"])])
+    assert len(json.loads(shown.output)) == len(rows)

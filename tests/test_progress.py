@@ -14,10 +14,35 @@ from tests.test_safe_runs import FUPIN, _api_env
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_progress_is_line_oriented_when_not_on_a_terminal(tmp_path):
-    write_demo(tmp_path / "home" / "inbox")
+def test_fupin_run_on_the_demo_prints_a_line_per_file_and_a_short_summary(tmp_path):
+    files = write_demo(tmp_path / "home" / "inbox")
     proc = subprocess.run(
         [*FUPIN, "run", "--home", str(tmp_path / "home")], env=_api_env(), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) <= 20, proc.stdout
+    for file in files:  # each file on a line of its own, with its province, status and rows
+        province = {"jiangxi": "江西省 36", "hunan": "湖南省 43"}[file.parent.name]
+        (line,) = [line for line in lines if line.startswith(f"{province}  {file.name}  ")]
+        assert "  loaded: " in line and " rows, 0 rejected" in line
+    assert "received 11 files: 11 loaded; " in proc.stdout
+    (luoxiao,) = [line for line in lines if line.startswith("罗霄山片区：")]
+    assert "民政事业费 2015-2017 84.00亿元" in luoxiao and "24.00%" in luoxiao
+    assert lines[-1].startswith("全部指标：fupin indicators")
+    assert not [line for line in lines if line.startswith("progress: ")]  # the steps only with --verbose
+    assert "\x1b[" not in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_progress_is_line_oriented_when_not_on_a_terminal_and_verbose(tmp_path):
+    write_demo(tmp_path / "home" / "inbox")
+    proc = subprocess.run(
+        [*FUPIN, "run", "--verbose", "--home", str(tmp_path / "home")],
+        env=_api_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("progress: ")]
@@ -57,3 +82,4 @@ def test_progress_is_a_live_table_on_a_terminal(tmp_path):
     assert "fupin run —" in text and "steps done" in text  # rich's live table
     assert "\x1b[" in text  # redrawn in place
     assert "progress: " not in text
+    assert "received 11 files" in text.split("steps done")[-1]  # then the summary, once the table is gone

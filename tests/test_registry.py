@@ -61,7 +61,7 @@ def test_every_well_formed_id_passes(year, month, day, seq):
 
 def test_no_key_refuses_with_a_clear_message(monkeypatch):
     monkeypatch.delenv("FUPIN_PII_KEY", raising=False)
-    with pytest.raises(MissingKeyError, match="set FUPIN_PII_KEY"):
+    with pytest.raises(MissingKeyError, match=r"\[pii_key_missing\].*FUPIN_PII_KEY.*fupin-pii-key"):
         pii_key()
 
 

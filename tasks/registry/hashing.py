@@ -162,6 +162,15 @@ def _fnv_mixed(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
     return h
 
 
+# what the clerk and the operator read wherever a registry waits for the key (the run's failure, the report)
+KEY_MISSING_CODE = "pii_key_missing"
+KEY_MISSING_MESSAGE = (
+    f"户籍登记册等待假名化密钥 [{KEY_MISSING_CODE}]：请设置环境变量 FUPIN_PII_KEY（至少 16 个字符）"
+    "或 FUPIN_PII_KEY_FILE（密钥文件），或在 Prefect 中建 Secret 块 fupin-pii-key，然后重新运行；"
+    "登记册已存入原始档案，届时入库"
+)
+
+
 def pii_key() -> bytes:
     """The pseudonymisation key: $FUPIN_PII_KEY, the file $FUPIN_PII_KEY_FILE, or a Prefect Secret block."""
     value = os.environ.get("FUPIN_PII_KEY")
@@ -171,10 +180,7 @@ def pii_key() -> bytes:
     if not value:
         value = _secret_key()
     if not value or len(value) < 16:
-        raise MissingKeyError(
-            "household registries carry ID numbers and need a pseudonymisation key: set FUPIN_PII_KEY "
-            "(at least 16 characters) or create the Prefect Secret block 'fupin-pii-key'"
-        )
+        raise MissingKeyError(KEY_MISSING_MESSAGE)
     return value.encode()
 
 
