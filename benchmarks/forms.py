@@ -130,6 +130,10 @@ def env() -> dict[str, str]:
     out.setdefault("FUPIN_LIMIT_ROWS_PER_SHEET", "10000000")
     out.setdefault("FUPIN_LIMIT_FORM_BYTES", str(2**30))
     out.setdefault("FUPIN_LIMIT_XLSX_EXPANDED_BYTES", str(2**31))
+    if "PREFECT_API_URL" not in out:
+        # Prefect's temporary server on a database of the benchmarks' own: ~/.prefect may be shared with
+        # other runs (tests, other checkouts) whose writes lock SQLite and slow every start and stop
+        out.setdefault("PREFECT_HOME", str(Path(tempfile.gettempdir()) / "fupin-bench-prefect"))
     return out
 
 
