@@ -125,6 +125,9 @@ def run(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    from fupin.ephemeral import start_server_early
+
+    server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
     from flows.nightly import resolve_sources, run_nightly
     from fupin.config import ConfigError, Limits
     from fupin.locking import RunLocked, run_lock
@@ -142,6 +145,7 @@ def run(
 
     from fupin.progress import shown
 
+    server_started()
     try:
         with nullcontext() if quiet else shown(verbose=verbose):
             summary = run_nightly(

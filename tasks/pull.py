@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import stat
 import tempfile
@@ -185,6 +186,37 @@ def _sha256_of(fs, full: str) -> str:
     return digest.hexdigest()
 
 
+def _stat_cache_path(paths: Paths, province_code: str) -> Path:
+    return paths.home / "cache" / f"pull-{province_code}.json"
+
+
+def _read_stat_cache(paths: Paths, province_code: str) -> dict[str, list]:
+    """Local source files' SHA-256 by path, each with the stat it was computed under (empty if none or unreadable)."""
+    try:
+        cache = json.loads(_stat_cache_path(paths, province_code).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def _write_stat_cache(paths: Paths, province_code: str, cache: dict[str, list]) -> None:
+    """Replace the province's cache with this run's entries (files gone from the source drop out)."""
+    target = _stat_cache_path(paths, province_code)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp's file is owner-only
+        json.dump(cache, f, ensure_ascii=False)
+    os.replace(tmp, target)
+
+
+def _stat_key(full: str) -> list[int] | None:
+    """What changes whenever a local file's content does: size, mtime, ctime and inode (as git's index keeps)."""
+    st = os.stat(full, follow_symlinks=False)
+    if not stat.S_ISREG(st.st_mode):
+        return None  # replaced by a link or a pipe since it was listed: _sha256_of opens it and says so
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def _copy_to_archive(fs, full: str, archive_dir: Path, ext: str) -> tuple[str, int, Path]:
     """Stream a file into the archive under its sha256, atomically; returns (sha, size, path)."""
     for folder in (archive_dir.parent, archive_dir):  # owner only, like the files
@@ -248,12 +280,25 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
     _clear_incomplete(archive_dir)
     received: list[Received] = []
     by_sha: dict[str, str] = {}
+    # a local file whose stat has not changed since its SHA-256 was computed is not read again: a rerun
+    # with nothing new costs a stat per file, not a read of every registry (taken before the read, so a
+    # file changed while it is read gets a new stat and is hashed again next time)
+    local = _is_local(fs)
+    cached = _read_stat_cache(paths, source.province_code) if local else {}
+    stats: dict[str, list] = {}
     for entry in list_source(source, timeout_seconds):
         rel = printable(entry.rel)  # what the ledger, receipts and screens show: no control or undecodable bytes
         refused = entry.refused
         if refused is None:
             try:
-                sha = _sha256_of(fs, entry.full)
+                key = _stat_key(entry.full) if local else None
+                known = cached.get(entry.full)
+                if key is not None and isinstance(known, list) and known[:-1] == key:
+                    sha = known[-1]
+                else:
+                    sha = _sha256_of(fs, entry.full)
+                if key is not None:
+                    stats[entry.full] = [*key, sha]
             except NotRegularFile:  # replaced by a link or a pipe since it was listed
                 refused = REFUSALS["symlink" if os.path.islink(entry.full) else "fifo"]
             except (FileNotFoundError, PermissionError, IsADirectoryError):
@@ -286,5 +331,7 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
             )
         )
         by_sha.setdefault(sha, sid)
+    if local and stats != cached:
+        _write_stat_cache(paths, source.province_code, stats)
     report(source.province_code, "pull", f"{len(received)} new files")
     return received

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from fupin.files import atomic_write
 from tasks.parse import ParsedTable
+from tasks.parse.helpers import ArrowRows
 
 
 def write_arrow(path: Path, table: pa.Table) -> str:
@@ -31,6 +32,12 @@ def _text(value: object) -> str | None:
 
 def cells_table(table: ParsedTable) -> pa.Table:
     """A parsed table's cells as text columns c0, c1 … (a short row padded with nulls) and its row numbers."""
+    if isinstance(table.rows, ArrowRows):  # the CSV path's columns, staged as they are
+        arrays = table.rows.arrays
+        n = len(table.rows)
+        padding = [pa.nulls(n, pa.string())] * (len(table.header) - len(arrays))
+        columns = {f"c{i}": array for i, array in enumerate([*arrays, *padding])}
+        return pa.table({**columns, "row_number": pa.array(table.row_numbers, pa.int64())})
     width = max([len(table.header), *map(len, table.rows)])
     rows = table.rows
     if any(len(row) != width for row in rows):

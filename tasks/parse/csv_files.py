@@ -6,18 +6,25 @@ import csv
 import io
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
 from fupin.config import Limits
 from tasks.parse.helpers import (
+    GridTable,
     NoHeaderError,
     ParsedTable,
     ParseError,
     clean_cell,
     decode_text,
     detect_delimiter,
+    table_from_columns,
     table_from_grid,
 )
 
 SAMPLE_CHARS = 64 * 1024
+_BLANK = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")  # what stripping leaves nothing of, matched without a copy
 _WORKBOOK_MAGIC = {b"PK\x03\x04": "an XLSX workbook", b"\xd0\xcf\x11\xe0": "an XLS workbook"}
 
 
@@ -73,15 +80,80 @@ def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[
     return grid, numbers
 
 
+# what str.strip() strips (str.isspace(), none beyond U+3000), as an RE2 class: a cell starting or ending
+# with one of these is stripped in Python, the others are left as Arrow read them
+_SPACE = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
+_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
+
+
+def _cleaned(array: pa.Array) -> pa.Array:
+    """A text column as read_grid cleans its cells: stripped, and empty → None."""
+    flagged = pc.or_(pc.equal(pc.utf8_length(array), 0), pc.match_substring_regex(array, _EDGE_SPACE))
+    if not pc.any(flagged).as_py():
+        return array
+    cells = array.filter(flagged).to_pylist()
+    return pc.replace_with_mask(array, flagged, pa.array([cell.strip() or None for cell in cells], pa.string()))
+
+
+def read_columns(text: str, delimiter: str, limits: Limits | None = None) -> list[pa.Array] | None:
+    """The records as cleaned text columns (row k on line k + 1) read by Arrow, or None for read_grid.
+
+    Only for a file whose every record is one physical line of the same number of fields, within
+    every limit: anything else (ragged rows, a quoted line break, a lone carriage return, a limit
+    reached, a line Arrow refuses) goes to read_grid, which reads it, and words its refusal, as always.
+    Arrow splits fields as the csv module does (quotes, doubled quotes, quotes inside a field).
+    """
+    limits = limits or Limits.from_env()
+    if not text or text.count("\r") != text.count("\r\n"):
+        return None  # a carriage return that ends no line: the csv module counts it as a line of its own
+    lines = text.split("\n")
+    if max(map(len, lines)) > limits.line_chars:
+        return None
+    physical = len(lines) - (lines[-1] == "")
+    del lines
+    width = len(next(csv.reader([text[: text.find("\n")] if "\n" in text else text], delimiter=delimiter), []))
+    if not 0 < width <= limits.columns_per_row or physical > limits.rows_per_sheet:
+        return None
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != physical or table.num_columns != width:
+        return None  # a record over two lines: its row numbers are the csv module's to count
+    arrays = [column.combine_chunks() for column in table.columns]
+    if any((pc.max(pc.utf8_length(a)).as_py() or 0) > limits.field_chars for a in arrays):
+        return None
+    return [_cleaned(a) for a in arrays]
+
+
+def _table(text: str, delimiter: str) -> GridTable:
+    """The table of a delimited text: Arrow's columns when they can be read so, else the csv module's grid."""
+    arrays = read_columns(text, delimiter)
+    if arrays is not None:
+        found = table_from_columns(arrays, list(range(1, len(arrays[0]) + 1)))
+        if found is not None:
+            return found
+    grid, numbers = read_grid(text, delimiter)
+    return table_from_grid(grid, numbers)
+
+
 def read_csv(data: bytes, name: str, default_delimiter: str = ",") -> list[ParsedTable]:
     """One table from a delimited text file's bytes."""
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+    if _BLANK.fullmatch(data):
         raise ParseError(f"{name}: empty file")
     text, encoding = decode_csv(data, name)
     delimiter = detect_delimiter(text[:SAMPLE_CHARS], default=default_delimiter)
     try:
-        grid, numbers = read_grid(text, delimiter)
-        table = table_from_grid(grid, numbers)
+        table = _table(text, delimiter)
     except (NoHeaderError, LimitExceeded) as exc:
         raise ParseError(f"{name}: {exc}") from None
     except ValueError as exc:

@@ -8,9 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.normalise.values import to_halfwidth
 
@@ -68,6 +73,39 @@ class GridTable:
     rows: list[list[Cell]]
     row_numbers: list[int]
     context: dict[str, Any]
+    # the grid index of the first row read as data, and the labels before empty columns were dropped
+    # (what table_from_columns needs from a probe of a table's first rows)
+    first: int = 0
+    labels: list[str] = field(default_factory=list)
+
+
+class ArrowRows(Sequence):
+    """Rows over Arrow text columns, equal to the list of lists they stand for.
+
+    The CSV path keeps a big table's cells in columns (tasks.staging writes them as they are);
+    a row becomes a Python list only when it is asked for.
+    """
+
+    def __init__(self, arrays: list[pa.Array]):
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays[0]) if self.arrays else 0
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return [array[index].as_py() for array in self.arrays]
+
+    def __iter__(self) -> Iterator[list[Cell]]:
+        return (list(row) for row in zip(*(array.to_pylist() for array in self.arrays), strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def empty_context() -> dict[str, Any]:
@@ -353,6 +391,79 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
         rows=[[row[c] for c in keep] for row in rows],
         row_numbers=numbers,
         context=context,
+        first=first,
+        labels=header,
+    )
+
+
+# A data row can be blank, a footer or a 合计 row only if one of its cells holds one of these characters
+# (or none holds anything): the first characters of FOOTER_WORDS, of the notes _NOTE reads (注 说明 备注)
+# and of TOTAL_LABELS. Rows without any are plain data; the others are looked at as table_from_grid does.
+_NOTE_WORDS = ("注", "说明", "备注")
+_MARKER_CHARS = re.compile(f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_NOTE_WORDS, *TOTAL_LABELS)}))}]")
+HEAD_ROWS = 64
+
+
+def table_from_columns(arrays: list[pa.Array], row_numbers: list[int]) -> GridTable | None:
+    """What :func:`table_from_grid` finds, for a grid held as Arrow text columns of cleaned cells.
+
+    The first ``HEAD_ROWS`` rows go through table_from_grid for the title, unit row and header; the
+    data rows below are checked on whole columns, and only rows that may be blank, a footer or a 合计
+    row are looked at one by one. None when the header does not end within those first rows (the
+    caller then builds the whole grid).
+    """
+    n = len(arrays[0]) if arrays else 0
+    if n <= HEAD_ROWS:
+        return None
+    head = [list(row) for row in zip(*(a.slice(0, HEAD_ROWS).to_pylist() for a in arrays), strict=True)]
+    try:
+        probe = table_from_grid(head, row_numbers[:HEAD_ROWS])
+    except NoHeaderError:
+        return None  # the whole grid says where, or whether, its header is
+    first = probe.first
+    if first >= HEAD_ROWS - 1:
+        return None
+    context = probe.context
+    context.update(declared_total=None, declared_total_row=None)  # found again below, over every row
+    header = probe.labels
+
+    blank = np.ones(n, dtype=bool)
+    marked = np.zeros(n, dtype=bool)
+    for array in arrays:
+        blank &= array.is_null().to_numpy(zero_copy_only=False)
+        marked |= pc.match_substring_regex(array, _MARKER_CHARS.pattern).fill_null(False).to_numpy(zero_copy_only=False)
+    keep = np.ones(n, dtype=bool)
+    keep[:first] = False
+    looked = np.flatnonzero(blank | marked)
+    looked = looked[looked >= first]
+    if len(looked):
+        cells = [a.take(pa.array(looked)).to_pylist() for a in arrays]
+        for r, row in zip(looked.tolist(), zip(*cells, strict=True), strict=True):
+            row = list(row)
+            if _is_blank(row):
+                keep[r] = False
+                continue
+            if _is_footer(row):
+                keep[r:] = False
+                break
+            if context["declared_total"] is None and _has_total_label(row):
+                total: dict[str, str] = {}
+                for label, cell in zip(header, row, strict=True):
+                    if cell is not None:
+                        total.setdefault(label, cell)
+                context["declared_total"] = total
+                context["declared_total_row"] = row_numbers[r]
+                keep[r] = False
+    mask = pa.array(keep)
+    data = [a.filter(mask) for a in arrays]
+    kept = [c for c, a in enumerate(data) if header[c] or a.null_count < len(a)]
+    return GridTable(
+        header=[header[c] for c in kept],
+        rows=ArrowRows([data[c] for c in kept]),  # type: ignore[arg-type]
+        row_numbers=np.asarray(row_numbers, dtype=np.int64)[keep].tolist(),
+        context=context,
+        first=first,
+        labels=header,
     )
 
 
