@@ -52,7 +52,7 @@ def sniff_text_file(path: Path) -> tuple[str, str, list[str]]:
     with path.open("rb") as file:
         head = file.read(1 << 16)
     if not head:
-        raise RegistryError("empty file")
+        raise RegistryError("文件是空的：请报送填好的名册 [empty_file]")
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8"
         head = head[len(codecs.BOM_UTF8) :]
@@ -76,7 +76,9 @@ def batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise RegistryError(f"unreadable from line {line} on: {without_row(exc)}") from None
+            raise RegistryError(
+                f"从第 {line} 行起无法读取（技术信息：{without_row(exc)}）：请检查后重新报送 [registry_unreadable]"
+            ) from None
         line += batch.num_rows
         yield batch
 
