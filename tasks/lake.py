@@ -95,9 +95,10 @@ def write_lake(validated_path: str, paths: Paths) -> str:
     elif not good_rows:
         outcome.status = "rejected"
         notes = [
-            f"没有一行可以入库（{rows_phrase(len(bad_rows))}被退回）：请按回执更正后重新报送 [no_row_loaded]"
+            f"{rec['file_name']}：没有一行可以入库（{rows_phrase(len(bad_rows))}被退回）：请按回执更正后重新报送 "
+            "[no_row_loaded]"
             if bad_rows
-            else "没有一行可以入库：请报送填好的报表 [no_row_loaded]"
+            else f"{rec['file_name']}：没有一行可以入库：请报送填好的报表 [no_row_loaded]"
         ]
         outcome.message = "；".join(notes + outcome.warnings)
     else:

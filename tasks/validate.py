@@ -112,7 +112,7 @@ def _key_words(dataset: str, key: tuple) -> tuple[str, str]:
     names, values = [], []
     for name, value in zip(contract.key, key, strict=True):
         column = contract.column(name)
-        names.append(column.label or column.zh or name)
+        names.append(column.zh or column.label or name)
         coded = {v.code: v.zh for v in column.values}
         values.append(coded.get(value, str(value)))
     return "、".join(names), "、".join(values)
