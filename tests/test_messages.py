@@ -240,3 +240,58 @@ def test_a_row_rejection_reads_as_the_issue_asks(corpus_run):
     assert by_row[(8, "duplicate_row")].startswith(
         "“行政区划代码”这一行与第 7 行重复（县代码、年度、资金类型、资金级别相同"
     )
+
+
+# --- message_code in the ledger: older warehouses and ledger copies without it -------------------------------
+
+
+def _send(home: Path, *files: Path) -> dict:
+    inbox = home / f"inbox-{len(list(home.glob('inbox-*')))}" / "jiangxi"
+    inbox.mkdir(parents=True)
+    for source in files:
+        shutil.copy(source, inbox / source.name)
+    return nightly(inbox=str(inbox.parent), home=str(home))
+
+
+@pytest.fixture()
+def demo_home(tmp_path, demo_run) -> Path:
+    """A copy of the demo's home that also received a file with bad rows and an empty file."""
+    target = tmp_path / "home"
+    shutil.copytree(demo_run["home"], target, ignore=shutil.ignore_patterns("inbox", "runs"))
+    _send(target, FIXTURES / "forms" / "poverty_bad_rows.csv", FIXTURES / "parse" / "empty.csv")
+    return target
+
+
+def _codes(warehouse: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select submission_id, message, message_code from meta.submissions").fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_a_ledger_copy_without_message_codes_is_recovered_with_them(demo_home):
+    """A warehouse lost, its ledger copy written before message_code: the recovered ledger has the codes."""
+    from flows.rebuild import rebuild_warehouse
+
+    before = _codes(demo_home / "warehouse.duckdb")
+    assert {"rows_rejected", "empty_file"} <= {code for _, code in before.values()}
+    copy = demo_home / "ledger" / "meta.submissions.parquet"
+    older = copy.with_name("older.parquet")
+    duckdb.sql(f"copy (select * exclude (message_code) from '{copy}') to '{older}' (format parquet)")
+    older.replace(copy)
+    (demo_home / "warehouse.duckdb").unlink()
+    state = rebuild_warehouse(home=str(demo_home), return_state=True)
+    assert state.is_completed(), state.message
+    assert _codes(demo_home / "warehouse.duckdb") == before
+    columns = duckdb.sql(f"select * from '{copy}'").columns  # the copy is written again, with the column
+    assert "message_code" in columns
+
+
+def test_an_older_warehouse_gains_message_codes_from_its_messages(demo_home):
+    before = _codes(demo_home / "warehouse.duckdb")
+    assert {"rows_rejected", "empty_file"} <= {code for _, code in before.values()}
+    with duckdb.connect(str(demo_home / "warehouse.duckdb")) as con:
+        con.execute("alter table meta.submissions drop column message_code")
+    _send(demo_home, FIXTURES / "parse" / "binary.csv")  # the next load brings the ledger up to date
+    after = _codes(demo_home / "warehouse.duckdb")
+    assert {sid: after[sid] for sid in before} == before
+    assert [code for sid, (_, code) in after.items() if sid not in before] == ["binary_in_csv"]

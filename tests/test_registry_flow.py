@@ -216,8 +216,8 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
     con = open_warehouse(tmp_path / "home")
     rows_loaded, message = con.execute("select rows_loaded, message from meta.submissions").fetchone()
     assert rows_loaded == households
-    assert "sheet '户2' continues the registry: its row 2 is line 102" in message
-    assert "sheet '填表说明' has no registry header: skipped" in message
+    assert "工作表「户2」接续名册：回执中的行号按各表连续计算，该表第 2 行记为第 102 行" in message
+    assert "已跳过工作表「填表说明」：没有名册表头" in message
     persons = dict(con.execute("select status, sum(members) from core.fct_household group by 1").fetchall())
     assert persons == {"已脱贫": 300, "未脱贫": 200}
 
