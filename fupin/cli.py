@@ -518,10 +518,13 @@ def submissions(
     submission_id: Annotated[str | None, typer.Option("--id", help="Show one submission's rejections.")] = None,
     home: HomeOption = None,
 ) -> None:
-    """The submission ledger, or one submission's rejected rows and how its headers were read."""
+    """The submission ledger, or one submission's rejected rows and how its headers were read (in Chinese)."""
     import duckdb
     from rich.console import Console
     from rich.table import Table
+
+    from tasks.receipt import STATUS_LABELS, column_namer
+    from tasks.records import Outcome, Rejection
 
     console = Console(width=160)
     with _connect(home) as con:
@@ -530,27 +533,42 @@ def submissions(
                 "select file_name, status, message from meta.submissions where submission_id = ?", [submission_id]
             ).fetchone()
             if not found:
-                _fail(f"no submission with id {submission_id}")
-            console.print(_text(f"{submission_id}  {found[0]}  {found[1]}  {found[2] or ''}"))
-            for title, columns, sql in (
-                (
-                    "Rejections",
-                    ("row", "field", "value", "reason"),
-                    "select row_number, field, value, reason from meta.rejections "
-                    "where submission_id = ? order by row_number nulls first",
-                ),
-                (
-                    "Headers read",
-                    ("sheet", "submitted header", "column", "matched by"),
+                _fail(f"没有编号为 {submission_id} 的报送 [unknown_submission]")
+            status = STATUS_LABELS.get(found[1], found[1])
+            console.print(_text(f"{submission_id}  {found[0]}  {status}  {found[2] or ''}"))
+            try:
+                mapped = con.execute(
                     "select sheet, submitted_header, column_name, matched_by from meta.header_mappings "
                     "where submission_id = ?",
-                ),
-            ):
-                try:
-                    rows = con.execute(sql, [submission_id]).fetchall()
-                except duckdb.CatalogException:  # a warehouse from before header mappings were kept
-                    continue
-                table = Table(title=f"{title} ({len(rows)})", title_justify="left")
+                    [submission_id],
+                ).fetchall()
+            except duckdb.CatalogException:  # a warehouse from before header mappings were kept
+                mapped = None
+            rejected = con.execute(
+                "select row_number, field, value, reason, reason_code from meta.rejections "
+                "where submission_id = ? order by row_number nulls first",
+                [submission_id],
+            ).fetchall()
+            outcome = Outcome(submission_id, "", found[0], "", "", rejections=[Rejection(*r) for r in rejected])
+            outcome.header_mapping = [{"column_name": m[2], "submitted_header": m[1]} for m in mapped or []]
+            column = column_namer(outcome)
+            tables = [
+                (
+                    "退回的行",
+                    ("行号", "列", "填报值", "原因", "原因代码"),
+                    [(r.row_number, column(r.field, r.reason), r.value, r.reason, r.code) for r in outcome.rejections],
+                )
+            ]
+            if mapped is not None:
+                tables.append(
+                    (
+                        "表头识别",
+                        ("工作表", "报送的表头", "对应字段", "识别方式"),
+                        [(m[0], m[1], m[2], MATCHED_BY.get(m[3], m[3])) for m in mapped],
+                    )
+                )
+            for title, columns, rows in tables:
+                table = Table(title=f"{title}（{len(rows)}）", title_justify="left")
                 for col in columns:
                     table.add_column(col, overflow="fold")
                 for r in rows:
@@ -561,12 +579,32 @@ def submissions(
             "select submission_id, province_code, file_name, dataset, status, rows_total, rows_loaded, "
             "rows_rejected, message from meta.submissions order by province_code, received_at, file_name"
         ).fetchall()
-    table = Table(title="Submissions", title_justify="left")
-    for col in ("id", "province", "file", "dataset", "status", "total", "loaded", "rejected", "message"):
+    table = Table(title="报送台账", title_justify="left")
+    for col in ("编号", "省份", "文件", "数据集", "状态", "读取行数", "入库行数", "退回行数", "说明"):
         table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(*[_text(v, 100) for v in r])
+    for sid, province, file_name, dataset, status, total, loaded, rejected, message in rows:
+        cells = (sid, province, file_name, dataset_names(dataset), STATUS_LABELS.get(status, status))
+        table.add_row(*[_text(v, 100) for v in (*cells, total, loaded, rejected, message)])
     console.print(table)
+
+
+MATCHED_BY = {
+    "exact": "与标准列名一致",
+    "synonym": "同义表头",
+    "operator": "管理员配置的表头",
+    "words": "按关键词识别",
+    "wide": "宽表资金列",
+    "unknown": "未识别",
+    "ambiguous": "含义不明",
+}
+
+
+def dataset_names(datasets: str | None) -> str:
+    """Datasets of a ledger row ('fund_allocation,training') in Chinese: 资金下达、培训."""
+    from warehouse.contracts import contracts
+
+    names = {d: c.zh for d, c in contracts().items()} | {"household_registry": "建档立卡名册"}
+    return "、".join(names.get(d, d) for d in (datasets or "").split(",") if d)
 
 
 @app.command()

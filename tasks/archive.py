@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Paths
 from fupin.files import atomic_write
 from fupin.sql import dicts, quote_literal
+from tasks.messages import CODE_SQL
 from tasks.records import Outcome, Received, Rejection
 from warehouse.home import search_home
 
@@ -27,13 +28,13 @@ LEDGER_SQL = (
     "select submission_id, province_code, dataset, file_name, source_path, sha256, "
     "strftime(received_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as received_at, "
     "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path, kind, "
-    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at "
+    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at, {message_code} "
     "from meta.submissions order by received_at, submission_id"
 )
 MAPPINGS_SQL = "select submission_id, sheet, submitted_header, column_name, matched_by from meta.header_mappings"
 # the tables a rebuilt warehouse must reproduce row for row
 COMPARED = {
-    "meta.submissions": "select * exclude (message) from meta.submissions",
+    "meta.submissions": "select * exclude (message, message_code) from meta.submissions",
     "meta.rejections": "select * from meta.rejections",
     "meta.decisions": "select * from meta.decisions",
     "core.fct_fund_allocation": "select * from core.fct_fund_allocation",
@@ -123,8 +124,10 @@ def ledger_connection(paths: Paths, copies: bool = False):
 def ledger_rows(paths: Paths) -> list[dict[str, Any]]:
     """meta.submissions as dicts, in arrival order."""
     with ledger_connection(paths) as con:
-        try:
-            cur = con.execute(LEDGER_SQL)
+        try:  # a ledger from before message codes has none: derived from the message as a load would
+            columns = {c for (c,) in con.execute("select column_name from (describe meta.submissions)").fetchall()}
+            code = "message_code" if "message_code" in columns else f"{CODE_SQL.format('message')} as message_code"
+            cur = con.execute(LEDGER_SQL.format(message_code=code))
         except duckdb.CatalogException:  # no warehouse and no ledger copy yet
             return []
         return dicts(cur)

@@ -90,8 +90,13 @@ def write_lake(validated_path: str, paths: Paths) -> str:
             )
     elif not good_rows:
         outcome.status = "rejected"
-        notes = ["no row could be loaded" + (f": {rows_phrase(len(bad_rows))} rejected" if bad_rows else "")]
-        outcome.message = "; ".join(notes + outcome.warnings)
+        notes = [
+            f"{rec['file_name']}：没有一行可以入库（{rows_phrase(len(bad_rows))}被退回）：请按回执更正后重新报送 "
+            "[no_row_loaded]"
+            if bad_rows
+            else f"{rec['file_name']}：没有一行可以入库：请报送填好的报表 [no_row_loaded]"
+        ]
+        outcome.message = "；".join(notes + outcome.warnings)
     else:
         outcome.status = "partially_loaded" if bad_rows else "loaded"
         years = set()
@@ -105,12 +110,12 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.years = sorted(years)
         notes = []
         if bad_rows:
-            notes.append(f"{rows_phrase(len(bad_rows))} rejected")
+            notes.append(f"{rows_phrase(len(bad_rows))}被退回：请按回执更正后重新报送 [rows_rejected]")
         notes.extend(outcome.warnings)
-        outcome.message = "; ".join(notes) or None
+        outcome.message = "；".join(notes) or None
     report(rec["province_code"], "lake", rec["file_name"])
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
 
 
 def rows_phrase(n: int) -> str:
-    return "1 row" if n == 1 else f"{n} rows"
+    return f"{n} 行"

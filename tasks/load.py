@@ -28,6 +28,7 @@ from fupin.formatting import wan_yuan_text
 from fupin.progress import report
 from tasks.archive import export_ledger
 from tasks.calendar import build_submission_status
+from tasks.messages import CODE_SQL, code_in
 from tasks.receipt import write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
@@ -85,6 +86,7 @@ LEDGER_COLUMNS = (
     "raw_path",
     "kind",
     "applied_at",
+    "message_code",
 )
 
 
@@ -139,6 +141,9 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         )
     if ("rejections", "submission_id") in columns and ("rejections", "reason_code") not in columns:
         con.execute("alter table meta.rejections add column reason_code varchar")
+    if ("submissions", "submission_id") in columns and ("submissions", "message_code") not in columns:
+        con.execute("alter table meta.submissions add column message_code varchar")
+        con.execute(f"update meta.submissions set message_code = {CODE_SQL.format('message')}")
 
 
 def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
@@ -163,6 +168,7 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
             o.raw_path,
             o.kind,
             o.applied_at,
+            code_in(o.message),
         ],
     )
     con.execute("delete from meta.rejections where submission_id = ?", [o.submission_id])
@@ -170,7 +176,10 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
     if o.rejections:
         con.executemany(
             f"insert into meta.rejections ({columns}) values (?, ?, ?, ?, ?, ?)",
-            [[o.submission_id, r.row_number, r.field, r.value, r.reason, r.code] for r in o.rejections],
+            [
+                [o.submission_id, r.row_number, r.field, r.value, r.reason, r.code or code_in(r.reason)]
+                for r in o.rejections
+            ],
         )
     con.execute("delete from meta.header_mappings where submission_id = ?", [o.submission_id])
     if o.header_mapping:
@@ -184,7 +193,7 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
     for rejection_file in o.rejection_files:  # millions of rejected rows travel as Parquet, not lists
         con.execute(
             f"insert into meta.rejections ({columns}) "
-            "select ?, row_number, field, value, reason, null from read_parquet(?)",
+            "select ?, row_number, field, value, reason, reason_code from read_parquet(?)",
             [o.submission_id, rejection_file],
         )
 
@@ -282,7 +291,8 @@ def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
         theirs = {(d, int(y)) for d in (dataset or "").split(",") for y in (years or "").split(",") if y}
         if theirs & mine:
             con.execute(
-                "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
+                "update meta.submissions set status = 'superseded', message = ?, message_code = 'held_superseded' "
+                "where submission_id = ?",
                 [
                     f"待确认期间被更新的报送 {o.submission_id}（{o.file_name}）取代，未应用 [held_superseded]；"
                     f"原暂缓原因见 {file_name} 的回执",
@@ -319,8 +329,11 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
     else:
         o.applied_at = stamp
         if o.kind == "full" and o.rows_rejected:
-            note = "全量重报含退回行：文件中没有的行未撤销，仅按更正处理；请更正退回的行后重新全量报送"
-            o.message = "; ".join(filter(None, [o.message, note]))
+            note = (
+                "全量重报含退回行："
+                "文件中没有的行未撤销，仅按更正处理；请更正退回的行后重新全量报送 [full_with_rejections]"
+            )
+            o.message = "；".join(filter(None, [o.message, note]))
     _supersede_held(con, o)
     _write_ledger(con, o)
     superseded = []
@@ -338,7 +351,8 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
         ]
         for sid in superseded:
             con.execute(
-                "update meta.submissions set status = 'superseded', message = ? where submission_id = ?",
+                "update meta.submissions set status = 'superseded', message = ?, message_code = 'superseded' "
+                "where submission_id = ?",
                 [f"已被更新的报送 {o.submission_id}（{o.file_name}）全部取代 [superseded]", sid],
             )
     con.execute("commit")

@@ -29,7 +29,7 @@ from tasks.parse import ParseError, read_tables
 from tasks.records import Received, Rejection, submission_kind
 from tasks.registry import is_registry_file
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
-from tasks.validate import validate_table
+from tasks.validate import header_names, header_of, validate_table
 
 
 def _write(path: Path, doc: dict[str, Any]) -> str:
@@ -50,14 +50,19 @@ def parse_submission(received: Received, paths: Paths) -> str:
     """Read the archived file into tables with the submitter's headers."""
     doc: dict[str, Any] = {"received": asdict(received), "warnings": [], "rejections": []}
     if received.refused:
-        doc.update(status="rejected", message=f"{received.file_name}: {received.refused}")
+        doc.update(status="rejected", message=f"{received.file_name}：{received.refused}")
     elif received.duplicate_of:
-        doc.update(status="duplicate", message=f"same content as submission {received.duplicate_of}")
+        doc.update(
+            status="duplicate",
+            message=(
+                f"{received.file_name}：与已收到的报送 {received.duplicate_of} 内容完全相同，不再重复入库 [duplicate]"
+            ),
+        )
     elif is_registry_file(received.raw_path):
         limits = Limits.from_env()
         if received.size > limits.registry_bytes:
             reason = limits.exceeded("registry_bytes", received.size, "建档立卡文件字节数")
-            doc.update(status="rejected", message=f"{received.file_name}: {reason}")
+            doc.update(status="rejected", message=f"{received.file_name}：{reason}")
         else:
             # millions of rows: streamed from the archive by tasks.registry when the lake is written
             doc.update(route="household_registry", status="routed")
@@ -76,7 +81,9 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 for k, t in enumerate(tables)
             ]
             if not tables:
-                doc.update(status="rejected", message=f"{received.file_name}: no data found in the file")
+                doc.update(
+                    status="rejected", message=f"{received.file_name}：文件中没有数据：请报送填好的报表 [no_data]"
+                )
         except ParseError as exc:
             doc.update(status="rejected", message=str(exc))
         except Exception as exc:  # a reader broken by the file: the file is rejected, the run goes on
@@ -84,7 +91,10 @@ def parse_submission(received: Received, paths: Paths) -> str:
             get_run_logger().error("parse of %s raised %s", received.submission_id, type(exc).__name__)
             doc.update(
                 status="rejected",
-                message=f"{received.file_name}: 文件内容无法读取 [unreadable_content]: {type(exc).__name__}",
+                message=(
+                    f"{received.file_name}：文件内容无法读取（{type(exc).__name__}）："
+                    "请检查后重新报送 [unreadable_content]"
+                ),
             )
     report(received.province_code, "parse", received.file_name)
     return _write(staging_dir(paths, received.submission_id) / "parsed.json", doc)
@@ -106,14 +116,14 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         envelope = (table.context.get("metadata") or {}).get("报送类型")
         kind = submission_kind(received["file_name"], kind, envelope)
         for skipped in table.context.get("skipped_sheets") or []:
-            if f"skipped {skipped}" not in doc["warnings"]:
-                doc["warnings"].append(f"skipped {skipped}")
+            if f"已跳过{skipped}" not in doc["warnings"]:
+                doc["warnings"].append(f"已跳过{skipped}")
         try:
             result = normalise_table(table, received["province_code"], vocabs)
         except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
             get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
             where = table.sheet or received["file_name"]
-            errors.append(f"{where}: 表格无法转换 [normalise_failed]: {type(exc).__name__}")
+            errors.append(f"{where}：表格无法转换（{type(exc).__name__}）：请检查后重新报送 [normalise_failed]")
             continue
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)
@@ -128,9 +138,12 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     doc["rows_total"] = rows_total
     doc["kind"] = kind
     if "status" not in doc and not datasets:
-        doc.update(status="rejected", message="; ".join(errors) or "no table could be read")
+        doc.update(
+            status="rejected",
+            message="；".join(errors) or f"{received['file_name']}：没有可读取的表格：请报送填好的报表 [no_table]",
+        )
     elif errors:
-        doc["warnings"].extend(f"skipped {e}" for e in errors)
+        doc["warnings"].extend(f"已跳过 {e}" for e in errors)
     folder = Path(parsed_path).parent
     doc["datasets"] = {
         dataset: write_arrow(folder / f"normalised-{dataset}.arrow", pa.concat_tables(tables))
@@ -140,7 +153,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     return _write(Path(parsed_path).with_name("normalised.json"), doc)
 
 
-ID_IN_TEXT = "疑似身份证号，已屏蔽；身份证号只能出现在建档立卡名册的身份证号列 [id_in_non_id_column]"
+ID_IN_TEXT = "中有疑似身份证号，已屏蔽：身份证号只能出现在建档立卡名册的身份证号列"
+ID_IN_TEXT_CODE = "id_in_non_id_column"
 
 
 def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
@@ -148,6 +162,7 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
     messages, warnings and rejections are masked (a registry sent without its header is read as a form)."""
     kept = {}
     for dataset, table in tables.items():
+        header = header_of(dataset, header_names(dataset, doc.get("header_mapping")))
         text = [name for name in table.column_names if name != "_row" and pa.types.is_string(table[name].type)]
         hits = {name: np.fromiter(by_distinct(table[name].to_pylist(), has_id), bool, table.num_rows) for name in text}
         found = np.zeros(table.num_rows, bool)
@@ -157,7 +172,10 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
             row = table.slice(i, 1).to_pylist()[0]
             for name in text:
                 if hits[name][i]:
-                    doc["rejections"].append(asdict(Rejection(row["_row"], name, mask_ids(row[name]), ID_IN_TEXT)))
+                    reason = f"“{header(name)}”{ID_IN_TEXT}"
+                    doc["rejections"].append(
+                        asdict(Rejection(row["_row"], name, mask_ids(row[name]), reason, ID_IN_TEXT_CODE))
+                    )
         kept[dataset] = table.filter(pa.array(~found)) if found.any() else table
     for rejection in doc["rejections"]:
         rejection["value"], rejection["reason"] = mask_ids(rejection["value"]), mask_ids(rejection["reason"])
@@ -173,7 +191,8 @@ def validate_submission(normalised_path: str, paths: Paths) -> str:
     doc = _read(normalised_path)
     tables = {}
     for dataset, path in (doc.get("datasets") or {}).items():
-        good, rejections, warnings = validate_table(dataset, read_arrow(path))
+        headers = header_names(dataset, doc.get("header_mapping"))
+        good, rejections, warnings = validate_table(dataset, read_arrow(path), headers)
         tables[dataset] = good
         doc["rejections"].extend(asdict(r) for r in rejections)
         doc["warnings"].extend(warnings)

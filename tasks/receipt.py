@@ -1,7 +1,8 @@
 """Receipts (回执): for each submission with rejections, the rows the province must correct and resend.
 
 Written as an XLSX a clerk opens in Excel or WPS and as a CSV (UTF-8 with BOM, so Excel shows the
-Chinese) with the same columns: 文件 / 行号 / 字段 / 填报值 / 原因.
+Chinese) with the same columns: 文件 / 行号 / 列（the submitter's own header） / 填报值 / 原因 / 原因代码 (the
+stable machine code an engineer matches on). A file with nothing to correct says so instead of a table.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import duckdb
@@ -20,25 +22,74 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Paths
 from fupin.safe_text import neutralise, printable
 from tasks.records import Outcome, Rejection
+from warehouse.contracts import contracts
 from warehouse.reference import labels_of
 
-HEADERS = ("文件", "行号", "字段", "填报值", "原因")
+HEADERS = ("文件", "行号", "列", "填报值", "原因", "原因代码")
+NOTHING_TO_CORRECT = "本文件全部入库，无需更正。"
+NO_ROW_TO_CORRECT = "本文件没有退回的行，无需更正。"
 # one sheet holds 1,048,576 rows; beyond that the CSV carries the complete list
 XLSX_MAX_ROWS = 1_048_575 - 3
 
 
-def receipt_rows(o: Outcome) -> Iterator[tuple[str, int | None, str, str, str]]:
-    """(file, row, field, value, reason) of every rejection: the list, then the Parquet files of big registries."""
+_LEADING_HEADER = re.compile(r"^“([^”]+)”")
+
+
+def column_namer(o: Outcome):
+    """``name(field, reason)``: the submitter's own header of a rejected field, as the clerk reads it in their file.
+
+    From the submission's header mapping; else the header the reason begins with (“金额（元）”不能为负数…);
+    else the contract's Chinese label; the canonical field only when nothing else names it.
+    """
+    submitted: dict[str, str] = {}
+    for m in o.header_mapping or []:
+        name, label = m.get("column_name"), m.get("submitted_header")
+        if name and label:
+            if name.startswith("amount_yuan[") and name.endswith("]"):
+                name = name[len("amount_yuan[") : -1]
+            submitted.setdefault(name, label)
+    labels: dict[str, str] = {}
+    for contract in contracts().values():
+        for column in [*contract.inputs, *contract.columns]:
+            label = column.label or column.zh
+            if label:
+                labels.setdefault(column.name, label)
+                labels.setdefault(column.field, label)
+            if column.field in submitted:
+                submitted.setdefault(column.name, submitted[column.field])
+
+    def name(field: str | None, reason: str | None) -> str:
+        if not field:
+            return ""
+        if field in submitted:
+            return submitted[field]
+        leading = _LEADING_HEADER.match(reason or "")
+        return leading[1] if leading else labels.get(field, field)
+
+    return name
+
+
+def receipt_rows(o: Outcome) -> Iterator[tuple[str, int | None, str, str, str, str]]:
+    """(file, row, column header, value, reason, code) of every rejection: the list, then the Parquet files of big
+    registries."""
+    column = column_namer(o)
     for r in o.rejections:
-        yield o.file_name, r.row_number, r.field or "", r.value or "", r.reason
+        yield o.file_name, r.row_number, column(r.field, r.reason), r.value or "", r.reason, r.code or ""
     for rejection_file in o.rejection_files:
         if not Path(rejection_file).exists():
             continue
         for batch in pq.ParquetFile(rejection_file).iter_batches(
-            batch_size=65_536, columns=["row_number", "field", "value", "reason"]
+            batch_size=65_536, columns=["row_number", "field", "value", "reason", "reason_code"]
         ):
             for row in batch.to_pylist():
-                yield o.file_name, row["row_number"], row["field"] or "", row["value"] or "", row["reason"] or ""
+                yield (
+                    o.file_name,
+                    row["row_number"],
+                    column(row["field"], row["reason"]),
+                    row["value"] or "",
+                    row["reason"] or "",
+                    row["reason_code"] or "",
+                )
 
 
 # the part of a receipt's name taken from the submitted file's: a 250-byte name must not make it too long
@@ -69,10 +120,13 @@ HOW_TO_RESEND = (
 )
 
 
-def receipt_note(o: Outcome) -> str:
-    """The receipt's second line: what happened to the file and what the clerk sends next."""
+def receipt_note(o: Outcome, rejected: bool = True) -> str:
+    """The receipt's second line: what happened to the file and what the clerk sends next (``rejected``: whether
+    any row or the file was rejected)."""
     if o.status in ("held", "discarded"):
-        return o.message or ""
+        return (o.message or "") + ("" if rejected else f"。{NO_ROW_TO_CORRECT}")
+    if not rejected:
+        return NOTHING_TO_CORRECT if o.status in ("loaded", "superseded") else NO_ROW_TO_CORRECT
     return HOW_TO_RESEND
 
 
@@ -92,20 +146,28 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
     sheet.write_row(
         0, 0, [f"回执：{o.file_name}（{status}，入库 {o.rows_loaded} 行，退回 {o.rows_rejected} 行）"], bold
     )
-    sheet.write_row(1, 0, [receipt_note(o)])
-    sheet.write_row(2, 0, HEADERS, bold)
-    for col, width in enumerate((28, 8, 18, 20, 70)):
+    rows = receipt_rows(o)
+    first = next(rows, None)
+    sheet.write_row(1, 0, [receipt_note(o, rejected=first is not None)])
+    if first is not None:
+        sheet.write_row(2, 0, HEADERS, bold)
+        sheet.freeze_panes(3, 0)
+    for col, width in enumerate((28, 8, 18, 20, 70, 24)):
         sheet.set_column(col, col, width, wrap if col == 4 else None)
-    sheet.freeze_panes(3, 0)
 
     with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(HEADERS)
-        for n, (file_name, row_number, field, value, reason) in enumerate(receipt_rows(o)):
+        if first is None:
+            writer.writerow([receipt_note(o, rejected=False)])
+        else:
+            writer.writerow(HEADERS)
+        for n, (file_name, row_number, field, value, reason, code) in enumerate(
+            () if first is None else chain([first], rows)
+        ):
             # as the XLSX: a cell Excel would run as a formula gets a leading apostrophe
             writer.writerow(
                 [neutralise(file_name), "" if row_number is None else row_number]
-                + [neutralise(text) for text in (field, value, reason)]
+                + [neutralise(text) for text in (field, value, reason, code)]
             )
             if n < XLSX_MAX_ROWS:
                 line = 3 + n
@@ -115,8 +177,9 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
                 sheet.write_string(line, 2, field)
                 sheet.write_string(line, 3, value)  # as typed: '12a', '360827.0', not reformatted
                 sheet.write_string(line, 4, reason)
+                sheet.write_string(line, 5, code)
             elif n == XLSX_MAX_ROWS:
-                sheet.write_string(3 + n, 0, f"… more rows than a sheet holds: see {csv_path.name}")
+                sheet.write_string(3 + n, 0, f"… 行数超过一张工作表的容量，完整清单见 {csv_path.name}")
     workbook.close()
     return xlsx_path
 
@@ -147,11 +210,20 @@ def restore_missing_receipts(paths: Paths) -> list[str]:
             o.rejections = [
                 Rejection(*row)
                 for row in con.execute(
-                    "select row_number, field, value, reason from meta.rejections where submission_id = ? "
-                    "order by row_number nulls first",
+                    "select row_number, field, value, reason, reason_code from meta.rejections "
+                    "where submission_id = ? order by row_number nulls first",
                     [sid],
                 ).fetchall()
             ]
+            try:  # the submitter's headers, named in the receipt's 列 column
+                o.header_mapping = [
+                    {"column_name": name, "submitted_header": header}
+                    for name, header in con.execute(
+                        "select column_name, submitted_header from meta.header_mappings where submission_id = ?", [sid]
+                    ).fetchall()
+                ]
+            except duckdb.CatalogException:  # a warehouse from before header mappings were kept
+                pass
             write_receipt(paths, o)
             restored.append(sid)
     if restored:

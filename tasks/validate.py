@@ -18,33 +18,104 @@ from warehouse.contracts import contracts
 INCIDENCE_TOLERANCE = 0.0005
 
 
-def _rules(dataset: str, r: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """(field, value, reason) for every rule of the dataset's contract the row breaks."""
+def _rules(dataset: str, r: dict[str, Any], header) -> list[tuple[str, Any, str, str]]:
+    """(field, value, reason, code) for every rule of the dataset's contract the row breaks.
+
+    ``header(name)`` is the submitter's own header of a column: each reason begins with it.
+    """
     contract = contracts()[dataset]
     broken = []
-    year = r.get("year")
-    if year is None or not 2000 <= year <= date.today().year + 1:
-        broken.append(("year", year, f"year {year} is outside 2000–{date.today().year + 1}"))
+    year, last = r.get("year"), date.today().year + 1
+    if year is None or not 2000 <= year <= last:
+        broken.append(
+            (
+                "year",
+                year,
+                f"“{header('year')}”为 {year}，不在可报送的年份 2000–{last} 之内：请填写数据所属的年度",
+                "year_not_reportable",
+            )
+        )
     if r.get("row_action") == "withdraw":
         return broken  # a withdrawal carries its key only
     for name in contract.non_negative:
         value = r.get(name)
         if value is not None and value < 0:
-            broken.append((name, value, f"{name} is negative ({value})"))
+            if contract.column(name).kind == "money":
+                what, code = f"折合 {value} 元", "negative_amount"
+            else:
+                what, code = f"填写的是 {value}", "negative_count"
+            broken.append((name, value, f"“{header(name, r)}”不能为负数（{what}）：请填写实际数值，没有的填 0", code))
     zero = set()
     for rule in contract.not_zero:
         if r.get(rule.column) == 0:
-            broken.append((rule.field, r[rule.column], rule.reason.format(value=r[rule.column])))
+            reason = f"“{header(rule.column)}”不能为 0（贫困发生率等比率要用它作分母）：请填写实际数值"
+            broken.append((rule.field, r[rule.column], reason, "zero_not_allowed"))
             zero.add(rule.column)
     for rule in contract.not_above:
         value, limit = r.get(rule.column), r.get(rule.limit)
         if rule.limit not in zero and value is not None and limit is not None and value > limit:
-            broken.append((rule.field, value, rule.reason.format(value=value, limit=limit)))
+            reason = (
+                f"“{header(rule.column)}”（{value}）不能大于“{header(rule.limit)}”（{limit}）："
+                "请核对这两列是否填反或填错"
+            )
+            broken.append((rule.field, value, reason, "exceeds_limit"))
     for rule in contract.between:
         value = r.get(rule.column)
         if value is not None and not rule.low <= value <= rule.high:
-            broken.append((rule.field, value, rule.reason.format(value=value)))
+            if contract.column(rule.column).kind == "fraction":
+                shown, low, high = f"{value:.2%}", f"{rule.low:.0%}", f"{rule.high:.0%}"
+            else:
+                shown, low, high = str(value), str(rule.low), str(rule.high)
+            reason = f"“{header(rule.column)}”须在 {low} 到 {high} 之间（读作 {shown}）：请核对数值和单位"
+            broken.append((rule.field, value, reason, "out_of_range"))
     return broken
+
+
+def header_names(dataset: str, mapping: list[dict] | None) -> dict[str, str]:
+    """Canonical field, column name or wide fund_type/fund_level → the submitter's header, from the header mapping."""
+    contract = contracts()[dataset]
+    by_field = {}
+    for m in mapping or []:
+        name, label = m.get("column_name"), m.get("submitted_header")
+        if name and label:
+            if name.startswith("amount_yuan[") and name.endswith("]"):
+                name = name[len("amount_yuan[") : -1]
+            by_field.setdefault(name, label)
+    out = dict(by_field)
+    for column in [*contract.inputs, *contract.columns]:
+        if column.field in by_field:
+            out.setdefault(column.name, by_field[column.field])
+    return out
+
+
+def header_of(dataset: str, headers: dict[str, str]):
+    """``header(name, record=None)``: the submitter's header of a column, else the contract's Chinese label."""
+    contract = contracts()[dataset]
+    labels = {c.name: c.label or c.zh or c.name for c in [*contract.inputs, *contract.columns]}
+    labels.update({c.field: c.label or c.zh or c.field for c in [*contract.inputs, *contract.columns]})
+
+    def header(name: str, record: dict | None = None) -> str:
+        if record and name == "amount_yuan" and record.get("fund_type"):
+            wide = headers.get(f"{record['fund_type']}/{record.get('fund_level')}")
+            if wide:
+                return wide
+        if name == "county_code" and name not in headers:
+            return headers.get("county") or labels.get(name, name)
+        return headers.get(name) or labels.get(name, name)
+
+    return header
+
+
+def _key_words(dataset: str, key: tuple) -> tuple[str, str]:
+    """The key's columns and values in Chinese: ('县代码、年度、资金类型', '360721、2017、民政事业费')."""
+    contract = contracts()[dataset]
+    names, values = [], []
+    for name, value in zip(contract.key, key, strict=True):
+        column = contract.column(name)
+        names.append(column.zh or column.label or name)
+        coded = {v.code: v.zh for v in column.values}
+        values.append(coded.get(value, str(value)))
+    return "、".join(names), "、".join(values)
 
 
 def _flagged(dataset: str, table: pa.Table) -> np.ndarray:
@@ -70,12 +141,16 @@ def _first_rows(dataset: str, table: pa.Table) -> np.ndarray:
     return frame.groupby(list(keys), dropna=False, sort=False)["_row"].transform("first").to_numpy()
 
 
-def check_table(dataset: str, table: pa.Table) -> tuple[dict[int, list[Rejection]], list[str]]:
+def check_table(
+    dataset: str, table: pa.Table, headers: dict[str, str] | None = None
+) -> tuple[dict[int, list[Rejection]], list[str]]:
     """The rejections of each rejected sheet row, and warnings for soft checks (declared incidence).
 
     Rules and duplicate keys are found over whole columns; only the records they point at are read
-    one by one, where ``_rules`` words each reason.
+    one by one, where ``_rules`` words each reason, naming the column by the submitter's own header
+    (``headers``: canonical name → header, see ``header_names``).
     """
+    header = header_of(dataset, headers or {})
     rejected_rows: dict[int, list[Rejection]] = defaultdict(list)
     warnings: list[str] = []
     if not table.num_rows:
@@ -95,30 +170,41 @@ def check_table(dataset: str, table: pa.Table) -> tuple[dict[int, list[Rejection
         r = table.slice(i, 1).to_pylist()[0]
         row = r["_row"]
         if suspect[i]:
-            for name, value, reason in _rules(dataset, r):
-                rejected_rows[row].append(Rejection(row, name, None if value is None else str(value), reason))
+            for name, value, reason, code in _rules(dataset, r, header):
+                rejected_rows[row].append(Rejection(row, name, None if value is None else str(value), reason, code))
             if duplicate[i]:
                 key = tuple(r.get(k) for k in keys)
-                what = " × ".join(str(k) for k in key)
-                rejected_rows[row].append(Rejection(row, keys[0], str(key[0]), f"duplicate of row {first[i]} ({what})"))
+                names, what = _key_words(dataset, key)
+                reason = (
+                    f"“{header(keys[0])}”这一行与第 {first[i]} 行重复（{names}相同：{what}）："
+                    "同一条数据只能填一行，请删去或合并重复的行"
+                )
+                rejected_rows[row].append(Rejection(row, keys[0], str(key[0]), reason, "duplicate_row"))
         if row in rejected_rows or not soft[i]:
             continue  # the rejection already tells the clerk what to fix in this row
         declared = r["declared_incidence"]
         computed = r["poor_population"] / r["rural_population"]
         if abs(computed - declared) > INCIDENCE_TOLERANCE:
-            warnings.append(f"row {row}: declared incidence {declared:.2%} differs from poor/rural = {computed:.2%}")
+            warnings.append(
+                f"第 {row} 行：填报的贫困发生率 {declared:.2%} 与 未脱贫人口÷农业户籍人口 = {computed:.2%} 不符；"
+                "请核对 [declared_incidence_differs]"
+            )
     return rejected_rows, warnings
 
 
-def validate_table(dataset: str, table: pa.Table) -> tuple[pa.Table, list[Rejection], list[str]]:
+def validate_table(
+    dataset: str, table: pa.Table, headers: dict[str, str] | None = None
+) -> tuple[pa.Table, list[Rejection], list[str]]:
     """Split a staging table into its good records and rejections; warnings for soft checks."""
-    rejected_rows, warnings = check_table(dataset, table)
+    rejected_rows, warnings = check_table(dataset, table, headers)
     good = table.filter(pc.invert(pc.is_in(table["_row"], pa.array(list(rejected_rows), pa.int64()))))
     return good, [rej for rs in rejected_rows.values() for rej in rs], warnings
 
 
-def validate_rows(dataset: str, rows: list[dict[str, Any]]) -> tuple[list[dict], list[Rejection], list[str]]:
+def validate_rows(
+    dataset: str, rows: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> tuple[list[dict], list[Rejection], list[str]]:
     """Split rows (dicts with ``_row``) into good rows and rejections; warnings for soft checks (declared incidence)."""
-    rejected_rows, warnings = check_table(dataset, pa.Table.from_pylist(rows, schema=staging_schema(dataset)))
+    rejected_rows, warnings = check_table(dataset, pa.Table.from_pylist(rows, schema=staging_schema(dataset)), headers)
     good = [r for r in rows if r["_row"] not in rejected_rows]
     return good, [rej for rs in rejected_rows.values() for rej in rs], warnings

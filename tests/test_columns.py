@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tasks.normalise import _SKIP_LABELS, _cell, _row_records, _RowError, normalise_table
+from tasks.normalise import (
+    _SKIP_LABELS,
+    _cell,
+    _row_records,
+    _RowError,
+    normalise_table,
+    rejection_of,
+    submitted_headers,
+)
 from tasks.normalise.columns import FAILED, by_distinct
 from tasks.normalise.helpers import detect_dataset, sheet_unit, vocabularies, year_from_context
 from tasks.normalise.values import is_missing, parse_year
@@ -30,7 +38,7 @@ def row_by_row(table: ParsedTable, province: str, dataset: str, hmap) -> tuple[l
         try:
             found = _row_records(dataset, row, hmap, province, context_year, sheet_unit(table.context))
         except _RowError as exc:
-            rejections.append(Rejection(number, exc.field, exc.value, exc.reason, exc.code))
+            rejections.append(rejection_of(exc, number, dataset, submitted_headers(dataset, table.header, hmap)))
             continue
         records += [{**r, "_row": number} for r in found]
     return records, rejections

@@ -80,8 +80,14 @@ def test_a_negative_value_of_the_new_column_is_rejected_by_the_contracts_checks(
     form = tmp_path / "poverty.csv"
     form.write_text("县名,年度,农业户籍人口,未脱贫人口,贫困户数\n遂川县,2017,536326,17002,-1\n", encoding="utf-8")
     outcome, _ = process(form, tmp_path / "home")
-    assert [(r.row_number, r.field, r.value, r.reason) for r in outcome.rejections] == [
-        (2, "poor_households", "-1", "poor_households is negative (-1)")
+    assert [(r.row_number, r.field, r.value, r.reason, r.code) for r in outcome.rejections] == [
+        (
+            2,
+            "poor_households",
+            "-1",
+            "“贫困户数”不能为负数（填写的是 -1）：请填写实际数值，没有的填 0",
+            "negative_count",
+        )
     ]
 
 
@@ -159,8 +165,8 @@ def test_a_row_marked_withdrawn_carries_row_action_to_the_lake(tmp_path):
         ("360321", None),
     ]
     assert pq.read_table(outcome.lake_files[0]).column("row_action").to_pylist() == ["withdraw", None]
-    assert [(r.row_number, r.field, r.reason) for r in outcome.rejections] == [
-        (4, "row_action", "unknown row action '正常' (accepted: 撤销)")
+    assert [(r.row_number, r.field, r.reason, r.code) for r in outcome.rejections] == [
+        (4, "row_action", "“报送状态”填写的「正常」不是可接受的值：请填写 撤销 之一", "unknown_row_action")
     ]
 
 

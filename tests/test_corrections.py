@@ -131,7 +131,8 @@ def test_a_rejected_row_keeps_the_old_value_and_the_others_load(demo_home_copy):
     receipt = next((demo_home_copy / "receipts" / "43").glob("湖南2017年彩票公益金更正*_回执.xlsx"))
     sheet = CalamineWorkbook.from_path(str(receipt)).get_sheet_by_index(0).to_python()
     assert "原有的数据继续有效" in sheet[1][0] and "只报送更正的行" in sheet[1][0] and "全量" in sheet[1][0]
-    assert sheet[3][1:3] == [3, "amount_yuan"]
+    assert sheet[3][1:3] == [3, HEADER[-1]]  # the clerk's own header of the amount column
+    assert sheet[3][4].startswith(f"“{HEADER[-1]}”应为数字") and sheet[3][5] == "not_a_number"
 
 
 def test_a_withdrawn_row_retires_its_key_and_nothing_else(demo_home_copy):

@@ -92,9 +92,10 @@ def test_quoted_csv_fields_cell_units_and_row_numbers_after_a_multiline_record(t
     ]
     # the record on physical line 5 (after the two-line record) is Hunan's county
     assert rejections_of(outcome) == [(5, "county", "浏阳市")]
-    assert "浏阳市 (430181) of 湖南省" in outcome.rejections[0].reason
+    assert outcome.rejections[0].code == "county_other_province"
+    assert outcome.rejections[0].reason.startswith("“县名”：「浏阳市」是湖南省的浏阳市（430181）")
     assert outcome.status == "partially_loaded"
-    assert "no money unit" not in (outcome.message or "")  # every amount carried its own unit
+    assert "[money_unit_assumed]" not in (outcome.message or "")  # every amount carried its own unit
 
 
 FUNDS_2017 = [
@@ -123,7 +124,8 @@ def test_total_row_that_disagrees_is_in_the_message_with_both_figures(tmp_path):
     outcome, datasets = process(FORMS / "funds_total_mismatch.xlsx", tmp_path)
     assert rows_of(datasets, "fund_allocation", *FUND_KEYS) == FUNDS_2017
     assert outcome.status == "loaded"
-    assert "合计 row (row 6) gives 民政事业费/中央 = 15545.6 but the rows add up to 14545.6" in outcome.message
+    assert "合计行（第 6 行）“民政事业费/中央”为 15545.6，但各行相加为 14545.6" in outcome.message
+    assert outcome.message.endswith("[declared_total_mismatch]")
 
 
 def test_three_header_rows_with_unit_on_top_and_numbers_typed_as_text(tmp_path):
@@ -166,9 +168,10 @@ def test_workbook_with_several_sheets(tmp_path):
     ]
     assert rejections_of(outcome) == [(3, "trainees_poor", "130")]
     assert outcome.dataset == "poverty_status,training" and outcome.status == "partially_loaded"
-    assert "skipped sheet '填表说明': no table" in outcome.message
+    assert "已跳过工作表「填表说明」：没有表格" in outcome.message
     assert (
-        "skipped sheet '联系人': cannot recognise the dataset from its columns (columns: 姓名, 电话)" in outcome.message
+        "已跳过 poverty_training_sheets.xlsx 工作表「联系人」：无法从表头识别是哪一种报表（读到的表头：“姓名”、“电话”）"
+        in outcome.message
     )
 
 
@@ -179,7 +182,8 @@ def test_json_list_of_records_with_english_keys(tmp_path):
         (2, "电商培训", "360704", 2017, 2, 120),  # county_code given as the number 360704
     ]
     assert rejections_of(outcome) == [(3, "trainees", "-5")]  # record 3
-    assert "negative" in outcome.rejections[0].reason
+    assert outcome.rejections[0].code == "negative_count"
+    assert outcome.rejections[0].reason.startswith("“trainees”不能为负数（填写的是 -5）")  # the key as sent
 
 
 def test_json_object_with_metadata_and_data(tmp_path):
@@ -199,29 +203,35 @@ def test_english_headers_and_an_unknown_column_reported_and_ignored(tmp_path):
         ("360321", 2016, 231000, 9240, 30000, 0.04),  # a code in the county column
     ]
     assert outcome.status == "loaded"
-    assert outcome.message == "poverty_english_extra_column.csv: ignored unknown columns: Contact"
+    assert outcome.message == "poverty_english_extra_column.csv：未识别的列已忽略：“Contact” [columns_ignored]"
 
 
 def test_missing_required_columns_reject_the_file_naming_them(tmp_path):
     outcome, _ = process(FORMS / "poverty_missing_columns.csv", tmp_path)
     assert outcome.status == "rejected" and outcome.rows_loaded == 0
-    assert outcome.message.startswith("poverty_missing_columns.csv: 缺少必填列「未脱贫人口（poor_population）」")
-    assert "[missing_required_column: poverty_status]" in outcome.message and "\n" not in outcome.message
+    assert outcome.message.startswith("poverty_missing_columns.csv：像是“贫困人口”报表，但缺少必填列“未脱贫人口”")
+    assert outcome.message.endswith("[missing_required_column]") and "\n" not in outcome.message
     assert [(r.row_number, r.field, r.reason) for r in outcome.rejections] == [
         (None, "poor_population", outcome.message)
     ]
 
 
-BAD_ROWS = [
-    (3, "poor_population", "-6580", "negative"),
-    (4, "incidence", "1.3", "130.00% is not between 0% and 100%"),
-    (5, "poor_population", "600000", "exceeds rural population 500000"),
-    (6, "county_code", "360827", "duplicate of row 2"),
-    (7, "rural_population", "12a", "not a number: '12a'"),
-    (8, "county", "浏阳市", "of 湖南省, not of the submitting province 江西省"),
-    (9, "county", "火星县", "unknown county '火星县'"),
-    (10, "county", None, "county is empty"),
-    (11, "year", None, "year is missing"),
+BAD_ROWS = [  # row, field, value, code, the reason's start: the clerk's own header, then the rule
+    (3, "poor_population", "-6580", "negative_count", "“未脱贫人口”不能为负数（填写的是 -6580）"),
+    (4, "incidence", "1.3", "out_of_range", "“贫困发生率”须在 0% 到 100% 之间（读作 130.00%）"),
+    (5, "poor_population", "600000", "exceeds_limit", "“未脱贫人口”（600000）不能大于“农业户籍人口”（500000）"),
+    (6, "county_code", "360827", "duplicate_row", "“县代码”这一行与第 2 行重复"),
+    (7, "rural_population", "12a", "not_a_number", "“农业户籍人口”应为数字，填写的是「12a」"),
+    (
+        8,
+        "county",
+        "浏阳市",
+        "county_other_province",
+        "“县名”：「浏阳市」是湖南省的浏阳市（430181），不属于报送省份江西省",
+    ),
+    (9, "county", "火星县", "county_unknown", "“县名”：「火星县」不是现行或曾用的县名、县代码"),
+    (10, "county", None, "county_empty", "“县名”为空：请填写县名或县代码"),
+    (11, "year", None, "year_missing", "“年份”为空"),
 ]
 
 
@@ -229,33 +239,33 @@ def test_each_bad_row_is_rejected_alone_with_its_row_field_value_and_reason(tmp_
     outcome, datasets = process(FORMS / "poverty_bad_rows.csv", tmp_path)
     assert [r["_row"] for r in datasets["poverty_status"]] == [2, 12]
     assert [(r.row_number, r.field, r.value) for r in outcome.rejections] == [b[:3] for b in BAD_ROWS]
-    for rejection, (_, _, _, reason) in zip(outcome.rejections, BAD_ROWS, strict=True):
-        assert reason in rejection.reason
+    for rejection, (_, _, _, code, reason) in zip(outcome.rejections, BAD_ROWS, strict=True):
+        assert rejection.code == code and rejection.reason.startswith(reason)
     assert (outcome.status, outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected) == (
         "partially_loaded",
         11,
         2,
         9,
     )
-    assert outcome.message == "9 rows rejected"  # no extra warning for the row already rejected
+    assert outcome.message == "9 行被退回：请按回执更正后重新报送 [rows_rejected]"  # no warning for a rejected row
 
 
 @pytest.mark.parametrize(
-    ("folder", "name", "reason"),
+    ("folder", "name", "code"),
     [
-        pytest.param(PARSE, "empty.csv", "empty file", id="empty-csv"),
-        pytest.param(PARSE, "empty.xlsx", "empty file", id="empty-xlsx"),
-        pytest.param(PARSE, "truncated.xlsx", "truncated or corrupt", id="truncated-xlsx"),
-        pytest.param(PARSE, "not_a_zip.xlsx", "not a valid XLSX (zip) file", id="corrupt-xlsx"),
-        pytest.param(PARSE, "encrypted.xlsx", "password-protected workbook", id="password-protected"),
-        pytest.param(PARSE, "binary.csv", "binary data in a .csv file", id="binary-named-csv"),
-        pytest.param(FORMS, "unrecognisable.csv", "cannot recognise the dataset", id="unrecognisable-dataset"),
-        pytest.param(PARSE, "broken.json", "not valid JSON", id="broken-json"),
+        pytest.param(PARSE, "empty.csv", "empty_file", id="empty-csv"),
+        pytest.param(PARSE, "empty.xlsx", "empty_file", id="empty-xlsx"),
+        pytest.param(PARSE, "truncated.xlsx", "workbook_corrupt", id="truncated-xlsx"),
+        pytest.param(PARSE, "not_a_zip.xlsx", "not_a_workbook", id="corrupt-xlsx"),
+        pytest.param(PARSE, "encrypted.xlsx", "workbook_encrypted", id="password-protected"),
+        pytest.param(PARSE, "binary.csv", "binary_in_csv", id="binary-named-csv"),
+        pytest.param(FORMS, "unrecognisable.csv", "dataset_unrecognised", id="unrecognisable-dataset"),
+        pytest.param(PARSE, "broken.json", "json_invalid", id="broken-json"),
     ],
 )
-def test_unreadable_file_is_rejected_with_one_line(tmp_path, folder, name, reason):
+def test_unreadable_file_is_rejected_with_one_line(tmp_path, folder, name, code):
     outcome, _ = process(folder / name, tmp_path)
     assert outcome.status == "rejected"
-    assert outcome.message.startswith(f"{name}: ") and reason in outcome.message
+    assert outcome.message.startswith(f"{name}：") and outcome.message.endswith(f"[{code}]")
     assert "\n" not in outcome.message
     assert [(r.row_number, r.reason) for r in outcome.rejections] == [(None, outcome.message)]

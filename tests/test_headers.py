@@ -86,8 +86,8 @@ def test_unknown_required_column_is_one_message_then_headers_yaml_and_backfill_l
         (sid, status, message) = con.execute("select submission_id, status, message from meta.submissions").fetchone()
         rejections = con.execute("select row_number, field, reason from meta.rejections").fetchall()
     assert status == "rejected"
-    assert message.startswith("资金下达2017.csv: 缺少必填列「资金级别（fund_level）」；未识别的表头：事权归属")
-    assert "[missing_required_column: fund_allocation]" in message
+    assert message.startswith("资金下达2017.csv：像是“资金下达”报表，但缺少必填列“资金级别”（未识别的表头：事权归属）")
+    assert message.endswith("[missing_required_column]")
     assert rejections == [(None, "fund_level", message)]  # one file-level message, no row rejected
 
     (home / "config").mkdir()
@@ -109,7 +109,7 @@ def test_unknown_required_column_is_one_message_then_headers_yaml_and_backfill_l
         ).fetchall()
     assert ("事权归属", "fund_level", "operator") in mapping and ("县市区", "county", "synonym") in mapping
     shown = CliRunner().invoke(app, ["submissions", "--id", sid, "--home", str(home)], terminal_width=200).stdout
-    assert "Headers read (6)" in shown and "operator" in shown
+    assert "表头识别（6）" in shown and "管理员配置的表头" in shown
     assert facts == [
         ("430224", 2017, "civil_affairs", "central", Decimal("1200000.00")),
         ("430224", 2017, "civil_affairs", "provincial", Decimal("300000.00")),

@@ -190,32 +190,32 @@ def test_json_records(name, metadata):
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
+    ("name", "code", "reason"),
     [
-        pytest.param("empty.csv", "empty file", id="empty-csv"),
-        pytest.param("empty.xlsx", "empty file", id="empty-xlsx"),
-        pytest.param("binary.csv", "binary data in a .csv file", id="binary-csv"),
-        pytest.param("truncated.xlsx", "truncated or corrupt", id="truncated-xlsx"),
-        pytest.param("not_a_zip.xlsx", "not a valid XLSX (zip) file", id="text-named-xlsx"),
-        pytest.param("encrypted.xlsx", "password-protected workbook", id="encrypted-xlsx"),
-        pytest.param("data_first.csv", "no header row found", id="csv-without-header"),
-        pytest.param("nested.json", "record 2, field '落地资金' holds a nested value", id="nested-json"),
-        pytest.param("broken.json", "not valid JSON", id="broken-json"),
+        pytest.param("empty.csv", "empty_file", "文件是空的", id="empty-csv"),
+        pytest.param("empty.xlsx", "empty_file", "文件是空的", id="empty-xlsx"),
+        pytest.param("binary.csv", "binary_in_csv", "CSV 文件中有二进制内容", id="binary-csv"),
+        pytest.param("truncated.xlsx", "workbook_corrupt", "不完整或已损坏", id="truncated-xlsx"),
+        pytest.param("not_a_zip.xlsx", "not_a_workbook", "不是有效的 Excel（XLSX）文件", id="text-named-xlsx"),
+        pytest.param("encrypted.xlsx", "workbook_encrypted", "工作簿设有打开密码", id="encrypted-xlsx"),
+        pytest.param("data_first.csv", "no_header_row", "找不到表头行", id="csv-without-header"),
+        pytest.param("nested.json", "json_nested_value", "第 2 条记录的“落地资金”的值是嵌套的结构", id="nested-json"),
+        pytest.param("broken.json", "json_invalid", "不是有效的 JSON", id="broken-json"),
     ],
 )
-def test_parse_errors_name_the_file_and_the_reason(name, reason):
+def test_parse_errors_name_the_file_and_the_reason(name, code, reason):
     with pytest.raises(ParseError) as caught:
         read_tables(PARSE / name)
     message = str(caught.value)
-    assert message.startswith(f"{name}: ")
-    assert reason in message
+    assert message.startswith(f"{name}：")
+    assert reason in message and message.endswith(f"[{code}]")
     assert "\n" not in message
 
 
 def test_unsupported_extension(tmp_path):
     path = tmp_path / "report.pdf"
     path.write_bytes(b"%PDF-1.4")
-    with pytest.raises(ParseError, match="unsupported file type '.pdf'"):
+    with pytest.raises(ParseError, match=r"不支持的文件类型（\.pdf）.*\[unsupported_file_type\]"):
         read_tables(path)
 
 
@@ -370,7 +370,7 @@ def test_any_grid_gives_aligned_rows_or_no_header(grid, corners):
     try:
         table = table_from_grid(grid, list(range(1, len(grid) + 1)), merges)
     except NoHeaderError as exc:
-        assert "no header row found" in str(exc)
+        assert "[no_header_row]" in str(exc)
         return
     assert len(table.rows) == len(table.row_numbers)
     assert all(len(row) == len(table.header) for row in table.rows)

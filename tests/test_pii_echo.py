@@ -61,7 +61,8 @@ def test_ids_in_other_columns_and_headerless_registries_are_never_echoed(tmp_pat
         ).fetchall()
         trainees = con.execute("select sum(trainees) from core.fct_training").fetchone()[0]
     assert rejected == [(3, "programme", mask_ids(IDS[0]), rejected[0][3])]
-    assert "[id_in_non_id_column]" in rejected[0][3] and rejected[0][2] == "430224************"
+    assert rejected[0][3].endswith("中有疑似身份证号，已屏蔽：身份证号只能出现在建档立卡名册的身份证号列")
+    assert rejected[0][2] == "430224************"
     assert trainees == 137
     for where, text in _outputs(home).items():
         assert not ID_LIKE.search(text), f"an ID number in {where}"
@@ -95,11 +96,13 @@ def test_a_registry_row_with_an_id_in_another_column_is_rejected_masked(tmp_path
     summary = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
     assert summary["failed_provinces"] == {}
     with open_warehouse(home) as con:
-        rejected = con.execute("select row_number, field, value, reason from meta.rejections order by 1, 2").fetchall()
+        rejected = con.execute(
+            "select row_number, field, value, reason, reason_code from meta.rejections order by 1, 2"
+        ).fetchall()
         villages = sorted(r[0] for r in con.execute("select village from core.fct_household").fetchall())
     assert villages == ["东村", "南村"]
-    assert [(r[0], r[1]) for r in rejected if "[id_in_non_id_column]" in r[3]] == [(3, "village"), (4, "county")]
-    for _, _, value, reason in rejected:
+    assert [(r[0], r[1]) for r in rejected if r[4] == "id_in_non_id_column"] == [(3, "village"), (4, "county")]
+    for _, _, value, reason, _ in rejected:
         assert not ID_LIKE.search(f"{value} {reason}"), (value, reason)
     for where, text in _outputs(home).items():
         assert not ID_LIKE.search(text), f"an ID number in {where}"

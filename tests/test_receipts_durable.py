@@ -8,6 +8,7 @@ import csv
 import pytest
 
 from flows.nightly import nightly
+from tasks.receipt import HEADERS
 
 HEADER = "年度,行政区划代码,县市区,资金类别,资金级别,金额（元）\n"
 
@@ -40,6 +41,8 @@ def test_missing_receipts_are_written_again_from_the_ledger(tmp_path):
     for name in written:
         with open(receipts / name, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
-        assert rows[0] == ["文件", "行号", "字段", "填报值", "原因"]
+        assert rows[0] == list(HEADERS)
         assert [r[1] for r in rows[1:]] == ["3"] and "999999" in rows[1][3]
+        assert rows[1][2] == "行政区划代码" and rows[1][5] == "county_unknown"  # the clerk's header, the code
+        assert (receipts / name).read_bytes() == written[name]  # written again as it was first written
     assert len(list(receipts.glob("*.xlsx"))) == 3

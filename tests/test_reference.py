@@ -29,7 +29,8 @@ def test_resolves_to_current_code(value, province, expected):
 def test_county_of_another_province_is_refused_with_its_name():
     hit = resolve_county("茶陵县", "36")
     assert hit.county_code is None
-    assert "茶陵县 (430224) of 湖南省" in hit.reason and "江西省" in hit.reason
+    assert hit.code == "county_other_province"
+    assert "湖南省的茶陵县（430224）" in hit.reason and "江西省" in hit.reason
 
 
 def test_unknown_county_is_refused_with_the_value():

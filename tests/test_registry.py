@@ -100,11 +100,12 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
     result = ingest_registry(bad, "36", 2017, KEY, tmp_path / "staging", "36-bad")
     finish_registry(result, tmp_path / "lake.parquet")
     rejected = duckdb.sql(
-        f"select row_number, field, value, reason from read_parquet(['{result.rejections_path}', "
+        f"select row_number, field, value, reason, reason_code from read_parquet(['{result.rejections_path}', "
         f"'{dup_rejections_path(result)}']) order by row_number"
     ).fetchall()
     assert [(r[0], r[1]) for r in rejected] == [(2, "head_id"), (3, "members"), (4, "status"), (6, "household_id")]
-    assert rejected[0][2] is None and "check character" in rejected[0][3]
+    assert rejected[0][2] is None and rejected[0][4] == "id_check_digit"
+    assert rejected[0][3] == "“户主身份证号码”的校验位与前 17 位不符：请核对身份证号"  # the file's own header
     assert result.rows_loaded == len(data) - 4
     id_like = re.compile(ID_SHAPE)
     names = {r[header.index("户主姓名")] for r in data}
@@ -133,8 +134,12 @@ def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monk
     result = ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-many-blocks")
     finish_registry(result, tmp_path / "lake.parquet")
 
-    repeats = duckdb.sql(f"select row_number, value, reason from '{dup_rejections_path(result)}'").fetchall()
-    assert repeats == [(2502, data[9][hh], "household id repeats row 11")]
+    repeats = duckdb.sql(
+        f"select row_number, value, reason, reason_code from '{dup_rejections_path(result)}'"
+    ).fetchall()
+    assert repeats == [
+        (2502, data[9][hh], "“户编号”与第 11 行重复：一户只能填一行，请删去或合并重复的行", "duplicate_household")
+    ]
     lake = duckdb.sql(f"select source_row, household_key, submission_id from '{tmp_path}/lake.parquet'").fetchall()
     assert len(lake) == result.rows_loaded == 3000 - result.rows_rejected
     assert [r[0] for r in lake] == sorted(r[0] for r in lake)  # written in file order
@@ -158,14 +163,15 @@ def test_a_registry_that_breaks_off_is_rejected_with_where_but_not_what(tmp_path
     with pytest.raises(RegistryError) as caught:
         ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-broken")
     message = str(caught.value)
-    first_line = int(re.search(r"unreadable from line (\d+) on: CSV parse error: Expected 10 columns", message)[1])
+    first_line = int(re.search(r"从第 (\d+) 行起无法读取（技术信息：CSV parse error: Expected 10 columns", message)[1])
+    assert message.endswith("[registry_unreadable]")
     assert 1700 < first_line <= 2000
     assert not re.search(ID_SHAPE, message) and lines[1999].split(",")[1] not in message
 
     lines[1999] = lines[1999].removesuffix(",extra,fields")
     lines[2] += ",extra,fields"  # in the first block, which opening the file already reads
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(RegistryError, match=r"^unreadable from line 2 on: CSV parse error: Expected 10 columns"):
+    with pytest.raises(RegistryError, match=r"^从第 2 行起无法读取（技术信息：CSV parse error: Expected 10 columns"):
         ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-broken")
 
 

@@ -162,13 +162,21 @@ def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monk
     # rows with two problems (a bad ID too) have two rejection records but count once
     assert con.execute(
         "select status, rows_total, rows_loaded, rows_rejected, message from meta.submissions"
-    ).fetchall() == [("rejected", 20_000, 0, 20_000, "no row could be loaded")]
+    ).fetchall() == [
+        (
+            "rejected",
+            20_000,
+            0,
+            20_000,
+            "江西省建档立卡贫困户2017.csv：没有一行可以入库：请按回执更正后重新报送 [no_row_loaded]",
+        )
+    ]
     assert con.execute("select count(distinct row_number) from meta.rejections").fetchone() == (20_000,)
     by_field = dict(con.execute("select field, count(*) from meta.rejections group by 1").fetchall())
     assert by_field["members"] == 20_000
-    assert con.execute("select distinct reason from meta.rejections where field = 'members'").fetchall() == [
-        ("members must be a whole number from 1 to 20",)
-    ]
+    assert con.execute(
+        "select distinct reason, reason_code from meta.rejections where field = 'members'"
+    ).fetchall() == [("“家庭人口数”须是 1 到 20 的整数：请填写这一户的实际人数", "members_out_of_range")]
     assert con.execute("select count(*) from core.fct_household").fetchone() == (0,)
 
 
@@ -208,8 +216,8 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
     con = open_warehouse(tmp_path / "home")
     rows_loaded, message = con.execute("select rows_loaded, message from meta.submissions").fetchone()
     assert rows_loaded == households
-    assert "sheet '户2' continues the registry: its row 2 is line 102" in message
-    assert "sheet '填表说明' has no registry header: skipped" in message
+    assert "工作表「户2」接续名册：回执中的行号按各表连续计算，该表第 2 行记为第 102 行" in message
+    assert "已跳过工作表「填表说明」：没有名册表头" in message
     persons = dict(con.execute("select status, sum(members) from core.fct_household group by 1").fetchall())
     assert persons == {"已脱贫": 300, "未脱贫": 200}
 

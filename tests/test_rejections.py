@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from flows.nightly import nightly
 from fupin.cli import app
 from fupin.config import Paths
-from tasks.receipt import HEADERS, write_receipt
+from tasks.receipt import HEADERS, NO_ROW_TO_CORRECT, NOTHING_TO_CORRECT, receipt_note, write_receipt
 from tasks.records import Outcome, Rejection
 from tests.conftest import FIXTURES
 
@@ -55,7 +55,7 @@ def bad_run(prefect_harness, tmp_path_factory) -> dict:
     ledger = {
         r[0]: r[1:]
         for r in con.execute(
-            "select file_name, submission_id, status, rows_total, rows_loaded, rows_rejected, message "
+            "select file_name, submission_id, status, rows_total, rows_loaded, rows_rejected, message_code, message "
             "from meta.submissions"
         ).fetchall()
     }
@@ -77,24 +77,25 @@ def test_every_file_is_in_the_ledger_with_its_status(bad_run):
     assert {name: row[1] for name, row in bad_run["ledger"].items()} == {
         source.name: status for source, status in BAD_INBOX.items()
     }
-    sid, status, total, loaded, rejected, message = bad_run["ledger"]["poverty_bad_rows.csv"]
+    sid, status, total, loaded, rejected, code, message = bad_run["ledger"]["poverty_bad_rows.csv"]
     assert (total, loaded, rejected) == (11, 2, 9)
-    assert message == "9 rows rejected"
+    assert (code, message) == ("rows_rejected", "9 行被退回：请按回执更正后重新报送 [rows_rejected]")
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
+    ("name", "code", "reason"),
     [
-        ("truncated.xlsx", "truncated or corrupt"),
-        ("encrypted.xlsx", "password-protected workbook"),
-        ("binary.csv", "binary data in a .csv file"),
-        ("empty.csv", "empty file"),
-        ("unrecognisable.csv", "cannot recognise the dataset from its columns"),
+        ("truncated.xlsx", "workbook_corrupt", "Excel 文件不完整或已损坏"),
+        ("encrypted.xlsx", "workbook_encrypted", "工作簿设有打开密码：请取消密码后重新报送"),
+        ("binary.csv", "binary_in_csv", "CSV 文件中有二进制内容"),
+        ("empty.csv", "empty_file", "文件是空的"),
+        ("unrecognisable.csv", "dataset_unrecognised", "无法从表头识别是哪一种报表"),
     ],
 )
-def test_unreadable_files_are_rejected_with_a_one_line_message(bad_run, name, reason):
-    message = bad_run["ledger"][name][-1]
-    assert message.startswith(f"{name}: ") and reason in message and "\n" not in message
+def test_unreadable_files_are_rejected_with_a_one_line_message(bad_run, name, code, reason):
+    message_code, message = bad_run["ledger"][name][-2:]
+    assert message_code == code
+    assert message.startswith(f"{name}：") and reason in message and "\n" not in message
     assert [r[1:] for r in bad_run["rejections"] if r[0] == name] == [(None, None, None, message)]
 
 
@@ -114,11 +115,12 @@ def test_submissions_command_shows_statuses_and_one_submissions_rejections(bad_r
     runner, home = bad_run["runner"], bad_run["home"]
     listing = runner.invoke(app, ["submissions", "--home", str(home)])
     assert listing.exit_code == 0
-    assert "partially_loaded" in listing.output and "rejected" in listing.output
+    assert "部分入库" in listing.output and "退回" in listing.output and "贫困人口" in listing.output
+    assert "partially_loaded" not in listing.output and "poverty_status" not in listing.output
     sid = bad_run["ledger"]["poverty_bad_rows.csv"][0]
     detail = runner.invoke(app, ["submissions", "--id", sid, "--home", str(home)])
     assert detail.exit_code == 0
-    assert "Rejections (9)" in detail.output
+    assert "退回的行（9）" in detail.output and "county_unknown" in detail.output
     assert "火星县" in detail.output and "12a" in detail.output
 
 
@@ -129,11 +131,14 @@ def test_receipts_list_the_rejected_rows_for_the_province(bad_run):
     assert list(sheet[2]) == list(HEADERS)
     body = [row for row in sheet[3:] if any(row)]
     assert len(body) == 9
-    assert body[0][:4] == ["poverty_bad_rows.csv", 3, "poor_population", "-6580"]
+    # the clerk's own column header, not the canonical field; the machine code beside the Chinese reason
+    assert body[0][:4] == ["poverty_bad_rows.csv", 3, "未脱贫人口", "-6580"]
+    assert body[0][4].startswith("“未脱贫人口”不能为负数") and body[0][5] == "negative_count"
     with open(folder / f"poverty_bad_rows_{sid}_回执.csv", encoding="utf-8-sig", newline="") as fh:
         lines = list(csv.reader(fh))
     assert lines[0] == list(HEADERS) and len(lines) == 10
-    assert lines[6][:4] == ["poverty_bad_rows.csv", "8", "county", "浏阳市"]
+    assert lines[6][:4] == ["poverty_bad_rows.csv", "8", "县名", "浏阳市"]
+    assert lines[6][5] == "county_other_province"
     # a whole-file rejection gets a receipt too; a clean submission does not
     truncated = bad_run["ledger"]["truncated.xlsx"][0]
     assert (folder / f"truncated_{truncated}_回执.xlsx").exists()
@@ -153,18 +158,39 @@ def test_receipt_writer_keeps_values_as_typed(tmp_path):
         rows_loaded=5,
         rows_rejected=2,
         rejections=[
-            Rejection(7, "county_code", "360827.0", "county '360827.0' is 遂川县 (360827) of 江西省"),
-            Rejection(9, "trainees", "0012", "not a number"),
+            Rejection(
+                7, "county_code", "360827.0", "“区划代码”：「360827.0」是江西省的遂川县", "county_other_province"
+            ),
+            Rejection(9, "trainees", "0012", "“培训人数”应为数字", "not_a_number"),
         ],
     )
     xlsx = write_receipt(paths, outcome)
     assert xlsx == tmp_path / "receipts" / "43" / "湖南_培训_2017_abc_回执.xlsx"
     sheet = receipt_sheet(xlsx)
     assert "入库 5 行，退回 2 行" in sheet[0][0]
-    assert sheet[3][:4] == ["湖南_培训_2017.xlsx", 7, "county_code", "360827.0"]
-    assert sheet[4][3] == "0012"  # text, not the number 12
+    assert sheet[1][0].startswith("退回的行未入库")
+    # no header mapping at hand: the header the reason names, else the contract's Chinese label
+    assert sheet[3][:3] == ["湖南_培训_2017.xlsx", 7, "区划代码"]
+    assert sheet[3][3:] == ["360827.0", "“区划代码”：「360827.0」是江西省的遂川县", "county_other_province"]
+    assert sheet[4][2:4] == ["培训人数", "0012"]  # text, not the number 12
     assert xlsx.with_suffix(".csv").read_text(encoding="utf-8-sig").splitlines()[0] == ",".join(HEADERS)
     assert write_receipt(paths, Outcome("ok", "43", "ok.csv", "0" * 64, "2024-01-01", status="loaded")) is None
+
+
+def test_a_receipt_without_rejected_rows_says_nothing_is_to_be_corrected(tmp_path):
+    """A held submission with no rejected row: its receipt says why it waits, and that nothing is to be corrected,
+    with no empty table under a request to correct it."""
+    paths = Paths.from_home(tmp_path)
+    message = "暂缓入库，待人工确认 [held_shrink_guard]：2017 年资金合计将减少 40%"
+    held = Outcome("held1", "36", "江西_资金_2017.xlsx", "0" * 64, "2024-01-01", status="held", message=message)
+    xlsx = write_receipt(paths, held)
+    sheet = [row for row in receipt_sheet(xlsx) if any(row)]
+    assert sheet[0][0].startswith("回执：江西_资金_2017.xlsx（暂缓入库，待确认")
+    assert sheet[1][0] == f"{message}。{NO_ROW_TO_CORRECT}"
+    assert len(sheet) == 2 and "行号" not in str(sheet) and "更正后重新报送" not in str(sheet)
+    assert xlsx.with_suffix(".csv").read_text(encoding="utf-8-sig").splitlines() == [sheet[1][0]]
+    loaded = Outcome("ok", "36", "ok.csv", "0" * 64, "2024-01-01", status="loaded")
+    assert receipt_note(loaded, rejected=False) == NOTHING_TO_CORRECT == "本文件全部入库，无需更正。"
 
 
 @pytest.mark.usefixtures("prefect_harness")

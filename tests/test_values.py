@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tasks.normalise.helpers import clean_label, to_fraction, to_yuan
 from tasks.normalise.values import (
     MISSING,
+    CellError,
     is_missing,
     money_factor,
     parse_number,
@@ -82,19 +83,20 @@ def test_parse_number(text, value, unit):
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "code", "reason"),
     [
-        pytest.param("12a", "not a number: '12a'", id="trailing-letter"),
-        pytest.param("1,23", "thousands separators must group 3 digits", id="bad-grouping"),
-        pytest.param("%", "not a number: '%'", id="percent-alone"),
-        pytest.param("12 34", "not a number", id="space-inside"),
-        pytest.param("5公斤", "not a number", id="unknown-unit"),
-        pytest.param("NaN", "not a number", id="nan"),
+        pytest.param("12a", "not_a_number", "应为数字，填写的是「12a」", id="trailing-letter"),
+        pytest.param("1,23", "number_bad_grouping", "千位分隔符须每三位一组", id="bad-grouping"),
+        pytest.param("%", "not_a_number", "填写的是「%」", id="percent-alone"),
+        pytest.param("12 34", "not_a_number", "应为数字", id="space-inside"),
+        pytest.param("5公斤", "not_a_number", "应为数字", id="unknown-unit"),
+        pytest.param("NaN", "not_a_number", "应为数字", id="nan"),
     ],
 )
-def test_parse_number_refuses(text, reason):
-    with pytest.raises(ValueError, match=reason):
+def test_parse_number_refuses(text, code, reason):
+    with pytest.raises(CellError, match=reason) as refused:
         parse_number(text)
+    assert refused.value.code == code
 
 
 @pytest.mark.parametrize(
@@ -153,18 +155,19 @@ def test_parse_year(text):
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "code", "reason"),
     [
-        pytest.param("1900", "out of range", id="too-early"),
-        pytest.param("2101年", "out of range", id="too-late"),
-        pytest.param("17年", "not a year", id="two-digits"),
-        pytest.param("去年", "not a year", id="words"),
-        pytest.param("43100", r"Excel date serial \(2017-12-31\).*type the year, e.g. 2017", id="excel-serial"),
+        pytest.param("1900", "year_out_of_range", "1949–2100", id="too-early"),
+        pytest.param("2101年", "year_out_of_range", "1949–2100", id="too-late"),
+        pytest.param("17年", "not_a_year", "应为年份", id="two-digits"),
+        pytest.param("去年", "not_a_year", "应为年份", id="words"),
+        pytest.param("43100", "year_excel_serial", r"Excel 日期序号（2017-12-31）.*如 2017", id="excel-serial"),
     ],
 )
-def test_parse_year_refuses(text, reason):
-    with pytest.raises(ValueError, match=reason):
+def test_parse_year_refuses(text, code, reason):
+    with pytest.raises(CellError, match=reason) as refused:
         parse_year(text)
+    assert refused.value.code == code
 
 
 money = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False)
@@ -247,7 +250,7 @@ def _round_trips(value: str, county) -> bool:
     if hit.county_code == county.county_code:
         return True
     # two current counties of one province may share a name (桥西区 in 石家庄 and 张家口)
-    return hit.county_code is None and "ambiguous" in hit.reason and county.county_code in hit.reason
+    return hit.county_code is None and hit.code == "county_ambiguous" and county.county_code in hit.reason
 
 
 @given(st.sampled_from(ALL_COUNTIES))
@@ -274,7 +277,8 @@ def test_county_of_another_province_is_refused_naming_its_province(county, provi
         return
     hit = resolve_county(county.county_code, province)
     assert hit.county_code is None
-    assert f"of {county.province_name}" in hit.reason and county.county_code in hit.reason
+    assert hit.code == "county_other_province"
+    assert f"是{county.province_name}的" in hit.reason and county.county_code in hit.reason
 
 
 @pytest.mark.parametrize(

@@ -252,14 +252,18 @@ def _clean_code(value: str) -> str:
 def resolve_county(value: str | None, province_code: str | None) -> Resolution:
     """Resolve a county name or code as submitted to its current 6-digit code in the province (None: any)."""
     if value is None or not str(value).strip():
-        return Resolution(None, "county is empty")
+        return Resolution(None, "县名或县代码为空：请填写县名或县代码", "county_empty")
     raw = re.sub(r"\s+", "", str(value))
     key = _clean_code(raw)
     hits = aliases().get(key, [])
     if not hits and not key.isdigit():
         hits = aliases().get(stem(key), [])
     if not hits:
-        return Resolution(None, f"unknown county '{value}': not a current or former county name or code")
+        return Resolution(
+            None,
+            f"「{value}」不是现行或曾用的县名、县代码：请核对县名（如 遂川县）或填写 6 位县代码",
+            "county_unknown",
+        )
     local = [h for h in hits if province_code is None or h[1] == province_code]
     if len(local) == 1:
         return Resolution(local[0][0])
@@ -268,13 +272,17 @@ def resolve_county(value: str | None, province_code: str | None) -> Resolution:
         exact = [h for h in local if h[2] in ("code", "name", "old_code", "old_name")]
         if len(exact) == 1:
             return Resolution(exact[0][0])
-        names = ", ".join(f"{counties()[h[0]].county_name} {h[0]}" for h in local)
-        return Resolution(None, f"ambiguous county '{value}': could be {names}")
+        names = "、".join(f"{counties()[h[0]].county_name} {h[0]}" for h in local)
+        return Resolution(
+            None, f"「{value}」可能是 {names} 中的任一个：请写全县名或填写 6 位县代码", "county_ambiguous"
+        )
     other = counties()[hits[0][0]]
     return Resolution(
         None,
-        f"county '{value}' is {other.county_name} ({other.county_code}) of {other.province_name}, "
-        f"not of the submitting province {provinces().get(province_code, province_code)}",
+        f"「{value}」是{other.province_name}的{other.county_name}（{other.county_code}），"
+        f"不属于报送省份{provinces().get(province_code, province_code)}：请核对县名或县代码，"
+        "外省的数据请由该省报送",
+        "county_other_province",
     )
 
 

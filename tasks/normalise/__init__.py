@@ -24,6 +24,7 @@ from tasks.normalise.columns import (
     width_of,
 )
 from tasks.normalise.helpers import (
+    UNRECOGNISED_CODE,
     Vocabulary,
     code_of,
     detect_dataset,
@@ -77,7 +78,47 @@ def _convert(field_name: str, raw: str | None, fn, *args):
     try:
         return fn(raw, *args)
     except ValueError as exc:
-        raise _RowError(field_name, raw, str(exc)) from None
+        raise _RowError(field_name, raw, str(exc), getattr(exc, "code", None) or "invalid_value") from None
+
+
+def submitted_headers(dataset: str, header: list, hmap) -> dict[str, str]:
+    """Canonical field, column name or wide 'fund_type/fund_level' → the submitter's own header of that column."""
+    contract = contracts()[dataset]
+    labels = {i: str(h).strip() for i, h in enumerate(header) if h is not None and str(h).strip()}
+    out = {}
+    for column in [*contract.inputs, *contract.columns]:
+        index = hmap.columns.get(column.field)
+        if index in labels:
+            out.setdefault(column.field, labels[index])
+            out.setdefault(column.name, labels[index])
+    for index, (fund_type, level) in hmap.wide.items():
+        if index in labels:
+            out[f"{fund_type}/{level}"] = labels[index]
+    return out
+
+
+def field_label(dataset: str, name: str) -> str:
+    """A canonical field or column as a clerk would head it (contract's label or Chinese name)."""
+    contract = contracts()[dataset]
+    for column in [*contract.inputs, *contract.columns]:
+        if name in (column.name, column.field):
+            return column.label or column.zh or name
+    fund_type, _, level = name.partition("/")
+    if level:  # a wide fund column: 民政事业费/中央
+        coded = {c.name: {v.code: v.zh for v in c.values} for c in contract.columns if c.values}
+        return f"{coded.get('fund_type', {}).get(fund_type, fund_type)}/{coded.get('fund_level', {}).get(level, level)}"
+    return name
+
+
+def worded(reason: str, header: str) -> str:
+    """A rejection's reason for the clerk: their column header first, then what is wrong and what to send."""
+    return f"“{header}”{reason}"
+
+
+def rejection_of(exc: RowError, row_number: int, dataset: str, headers: dict[str, str]) -> Rejection:
+    """A row's rejection, its reason naming the column by the submitter's header (``submitted_headers``)."""
+    header = headers.get(exc.field) or field_label(dataset, exc.field)
+    return Rejection(row_number, exc.field, exc.value, worded(exc.reason, header), exc.code)
 
 
 def _numbers(column: list[str | None]) -> list:
@@ -104,9 +145,13 @@ def _check_declared_totals(table, columns: list[list[str | None]], hmap, warning
         summed, n = sum(values, Decimal(0)), len(values)
         if n and abs(summed - total) > Decimal("0.005") * n + Decimal("0.01"):
             where = (
-                f" (row {table.context.get('declared_total_row')})" if table.context.get("declared_total_row") else ""
+                f"（第 {table.context.get('declared_total_row')} 行）"
+                if table.context.get("declared_total_row")
+                else ""
             )
-            warnings.append(f"合计 row{where} gives {label} = {total} but the rows add up to {summed}")
+            warnings.append(
+                f"合计行{where}“{label}”为 {total}，但各行相加为 {summed}；请核对 [declared_total_mismatch]"
+            )
 
 
 def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> bool:
@@ -125,7 +170,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     context_year = year_from_context(table.context, table.file_name)
     required = {d: contracts()[d].required for d in vocabs}
     dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
-    where = f"sheet '{table.sheet}'" if table.sheet else table.file_name
+    where = f"{table.file_name} 工作表「{table.sheet}」" if table.sheet else table.file_name
     unread = [{"submitted_header": h, "column_name": None, "matched_by": "unknown"} for h in hmap.unknown]
     unread += [{"submitted_header": h, "column_name": None, "matched_by": "ambiguous"} for h in hmap.ambiguous]
     mapping = [{"sheet": table.sheet or "", **m} for m in [*hmap.mapping, *unread]]
@@ -134,26 +179,32 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             return Normalised(
                 None,
                 rows_total=len(table.rows),
-                error=f"{where}: {reason}",
+                error=f"{where}：{reason}",
                 error_field=missing[0].split("|")[0],
                 header_mapping=mapping,
             )
-        labels = ", ".join(h for h in table.header if h) or "none"
+        labels = "、".join(f"“{h}”" for h in table.header if h) or "无"
         return Normalised(
-            None, rows_total=len(table.rows), error=f"{where}: {reason} (columns: {labels})", header_mapping=mapping
+            None,
+            rows_total=len(table.rows),
+            error=(
+                f"{where}：无法从表头识别是哪一种报表（读到的表头：{labels}）；请使用部里下发的报表模板，"
+                f"表头须有县名或县代码、年度和各项指标列 [{UNRECOGNISED_CODE}]"
+            ),
+            header_mapping=mapping,
         )
     if _needs_level_column(dataset, table, hmap, vocabs[dataset]):
         return Normalised(
             None,
             rows_total=len(table.rows),
-            error=f"{where}: {missing_columns_message(dataset, ['fund_level'], hmap, vocabs[dataset])}",
+            error=f"{where}：{missing_columns_message(dataset, ['fund_level'], hmap, vocabs[dataset])}",
             error_field="fund_level",
             header_mapping=mapping,
         )
     out = Normalised(dataset, rows_total=len(table.rows), header_mapping=mapping)
     if hmap.unknown or hmap.ambiguous:
-        unread = [*hmap.unknown, *(f"{a} (ambiguous)" for a in hmap.ambiguous)]
-        out.warnings.append(f"{where}: ignored unknown columns: {', '.join(unread)}")
+        unread = [*(f"“{u}”" for u in hmap.unknown), *(f"“{a}”（含义不明）" for a in hmap.ambiguous)]
+        out.warnings.append(f"{where}：未识别的列已忽略：{'、'.join(unread)} [columns_ignored]")
     columns = cell_columns(table.rows, width_of(table.header, table.rows))
     _check_declared_totals(table, columns, hmap, out.warnings)
     default_unit = sheet_unit(table.context)
@@ -161,8 +212,11 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     if dataset in ("fund_allocation", "social_org_project") and not default_unit:
         money_columns = [i for i in [cols.get("amount"), *hmap.wide] if i is not None and not hmap.units.get(i)]
         if _has_unitless_amount(columns, money_columns):
-            out.warnings.append(f"{where}: no money unit stated; amounts taken as 元")
+            out.warnings.append(
+                f"{where}：表中没有写明金额单位，按“元”读取；如不是元，请在表头写明单位 [money_unit_assumed]"
+            )
 
+    headers = submitted_headers(dataset, table.header, hmap)
     plan = _Plan(dataset, hmap, province_code, context_year, default_unit)
     segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
     records = []
@@ -171,7 +225,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
         try:
             found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
         except _RowError as exc:
-            out.rejections.append(Rejection(row_number, exc.field, exc.value, exc.reason, exc.code))
+            out.rejections.append(rejection_of(exc, row_number, dataset, headers))
             continue
         records += [{**record, "_row": row_number, POSITION: index, ORDINAL: k} for k, record in enumerate(found)]
     out.table = in_row_order(dataset, segments, records)
@@ -201,14 +255,14 @@ def _resolve_cells(code_raw: str | None, name_raw: str | None, province_code: st
     code = None if is_missing(code_raw) else code_raw
     name = None if is_missing(name_raw) else name_raw
     if code is None and name is None:
-        raise _RowError("county", name_raw, "county is empty: give the county's name or code")
+        raise _RowError("county", name_raw, "为空：请填写县名或县代码", "county_empty")
     hit = resolve_county_pair(code, name, province_code)
     if hit.county_code:
         return hit.county_code
     if code is None:
-        raise _RowError("county", name_raw, hit.reason or "unknown county", hit.code)
+        raise _RowError("county", name_raw, f"：{hit.reason or '县名无法识别'}", hit.code or "unknown_county")
     value = code_raw if name is None or hit.code is None else f"{code_raw} / {name_raw}"
-    raise _RowError("county_code", value, hit.reason or "unknown county code", hit.code)
+    raise _RowError("county_code", value, f"：{hit.reason or '县代码无法识别'}", hit.code or "unknown_county")
 
 
 def _year(row: list, hmap, context_year: int | None) -> int:
@@ -220,7 +274,12 @@ def _year_cell(raw: str | None, has_column: bool, context_year: int | None) -> i
     if has_column and not is_missing(raw):
         return _convert("year", raw, parse_year)
     if context_year is None:
-        raise _RowError("year", raw, "year is missing and the form does not state one")
+        raise _RowError(
+            "year",
+            raw,
+            "为空，报表标题和文件名也没有写明年份：请填写年度，或在标题中写明年份（如 2017年）",
+            "year_missing",
+        )
     return context_year
 
 
@@ -357,7 +416,7 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
         if value is None and not column.nullable:
             if column.kind == "money" and dataset == "fund_allocation":
                 return wide  # a long fund row without an amount carries no fact
-            raise _RowError(_reported(column), raw, _missing_reason(column))
+            raise _RowError(_reported(column), raw, _missing_reason(column), "value_missing")
         record[column.name] = value
     return [*wide, record]
 
@@ -396,9 +455,9 @@ def _reported(column) -> str:
 
 
 def _missing_reason(column) -> str:
-    if column.kind == "money":
-        return f"{column.field} is missing"
-    return f"{column.name} is {'missing' if column.kind == 'count' else 'empty'}"
+    if column.kind in ("money", "count"):
+        return "为空：这一列必须填写，没有的请填 0"
+    return "为空：这一列必须填写"
 
 
 def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
@@ -429,7 +488,7 @@ def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
             raise _RowError(
                 column.field,
                 raw,
-                f"撤销的行也须填写「{column.zh or column.field}」，以指明撤销哪一条数据 [withdrawal_without_key]",
+                "为空：撤销的行也须填写这一列，以指明撤销哪一条数据",
                 "withdrawal_without_key",
             )
         base[name] = raw

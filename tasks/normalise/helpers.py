@@ -13,6 +13,7 @@ from functools import cache
 
 from tasks.normalise.settings import SUBTOTAL_LABELS
 from tasks.normalise.values import (
+    CellError,
     check_count,
     check_magnitude,
     money_factor,
@@ -221,7 +222,7 @@ def detect_dataset(
         return dataset, hmap, None, []
     if found >= 2 and hmap.has("county|county_code"):
         return None, hmap, missing_columns_message(dataset, missing, hmap, vocabularies[dataset]), missing
-    return None, hmap, "cannot recognise the dataset from its columns", []
+    return None, hmap, f"无法从表头识别是哪一种报表 [{UNRECOGNISED_CODE}]", []
 
 
 def vocabularies(operator: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Vocabulary]:
@@ -254,11 +255,12 @@ def _values(column: Column) -> dict[str, tuple[str, ...]]:
 
 
 MISSING_COLUMN_CODE = "missing_required_column"
+UNRECOGNISED_CODE = "dataset_unrecognised"
 
 
 def missing_columns_message(dataset: str, missing: list[str], hmap: HeaderMap, vocab: Vocabulary) -> str:
     """One line for a clerk: the missing column(s), the headers not understood, the closest candidates."""
-    names = "、".join("或".join(column_label(m, vocab) for m in alt.split("|")) for alt in missing)
+    names = "、".join("或".join(f"“{column_label(m, vocab)}”" for m in alt.split("|")) for alt in missing)
     unread = [*hmap.unknown, *hmap.ambiguous]
     closest = []
     for alt in missing:
@@ -268,22 +270,30 @@ def missing_columns_message(dataset: str, missing: list[str], hmap: HeaderMap, v
                 cleaned = clean_label(label.split("（")[0])[0]
                 ratio = max((SequenceMatcher(None, cleaned, clean_label(h)[0]).ratio() for h in heads), default=0)
                 if ratio >= 0.4:
-                    closest.append((ratio, f"{label}→{column_label(name, vocab)}"))
+                    closest.append((ratio, f"“{label}”→“{column_label(name, vocab)}”"))
     closest.sort(key=lambda c: -c[0])
     if closest:
-        hint = f"最接近的候选：{'、'.join(c for _, c in closest[:3])}"
+        hint = f"表头可能写错了，最接近的是：{'、'.join(c for _, c in closest[:3])}"
     else:
-        accepted = [h for alt in missing for name in alt.split("|") for h in vocab.synonyms.get(name, ())[:3]]
-        hint = f"可写作：{'、'.join(accepted)}"
+        accepted = [
+            h
+            for alt in missing
+            for name in alt.split("|")
+            for h in vocab.synonyms.get(name, ())
+            if re.search(r"[\u4e00-\u9fff]", h)
+        ][:6]
+        hint = f"表头可写作：{'、'.join(accepted)}"
+    zh = contracts()[dataset].zh
     return (
-        f"缺少必填列「{names}」；未识别的表头：{'、'.join(unread) or '无'}；{hint} [{MISSING_COLUMN_CODE}: {dataset}]"
+        f"像是“{zh}”报表，但缺少必填列{names}（未识别的表头：{'、'.join(unread) or '无'}）；"
+        f"{hint}；请按报表模板补上这一列后重新报送 [{MISSING_COLUMN_CODE}]"
     )
 
 
 def column_label(canonical: str, vocab: Vocabulary | None = None) -> str:
-    """A canonical column as a clerk would head it, with its name: '未脱贫人口（poor_population）'."""
+    """A canonical field as a clerk would head it: '未脱贫人口' (the field itself when it has no label)."""
     label = vocab.labels.get(canonical) if vocab else None
-    return f"{label}（{canonical}）" if label else canonical
+    return label or canonical
 
 
 def year_from_context(context: dict, file_name: str) -> int | None:
@@ -315,11 +325,11 @@ def to_yuan(text: str | None, column_unit: str | None, default_unit: str | None)
     if value is None:
         return None
     if cell_unit == "%":
-        raise ValueError(f"'{text}' is a percentage, not an amount of money")
+        raise CellError(f"应为金额，填写的却是百分数「{text}」：请填写金额", "money_is_percent")
     unit = cell_unit or column_unit or default_unit
     factor = money_factor(unit) if unit else 1
     if factor is None:
-        raise ValueError(f"unknown money unit '{unit}' (expected 元, 万元 or 亿元)")
+        raise CellError(f"的金额单位「{unit}」无法识别：单位只能是 元、万元 或 亿元", "unknown_money_unit")
     return check_magnitude((value * factor).quantize(CENT), text)
 
 
@@ -329,9 +339,9 @@ def to_count(text: str | None) -> int | None:
     if value is None:
         return None
     if unit == "%":
-        raise ValueError(f"'{text}' is a percentage, not a count")
+        raise CellError(f"应为人数或次数，填写的却是百分数「{text}」：请填写整数", "count_is_percent")
     if value != value.to_integral_value():
-        raise ValueError(f"'{text}' is not a whole number")
+        raise CellError(f"应为整数，填写的是「{text}」：人数、户数、次数不能有小数", "not_whole_number")
     return check_count(int(value), text)
 
 
@@ -351,20 +361,20 @@ def code_of(text: str | None, column: Column) -> str:
     found = _find(_values(column), clean_label(text or "")[0])
     if not found:
         accepted = "、".join(v.zh for v in column.values)
-        raise ValueError(f"unknown {column.name.replace('_', ' ')} '{text}' (accepted: {accepted})")
+        raise CellError(f"填写的「{text}」不是可接受的值：请填写 {accepted} 之一", f"unknown_{column.name}")
     return found
 
 
 def fund_level_of(text: str | None, fund_type: str, contract: Contract) -> str:
     """Canonical fund level of a long-form cell like 中央 / 省级; a centre-only fund type needs none."""
     column = contract.column("fund_level")
-    expected = " or ".join(v.zh for v in column.values)
+    expected = " 或 ".join(v.zh for v in column.values)
     if text is None or not text.strip():
         default = next((v.default_level for v in contract.column("fund_type").values if v.code == fund_type), None)
         if default:
             return default
-        raise ValueError(f"fund level is empty (expected {expected})")
+        raise CellError(f"为空：这类资金须写明级次，请填写 {expected}", "fund_level_empty")
     found = _find(_values(column), clean_label(text)[0])
     if not found:
-        raise ValueError(f"unknown fund level '{text}' (expected {expected})")
+        raise CellError(f"填写的「{text}」不是可接受的资金级次：请填写 {expected}", "unknown_fund_level")
     return found

@@ -1,6 +1,7 @@
 """Cell value parsers: numbers, units and years as clerks write them in provincial forms.
 
-Pure functions on strings; errors are ``ValueError`` with a reason a clerk can act on.
+Pure functions on strings; errors are ``CellError`` (a ``ValueError``) with a reason a clerk can act on,
+in Chinese, worded to follow the submitter's column header (“金额（元）”应为数字…), and a stable code.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ MAX_NUMBER_CHARS = 64
 MAX_SIGNIFICANT_DIGITS = 20
 MAX_DIGITS_BEFORE_POINT = 16
 MAX_COUNT = 2_000_000_000
+
+
+class CellError(ValueError):
+    """A cell its parser refuses: the reason (Chinese, to follow the column's header) and its stable code."""
+
+    def __init__(self, reason: str, code: str):
+        super().__init__(reason)
+        self.code = code
+
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -80,14 +90,19 @@ def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
     assert text is not None
     cleaned = to_halfwidth(str(text)).strip().replace("\u00a0", " ")
     if len(cleaned) > MAX_NUMBER_CHARS:
-        raise ValueError(
-            f"数值过长（{len(cleaned)} 个字符，最多 {MAX_NUMBER_CHARS}）[number_too_long]: '{cleaned[:24]}…'"
+        raise CellError(
+            f"数值过长（{len(cleaned)} 个字符，最多 {MAX_NUMBER_CHARS} 个），开头是「{cleaned[:24]}…」："
+            "请只填写一个数字",
+            "number_too_long",
         )
     match = _NUMBER.fullmatch(cleaned)
     if match is None:
         if "," in cleaned and re.fullmatch(r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned, re.ASCII):
-            raise ValueError(f"not a number: '{text}' (thousands separators must group 3 digits)")
-        raise ValueError(f"not a number: '{text}'")
+            raise CellError(
+                f"应为数字，填写的是「{text}」：千位分隔符须每三位一组（如 1,234,567），或不用分隔符",
+                "number_bad_grouping",
+            )
+        raise CellError(f"应为数字，填写的是「{text}」：请只填写数字（如 1234.56），单位写在表头", "not_a_number")
     literal = (
         match["sign"]
         + (match["digits"] or "0").replace(",", "")
@@ -97,9 +112,12 @@ def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
     try:
         value = Decimal(literal)
     except InvalidOperation:  # pragma: no cover - the pattern only admits valid literals
-        raise ValueError(f"not a number: '{text}'") from None
+        raise CellError(f"应为数字，填写的是「{text}」", "not_a_number") from None
     if len(value.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
-        raise ValueError(f"数值位数过多（最多 {MAX_SIGNIFICANT_DIGITS} 位有效数字）[number_too_many_digits]: '{text}'")
+        raise CellError(
+            f"的有效数字过多（最多 {MAX_SIGNIFICANT_DIGITS} 位），填写的是「{text}」：请核对数值",
+            "number_too_many_digits",
+        )
     return check_magnitude(value, text), match["unit"]
 
 
@@ -108,7 +126,9 @@ def check_magnitude(value: Decimal, text: object = None) -> Decimal:
     # by the exponent, not abs(): 1E+1000000 would overflow the arithmetic context
     if value and value.adjusted() >= MAX_DIGITS_BEFORE_POINT:
         shown = value if text is None else text
-        raise ValueError(f"数值超出范围（绝对值须小于 10^16）[number_out_of_range]: '{shown}'")
+        raise CellError(
+            f"的数值超出范围（绝对值须小于 10^16），填写的是「{shown}」：请核对数值和单位", "number_out_of_range"
+        )
     return value
 
 
@@ -116,7 +136,9 @@ def check_count(value: int, text: object = None) -> int:
     """``value`` unless it is more persons, households or sessions than China has (negatives: tasks.validate)."""
     if value > MAX_COUNT:
         shown = value if text is None else text
-        raise ValueError(f"人数或次数过大（最多 {MAX_COUNT:,}）[count_out_of_range]: '{shown}'")
+        raise CellError(
+            f"的人数或次数过大（最多 {MAX_COUNT:,}），填写的是「{shown}」：请核对数值", "count_out_of_range"
+        )
     return value
 
 
@@ -152,13 +174,16 @@ def parse_year(text: str | None) -> int | None:
         if match:
             year = int(match["y"])
             if not 1949 <= year <= 2100:
-                raise ValueError(f"year out of range (1949–2100): '{text}'")
+                raise CellError(
+                    f"的年份须在 1949–2100 之间，填写的是「{text}」：请填写四位数的年份，如 2017", "year_out_of_range"
+                )
             return year
     serial = re.fullmatch(r"(?P<days>\d{5})(?:\.0+)?", cleaned, re.ASCII)
     if serial and 36526 <= int(serial["days"]) <= 73415:  # 2000-01-01 … 2100-12-31 as Excel counts days
         day = _EXCEL_EPOCH + dt.timedelta(days=int(serial["days"]))
-        raise ValueError(
-            f"not a year: '{text}' looks like an Excel date serial ({day.isoformat()}) that lost its date "
-            f"format: type the year, e.g. {day.year}"
+        raise CellError(
+            f"应为年份，填写的「{text}」像是丢了日期格式的 Excel 日期序号（{day.isoformat()}）："
+            f"请直接填写年份，如 {day.year}",
+            "year_excel_serial",
         )
-    raise ValueError(f"not a year: '{text}'")
+    raise CellError(f"应为年份，填写的是「{text}」：请填写四位数的年份，如 2017", "not_a_year")

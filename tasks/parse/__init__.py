@@ -37,15 +37,15 @@ def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[P
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ParseError(f"{name}: cannot read the file ({exc.strerror})") from None
+        raise ParseError(f"{name}：文件无法读取（{exc.strerror}）：请重新报送 [file_unreadable]") from None
     extension = _extension(path, name)
     limits = Limits.from_env()
     if len(data) > limits.form_bytes:
-        raise ParseError(f"{name}: {limits.exceeded('form_bytes', len(data), '报表文件字节数')}")
+        raise ParseError(f"{name}：{limits.exceeded('form_bytes', len(data), '报表文件字节数')}")
     if extension in WORKBOOK_EXTENSIONS and data.startswith(ZIP_MAGIC):
         expanded = expanded_size(data)
         if expanded > limits.xlsx_expanded_bytes:
-            raise ParseError(f"{name}: {limits.exceeded('xlsx_expanded_bytes', expanded, '工作簿解压后字节数')}")
+            raise ParseError(f"{name}：{limits.exceeded('xlsx_expanded_bytes', expanded, '工作簿解压后字节数')}")
     if extension in WORKBOOK_EXTENSIONS:
         if extension == ".xls" and data and not data.startswith((OLE_MAGIC, ZIP_MAGIC)) and b"\x00" not in data:
             head = data[:512].lstrip().lower()
@@ -56,4 +56,7 @@ def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[P
         return read_csv(data, name, default_delimiter=TEXT_EXTENSIONS[extension])
     if extension in JSON_EXTENSIONS:
         return read_json(data, name)
-    raise ParseError(f"{name}: unsupported file type '{extension or 'no extension'}' (expected XLSX, CSV or JSON)")
+    raise ParseError(
+        f"{name}：不支持的文件类型（{extension or '无扩展名'}）："
+        "请以 XLSX、CSV 或 JSON 格式报送 [unsupported_file_type]"
+    )

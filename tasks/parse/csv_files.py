@@ -25,22 +25,28 @@ from tasks.parse.helpers import (
 
 SAMPLE_CHARS = 64 * 1024
 _BLANK = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")  # what stripping leaves nothing of, matched without a copy
-_WORKBOOK_MAGIC = {b"PK\x03\x04": "an XLSX workbook", b"\xd0\xcf\x11\xe0": "an XLS workbook"}
+_WORKBOOK_MAGIC = {b"PK\x03\x04": "XLSX 工作簿", b"\xd0\xcf\x11\xe0": "XLS 工作簿"}
 
 
 def decode_csv(data: bytes, name: str) -> tuple[str, str]:
     """The text of a delimited file and its encoding; binary content is refused."""
     for magic, what in _WORKBOOK_MAGIC.items():
         if data.startswith(magic):
-            raise ParseError(f"{name}: binary data in a .csv file (it is {what}; send it with its own extension)")
+            raise ParseError(
+                f"{name}：扩展名是 .csv，内容却是{what}：请改用 .xlsx/.xls 扩展名报送，或另存为 CSV [binary_in_csv]"
+            )
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
         offset = data.index(b"\x00")
-        raise ParseError(f"{name}: binary data in a .csv file (NUL byte at offset {offset})")
+        raise ParseError(
+            f"{name}：CSV 文件中有二进制内容（第 {offset} 字节为 NUL）："
+            "请从 Excel 另存为 CSV 后重新报送 [binary_in_csv]"
+        )
     try:
         return decode_text(data)
     except UnicodeDecodeError as exc:
         raise ParseError(
-            f"{name}: cannot decode the text as UTF-8 or GB18030 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            f"{name}：文字编码无法识别（既不是 UTF-8 也不是 GB18030，第 {exc.start} 字节为 0x{data[exc.start]:02x}）："
+            "请用 Excel 另存为“CSV UTF-8”后重新报送 [encoding_unknown]"
         ) from None
 
 
@@ -66,7 +72,7 @@ def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ValueError(f"line {start}: {exc}") from None
+            raise ValueError(f"第 {start} 行（{exc}）") from None
         if len(grid) >= limits.rows_per_sheet:
             raise LimitExceeded(limits.exceeded("rows_per_sheet", len(grid) + 1, "每张表行数（至少）"))
         if len(record) > limits.columns_per_row:
@@ -149,15 +155,15 @@ def _table(text: str, delimiter: str) -> GridTable:
 def read_csv(data: bytes, name: str, default_delimiter: str = ",") -> list[ParsedTable]:
     """One table from a delimited text file's bytes."""
     if _BLANK.fullmatch(data):
-        raise ParseError(f"{name}: empty file")
+        raise ParseError(f"{name}：文件是空的：请报送填好的报表 [empty_file]")
     text, encoding = decode_csv(data, name)
     delimiter = detect_delimiter(text[:SAMPLE_CHARS], default=default_delimiter)
     try:
         table = _table(text, delimiter)
     except (NoHeaderError, LimitExceeded) as exc:
-        raise ParseError(f"{name}: {exc}") from None
+        raise ParseError(f"{name}：{exc}") from None
     except ValueError as exc:
-        raise ParseError(f"{name}: not a readable CSV file ({exc})") from None
+        raise ParseError(f"{name}：CSV 格式有误，{exc}：请从 Excel 另存为 CSV 后重新报送 [csv_malformed]") from None
     table.context.update(encoding=encoding, delimiter=delimiter)
     if not table.rows and table.context["declared_total"] is None:
         return []

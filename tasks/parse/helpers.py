@@ -345,11 +345,13 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
             titles.append(cells[0] or "")
             continue
         if not _is_header_candidate(row):
-            raise NoHeaderError(f"no header row found (row {row_numbers[r]} looks like data)")
+            raise NoHeaderError(
+                f"找不到表头行（第 {row_numbers[r]} 行看起来已是数据）：请保留报表模板的表头行 [no_header_row]"
+            )
         start = r
         break
     if start is None:
-        raise NoHeaderError("no header row found")
+        raise NoHeaderError("找不到表头行：请保留报表模板的表头行 [no_header_row]")
     if titles:
         context["title"] = " ".join(titles)
         if context["unit"] is None:
@@ -481,7 +483,7 @@ def record_value(value: object, where: str) -> Cell:
         return format_float(value)
     if isinstance(value, str):
         return clean_cell(value)
-    raise ValueError(f"{where} holds a nested value ({type(value).__name__}); expected flat records")
+    raise ValueError(f"{where}的值是嵌套的结构：每条记录的每个字段只能是一个数字或一段文字 [json_nested_value]")
 
 
 def plain_json(value: Any) -> Any:

@@ -39,7 +39,10 @@ def _check_depth(text: str, name: str) -> None:
         if token in "[{":
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                raise ParseError(f"{name}: JSON 嵌套超过 {MAX_JSON_DEPTH} 层，不是报表的格式 [json_too_deep]")
+                raise ParseError(
+                    f"{name}：JSON 嵌套超过 {MAX_JSON_DEPTH} 层，不是报表的格式："
+                    "请按报送格式报送记录列表 [json_too_deep]"
+                )
         elif token in "]}":
             depth -= 1
 
@@ -48,41 +51,50 @@ def _records_of(doc: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
     if isinstance(doc, list):
         return doc, {}
     if not isinstance(doc, dict):
-        raise ParseError(f"{name}: expected a list of records or an object with 'data', found a {type(doc).__name__}")
+        raise ParseError(f"{name}：JSON 内容应为记录列表，或带 data 列表的对象：请按报送格式报送 [json_no_records]")
     for key in RECORD_KEYS:
         if isinstance(doc.get(key), list):
             return doc[key], {k: v for k, v in doc.items() if k != key}
     lists = [k for k, v in doc.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
     if len(lists) == 1:
         return doc[lists[0]], {k: v for k, v in doc.items() if k != lists[0]}
-    raise ParseError(f"{name}: no list of records found (expected a list, or an object with a 'data' list)")
+    raise ParseError(
+        f"{name}：JSON 中找不到记录列表（应为列表，或带 data 列表的对象）：请按报送格式报送 [json_no_records]"
+    )
 
 
 def read_json(data: bytes, name: str) -> list[ParsedTable]:
     """One table from a JSON file's bytes."""
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise ParseError(f"{name}: empty file")
+        raise ParseError(f"{name}：文件是空的：请报送填好的报表 [empty_file]")
     try:
         text, encoding = decode_text(data)
         _check_depth(text, name)
         # numbers stay exact text-like Decimals: a 10,000-digit integer is a bad cell, not an int Python refuses
         doc = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except UnicodeDecodeError:
-        raise ParseError(f"{name}: cannot decode the text as UTF-8 or GB18030") from None
+        raise ParseError(
+            f"{name}：文字编码无法识别（既不是 UTF-8 也不是 GB18030）：请以 UTF-8 编码重新报送 [encoding_unknown]"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise ParseError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise ParseError(
+            f"{name}：不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列："
+            f"{exc.msg}）：请修正后重新报送 [json_invalid]"
+        ) from None
     except (RecursionError, ValueError) as exc:  # the parser's own limits, whatever the check above missed
-        raise ParseError(f"{name}: JSON 无法读取 [json_unreadable]: {type(exc).__name__}") from None
+        raise ParseError(f"{name}：JSON 无法读取（{type(exc).__name__}）：请检查后重新报送 [json_unreadable]") from None
     records, metadata = _records_of(doc, name)
     limits = Limits.from_env()
     if len(records) > limits.rows_per_sheet:
-        raise ParseError(f"{name}: {limits.exceeded('rows_per_sheet', len(records), '记录数')}")
+        raise ParseError(f"{name}：{limits.exceeded('rows_per_sheet', len(records), '记录数')}")
 
     header: list[str] = []
     keys: dict[str, int] = {}
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise ParseError(f"{name}: record {index} is a {type(record).__name__}, not an object")
+            raise ParseError(
+                f"{name}：第 {index} 条记录不是“字段: 值”的对象：请按报送格式报送 [json_record_not_object]"
+            )
         for key in record:
             label = squeeze_label(str(key))
             if label not in keys:
@@ -93,9 +105,9 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
         row: list[str | None] = [None] * len(header)
         for key, value in record.items():
             try:
-                row[keys[squeeze_label(str(key))]] = record_value(value, f"record {index}, field '{key}'")
+                row[keys[squeeze_label(str(key))]] = record_value(value, f"第 {index} 条记录的“{key}”")
             except ValueError as exc:
-                raise ParseError(f"{name}: {exc}") from None
+                raise ParseError(f"{name}：{exc}") from None
         rows.append(row)
 
     context = empty_context()

@@ -60,23 +60,27 @@ def cells_text(raw: list[list[object]]) -> list[list[str | None]]:
 def check_workbook_bytes(data: bytes, name: str) -> None:
     """Refuse empty, encrypted, truncated and non-workbook files with a specific reason."""
     if not data:
-        raise ParseError(f"{name}: empty file")
+        raise ParseError(f"{name}：文件是空的：请报送填好的报表 [empty_file]")
     if data.startswith(OLE_MAGIC):
         if any(stream in data for stream in _ENCRYPTION_STREAMS):
-            raise ParseError(f"{name}: password-protected workbook (encrypted); send it without a password")
+            raise ParseError(f"{name}：工作簿设有打开密码：请取消密码后重新报送 [workbook_encrypted]")
         return
     if not data.startswith(ZIP_MAGIC):
         head = data[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
-            raise ParseError(f"{name}: not a valid XLSX (zip) file (it is an HTML/XML page saved with a workbook name)")
-        raise ParseError(f"{name}: not a valid XLSX (zip) file")
+            raise ParseError(
+                f"{name}：不是真正的 Excel 工作簿（是以工作簿名字保存的网页/XML）："
+                "请在 Excel 中另存为 .xlsx 后重新报送 "
+                "[not_a_workbook]"
+            )
+        raise ParseError(f"{name}：不是有效的 Excel（XLSX）文件：请在 Excel 中另存为 .xlsx 后重新报送 [not_a_workbook]")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
     except zipfile.BadZipFile:
-        raise ParseError(f"{name}: not a valid XLSX (zip) file: truncated or corrupt") from None
+        raise ParseError(f"{name}：Excel 文件不完整或已损坏：请重新导出后报送 [workbook_corrupt]") from None
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
-        raise ParseError(f"{name}: a zip archive but not an XLSX workbook (no xl/workbook.xml)")
+        raise ParseError(f"{name}：是压缩包而不是 Excel 工作簿：请报送 .xlsx 报表本身 [not_a_workbook]")
 
 
 def expanded_size(data: bytes) -> int:
@@ -99,7 +103,9 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
-        raise ParseError(f"{name}: cannot open the workbook: truncated or corrupt ({exc})") from None
+        raise ParseError(
+            f"{name}：工作簿无法打开，文件不完整或已损坏：请重新导出后报送（技术信息：{exc}） [workbook_corrupt]"
+        ) from None
     tables: list[ParsedTable] = []
     skipped: list[str] = []
     notes: list[str] = []
@@ -110,21 +116,25 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
         except Exception as exc:
-            raise ParseError(f"{name}: sheet '{meta.name}' cannot be read ({exc})") from None
+            raise ParseError(
+                f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
+            ) from None
         # checked before the cells become Python objects, which is where a million rows cost minutes
         if sheet.height > limits.rows_per_sheet:
             reason = limits.exceeded("rows_per_sheet", sheet.height, f"每张表（'{meta.name}'）行数")
-            raise ParseError(f"{name}: {reason}")
+            raise ParseError(f"{name}：{reason}")
         if sheet.width > limits.columns_per_row:
             reason = limits.exceeded("columns_per_row", sheet.width, f"每张表（'{meta.name}'）列数")
-            raise ParseError(f"{name}: {reason}")
+            raise ParseError(f"{name}：{reason}")
         try:
             raw = sheet.to_python(skip_empty_area=False)
         except Exception as exc:
-            raise ParseError(f"{name}: sheet '{meta.name}' cannot be read ({exc})") from None
+            raise ParseError(
+                f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
+            ) from None
         longest = max((len(v) for row in raw for v in row if isinstance(v, str)), default=0)
         if longest > limits.field_chars:
-            raise ParseError(f"{name}: {limits.exceeded('field_chars', longest, '单元格字符数')}")
+            raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, '单元格字符数')}")
         grid = cells_text(raw)
         if not any(any(row) for row in grid):
             continue
@@ -132,13 +142,13 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
             found = table_from_grid(grid, list(range(1, len(grid) + 1)), _merges(sheet))
         except NoHeaderError as exc:
             if sum(1 for row in grid if sum(1 for c in row if c) >= 2) == 0:
-                notes.append(f"sheet '{meta.name}': no table (only notes or a title)")
+                notes.append(f"工作表「{meta.name}」：没有表格（只有说明或标题） [sheet_without_table]")
                 continue
-            skipped.append(f"sheet '{meta.name}': {exc}")
+            skipped.append(f"工作表「{meta.name}」{exc}")
             continue
         tables.append(ParsedTable(name, meta.name, found.header, found.rows, found.row_numbers, found.context))
     if skipped and not tables:
-        raise ParseError(f"{name}: " + "; ".join(skipped))
+        raise ParseError(f"{name}：" + "；".join(skipped))
     for table in tables:
         if skipped or notes:
             table.context["skipped_sheets"] = skipped + notes

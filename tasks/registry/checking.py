@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tasks.registry.hashing import string_buffers
+from tasks.registry.reading import REGISTRY_COLUMNS
 from tasks.registry.schema import REJECTION_SCHEMA
 from warehouse.reference import divisions, is_county_level, resolve_county
 
@@ -92,11 +93,11 @@ def check_ids(ids: pa.Array, registration_year: np.ndarray) -> np.ndarray:
     return reasons
 
 
-ID_REASONS = {
-    1: "resident ID number is not 18 digits (the last may be X)",
-    2: "resident ID number's check character does not match its digits",
-    3: "resident ID number's birth date is not a real date before the registration year",
-    4: "resident ID number's first six digits are not a division code that exists or existed",
+ID_REASONS = {  # each follows the column's header: “户主身份证号”不是 18 位…
+    1: ("不是 18 位（最后一位可以是 X）：请核对身份证号", "id_not_18_digits"),
+    2: ("的校验位与前 17 位不符：请核对身份证号", "id_check_digit"),
+    3: ("中的出生日期不是识别年度之前的真实日期：请核对身份证号", "id_birth_date"),
+    4: ("的前 6 位不是现有或曾有的行政区划代码：请核对身份证号", "id_division_code"),
 }
 
 
@@ -153,7 +154,9 @@ _ID_ELSEWHERE = r"(^|[^0-9A-Za-z])([0-9]{6})[0-9]{11}[0-9Xx]($|[^0-9A-Za-z])"
 _ID_COLUMNS_CHECKED = ("household_id", "county", "township", "village", "members", "status")
 
 
-ID_ELSEWHERE_REASON = "疑似身份证号，已屏蔽；身份证号只能填在户主身份证号列 [id_in_non_id_column]"
+REGISTRY_LABELS = {name: labels[0] for name, labels in REGISTRY_COLUMNS.items()}  # a column's usual header
+ID_CODE = "id_in_non_id_column"
+ID_ELSEWHERE_REASON = "中有疑似身份证号，已屏蔽：身份证号只能填在户主身份证号列"
 
 
 def masked_ids(values: pa.Array) -> pa.Array:
@@ -164,50 +167,89 @@ def masked_ids(values: pa.Array) -> pa.Array:
 
 
 def check_block(
-    col: dict[str, pa.Array], rows: np.ndarray, counties: CountyCodes
+    col: dict[str, pa.Array], rows: np.ndarray, counties: CountyCodes, headers: dict[str, str] | None = None
 ) -> tuple[dict[str, pa.Array] | None, list[pa.Table]]:
-    """One block's good rows (IDs still in clear under 'household_key', to be hashed) and its rejections."""
+    """One block's good rows (IDs still in clear under 'household_key', to be hashed) and its rejections.
+
+    Each reason begins with the submitter's own header of the column (``headers``: canonical → header).
+    """
     n = len(rows)
-    problems: list[tuple[np.ndarray, str, pa.Array | None, str | pa.Array]] = []
+    problems: list[tuple[np.ndarray, str, pa.Array | None, str | pa.Array, str]] = []
+
+    def h(name: str) -> str:
+        return f"“{(headers or {}).get(name) or REGISTRY_LABELS.get(name, name)}”"
 
     reg_year = _years(col["registration_year"])
     problems.append(
-        (np.isnan(reg_year), "registration_year", col["registration_year"], "registration year is not a year")
+        (
+            np.isnan(reg_year),
+            "registration_year",
+            col["registration_year"],
+            f"{h('registration_year')}应为年份：请填写四位数的年份，如 2016",
+            "not_a_year",
+        )
     )
     exit_year = _years(col["exit_year"]) if "exit_year" in col else np.full(n, np.nan)
     bad_exit = ~np.isnan(exit_year) & ~np.isnan(reg_year) & (exit_year < reg_year)
-    problems.append((bad_exit, "exit_year", col.get("exit_year"), "exit year is before the registration year"))
+    problems.append(
+        (
+            bad_exit,
+            "exit_year",
+            col.get("exit_year"),
+            f"{h('exit_year')}早于{h('registration_year')}：请核对这两个年份",
+            "exit_before_registration",
+        )
+    )
 
     head_id = normalise_ids(col["head_id"])  # once: checked here, hashed by the caller
     id_reason = check_ids(head_id, np.nan_to_num(reg_year, nan=date.today().year).astype(np.int64))
-    for code, reason in ID_REASONS.items():
-        problems.append((id_reason == code, "head_id", None, reason))  # never echo an ID number
+    for code, (reason, reason_code) in ID_REASONS.items():
+        problems.append((id_reason == code, "head_id", None, h("head_id") + reason, reason_code))  # never echo an ID
 
     members_text = pc.utf8_trim_whitespace(col["members"])
     is_int = _digits_only(members_text, (1, 3))
     members = pc.cast(pc.if_else(is_int, members_text, "0"), pa.int32()).to_numpy(zero_copy_only=False)
     bad_members = ~is_int.to_numpy(zero_copy_only=False) | (members < 1) | (members > 20)
-    problems.append((bad_members, "members", col["members"], "members must be a whole number from 1 to 20"))
+    problems.append(
+        (
+            bad_members,
+            "members",
+            col["members"],
+            f"{h('members')}须是 1 到 20 的整数：请填写这一户的实际人数",
+            "members_out_of_range",
+        )
+    )
 
     status = pc.utf8_trim_whitespace(col["status"])
     bad_status = ~pc.is_in(status, value_set=pa.array(STATUSES)).to_numpy(zero_copy_only=False)
-    problems.append((bad_status, "status", col["status"], f"status must be one of {'、'.join(STATUSES)}"))
+    problems.append(
+        (
+            bad_status,
+            "status",
+            col["status"],
+            f"{h('status')}不是可接受的值：请填写 {'、'.join(STATUSES)} 之一",
+            "unknown_status",
+        )
+    )
 
     county_code, county_reason = counties.resolve(pc.utf8_trim_whitespace(col["county"]))
     if county_reason is not None:
+        reasons = pc.binary_join_element_wise(pa.scalar(f"{h('county')}："), county_reason, "")
         problems.append(
-            (pc.is_null(county_code).to_numpy(zero_copy_only=False), "county", col["county"], county_reason)
+            (pc.is_null(county_code).to_numpy(zero_copy_only=False), "county", col["county"], reasons, "unknown_county")
         )
 
     for name in _ID_COLUMNS_CHECKED:
         # the regex costs ~90 ms per million rows and column; the longest value's length ~5 ms, and rules it out
         if name in col and (pc.max(pc.binary_length(col[name])).as_py() or 0) >= 18:
             holds_id = pc.fill_null(pc.match_substring_regex(col[name], _ID_ELSEWHERE), False)
-            problems.append((holds_id.to_numpy(zero_copy_only=False), name, col[name], ID_ELSEWHERE_REASON))
+            problems.append(
+                (holds_id.to_numpy(zero_copy_only=False), name, col[name], h(name) + ID_ELSEWHERE_REASON, ID_CODE)
+            )
 
     bad = np.zeros(n, dtype=bool)
     rejections = []
-    for mask, field_name, values, reason in problems:
+    for mask, field_name, values, reason, reason_code in problems:
         if not mask.any():
             continue
         bad |= mask
@@ -226,6 +268,7 @@ def check_block(
                             pc.take(reason, where) if isinstance(reason, pa.Array) else pa.array([reason] * len(where))
                         ).cast(pa.string())
                     ),
+                    "reason_code": pa.array([reason_code] * len(where), pa.string()),
                 },
                 schema=REJECTION_SCHEMA,
             )

@@ -15,7 +15,15 @@ import pyarrow.parquet as pq
 
 from tasks.registry.checking import CountyCodes, check_block
 from tasks.registry.hashing import backend, fingerprints, keyed_hashes
-from tasks.registry.reading import BLOCK_SIZE, REQUIRED, batches, registry_columns, sniff_text_file, without_row
+from tasks.registry.reading import (
+    BLOCK_SIZE,
+    REGISTRY_COLUMNS,
+    REQUIRED,
+    batches,
+    registry_columns,
+    sniff_text_file,
+    without_row,
+)
 from tasks.registry.repeats import repeated
 from tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
 
@@ -37,12 +45,16 @@ def ingest_registry(
     encoding, delimiter, header = sniff_text_file(raw_path)
     cols = registry_columns(header)
     if cols is None:
-        raise RegistryError("not a household registry: no household id and ID number columns")
+        raise RegistryError(
+            "不是建档立卡名册：找不到“户编号”和“户主身份证号”列：请按名册模板报送 [registry_not_recognised]"
+        )
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
-        raise RegistryError(f"missing required columns for household_registry: {', '.join(missing)}")
+        names = "、".join(f"“{REGISTRY_COLUMNS[c][0]}”" for c in missing)
+        raise RegistryError(f"建档立卡名册缺少必填列{names}：请按名册模板补上后重新报送 [missing_required_column]")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RegistryResult(str(out_dir / "registry_good.parquet"), str(out_dir / "registry_rejections.parquet"))
+    result.household_id_header = header[cols["household_id"]]
     try:  # opening reads the first block already
         reader = pacsv.open_csv(
             raw_path,
@@ -55,14 +67,21 @@ def ingest_registry(
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise RegistryError(f"unreadable from line 2 on: {without_row(exc)}") from None
+        raise RegistryError(
+            f"从第 2 行起无法读取（技术信息：{without_row(exc)}）：请检查后重新报送 [registry_unreadable]"
+        ) from None
     counties = CountyCodes(province_code)
     submission = pa.array([submission_id], type=pa.string())
     backend()  # chosen (and said in the run's log) here: the worker threads below are outside the run's context
 
     def process(batch: pa.RecordBatch, first_row: int) -> _Block:
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
-        good, rejections = check_block({k: batch.column(header[i]) for k, i in cols.items()}, rows, counties)
+        good, rejections = check_block(
+            {k: batch.column(header[i]) for k, i in cols.items()},
+            rows,
+            counties,
+            {k: header[i] for k, i in cols.items()},
+        )
         if good is None:
             return _Block(batch.num_rows, None, np.empty(0, dtype=np.uint64), rejections)
         good["household_key"] = keyed_hashes(key, good["household_key"])

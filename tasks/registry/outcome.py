@@ -21,7 +21,7 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         key = pii_key()
         year = registry_year(rec["file_name"])
         if year is None:
-            raise RegistryError("cannot tell which year the registry describes: put it in the file name (…2017…)")
+            raise RegistryError("看不出名册是哪一年的：请在文件名中写明年份（如 …2017年…） [registry_year_unknown]")
         source = Path(rec["raw_path"])
         converted = None
         if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
@@ -37,7 +37,7 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
     except RegistryError as exc:
-        outcome.status, outcome.message = "rejected", f"{rec['file_name']}: {exc}"
+        outcome.status, outcome.message = "rejected", f"{rec['file_name']}：{exc}"
         outcome.rejections.append(Rejection(None, None, None, outcome.message))
         return outcome
     outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
@@ -52,8 +52,15 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
     if result.rows_loaded:
         outcome.lake_files = [str(target)]
         outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
-        rejected = [f"{rows_phrase(result.rows_rejected)} rejected"] if result.rows_rejected else []
-        outcome.message = "; ".join(rejected + outcome.warnings) or None
+        rejected = (
+            [f"{rows_phrase(result.rows_rejected)}被退回：请按回执更正后重新报送 [rows_rejected]"]
+            if result.rows_rejected
+            else []
+        )
+        outcome.message = "；".join(rejected + outcome.warnings) or None
     else:
-        outcome.status, outcome.message = "rejected", "no row could be loaded"
+        outcome.status, outcome.message = (
+            "rejected",
+            (f"{rec['file_name']}：没有一行可以入库：请按回执更正后重新报送 [no_row_loaded]"),
+        )
     return outcome

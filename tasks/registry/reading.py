@@ -52,7 +52,7 @@ def sniff_text_file(path: Path) -> tuple[str, str, list[str]]:
     with path.open("rb") as file:
         head = file.read(1 << 16)
     if not head:
-        raise RegistryError("empty file")
+        raise RegistryError("文件是空的：请报送填好的名册 [empty_file]")
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8"
         head = head[len(codecs.BOM_UTF8) :]
@@ -76,7 +76,9 @@ def batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise RegistryError(f"unreadable from line {line} on: {without_row(exc)}") from None
+            raise RegistryError(
+                f"从第 {line} 行起无法读取（技术信息：{without_row(exc)}）：请检查后重新报送 [registry_unreadable]"
+            ) from None
         line += batch.num_rows
         yield batch
 
@@ -139,16 +141,19 @@ def xlsx_to_csv(path: Path, target: Path) -> tuple[Path, list[str]]:
             header = [text(v) for v in next(rows, [])]
             cols = registry_columns(header)
             if cols is None:
-                notes.append(f"sheet '{name}' has no registry header: skipped")
+                notes.append(f"已跳过工作表「{name}」：没有名册表头 [sheet_without_registry]")
                 continue
             if order is None:
                 order = [k for k in REGISTRY_COLUMNS if k in cols and k != "head_name"]
                 writer.writerow([header[cols[k]] for k in order])
             elif not set(order) <= set(cols):
-                notes.append(f"sheet '{name}' has other columns than the first registry sheet: skipped")
+                notes.append(f"已跳过工作表「{name}」：列与第一张名册工作表不同，请改成相同的列 [sheet_columns_differ]")
                 continue
             else:
-                notes.append(f"sheet '{name}' continues the registry: its row 2 is line {line + 1}")
+                notes.append(
+                    f"工作表「{name}」接续名册：回执中的行号按各表连续计算，该表第 2 行记为第 {line + 1} 行 "
+                    "[sheet_continues_registry]"
+                )
             for row in rows:
                 values = [text(v) for v in row]
                 writer.writerow([values[cols[k]] if cols[k] < len(values) else "" for k in order])

@@ -74,8 +74,12 @@ def _reject_repeats(result: RegistryResult, staged: Path, out: Path) -> int:
                 "field": pa.array(["household_id"] * later.num_rows, type=pa.string()),
                 "value": later["household_id"],
                 "reason": pc.binary_join_element_wise(
-                    "household id repeats row", pc.cast(later["first_row"], pa.string()), " "
+                    f"“{result.household_id_header or '户编号'}”与第",
+                    pc.cast(later["first_row"], pa.string()),
+                    "行重复：一户只能填一行，请删去或合并重复的行",
+                    " ",
                 ),
+                "reason_code": pa.array(["duplicate_household"] * later.num_rows, pa.string()),
             },
             schema=REJECTION_SCHEMA,
         ),

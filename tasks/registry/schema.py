@@ -39,6 +39,7 @@ REJECTION_SCHEMA = pa.schema(
         ("field", pa.string()),
         ("value", pa.string()),
         ("reason", pa.string()),
+        ("reason_code", pa.string()),
     ]
 )
 
@@ -61,5 +62,6 @@ class RegistryResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     years: list[int] = field(default_factory=list)
+    household_id_header: str | None = None  # the submitter's header of the household id, named in rejections
     # positions (in the good rows) whose household id fingerprint repeats: compared as text at the finish
     repeat_candidates: list[int] = field(default_factory=list)
