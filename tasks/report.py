@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
@@ -238,7 +238,6 @@ class Chart:
     download: Download
     note: str = ""
     section: str = ""  # the heading of the chart's own section, when it has one
-    counties: list[str] = field(default_factory=list)  # the category labels every one of which must show
 
 
 def _base_option(**extra: Any) -> dict[str, Any]:
@@ -377,7 +376,6 @@ def incidence_chart(data: dict[str, Any]) -> Chart | None:
         height=per_county * len(order) + 90,
         option=option,
         download=Download("各县贫困发生率.csv", INCIDENCE_COLUMNS, shown),
-        counties=[label[c] for c in order],
     )
 
 
@@ -423,7 +421,6 @@ def social_chart(data: dict[str, Any]) -> Chart | None:
         height=(16 + 22 * len(years)) * len(order) + 90,
         option=option,
         download=Download("社会组织落地资金_按县.csv", SOCIAL_COLUMNS, data["social"]),
-        counties=[names[c] for c in order],
     )
 
 
