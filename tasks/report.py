@@ -1,17 +1,22 @@
 """Report: the nightly HTML report, one self-contained file per run date (Asia/Shanghai).
 
-``<home>/reports/<yyyy-mm-dd>.html`` holds the headline indicators, the civil-affairs funds per
-year of the Luoxiao area and the designated counties with their growth, each county's poverty
-incidence against its exit threshold, the social organisations' funds landed, and the run's
-submissions and rejections. plotly.js is embedded once in the page, so it opens without a
-network (a press office laptop, an e-mail attachment).
+``<home>/reports/<yyyy-mm-dd>.html`` holds what needs someone today, the headline indicators, the
+civil-affairs funds per year of each area with their growth, each county's poverty incidence against its
+exit threshold, the social organisations' funds landed, a sortable per-county table for each area, the
+indicators' definitions, and the run's submissions and rejections. The page comes from the Jinja2 template
+``tasks/templates/report.html.j2``; Apache ECharts (vendored in ``tasks/templates/vendor/``) is inlined
+once, and every chart's data travels in the page, so it opens, draws and hands out its CSVs with no
+network (a press office laptop, an e-mail attachment, a phone).
 """
 
 from __future__ import annotations
 
-import html
+import math
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,14 +26,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from fupin.export import header_row
+from fupin.export import column_labels
 from fupin.files import write_text_atomic
 from fupin.formatting import figure_text
 from fupin.readonly import connect_readonly
 from fupin.sql import dicts
-from tasks.calendar import ATTENTION, STATUS_LABELS, submission_status
+from tasks.calendar import ATTENTION, submission_status
+from tasks.calendar import STATUS_LABELS as CALENDAR_STATUS_LABELS
+from tasks.receipt import STATUS_LABELS as SUBMISSION_STATUS_LABELS
 from tasks.summary import run_records
-from warehouse.build import indicator_names
 from warehouse.contracts import contracts
 from warehouse.reference import provinces
 
@@ -36,12 +42,52 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 # rejections listed in full up to this many; beyond, the count and the first ones (the receipts have them all)
 MAX_REJECTIONS_SHOWN = 200
+TEMPLATE = "report.html.j2"
+ECHARTS = "vendor/echarts.common.min.js"
+COLOURS = ("#c8102e", "#1f5fa8", "#2f855a", "#6b46c1", "#b7791f")
 
 # the briefing's first lines: one definition (marts.headline) for the CLI, this report and the Prefect artifact
 HEADLINE_SQL = (
     "select indicator, scope_code, scope_name, period, value, unit from marts.headline "
     "order by ordinal, scope_code, period"
 )
+# what each chart shows and its CSV holds: these marts' columns, rows as the chart draws them
+FUNDS_COLUMNS = ["indicator", "scope_code", "scope_name", "period", "value", "unit"]
+INCIDENCE_COLUMNS = ["county_code", "county_name", "year", "incidence", "exit_threshold", "below_exit_threshold"]
+SOCIAL_COLUMNS = ["county_code", "county_name", "year", "amount_yuan", "organisations", "projects"]
+COUNTY_COLUMNS = ["indicator", "indicator_name", "scope_code", "scope_name", "period", "value", "unit"]
+# the CSVs' headers beyond the export's column labels (fupin.export.column_labels)
+CSV_LABELS = {"indicator_name": "指标", "amount_yuan": "金额（元）", "value": "数值"}
+# ledger statuses neither the receipts nor the calendar name
+EXTRA_STATUS_LABELS = {"duplicate": "重复报送（同一内容已入库）"}
+# datasets without a contract (the registries go their own way: tasks/registry)
+EXTRA_DATASET_LABELS = {"household_registry": "建档立卡贫困户名册"}
+
+
+def status_label(status: str | None, kind: str = "submission") -> str:
+    """The Chinese word for a status code: ``kind`` 'submission' (meta.submissions) or 'calendar'.
+
+    The one place the report looks labels up, so that a warehouse label table can replace the dicts here.
+    """
+    if status is None:
+        return ""
+    labels = CALENDAR_STATUS_LABELS if kind == "calendar" else {**SUBMISSION_STATUS_LABELS, **EXTRA_STATUS_LABELS}
+    return labels.get(status, status)
+
+
+def dataset_label(dataset: str | None) -> str:
+    """A dataset's Chinese name from its contract (the code itself when no contract knows it)."""
+    if not dataset:
+        return ""
+    known = contracts()
+    return known[dataset].zh if dataset in known else EXTRA_DATASET_LABELS.get(dataset, dataset)
+
+
+def field_label(column: str | None) -> str:
+    """A warehouse column's Chinese header (the contracts' labels and the export's)."""
+    if not column:
+        return ""
+    return CSV_LABELS.get(column) or column_labels().get(column, column)
 
 
 def run_date(now: datetime | None = None) -> date:
@@ -61,11 +107,12 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
 
 def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[str, Any]:
     """Everything the report shows, read from the warehouse; ``since``: the run's start (None: all submissions)."""
+    areas = _rows(con, "select area_code, area_name, show_counties from core.area order by rowid")
     funds = _rows(
         con,
-        "select i.scope_code, i.scope_name, cast(i.period as integer) as year, i.value from marts.indicators as i "
-        "join core.area as a on a.area_code = i.scope_code "
-        "where i.indicator = 'civil_affairs_funds' and i.period not like '%-%' order by i.scope_code desc, year",
+        "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, cast(i.period as integer) as year "
+        "from marts.indicators as i join core.area as a on a.area_code = i.scope_code "
+        "where i.indicator = 'civil_affairs_funds' and i.period not like '%-%' order by a.rowid, year",
     )
     growth = {
         r["scope_code"]: r
@@ -82,12 +129,24 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
         "from marts.poverty_by_county as p "
         "left join (select distinct county_code, area_code from core.area_county where area_code in "
         "(select area_code from core.area where show_counties)) as a on a.county_code = p.county_code "
-        "order by p.year, p.incidence desc",
+        "order by p.year, p.incidence desc, p.county_code",
     )
     social = _rows(
         con,
         "select county_code, county_name, year, amount_yuan, organisations, projects "
-        "from marts.social_org_by_county order by year, amount_yuan desc",
+        "from marts.social_org_by_county order by year, amount_yuan desc, county_code",
+    )
+    # every county-level figure of marts.indicators, under each area the county belongs to
+    by_county = _rows(
+        con,
+        "select ac.area_code, i.indicator, d.name as indicator_name, i.scope_code, i.scope_name, i.period, "
+        "i.value, i.unit from marts.indicators as i "
+        "join (select distinct area_code, county_code from core.area_county) as ac on ac.county_code = i.scope_code "
+        "join core.indicator_definition as d using (indicator) "
+        "order by ac.area_code, d.ordinal, i.period, i.scope_code",
+    )
+    definitions = _rows(
+        con, "select indicator, name, unit_name, definition from core.indicator_definition order by ordinal"
     )
     window = "where received_at >= ?" if since else ""
     submissions = _rows(
@@ -110,10 +169,13 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
     )
     return {
         "headline": _rows(con, HEADLINE_SQL),
+        "areas": areas,
         "funds": funds,
         "growth": growth,
         "incidence": incidence,
         "social": social,
+        "by_county": by_county,
+        "definitions": definitions,
         "submissions": submissions,
         "rejections": rejections,
         "ledger": _rows(con, "select status, count(*) as n from meta.submissions group by status order by status"),
@@ -125,308 +187,396 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
     }
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
+# --- values at the edge: DECIMAL and DOUBLE from the warehouse, numbers for the charts, text for the CSVs
+
+
+def _number(value: Any) -> float | int | None:
+    """A JSON number for a chart (Decimal → float; booleans and None as they are)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    return float(value)
+
+
+def _figure(value: Any, unit: str) -> str:
+    """A figure as the page prints it (fupin.export's convention), for DOUBLE and DECIMAL values alike."""
+    return figure_text(None if value is None else _number(value), unit)
+
+
+def csv_cell(value: Any) -> str:
+    """A mart value as CSV text, exact: DECIMAL as written, DOUBLE by its shortest round-trip form, 是/否."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return str(value)
+
+
+@dataclass
+class Download:
+    """One CSV the page builds in the browser: file name, Chinese header, the mart's rows as text."""
+
+    file: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "header": [field_label(c) for c in self.columns],
+            "rows": [[csv_cell(r[c]) for c in self.columns] for r in self.rows],
+        }
+
+
+@dataclass
+class Chart:
+    """One ECharts chart: its element id, HTML title, height, option (plain JSON) and downloadable rows."""
+
+    id: str
+    title: str
+    height: int
+    option: dict[str, Any]
+    download: Download
+    note: str = ""
+    section: str = ""  # the heading of the chart's own section, when it has one
+
+
+def _base_option(**extra: Any) -> dict[str, Any]:
     return {
-        "title": {"text": title, "x": 0.01, "font": {"size": 16}},
-        "font": {"family": FONT, "size": 13},
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
-        "plot_bgcolor": "white",
-        "paper_bgcolor": "white",
-        "legend": {"orientation": "h", "y": -0.15},
+        "animation": False,
+        "textStyle": {"fontFamily": FONT, "fontSize": 12},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         **extra,
     }
 
 
-def funds_figure(data: dict[str, Any]):
-    """Civil-affairs funds per year, 亿元: the Luoxiao area and the designated counties side by side."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    scopes = list(dict.fromkeys(r["scope_code"] for r in data["funds"]))  # every area with funds, in area order
-    names = {r["scope_code"]: r["scope_name"] for r in data["funds"]}
-    titles = []
-    for s in scopes:
-        g = data["growth"].get(s)
-        titles.append(f"{names[s]}（{g['period']} 年均增长 {g['value'] * 100:.1f}%）" if g else names[s])
-    fig = make_subplots(rows=1, cols=max(len(scopes), 1), subplot_titles=titles or ["无数据"])
-    for i, (s, colour) in enumerate(
-        zip(scopes, ("#c8102e", "#1f5fa8", "#2f855a", "#6b46c1", "#b7791f"), strict=False), start=1
-    ):
-        rows = [r for r in data["funds"] if r["scope_code"] == s]
-        fig.add_trace(
-            go.Bar(
-                x=[str(r["year"]) for r in rows],
-                y=[r["value"] / 1e8 for r in rows],
-                name=names[s],
-                marker_color=colour,
-                text=[f"{r['value'] / 1e8:.2f}" for r in rows],
-                textposition="outside",
-                hovertemplate="%{x}年: %{y:.2f}亿元<extra>" + html.escape(names[s]) + "</extra>",
-            ),
-            row=1,
-            col=i,
-        )
-        fig.update_yaxes(title_text="亿元", rangemode="tozero", gridcolor="#e5e8eb", row=1, col=i)
-    fig.update_layout(**_layout("民政事业费（中央＋省级）逐年分配", showlegend=False, height=440))
-    fig.update_layout(margin={"t": 100})
-    return fig
+def _value_axis(name: str, room: str = "25%") -> dict[str, Any]:
+    # the value axis leaves room past the longest bar for its label
+    return {
+        "type": "value",
+        "name": name,
+        "boundaryGap": [0, room],
+        "splitLine": {"lineStyle": {"color": "#e5e8eb"}},
+    }
 
 
-def incidence_figure(data: dict[str, Any]):
-    """Each county's incidence in the latest year (and the first, for comparison) against the exit threshold."""
-    import plotly.graph_objects as go
-
-    years = sorted({r["year"] for r in data["incidence"]})
-    fig = go.Figure()
-    if not years:
-        fig.update_layout(**_layout("贫困发生率：无数据"))
-        return fig
-    last = [r for r in data["incidence"] if r["year"] == years[-1]]
-    order = [r["county_code"] for r in last]
-    names = {r["county_code"]: r["county_name"] + ("★" if r["designated"] else "") for r in data["incidence"]}
-    if len(years) > 1:
-        first = {r["county_code"]: r for r in data["incidence"] if r["year"] == years[0]}
-        fig.add_trace(
-            go.Bar(
-                x=[names[c] for c in order],
-                y=[first[c]["incidence"] * 100 if c in first else None for c in order],
-                name=f"{years[0]}年末",
-                marker_color="#c9d1d9",
-                hovertemplate="%{x}: %{y:.2f}%<extra>" + f"{years[0]}年末</extra>",
-            )
-        )
-    fig.add_trace(
-        go.Bar(
-            x=[names[c] for c in order],
-            y=[r["incidence"] * 100 for r in last],
-            name=f"{years[-1]}年末",
-            marker_color=["#2e8540" if r["below_exit_threshold"] else "#c8102e" for r in last],
-            text=[f"{r['incidence'] * 100:.2f}" for r in last],
-            textposition="outside",
-            hovertemplate="%{x}: %{y:.2f}%<extra>" + f"{years[-1]}年末</extra>",
-        )
-    )
-    thresholds = sorted({r["exit_threshold"] for r in last})
-    for t in thresholds:
-        fig.add_hline(
-            y=t * 100,
-            line_dash="dash",
-            line_color="#333",
-            annotation_text=f"退出标准 {t * 100:g}%",
-            annotation_position="top left",
-            annotation_bgcolor="rgba(255,255,255,0.85)",
-        )
-    fig.update_layout(
-        **_layout(
-            f"各县贫困发生率（{years[-1]}年末，红：未达退出标准，绿：低于退出标准；★ 民政部定点扶贫县）",
-            barmode="group",
-            height=480,
-            yaxis={"title": {"text": "%"}, "rangemode": "tozero", "gridcolor": "#e5e8eb"},
-            xaxis={"tickangle": -45},
-        )
-    )
-    return fig
-
-
-def social_figure(data: dict[str, Any]):
-    """Social organisations' funds landed per county and year, 万元."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for year in sorted({r["year"] for r in data["social"]}):
-        rows = [r for r in data["social"] if r["year"] == year]
-        fig.add_trace(
-            go.Bar(
-                x=[r["county_name"] for r in rows],
-                y=[float(r["amount_yuan"]) / 1e4 for r in rows],
-                name=f"{year}年",
-                text=[f"{float(r['amount_yuan']) / 1e4:,.1f}万元 · {r['organisations']}家组织" for r in rows],
-                textposition="outside",
-                marker_color="#1f5fa8",
-                hovertemplate="%{x}: %{y:,.1f}万元<extra>" + f"{year}年</extra>",
-            )
-        )
-    fig.update_layout(
-        **_layout(
-            "社会组织扶贫项目落地资金（按县）",
-            height=380,
-            yaxis={"title": {"text": "万元"}, "rangemode": "tozero", "gridcolor": "#e5e8eb"},
-        )
-    )
-    return fig
-
-
-_STYLE = (
-    "body{font-family:"
-    + FONT
-    + ";"
-    + """margin:1.5rem auto;max-width:76rem;padding:0 1rem;color:#1f2933;line-height:1.45}
-h1{font-size:1.6rem;border-bottom:3px solid #c8102e;padding-bottom:.3rem}h2{margin-top:2rem;font-size:1.2rem}
-table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem;font-size:.92rem}
-th,td{border:1px solid #d9dee3;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f1f4f7}
-td.figure{text-align:right;font-variant-numeric:tabular-nums;font-weight:600}
-.chart{margin:1rem 0;border:1px solid #e5e8eb}.note{color:#52606d;font-size:.9rem}
-.status-rejected,.status-failed{color:#c8102e;font-weight:600}.status-partially_loaded{color:#b7791f}
-.banner{border:2px solid #c8102e;background:#fff5f5;padding:.6rem 1rem;margin:1rem 0}.banner ul{margin:.3rem 0}
-"""
-)
-
-
-def _banner(data: dict[str, Any]) -> list[str]:
-    """What needs someone today, above everything else: failed provinces, held submissions, late provinces."""
-    e = html.escape
-    lines = [f"<li><b>失败</b> {e(name)}：{e(reason)}</li>" for name, reason in data["failures"]]
-    lines += [f"<li><b>待确认</b> {e(h['file_name'])}（{e(h['submission_id'])}）</li>" for h in data["held"]]
-    attention = [r for r in data["calendar"] if r["status"] in ATTENTION]
-    if attention:
-        lines.append(f"<li><b>迟报与未报</b> {len(attention)} 项，见下表</li>")
-    if not lines:
-        return []
-    out = ['<div class="banner" id="banner"><b>今日需要处理</b><ul>', *lines, "</ul></div>"]
-    if attention:
-        out += [
-            '<h2 id="late">迟报与未报 Late and missing submissions</h2>',
-            _table(
-                ["省份", "数据集", "期间", "截止日期", "状态", "逾期天数"],
-                [
-                    [
-                        e(r["province_name"] or r["province_code"]),
-                        e(r["dataset_name"]),
-                        str(r["period"]),
-                        str(r["due_date"]),
-                        e(STATUS_LABELS[r["status"]]),
-                        str(r["days_late"] or ""),
-                    ]
-                    for r in attention
-                ],
-            ),
+def funds_charts(data: dict[str, Any]) -> list[Chart]:
+    """Civil-affairs funds per year, 亿元: one chart per area with funds, its average growth in the title."""
+    names = {a["area_code"]: a["area_name"] for a in data["areas"]}
+    scopes = list(dict.fromkeys(r["scope_code"] for r in data["funds"]))
+    charts = []
+    for n, scope in enumerate(scopes):
+        rows = [r for r in data["funds"] if r["scope_code"] == scope]
+        name = names.get(scope, rows[0]["scope_name"])
+        g = data["growth"].get(scope)
+        title = f"{name}（{g['period']} 年均增长 {_number(g['value']) * 100:.1f}%）" if g else name
+        bars = [
+            {"value": round(_number(r["value"]) / 1e8, 2), "text": f"{_number(r['value']) / 1e8:,.2f}"} for r in rows
         ]
+        option = _base_option(
+            grid={"left": 8, "right": 16, "top": 36, "bottom": 28},
+            xAxis={"type": "category", "data": [f"{r['year']}年" for r in rows], "axisLabel": {"interval": 0}},
+            yAxis=_value_axis("亿元", "15%"),
+            series=[
+                {
+                    "type": "bar",
+                    "name": name,
+                    "data": bars,
+                    "barMaxWidth": 56,
+                    "itemStyle": {"color": COLOURS[n % len(COLOURS)]},
+                    "label": {"show": True, "position": "top"},
+                }
+            ],
+        )
+        charts.append(
+            Chart(
+                id=f"chart-funds-{scope}",
+                title=title,
+                height=320,
+                option=option,
+                download=Download(f"民政事业费_{name}.csv", FUNDS_COLUMNS, rows),
+            )
+        )
+    return charts
+
+
+def incidence_chart(data: dict[str, Any]) -> Chart | None:
+    """Each county's incidence in the latest year (and the first, for comparison) against the exit threshold."""
+    years = sorted({r["year"] for r in data["incidence"]})
+    if not years:
+        return None
+    shown = [r for r in data["incidence"] if r["year"] in (years[0], years[-1])]
+    last = [r for r in shown if r["year"] == years[-1]]
+    first = {r["county_code"]: r for r in shown if r["year"] == years[0]}
+    label = {r["county_code"]: r["county_name"] + ("★" if r["designated"] else "") for r in shown}
+    order = [r["county_code"] for r in last] + sorted(set(first) - {r["county_code"] for r in last})
+    latest = {r["county_code"]: r for r in last}
+    series = []
+    if len(years) > 1:
+        series.append(
+            {
+                "type": "bar",
+                "name": f"{years[0]}年末",
+                "itemStyle": {"color": "#c9d1d9"},
+                "data": [
+                    round(_number(first[c]["incidence"]) * 100, 2)
+                    if c in first and first[c]["incidence"] is not None
+                    else None
+                    for c in order
+                ],
+            }
+        )
+    thresholds = sorted({_number(r["exit_threshold"]) for r in last if r["exit_threshold"] is not None})
+    series.append(
+        {
+            "type": "bar",
+            "name": f"{years[-1]}年末",
+            "itemStyle": {"color": "#c8102e"},
+            "label": {"show": True, "position": "right", "fontSize": 11},
+            "data": [
+                {
+                    "value": round(_number(latest[c]["incidence"]) * 100, 2),
+                    "text": f"{_number(latest[c]['incidence']) * 100:.2f}",
+                    "itemStyle": {"color": "#2e8540" if latest[c]["below_exit_threshold"] else "#c8102e"},
+                }
+                if c in latest and latest[c]["incidence"] is not None
+                else None
+                for c in order
+            ],
+            "markLine": {
+                "silent": True,
+                "symbol": "none",
+                "lineStyle": {"type": "dashed", "color": "#333"},
+                "label": {"position": "start", "formatter": "{b}"},
+                "data": [{"xAxis": round(t * 100, 4), "name": f"退出标准 {t * 100:g}%"} for t in thresholds],
+            },
+        }
+    )
+    per_county = 14 + 16 * len(series)
+    option = _base_option(
+        legend={"top": 0, "left": 0},
+        grid={"left": 8, "right": 16, "top": 48, "bottom": 28},
+        xAxis=_value_axis("%", "20%"),
+        yAxis={
+            "type": "category",
+            "inverse": True,
+            "data": [label[c] for c in order],
+            "axisLabel": {"interval": 0},
+            "axisTick": {"alignWithLabel": True},
+        },
+        series=series,
+    )
+    marks = "、".join(a["area_name"] for a in data["areas"] if a["show_counties"])
+    return Chart(
+        id="chart-incidence",
+        section="贫困发生率与退出标准 Incidence against the exit threshold",
+        title=f"各县贫困发生率（{years[-1]}年末与{years[0]}年末，%）"
+        if len(years) > 1
+        else f"各县贫困发生率（{years[-1]}年末，%）",
+        note="红：未达退出标准；绿：低于退出标准；虚线：退出标准" + (f"；★ {marks}" if marks else "") + "。",
+        height=per_county * len(order) + 90,
+        option=option,
+        download=Download("各县贫困发生率.csv", INCIDENCE_COLUMNS, shown),
+    )
+
+
+def social_chart(data: dict[str, Any]) -> Chart | None:
+    """Social organisations' funds landed per county and year, 万元."""
+    if not data["social"]:
+        return None
+    years = sorted({r["year"] for r in data["social"]})
+    order = list(dict.fromkeys(r["county_code"] for r in data["social"]))
+    names = {r["county_code"]: r["county_name"] for r in data["social"]}
+    series = []
+    for n, year in enumerate(years):
+        rows = {r["county_code"]: r for r in data["social"] if r["year"] == year}
+        series.append(
+            {
+                "type": "bar",
+                "name": f"{year}年",
+                "itemStyle": {"color": COLOURS[(n + 1) % len(COLOURS)]},
+                "label": {"show": True, "position": "right", "fontSize": 11},
+                "data": [
+                    {
+                        "value": round(_number(rows[c]["amount_yuan"]) / 1e4, 1),
+                        "text": f"{_number(rows[c]['amount_yuan']) / 1e4:,.1f}（{rows[c]['organisations']}家）",
+                    }
+                    if c in rows
+                    else None
+                    for c in order
+                ],
+            }
+        )
+    option = _base_option(
+        legend={"top": 0, "left": 0},
+        grid={"left": 8, "right": 16, "top": 48, "bottom": 28},
+        xAxis=_value_axis("万元", "60%"),
+        yAxis={"type": "category", "inverse": True, "data": [names[c] for c in order], "axisLabel": {"interval": 0}},
+        series=series,
+    )
+    return Chart(
+        id="chart-social",
+        section="社会组织落地资金 Social-organisation funds landed",
+        title="社会组织扶贫项目落地资金（按县，万元）",
+        note="括号内为参与的社会组织数。",
+        height=(16 + 22 * len(years)) * len(order) + 90,
+        option=option,
+        download=Download("社会组织落地资金_按县.csv", SOCIAL_COLUMNS, data["social"]),
+    )
+
+
+def county_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per area: one row per county, one column per indicator × period of marts.indicators, sortable."""
+    out = []
+    for area in data["areas"]:
+        rows = [r for r in data["by_county"] if r["area_code"] == area["area_code"]]
+        columns = list(dict.fromkeys((r["indicator"], r["period"]) for r in rows))
+        names = {r["indicator"]: r["indicator_name"] for r in rows}
+        units = {r["indicator"]: r["unit"] for r in rows}
+        counties = sorted({(r["scope_code"], r["scope_name"]) for r in rows})
+        cells = {(r["scope_code"], r["indicator"], r["period"]): r["value"] for r in rows}
+        table_rows = []
+        for code, name in counties:
+            row = []
+            for indicator, period in columns:
+                value = cells.get((code, indicator, period))
+                number = _number(value)
+                row.append(
+                    {
+                        "text": "" if value is None else _figure(value, units[indicator]),
+                        "sort": "" if number is None else repr(float(number)),
+                        "indicator": indicator,
+                        "period": period,
+                        "value": csv_cell(value),
+                    }
+                )
+            table_rows.append({"code": code, "name": name, "cells": row})
+        out.append(
+            {
+                "area_code": area["area_code"],
+                "area_name": area["area_name"],
+                "columns": [{"indicator": i, "period": p, "label": f"{names[i]} {p}"} for i, p in columns],
+                "rows": table_rows,
+                "download": Download(f"分县指标_{area['area_name']}.csv", COUNTY_COLUMNS, rows),
+            }
+        )
     return out
 
 
-def _table(headers: list[str], rows: list[list[str]], cell_class: dict[int, str] | None = None) -> str:
-    e = html.escape
-    out = ["<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in headers) + "</tr>"]
-    for row in rows:
-        cells = []
-        for i, v in enumerate(row):
-            cls = (cell_class or {}).get(i)
-            cells.append(f'<td class="{cls}">{v}</td>' if cls else f"<td>{v}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
+# --- the page
 
 
-def render_report(data: dict[str, Any], day: date, plotly_js: str) -> str:
-    """The report page; ``plotly_js`` is the library's source, inlined once."""
-    e = html.escape
-    figures = [("chart-funds", funds_figure(data)), ("chart-incidence", incidence_figure(data))]
-    if data["social"]:
-        figures.append(("chart-social", social_figure(data)))
-    charts = {
-        div_id: fig.to_html(
-            full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}
-        )
-        for div_id, fig in figures
-    }
-    names = indicator_names()
+def _template_dir():
+    return resources.files("tasks").joinpath("templates")
+
+
+@cache
+def echarts_js() -> str:
+    """The vendored ECharts build, inlined into every report."""
+    return _template_dir().joinpath(ECHARTS).read_text(encoding="utf-8")
+
+
+@cache
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("tasks", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    # tojson keeps Chinese readable in the page (and still escapes <, >, & and ' for a <script> block)
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+    return env
+
+
+def render_report(data: dict[str, Any], day: date, library_js: str | None = None) -> str:
+    """The report page; ``library_js``: the charting library's source, inlined once (default: vendored ECharts)."""
+    charts_funds = funds_charts(data)
+    others = [c for c in (incidence_chart(data), social_chart(data)) if c is not None]
+    tables = county_tables(data)
+    charts = [*charts_funds, *others]
+    downloads = {c.id: c.download.payload() for c in charts}
+    downloads.update({f"table-{t['area_code']}": t["download"].payload() for t in tables})
+    attention = [r for r in data["calendar"] if r["status"] in ATTENTION]
     headline = [
-        [
-            e(names.get(r["indicator"], r["indicator"])),
-            e(r["scope_name"]),
-            e(r["period"]),
-            f'<span data-indicator="{e(r["indicator"])}" data-scope="{e(r["scope_code"])}" '
-            f'data-period="{e(r["period"])}" data-value="{r["value"]!r}">'
-            f"{e(figure_text(r['value'], r['unit']))}</span>",
-        ]
+        {
+            **r,
+            "indicator_name": _indicator_name(data, r["indicator"]),
+            "text": _figure(r["value"], r["unit"]),
+            "raw": csv_cell(r["value"]),
+        }
         for r in data["headline"]
     ]
     submissions = [
-        [
-            e(s["province_code"]),
-            e(s["file_name"]),
-            e(s["dataset"] or ""),
-            f'<span class="status-{e(s["status"])}">{e(s["status"])}</span>',
-            str(s["rows_loaded"]),
-            str(s["rows_rejected"]),
-            e((s["message"] or "")[:200]),
-        ]
+        {
+            **s,
+            "province_name": provinces().get(s["province_code"], s["province_code"]),
+            "dataset_name": dataset_label(s["dataset"]),
+            "status_name": status_label(s["status"]),
+            "message": (s["message"] or "")[:200],
+        }
         for s in data["submissions"]
     ]
-    rejections = [
-        [
-            e(r["file_name"]),
-            "" if r["row_number"] is None else str(r["row_number"]),
-            e(r["field"] or ""),
-            e(r["value"] or ""),
-            e(r["reason"]),
-        ]
-        for r in data["rejections"][:MAX_REJECTIONS_SHOWN]
-    ]
-    ledger = "，".join(f"{e(r['status'])} {r['n']}" for r in data["ledger"]) or "无"
-    loaded = sum(s["rows_loaded"] for s in data["submissions"])
-    rejected = sum(s["rows_rejected"] for s in data["submissions"])
-    parts = [
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>扶贫监测日报 {day.isoformat()}</title>",
-        f"<style>{_STYLE}</style>",
-        f'<script type="text/javascript">{plotly_js}</script>',
-        "</head><body>",
-        f"<h1>民政部扶贫监测日报 · fupin nightly report · {day.isoformat()}</h1>",
-        f'<p class="note">生成时间 {datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M")}（北京时间）。'
-        "金额按部里口径以亿元、万元列示；贫困发生率 = 未脱贫人口 / 农业户籍人口。</p>",
-    ]
-    parts += _banner(data)
-    if data["held"]:
-        parts += [
-            '<h2 id="held">待确认的报送 Held submissions</h2>',
-            '<p class="note">这些报送会使已发布的合计明显下降，未入库，待人工确认：'
-            "<code>fupin approve ID</code> 入库，或 <code>fupin discard ID --reason 原因</code> 放弃。</p>",
-            _table(
-                ["编号", "省份", "文件", "原因"],
-                [
-                    [e(h["submission_id"]), e(h["province_code"]), e(h["file_name"]), e(h["message"] or "")]
-                    for h in data["held"]
-                ],
-            ),
-        ]
-    parts += [
-        '<h2 id="headline">主要指标 Headline indicators</h2>',
-        _table(["指标", "范围", "期间", "数值"], headline, {3: "figure"}),
-        '<h2 id="funds">民政事业费 Civil-affairs funds</h2>',
-        f'<div class="chart">{charts["chart-funds"]}</div>',
-        '<h2 id="incidence">贫困发生率与退出标准 Incidence against the exit threshold</h2>',
-        f'<div class="chart">{charts["chart-incidence"]}</div>',
-    ]
-    if "chart-social" in charts:
-        parts += [
-            '<h2 id="social">社会组织落地资金 Social-organisation funds landed</h2>',
-            f'<div class="chart">{charts["chart-social"]}</div>',
-        ]
-    parts += [
-        '<h2 id="submissions">今日接收的报送 Submissions received today</h2>',
-        f'<p class="note">{len(data["submissions"])} 个文件，入库 {loaded} 行，退回 {rejected} 行。'
-        f"报送台账合计：{ledger}。</p>",
-        _table(
-            header_row(["province_code", "file_name", "dataset", "status", "rows_loaded", "rows_rejected", "message"]),
-            submissions,
+    rejections = [{**r, "field_name": field_label(r["field"])} for r in data["rejections"][:MAX_REJECTIONS_SHOWN]]
+    ledger = "，".join(f"{status_label(r['status'])} {r['n']}" for r in data["ledger"]) or "无"
+    page = (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            day=day.isoformat(),
+            generated=datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            font=FONT,
+            library_js=library_js if library_js is not None else echarts_js(),
+            failures=data["failures"],
+            held=data["held"],
+            attention=[
+                {
+                    **r,
+                    "status_name": status_label(r["status"], "calendar"),
+                    "dataset_name": r.get("dataset_name") or dataset_label(r["dataset"]),
+                }
+                for r in attention
+            ],
+            headline=headline,
+            funds=charts_funds,
+            others=others,
+            county_tables=tables,
+            definitions=data["definitions"],
+            submissions=submissions,
+            rows_loaded=sum(s["rows_loaded"] or 0 for s in data["submissions"]),
+            rows_rejected=sum(s["rows_rejected"] or 0 for s in data["submissions"]),
+            ledger=ledger,
+            rejections=rejections,
+            rejections_total=len(data["rejections"]),
+            max_rejections=MAX_REJECTIONS_SHOWN,
+            headers={
+                c: field_label(c)
+                for c in (
+                    "province_name",
+                    "file_name",
+                    "dataset",
+                    "status",
+                    "rows_loaded",
+                    "rows_rejected",
+                    "message",
+                    "row_number",
+                    "field",
+                    "value",
+                    "reason",
+                )
+            },
+            payload={"charts": {c.id: c.option for c in charts}, "downloads": downloads},
         )
-        if submissions
-        else "<p>今日没有接收新文件。 Nothing new was received today.</p>",
-        f'<h2 id="rejections">退回明细 Rejections ({len(data["rejections"])})</h2>',
-    ]
-    if rejections:
-        parts.append(_table(header_row(["file_name", "row_number", "field", "value", "reason"]), rejections))
-        if len(data["rejections"]) > MAX_REJECTIONS_SHOWN:
-            parts.append(
-                f'<p class="note">仅列出前 {MAX_REJECTIONS_SHOWN} 条，共 {len(data["rejections"])} 条；'
-                "完整清单见各省回执（receipts）或 <code>fupin submissions --id</code>。</p>"
-            )
-    else:
-        parts.append("<p>今日没有退回的行。 No rows were rejected today.</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    )
+    return page
+
+
+def _indicator_name(data: dict[str, Any], indicator: str) -> str:
+    return next((d["name"] for d in data["definitions"] if d["indicator"] == indicator), indicator)
 
 
 def todays_failures(paths: Paths, day: date) -> list[tuple[str, str]]:
@@ -446,18 +596,13 @@ def _failed_run_times(paths: Paths) -> list[float]:
 
 def write_report(paths: Paths, day: date | None = None) -> Path:
     """Read the warehouse and the day's run records and write <home>/reports/<date>.html atomically."""
-    from plotly.offline import get_plotlyjs
-
     day = day or run_date()
     since = datetime.combine(day, time(0), tzinfo=SHANGHAI)  # everything received that day, by every run
     with connect_readonly(paths.warehouse) as con:
         data = read_report_data(con, since)
-        data["calendar"] = [
-            {**r, "dataset_name": contracts()[r["dataset"]].zh if r["dataset"] in contracts() else r["dataset"]}
-            for r in submission_status(con, paths)
-        ]
+        data["calendar"] = [{**r, "dataset_name": dataset_label(r["dataset"])} for r in submission_status(con, paths)]
     data["failures"] = todays_failures(paths, day)
-    page = render_report(data, day, get_plotlyjs())
+    page = render_report(data, day)
     return write_text_atomic(report_path(paths, day), page)
 
 
