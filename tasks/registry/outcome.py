@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from fupin.config import Paths
@@ -23,17 +25,17 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         if year is None:
             raise RegistryError("cannot tell which year the registry describes: put it in the file name (…2017…)")
         source = Path(rec["raw_path"])
-        converted = None
-        if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            converted, notes = xlsx_to_csv(source, staging / "registry.csv")
-            outcome.warnings.extend(notes)
-        try:
+        with ExitStack() as stack:
+            converted = None
+            if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+                # the CSV holds ID numbers in clear: a file without a name (O_TMPFILE, or unlinked at once), so
+                # that only the raw archive keeps them, even when the run is killed in the middle
+                staging.mkdir(parents=True, exist_ok=True)
+                converted, notes = xlsx_to_csv(source, stack.enter_context(tempfile.TemporaryFile(dir=staging)))
+                outcome.warnings.extend(notes)
             result = ingest_registry(
                 converted or source, rec["province_code"], year, key, staging, rec["submission_id"]
             )
-        finally:
-            if converted:
-                converted.unlink()  # it holds ID numbers in clear: only the raw archive may keep them
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
     except RegistryError as exc:
