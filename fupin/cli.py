@@ -43,6 +43,7 @@ def _text(value: Any, limit: int | None = None):
 def _paths(home: Path | None):
     from fupin.config import Paths
 
+    os.umask(0o077)  # what a command writes (exports, reports, the demo's registries) is the owner's alone
     return Paths.from_home(home)
 
 

@@ -20,6 +20,7 @@ def doctor(home):
 @pytest.fixture()
 def home(demo_home_copy):
     (demo_home_copy / "warehouse.duckdb").chmod(0o600)
+    demo_home_copy.chmod(0o700)
     return demo_home_copy
 
 
