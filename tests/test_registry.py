@@ -197,3 +197,55 @@ def test_a_workbook_is_a_registry_when_any_sheet_has_the_registry_header(tmp_pat
         book.add_worksheet("表1").write_row(0, 0, ["县（市、区）", "资金（万元）"])
     assert is_registry_file(registry)
     assert not is_registry_file(form)
+
+
+KILLED_CONVERSION = """
+import sys
+from pathlib import Path
+from fupin.config import Paths
+from tasks.records import Outcome
+from tasks.registry import registry_outcome
+
+raw, home = Path(sys.argv[1]), Path(sys.argv[2])
+rec = {"file_name": raw.name, "raw_path": str(raw), "province_code": "36", "submission_id": "36-killed"}
+outcome = Outcome("36-killed", "36", raw.name, "-", "2026-11-29T02:00:00+08:00", raw_path=str(raw))
+registry_outcome(outcome, rec, Paths(home), home / "staging" / "36-killed")
+"""
+
+
+def test_a_run_killed_while_converting_an_xlsx_registry_leaves_no_id_number_behind(tmp_path):
+    """Issue 18, finding 12 (SIGKILL during XLSX-registry conversion): the converted CSV has no name on disk,
+    so a real SIGKILL in the middle of writing it (the ``convert`` fault point) leaves no clear ID anywhere."""
+    import os
+    import subprocess
+    import sys
+
+    import xlsxwriter
+
+    from fupin.demo.registry import synthetic_registry
+
+    source = synthetic_registry(tmp_path / "source.csv", 25_000, province_code="36")
+    with open(source, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    ids = {row[2] for row in rows[1:]}
+    raw = tmp_path / "raw" / "莲花县建档立卡贫困户2017.xlsx"
+    raw.parent.mkdir()
+    with xlsxwriter.Workbook(str(raw), {"constant_memory": True}) as book:
+        sheet = book.add_worksheet("户")
+        for r, row in enumerate(rows):
+            sheet.write_row(r, 0, row)
+    source.unlink()
+    home = tmp_path / "home"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_CONVERSION, str(raw), str(home)],
+        env={**os.environ, "FUPIN_KILL_AT": "convert"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr  # killed in the middle of the conversion, as a run would be
+    assert (home / "staging" / "36-killed").is_dir()  # the conversion had begun there
+    left = [p for p in tmp_path.rglob("*") if p.is_file() and p != raw]
+    with_ids = [p for p in left if set(re.findall(r"[0-9]{17}[0-9X]", p.read_bytes().decode("utf-8", "replace"))) & ids]
+    assert with_ids == []
