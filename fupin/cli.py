@@ -578,7 +578,7 @@ def report(home: HomeOption = None) -> None:
     from tasks.report import write_report
 
     paths = _paths(home)
-    _warehouse(home)
+    _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     target = write_report(paths)
     typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
@@ -592,7 +592,7 @@ def docs(
     from fupin.docs import write_docs
 
     paths = _paths(home)
-    _warehouse(home)
+    _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     for written in write_docs(paths.warehouse, out or paths.home / "docs"):
         typer.echo(f"wrote {written}")
 
@@ -612,7 +612,7 @@ def export(
     from fupin.export import export as export_file
 
     paths = _paths(home)
-    _warehouse(home)
+    _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     try:
         target, rows = export_file(paths.warehouse, out, fmt.lower(), indicators=indicators_, table=table)
     except ExportError as exc:

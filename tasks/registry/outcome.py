@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from fupin.config import Paths
+from fupin.safe_text import mask_ids
 from tasks.lake import partition_path, rows_phrase
 from tasks.records import Outcome, Rejection
 from tasks.registry.hashing import pii_key
@@ -32,14 +33,14 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
                 # that only the raw archive keeps them, even when the run is killed in the middle
                 staging.mkdir(parents=True, exist_ok=True)
                 converted, notes = xlsx_to_csv(source, stack.enter_context(tempfile.TemporaryFile(dir=staging)))
-                outcome.warnings.extend(notes)
+                outcome.warnings.extend(mask_ids(n) for n in notes)  # a sheet may be named anything
             result = ingest_registry(
                 converted or source, rec["province_code"], year, key, staging, rec["submission_id"]
             )
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
-    except RegistryError as exc:
-        outcome.status, outcome.message = "rejected", f"{rec['file_name']}: {exc}"
+    except RegistryError as exc:  # an ID-number-shaped token in a message is masked, wherever it came from
+        outcome.status, outcome.message = "rejected", mask_ids(f"{rec['file_name']}: {exc}")
         outcome.rejections.append(Rejection(None, None, None, outcome.message))
         return outcome
     outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
