@@ -34,6 +34,7 @@ from tasks.summary import (
     record_run,
     summarise_run,
 )
+from warehouse.home import private_home
 from warehouse.reference import provinces
 
 
@@ -136,10 +137,12 @@ def nightly(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     quiet_handled_tracebacks()
     paths = Paths.from_home(home, sources_file)
+    private_home(paths.home)  # files 0600, folders 0700; one line for a home that cannot be written
     sources = resolve_sources(sources_file, inbox)
     record_run(paths, started_at, None)
     with run_lock(paths.lock, lock_wait_seconds):
         mark_crashed_runs(paths)
+        shutil.rmtree(paths.staging, ignore_errors=True)  # a killed run's leftovers: nothing in them is needed
         recover_warehouse(paths)  # a warehouse that no longer reads is set aside and rebuilt first
         seen = read_ledger(paths)
         pull = pull_source.with_options(

@@ -44,6 +44,7 @@ def _text(value: Any, limit: int | None = None):
 def _paths(home: Path | None):
     from fupin.config import Paths
 
+    os.umask(0o077)  # what a command writes (exports, reports, the demo's registries) is the owner's alone
     return Paths.from_home(home)
 
 
@@ -677,7 +678,7 @@ def report(home: HomeOption = None) -> None:
     from tasks.report import write_report
 
     paths = _paths(home)
-    _warehouse(home)
+    _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     target = write_report(paths)
     typer.echo(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
@@ -694,7 +695,7 @@ def docs(
     if lang not in LANGUAGES:
         _fail(f"--lang 只能是 {' 或 '.join(LANGUAGES)}（收到 {lang}） [unknown_language]")
     paths = _paths(home)
-    _warehouse(home)
+    _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     for written in write_docs(paths.warehouse, out or paths.home / "docs", lang):
         typer.echo(f"wrote {written}")
 
@@ -714,7 +715,7 @@ def export(
     from fupin.export import export as export_file
 
     paths = _paths(home)
-    _warehouse(home)
+    _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     try:
         target, rows = export_file(paths.warehouse, out, fmt.lower(), indicators=indicators_, table=table)
     except ExportError as exc:

@@ -1,7 +1,8 @@
 """`fupin doctor`: check a home folder and say, one line each, what is wrong and what to do.
 
 Findings are Chinese for the operator, each with a stable code. Errors make the command exit 1;
-notes (tips that do not stop a run) leave it at 0. Nothing is changed: the doctor only reads.
+notes (tips that do not stop a run) leave it at 0. Nothing is changed: the doctor only reads (and makes
+and removes one empty file per folder to tell whether a run could write there).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import duckdb
 
 from fupin.config import Paths
 from fupin.readonly import connect_readonly
-from warehouse.home import in_home
+from warehouse.home import in_home, unwritable
 
 ERROR, NOTE = "错误", "提示"
 
@@ -40,7 +41,7 @@ def _too_open(path: Path) -> bool:
 def _run_in_progress(paths: Paths) -> bool:
     if not paths.lock.exists():
         return False
-    with open(paths.lock, "a+") as fh:
+    with open(paths.lock) as fh:  # read-only: the doctor may look at a home it cannot write
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -142,8 +143,41 @@ def _raw_findings(paths: Paths) -> list[Finding]:
     ]
 
 
+def _home_findings(paths: Paths) -> list[Finding]:
+    """The home's own permissions (everything in it may hold personal data) and a killed run's staging."""
+    found: list[Finding] = []
+    if _too_open(paths.home):
+        found.append(
+            Finding(
+                ERROR,
+                "home_readable_by_others",
+                f"数据目录 {paths.home} 对其他用户开放（其中的湖、仓库、回执和报告含个人数据）："
+                f"执行 chmod 700 {paths.home}（下次运行也会自动收紧）",
+            )
+        )
+    blocked = unwritable(paths.home)
+    if blocked:
+        found.append(
+            Finding(
+                NOTE,
+                "home_read_only",
+                f"数据目录中的 {blocked[0]} 不可写（{blocked[1]}）：可以查询（fupin query、fupin indicators），"
+                "但运行需要写权限：chmod u+w 或换一个可写的 --home",
+            )
+        )
+    if paths.staging.exists() and any(paths.staging.iterdir()) and not _run_in_progress(paths):
+        found.append(
+            Finding(
+                NOTE,
+                "leftover_staging",
+                f"上次运行中断留下的暂存目录 {paths.staging}：下次运行开始时会清除，也可以现在删除它",
+            )
+        )
+    return found
+
+
 def check_home(paths: Paths) -> list[Finding]:
-    """Every finding about a home folder: warehouse, WAL, lake files, raw archive and key permissions."""
+    """Every finding about a home folder: its permissions, warehouse, WAL, lake files, raw archive, key, staging."""
     if not paths.home.is_dir():
         return [Finding(ERROR, "no_home", f"{paths.home} 不存在：用 --home 指定数据目录")]
-    return _warehouse_findings(paths) + _raw_findings(paths) + _key_findings(paths)
+    return _home_findings(paths) + _warehouse_findings(paths) + _raw_findings(paths) + _key_findings(paths)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from warehouse.home import private_home
+
 
 class RunLocked(RuntimeError):
     """Another fupin run holds the home folder."""
@@ -17,7 +19,7 @@ class RunLocked(RuntimeError):
 @contextmanager
 def run_lock(lock_path: Path, wait_seconds: float = 60.0) -> Iterator[None]:
     """Hold the lock for the duration; raise RunLocked after ``wait_seconds`` of waiting."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    private_home(lock_path.parent)  # the home and what the run writes in it: the owner's alone
     fh = open(lock_path, "a+")
     deadline = time.monotonic() + wait_seconds
     try:

@@ -3,8 +3,10 @@ a damaged warehouse or a stale WAL gives one-line errors, never a traceback."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -20,6 +22,7 @@ def doctor(home):
 @pytest.fixture()
 def home(demo_home_copy):
     (demo_home_copy / "warehouse.duckdb").chmod(0o600)
+    demo_home_copy.chmod(0o700)
     return demo_home_copy
 
 
@@ -100,3 +103,33 @@ def test_a_damaged_warehouse_gives_one_line_errors(home, where):
     assert query.exit_code == 1
     lines = [line for line in query.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "[warehouse_unreadable]" in lines[0], query.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["indicators"],
+        ["indicators", "--changes"],
+        ["submissions"],
+        ["status"],
+        ["report"],
+        ["docs"],
+        ["export", "--indicators", "--format", "csv", "--out", "indicators.csv"],
+    ],
+    ids=lambda c: "_".join(a.strip("-") for a in c[:2]),
+)
+def test_every_reading_command_on_a_damaged_warehouse_says_one_line(home, command, tmp_path, monkeypatch):
+    """Issue 18, finding 12 (tracebacks for a corrupt warehouse): each command that reads the warehouse."""
+    target = home / "warehouse.duckdb"
+    data = bytearray(target.read_bytes())
+    data[:4096] = bytes(4096)
+    target.write_bytes(bytes(data))
+    monkeypatch.chdir(tmp_path)
+    (home / "config").mkdir(exist_ok=True)  # `fupin status` reads the reporting calendar first
+    shutil.copyfile(
+        Path(__file__).parents[1] / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml"
+    )
+    result = CliRunner().invoke(app, [*command, "--home", str(home)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "[warehouse_unreadable]" in lines[0], result.output

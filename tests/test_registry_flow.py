@@ -14,6 +14,7 @@ import pytest
 from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
 from tests.conftest import open_warehouse
+from tests.test_pii_scan import prefect_database_texts, unescaped
 from tests.test_registry import ID_SHAPE
 
 
@@ -84,6 +85,8 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
         if receipt.suffix == ".csv":
             assert_clean(receipt.read_text(encoding="utf-8-sig"), str(receipt))
     assert_clean(caplog.text, "the run's logs")
+    for where, text in prefect_database_texts().items():  # artifacts, logs, events, task runs (issue 18, finding 6)
+        assert_clean(unescaped(text), where)
     raw = home / "raw" / "36"
     assert all(p.stat().st_mode & 0o077 == 0 for p in raw.iterdir())  # raw files are the owner's alone
     shutil.rmtree(home / "lake")

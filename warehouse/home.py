@@ -12,6 +12,7 @@ copying the home (warehouse and lake together) then changes nothing inside the w
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 import duckdb
@@ -55,3 +56,60 @@ def lake_home(lake_file: str | Path) -> Path:
 def in_home(stored: str, home: Path) -> Path:
     """The file a stored path names in ``home`` (older warehouses stored absolute paths: kept as they are)."""
     return Path(stored) if Path(stored).is_absolute() else Path(home) / stored
+
+
+# what fupin creates in a home may hold personal data (raw archive, lake, staging, receipts, reports,
+# warehouse, exports): files 0600, folders 0700, whoever else uses the machine
+PRIVATE_UMASK = 0o077
+
+
+# the folders a run writes in directly under its home
+HOME_FOLDERS = ("raw", "lake", "receipts", "reports", "runs", "ledger", "staging")
+
+
+def private_home(home: Path) -> Path:
+    """Make ``home`` (created if absent) the owner's alone, and everything this process creates from now on.
+
+    The process's umask becomes 077, so every file and folder written afterwards — by fupin, pyarrow,
+    DuckDB or Prefect's tasks — is 0600/0700 without each writer having to say so; the home folder
+    itself is set to 0700, which closes whatever an older version left readable inside it. A home that
+    cannot be written (a read-only mount, ``chmod -w``) is a ``ConfigError`` with one line saying what to do.
+    """
+    from fupin.config import ConfigError
+
+    os.umask(PRIVATE_UMASK)
+    home = Path(home)
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if home.stat().st_uid == os.getuid() and home.stat().st_mode & 0o077:
+            home.chmod(home.stat().st_mode & 0o700)
+    except OSError as exc:
+        raise ConfigError(_not_writable(home, exc.strerror or str(exc))) from None
+    blocked = unwritable(home)
+    if blocked:
+        raise ConfigError(_not_writable(*blocked))
+    return home
+
+
+def unwritable(home: Path) -> tuple[Path, str] | None:
+    """The first of the home's folders a run could not write in, and why; None when it can write them all.
+
+    Tried with a file made and removed at once: ``os.access`` says yes to root on a read-only mount
+    or an immutable folder.
+    """
+    for folder in (home, *(home / n for n in HOME_FOLDERS)):
+        if folder.is_dir():
+            probe = folder / f".fupin-write-test-{os.getpid()}"
+            try:
+                os.close(os.open(probe, os.O_CREAT | os.O_WRONLY, 0o600))
+                probe.unlink()
+            except OSError as exc:
+                return folder, exc.strerror or str(exc)
+    return None
+
+
+def _not_writable(path: Path, why: str) -> str:
+    return (
+        f"数据目录不可写：{path}（{why}）。运行要写入原始档案、湖和仓库：用 chmod u+w 恢复写权限，"
+        "或用 --home 指定一个可写的目录；只读的目录仍可用 fupin query / fupin indicators 查询 [home_not_writable]"
+    )

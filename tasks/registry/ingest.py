@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -17,12 +21,12 @@ from tasks.registry.checking import CountyCodes, check_block
 from tasks.registry.hashing import backend, fingerprints, keyed_hashes
 from tasks.registry.reading import (
     BLOCK_SIZE,
+    NO_HEADER_REASON,
     REGISTRY_COLUMNS,
     REQUIRED,
-    batches,
+    is_headerless_registry,
     registry_columns,
     sniff_text_file,
-    without_row,
 )
 from tasks.registry.repeats import repeated
 from tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
@@ -34,17 +38,30 @@ IN_FLIGHT = 2 * WORKERS
 
 
 def ingest_registry(
-    raw_path: str | Path, province_code: str | None, year: int, key: bytes, out_dir: Path, submission_id: str
+    raw_path: str | Path | BinaryIO,
+    province_code: str | None,
+    year: int,
+    key: bytes,
+    out_dir: Path,
+    submission_id: str,
 ) -> RegistryResult:
     """Stream a registry CSV into pseudonymised good rows and rejections (both Parquet) in ``out_dir``.
 
-    The good rows are written in the lake's layout, so that a registry without repeated household
-    ids goes to the lake by a rename (``finish_registry``).
+    ``raw_path`` is a file's path or an open binary file (an XLSX registry converted into a file
+    without a name). The good rows are written in the lake's layout, so that a registry without
+    repeated household ids goes to the lake by a rename (``finish_registry``).
+
+    Arrow reads the file in blocks, numbering rows by position. A line it cannot place (a blank
+    line, a line with too many or too few fields, a quote left open, bytes of another encoding)
+    would shift every later row's number, so the file is then read again line by line: each such
+    line is rejected with the line number the clerk sees in their file, and the rest loads.
     """
-    raw_path = Path(raw_path)
-    encoding, delimiter, header = sniff_text_file(raw_path)
+    source = Path(raw_path) if isinstance(raw_path, str) else raw_path
+    encoding, delimiter, header = sniff_text_file(source)
     cols = registry_columns(header)
     if cols is None:
+        if is_headerless_registry(header):
+            raise RegistryError(NO_HEADER_REASON)  # never the "header" itself: it is a name and an ID number
         raise RegistryError(
             "不是建档立卡名册：找不到“户编号”和“户主身份证号”列：请按名册模板报送 [registry_not_recognised]"
         )
@@ -53,46 +70,168 @@ def ingest_registry(
         names = "、".join(f"“{REGISTRY_COLUMNS[c][0]}”" for c in missing)
         raise RegistryError(f"建档立卡名册缺少必填列{names}：请按名册模板补上后重新报送 [missing_required_column]")
     out_dir.mkdir(parents=True, exist_ok=True)
+    read = _Reading(source, encoding, delimiter, header, cols)
+    try:
+        return _ingest(read.arrow_blocks(), province_code, year, key, out_dir, submission_id, header, cols)
+    except _LineByLine:
+        return _ingest(read.line_blocks(), province_code, year, key, out_dir, submission_id, header, cols)
+
+
+class _LineByLine(Exception):
+    """Arrow met a line it cannot place: the file is read again line by line."""
+
+
+# a rejected line: its number only, never its text (a name and an ID number)
+MALFORMED_REASON = "此行有 {found} 个字段，表头有 {width} 列（多了分隔符或少了字段？），整行未读入 [malformed_line]"
+OPEN_QUOTE_REASON = "此行有未闭合的引号，整行未读入 [malformed_line]"
+UNDECODABLE_REASON = "此行的字节不是 {encoding} 编码的文字，整行未读入 [malformed_line]"
+LINE_BLOCK_ROWS = 200_000
+
+
+@dataclass
+class _Reading:
+    """A registry file's blocks: Arrow's fast reader, or line by line with each line's own number."""
+
+    source: Path | BinaryIO
+    encoding: str
+    delimiter: str
+    header: list[str]
+    cols: dict[str, int]
+
+    def arrow_blocks(self) -> Iterator[tuple[dict[str, pa.Array], np.ndarray, pa.Table | None]]:
+        """Arrow's blocks, rows numbered from line 2; _LineByLine at the first line Arrow cannot place."""
+        if not isinstance(self.source, Path):
+            self.source.seek(0)
+        try:  # opening reads the first block already
+            reader = pacsv.open_csv(
+                self.source if isinstance(self.source, Path) else pa.PythonFile(self.source, mode="r"),
+                read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=BLOCK_SIZE, use_threads=True),
+                # a blank line is kept as a (short, so invalid) row: skipped silently it would shift the numbers
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in self.header},
+                    include_columns=[self.header[i] for i in self.cols.values()],  # names are never even converted
+                    strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            raise _LineByLine from None
+        next_row = 2  # the header is line 1
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, UnicodeDecodeError):
+                raise _LineByLine from None
+            rows = np.arange(next_row, next_row + batch.num_rows, dtype=np.int64)
+            next_row += batch.num_rows
+            columns = {k: batch.column(self.header[i]) for k, i in self.cols.items()}
+            if pc.any(pc.equal(pc.binary_length(columns["household_id"]), 0)).as_py():
+                columns, rows = _without_blank_rows(columns, rows)
+            yield columns, rows, None
+
+    def line_blocks(self) -> Iterator[tuple[dict[str, pa.Array], np.ndarray, pa.Table | None]]:
+        """The file line by line: good lines in blocks with their line numbers, each other line a rejection."""
+        width = len(self.header)
+        values: dict[str, list[str]] = {k: [] for k in self.cols}
+        rows: list[int] = []
+        bad: list[tuple[int, str]] = []
+
+        def block() -> tuple[dict[str, pa.Array], np.ndarray, pa.Table | None]:
+            out = ({k: pa.array(v, pa.string()) for k, v in values.items()}, np.array(rows, dtype=np.int64), None)
+            rejected = pa.table(
+                {
+                    "row_number": pa.array([b[0] for b in bad], pa.int64()),
+                    "field": pa.nulls(len(bad), pa.string()),
+                    "value": pa.nulls(len(bad), pa.string()),
+                    "reason": pa.array([b[1] for b in bad], pa.string()),
+                    "reason_code": pa.array(["malformed_line"] * len(bad), pa.string()),
+                },
+                schema=REJECTION_SCHEMA,
+            )
+            for v in values.values():
+                v.clear()
+            rows.clear()
+            bad.clear()
+            return out[0], out[1], rejected if rejected.num_rows else None
+
+        owned = isinstance(self.source, Path)
+        file = self.source.open("rb") if owned else self.source
+        try:
+            file.seek(0)
+            file.readline()  # the header, line 1
+            for number, raw in enumerate(file, start=2):
+                try:
+                    text = raw.decode(self.encoding).rstrip("\r\n")
+                except UnicodeDecodeError:
+                    bad.append((number, UNDECODABLE_REASON.format(encoding=self.encoding.upper())))
+                    continue
+                if text.count('"') % 2:
+                    bad.append((number, OPEN_QUOTE_REASON))
+                    continue
+                fields = next(csv.reader((text,), delimiter=self.delimiter), [])
+                if not any(f.strip() for f in fields):
+                    continue  # a blank line (or one of empty fields, as spreadsheets export) is no household
+                if len(fields) != width:
+                    bad.append((number, MALFORMED_REASON.format(found=len(fields), width=width)))
+                    continue
+                rows.append(number)
+                for k, i in self.cols.items():
+                    values[k].append(fields[i])
+                if len(rows) >= LINE_BLOCK_ROWS:
+                    yield block()
+        finally:
+            if owned:
+                file.close()
+        if rows or bad:
+            yield block()
+
+
+def _without_blank_rows(columns: dict[str, pa.Array], rows: np.ndarray) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """A block without its blank lines (Arrow reads one as a row of empty fields, keeping the lines' numbers)."""
+    blank = None
+    for values in columns.values():
+        empty = pc.equal(pc.binary_length(pc.utf8_trim_whitespace(values)), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    keep = pc.invert(blank)
+    return {k: pc.filter(v, keep) for k, v in columns.items()}, rows[keep.to_numpy(zero_copy_only=False)]
+
+
+def _ingest(
+    blocks: Iterator[tuple[dict[str, pa.Array], np.ndarray, pa.Table | None]],
+    province_code: str | None,
+    year: int,
+    key: bytes,
+    out_dir: Path,
+    submission_id: str,
+    header: list[str],
+    cols: dict[str, int],
+) -> RegistryResult:
     result = RegistryResult(str(out_dir / "registry_good.parquet"), str(out_dir / "registry_rejections.parquet"))
     result.household_id_header = header[cols["household_id"]]
-    try:  # opening reads the first block already
-        reader = pacsv.open_csv(
-            raw_path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_SIZE, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
-                include_columns=[header[i] for i in cols.values()],  # names are never even converted
-                strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise RegistryError(
-            f"从第 2 行起无法读取（技术信息：{without_row(exc)}）：请检查后重新报送 [registry_unreadable]"
-        ) from None
     counties = CountyCodes(province_code)
     submission = pa.array([submission_id], type=pa.string())
     backend()  # chosen (and said in the run's log) here: the worker threads below are outside the run's context
 
-    def process(batch: pa.RecordBatch, first_row: int) -> _Block:
-        rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
-        good, rejections = check_block(
-            {k: batch.column(header[i]) for k, i in cols.items()},
-            rows,
-            counties,
-            {k: header[i] for k, i in cols.items()},
-        )
+    def process(columns: dict[str, pa.Array], rows: np.ndarray, unread: pa.Table | None) -> _Block:
+        size = len(rows) + (unread.num_rows if unread is not None else 0)
+        extra = [unread] if unread is not None else []
+        if not len(rows):
+            return _Block(size, None, np.empty(0, dtype=np.uint64), extra)
+        good, rejections = check_block(columns, rows, counties, {k: header[i] for k, i in cols.items()})
+        rejections = extra + rejections
         if good is None:
-            return _Block(batch.num_rows, None, np.empty(0, dtype=np.uint64), rejections)
+            return _Block(size, None, np.empty(0, dtype=np.uint64), rejections)
         good["household_key"] = keyed_hashes(key, good["household_key"])
         good["submission_id"] = pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(len(good["source_row"]), np.int32)), submission
         )
         rows_out = pa.table(good, schema=GOOD_SCHEMA)
-        return _Block(batch.num_rows, rows_out, fingerprints(good["household_id"]), rejections)
+        return _Block(size, rows_out, fingerprints(good["household_id"]), rejections)
 
-    next_row = 2  # the header is line 1
     prints: list[np.ndarray] = []
+    total = 0
     with (
         pq.ParquetWriter(result.good_path, GOOD_SCHEMA, **WRITE_OPTIONS) as good,
         pq.ParquetWriter(result.rejections_path, REJECTION_SCHEMA, compression="zstd") as bad,
@@ -110,16 +249,16 @@ def ingest_registry(
                 good.write_table(block.rows)
                 prints.append(block.fingerprints)
 
-        for batch in batches(reader):
-            pending.append(pool.submit(process, batch, next_row))
-            next_row += batch.num_rows
+        for columns, rows, unread in blocks:
+            pending.append(pool.submit(process, columns, rows, unread))
+            total += len(rows) + (unread.num_rows if unread is not None else 0)
             while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
                 write(pending.popleft().result())
         while pending:
             write(pending.popleft().result())
     result.repeat_candidates = repeated(np.concatenate(prints) if prints else np.empty(0, dtype=np.uint64))
     pa.default_memory_pool().release_unused()  # hand the blocks' memory back before DuckDB's turn
-    result.rows_total = next_row - 2
+    result.rows_total = total
     result.rows_loaded = result.rows_total - result.rows_rejected
     result.years = [year]
     return result

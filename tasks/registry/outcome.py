@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from fupin.config import Paths
+from fupin.safe_text import mask_ids
 from tasks.lake import partition_path, rows_phrase
 from tasks.records import Outcome, Rejection
 from tasks.registry.hashing import pii_key
@@ -23,21 +26,21 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         if year is None:
             raise RegistryError("看不出名册是哪一年的：请在文件名中写明年份（如 …2017年…） [registry_year_unknown]")
         source = Path(rec["raw_path"])
-        converted = None
-        if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            converted, notes = xlsx_to_csv(source, staging / "registry.csv")
-            outcome.warnings.extend(notes)
-        try:
+        with ExitStack() as stack:
+            converted = None
+            if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+                # the CSV holds ID numbers in clear: a file without a name (O_TMPFILE, or unlinked at once), so
+                # that only the raw archive keeps them, even when the run is killed in the middle
+                staging.mkdir(parents=True, exist_ok=True)
+                converted, notes = xlsx_to_csv(source, stack.enter_context(tempfile.TemporaryFile(dir=staging)))
+                outcome.warnings.extend(mask_ids(n) for n in notes)  # a sheet may be named anything
             result = ingest_registry(
                 converted or source, rec["province_code"], year, key, staging, rec["submission_id"]
             )
-        finally:
-            if converted:
-                converted.unlink()  # it holds ID numbers in clear: only the raw archive may keep them
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
-    except RegistryError as exc:
-        outcome.status, outcome.message = "rejected", f"{rec['file_name']}：{exc}"
+    except RegistryError as exc:  # an ID-number-shaped token in a message is masked, wherever it came from
+        outcome.status, outcome.message = "rejected", mask_ids(f"{rec['file_name']}：{exc}")
         outcome.rejections.append(Rejection(None, None, None, outcome.message))
         return outcome
     outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
