@@ -26,7 +26,7 @@ from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
 from tasks.parse import ParseError, read_tables
 from tasks.records import Received, Rejection, submission_kind
-from tasks.registry import is_registry_file
+from tasks.registry import MissingKeyError, is_registry_file
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
 from tasks.validate import validate_table
 
@@ -113,6 +113,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
                 doc["warnings"].append(f"skipped {skipped}")
         try:
             result = normalise_table(table, received["province_code"], vocabs)
+        except MissingKeyError:  # a list with ID numbers and no key: not processed now, received again with a key
+            raise
         except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
             get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
             where = table.sheet or received["file_name"]

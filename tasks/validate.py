@@ -25,6 +25,9 @@ def _rules(dataset: str, r: dict[str, Any]) -> list[tuple[str, Any, str]]:
     year = r.get("year")
     if year is None or not 2000 <= year <= date.today().year + 1:
         broken.append(("year", year, f"year {year} is outside 2000–{date.today().year + 1}"))
+    for rule in contract.any_of:  # e.g. a grant's household: by ID number or by household number
+        if all(r.get(c) is None for c in rule.columns):
+            broken.append((rule.field, None, rule.reason))
     if r.get("row_action") == "withdraw":
         return broken  # a withdrawal carries its key only
     for name in contract.non_negative:
@@ -57,6 +60,11 @@ def _flagged(dataset: str, table: pa.Table) -> np.ndarray:
     flags += [pc.greater(table[rule.column], table[rule.limit]) for rule in contract.not_above]
     flags += [pc.less(table[rule.column], rule.low) for rule in contract.between]
     flags += [pc.greater(table[rule.column], rule.high) for rule in contract.between]
+    for rule in contract.any_of:
+        none = pc.is_null(table[rule.columns[0]])
+        for column in rule.columns[1:]:
+            none = pc.and_(none, pc.is_null(table[column]))
+        flags.append(none)
     out = np.zeros(table.num_rows, bool)
     for flag in flags:
         out |= pc.fill_null(flag, False).to_numpy(zero_copy_only=False)
