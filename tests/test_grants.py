@@ -271,3 +271,44 @@ def test_the_demo_lists_are_what_the_seed_says(tmp_path):
         assert "户主姓名" in header and "户主身份证号码" in header
         assert len(data) == 1000
         assert sum(float(r[header.index("补助金额（元）")]) for r in data) == 1_000_000
+
+
+def test_grant_corrections_replace_by_household_and_a_half_full_resubmission_is_held(demo_home_copy):
+    """design.md's guarantees reach grants through their contract: the key is the household, the total is guarded."""
+    of_2017 = [g for g in figures.grants() if g.year == 2017]
+
+    def send(name: str, grants: list[figures.Grant], amount: str = "1000") -> dict:
+        folder = demo_home_copy / f"inbox-{hashlib.sha1(name.encode()).hexdigest()[:8]}" / "jiangxi"
+        folder.mkdir(parents=True)
+        rows = [
+            [
+                str(g.year),
+                figures.GRANT_PROGRAMME,
+                figures.county(g.county_code).name,
+                g.township,
+                g.village,
+                g.head_name,
+                g.head_id,
+                amount,
+                g.funding_source,
+            ]
+            for g in grants
+        ]
+        _csv(folder / name, GRANT_HEADER, rows)
+        return nightly(inbox=str(folder.parent), home=str(demo_home_copy))
+
+    assert send("2017年十百千更正.csv", of_2017[:1], amount="1200")["exit_code"] == 0
+    con = open_warehouse(demo_home_copy)
+    assert indicator(con, "grant_funds", "designated_mca", "2017") == 1_000_200
+    assert indicator(con, "grant_households", "designated_mca", "2017") == 1000
+    con.close()
+
+    summary = send("2017年十百千花名册全量重报.csv", of_2017[:500])
+    assert summary["exit_code"] == 3
+    con = open_warehouse(demo_home_copy)
+    status, message = con.execute(
+        "select status, message from meta.submissions where file_name = '2017年十百千花名册全量重报.csv'"
+    ).fetchone()
+    assert status == "held" and "held_shrink_guard" in message and "补助金额" in message
+    assert indicator(con, "grant_households", "designated_mca", "2017") == 1000  # nothing of it applied
+    con.close()
