@@ -104,7 +104,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     kind = received.get("kind", "correction")
     vocabs = vocabularies(load_headers(paths.header_files, received["province_code"]))
     doc["header_mapping"] = []
-    for meta in doc.pop("tables", []) or []:
+    parsed = doc.pop("tables", []) or []
+    for meta in parsed:
         table = parsed_table(meta, read_arrow(meta["cells"]))
         envelope = (table.context.get("metadata") or {}).get("报送类型")
         kind = submission_kind(received["file_name"], kind, envelope)
@@ -130,6 +131,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
             continue
         datasets.setdefault(result.dataset, []).append(result.table)
         doc["rejections"].extend(asdict(r) for r in result.rejections)
+    for meta in parsed:  # the submitter's own cells (a grant list's names and ID numbers): not kept past this step
+        Path(meta["cells"]).unlink(missing_ok=True)
     doc["rows_total"] = rows_total
     doc["kind"] = kind
     if "status" not in doc and not datasets:

@@ -312,3 +312,15 @@ def test_grant_corrections_replace_by_household_and_a_half_full_resubmission_is_
     assert status == "held" and "held_shrink_guard" in message and "补助金额" in message
     assert indicator(con, "grant_households", "designated_mca", "2017") == 1000  # nothing of it applied
     con.close()
+
+
+def test_a_forms_cells_in_staging_are_the_owners_alone(tmp_path):
+    """A grant list's parsed cells (names, ID numbers) wait in staging only until normalised, unreadable to others."""
+    import pyarrow as pa
+
+    from tasks.staging import write_arrow
+
+    written = Path(
+        write_arrow(tmp_path / "parsed-0.arrow", pa.table({"户主姓名": ["张三丰"], "户主身份证号码": [ZHANG]}))
+    )
+    assert written.stat().st_mode & 0o077 == 0
