@@ -324,3 +324,18 @@ def test_a_forms_cells_in_staging_are_the_owners_alone(tmp_path):
         write_arrow(tmp_path / "parsed-0.arrow", pa.table({"户主姓名": ["张三丰"], "户主身份证号码": [ZHANG]}))
     )
     assert written.stat().st_mode & 0o077 == 0
+
+
+def test_a_grant_withdrawn_is_keyed_by_its_pseudonym(tmp_path):
+    grants = _csv(
+        tmp_path / "2017年十百千更正.csv",
+        [*GRANT_HEADER, "状态"],
+        [["2017", "十百千", "遂川县", "遂川1镇", "3村", "张三丰", ZHANG, "1000", "党费结余", "撤销"]],
+    )
+    [record] = _normalised(grants).rows
+    assert (record["row_action"], record["household_key"], record["household_id"]) == (
+        "withdraw",
+        pseudonym(ZHANG),
+        None,
+    )
+    assert ZHANG not in repr(record)
