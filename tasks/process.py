@@ -114,8 +114,9 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
                 doc["warnings"].append(f"skipped {skipped}")
         try:
             result = normalise_table(table, received["province_code"], vocabs)
-        except MissingKeyError:  # a list with ID numbers and no key: not processed now, received again with a key
-            raise
+        except MissingKeyError as exc:  # ID numbers and no key: write_lake refuses it, as a registry, to wait for one
+            doc["needs_key"] = str(exc)
+            break
         except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
             get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
             where = table.sheet or received["file_name"]

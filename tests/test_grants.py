@@ -309,7 +309,7 @@ def test_grant_corrections_replace_by_household_and_a_half_full_resubmission_is_
     status, message = con.execute(
         "select status, message from meta.submissions where file_name = '2017年十百千花名册全量重报.csv'"
     ).fetchone()
-    assert status == "held" and "held_shrink_guard" in message and "补助金额" in message
+    assert status == "held" and "held_shrink_guard" in message and "金额合计" in message
     assert indicator(con, "grant_households", "designated_mca", "2017") == 1000  # nothing of it applied
     con.close()
 

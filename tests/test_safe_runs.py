@@ -395,7 +395,7 @@ def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbo
     )
     assert list(summary["failed_provinces"]) == ["43"]
     assert "503" in summary["failed_provinces"]["43"]
-    assert summary["by_status"] == {"loaded": 8}  # Jiangxi's eight files
+    assert summary["by_status"] == {"loaded": 10}  # Jiangxi's ten files
     assert summary["exit_code"] == 1
     assert handler.requests == 3  # the first try and two retries
 
@@ -413,7 +413,7 @@ def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox
     )
     assert list(summary["failed_provinces"]) == ["43"]
     assert "Timeout" in summary["failed_provinces"]["43"]
-    assert summary["by_status"] == {"loaded": 8}
+    assert summary["by_status"] == {"loaded": 10}
 
 
 @pytest.mark.usefixtures("prefect_harness")

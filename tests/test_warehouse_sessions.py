@@ -86,4 +86,4 @@ def test_a_wal_left_by_a_killed_session_is_replayed_not_lost(tmp_path, demo_inbo
     query = CliRunner().invoke(
         app, ["query", "select count(*) as n from meta.submissions", "--json", "--home", str(home)]
     )
-    assert query.exit_code == 0 and '"n": 11' in query.output
+    assert query.exit_code == 0 and '"n": 15' in query.output
