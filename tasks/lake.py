@@ -67,6 +67,10 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         kind=doc.get("kind") or rec.get("kind", "correction"),
         header_mapping=doc.get("header_mapping", []),
     )
+    if doc.get("needs_key"):  # a form with ID numbers (a grant list) and no key: received again once one is set
+        from tasks.registry import MissingKeyError
+
+        raise MissingKeyError(doc["needs_key"])
     if doc.get("route") == "household_registry":
         from tasks.registry import registry_outcome  # here: the registry package writes through this module
 

@@ -35,7 +35,7 @@ from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
 from warehouse.comments import chinese_first
 from warehouse.contracts import contracts
-from warehouse.reference import provinces
+from warehouse.reference import MINISTRY_CODE, provinces
 
 REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
 
@@ -408,7 +408,7 @@ def _record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str]
     """Append to marts.indicator_changes every published figure the run changed, with the submissions behind it.
 
     A figure's causes are the submissions applied in this run of the figure's dataset, from a province
-    of its scope, covering a year of its period.
+    of its scope (or the Ministry's own source, whose lists span provinces), covering a year of its period.
     """
     con.execute("create or replace temp table applied_now (submission_id varchar)")
     if applied:
@@ -444,11 +444,12 @@ def _record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str]
         select now() as changed_at, ? as run_id, s.indicator, s.scope_code, s.scope_name, s.period,
                s.value_before, s.value_after, s.unit,
                (select string_agg(distinct a.submission_id, ',' order by a.submission_id) from applied as a
-                where a.dataset = s.dataset and list_contains(s.scope_provinces, a.province_code)
+                where a.dataset = s.dataset
+                  and (list_contains(s.scope_provinces, a.province_code) or a.province_code = ?)
                   and a.year between s.y0 and s.y1) as submissions
         from scoped as s
         """,
-        [run_id],
+        [run_id, MINISTRY_CODE],
     ).fetchone()[0]
 
 

@@ -27,7 +27,7 @@ from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
 from tasks.parse import ParseError, read_tables
 from tasks.records import Received, Rejection, submission_kind
-from tasks.registry import is_registry_file
+from tasks.registry import MissingKeyError, is_registry_file
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
 from tasks.validate import header_names, header_of, validate_table
 
@@ -111,7 +111,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     kind = received.get("kind", "correction")
     vocabs = vocabularies(load_headers(paths.header_files, received["province_code"]))
     doc["header_mapping"] = []
-    for meta in doc.pop("tables", []) or []:
+    parsed = doc.pop("tables", []) or []
+    for meta in parsed:
         table = parsed_table(meta, read_arrow(meta["cells"]))
         envelope = (table.context.get("metadata") or {}).get("报送类型")
         kind = submission_kind(received["file_name"], kind, envelope)
@@ -120,6 +121,9 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
                 doc["warnings"].append(f"已跳过{skipped}")
         try:
             result = normalise_table(table, received["province_code"], vocabs)
+        except MissingKeyError as exc:  # ID numbers and no key: write_lake refuses it, as a registry, to wait for one
+            doc["needs_key"] = str(exc)
+            break
         except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
             get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
             where = table.sheet or received["file_name"]
@@ -135,6 +139,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
             continue
         datasets.setdefault(result.dataset, []).append(result.table)
         doc["rejections"].extend(asdict(r) for r in result.rejections)
+    for meta in parsed:  # the submitter's own cells (a grant list's names and ID numbers): not kept past this step
+        Path(meta["cells"]).unlink(missing_ok=True)
     doc["rows_total"] = rows_total
     doc["kind"] = kind
     if "status" not in doc and not datasets:

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.messages import code_in
 from tasks.normalise.columns import staging_schema
 from tasks.records import Rejection
 from warehouse.contracts import contracts
@@ -35,6 +36,10 @@ def _rules(dataset: str, r: dict[str, Any], header) -> list[tuple[str, Any, str,
                 "year_not_reportable",
             )
         )
+    for rule in contract.any_of:  # e.g. a grant's household: by ID number or by household number
+        if all(r.get(c) is None for c in rule.columns):
+            code = code_in(rule.reason) or "value_missing"
+            broken.append((rule.field, None, rule.reason.replace(f" [{code}]", ""), code))
     if r.get("row_action") == "withdraw":
         return broken  # a withdrawal carries its key only
     for name in contract.non_negative:
@@ -128,6 +133,11 @@ def _flagged(dataset: str, table: pa.Table) -> np.ndarray:
     flags += [pc.greater(table[rule.column], table[rule.limit]) for rule in contract.not_above]
     flags += [pc.less(table[rule.column], rule.low) for rule in contract.between]
     flags += [pc.greater(table[rule.column], rule.high) for rule in contract.between]
+    for rule in contract.any_of:
+        none = pc.is_null(table[rule.columns[0]])
+        for column in rule.columns[1:]:
+            none = pc.and_(none, pc.is_null(table[column]))
+        flags.append(none)
     out = np.zeros(table.num_rows, bool)
     for flag in flags:
         out |= pc.fill_null(flag, False).to_numpy(zero_copy_only=False)

@@ -137,7 +137,14 @@ def test_contracts_declare_what_the_warehouse_contract_promises():
         "central_budget_investment",
     ]
     assert fund.column("amount_yuan").type == "decimal(18, 2)" and fund.column("amount_yuan").unit == "yuan"
-    assert set(contracts()) == {"fund_allocation", "poverty_status", "social_org_project", "training"}
+    assert set(contracts()) == {
+        "fund_allocation",
+        "household_grant",
+        "poverty_status",
+        "social_org_project",
+        "social_service_project",
+        "training",
+    }
 
 
 def test_outcome_records_how_headers_were_read(tmp_path):

@@ -25,6 +25,12 @@ JIANGXI_FILES = [
     "2016年罗霄山片区养老护理员培训.csv",
     "遂川县建档立卡贫困户2017.csv",
     "莲花县建档立卡贫困户2017.xlsx",
+    "2017年“十百千”帮扶行动资金发放花名册.xlsx",
+    "2018年“十百千”帮扶行动资金发放花名册.xlsx",
+]
+MINISTRY_FILES = [
+    "2017-2018年中央财政支持社会组织参与社会服务项目立项名单.xlsx",
+    "2018年深度贫困地区社会组织培训.csv",
 ]
 HUNAN_FILES = [
     "湖南省罗霄山片区民政资金2015-2017.csv",
@@ -157,10 +163,11 @@ def poverty(inbox: Path) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_writes_the_eleven_files_and_returns_them(tmp_path: Path) -> None:
+def test_writes_the_fifteen_files_and_returns_them(tmp_path: Path) -> None:
     written = write_demo(tmp_path)
     expected = {tmp_path / "jiangxi" / n for n in JIANGXI_FILES}
     expected |= {tmp_path / "hunan" / n for n in HUNAN_FILES}
+    expected |= {tmp_path / "mca" / n for n in MINISTRY_FILES}
     assert set(written) == expected
     assert all(p.stat().st_size > 0 for p in written)
 

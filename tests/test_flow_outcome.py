@@ -63,7 +63,7 @@ def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_pat
     result = CliRunner().invoke(app, ["run", "--sources", str(sources), "--home", str(tmp_path / "home")])
     assert result.exit_code == 1, result.output
     assert "failed 湖南省 43: " in result.output and "no-such-folder" in result.output
-    assert "received 8 files" in result.output  # Jiangxi's six forms and two registries
+    assert "received 10 files" in result.output  # Jiangxi's six forms, two grant lists and two registries
     assert "江西省 36  2017年罗霄山片区县民政资金下达情况表.xlsx  fund_allocation  loaded: 17 rows" in result.output
     assert "罗霄山片区：民政事业费" in result.output  # the figures of what did load are still printed
 
@@ -112,4 +112,4 @@ def test_meta_runs_view_lists_each_run(tmp_path, demo_inbox):
         con.execute("create schema meta")
         create_runs_view(con, Paths.from_home(home))
         rows = con.execute("select outcome, received, ended_at >= started_at from meta.runs").fetchall()
-    assert sorted(rows) == [("completed", 0, True), ("completed", 11, True)]
+    assert sorted(rows) == [("completed", 0, True), ("completed", 15, True)]

@@ -14,7 +14,7 @@ def test_every_demo_file_is_loaded_without_rejections(demo_run, warehouse):
     rows = warehouse.execute(
         "select file_name, status, rows_rejected from meta.submissions order by file_name"
     ).fetchall()
-    assert len(rows) == 11  # 9 forms and the two designated counties' registries
+    assert len(rows) == 15  # 13 forms (2 of them grant lists) and the two designated counties' registries
     assert {status for _, status, _ in rows} == {"loaded"}, rows
     assert demo_run["summary"]["exit_code"] == 0
     assert demo_run["summary"]["data_tests_failed"] == {}

@@ -46,7 +46,7 @@ def test_progress_is_line_oriented_when_not_on_a_terminal_and_verbose(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("progress: ")]
-    assert "progress: 36 pull 8 new files" in lines and "progress: 43 pull 3 new files" in lines
+    assert "progress: 36 pull 10 new files" in lines and "progress: 43 pull 3 new files" in lines
     for stage in ("parse", "normalise", "validate", "lake"):
         assert f"progress: 43 {stage} 湖南省罗霄山片区民政资金2015-2017.csv" in lines
     assert lines[-1] == "progress: all load 11 submissions"

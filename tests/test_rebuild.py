@@ -25,7 +25,7 @@ def test_rebuild_from_the_lake_reproduces_the_warehouse(home):
     state = rebuild_warehouse(home=str(home), return_state=True)
     assert state.is_completed(), state.message
     report = state.result()
-    assert report["identical"] and report["submissions"] == 11
+    assert report["identical"] and report["submissions"] == 15
     with duckdb.connect(report["rebuilt"], read_only=True) as con:
         assert indicator(con, "civil_affairs_funds", "luoxiao", "2015-2017") == pytest.approx(84e8, rel=0.01)
 
@@ -46,7 +46,7 @@ def test_backfill_reprocesses_one_province_and_year_from_the_archive(home):
     assert home.joinpath("warehouse.duckdb").stat().st_mtime_ns != before
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert indicator(con, "civil_affairs_funds", "luoxiao", "2015-2017") == pytest.approx(84e8, rel=0.01)
-        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 11
+        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 15
     assert rebuild_warehouse(home=str(home), return_state=True).is_completed()
 
 
@@ -105,7 +105,7 @@ def test_a_damaged_warehouse_is_set_aside_and_rebuilt_by_the_next_run(home, wher
         assert con.execute("select * from marts.indicators order by all").fetchall() == before
         assert con.execute("select decided_by from meta.decisions").fetchall() == [("tester",)]
         assert con.execute("select count(*) from marts.indicator_changes").fetchone()[0] == changes
-        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 12
+        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 16
 
 
 def test_rebuild_warehouse_recovers_a_damaged_one(home):

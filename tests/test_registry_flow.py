@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from python_calamine import CalamineWorkbook
 
 from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
@@ -35,7 +36,7 @@ def test_without_a_key_the_registries_are_refused_and_received_later(tmp_path, r
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     again = nightly(inbox=str(registry_inbox), home=str(home))
     assert again["failed_provinces"] == {}
-    assert again["by_status"] == {"loaded": 2}  # the two registries, now that a key is set
+    assert again["by_status"] == {"loaded": 4}  # the two registries and the two grant lists, now that a key is set
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -62,6 +63,17 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
         for row in csv.DictReader(fh):
             names.add(row["户主姓名"])
             ids.add(row["户主身份证号码"])
+    grant_ids = set()
+    for grant_list in (registry_inbox / "jiangxi").glob("*十百千*.xlsx"):  # names and ID numbers, as the registry's
+        rows = CalamineWorkbook.from_path(str(grant_list)).get_sheet_by_index(0).to_python()
+        header = [str(c) for c in rows[2]]
+        for row in rows[3:]:
+            if str(row[header.index("户主身份证号码")]).strip():
+                names.add(str(row[header.index("户主姓名")]))
+                grant_ids.add(str(row[header.index("户主身份证号码")]))
+    assert len(grant_ids) == 2000  # both years' lists were in the inbox …
+    loaded = "select count(*) from meta.submissions where dataset = 'household_grant' and status = 'loaded'"
+    assert con.execute(loaded).fetchone()[0] == 2  # … and loaded before the scan
     id_like = re.compile(ID_SHAPE)
 
     cjk_run = re.compile(r"[\u4e00-\u9fff]{3,}")

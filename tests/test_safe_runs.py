@@ -283,7 +283,7 @@ def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tm
         shutil.rmtree(inbox)
         _copy_inbox(demo_inbox, inbox)
         summary = nightly(inbox=str(inbox), home=str(home), lock_wait_seconds=5)
-        assert summary["received"] == 10 and summary["exit_code"] == 0
+        assert summary["received"] == 14 and summary["exit_code"] == 0
 
         reader.stdin.write(count)  # the open session still sees the warehouse as it was
         reader.stdin.flush()
@@ -379,7 +379,7 @@ def test_http_source_answering_503_is_retried_and_loads(tmp_path, demo_inbox, ht
         pull_retry_backoff_seconds=0.1,
     )
     assert summary["failed_provinces"] == {}
-    assert summary["by_status"] == {"loaded": 11}
+    assert summary["by_status"] == {"loaded": 13}  # Jiangxi's and Hunan's files (the sources list no Ministry)
     assert handler.requests > 2
 
 
@@ -395,7 +395,7 @@ def test_http_source_that_stays_down_fails_its_province_only(tmp_path, demo_inbo
     )
     assert list(summary["failed_provinces"]) == ["43"]
     assert "503" in summary["failed_provinces"]["43"]
-    assert summary["by_status"] == {"loaded": 8}  # Jiangxi's eight files
+    assert summary["by_status"] == {"loaded": 10}  # Jiangxi's ten files
     assert summary["exit_code"] == 1
     assert handler.requests == 3  # the first try and two retries
 
@@ -413,7 +413,7 @@ def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox
     )
     assert list(summary["failed_provinces"]) == ["43"]
     assert "Timeout" in summary["failed_provinces"]["43"]
-    assert summary["by_status"] == {"loaded": 8}
+    assert summary["by_status"] == {"loaded": 10}
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -434,8 +434,8 @@ def test_a_read_write_session_held_open_elsewhere_does_not_fail_the_run(tmp_path
         shutil.rmtree(inbox)
         _copy_inbox(demo_inbox, inbox)
         summary = nightly(inbox=str(inbox), home=str(home))
-        assert summary["received"] == 10 and summary["exit_code"] == 0
+        assert summary["received"] == 14 and summary["exit_code"] == 0
     finally:
         holder.kill()
         holder.wait()
-    assert len(_contents(home)["meta.submissions"]) == 11
+    assert len(_contents(home)["meta.submissions"]) == 15

@@ -68,7 +68,7 @@ def test_a_session_that_has_written_fails_the_run_naming_it_and_keeps_its_data(t
     assert rerun.exit_code == 0, rerun.output
     assert _answer(warehouse) == 42  # the analyst's table survived the run's swap
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 11
+        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == 15
 
 
 def test_a_wal_left_by_a_killed_session_is_replayed_not_lost(tmp_path, demo_inbox):
@@ -86,4 +86,4 @@ def test_a_wal_left_by_a_killed_session_is_replayed_not_lost(tmp_path, demo_inbo
     query = CliRunner().invoke(
         app, ["query", "select count(*) as n from meta.submissions", "--json", "--home", str(home)]
     )
-    assert query.exit_code == 0 and '"n": 11' in query.output
+    assert query.exit_code == 0 and '"n": 15' in query.output

@@ -171,6 +171,10 @@ def fact_views() -> list[str]:
 HOUSEHOLD_COLUMNS = {
     "province_code": ("varchar", "2-digit code of the submitting province."),
     "year": ("integer", "Year the registry describes (its end)."),
+    "household_id": (
+        "varchar",
+        "The household's number in the registry (户编号), as submitted: not a person's identifier.",
+    ),
     "household_key": (
         "varchar",
         "HMAC-SHA256 of the head's resident ID number under the PII key, 64 hex characters: the same person "

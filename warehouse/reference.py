@@ -56,6 +56,11 @@ PROVINCE_PINYIN = {
     "65": "xinjiang",
 }
 
+# the Ministry's own departments (部本级) send lists that span provinces (the social-service projects, the
+# trainings it holds): their source is this code, and their rows may name a county of any province
+MINISTRY_CODE = "00"
+MINISTRY_NAMES = ("00", "民政部", "部本级", "mca", "minzhengbu")
+
 _PERIOD = re.compile(r"^\[(\d{4})?-(\d{4})?\](.+)$")
 _SUFFIXES = ("自治县", "自治旗", "林区", "特区", "县", "市", "区", "旗")
 
@@ -264,7 +269,7 @@ def resolve_county(value: str | None, province_code: str | None) -> Resolution:
             f"「{value}」不是现行或曾用的县名、县代码：请核对县名（如 遂川县）或填写 6 位县代码",
             "county_unknown",
         )
-    local = [h for h in hits if province_code is None or h[1] == province_code]
+    local = [h for h in hits if province_code in (None, MINISTRY_CODE) or h[1] == province_code]
     if len(local) == 1:
         return Resolution(local[0][0])
     if len(local) > 1:
@@ -335,6 +340,8 @@ def resolve_county_pair(code: str | None, name: str | None, province_code: str |
 def resolve_province(value: str) -> str:
     """A province given as 2-digit code, Chinese name (with or without 省) or pinyin → code."""
     v = value.strip()
+    if v.lower() in MINISTRY_NAMES:
+        return MINISTRY_CODE
     if re.fullmatch(r"\d{2}(0000)?", v):
         code = v[:2]
         if code in provinces():

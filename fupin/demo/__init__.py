@@ -19,7 +19,7 @@ def _in_province(rows: Sequence[_Row], province: str) -> list[_Row]:
 
 
 def write_demo(out: Path) -> list[Path]:
-    """Write the demo inbox into out/jiangxi and out/hunan; return the files written."""
+    """Write the demo inbox into out/jiangxi, out/hunan and out/mca (the Ministry's own lists); return the files."""
     jiangxi, hunan = out / "jiangxi", out / "hunan"
     jiangxi.mkdir(parents=True, exist_ok=True)
     hunan.mkdir(parents=True, exist_ok=True)
@@ -48,7 +48,36 @@ def write_demo(out: Path) -> list[Path]:
     ]
     # the designated counties' registries (建档立卡): members add up to F4 and F5 at end 2017
     suichuan = jiangxi / "遂川县建档立卡贫困户2017.csv"
-    registry.county_registry(suichuan, "360827", "遂川县", 68386, 17002, 2017, old_code="362427", encoding="gb18030")
+    registry.county_registry(
+        suichuan,
+        figures.SUICHUAN,
+        year=figures.REGISTRY_YEAR,
+        encoding="gb18030",
+        **figures.REGISTRIES[figures.SUICHUAN],
+    )
     lianhua = jiangxi / "莲花县建档立卡贫困户2017.xlsx"
-    registry.county_registry(lianhua, "360321", "莲花县", 33065, 6580, 2017, seed=5)
-    return [*written, suichuan, lianhua]
+    registry.county_registry(
+        lianhua, figures.LIANHUA, year=figures.REGISTRY_YEAR, **figures.REGISTRIES[figures.LIANHUA]
+    )
+    written += [suichuan, lianhua]
+    # F3: the “十百千” recipient lists, households of those registries named by the head's name and ID number
+    # (the 2018 list also gives the registry's household number)
+    grants = figures.grants()
+    written += [
+        forms.write_grant_list(
+            jiangxi / f"{year}年“十百千”帮扶行动资金发放花名册.xlsx", year, grants, with_household_number=year == 2018
+        )
+        for year in figures.GRANT_YEARS
+    ]
+    # F12 and F13: the Ministry's own lists (部本级), which span provinces
+    ministry = out / "mca"
+    ministry.mkdir(parents=True, exist_ok=True)
+    written += [
+        forms.write_social_service_projects(
+            ministry / "2017-2018年中央财政支持社会组织参与社会服务项目立项名单.xlsx", figures.social_service_projects()
+        ),
+        forms.write_organisation_trainings(
+            ministry / "2018年深度贫困地区社会组织培训.csv", figures.ORGANISATION_TRAININGS
+        ),
+    ]
+    return written

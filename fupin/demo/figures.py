@@ -378,3 +378,175 @@ def trainings() -> list[Training]:
         employed = round(total * rng.uniform(0.70, 0.90))
         rows.append(Training(TRAINING_YEAR, TRAINING_PROGRAMME, code, 1, total, of_poor, employed))
     return rows
+
+
+# The designated counties' registries (建档立卡) at end 2017: members add up to F4 and F5. The grant lists below
+# pick their households from these, so every grant reconciles with the registry.
+REGISTRY_YEAR = 2017
+REGISTRIES: dict[str, dict] = {
+    SUICHUAN: {"county_name": "遂川县", "lifted": 68_386, "poor": 17_002, "old_code": "362427", "seed": 2017},
+    LIANHUA: {"county_name": "莲花县", "lifted": 33_065, "poor": 6_580, "old_code": None, "seed": 5},
+}
+
+# F3, the “十百千” action: each year 100万元 to 1000 households of 100 villages in 10 townships, 1000元 each.
+GRANT_PROGRAMME = "“十百千”帮扶行动"
+GRANT_YEARS: tuple[int, ...] = (2017, 2018)
+GRANT_TOWNSHIPS: dict[str, int] = {SUICHUAN: 6, LIANHUA: 4}  # 10 townships in the two designated counties
+GRANT_VILLAGES_PER_TOWNSHIP = 10
+GRANT_HOUSEHOLDS_PER_VILLAGE = 10
+GRANT_AMOUNT_YUAN = Decimal(1000)
+# staff donations, party-fee balances and the China Social Welfare Foundation: households paid from each, per year
+GRANT_SOURCES: tuple[tuple[str, int], ...] = (("干部职工捐款", 400), ("党费结余", 200), ("中国社会福利基金会", 400))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One household's “十百千” aid in one year, as the county's list names it (the head's name and ID number)."""
+
+    year: int
+    county_code: str
+    township: str
+    village: str
+    household_id: str
+    head_name: str
+    head_id: str
+    amount_yuan: Decimal
+    funding_source: str
+
+
+def grants() -> list[Grant]:
+    """The “十百千” recipients of 2017 and 2018 (F3), drawn from the designated counties' registries.
+
+    Each year takes the same townships and other villages: the first ten villages with at least ten
+    households in 2017, the next ten in 2018, ten households in each.
+    """
+    from fupin.demo.registry import county_households
+
+    rows: list[Grant] = []
+    for code, townships in GRANT_TOWNSHIPS.items():
+        spec = REGISTRIES[code]
+        table = county_households(code, year=REGISTRY_YEAR, **spec).to_pylist()
+        by_village: dict[tuple[str, str], list[dict]] = {}
+        for household in table:
+            by_village.setdefault((household["乡镇"], household["行政村"]), []).append(household)
+
+        def number(text: str) -> int:
+            return int("".join(ch for ch in text if ch.isdigit()))
+
+        chosen = sorted({t for t, _ in by_village}, key=number)[:townships]
+        for township in chosen:
+            villages = sorted(
+                (v for (t, v), hs in by_village.items() if t == township and len(hs) >= GRANT_HOUSEHOLDS_PER_VILLAGE),
+                key=number,
+            )
+            for k, year in enumerate(GRANT_YEARS):
+                block = villages[k * GRANT_VILLAGES_PER_TOWNSHIP : (k + 1) * GRANT_VILLAGES_PER_TOWNSHIP]
+                if len(block) < GRANT_VILLAGES_PER_TOWNSHIP:
+                    raise AssertionError(f"{code} {township}: too few villages for the {year} list")
+                for village in block:
+                    for h in by_village[(township, village)][:GRANT_HOUSEHOLDS_PER_VILLAGE]:
+                        rows.append(
+                            Grant(
+                                year,
+                                code,
+                                township,
+                                village,
+                                h["户编号"],
+                                h["户主姓名"],
+                                h["户主身份证号码"],
+                                GRANT_AMOUNT_YUAN,
+                                "",
+                            )
+                        )
+    out = []
+    for year in GRANT_YEARS:
+        of_year = [g for g in rows if g.year == year]
+        sources = [name for name, n in GRANT_SOURCES for _ in range(n)]
+        out += [Grant(**{**g.__dict__, "funding_source": source}) for g, source in zip(of_year, sources, strict=True)]
+    return out
+
+
+# F12: central-finance social-service projects for the 三区三州, 2017–2018: 298 projects, 1.04亿元.
+SOCIAL_SERVICE_AREA = "sanqu_sanzhou"
+SOCIAL_SERVICE_TAG = "三区三州"
+SOCIAL_SERVICE_PROJECTS: dict[int, int] = {2017: 142, 2018: 156}  # 298 in all
+SOCIAL_SERVICE_TOTAL_TENTHS_WAN = 104_000  # 1.04亿元 = 10400万元, in 0.1万元
+_SERVICE_THEMES: tuple[str, ...] = (
+    "困境儿童关爱保护",
+    "农村留守老人关爱",
+    "社会工作专业人才培养",
+    "贫困家庭精准帮扶",
+    "残疾人社区康复",
+    "社区社会组织培育",
+    "易地搬迁社区融入",
+    "特困人员照料护理",
+)
+_SERVICE_ORGANISATION_KINDS: tuple[str, ...] = ("社会工作服务中心", "慈善基金会", "志愿者协会", "社会服务中心")
+
+
+@dataclass(frozen=True)
+class SocialServiceProject:
+    """One approved project of the Ministry's central-finance social-service programme."""
+
+    year: int
+    project: str
+    organisation: str
+    county_code: str
+    county_name: str
+    area_tag: str
+    amount_wan: Decimal
+
+
+def social_service_projects() -> list[SocialServiceProject]:
+    """298 projects over the 三区三州's counties, 2017–2018, 10400万元 in all (F12)."""
+    from warehouse.reference import area_counties, counties
+
+    rng = random.Random(SEED)
+    pool = sorted({a.county_code for a in area_counties() if a.area_code == SOCIAL_SERVICE_AREA})
+    names = counties()
+    slots = [(year, i) for year, n in SOCIAL_SERVICE_PROJECTS.items() for i in range(n)]
+    tenths = apportion(SOCIAL_SERVICE_TOTAL_TENTHS_WAN, [rng.uniform(0.4, 1.6) for _ in slots])
+    out = []
+    for (year, i), amount in zip(slots, tenths, strict=True):
+        code = rng.choice(pool)
+        county_name = names[code].county_name
+        theme = _SERVICE_THEMES[i % len(_SERVICE_THEMES)]
+        organisation = f"{names[code].prefecture_name}{rng.choice(_SERVICE_ORGANISATION_KINDS)}"
+        out.append(
+            SocialServiceProject(
+                year,
+                f"{year}年{county_name}{theme}项目（第{i + 1}号）",
+                organisation,
+                code,
+                county_name,
+                SOCIAL_SERVICE_TAG,
+                Decimal(amount) / 10,
+            )
+        )
+    return out
+
+
+# F13: the Ministry's social-organisation trainings in deep-poverty areas, two sessions, more than 150 organisations.
+@dataclass(frozen=True)
+class OrganisationTraining:
+    """One session the Ministry held for social organisations, with the local projects they were paired with."""
+
+    year: int
+    programme: str
+    county_code: str
+    county_name: str
+    trainee_kind: str
+    sessions: int
+    trainees: int
+    organisations: int
+    projects_paired: int
+
+
+ORGANISATION_TRAININGS: tuple[OrganisationTraining, ...] = (
+    OrganisationTraining(
+        2018, "深度贫困地区社会组织参与脱贫攻坚培训班", "513401", "西昌市", "社会组织", 1, 112, 79, 86
+    ),
+    OrganisationTraining(
+        2018, "深度贫困地区社会组织参与脱贫攻坚培训班", "653201", "和田市", "社会组织", 1, 104, 74, 81
+    ),
+)

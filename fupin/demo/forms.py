@@ -19,10 +19,14 @@ from xlsxwriter.worksheet import Worksheet
 
 from fupin.demo.figures import (
     DESIGNATED,
+    GRANT_PROGRAMME,
     SUICHUAN,
     FundAllocation,
+    Grant,
+    OrganisationTraining,
     PovertyStatus,
     SocialOrgProject,
+    SocialServiceProject,
     Training,
     county,
 )
@@ -293,6 +297,101 @@ def write_hunan_poverty(path: Path, rows: Sequence[PovertyStatus]) -> Path:
                     r.lifted,
                     r.poor,
                     f"{r.incidence_pct}%",
+                ]
+            )
+    return path
+
+
+def write_grant_list(path: Path, year: int, rows: Sequence[Grant], with_household_number: bool = False) -> Path:
+    """Write Jiangxi's “十百千” recipient list for one year: XLSX, title, 单位 row, the head's name and ID number.
+
+    The names and ID numbers are those of the demo registries (invented people): they must stop at the raw archive.
+    """
+    workbook = _open_workbook(path, datetime(year, 12, 20, 9, 0, 0))
+    title = workbook.add_format({"bold": True, "font_size": 14, "align": "center"})
+    header = workbook.add_format({"bold": True, "border": 1, "align": "center", "text_wrap": True})
+    cell = workbook.add_format({"border": 1})
+    money = workbook.add_format({"border": 1, "num_format": "#,##0"})
+    sheet = workbook.add_worksheet("发放花名册")
+    labels = ["序号", "年度", "帮扶项目", "县（市、区）", "乡镇", "行政村"]
+    labels += ["户编号"] if with_household_number else []
+    labels += ["户主姓名", "户主身份证号码", "补助金额（元）", "资金来源"]
+    sheet.merge_range(0, 0, 0, len(labels) - 1, f"{year}年民政部“十百千”帮扶行动资金发放花名册", title)
+    sheet.write_string(1, 0, "填报单位（盖章）：江西省民政厅")
+    sheet.write_string(1, len(labels) - 1, "单位：元")
+    for col, label in enumerate(labels):
+        sheet.write_string(2, col, label, header)
+    row = 3
+    total = Decimal(0)
+    for number, g in enumerate((g for g in rows if g.year == year), start=1):
+        values: list[object] = [number, str(year), GRANT_PROGRAMME, county(g.county_code).name, g.township, g.village]
+        values += [g.household_id] if with_household_number else []
+        values += [g.head_name, g.head_id, float(g.amount_yuan), g.funding_source]
+        for col, value in enumerate(values):
+            _write_cell(sheet, row, col, value, money if isinstance(value, float) else cell)
+        total += g.amount_yuan
+        row += 1
+    sheet.write_string(row, 3, "合计", cell)
+    sheet.write_number(row, len(labels) - 2, float(total), money)
+    sheet.write_string(row + 2, 0, "负责人：")
+    sheet.write_string(row + 2, 4, "填表人：")
+    workbook.close()
+    return path
+
+
+def write_social_service_projects(path: Path, rows: Sequence[SocialServiceProject]) -> Path:
+    """Write the Ministry's list of approved central-finance social-service projects (XLSX, 万元)."""
+    workbook = _open_workbook(path, datetime(2019, 1, 10, 9, 0, 0))
+    title = workbook.add_format({"bold": True, "font_size": 14, "align": "center"})
+    header = workbook.add_format({"bold": True, "border": 1, "align": "center", "text_wrap": True})
+    cell = workbook.add_format({"border": 1})
+    money = workbook.add_format({"border": 1, "num_format": "#,##0.0"})
+    sheet = workbook.add_worksheet("立项项目")
+    labels = ("序号", "年度", "项目名称", "承接社会组织", "县（市、区）", "行政区划代码", "区域类别", "中央财政资金")
+    sheet.merge_range(0, 0, 0, len(labels) - 1, "中央财政支持社会组织参与社会服务项目立项名单（深度贫困地区）", title)
+    sheet.write_string(1, 0, "填报单位：民政部社会组织管理局")
+    sheet.write_string(1, len(labels) - 1, "单位：万元")
+    for col, label in enumerate(labels):
+        sheet.write_string(2, col, label, header)
+    for number, r in enumerate(rows, start=1):
+        values = (number, r.year, r.project, r.organisation, r.county_name, r.county_code, r.area_tag)
+        for col, value in enumerate(values):
+            _write_cell(sheet, 2 + number, col, value, cell)
+        sheet.write_number(2 + number, len(labels) - 1, float(r.amount_wan), money)
+    workbook.close()
+    return path
+
+
+ORGANISATION_TRAINING_HEADER: tuple[str, ...] = (
+    "年度",
+    "培训项目",
+    "县（市、区）",
+    "行政区划代码",
+    "培训对象",
+    "期数",
+    "培训人数",
+    "参训社会组织数",
+    "对接项目数",
+)
+
+
+def write_organisation_trainings(path: Path, rows: Sequence[OrganisationTraining]) -> Path:
+    """Write the Ministry's social-organisation trainings in deep-poverty areas as a UTF-8 CSV."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(ORGANISATION_TRAINING_HEADER)
+        for r in rows:
+            writer.writerow(
+                [
+                    r.year,
+                    r.programme,
+                    r.county_name,
+                    r.county_code,
+                    r.trainee_kind,
+                    r.sessions,
+                    r.trainees,
+                    r.organisations,
+                    r.projects_paired,
                 ]
             )
     return path

@@ -75,6 +75,25 @@ def county_registry(
     encoding: str = "utf-8",
 ) -> int:
     """A county's registry at the end of ``year`` whose members sum to ``lifted`` and ``poor`` persons."""
+    table = county_households(county_code, county_name, lifted, poor, year, old_code, seed)
+    _write(table, path, encoding)
+    return table.num_rows
+
+
+def county_households(
+    county_code: str,
+    county_name: str,
+    lifted: int,
+    poor: int,
+    year: int,
+    old_code: str | None = None,
+    seed: int = 2017,
+) -> pa.Table:
+    """The households of ``county_registry``, with the registry's Chinese column names (the grant lists pick from them).
+
+    Villages are numbered 1–40 within each of 19 townships, so that a village holds enough households for the
+    “十百千” lists (ten households in each of ten villages of a township).
+    """
     rng = np.random.default_rng(seed)
     lifted_sizes = _members_summing_to(rng, lifted)
     poor_sizes = _members_summing_to(rng, poor)
@@ -93,15 +112,14 @@ def county_registry(
             "户主身份证号码": _ids(rng, codes),
             "县（市、区）": [county_name] * n,
             "乡镇": np.char.add(np.array([county_name[:2]] * n), np.char.add(rng.integers(1, 20, n).astype(str), "镇")),
-            "行政村": np.char.add(rng.integers(1, 200, n).astype(str), np.array(["村"] * n)),
+            "行政村": np.char.add(rng.integers(1, 41, n).astype(str), np.array(["村"] * n)),
             "家庭人口数": members,
             "脱贫状态": status,
             "识别年度": registered,
             "脱贫年度": [str(e) if e else "" for e in exits],
         }
     )
-    _write(table, path, encoding)
-    return n
+    return table
 
 
 def synthetic_registry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,7 @@ from tasks.normalise.helpers import (
     vocabularies,
     year_from_context,
 )
+from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
 from tasks.normalise.values import is_missing, parse_number, parse_year
 from tasks.records import Rejection
 from warehouse.contracts import contracts
@@ -218,16 +220,18 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
 
     headers = submitted_headers(dataset, table.header, hmap)
     plan = _Plan(dataset, hmap, province_code, context_year, default_unit)
-    segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
     records = []
-    for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
-        row, row_number = table.rows[index], table.row_numbers[index]
-        try:
-            found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
-        except _RowError as exc:
-            out.rejections.append(rejection_of(exc, row_number, dataset, headers))
-            continue
-        records += [{**record, "_row": row_number, POSITION: index, ORDINAL: k} for k, record in enumerate(found)]
+    pseudonymised = any(c.kind == "pseudonym" and c.field in cols for c in contracts()[dataset].columns)
+    with pseudonym_key() if pseudonymised else nullcontext():  # no key: MissingKeyError, the file waits for one
+        segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
+        for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
+            row, row_number = table.rows[index], table.row_numbers[index]
+            try:
+                found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
+            except _RowError as exc:
+                out.rejections.append(rejection_of(exc, row_number, dataset, headers))
+                continue
+            records += [{**record, "_row": row_number, POSITION: index, ORDINAL: k} for k, record in enumerate(found)]
     out.table = in_row_order(dataset, segments, records)
     return out
 
@@ -444,6 +448,11 @@ def _value(column, raw: str | None, column_unit: str | None, default_unit: str |
         return _convert(name, raw, to_count)
     if column.name == "fund_level":
         return _convert(name, raw, fund_level_of, record["fund_type"], contract)
+    if column.kind == "pseudonym":
+        try:
+            return pseudonym_of(raw)
+        except IdRefused as exc:  # the number is never echoed: its division code and asterisks
+            raise _RowError(column.field, masked(raw), str(exc), exc.code) from None
     if column.kind == "code":
         return None if is_missing(raw) and column.nullable else _convert(name, raw, code_of, column)
     return None if is_missing(raw) else raw
@@ -484,6 +493,12 @@ def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
             continue
         column = contract.column(name)
         raw = _cell(row, hmap.columns.get(column.field))
+        if is_missing(raw) and column.nullable:  # a key that may be empty (a grant's household: ID or number)
+            base[name] = None
+            continue
+        if column.kind == "pseudonym":
+            base[name] = _value(column, raw, None, None, base, contract)
+            continue
         if is_missing(raw):
             raise _RowError(
                 column.field,

@@ -44,6 +44,8 @@ def registry_columns(header: list[str]) -> dict[str, int] | None:
         key = lookup.get(clean_label(label or "")[0])
         if key and key not in found:
             found[key] = i
+    if any("金额" in clean_label(label or "")[0] for label in header):
+        return None  # a registry carries no money: a list of grants paid to households (household_grant) is a form
     return found if "head_id" in found and "household_id" in found else None
 
 

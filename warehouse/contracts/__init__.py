@@ -13,7 +13,7 @@ building (``tasks.normalise``), the validators (``tasks.validate``), the export 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -64,6 +64,8 @@ class Column:
     words: tuple[str, ...] = ()
     not_words: tuple[str, ...] = ()
     values: tuple[Value, ...] = ()
+    # a resident ID number read from the form and stored only as its keyed hash (tasks/registry/hashing.py)
+    pseudonym: bool = False
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -71,7 +73,9 @@ class Column:
 
     @property
     def kind(self) -> str:
-        """How a cell becomes a value: money, fraction, count, code or text."""
+        """How a cell becomes a value: money, fraction, count, pseudonym, code or text."""
+        if self.pseudonym:
+            return "pseudonym"
         if self.unit == "yuan":
             return "money"
         if self.unit == "fraction":
@@ -91,6 +95,7 @@ class Rule:
     limit: str | None = None
     low: float | None = None
     high: float | None = None
+    columns: tuple[str, ...] = ()  # any_of: at least one of these is not null
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ class Contract:
     not_zero: tuple[Rule, ...] = ()
     not_above: tuple[Rule, ...] = ()
     between: tuple[Rule, ...] = ()
+    any_of: tuple[Rule, ...] = ()
     # totals per province × year that the shrink guard watches (tasks/load.py): a submission lowering one
     # by more than the guard is held for a person
     guarded_totals: tuple[str, ...] = ()
@@ -207,18 +213,20 @@ def _column(name: str, spec: dict[str, Any], base: dict[str, Any] | None = None)
         words=tuple(merged.get("words", ())),
         not_words=tuple(merged.get("not_words", ())),
         values=values,
+        pseudonym=bool(merged.get("pseudonym", False)),
     )
 
 
 def _rules(specs: list[dict[str, Any]]) -> tuple[Rule, ...]:
     return tuple(
         Rule(
-            column=s["column"],
+            column=s.get("column", (s.get("columns") or [""])[0]),
             reason=s["reason"],
-            field=s.get("field", s["column"]),
+            field=s.get("field") or s.get("column") or s["columns"][0],
             limit=s.get("limit"),
             low=s.get("min"),
             high=s.get("max"),
+            columns=tuple(s.get("columns", ())),
         )
         for s in specs
     )
@@ -253,6 +261,14 @@ def _load(where: Path) -> dict[str, Contract]:
             for spec in specs
         )
         checks = doc.get("checks") or {}
+        # a dataset may add headings to the shared input fields (household_grant: the head's name, read and dropped)
+        own_inputs = doc.get("fields") or {}
+        dataset_inputs = tuple(
+            replace(c, headers=(*c.headers, *map(str, own_inputs[c.name].get("headers", ()))))
+            if c.name in own_inputs
+            else c
+            for c in inputs
+        )
         out[doc["dataset"]] = Contract(
             dataset=doc["dataset"],
             zh=doc["zh"],
@@ -261,12 +277,13 @@ def _load(where: Path) -> dict[str, Contract]:
             key=tuple(doc["key"]),
             required=tuple(doc["required"]),
             columns=columns,
-            inputs=inputs,
+            inputs=dataset_inputs,
             table_columns=around,
             non_negative=tuple(checks.get("non_negative", ())),
             not_zero=_rules(checks.get("not_zero", [])),
             not_above=_rules(checks.get("not_above", [])),
             between=_rules(checks.get("between", [])),
+            any_of=_rules(checks.get("any_of", [])),
             guarded_totals=tuple(doc.get("guarded_totals", ())),
         )
     return out

@@ -4,6 +4,8 @@ with codes as (
     union select county_code from core.fct_poverty_status
     union select county_code from core.fct_social_org_project
     union select county_code from core.fct_training
+    union select county_code from core.fct_household_grant
+    union select county_code from core.fct_social_service_project
 )
 select county_code from codes
 where county_code not in (select county_code from core.dim_county)

@@ -103,7 +103,7 @@ training_rows as (
     from marts.training_by_area group by area_code, year
     union all
     select 'training_trainees_poor', area_code, any_value(area_name), cast(year as varchar), sum(trainees_poor)
-    from marts.training_by_area group by area_code, year
+    from marts.training_by_area group by area_code, year having sum(trainees_poor) is not null
 ),
 -- every value is DECIMAL(38, 6): yuan sums exact to the fen, rates to 6 places, counts and persons whole
 all_rows as (
@@ -119,6 +119,8 @@ all_rows as (
     select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from social_rows
     union all
     select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from training_rows
+    union all
+    select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from marts.programme_indicators
 ),
 described as (
     select r.indicator, r.scope_code, r.scope_name, r.period, r.value, d.unit, d.definition,

@@ -1,0 +1,73 @@
+"""Resident ID numbers in a form (a grant list's 户主身份证号码): checked as the registry checks them and replaced
+by the registry's pseudonym, so that a grant joins ``core.fct_household`` and no ID number is ever stored.
+
+The pseudonym is the registry's exactly: the same normalisation (trimmed, 'x' made 'X'), the same key and
+the same HMAC-SHA256 (``tasks.registry.hashing.keyed_hashes``), so one household has one ``household_key``
+in its registry and in every grant list. A refused number is never echoed: its rejection shows its six-digit
+division code and asterisks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+
+from tasks.normalise.values import is_missing
+from tasks.registry.checking import check_ids, normalise_ids
+from tasks.registry.hashing import keyed_hashes, pii_key
+
+_KEY: ContextVar[bytes | None] = ContextVar("fupin_pii_key", default=None)
+
+# check_ids' reason numbers, worded for the clerk; the code beside each is the rejection's reason_code
+ID_REFUSED = {
+    1: ("身份证号码不是18位（末位可为X）", "id_number_malformed"),
+    2: ("身份证号码校验位不符", "id_number_check_failed"),
+    3: ("身份证号码中的出生日期无效", "id_number_birth_date"),
+    4: ("身份证号码前六位不是存在过的行政区划代码", "id_number_division_unknown"),
+}
+
+
+class IdRefused(ValueError):
+    """An ID number that is not a valid resident ID number: the reason and its code, never the number."""
+
+    def __init__(self, reason: str, code: str):
+        super().__init__(reason)
+        self.code = code
+
+
+@contextmanager
+def pseudonym_key() -> Iterator[None]:
+    """Fetch the PII key once for a table's pseudonyms (MissingKeyError when none is set)."""
+    token = _KEY.set(pii_key())
+    try:
+        yield
+    finally:
+        _KEY.reset(token)
+
+
+def masked(text: str | None) -> str | None:
+    """A submitted ID number as a rejection may show it: its first six characters, the rest asterisks."""
+    if text is None:
+        return None
+    text = str(text).strip()
+    return text[:6] + "*" * max(len(text) - 6, 0)
+
+
+def pseudonym_of(text: str | None) -> str | None:
+    """The registry's household_key for a head's ID number as a form gives it; None for an empty cell."""
+    if is_missing(text):
+        return None
+    key = _KEY.get()
+    if key is None:
+        key = pii_key()
+    ids = normalise_ids(pa.array([str(text)], pa.string()))
+    reason = int(check_ids(ids, np.array([date.today().year], dtype=np.int64))[0])
+    if reason:
+        refused, code = ID_REFUSED.get(reason, ("身份证号码无效", "id_number_invalid"))
+        raise IdRefused(f"{refused}：请核对后重新报送 [{code}]", code)
+    return keyed_hashes(key, ids)[0].as_py()
