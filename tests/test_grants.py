@@ -121,7 +121,7 @@ def test_a_household_named_neither_by_id_nor_by_number_is_rejected(tmp_path):
     out = _normalised(grants)
     good, rejections, _ = validate_table(out.dataset, out.table)
     assert [(r.row_number, r.field) for r in rejections] == [(2, "head_id")]
-    assert "household_unidentified" in rejections[0].reason
+    assert rejections[0].code == "household_unidentified" and "户编号" in rejections[0].reason
     assert good.column("household_id").to_pylist() == ["3603210000042"]
 
 

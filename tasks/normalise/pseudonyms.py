@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow as pa
 
 from tasks.normalise.values import is_missing
-from tasks.registry.checking import check_ids, normalise_ids
-from tasks.registry.hashing import keyed_hashes, pii_key
+
+# tasks.registry is imported where it is used: the registry package imports the lake, which imports
+# parse, which imports tasks.normalise (a cycle at import time)
 
 _KEY: ContextVar[bytes | None] = ContextVar("fupin_pii_key", default=None)
 
@@ -43,6 +44,8 @@ class IdRefused(ValueError):
 @contextmanager
 def pseudonym_key() -> Iterator[None]:
     """Fetch the PII key once for a table's pseudonyms (MissingKeyError when none is set)."""
+    from tasks.registry.hashing import pii_key
+
     token = _KEY.set(pii_key())
     try:
         yield
@@ -60,6 +63,9 @@ def masked(text: str | None) -> str | None:
 
 def pseudonym_of(text: str | None) -> str | None:
     """The registry's household_key for a head's ID number as a form gives it; None for an empty cell."""
+    from tasks.registry.checking import check_ids, normalise_ids
+    from tasks.registry.hashing import keyed_hashes, pii_key
+
     if is_missing(text):
         return None
     key = _KEY.get()
