@@ -35,7 +35,7 @@ from tasks.summary import (
     summarise_run,
 )
 from warehouse.home import private_home
-from warehouse.reference import provinces
+from warehouse.reference import submitters
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:
@@ -62,7 +62,7 @@ def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
     Each task run is named after the province and the file (``parse 江西省 2017年….xlsx``), as the UI lists them.
     """
     quiet_handled_tracebacks()  # here too for the backfill flow, which submits the same chains
-    where = f"{provinces().get(received.province_code, received.province_code)} {received.file_name}"
+    where = f"{submitters().get(received.province_code, received.province_code)} {received.file_name}"
 
     def named(step):
         return step.with_options(task_run_name=f"{step.name.split('_')[0]} {where}")
@@ -149,7 +149,7 @@ def nightly(
             retries=pull_retries, retry_delay_seconds=exponential_backoff(backoff_factor=pull_retry_backoff_seconds)
         )
         pulls = {
-            pull.with_options(task_run_name=f"pull {provinces().get(s.province_code, s.province_code)}").submit(
+            pull.with_options(task_run_name=f"pull {submitters().get(s.province_code, s.province_code)}").submit(
                 s, paths, seen, source_timeout_seconds
             ): s
             for s in sources
@@ -161,7 +161,7 @@ def nightly(
                 files = pulled.result()
             except Exception as exc:  # the source stayed down after retries: the others go on
                 failed[province] = f"{type(exc).__name__}: {exc}"
-                name = provinces().get(province, province)
+                name = submitters().get(province, province)
                 get_run_logger().error("province %s (%s) failed: %s", name, province, failed[province])
                 continue
             chains.extend((received, submit_chain(received, paths)) for received in files)

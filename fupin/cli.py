@@ -184,9 +184,9 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     from rich.text import Text
 
     from fupin.safe_text import printable
-    from warehouse.reference import provinces
+    from warehouse.reference import submitters
 
-    names = provinces()
+    names = submitters()
     console = Console(width=160, highlight=False)
     for s in summary["submissions"]:
         if quiet and s["status"] not in _PROBLEM_STATUSES:

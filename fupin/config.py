@@ -42,6 +42,29 @@ class Paths:
     def raw(self) -> Path:
         return self.home / "raw"
 
+    def stored(self, path: str | os.PathLike) -> str:
+        """A path as the ledger keeps it: relative to the home when inside it, so the home can move."""
+        if not path:
+            return ""
+        try:
+            return Path(path).resolve().relative_to(self.home).as_posix()
+        except ValueError:
+            return str(path)
+
+    def found(self, stored: str | None) -> Path | None:
+        """A path the ledger keeps, in this home: relative ones under it; an absolute one from a home that
+        moved (ledgers written before paths were relative) by its part from ``raw/`` on."""
+        if not stored:
+            return None
+        path = Path(stored)
+        if not path.is_absolute():
+            return self.home / path
+        if not path.exists() and "raw" in path.parts:
+            parts = path.parts
+            last = len(parts) - 1 - parts[::-1].index("raw")
+            return self.home.joinpath(*parts[last:])
+        return path
+
     @property
     def lake(self) -> Path:
         return self.home / "lake"

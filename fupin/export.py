@@ -30,6 +30,7 @@ from fupin.safe_text import neutralise
 from fupin.sql import dicts, quote_identifier
 from warehouse.contracts import column_labels as contract_labels
 from warehouse.contracts import contracts, fraction_columns
+from warehouse.reference import MINISTRY_CODE, MINISTRY_NAME, labels_of
 
 __all__ = ["ExportError", "Sheet", "column_labels", "export", "figure_text", "header_row", "indicators_sheet"]
 
@@ -39,6 +40,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # labels of the columns no dataset contract declares; the contracts' own come from warehouse/contracts
 COLUMN_LABELS = {
     "submission_id": "报送编号",
+    "message_code": "消息代码",
     "province_code": "省份代码",
     "province_name": "省份",
     "prefecture_code": "地市代码",
@@ -138,59 +140,21 @@ COLUMN_LABELS = {
     "warehouse_changed": "仓库有变动",
 }
 
-# Chinese names of the codes a person reads in a table; the contracts' coded columns (fund_type,
-# fund_level, row_action) and the datasets come from warehouse/contracts
+# column → code → Chinese name of the codes a person reads in a table, from the warehouse's labels
+# (warehouse/seeds/labels.csv, core.labels); the contracts' coded columns (fund_type, fund_level,
+# row_action) are added from warehouse/contracts in code_labels()
 CODE_LABELS: dict[str, dict[str, str]] = {
-    "status": {
-        # meta.submissions
-        "loaded": "已入库",
-        "partially_loaded": "部分入库",
-        "rejected": "退回",
-        "superseded": "已被更新的报送取代",
-        "duplicate": "重复报送",
-        "held": "待确认",
-        "discarded": "已放弃",
-        # marts.submission_status (the reporting calendar)
-        "received": "已报送",
-        "late": "迟报",
-        "failed": "失败",
-        "missing": "未报",
-        "pending": "未到期",
-    },
-    "region": {"east": "东部", "central": "中部", "west": "西部"},
-    "level": {"province": "省", "prefecture": "地市", "county": "县"},
-    "kind": {
-        # meta.submissions
-        "correction": "更正/补报",
-        "full": "全量",
-        # core.county_alias
-        "code": "现行代码",
-        "name": "现行名称",
-        "short_name": "现行简称",
-        "old_code": "原代码",
-        "old_name": "原名称",
-        "old_short_name": "原简称",
-    },
-    "decision": {"approved": "批准入库", "discarded": "放弃"},
-    "matched_by": {
-        "exact": "完全一致",
-        "synonym": "同义词",
-        "wide": "分列表头",
-        "fuzzy": "近似匹配",
-        "unknown": "未识别",
-        "ambiguous": "有歧义",
-    },
-    "outcome": {
-        "running": "运行中",
-        "completed": "完成",
-        "rejected": "完成（有退回）",
-        "failed": "失败",
-        "crashed": "中断",
-    },
-    "unit": {"yuan": "元", "fraction": "比例", "persons": "人", "count": "个", "boolean": "是/否"},
-    "part": {"all": "全片区"},
+    # meta.submissions and marts.submission_status (the reporting calendar) share the column name
+    "status": {**labels_of("submission_status"), **labels_of("calendar_status")},
+    "region": labels_of("region"),
+    "level": labels_of("area_level"),
+    "kind": {**labels_of("submission_kind"), **labels_of("alias_kind")},
+    "decision": labels_of("decision"),
+    "matched_by": labels_of("matched_by"),
+    "outcome": labels_of("run_outcome"),
+    "unit": labels_of("unit"),
+    "part": labels_of("area_part"),
 }
-DATASET_LABELS_EXTRA = {"household_registry": "建档立卡户名册"}
 
 # columns holding fractions: exported as percent
 PERCENT_COLUMNS = {"incidence", "exit_threshold", "threshold"}
@@ -261,7 +225,12 @@ def unit_columns(
         return cell
 
     columns: list[Column] = []
+    seen: set[str] = set()
     for unit, name in kinds:
+        if unit in ("yuan", "fraction", "boolean"):  # one set of columns whatever the unit's name (元, 元/户)
+            if unit in seen:
+                continue
+            seen.add(unit)
         if unit == "yuan":
             columns.append(Column(f"{prefix}金额（元）", only(unit, None, _exact_number), YUAN_FORMAT))
             columns.append(Column(f"{prefix}金额（万元）", only(unit, None, wan_yuan), WAN_FORMAT))
@@ -319,7 +288,7 @@ def code_labels() -> dict[str, dict[str, str]]:
         for c in contract.columns:
             if c.values:
                 out.setdefault(c.name, {}).update({v.code: v.zh for v in c.values})
-    out["dataset"] = {**DATASET_LABELS_EXTRA, **{d: c.zh for d, c in contracts().items()}}
+    out["dataset"] = labels_of("dataset")  # the contracts' datasets and the registry
     return out
 
 
@@ -346,12 +315,18 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
     cur = con.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
     names = [d[0] for d in cur.description]
     records = dicts(cur)
-    return _sheet(f"{schema}.{table}"[:31], table_columns(con, names), records)
+    return _sheet(f"{schema}.{table}"[:31], table_columns(con, names, f"{schema}.{table}"), records)
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[Column]:
-    """The sheet's columns for a relation's columns: Chinese headers, codes by name, names beside codes."""
-    labels, codes = column_labels(), code_labels()
+def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: str = "") -> list[Column]:
+    """The sheet's columns for a relation's columns: Chinese headers, codes by name, names beside codes.
+
+    A column's header is the export's label, else the Chinese name the warehouse's comments give it
+    (warehouse/seeds/names_zh.csv, the contracts)."""
+    from warehouse.comments import column_name_zh
+
+    codes = code_labels()
+    labels = {c: column_name_zh(relation, c) or c for c in names} | column_labels()
     present = set(names)
     mixed_units = "unit" in present
     unit_names = (
@@ -423,6 +398,8 @@ def _names_beside(con: duckdb.DuckDBPyConnection, column: str, present: set[str]
         return []
     if column == "part":
         names["all"] = CODE_LABELS["part"]["all"]
+    if column == "province_code":
+        names.setdefault(MINISTRY_CODE, MINISTRY_NAME)  # the Ministry's own source (its projects list)
     return [Column(header, lambda r: names.get(r[column], r[column] if column == "part" else None))]
 
 

@@ -151,7 +151,8 @@ def archived_submissions(paths: Paths, provinces: list[str], years: list[int] | 
             continue
         if wanted and r["status"] != "rejected" and not (_years(r["years"]) & wanted):
             continue
-        if not r["raw_path"] or not Path(r["raw_path"]).exists():
+        raw = paths.found(r["raw_path"])
+        if raw is None or not raw.exists():
             continue
         chosen.append(
             Received(
@@ -161,8 +162,8 @@ def archived_submissions(paths: Paths, provinces: list[str], years: list[int] | 
                 source_path=r["source_path"],
                 file_name=r["file_name"],
                 sha256=r["sha256"],
-                size=Path(r["raw_path"]).stat().st_size,
-                raw_path=r["raw_path"],
+                size=raw.stat().st_size,
+                raw_path=str(raw),
                 received_at=r["received_at"],
                 kind=r["kind"] or "correction",
             )

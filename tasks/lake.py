@@ -61,7 +61,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         sha256=rec["sha256"],
         received_at=rec["received_at"],
         source_path=rec["source_path"],
-        raw_path=rec["raw_path"],
+        raw_path=paths.stored(rec["raw_path"]),  # relative to the home in the ledger: the home can move
         rejections=rejections,
         warnings=doc.get("warnings", []),
         kind=doc.get("kind") or rec.get("kind", "correction"),

@@ -35,7 +35,7 @@ from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
 from warehouse.comments import chinese_first
 from warehouse.contracts import contracts
-from warehouse.reference import MINISTRY_CODE, provinces
+from warehouse.reference import MINISTRY_CODE, submitters
 
 REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
 
@@ -259,7 +259,7 @@ def _slice_totals(con: duckdb.DuckDBPyConnection, o: Outcome) -> dict[tuple[str,
 def _shrinkage(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: str, guard: float) -> list[str]:
     """What the applied submission would lower beyond the guard, in words for the ledger; empty when nothing."""
     after = _slice_totals(con, o)
-    province = provinces().get(o.province_code, o.province_code)
+    province = submitters().get(o.province_code, o.province_code)
     problems = []
     for (dataset, year), (keys_before, *totals_before) in before.items():
         _, *totals_after = after[(dataset, year)]

@@ -32,11 +32,8 @@ from fupin.formatting import figure_text
 from fupin.readonly import connect_readonly
 from fupin.sql import dicts
 from tasks.calendar import ATTENTION, submission_status
-from tasks.calendar import STATUS_LABELS as CALENDAR_STATUS_LABELS
-from tasks.receipt import STATUS_LABELS as SUBMISSION_STATUS_LABELS
 from tasks.summary import run_records
-from warehouse.contracts import contracts
-from warehouse.reference import provinces
+from warehouse.reference import label, submitters
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
@@ -59,28 +56,23 @@ COUNTY_COLUMNS = ["indicator", "indicator_name", "scope_code", "scope_name", "pe
 # the CSVs' headers beyond the export's column labels (fupin.export.column_labels)
 CSV_LABELS = {"indicator_name": "指标", "amount_yuan": "金额（元）", "value": "数值"}
 # ledger statuses neither the receipts nor the calendar name
-EXTRA_STATUS_LABELS = {"duplicate": "重复报送（同一内容已入库）"}
-# datasets without a contract (the registries go their own way: tasks/registry)
-EXTRA_DATASET_LABELS = {"household_registry": "建档立卡贫困户名册"}
 
 
 def status_label(status: str | None, kind: str = "submission") -> str:
     """The Chinese word for a status code: ``kind`` 'submission' (meta.submissions) or 'calendar'.
 
-    The one place the report looks labels up, so that a warehouse label table can replace the dicts here.
+    The labels are the warehouse's (warehouse/seeds/labels.csv, core.labels).
     """
     if status is None:
         return ""
-    labels = CALENDAR_STATUS_LABELS if kind == "calendar" else {**SUBMISSION_STATUS_LABELS, **EXTRA_STATUS_LABELS}
-    return labels.get(status, status)
+    return label("calendar_status" if kind == "calendar" else "submission_status", status)
 
 
 def dataset_label(dataset: str | None) -> str:
     """A dataset's Chinese name from its contract (the code itself when no contract knows it)."""
     if not dataset:
         return ""
-    known = contracts()
-    return known[dataset].zh if dataset in known else EXTRA_DATASET_LABELS.get(dataset, dataset)
+    return label("dataset", dataset)
 
 
 def field_label(column: str | None) -> str:
@@ -514,7 +506,7 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
     submissions = [
         {
             **s,
-            "province_name": provinces().get(s["province_code"], s["province_code"]),
+            "province_name": submitters().get(s["province_code"], s["province_code"]),
             "dataset_name": dataset_label(s["dataset"]),
             "status_name": status_label(s["status"]),
             "message": (s["message"] or "")[:200],
@@ -585,7 +577,7 @@ def todays_failures(paths: Paths, day: date) -> list[tuple[str, str]]:
     for _, r in run_records(paths):
         if datetime.fromisoformat(r["started_at"]).astimezone(SHANGHAI).date() == day:
             failures.update(r.get("failures") or {})
-    names = provinces()
+    names = submitters()
     return [(names.get(code, code), reason.splitlines()[0][:300]) for code, reason in sorted(failures.items())]
 
 

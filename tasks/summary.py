@@ -103,9 +103,9 @@ def join_reasons(reasons: list[str]) -> str:
 
 def failure_message(summary: dict[str, Any]) -> str:
     """One line naming every failed province (name and code), its files and why, for the flow run's state."""
-    from warehouse.reference import provinces
+    from warehouse.reference import submitters
 
-    failed, names = summary["failed_provinces"], provinces()
+    failed, names = summary["failed_provinces"], submitters()
     reasons = "; ".join(f"{names.get(p, p)} {p}: {reason.splitlines()[0]}" for p, reason in sorted(failed.items()))
     listed = ", ".join(f"{names.get(p, p)} {p}" for p in sorted(failed))
     return f"{len(failed)} province(s) failed ({listed}) — the others loaded. {reasons}"
@@ -113,9 +113,9 @@ def failure_message(summary: dict[str, Any]) -> str:
 
 def province_lines(summary: dict[str, Any]) -> list[str]:
     """One line per province of the run for the engineer: name and code, files, rows loaded and rejected, status."""
-    from warehouse.reference import provinces
+    from warehouse.reference import submitters
 
-    names = provinces()
+    names = submitters()
     codes = sorted(
         set(summary.get("provinces", []))
         | {s["province_code"] for s in summary["submissions"]}

@@ -125,3 +125,22 @@ def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_pa
             ("lake/household_registry/province=36/year=2017/36-old.parquet",)
         ]
         assert con.execute("select household_key from core.fct_household order by 1").fetchall() == [("k1",), ("k2",)]
+
+
+@pytest.mark.prefect
+def test_the_ledger_names_raw_files_inside_the_home_and_a_moved_home_reprocesses_them(demo_run, tmp_path):
+    """The ledger keeps raw files relative to the home: after moving the whole home (raw archive included),
+    re-processing a province (backfill) finds its archived files and loads them again."""
+    from flows.backfill import backfill
+
+    with duckdb.connect(str(demo_run["home"] / "warehouse.duckdb"), read_only=True) as con:
+        stored = [
+            p for (p,) in con.execute("select raw_path from meta.submissions where province_code = '43'").fetchall()
+        ]
+    assert stored and all(p.startswith("raw/43/") for p in stored)
+
+    home = tmp_path / "moved-home"
+    shutil.copytree(demo_run["home"], home, ignore=shutil.ignore_patterns("inbox"))
+    summary = backfill(provinces=["hunan"], home=str(home))
+    reloaded = [s for s in summary["submissions"] if s["province_code"] == "43"]
+    assert len(reloaded) == len(stored) and all(s["status"] == "loaded" for s in reloaded), summary

@@ -163,7 +163,7 @@ def test_statuses_datasets_and_columns_reach_the_reader_in_chinese():
         "部分入库",
         "重复报送",
         "资金下达",
-        "建档立卡贫困户名册",
+        "建档立卡户名册",
         "未报",
         "湖南省",
         "社会组织扶贫项目",

@@ -38,7 +38,7 @@ comment on column meta.submissions.rows_rejected is 'Data rows rejected; see met
 comment on column meta.submissions.message is 'Why the file was rejected, or notes on rejected rows and checks (e.g. a 合计 row that does not add up).';
 comment on column meta.submissions.raw_path is 'Where the unchanged file lies in the raw archive.';
 comment on column meta.submissions.kind is 'correction (更正/补报: replaces only the keys it carries; the default) or full (全量重报: file name with 全量/重报, JSON envelope 报送类型 全量, or a source with mode: full; retires the keys of its province × years that it does not carry).';
-comment on column meta.submissions.message_code is '消息代码：message 的稳定英文代码（如 not_a_workbook、rows_rejected），供工程师和测试匹配 / Stable machine code of the message, for engineers and tests; null when there is no message.';
+comment on column meta.submissions.message_code is '消息代码（如 not_a_workbook、rows_rejected，供工程师和测试匹配）｜Stable machine code of the message, for engineers and tests; null when there is no message.';
 comment on column meta.submissions.applied_at is 'When its facts took effect (its facts'' valid_from): on arrival, or when a person approved it; null while held, or if never applied.';
 
 create table if not exists meta.rejections (

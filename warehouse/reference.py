@@ -177,6 +177,14 @@ def provinces() -> dict[str, str]:
     return {c: d.name for c, d in divs.items() if len(c) == 2 and d.current}
 
 
+MINISTRY_NAME = "民政部"
+
+
+def submitters() -> dict[str, str]:
+    """Who sends submissions, code → name, as people read it: the provinces and the Ministry's own source (00)."""
+    return {**provinces(), MINISTRY_CODE: MINISTRY_NAME}
+
+
 @cache
 def _by_province_stem() -> dict[tuple[str, str], list[County]]:
     """(province code, name stem) → current counties: successors are looked up, not scanned for."""
