@@ -227,29 +227,43 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
 
 
-# the few figures `fupin run` ends with, per area; `fupin indicators` prints the whole table
-_BRIEF = ("civil_affairs_funds", "civil_affairs_funds_growth", "poverty_incidence", "social_org_funds_landed")
-_BRIEF_AREAS = 3
+# the few figures `fupin run` ends with, per area (each area shows those it has): the seed's F1–F13 at a glance;
+# `fupin indicators` prints the whole table
+_BRIEF = (
+    "civil_affairs_funds",
+    "civil_affairs_funds_growth",
+    "poverty_incidence",
+    "social_org_funds_landed",
+    "grant_funds",
+    "grant_households",
+    "grant_amount_per_household",
+    "social_service_projects",
+    "social_service_funds",
+    "training_sessions",
+    "training_organisations",
+)
 
 
 def _print_headline(con) -> None:
     """A line per area (not its provincial parts or counties) with its latest brief figures, then where the rest is."""
     from rich.console import Console
 
-    from fupin.export import format_value
+    from fupin.formatting import figure_text
 
     labels = dict(con.execute("select indicator, name from core.indicator_definition").fetchall())
+    unit_names = dict(con.execute("select indicator, unit_name from core.indicator_definition").fetchall())
     areas: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
     for r in _indicator_rows(con, "headline"):
         if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():
             continue
         name, figures = areas.setdefault(r["scope_code"], (r["scope_name"], {}))
         if r["indicator"] not in figures or str(r["period"]) >= figures[r["indicator"]][0]:
-            figures[r["indicator"]] = (str(r["period"]), format_value(r["value"], r["unit"]))
-    console = Console(width=160, highlight=False)
-    for name, figures in list(areas.values())[:_BRIEF_AREAS]:
+            text = figure_text(r["value"], r["unit"], unit_names.get(r["indicator"]))
+            figures[r["indicator"]] = (str(r["period"]), text)
+    console = Console(width=400, highlight=False)  # one line per area, however long: a terminal wraps it
+    for name, figures in areas.values():
         parts = [f"{labels.get(i) or i} {figures[i][0]} {figures[i][1]}" for i in _BRIEF if i in figures]
-        console.print(_text(f"{name}：" + "；".join(parts)), no_wrap=True, overflow="ellipsis")
+        console.print(_text(f"{name}：" + "；".join(parts)), no_wrap=True)
     console.print("全部指标：fupin indicators（每个县：--all）")
 
 

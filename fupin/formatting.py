@@ -60,6 +60,8 @@ def figure_text(value: Number | bool | None, unit: str, unit_name: str | None = 
     if value is None:
         return ""
     if unit == "yuan":
+        if unit_name and "/" in unit_name:  # an amount per something (元/户): in yuan, as it is set
+            return f"{exact(value):,.0f}{unit_name}"  # type: ignore[arg-type]
         return yuan_text(value)  # type: ignore[arg-type]
     if unit == "fraction":
         return f"{percent(value):.2f}%"  # type: ignore[arg-type]

@@ -131,9 +131,8 @@ def receipt_note(o: Outcome, rejected: bool = True) -> str:
 
 
 def write_receipt(paths: Paths, o: Outcome) -> Path | None:
-    """Write the XLSX and CSV receipt of a submission with rejections or held for a person; None otherwise."""
-    if o.status not in ("held", "discarded") and not (o.rejections or any(Path(f).exists() for f in o.rejection_files)):
-        return None
+    """Write the XLSX and CSV receipt of a submission: every file received gets one, saying what became of it
+    (a file with nothing to correct says so: 本文件全部入库，无需更正)."""
     stem = receipt_stem(paths, o)
     stem.parent.mkdir(parents=True, exist_ok=True)
     xlsx_path, csv_path = stem.with_name(stem.name + ".xlsx"), stem.with_name(stem.name + ".csv")
@@ -186,7 +185,7 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
 
 @task(cache_policy=NO_CACHE)
 def restore_missing_receipts(paths: Paths) -> list[str]:
-    """Write again, from the ledger, every receipt a submission with rejections lacks; returns their ids.
+    """Write again, from the ledger, every receipt a submission lacks; returns their ids.
 
     The load writes receipts after the warehouse swap: a run killed in between leaves the ledger
     complete and some receipts unwritten, and the next run (with nothing new to load) writes them here.
@@ -196,9 +195,7 @@ def restore_missing_receipts(paths: Paths) -> list[str]:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         ledger = con.execute(
             "select submission_id, province_code, file_name, sha256, cast(received_at as varchar), status, "
-            "rows_loaded, rows_rejected, message from meta.submissions "
-            "where submission_id in (select submission_id from meta.rejections) or status in ('held', 'discarded') "
-            "order by submission_id"
+            "rows_loaded, rows_rejected, message from meta.submissions order by submission_id"
         ).fetchall()
         restored = []
         for sid, province, file_name, sha, received_at, status, loaded, rejected, message in ledger:

@@ -139,11 +139,12 @@ def test_receipts_list_the_rejected_rows_for_the_province(bad_run):
     assert lines[0] == list(HEADERS) and len(lines) == 10
     assert lines[6][:4] == ["poverty_bad_rows.csv", "8", "县名", "浏阳市"]
     assert lines[6][5] == "county_other_province"
-    # a whole-file rejection gets a receipt too; a clean submission does not
+    # a whole-file rejection gets a receipt too; a clean submission's says there is nothing to correct
     truncated = bad_run["ledger"]["truncated.xlsx"][0]
     assert (folder / f"truncated_{truncated}_回执.xlsx").exists()
     clean = bad_run["ledger"]["funds_three_header_rows.xlsx"][0]
-    assert not list(folder.glob(f"*{clean}*"))
+    clean_csv = folder / f"funds_three_header_rows_{clean}_回执.csv"
+    assert clean_csv.read_text(encoding="utf-8-sig").splitlines() == ["本文件全部入库，无需更正。"]
 
 
 def test_receipt_writer_keeps_values_as_typed(tmp_path):
@@ -174,7 +175,9 @@ def test_receipt_writer_keeps_values_as_typed(tmp_path):
     assert sheet[3][3:] == ["360827.0", "“区划代码”：「360827.0」是江西省的遂川县", "county_other_province"]
     assert sheet[4][2:4] == ["培训人数", "0012"]  # text, not the number 12
     assert xlsx.with_suffix(".csv").read_text(encoding="utf-8-sig").splitlines()[0] == ",".join(HEADERS)
-    assert write_receipt(paths, Outcome("ok", "43", "ok.csv", "0" * 64, "2024-01-01", status="loaded")) is None
+    clean = write_receipt(paths, Outcome("ok", "43", "ok.csv", "0" * 64, "2024-01-01", status="loaded"))
+    rows = receipt_sheet(clean)
+    assert rows[1][0] == "本文件全部入库，无需更正。" and len(rows) == 2  # no table of rows to correct
 
 
 def test_a_receipt_without_rejected_rows_says_nothing_is_to_be_corrected(tmp_path):
