@@ -244,6 +244,11 @@ _BRIEF = (
 )
 
 
+def _brief_order(period: str) -> tuple[bool, str]:
+    """Which period an area's line shows: a span of years (2015-2017) over a single year, then the latest."""
+    return ("-" in period, period.split("-")[-1])
+
+
 def _print_headline(con) -> None:
     """A line per area (not its provincial parts or counties) with its latest brief figures, then where the rest is."""
     from rich.console import Console
@@ -257,9 +262,10 @@ def _print_headline(con) -> None:
         if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():
             continue
         name, figures = areas.setdefault(r["scope_code"], (r["scope_name"], {}))
-        if r["indicator"] not in figures or str(r["period"]) >= figures[r["indicator"]][0]:
+        period = str(r["period"])
+        if r["indicator"] not in figures or _brief_order(period) >= _brief_order(figures[r["indicator"]][0]):
             text = figure_text(r["value"], r["unit"], unit_names.get(r["indicator"]))
-            figures[r["indicator"]] = (str(r["period"]), text)
+            figures[r["indicator"]] = (period, text)
     console = Console(width=400, highlight=False)  # one line per area, however long: a terminal wraps it
     for name, figures in areas.values():
         parts = [f"{labels.get(i) or i} {figures[i][0]} {figures[i][1]}" for i in _BRIEF if i in figures]

@@ -578,7 +578,7 @@ def todays_failures(paths: Paths, day: date) -> list[tuple[str, str]]:
         if datetime.fromisoformat(r["started_at"]).astimezone(SHANGHAI).date() == day:
             failures.update(r.get("failures") or {})
     names = submitters()
-    return [(names.get(code, code), reason.splitlines()[0][:300]) for code, reason in sorted(failures.items())]
+    return [(names.get(code, code), reason.splitlines()[0]) for code, reason in sorted(failures.items())]  # whole
 
 
 def _failed_run_times(paths: Paths) -> list[float]:

@@ -143,14 +143,17 @@ def test_handled_failures_are_logged_without_tracebacks(morning):
 
 def test_a_registry_waiting_for_its_key_says_what_to_do_in_chinese(morning):
     reason = morning["summary"]["failed_provinces"]["36"]
-    # both registries named once, with one message: the code, and the three ways to give the key
-    assert reason.startswith("莲花县建档立卡贫困户2017.xlsx、遂川县建档立卡贫困户2017.csv: 户籍登记册等待假名化密钥")
+    # both grant lists and both registries named once, with one message: the code, and the three ways to give the key
+    assert reason.startswith(
+        "2017年“十百千”帮扶行动资金发放花名册.xlsx、2018年“十百千”帮扶行动资金发放花名册.xlsx、"
+        "莲花县建档立卡贫困户2017.xlsx、遂川县建档立卡贫困户2017.csv: 含身份证号码的名册等待假名化密钥"
+    )
     for needed in ("[pii_key_missing]", "FUPIN_PII_KEY", "FUPIN_PII_KEY_FILE", "fupin-pii-key", "重新运行"):
         assert needed in reason
     assert "MissingKeyError" not in reason and "Traceback" not in reason
     assert "[pii_key_missing]" in morning["state"].message
     page = next((morning["home"] / "reports").glob("*.html")).read_text(encoding="utf-8")
-    assert "户籍登记册等待假名化密钥 [pii_key_missing]" in page
+    assert "含身份证号码的名册等待假名化密钥 [pii_key_missing]" in page and "遂川县建档立卡贫困户2017.csv" in page
 
 
 def test_the_reporting_calendar_is_a_table_artifact_with_chinese_headers(morning):

@@ -162,12 +162,13 @@ def _fnv_mixed(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
     return h
 
 
-# what the clerk and the operator read wherever a registry waits for the key (the run's failure, the report)
+# what the clerk and the operator read wherever a file with ID numbers (a registry, a grant list) waits for
+# the key (the run's failure, the report)
 KEY_MISSING_CODE = "pii_key_missing"
 KEY_MISSING_MESSAGE = (
-    f"户籍登记册等待假名化密钥 [{KEY_MISSING_CODE}]：请设置环境变量 FUPIN_PII_KEY（至少 16 个字符）"
+    f"含身份证号码的名册等待假名化密钥 [{KEY_MISSING_CODE}]：请设置环境变量 FUPIN_PII_KEY（至少 16 个字符）"
     "或 FUPIN_PII_KEY_FILE（密钥文件），或在 Prefect 中建 Secret 块 fupin-pii-key，然后重新运行；"
-    "登记册已存入原始档案，届时入库"
+    "名册已存入原始档案，届时入库"
 )
 
 
