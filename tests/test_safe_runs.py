@@ -293,7 +293,7 @@ def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tm
         assert reader.stdout.readline().strip() == "ok"
         reader.stdin.write(count)
         reader.stdin.flush()
-        assert json.loads(reader.stdout.readline()) == [[11]]
+        assert json.loads(reader.stdout.readline()) == [[15]]
     finally:
         reader.kill()
         reader.wait()
