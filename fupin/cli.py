@@ -546,6 +546,8 @@ def submissions(
 
     from tasks.receipt import STATUS_LABELS, column_namer
     from tasks.records import Outcome, Rejection
+    from tasks.summary import run_records
+    from warehouse.reference import label, submitters
 
     console = Console(width=160)
     with _connect(home) as con:
@@ -585,7 +587,7 @@ def submissions(
                     (
                         "表头识别",
                         ("工作表", "报送的表头", "对应字段", "识别方式"),
-                        [(m[0], m[1], m[2], MATCHED_BY.get(m[3], m[3])) for m in mapped],
+                        [(m[0], m[1], m[2], label("matched_by", m[3])) for m in mapped],
                     )
                 )
             for title, columns, rows in tables:
@@ -603,29 +605,31 @@ def submissions(
     table = Table(title="报送台账", title_justify="left")
     for col in ("编号", "省份", "文件", "数据集", "状态", "读取行数", "入库行数", "退回行数", "说明"):
         table.add_column(col, overflow="fold")
+    names = submitters()
     for sid, province, file_name, dataset, status, total, loaded, rejected, message in rows:
-        cells = (sid, province, file_name, dataset_names(dataset), STATUS_LABELS.get(status, status))
+        cells = (
+            sid,
+            names.get(province, province),
+            file_name,
+            dataset_names(dataset),
+            STATUS_LABELS.get(status, status),
+        )
         table.add_row(*[_text(v, 100) for v in (*cells, total, loaded, rejected, message)])
     console.print(table)
-
-
-MATCHED_BY = {
-    "exact": "与标准列名一致",
-    "synonym": "同义表头",
-    "operator": "管理员配置的表头",
-    "words": "按关键词识别",
-    "wide": "宽表资金列",
-    "unknown": "未识别",
-    "ambiguous": "含义不明",
-}
+    # files with ID numbers waiting for the pseudonymisation key are kept in the raw archive, not yet in the
+    # ledger: the latest run's failures name them
+    records = run_records(_paths(home))
+    failed = (records[-1][1].get("failures") or {}) if records else {}
+    for code, reason in sorted(failed.items()):
+        if "[pii_key_missing]" in reason:
+            console.print(_text(f"等待密钥（尚未入台账）：{names.get(code, code)} {reason.splitlines()[0]}"))
 
 
 def dataset_names(datasets: str | None) -> str:
     """Datasets of a ledger row ('fund_allocation,training') in Chinese: 资金下达、培训."""
-    from warehouse.contracts import contracts
+    from warehouse.reference import label
 
-    names = {d: c.zh for d, c in contracts().items()} | {"household_registry": "建档立卡名册"}
-    return "、".join(names.get(d, d) for d in (datasets or "").split(",") if d)
+    return "、".join(label("dataset", d) for d in (datasets or "").split(",") if d)
 
 
 @app.command()

@@ -156,6 +156,14 @@ def test_a_registry_waiting_for_its_key_says_what_to_do_in_chinese(morning):
     assert "含身份证号码的名册等待假名化密钥 [pii_key_missing]" in page and "遂川县建档立卡贫困户2017.csv" in page
 
 
+def test_fupin_submissions_lists_the_files_waiting_for_the_key(morning):
+    result = CliRunner().invoke(app, ["submissions", "--home", str(morning["home"])])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "等待密钥（尚未入台账）：江西省" in text and "[pii_key_missing]" in text
+    assert "遂川县建档立卡贫困户2017.csv" in text and "已入库" in text and "湖南省" in text
+
+
 def test_the_reporting_calendar_is_a_table_artifact_with_chinese_headers(morning):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
