@@ -214,6 +214,15 @@ def _has_total_label(row: list[Cell]) -> bool:
     return any(squeeze_label(c) in TOTAL_LABELS for c in labels)
 
 
+def _declared_total(header: list[str], row: list[Cell]) -> dict[str, str]:
+    """A 合计 row's cells by header label (the first cell under a repeated label)."""
+    total: dict[str, str] = {}
+    for label, cell in zip(header, row, strict=True):
+        if cell is not None:
+            total.setdefault(label, cell)
+    return total
+
+
 def _is_footer(row: list[Cell]) -> bool:
     cells = _non_empty(row)
     # one pass over the row: the cells joined by a non-space separator, so no word spans two cells
@@ -377,12 +386,7 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
         if _is_footer(row):
             break
         if context["declared_total"] is None and _has_total_label(row):
-            total: dict[str, str] = {}
-            for label, cell in zip(header, row, strict=True):
-                if cell is not None:
-                    total.setdefault(label, cell)
-            context["declared_total"] = total
-            context["declared_total_row"] = row_numbers[r]
+            context["declared_total"], context["declared_total_row"] = _declared_total(header, row), row_numbers[r]
             continue
         rows.append(row)
         numbers.append(row_numbers[r])
@@ -449,12 +453,7 @@ def table_from_columns(arrays: list[pa.Array], row_numbers: list[int]) -> GridTa
                 keep[r:] = False
                 break
             if context["declared_total"] is None and _has_total_label(row):
-                total: dict[str, str] = {}
-                for label, cell in zip(header, row, strict=True):
-                    if cell is not None:
-                        total.setdefault(label, cell)
-                context["declared_total"] = total
-                context["declared_total_row"] = row_numbers[r]
+                context["declared_total"], context["declared_total_row"] = _declared_total(header, row), row_numbers[r]
                 keep[r] = False
     mask = pa.array(keep)
     data = [a.filter(mask) for a in arrays]
