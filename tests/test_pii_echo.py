@@ -32,7 +32,7 @@ def _outputs(home) -> dict[str, str]:
                     text = repr(duckdb.sql(f"select * from read_parquet('{f}')").fetchall())
                 else:
                     text = data.decode("utf-8", "replace")
-                # the report inlines plotly.js, whose minified numbers can look like an ID: its data is elsewhere
+                # the report inlines ECharts, whose minified numbers can look like an ID: its data is elsewhere
                 texts[str(f)] = re.sub(r"<script[^>]*>.*?</script>", "", text, flags=re.DOTALL)
     return texts
 

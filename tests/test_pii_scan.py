@@ -103,7 +103,7 @@ def home_texts(home: Path) -> dict[str, str]:
             texts[str(f)] = repr([book.get_sheet_by_name(n).to_python() for n in book.sheet_names])
         else:
             text = f.read_bytes().decode("utf-8", "replace")
-            # the report inlines plotly.js, whose minified numbers can look like an ID: its data is elsewhere
+            # the report inlines ECharts, whose minified numbers can look like an ID: its data is elsewhere
             texts[str(f)] = re.sub(r"<script[^>]*>.*?</script>", "", text, flags=re.DOTALL)
     return texts
 
