@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 def test_registry_benchmark_smoke():
+    # the script starts Prefect's own temporary server, whose 20 s default start-up wait a loaded machine misses
+    env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", **os.environ}
     proc = subprocess.run(
-        [sys.executable, "benchmarks/registry.py", "20000"], cwd=ROOT, capture_output=True, text=True, timeout=600
+        [sys.executable, "benchmarks/registry.py", "20000"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "(c) fupin registry ingest + load" in proc.stdout
