@@ -255,8 +255,9 @@ def _print_headline(con) -> None:
 
     from fupin.formatting import figure_text
 
-    labels = dict(con.execute("select indicator, name from core.indicator_definition").fetchall())
-    unit_names = dict(con.execute("select indicator, unit_name from core.indicator_definition").fetchall())
+    definitions = con.execute("select indicator, name, unit_name from core.indicator_definition").fetchall()
+    labels = {i: name for i, name, _ in definitions}
+    unit_names = {i: unit_name for i, _, unit_name in definitions}
     areas: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
     for r in _indicator_rows(con, "headline"):
         if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():

@@ -206,7 +206,10 @@ def _unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     found = con.execute(
         "select unit, unit_name from core.indicator_definition group by unit, unit_name order by min(ordinal)"
     ).fetchall()
-    return [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in found]
+    kinds = [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in found]
+    # money, rates and yes/no get one set of columns whatever the unit's name (元, 元/户); counts one per name
+    single = {"yuan", "fraction", "boolean"}
+    return [k for i, k in enumerate(kinds) if k[0] not in single or k[0] not in {u for u, _ in kinds[:i]}]
 
 
 def unit_columns(
@@ -225,12 +228,7 @@ def unit_columns(
         return cell
 
     columns: list[Column] = []
-    seen: set[str] = set()
     for unit, name in kinds:
-        if unit in ("yuan", "fraction", "boolean"):  # one set of columns whatever the unit's name (元, 元/户)
-            if unit in seen:
-                continue
-            seen.add(unit)
         if unit == "yuan":
             columns.append(Column(f"{prefix}金额（元）", only(unit, None, _exact_number), YUAN_FORMAT))
             columns.append(Column(f"{prefix}金额（万元）", only(unit, None, wan_yuan), WAN_FORMAT))
