@@ -365,6 +365,7 @@ def _maybe(convert: Callable[[Any], Any], value: Any) -> Any:
 # code column → (the table's own name column that makes a lookup needless, header, lookup SQL)
 NAME_LOOKUPS = {
     "county_code": ("county_name", "县（市、区）", "select county_code, county_name from core.dim_county"),
+    "prefecture_code": ("prefecture_name", "地州", "select prefecture_code, prefecture_name from core.dim_prefecture"),
     "province_code": ("province_name", "省份", "select province_code, province_name from core.dim_province"),
     "indicator": ("indicator_name", "指标", "select indicator, name from core.indicator_definition"),
     "part": ("part_name", "片区部分名称", "select province_code, province_name from core.dim_province"),

@@ -115,14 +115,22 @@ def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
         apply_ddl(con)
         con.execute(
             "create table core.dim_county as select '360827' as county_code; create schema if not exists marts; "
-            "create table marts.poverty_by_county as select 0.5 as incidence, '360827' as county_code, 2017 as year"
+            "create table marts.poverty_by_county as select 0.5 as incidence, '360827' as county_code, 2017 as year; "
+            "create table core.dim_prefecture as select '513400' as prefecture_code"
         )
         row = "select '36' as province_code, '360827' as county_code, 2017 as year, 'civil_affairs' as fund_type, "
         row += "{level} as fund_level, 1.00 as amount_yuan, 's1' as submission_id, now() as valid_from"
         for level in ("'central'", "'central'", "'municipal'"):
             con.execute(f"insert into core.fct_fund_allocation_history by name {row.format(level=level)}")
+        training = "select '00' as province_code, 'p' as programme, {county} as county_code, {prefecture} as "
+        training += "prefecture_code, 2018 as year, 1 as trainees, 's2' as submission_id, now() as valid_from"
+        for county, prefecture in [("'360827'", "null"), ("null", "'513400'"), ("null", "null"), ("null", "'999900'")]:
+            con.execute(
+                f"insert into core.fct_training_history by name {training.format(county=county, prefecture=prefecture)}"
+            )
         con.execute("create schema if not exists meta")
         failures = run_data_tests(con)
+    assert failures["assert_training_one_place"] == 2  # neither a county nor a prefecture; an unknown prefecture
     assert failures["assert_fund_allocation_keys_unique"] == 1
     assert failures["assert_fund_allocation_fund_level_accepted_values"] == 1
     assert "assert_fund_allocation_required_not_null" not in failures

@@ -22,9 +22,11 @@ from warehouse.reference import (
     EXIT_THRESHOLD,
     aliases,
     area_counties,
+    area_prefectures,
     areas,
     counties,
     labels,
+    prefectures,
     provinces,
     region_of,
 )
@@ -68,6 +70,27 @@ REFERENCE_COMMENTS = {
             "county_code": "Current 6-digit county code.",
             "level": "province, prefecture or county: how the area's definition names the county.",
             "defined_by": "The code in the area's definition that brings the county in (54, 5134, 360827 …).",
+        },
+    ),
+    "core.dim_prefecture": (
+        "One row per current prefecture-level division (地级) that has counties (GB/T 2260, python-stdnum's list).",
+        {
+            "prefecture_code": "6-digit code, as core.dim_county.prefecture_code (513400).",
+            "prefecture_name": "Current name.",
+            "province_code": "2-digit province code.",
+            "province_name": "Province name.",
+            "counties": "Current counties in it, count.",
+        },
+    ),
+    "core.area_prefecture": (
+        "One row per area × prefecture whose current counties all lie in the area: where rows that target a "
+        "whole prefecture (a training held in 凉山州) count.",
+        {
+            "area_code": "Area id (core.area).",
+            "area_name": "Area name.",
+            "prefecture_code": "6-digit prefecture code (core.dim_prefecture).",
+            "level": "province, prefecture or county: how the area's definition names the prefecture's counties.",
+            "defined_by": "The code(s) in the area's definition that bring it in (54, 5134 …).",
         },
     ),
     "core.county_alias": (
@@ -327,6 +350,23 @@ def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None =
     )
     _replace(con, "core.area", pa.Table.from_pylist([a.__dict__ for a in areas(areas_override)]))
     _replace(con, "core.area_county", pa.Table.from_pylist([a.__dict__ for a in area_counties(areas_override)]))
+    _replace(
+        con,
+        "core.dim_prefecture",
+        pa.Table.from_pylist(
+            [
+                {
+                    "prefecture_code": p.prefecture_code,
+                    "prefecture_name": p.prefecture_name,
+                    "province_code": p.province_code,
+                    "province_name": p.province_name,
+                    "counties": len(p.county_codes),
+                }
+                for _, p in sorted(prefectures().items())
+            ]
+        ),
+    )
+    _replace(con, "core.area_prefecture", pa.Table.from_pylist([a.__dict__ for a in area_prefectures(areas_override)]))
     _replace(
         con,
         "core.county_alias",

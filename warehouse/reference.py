@@ -251,6 +251,7 @@ class Resolution:
     county_code: str | None
     reason: str | None = None
     code: str | None = None  # machine code of the reason, for engineers and tests
+    prefecture_code: str | None = None  # a whole prefecture (resolve_target_pair), 6 digits: 513400
 
 
 def _clean_code(value: str) -> str:
@@ -365,6 +366,185 @@ def resolve_province(value: str) -> str:
     raise ValueError(f"unknown province '{value}': give a 2-digit code, a Chinese name or pinyin")
 
 
+# Prefectures (地级): some programmes target a whole prefecture — a training held "in 凉山州", a project
+# serving 和田地区 — not one county. Their names are read as exactly as counties' are: a full name, the
+# usual short forms (凉山州 for 凉山彝族自治州), or a code; a bare root (凉山, 阿克苏) only when no county
+# could be meant, since 阿克苏 is a county-level city as well as a prefecture.
+
+_NOT_PREFECTURES = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+# the peoples named in autonomous prefectures' names, longest first: 凉山彝族自治州 → 凉山
+_PEOPLES = tuple(
+    sorted(
+        "彝族 藏族 羌族 苗族 侗族 土家族 布依族 白族 傣族 景颇族 傈僳族 哈尼族 壮族 回族 朝鲜族 蒙古族 蒙古 "
+        "哈萨克 柯尔克孜 土族 撒拉族 东乡族 保安族 裕固族".split(),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Prefecture:
+    prefecture_code: str  # 6 digits ending 00, as core.dim_county.prefecture_code
+    prefecture_name: str
+    province_code: str
+    province_name: str
+    county_codes: tuple[str, ...]
+
+
+@cache
+def prefectures() -> dict[str, Prefecture]:
+    """Current prefecture-level divisions that have counties, keyed by 6-digit code (513400)."""
+    divs, by_prefix = divisions(), {}
+    for county in counties().values():
+        by_prefix.setdefault(county.county_code[:4], []).append(county.county_code)
+    out = {}
+    for code, div in divs.items():
+        if len(code) != 6 or not code.endswith("00") or code.endswith("0000") or not div.current:
+            continue
+        if div.name in _NOT_PREFECTURES or code[:4] not in by_prefix:
+            continue
+        province = code[:2]
+        out[code] = Prefecture(code, div.name, province, provinces()[province], tuple(sorted(by_prefix[code[:4]])))
+    return out
+
+
+def _prefecture_root(name: str) -> str:
+    """A prefecture's name without its level and people: 凉山彝族自治州 → 凉山, 和田地区 → 和田, 赣州市 → 赣州."""
+    for suffix in ("自治州", "地区", "盟", "市", "州"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    changed = True
+    while changed:
+        changed = False
+        for people in _PEOPLES:
+            if name.endswith(people) and len(name) > len(people) + 1:
+                name, changed = name[: -len(people)], True
+                break
+    return name
+
+
+@cache
+def prefecture_aliases() -> dict[str, list[tuple[str, str]]]:
+    """Alias → list of (prefecture_code, kind): code (513400 and 5134), name, short_name (凉山州), root (凉山)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+
+    def add(alias: str, code: str, kind: str) -> None:
+        bucket = out.setdefault(alias, [])
+        if code not in {c for c, _ in bucket}:
+            bucket.append((code, kind))
+
+    for code, p in prefectures().items():
+        add(code, code, "code")
+        add(code[:4], code, "code")
+        add(p.prefecture_name, code, "name")
+        root = _prefecture_root(p.prefecture_name)
+        if p.prefecture_name.endswith("自治州"):
+            add(root + "州", code, "short_name")
+        if len(root) >= 2 and root != p.prefecture_name:
+            add(root, code, "root")
+    return out
+
+
+def _prefecture_hits(value: str, province_code: str | None, kinds: tuple[str, ...]) -> list[str]:
+    """Prefectures the value names by one of ``kinds``, in the province (None or the Ministry: any)."""
+    key = _clean_code(re.sub(r"\s+", "", value))
+    if re.fullmatch(r"\d{12}", re.sub(r"\s+", "", value)):
+        key = re.sub(r"\s+", "", value)[:6]
+    hits = [code for code, kind in prefecture_aliases().get(key, []) if kind in kinds]
+    return [c for c in hits if province_code in (None, MINISTRY_CODE) or c[:2] == province_code]
+
+
+def _target_unknown(value: str) -> Resolution:
+    return Resolution(
+        None,
+        f"「{value}」不是现行或曾用的县名、县代码，也不是地州（市）名或代码：请核对名称（如 遂川县、凉山州）"
+        "或填写 6 位行政区划代码",
+        "county_unknown",
+    )
+
+
+def resolve_target(value: str | None, province_code: str | None) -> Resolution:
+    """A county or a whole prefecture as submitted: its current county code, or its prefecture code.
+
+    A prefecture's code, full name or short form (凉山州, 和田地区) is the prefecture; anything else is read
+    as a county first. A bare root both a county and a prefecture could bear (阿克苏: 阿克苏市 or
+    阿克苏地区) is refused as ambiguous rather than guessed.
+    """
+    if value is None or not str(value).strip():
+        return resolve_county(value, province_code)
+    value = str(value).strip()
+    exact = _prefecture_hits(value, province_code, ("code", "name", "short_name"))
+    if len(exact) == 1:
+        return Resolution(None, prefecture_code=exact[0])
+    county = resolve_county(value, province_code)
+    roots = _prefecture_hits(value, province_code, ("root",))
+    if county.county_code:
+        kinds = {kind for code, _, kind in aliases().get(_clean_code(re.sub(r"\s+", "", value)), [])}
+        if roots and not kinds & {"code", "name", "old_code", "old_name"}:
+            return _target_ambiguous(value, [counties()[county.county_code].county_name], roots)
+        return county
+    if county.code == "county_ambiguous" and roots:  # 和田: 和田市, 和田县 or 和田地区
+        key = _clean_code(re.sub(r"\s+", "", value))
+        hits = aliases().get(key) or aliases().get(stem(key), [])
+        local = [c for c, p, _ in hits if province_code in (None, MINISTRY_CODE) or p == province_code]
+        return _target_ambiguous(value, [f"{counties()[c].county_name}" for c in local], roots)
+    if county.code == "county_unknown":
+        if len(roots) == 1:
+            return Resolution(None, prefecture_code=roots[0])
+        if roots:
+            return _target_ambiguous(value, [], roots)
+        elsewhere = _prefecture_hits(value, None, ("code", "name", "short_name", "root"))
+        if len(elsewhere) == 1 and province_code not in (None, MINISTRY_CODE):
+            other = prefectures()[elsewhere[0]]
+            return Resolution(
+                None,
+                f"「{value}」是{other.province_name}的{other.prefecture_name}（{other.prefecture_code}），"
+                f"不属于报送省份{provinces().get(province_code, province_code)}：请核对名称或代码，"
+                "外省的数据请由该省报送",
+                "county_other_province",
+            )
+        return _target_unknown(value)
+    return county
+
+
+def _target_ambiguous(value: str, county_names: list[str], prefecture_codes: list[str]) -> Resolution:
+    names = "、".join([*county_names, *(prefectures()[c].prefecture_name for c in prefecture_codes)])
+    return Resolution(
+        None,
+        f"「{value}」可能是 {names} 中的任一个：请写全称（如 和田县、和田地区）或填写 6 位行政区划代码",
+        "county_ambiguous",
+    )
+
+
+def resolve_target_pair(code: str | None, name: str | None, province_code: str | None) -> Resolution:
+    """``resolve_county_pair`` for datasets whose rows may target a whole prefecture (``resolve_target``)."""
+    code = None if code is None or not str(code).strip() else str(code).strip()
+    name = None if name is None or not str(name).strip() else str(name).strip()
+    if code is None:
+        return resolve_target(name, province_code)
+    by_code = resolve_target(code, province_code)
+    if by_code.prefecture_code is None:  # a county's code (or a refused one): the county rules, names included
+        if by_code.county_code and name is not None and resolve_target(name, province_code).prefecture_code:
+            return _pair_mismatch(code, counties()[by_code.county_code].county_name, name)
+        return resolve_county_pair(code, name, province_code) if by_code.county_code else by_code
+    if name is None:
+        return by_code
+    by_name = resolve_target(name, province_code)
+    if by_name.prefecture_code != by_code.prefecture_code:
+        return _pair_mismatch(code, prefectures()[by_code.prefecture_code].prefecture_name, name)
+    return by_code
+
+
+def _pair_mismatch(code: str, named: str, name: str) -> Resolution:
+    return Resolution(
+        None,
+        f"代码 {code}（{named}）与名称「{name}」不是同一个地方；请核对名称和代码",
+        "county_name_code_mismatch",
+    )
+
+
 @dataclass(frozen=True)
 class Area:
     """A policy area as the Ministry defines it: by whole provinces, prefectures and/or single counties."""
@@ -441,6 +621,38 @@ def areas(override: str | os.PathLike | None = None) -> list[Area]:
 def area_counties(override: str | os.PathLike | None = None) -> list[AreaCounty]:
     """Every area expanded to its current counties, with the level each came from."""
     return _areas(areas_file(override))[1]
+
+
+@dataclass(frozen=True)
+class AreaPrefecture:
+    area_code: str
+    area_name: str
+    prefecture_code: str
+    level: str  # province, prefecture or county: how the area's definition names the prefecture's counties
+    defined_by: str  # the definition's code that brings it in; several (each county's) joined by a comma
+
+
+def area_prefectures(override: str | os.PathLike | None = None) -> list[AreaPrefecture]:
+    """Every area × prefecture whose current counties all lie in the area.
+
+    A row targeting a whole prefecture (a training held in 凉山州) counts in an area only when the area
+    holds the whole prefecture; an area that holds some of its counties cannot be given a share of it.
+    """
+    members: dict[str, dict[str, AreaCounty]] = {}
+    for a in area_counties(override):
+        members.setdefault(a.area_code, {})[a.county_code] = a
+    out = []
+    for area in areas(override):
+        held = members.get(area.area_code, {})
+        for p in prefectures().values():
+            if not all(c in held for c in p.county_codes):
+                continue
+            rows = [held[c] for c in p.county_codes]
+            levels = {r.level for r in rows}
+            level = next(lv for lv in AREA_LEVELS if lv in levels)  # the widest level that names it
+            defined_by = ",".join(sorted({r.defined_by for r in rows if r.level == level}))
+            out.append(AreaPrefecture(area.area_code, area.area_name, p.prefecture_code, level, defined_by))
+    return sorted(out, key=lambda a: (a.area_code, a.prefecture_code))
 
 
 # Labels: the Chinese (and English) name of every code a person reads — indicators, areas, datasets, fund

@@ -491,18 +491,23 @@ class SocialServiceProject:
     year: int
     project: str
     organisation: str
-    county_code: str
-    county_name: str
+    county_code: str  # the county served, or the whole prefecture's code (513400)
+    county_name: str  # its name as the list writes it
     area_tag: str
     amount_wan: Decimal
 
 
 def social_service_projects() -> list[SocialServiceProject]:
-    """298 projects over the 三区三州's counties, 2017–2018, 10400万元 in all (F12)."""
-    from warehouse.reference import area_counties, counties
+    """298 projects over the 三区三州's counties, 2017–2018, 10400万元 in all (F12).
+
+    Every tenth project serves its county's whole prefecture (e.g. 凉山彝族自治州 513400), as the Ministry's
+    lists name some projects by prefecture.
+    """
+    from warehouse.reference import area_counties, area_prefectures, counties
 
     rng = random.Random(SEED)
     pool = sorted({a.county_code for a in area_counties() if a.area_code == SOCIAL_SERVICE_AREA})
+    whole = {a.prefecture_code for a in area_prefectures() if a.area_code == SOCIAL_SERVICE_AREA}
     names = counties()
     slots = [(year, i) for year, n in SOCIAL_SERVICE_PROJECTS.items() for i in range(n)]
     tenths = apportion(SOCIAL_SERVICE_TOTAL_TENTHS_WAN, [rng.uniform(0.4, 1.6) for _ in slots])
@@ -512,13 +517,16 @@ def social_service_projects() -> list[SocialServiceProject]:
         county_name = names[code].county_name
         theme = _SERVICE_THEMES[i % len(_SERVICE_THEMES)]
         organisation = f"{names[code].prefecture_name}{rng.choice(_SERVICE_ORGANISATION_KINDS)}"
+        place_code, place_name = code, county_name
+        if i % 10 == 0 and names[code].prefecture_code in whole:
+            place_code, place_name = names[code].prefecture_code, names[code].prefecture_name
         out.append(
             SocialServiceProject(
                 year,
-                f"{year}年{county_name}{theme}项目（第{i + 1}号）",
+                f"{year}年{place_name}{theme}项目（第{i + 1}号）",
                 organisation,
-                code,
-                county_name,
+                place_code,
+                place_name,
                 SOCIAL_SERVICE_TAG,
                 Decimal(amount) / 10,
             )
@@ -544,9 +552,9 @@ class OrganisationTraining:
 
 ORGANISATION_TRAININGS: tuple[OrganisationTraining, ...] = (
     OrganisationTraining(
-        2018, "深度贫困地区社会组织参与脱贫攻坚培训班", "513401", "西昌市", "社会组织", 1, 112, 79, 86
+        2018, "深度贫困地区社会组织参与脱贫攻坚培训班", "513400", "凉山州", "社会组织", 1, 112, 79, 86
     ),
     OrganisationTraining(
-        2018, "深度贫困地区社会组织参与脱贫攻坚培训班", "653201", "和田市", "社会组织", 1, 104, 74, 81
+        2018, "深度贫困地区社会组织参与脱贫攻坚培训班", "653200", "和田地区", "社会组织", 1, 104, 74, 81
     ),
 )

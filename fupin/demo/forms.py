@@ -347,7 +347,7 @@ def write_social_service_projects(path: Path, rows: Sequence[SocialServiceProjec
     cell = workbook.add_format({"border": 1})
     money = workbook.add_format({"border": 1, "num_format": "#,##0.0"})
     sheet = workbook.add_worksheet("立项项目")
-    labels = ("序号", "年度", "项目名称", "承接社会组织", "县（市、区）", "行政区划代码", "区域类别", "中央财政资金")
+    labels = ("序号", "年度", "项目名称", "承接社会组织", "实施地区", "行政区划代码", "区域类别", "中央财政资金")
     sheet.merge_range(0, 0, 0, len(labels) - 1, "中央财政支持社会组织参与社会服务项目立项名单（深度贫困地区）", title)
     sheet.write_string(1, 0, "填报单位：民政部社会组织管理局")
     sheet.write_string(1, len(labels) - 1, "单位：万元")
@@ -365,7 +365,7 @@ def write_social_service_projects(path: Path, rows: Sequence[SocialServiceProjec
 ORGANISATION_TRAINING_HEADER: tuple[str, ...] = (
     "年度",
     "培训项目",
-    "县（市、区）",
+    "举办地区",
     "行政区划代码",
     "培训对象",
     "期数",

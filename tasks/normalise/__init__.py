@@ -42,7 +42,7 @@ from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudon
 from tasks.normalise.values import is_missing, parse_number, parse_year
 from tasks.records import Rejection
 from warehouse.contracts import contracts
-from warehouse.reference import resolve_county_pair
+from warehouse.reference import is_county_level, resolve_county_pair, resolve_target_pair
 
 _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
 
@@ -248,21 +248,39 @@ def _needs_level_column(dataset: str, table, hmap, vocab: Vocabulary) -> bool:
     )
 
 
-def _resolve(row: list, hmap, province_code: str) -> str:
-    return _resolve_cells(
-        _cell(row, hmap.columns.get("county_code")), _cell(row, hmap.columns.get("county")), province_code
+def _place(row: list, hmap, province_code: str, targets: tuple[str, ...]) -> dict[str, str | None]:
+    """A row's county (or whole prefecture, where the dataset allows one) as its place columns."""
+    code = _resolve_cells(
+        _cell(row, hmap.columns.get("county_code")), _cell(row, hmap.columns.get("county")), province_code, targets
     )
+    return {name: values[0] for name, values in _place_columns([code], targets).items()}
 
 
-def _resolve_cells(code_raw: str | None, name_raw: str | None, province_code: str) -> str:
-    """The current county code of a row's code and name cells (either may be empty), or the row's rejection."""
+def _place_columns(places: list, targets: tuple[str, ...]) -> dict[str, list]:
+    """Resolved places (county codes, or prefecture codes ending in 00) as county_code and prefecture_code."""
+    if "prefecture" not in targets:
+        return {"county_code": places}
+    county = [p if p is FAILED or p is None or is_county_level(p) else None for p in places]
+    prefecture = [None if p is FAILED or p is None or is_county_level(p) else p for p in places]
+    return {"county_code": county, "prefecture_code": prefecture}
+
+
+def _resolve_cells(
+    code_raw: str | None, name_raw: str | None, province_code: str, targets: tuple[str, ...] = ("county",)
+) -> str:
+    """The current county code of a row's code and name cells (either may be empty), or the row's rejection.
+
+    Where the dataset's rows may target a whole prefecture (``targets``), a prefecture's code (513400) is
+    returned for a row naming one.
+    """
     code = None if is_missing(code_raw) else code_raw
     name = None if is_missing(name_raw) else name_raw
     if code is None and name is None:
         raise _RowError("county", name_raw, "为空：请填写县名或县代码", "county_empty")
-    hit = resolve_county_pair(code, name, province_code)
-    if hit.county_code:
-        return hit.county_code
+    resolve = resolve_target_pair if "prefecture" in targets else resolve_county_pair
+    hit = resolve(code, name, province_code)
+    if hit.county_code or hit.prefecture_code:
+        return hit.county_code or hit.prefecture_code
     if code is None:
         raise _RowError("county", name_raw, f"：{hit.reason or '县名无法识别'}", hit.code or "unknown_county")
     value = code_raw if name is None or hit.code is None else f"{code_raw} / {name_raw}"
@@ -314,7 +332,7 @@ class _Plan:
         action = contract.column("row_action")
         acts = by_distinct(raw(action.field), lambda v: _value(action, v, None, None, {}, contract))
         refer = failed(county) | failed(year) | np.fromiter((a == "withdraw" for a in acts), bool, n)
-        base = {"county_code": county, "year": year}
+        base = {**_place_columns(county, contract.targets), "year": year}
         wide = []
         for i, (fund_type, level) in hmap.wide.items():
             amounts = by_distinct(columns[i], lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit))
@@ -340,7 +358,7 @@ class _Plan:
         return segments, np.flatnonzero(live & refer).tolist()
 
     def _county(self, cells: tuple[str | None, str | None]) -> str:
-        return _resolve_cells(cells[0], cells[1], self.province)
+        return _resolve_cells(cells[0], cells[1], self.province, self.contract.targets)
 
     def _values(self, column, raw, fund_types: list | None) -> list:
         """A column's values, each distinct cell converted once (fund level: each cell with its row's fund type)."""
@@ -362,7 +380,7 @@ class _Plan:
         Marks in ``refer`` the rows whose long part the row path must read.
         """
         contract, cols = self.contract, self.hmap.columns
-        base = ("county_code", "year")
+        base = ("county_code", "prefecture_code", "year")
         if self.hmap.wide and not all(
             c.field in cols for c in contract.columns if not c.nullable and c.name not in base
         ):
@@ -400,7 +418,7 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
     """The canonical records of one row, each column converted as its contract declares it."""
     contract = contracts()[dataset]
     cols, units = hmap.columns, hmap.units
-    record: dict[str, Any] = {"county_code": _resolve(row, hmap, province), "year": _year(row, hmap, context_year)}
+    record: dict[str, Any] = {**_place(row, hmap, province, contract.targets), "year": _year(row, hmap, context_year)}
     action = contract.column("row_action")
     if _value(action, _cell(row, cols.get(action.field)), None, None, record, contract) == "withdraw":
         return _withdrawals(contract, row, hmap, record)

@@ -31,6 +31,8 @@ ARROW_TYPES = {
     "double": pa.float64(),
     "decimal(18, 2)": pa.decimal128(18, 2),
 }
+# the columns a row's county cell fills: its county, or (datasets with prefecture targets) its whole prefecture
+PLACE_COLUMNS = ("county_code", "prefecture_code")
 # the bookkeeping columns around a dataset's own in the history table: (before, after)
 _LEADING = ("province_code",)
 _TRAILING = ("submission_id", "source_row", "valid_from", "valid_to")
@@ -119,6 +121,8 @@ class Contract:
     # totals per province × year that the shrink guard watches (tasks/load.py): a submission lowering one
     # by more than the guard is held for a person
     guarded_totals: tuple[str, ...] = ()
+    # what a row's county cell may name: a county, or also a whole prefecture (凉山州) for programmes held there
+    targets: tuple[str, ...] = ("county",)
 
     @property
     def table(self) -> str:
@@ -132,7 +136,7 @@ class Contract:
     def optional(self) -> tuple[str, ...]:
         """Header fields a form may carry beyond the required ones."""
         required = {f for alt in self.required for f in alt.split("|")}
-        return tuple(c.field for c in self.columns if c.field not in required and c.name not in ("county_code",))
+        return tuple(c.field for c in self.columns if c.field not in required and c.name not in PLACE_COLUMNS)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -156,6 +160,8 @@ class Contract:
         )
         lines.append(");")
         lines += [f"alter table {self.table} add column if not exists {c.name} {c.type};" for c in self.columns]
+        # a column that became nullable (county_code, once prefectures could be targeted) in an older warehouse
+        lines += [f"alter table {self.table} alter column {c.name} drop not null;" for c in self.columns if c.nullable]
         every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
         from warehouse.comments import chinese_column, chinese_title  # 中文名｜English, as every comment reads
 
@@ -184,6 +190,12 @@ class Contract:
             f"select * from {self.view} where " + " or ".join(f"{c} is null" for c in required),
             [],
         )
+        if "prefecture" in self.targets:  # a row is about one county or one whole prefecture, never both or neither
+            tests[f"assert_{self.dataset}_one_place"] = (
+                f"select * from {self.view} where (county_code is null) = (prefecture_code is null) "
+                "or prefecture_code not in (select prefecture_code from core.dim_prefecture)",
+                [],
+            )
         for c in self.columns:
             if c.values:
                 tests[f"assert_{self.dataset}_{c.name}_accepted_values"] = (
@@ -285,6 +297,7 @@ def _load(where: Path) -> dict[str, Contract]:
             between=_rules(checks.get("between", [])),
             any_of=_rules(checks.get("any_of", [])),
             guarded_totals=tuple(doc.get("guarded_totals", ())),
+            targets=tuple(doc.get("targets", ("county",))),
         )
     return out
 

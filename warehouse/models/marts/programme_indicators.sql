@@ -11,11 +11,8 @@ with grants as (
 services as (
     select * from marts.social_service_by_area
 ),
-area_county as (
-    select * from core.area_county
-),
 training as (
-    select * from core.fct_training
+    select * from marts.training_by_area
 ),
 grant_rows as (
     select 'grant_funds' as indicator, area_code as scope_code, area_name as scope_name,
@@ -52,12 +49,11 @@ service_rows as (
     select 'social_service_funds', area_code, area_name, period, cast(amount_yuan as double) from service_spans
 ),
 organisations as (
-    select a.area_code, any_value(a.area_name) as area_name, t.year,
-           sum(t.organisations) as organisations, sum(t.projects_paired) as projects_paired
-    from training as t
-    join area_county as a using (county_code)
-    where t.organisations is not null or t.projects_paired is not null
-    group by a.area_code, t.year
+    select area_code, any_value(area_name) as area_name, year,
+           sum(organisations) as organisations, sum(projects_paired) as projects_paired
+    from training
+    where organisations is not null or projects_paired is not null
+    group by area_code, year
 ),
 training_rows as (
     select 'training_organisations' as indicator, area_code as scope_code, area_name as scope_name,

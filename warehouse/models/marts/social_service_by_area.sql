@@ -1,24 +1,39 @@
--- description: 'one row per area × year: central-finance social-service projects (core.fct_social_service_project) serving the area''s counties'
+-- description: 'one row per area × year: central-finance social-service projects (core.fct_social_service_project) serving the area''s counties or a whole prefecture it holds'
 -- columns:
 --   area_code: Area id (core.area_county).
 --   area_name: Area name (core.area_county).
 --   year: Year the projects were approved.
---   projects: Projects (project × organisation × county rows), count.
+--   projects: Projects (project × organisation × county or prefecture rows), count.
 --   organisations: Distinct organisations running them, count.
 --   amount_yuan: 'Central funds approved, yuan: sum of core.fct_social_service_project.amount_yuan.'
+--   prefecture_projects: Of the projects, those serving a whole prefecture (凉山州), count.
 with area_county as (
     select * from core.area_county
+),
+area_prefecture as (
+    select * from core.area_prefecture
 ),
 projects as (
     select * from core.fct_social_service_project
 ),
-summed as (
-    select a.area_code, any_value(a.area_name) as area_name, p.year,
-           count(*) as projects,
-           count(distinct p.organisation) as organisations,
-           sum(p.amount_yuan) as amount_yuan
+-- a project serving a county counts in every area holding the county; one serving a whole prefecture,
+-- in every area holding all of that prefecture (core.area_prefecture)
+placed as (
+    select a.area_code, a.area_name, p.*
     from projects as p
-    join area_county as a using (county_code)
-    group by a.area_code, p.year
+    join area_county as a on a.county_code = p.county_code
+    union all
+    select a.area_code, a.area_name, p.*
+    from projects as p
+    join area_prefecture as a on a.prefecture_code = p.prefecture_code
+),
+summed as (
+    select area_code, any_value(area_name) as area_name, year,
+           count(*) as projects,
+           count(distinct organisation) as organisations,
+           sum(amount_yuan) as amount_yuan,
+           count(prefecture_code) as prefecture_projects
+    from placed
+    group by area_code, year
 )
 select * from summed
