@@ -93,6 +93,17 @@ REFERENCE_COMMENTS = {
             "defined_by": "The code(s) in the area's definition that bring it in (54, 5134 …).",
         },
     ),
+    "core.area_place": (
+        "One row per area × place a row may name: each county of the area and each prefecture it holds whole. "
+        "A fact's place is coalesce(county_code, prefecture_code); the two never share a code (a prefecture's "
+        "ends in 00).",
+        {
+            "area_code": "Area id (core.area).",
+            "area_name": "Area name.",
+            "place_code": "A county code (core.area_county) or a whole prefecture's code (core.area_prefecture).",
+            "level": "county or prefecture: what the place is.",
+        },
+    ),
     "core.county_alias": (
         "One row per alias × county: every current or former name or code that resolves to a current county.",
         {
@@ -319,12 +330,16 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"comment on column core.fct_household.{column} is '{_quote(comment)}'")
 
 
-def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    con.register("_incoming", table)
-    try:
-        con.execute(f"create or replace table {name} as select * from _incoming")
-    finally:
-        con.unregister("_incoming")
+def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table | str) -> None:
+    """(Re)write a reference table from Arrow rows or a select over other reference tables, with its comments."""
+    if isinstance(table, str):
+        con.execute(f"create or replace table {name} as {table}")
+    else:
+        con.register("_incoming", table)
+        try:
+            con.execute(f"create or replace table {name} as select * from _incoming")
+        finally:
+            con.unregister("_incoming")
     comment, columns = REFERENCE_COMMENTS[name]
     con.execute(f"comment on table {name} is '{_quote(chinese_title(name, comment))}'")
     for column, text in columns.items():
@@ -367,6 +382,12 @@ def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None =
         ),
     )
     _replace(con, "core.area_prefecture", pa.Table.from_pylist([a.__dict__ for a in area_prefectures(areas_override)]))
+    _replace(
+        con,
+        "core.area_place",
+        "select area_code, area_name, county_code as place_code, 'county' as level from core.area_county "
+        "union all select area_code, area_name, prefecture_code, 'prefecture' from core.area_prefecture",
+    )
     _replace(
         con,
         "core.county_alias",

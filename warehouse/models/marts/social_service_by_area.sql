@@ -7,25 +7,18 @@
 --   organisations: Distinct organisations running them, count.
 --   amount_yuan: 'Central funds approved, yuan: sum of core.fct_social_service_project.amount_yuan.'
 --   prefecture_projects: Of the projects, those serving a whole prefecture (凉山州), count.
-with area_county as (
-    select * from core.area_county
-),
-area_prefecture as (
-    select * from core.area_prefecture
+with area_place as (
+    select * from core.area_place
 ),
 projects as (
     select * from core.fct_social_service_project
 ),
 -- a project serving a county counts in every area holding the county; one serving a whole prefecture,
--- in every area holding all of that prefecture (core.area_prefecture)
+-- in every area holding all of that prefecture (core.area_place: a fact's place is its county or its prefecture)
 placed as (
     select a.area_code, a.area_name, p.*
     from projects as p
-    join area_county as a on a.county_code = p.county_code
-    union all
-    select a.area_code, a.area_name, p.*
-    from projects as p
-    join area_prefecture as a on a.prefecture_code = p.prefecture_code
+    join area_place as a on a.place_code = coalesce(p.county_code, p.prefecture_code)
 ),
 summed as (
     select area_code, any_value(area_name) as area_name, year,

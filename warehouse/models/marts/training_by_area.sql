@@ -12,25 +12,18 @@
 --   projects_paired: 'Local projects the organisations were paired with, count: sum of core.fct_training.projects_paired.'
 --   counties: Counties where the programme was held, count.
 --   prefectures: Whole prefectures the programme was held for (凉山州), count.
-with area_county as (
-    select * from core.area_county
-),
-area_prefecture as (
-    select * from core.area_prefecture
+with area_place as (
+    select * from core.area_place
 ),
 training as (
     select * from core.fct_training
 ),
 -- a training held in a county counts in every area holding the county; one held for a whole prefecture,
--- in every area holding all of that prefecture (core.area_prefecture)
+-- in every area holding all of that prefecture (core.area_place: a fact's place is its county or its prefecture)
 placed as (
     select a.area_code, a.area_name, t.*
     from training as t
-    join area_county as a on a.county_code = t.county_code
-    union all
-    select a.area_code, a.area_name, t.*
-    from training as t
-    join area_prefecture as a on a.prefecture_code = t.prefecture_code
+    join area_place as a on a.place_code = coalesce(t.county_code, t.prefecture_code)
 ),
 summed as (
     select area_code, any_value(area_name) as area_name, year, programme,
