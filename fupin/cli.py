@@ -395,8 +395,8 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
 
     with _connect(home) as con:
         cur = con.execute(
-            "select changed_at, indicator, scope_code, scope_name, period, value_before, value_after, unit, "
-            "submissions from marts.indicator_changes where value_before is not null "
+            "select changed_at, indicator, indicator_name, scope_code, scope_name, period, value_before, "
+            "value_after, unit, submissions from marts.indicator_changes where value_before is not null "
             "and (? is null or changed_at >= ?) order by changed_at, indicator, scope_code, period",
             [moment, moment],
         )
@@ -422,7 +422,7 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
     for r in rows:
         cells = (
             _shanghai_day(r["changed_at"]),
-            r["indicator"],
+            f"{r['indicator_name'] or r['indicator']} [{r['indicator']}]",
             f"{r['scope_name']} [{r['scope_code']}]",
             r["period"],
             figure_text(r["value_before"], r["unit"]),

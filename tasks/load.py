@@ -413,9 +413,14 @@ def _record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str]
     con.execute("create or replace temp table applied_now (submission_id varchar)")
     if applied:
         con.executemany("insert into applied_now values (?)", [[sid] for sid in applied])
+    # rows written before the column existed get their indicator's Chinese name
+    con.execute(
+        "update marts.indicator_changes as c set indicator_name = d.name from core.indicator_definition as d "
+        "where c.indicator_name is null and d.indicator = c.indicator"
+    )
     return con.execute(
         """
-        insert into marts.indicator_changes
+        insert into marts.indicator_changes by name
         with changed as (
             select coalesce(n.indicator, o.indicator) as indicator, coalesce(n.scope_code, o.scope_code) as scope_code,
                    coalesce(n.scope_name, o.scope_name) as scope_name, coalesce(n.period, o.period) as period,
@@ -425,7 +430,7 @@ def _record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str]
             where o.value is null or n.value is null or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
         ),
         scoped as (
-            select c.*, d.dataset,
+            select c.*, d.dataset, d.name as indicator_name,
                    cast(split_part(c.period, '-', 1) as integer) as y0,
                    cast(coalesce(nullif(split_part(c.period, '-', 2), ''), split_part(c.period, '-', 1))
                         as integer) as y1,
@@ -441,7 +446,7 @@ def _record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str]
                    unnest(string_split(s.years, ','))::integer as year
             from meta.submissions as s join applied_now using (submission_id)
         )
-        select now() as changed_at, ? as run_id, s.indicator, s.scope_code, s.scope_name, s.period,
+        select now() as changed_at, ? as run_id, s.indicator, s.indicator_name, s.scope_code, s.scope_name, s.period,
                s.value_before, s.value_after, s.unit,
                (select string_agg(distinct a.submission_id, ',' order by a.submission_id) from applied as a
                 where a.dataset = s.dataset

@@ -98,17 +98,17 @@ def test_a_two_row_correction_changes_exactly_those_two_facts(demo_home_copy):
     # every change to a published figure is explained, with the submission behind it
     with duckdb.connect(str(demo_home_copy / "warehouse.duckdb"), read_only=True) as con:
         change = con.execute(
-            "select value_before, value_after, submissions from marts.indicator_changes "
+            "select value_before, value_after, submissions, indicator_name from marts.indicator_changes "
             "where indicator = 'civil_affairs_funds' and scope_code = 'luoxiao' and period = '2017' "
             "and value_before is not null"
         ).fetchall()
     assert len(change) == 1
     assert change[0][1] - change[0][0] == pytest.approx(100_000, abs=0.005)
-    assert change[0][2] == sid
+    assert change[0][2] == sid and change[0][3] == "民政事业费"
     printed = CliRunner().invoke(app, ["indicators", "--changes", "--home", str(demo_home_copy)])
     assert printed.exit_code == 0, printed.output
     assert "civil_affairs_funds" in printed.output and sid in printed.output
-    assert "罗霄山片区 [luoxiao]" in printed.output
+    assert "罗霄山片区 [luoxiao]" in printed.output and "民政事业费 [civil_affairs_funds]" in printed.output
 
 
 def test_a_rejected_row_keeps_the_old_value_and_the_others_load(demo_home_copy):

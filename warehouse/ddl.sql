@@ -81,12 +81,15 @@ create table if not exists marts.indicator_changes (
     value_before decimal(38, 6),
     value_after decimal(38, 6),
     unit varchar,
-    submissions varchar
+    submissions varchar,
+    indicator_name varchar
 );
+alter table marts.indicator_changes add column if not exists indicator_name varchar;
 comment on table marts.indicator_changes is 'One row per published figure (indicator × scope × period) × run that changed it: the value before and after, and the submissions that caused it. Appended by every run; never rebuilt.';
 comment on column marts.indicator_changes.changed_at is 'When the run published the new value (UTC).';
 comment on column marts.indicator_changes.run_id is 'Prefect flow run id of the run (meta.runs).';
 comment on column marts.indicator_changes.indicator is 'Indicator id (core.indicator_definition).';
+comment on column marts.indicator_changes.indicator_name is 'Chinese name of the indicator (core.indicator_definition.name), as marts.indicators prints it.';
 comment on column marts.indicator_changes.scope_code is 'County code, area code or area part, as in marts.indicators.';
 comment on column marts.indicator_changes.scope_name is 'Name of the scope.';
 comment on column marts.indicator_changes.period is 'Year or span, as in marts.indicators.';
