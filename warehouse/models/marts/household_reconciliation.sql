@@ -10,8 +10,8 @@
 --   declared_lifted: Lifted population the province submitted (core.fct_poverty_status.lifted_population), persons.
 --   poor_difference: registry_poor - declared_poor, persons.
 --   lifted_difference: registry_lifted - declared_lifted, persons.
---   poor_difference_share: '|poor_difference| / declared_poor, fraction; over 0.005 is listed in the run summary.'
---   lifted_difference_share: '|lifted_difference| / declared_lifted, fraction; over 0.005 is listed in the run summary.'
+--   poor_difference_share: '|poor_difference| / declared_poor, fraction, DECIMAL rounded to 6 places; over 0.005 is listed in the run summary.'
+--   lifted_difference_share: '|lifted_difference| / declared_lifted, fraction, DECIMAL rounded to 6 places; over 0.005 is listed in the run summary.'
 with households as (
     select * from core.fct_household
 ),
@@ -40,8 +40,11 @@ compared as (
     select *,
            registry_poor - declared_poor as poor_difference,
            registry_lifted - declared_lifted as lifted_difference,
-           abs(registry_poor - declared_poor) / nullif(declared_poor, 0) as poor_difference_share,
-           abs(registry_lifted - declared_lifted) / nullif(declared_lifted, 0) as lifted_difference_share
+           -- fractions rounded once, to 6 places, as every rate the warehouse publishes
+           cast(round(abs(registry_poor - declared_poor) / nullif(declared_poor, 0), 6) as decimal(38, 6))
+               as poor_difference_share,
+           cast(round(abs(registry_lifted - declared_lifted) / nullif(declared_lifted, 0), 6) as decimal(38, 6))
+               as lifted_difference_share
     from joined
 )
 select * from compared
