@@ -48,6 +48,9 @@ def home_with_a_new_area(prefect_harness, tmp_path_factory) -> Path:
     with open(home / "config" / "areas.csv", "w", encoding="utf-8", newline="") as fh:
         fh.write(areas_file().read_text(encoding="utf-8"))
         csv.writer(fh).writerow(["jian", "吉安片区", "prefecture", "3608", "吉安市", "", "", "false"])
+        csv.writer(fh).writerow(
+            ["jian_2016", "吉安片区（仅2016年）", "prefecture", "3608", "吉安市", "2016", "2016", "false"]
+        )
     nightly(inbox=str(home / "inbox"), home=str(home))
     return home
 
@@ -74,3 +77,26 @@ def test_a_new_area_in_the_reference_file_gets_its_indicators_report_and_export(
     )
     assert result.exit_code == 0, result.output
     assert "吉安片区" in out.read_text(encoding="utf-8-sig")
+
+
+def test_an_area_counts_only_the_years_it_applies(home_with_a_new_area):
+    """An area's from_year/to_year bound the facts that count in it: 吉安市 for 2016 alone has 2016 figures alone."""
+    with duckdb.connect(str(home_with_a_new_area / "warehouse.duckdb"), read_only=True) as con:
+        periods = {
+            area: sorted(
+                p
+                for (p,) in con.execute(
+                    "select distinct period from marts.indicators where indicator = 'civil_affairs_funds' "
+                    "and scope_code = ?",
+                    [area],
+                ).fetchall()
+            )
+            for area in ("jian", "jian_2016")
+        }
+        same_2016 = con.execute(
+            "select count(distinct value) from marts.indicators where indicator = 'civil_affairs_funds' "
+            "and scope_code in ('jian', 'jian_2016') and period = '2016'"
+        ).fetchone()[0]
+    assert periods["jian"] == ["2015", "2015-2017", "2016", "2017"]
+    assert periods["jian_2016"] == ["2016"]
+    assert same_2016 == 1  # the one year both hold: the same figure

@@ -70,6 +70,8 @@ REFERENCE_COMMENTS = {
             "county_code": "Current 6-digit county code.",
             "level": "province, prefecture or county: how the area's definition names the county.",
             "defined_by": "The code in the area's definition that brings the county in (54, 5134, 360827 …).",
+            "from_year": "First year the area applies (core.area): facts of earlier years do not count in it.",
+            "to_year": "Last year the area applies (core.area): facts of later years do not count in it.",
         },
     ),
     "core.dim_prefecture": (
@@ -91,6 +93,8 @@ REFERENCE_COMMENTS = {
             "prefecture_code": "6-digit prefecture code (core.dim_prefecture).",
             "level": "province, prefecture or county: how the area's definition names the prefecture's counties.",
             "defined_by": "The code(s) in the area's definition that bring it in (54, 5134 …).",
+            "from_year": "First year the area applies (core.area).",
+            "to_year": "Last year the area applies (core.area).",
         },
     ),
     "core.area_place": (
@@ -102,6 +106,8 @@ REFERENCE_COMMENTS = {
             "area_name": "Area name.",
             "place_code": "A county code (core.area_county) or a whole prefecture's code (core.area_prefecture).",
             "level": "county or prefecture: what the place is.",
+            "from_year": "First year the area applies (core.area).",
+            "to_year": "Last year the area applies (core.area).",
         },
     ),
     "core.county_alias": (
@@ -385,8 +391,9 @@ def load_reference(con: duckdb.DuckDBPyConnection, areas_override: Path | None =
     _replace(
         con,
         "core.area_place",
-        "select area_code, area_name, county_code as place_code, 'county' as level from core.area_county "
-        "union all select area_code, area_name, prefecture_code, 'prefecture' from core.area_prefecture",
+        "select area_code, area_name, county_code as place_code, 'county' as level, from_year, to_year "
+        "from core.area_county union all "
+        "select area_code, area_name, prefecture_code, 'prefecture', from_year, to_year from core.area_prefecture",
     )
     _replace(
         con,

@@ -563,6 +563,8 @@ class AreaCounty:
     county_code: str
     level: str  # province, prefecture or county: how the area's definition names this county
     defined_by: str  # the code in the definition (54, 5134, 360827 …)
+    from_year: int | None = None  # the years the area applies (its row in the areas file); null: open
+    to_year: int | None = None
 
 
 AREA_LEVELS = ("province", "prefecture", "county")
@@ -608,7 +610,8 @@ def _areas(path: Path) -> tuple[list[Area], list[AreaCounty]]:
             )
             for county in hits:  # a county named twice (木里: 凉山州 and the Tibetan areas) counts once
                 members.setdefault(
-                    (area.area_code, county), AreaCounty(area.area_code, area.area_name, county, level, code)
+                    (area.area_code, county),
+                    AreaCounty(area.area_code, area.area_name, county, level, code, area.from_year, area.to_year),
                 )
     return list(areas.values()), sorted(members.values(), key=lambda a: (a.area_code, a.county_code))
 
@@ -630,6 +633,8 @@ class AreaPrefecture:
     prefecture_code: str
     level: str  # province, prefecture or county: how the area's definition names the prefecture's counties
     defined_by: str  # the definition's code that brings it in; several (each county's) joined by a comma
+    from_year: int | None = None
+    to_year: int | None = None
 
 
 def area_prefectures(override: str | os.PathLike | None = None) -> list[AreaPrefecture]:
@@ -651,7 +656,11 @@ def area_prefectures(override: str | os.PathLike | None = None) -> list[AreaPref
             levels = {r.level for r in rows}
             level = next(lv for lv in AREA_LEVELS if lv in levels)  # the widest level that names it
             defined_by = ",".join(sorted({r.defined_by for r in rows if r.level == level}))
-            out.append(AreaPrefecture(area.area_code, area.area_name, p.prefecture_code, level, defined_by))
+            out.append(
+                AreaPrefecture(
+                    area.area_code, area.area_name, p.prefecture_code, level, defined_by, area.from_year, area.to_year
+                )
+            )
     return sorted(out, key=lambda a: (a.area_code, a.prefecture_code))
 
 

@@ -20,7 +20,8 @@ funds as (
 in_area as (
     select a.area_code, a.area_name, f.province_code, f.year, f.fund_type, f.fund_level, f.county_code, f.amount_yuan
     from funds as f
-    join area_county as a using (county_code)
+    join area_county as a
+        on a.county_code = f.county_code and f.year between coalesce(a.from_year, f.year) and coalesce(a.to_year, f.year)
 ),
 -- an area's parts by province are reported only where the area spans provinces
 multi_province as (

@@ -21,7 +21,8 @@ summed as (
            count(distinct g.county_code || '|' || g.township || '|' || g.village) as villages,
            count(distinct g.county_code || '|' || g.township) as townships
     from grants as g
-    join area_county as a using (county_code)
+    join area_county as a
+        on a.county_code = g.county_code and g.year between coalesce(a.from_year, g.year) and coalesce(a.to_year, g.year)
     group by a.area_code, g.year
 ),
 per_household as (

@@ -19,7 +19,8 @@ county_year as (
 in_area as (
     select a.area_code, a.area_name, p.*
     from county_year as p
-    join area_county as a using (county_code)
+    join area_county as a
+        on a.county_code = p.county_code and p.year between coalesce(a.from_year, p.year) and coalesce(a.to_year, p.year)
 ),
 -- an area's parts by province are reported only where the area spans provinces
 multi_province as (

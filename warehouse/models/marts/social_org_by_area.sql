@@ -18,7 +18,8 @@ summed as (
            count(distinct p.organisation) as organisations,
            count(*) as projects
     from projects as p
-    join area_county as a using (county_code)
+    join area_county as a
+        on a.county_code = p.county_code and p.year between coalesce(a.from_year, p.year) and coalesce(a.to_year, p.year)
     group by a.area_code, p.year
 )
 select * from summed

@@ -18,7 +18,9 @@ projects as (
 placed as (
     select a.area_code, a.area_name, p.*
     from projects as p
-    join area_place as a on a.place_code = coalesce(p.county_code, p.prefecture_code)
+    join area_place as a
+        on a.place_code = coalesce(p.county_code, p.prefecture_code)
+        and p.year between coalesce(a.from_year, p.year) and coalesce(a.to_year, p.year)
 ),
 summed as (
     select area_code, any_value(area_name) as area_name, year,

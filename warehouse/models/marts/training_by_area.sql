@@ -23,7 +23,9 @@ training as (
 placed as (
     select a.area_code, a.area_name, t.*
     from training as t
-    join area_place as a on a.place_code = coalesce(t.county_code, t.prefecture_code)
+    join area_place as a
+        on a.place_code = coalesce(t.county_code, t.prefecture_code)
+        and t.year between coalesce(a.from_year, t.year) and coalesce(a.to_year, t.year)
 ),
 summed as (
     select area_code, any_value(area_name) as area_name, year, programme,
