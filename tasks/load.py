@@ -222,7 +222,11 @@ def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None
             "create or replace temp table incoming as select * from read_parquet(?, hive_partitioning = false)",
             [lake_file],
         )
-        has_action = "row_action" in {d[0] for d in con.execute("select * from incoming limit 0").description}
+        present = {d[0] for d in con.execute("select * from incoming limit 0").description}
+        has_action = "row_action" in present
+        for column in contracts()[dataset].columns:  # a lake file written before the column existed: null in it
+            if column.name not in present and column.name not in ("year", "row_action"):
+                con.execute(f"alter table incoming add column {column.name} {column.type}")
         retire = "" if full else f" and exists (select 1 from incoming where {_key_match(dataset, 'incoming', 't')})"
         con.execute(
             f"update {table} as t set valid_to = ? where province_code = ? and year = ? and valid_to is null{retire}",
