@@ -510,10 +510,10 @@ def resolve_target(value: str | None, province_code: str | None) -> Resolution:
 
 
 def _target_ambiguous(value: str, county_names: list[str], prefecture_codes: list[str]) -> Resolution:
-    names = "、".join([*county_names, *(prefectures()[c].prefecture_name for c in prefecture_codes)])
+    candidates = [*county_names, *(prefectures()[c].prefecture_name for c in prefecture_codes)]
     return Resolution(
         None,
-        f"「{value}」可能是 {names} 中的任一个：请写全称（如 和田县、和田地区）或填写 6 位行政区划代码",
+        f"「{value}」可能是 {'、'.join(candidates)} 中的任一个：请写全称（如 {candidates[-1]}）或填写 6 位行政区划代码",
         "county_ambiguous",
     )
 
