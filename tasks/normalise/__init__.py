@@ -18,10 +18,13 @@ from tasks.normalise.columns import (
     as_records,
     by_distinct,
     cell_columns,
+    count_column,
     failed,
     in_row_order,
     is_none,
+    money_column,
     segment,
+    text_column,
     width_of,
 )
 from tasks.normalise.helpers import (
@@ -31,6 +34,7 @@ from tasks.normalise.helpers import (
     detect_dataset,
     fund_level_of,
     missing_columns_message,
+    plain_factor,
     sheet_unit,
     to_count,
     to_fraction,
@@ -317,7 +321,11 @@ class _Plan:
         base = {"county_code": county, "year": year}
         wide = []
         for i, (fund_type, level) in hmap.wide.items():
-            amounts = by_distinct(columns[i], lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit))
+            amounts = money_column(
+                columns[i],
+                plain_factor(hmap.units.get(i), self.default_unit),
+                lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit),
+            )
             refer |= failed(amounts)
             wide.append(({**base, "fund_type": fund_type, "fund_level": level, "amount_yuan": amounts}, amounts))
         long, has_long = self._long(raw, refer)
@@ -352,9 +360,17 @@ class _Plan:
                 lambda p: FAILED if p[1] is FAILED else _value(column, p[0], None, None, {"fund_type": p[1]}, contract),
             )
         if column.kind == "text":  # as _value reads text, without its dispatch: names and projects are mostly distinct
-            return by_distinct(raw(column.field), lambda v: None if is_missing(v) else v)
+            return text_column(raw(column.field), lambda v: None if is_missing(v) else v)
         unit = hmap.units.get(hmap.columns.get(column.field, -1))
-        return by_distinct(raw(column.field), lambda v: _value(column, v, unit, self.default_unit, {}, contract))
+
+        def convert(value: str | None) -> Any:
+            return _value(column, value, unit, self.default_unit, {}, contract)
+
+        if column.kind == "money":
+            return money_column(raw(column.field), plain_factor(unit, self.default_unit), convert)
+        if column.kind == "count":
+            return count_column(raw(column.field), column.arrow_type, convert)
+        return by_distinct(raw(column.field), convert)
 
     def _long(self, raw, refer: np.ndarray) -> tuple[dict[str, Any] | None, np.ndarray]:
         """The long record's columns and which rows have one; None for a wide form that has no long part.
