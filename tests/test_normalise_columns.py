@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fupin.safe_text import has_id
 from tasks.normalise.columns import FAILED, MAYBE_MISSING, by_distinct, count_column, money_column, text_column
 from tasks.normalise.helpers import plain_factor, to_count, to_yuan
 from tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, to_halfwidth
+from tasks.process import _ids_in
 
 NUMBERS = [
     # plain, grouped, signed, decimals of every length
@@ -117,3 +119,12 @@ def test_every_character_of_a_missing_word_or_a_space_may_be_missing():
         if not listed and (c.isspace() or set(to_halfwidth(c).casefold()) <= folded)
     ]
     assert left_out == []
+
+
+def test_id_numbers_are_found_on_the_column_where_has_id_finds_them():
+    cells = ["110101199003077777", "身份证110101199003077777号", "11010119900307777X", "a110101199003077777"]
+    cells += ["1101011990030777771", "１１０１０１１９９００３０７７７７", "110101 199003077777", "项目000001"]
+    cells += [None, ""]
+    found = _ids_in(pa.chunked_array([cells[:4], cells[4:]]))
+    assert found.tolist() == [has_id(c) for c in cells]
+    assert found.tolist()[:4] == [True, True, True, False]

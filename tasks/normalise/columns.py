@@ -186,9 +186,9 @@ def cell_columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[str | N
     if not rows:
         return [[] for _ in range(width)]
     if isinstance(getattr(rows, "columns", None), list):  # rows over columns (tasks.staging.ColumnRows)
+        # staged cells are the readers' cleaned cells (tasks.parse: stripped text, empty → None), taken as they are
         n = len(rows)
-        columns = [*rows.columns, *([[None] * n] * (width - len(rows.columns)))]  # type: ignore[attr-defined]
-        return [by_distinct(column, stripped) for column in columns]
+        return [*rows.columns, *([[None] * n] * (width - len(rows.columns)))]  # type: ignore[attr-defined]
     if any(len(row) != width for row in rows):
         rows = [[*row[:width], *([None] * (width - len(row)))] for row in rows]
     return [by_distinct(column, stripped) for column in zip(*rows, strict=True)]
