@@ -51,6 +51,7 @@ print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)
 STEPS = """
 import sys, time
 from pathlib import Path
+import pandas  # loaded by every `fupin run`, the empty one too: Arrow loads it on its first array of Python values
 from fupin.config import Paths
 from tasks.lake import write_lake
 from tasks.process import normalise_submission, parse_submission, validate_submission
@@ -60,8 +61,11 @@ paths = Paths.from_home(home)
 received = Received("bench", "%s", str(path.parent), path.name, path.name, "-", path.stat().st_size, str(path), "")
 started = time.perf_counter()
 staged = parse_submission.fn(received, paths)
+print(f"STEP parse {time.perf_counter() - started:.3f}", file=sys.stderr)
 for step in (normalise_submission, validate_submission, write_lake):
+    begun = time.perf_counter()
     staged = step.fn(staged, paths)
+    print(f"STEP {step.name.replace('write_', '').split('_')[0]} {time.perf_counter() - begun:.3f}", file=sys.stderr)
 print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)
 """
 
@@ -162,8 +166,11 @@ def bare(path: Path, out: Path) -> tuple[float, float]:
     return whole, work
 
 
-def steps(path: Path, home: Path) -> float:
-    """Seconds of fupin's own steps on the file, parse to lake, in one process without Prefect's server."""
+def steps(path: Path, home: Path) -> tuple[float, dict[str, float]]:
+    """Seconds of fupin's own steps on the file, parse to lake, in one process without Prefect's server; and of each.
+
+    The process is fresh, as `fupin run`'s is: what a step builds once (the county aliases, the contracts) is in it.
+    """
     proc = subprocess.run(
         [sys.executable, "-c", STEPS % PROVINCE, str(path), str(home)],
         cwd=ROOT,
@@ -173,7 +180,9 @@ def steps(path: Path, home: Path) -> float:
     )
     if proc.returncode:
         raise SystemExit(f"steps failed: {proc.stderr[-2000:]}")
-    return float(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("WORK ")))
+    lines = [line.split() for line in proc.stderr.splitlines()]
+    each = {line[1]: float(line[2]) for line in lines if line[:1] == ["STEP"]}
+    return float(next(line[1] for line in lines if line[:1] == ["WORK"])), each
 
 
 def main() -> None:
@@ -197,13 +206,16 @@ def main() -> None:
         # the first makes Prefect's database if there is none; the quickest empty run is the fixed cost
         empty, _ = fupin_run(tmp_path / "empty", tmp_path / "warmup")
         timings: dict[str, dict[str, list[float]]] = {kind: {} for kind in files}
+        each_step: dict[str, dict[str, float]] = {}
         outputs = {}
         for round_ in range(repeat):
             empty = min(empty, fupin_run(tmp_path / "empty", tmp_path / f"home-empty-{round_}")[0])
             for kind, path in files.items():
                 full, outputs[kind] = fupin_run(path.parents[1], tmp_path / f"home-{kind}-{round_}")
                 whole, work = bare(path, tmp_path / f"{kind}.parquet")
-                own = steps(path, tmp_path / f"steps-{kind}-{round_}")
+                own, each = steps(path, tmp_path / f"steps-{kind}-{round_}")
+                if own <= min(timings[kind].get("own", [own])):  # the steps of the quickest round
+                    each_step[kind] = each
                 for name, seconds in (("full", full), ("whole", whole), ("work", work), ("own", own)):
                     timings[kind].setdefault(name, []).append(seconds)
         for kind, path in files.items():
@@ -221,6 +233,7 @@ def main() -> None:
                 "ratio_to_work": round((full - empty) / work, 2),
                 "fupin_steps_s": round(own, 2),
                 "steps_ratio_to_work": round(own / work, 2),
+                "steps_s": {name: round(seconds, 2) for name, seconds in each_step[kind].items()},
                 "ledger": loaded.strip()[:100],
                 "rounds": repeat,
             }
@@ -235,7 +248,9 @@ def main() -> None:
     for kind, r in results.items():
         print(
             f"{kind}: fupin's steps alone (parse → lake, no Prefect server) {r['fupin_steps_s']:.2f} s,"
-            f" {r['steps_ratio_to_work']:.2f}× pandas' work"
+            f" {r['steps_ratio_to_work']:.2f}× pandas' work ("
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in r["steps_s"].items())
+            + ")"
         )
     targets = {f"{k}_within_3x": r["ratio_to_process"] <= 3 for k, r in results.items()}
     print(json.dumps({"empty_run_s": round(empty, 2), "forms": results, "targets": targets}, ensure_ascii=False))
