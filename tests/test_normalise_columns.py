@@ -11,9 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fupin.safe_text import has_id
-from tasks.normalise.columns import FAILED, MAYBE_MISSING, by_distinct, count_column, money_column, text_column
+from tasks.normalise.columns import (
+    FAILED,
+    MAYBE_MISSING,
+    by_distinct,
+    count_column,
+    money_column,
+    number_sum,
+    text_column,
+)
 from tasks.normalise.helpers import plain_factor, to_count, to_yuan
-from tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, to_halfwidth
+from tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, parse_number, to_halfwidth
 from tasks.process import _ids_in
 
 NUMBERS = [
@@ -128,3 +136,36 @@ def test_id_numbers_are_found_on_the_column_where_has_id_finds_them():
     found = _ids_in(pa.chunked_array([cells[:4], cells[4:]]))
     assert found.tolist() == [has_id(c) for c in cells]
     assert found.tolist()[:4] == [True, True, True, False]
+
+
+def summed_one_by_one(cells):
+    values = [v for v in by_distinct(cells, lambda c: parse_number(c)[0]) if v is not None and v is not FAILED]
+    return sum(values, Decimal(0)), len(values)
+
+
+SUMS = {
+    "plain": ["1,234.5", "7", "0.25", "-3", "1234."],
+    "decimals-of-every-length": ["0.000001", "1.5", "2.50", "3"],
+    "blanks-dashes-and-junk-left-out": ["12.5", None, "", "-", "无", "abc", "1,23", "1" * 30, "3"],
+    "units-and-full-width-summed-too": ["12.5", "3万元", "１２", "4%", "7"],
+    "negative-zeros": ["-0", "-0.0", "0"],
+    "nothing-to-sum": [None, "-", "x"],
+    "large": ["999999999999999.9", "999999999999999.9", "-0.1"],
+    "every-corpus-cell": NUMBERS,
+}
+
+
+@pytest.mark.parametrize("cells", list(SUMS.values()), ids=list(SUMS))
+def test_number_sum_is_the_sum_of_parse_numbers_values(cells):
+    total, n = number_sum(cells)
+    expected, count = summed_one_by_one(cells)
+    assert (str(total), n) == (str(expected), count)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.decimals(min_value=-(10**14), max_value=10**14, places=6, allow_nan=False), max_size=40))
+def test_any_plain_numbers_sum_as_parse_number_sums_them(values):
+    cells = [format(v.normalize() if k % 2 else v, "f") for k, v in enumerate(values)]
+    total, n = number_sum(cells)
+    expected, count = summed_one_by_one(cells)
+    assert (str(total), n) == (str(expected), count)

@@ -23,6 +23,8 @@ from tasks.normalise.columns import (
     in_row_order,
     is_none,
     money_column,
+    number_sum,
+    plain_numbers,
     segment,
     text_column,
     width_of,
@@ -127,11 +129,6 @@ def rejection_of(exc: RowError, row_number: int, dataset: str, headers: dict[str
     return Rejection(row_number, exc.field, exc.value, worded(exc.reason, header), exc.code)
 
 
-def _numbers(column: list[str | None]) -> list:
-    """Each cell's number (a refused or empty cell: None), parsed once per distinct cell."""
-    return [None if v is FAILED else v for v in by_distinct(column, lambda text: parse_number(text)[0])]
-
-
 def _check_declared_totals(table, columns: list[list[str | None]], hmap, warnings: list[str]) -> None:
     """Compare the form's 合计 row with the sum of its rows, column by column."""
     declared = table.context.get("declared_total") or {}
@@ -147,8 +144,7 @@ def _check_declared_totals(table, columns: list[list[str | None]], hmap, warning
             continue
         if total is None:
             continue
-        values = [v for v in _numbers(columns[i]) if v is not None]
-        summed, n = sum(values, Decimal(0)), len(values)
+        summed, n = number_sum(columns[i])
         if n and abs(summed - total) > Decimal("0.005") * n + Decimal("0.01"):
             where = (
                 f"（第 {table.context.get('declared_total_row')} 行）"
@@ -167,7 +163,11 @@ def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> b
         value, unit = parse_number(text)
         return value is not None and unit is None
 
-    return any(v is True for i in money for v in by_distinct(columns[i], unitless))
+    # a plain number is one: most columns answer on Arrow, without a call per cell
+    return any(
+        plain_numbers(columns[i]).plain.any() or any(v is True for v in by_distinct(columns[i], unitless))
+        for i in money
+    )
 
 
 def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks.normalise.values import MAX_SIGNIFICANT_DIGITS
+from tasks.normalise.values import MAX_SIGNIFICANT_DIGITS, parse_number
 from warehouse.contracts import contracts
 
 
@@ -97,31 +98,60 @@ _FEN_PLACES = 6  # decimals settled on the column: 万元 with six is yuan to th
 _WHOLE_DIGITS = 15  # under 10^15 yuan (and within int64 in fen), well inside DECIMAL(18,2)
 
 
-def _plain_numbers(cells: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+class Plain(NamedTuple):
+    """The plain numbers of a column (``plain``) and, where plain, their parts (0 elsewhere)."""
+
+    plain: np.ndarray
+    minus: np.ndarray
+    whole: np.ndarray
+    micros: np.ndarray  # the decimals in millionths
+    places: np.ndarray  # how many decimals the cell wrote
+
+
+def plain_numbers(cells: Sequence[str | None]) -> Plain:
     """Which cells are plain numbers of at most ``_WHOLE_DIGITS`` whole and ``_FEN_PLACES`` decimal digits (within
-    MAX_SIGNIFICANT_DIGITS), and for those: the sign (True: minus), the whole part, the decimals in millionths."""
+    MAX_SIGNIFICANT_DIGITS), the numbers ``parse_number`` reads with no unit, and their parts."""
     parts = pc.extract_regex(pa.array(cells, pa.string()), _PLAIN)
     whole = pc.replace_substring(parts.field("whole"), ",", "")
     fraction = parts.field("fraction")
+    places = pc.utf8_length(fraction)
     plain = pc.and_(
         parts.is_valid(),
         pc.and_(
-            pc.and_(
-                pc.less_equal(pc.utf8_length(whole), _WHOLE_DIGITS),
-                pc.less_equal(pc.utf8_length(fraction), _FEN_PLACES),
-            ),
-            pc.less_equal(pc.add(pc.utf8_length(whole), pc.utf8_length(fraction)), MAX_SIGNIFICANT_DIGITS),
+            pc.and_(pc.less_equal(pc.utf8_length(whole), _WHOLE_DIGITS), pc.less_equal(places, _FEN_PLACES)),
+            pc.less_equal(pc.add(pc.utf8_length(whole), places), MAX_SIGNIFICANT_DIGITS),
         ),
     ).fill_null(False)
     # out of bounds: '0', so the casts below cannot overflow; those cells are the scalar parser's
     whole = pc.if_else(plain, whole, "0")
-    decimals = pc.if_else(plain, pc.utf8_rpad(fraction, _FEN_PLACES, "0"), "0")
-    return (
+    micros = pc.if_else(plain, pc.utf8_rpad(fraction, _FEN_PLACES, "0"), "0")
+    return Plain(
         plain.to_numpy(zero_copy_only=False),
         pc.equal(parts.field("sign"), "-").to_numpy(zero_copy_only=False),
         pc.cast(whole, pa.int64()).to_numpy(zero_copy_only=False),
-        pc.cast(decimals, pa.int64()).to_numpy(zero_copy_only=False),
+        pc.cast(micros, pa.int64()).to_numpy(zero_copy_only=False),
+        pc.if_else(plain, places, 0).to_numpy(zero_copy_only=False),
     )
+
+
+def number_sum(cells: Sequence[str | None]) -> tuple[Decimal, int]:
+    """The sum of the cells' numbers and how many there are (``parse_number``'s; empty and refused cells left out),
+    the Decimal that summing parse_number's values from Decimal(0) gives, to its last written decimal."""
+
+    def number(cell: str | None) -> Decimal | None:
+        return parse_number(cell)[0]
+
+    plain, minus, whole, micros, places = plain_numbers(cells)
+    others = by_distinct([cells[i] for i in np.flatnonzero(~plain).tolist()], number)
+    if any(v is not None and v is not FAILED for v in others):  # units, full-width digits …: summed one by one
+        values = [v for v in by_distinct(cells, number) if v is not None and v is not FAILED]
+        return sum(values, Decimal(0)), len(values)
+    signed = np.where(minus, -1, 1)
+    # in Python integers: 100,000 amounts of 15 digits overflow int64
+    micros_total = sum((whole * signed).tolist()) * 10**_FEN_PLACES + sum((micros * signed).tolist())
+    exponent = -int(places.max(initial=0))  # a sum of Decimals keeps the most decimals any of them wrote
+    total = Decimal(micros_total).scaleb(-_FEN_PLACES).quantize(Decimal(1).scaleb(exponent))
+    return total, int(plain.sum())
 
 
 def money_column(cells: Sequence[str | None], factor: int | None, slow: Callable[[Any], Any]) -> Parsed:
@@ -129,11 +159,11 @@ def money_column(cells: Sequence[str | None], factor: int | None, slow: Callable
     fen, rounded half to even as ``to_yuan``'s Decimal.quantize rounds; other cells by ``slow`` (``to_yuan``)."""
     if factor is None:  # a unit that is no money: every cell is the scalar parser's to refuse
         return completed(cells, np.zeros(len(cells), bool), pa.nulls(len(cells), pa.decimal128(18, 2)), slow)
-    plain, minus, whole, decimals = _plain_numbers(cells)
+    plain, minus, whole, micros, _ = plain_numbers(cells)
     settled = plain & (whole < 10**_WHOLE_DIGITS // factor)
     per_unit = factor * 100  # fen per unit
     scale = 10**_FEN_PLACES
-    fen, rest = np.divmod(np.where(settled, decimals, 0) * per_unit, scale)
+    fen, rest = np.divmod(np.where(settled, micros, 0) * per_unit, scale)
     fen += np.where(settled, whole, 0) * per_unit
     fen += (2 * rest > scale) | ((2 * rest == scale) & (fen % 2 == 1))
     return completed(cells, settled, _yuan_of_fen(np.where(minus, -fen, fen)), slow)
@@ -151,8 +181,8 @@ _COUNT_DIGITS = 9  # under 10^9: within MAX_COUNT, and within int32
 
 def count_column(cells: Sequence[str | None], arrow_type: pa.DataType, slow: Callable[[Any], Any]) -> Parsed:
     """Whole numbers of each cell: plain integers ('1,234', '12.0') on the column, others by ``slow`` (``to_count``)."""
-    plain, minus, whole, decimals = _plain_numbers(cells)
-    settled = plain & (whole < 10**_COUNT_DIGITS) & (decimals == 0)
+    plain, minus, whole, micros, _ = plain_numbers(cells)
+    settled = plain & (whole < 10**_COUNT_DIGITS) & (micros == 0)
     values = np.where(settled, np.where(minus, -whole, whole), 0)
     return completed(cells, settled, pa.array(values).cast(arrow_type), slow)
 
