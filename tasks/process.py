@@ -26,7 +26,7 @@ from fupin.safe_text import has_id, mask_ids
 from tasks.normalise import normalise_table
 from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
-from tasks.parse import ParseError, read_tables
+from tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
 from tasks.records import Received, Rejection, submission_kind
 from tasks.registry import MissingKeyError, is_registry_file
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
@@ -46,6 +46,18 @@ def staging_dir(paths: Paths, submission_id: str) -> Path:
     return paths.staging / submission_id
 
 
+def _sheets_to_keep(received: Received) -> SheetsRead | None:
+    """A workbook that may be a form, open for the registry sniff to keep the sheets it reads for the parse."""
+    if Path(received.raw_path).suffix.lower() not in WORKBOOK_EXTENSIONS:
+        return None
+    if received.size > Limits.from_env().form_bytes:  # no form: it is a registry, or refused, and parsed never
+        return None
+    try:
+        return SheetsRead(received.raw_path)
+    except Exception:  # the sniff and the parser open it again, and say what is wrong with it
+        return None
+
+
 @task(cache_policy=NO_CACHE)
 def parse_submission(received: Received, paths: Paths) -> str:
     """Read the archived file into tables with the submitter's headers."""
@@ -59,7 +71,7 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 f"{received.file_name}：与已收到的报送 {received.duplicate_of} 内容完全相同，不再重复入库 [duplicate]"
             ),
         )
-    elif is_registry_file(received.raw_path):
+    elif is_registry_file(received.raw_path, sheets := _sheets_to_keep(received)):
         limits = Limits.from_env()
         if received.size > limits.registry_bytes:
             reason = limits.exceeded("registry_bytes", received.size, "建档立卡文件字节数")
@@ -69,7 +81,7 @@ def parse_submission(received: Received, paths: Paths) -> str:
             doc.update(route="household_registry", status="routed")
     else:
         try:
-            tables = read_tables(received.raw_path, file_name=received.file_name)
+            tables = read_tables(received.raw_path, file_name=received.file_name, sheets=sheets)
             folder = staging_dir(paths, received.submission_id)
             doc["tables"] = [
                 {

@@ -9,9 +9,10 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from tasks.parse import read_tables
+from tasks.parse import SheetsRead, read_tables
 from tasks.parse.helpers import HEAD_ROWS, ArrowRows, table_from_grid
 from tasks.parse.xlsx_files import cell_text, column_text
+from tasks.registry import is_registry_file
 
 HEADER = ["年度", "县（市、区）", "行政区划代码", "落地资金（万元）", "受益人数", "备注"]
 
@@ -114,3 +115,24 @@ def test_column_text_is_cell_text_of_each_cell(values):
     array, longest = column_text(values)
     assert array.to_pylist() == [cell_text(v) for v in values]
     assert longest == max((len(v) for v in values if isinstance(v, str)), default=0)
+
+
+def test_sheets_read_by_the_registry_sniff_are_the_sheets_the_form_reader_reads(tmp_path):
+    form = write_book(tmp_path / "form.xlsx", **WORKBOOKS["two-header-rows-merged"])
+    registry = tmp_path / "户.xlsx"
+    with xlsxwriter.Workbook(str(registry)) as book:
+        book.add_worksheet("填表说明").write(0, 0, "本表由乡镇扶贫办填报")
+        book.add_worksheet("户").write_row(0, 0, ["户编号", "户主姓名", "户主身份证号码", "县（市、区）", "家庭人口数"])
+
+    sheets = SheetsRead(form)
+    assert not is_registry_file(form, sheets)
+    (kept,) = read_tables(form, sheets=sheets)
+    (fresh,) = read_tables(form)
+    assert (kept.header, list(kept.rows), kept.row_numbers, kept.context) == (
+        fresh.header,
+        list(fresh.rows),
+        fresh.row_numbers,
+        fresh.context,
+    )
+    assert sheets.take("表1") is None  # handed to the reader, not kept twice
+    assert is_registry_file(registry, SheetsRead(registry))

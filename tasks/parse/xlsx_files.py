@@ -6,6 +6,8 @@ import datetime as dt
 import io
 import zipfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -131,8 +133,31 @@ def _merges(sheet) -> list[Merge]:
     return [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
 
 
-def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
-    """One table per non-empty worksheet, rows numbered as in Excel."""
+class SheetsRead:
+    """A workbook whose sheets, once read, are kept for the next reader.
+
+    calamine reads a whole sheet to give any row of it: the registry sniff (each sheet's first row)
+    and then the form reader would read every sheet twice. The form reader takes each kept sheet once.
+    """
+
+    def __init__(self, path: str | Path):
+        self._book = CalamineWorkbook.from_path(str(path))
+        self._sheets: dict[str, Any] = {}
+        self.sheet_names = self._book.sheet_names
+
+    def get_sheet_by_name(self, name: str) -> Any:
+        """The sheet, read from the file the first time only (CalamineWorkbook's signature)."""
+        if name not in self._sheets:
+            self._sheets[name] = self._book.get_sheet_by_name(name)
+        return self._sheets[name]
+
+    def take(self, name: str) -> Any | None:
+        """The sheet if it was read, no longer kept here."""
+        return self._sheets.pop(name, None)
+
+
+def read_workbook(data: bytes, name: str, sheets: SheetsRead | None = None) -> list[ParsedTable]:
+    """One table per non-empty worksheet, rows numbered as in Excel (``sheets``: those of it already read)."""
     check_workbook_bytes(data, name)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -148,7 +173,7 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
         if "WorkSheet" not in str(meta.typ):
             continue  # chart and macro sheets hold no cells
         try:
-            sheet = workbook.get_sheet_by_name(meta.name)
+            sheet = (sheets and sheets.take(meta.name)) or workbook.get_sheet_by_name(meta.name)
         except Exception as exc:
             raise ParseError(
                 f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
