@@ -8,13 +8,17 @@ fresh home. The bare path is `pandas.read_csv` / `pandas.read_excel(engine="cala
 `to_parquet` of the same file, timed as a whole process (imports included) and as its work alone.
 Usage: python benchmarks/forms.py [N] [REPEAT] (default 100,000 rows, 2 rounds). The last line is JSON.
 On a shared machine one run can be slowed by whatever else runs: each case runs REPEAT times, the
-rounds interleaved (empty, CSV, XLSX, pandas …), and the quickest of each counts.
+rounds interleaved (empty, CSV, XLSX, pandas …), and the quickest of each counts. Prefect's start
+alone varies by seconds from run to run, so the flow's own time (its first log line to its last) is
+given too, with and without the file: the part of the run the file changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +55,7 @@ print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)
 STEPS = """
 import sys, time
 from pathlib import Path
+import pandas  # loaded by every `fupin run`, the empty one too: Arrow loads it on its first array of Python values
 from fupin.config import Paths
 from tasks.lake import write_lake
 from tasks.process import normalise_submission, parse_submission, validate_submission
@@ -60,8 +65,11 @@ paths = Paths.from_home(home)
 received = Received("bench", "%s", str(path.parent), path.name, path.name, "-", path.stat().st_size, str(path), "")
 started = time.perf_counter()
 staged = parse_submission.fn(received, paths)
+print(f"STEP parse {time.perf_counter() - started:.3f}", file=sys.stderr)
 for step in (normalise_submission, validate_submission, write_lake):
+    begun = time.perf_counter()
     staged = step.fn(staged, paths)
+    print(f"STEP {step.name.replace('write_', '').split('_')[0]} {time.perf_counter() - begun:.3f}", file=sys.stderr)
 print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)
 """
 
@@ -130,27 +138,38 @@ def env() -> dict[str, str]:
     out.setdefault("FUPIN_LIMIT_ROWS_PER_SHEET", "10000000")
     out.setdefault("FUPIN_LIMIT_FORM_BYTES", str(2**30))
     out.setdefault("FUPIN_LIMIT_XLSX_EXPANDED_BYTES", str(2**31))
-    if "PREFECT_API_URL" not in out:
-        # Prefect's temporary server on a database of the benchmarks' own: ~/.prefect may be shared with
-        # other runs (tests, other checkouts) whose writes lock SQLite and slow every start and stop
-        out.setdefault("PREFECT_HOME", str(Path(tempfile.gettempdir()) / "fupin-bench-prefect"))
+    if "PREFECT_HOME" not in out and "PREFECT_API_URL" not in out:
+        # Prefect's temporary server on a database of this checkout's benchmarks: ~/.prefect, or one database
+        # for every checkout, is shared with other runs (tests, other checkouts' benchmarks) whose writes lock
+        # SQLite and slow every start and stop by seconds
+        checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+        out["PREFECT_HOME"] = str(Path(tempfile.gettempdir()) / f"fupin-bench-prefect-{checkout}")
     return out
 
 
-def fupin_run(inbox: Path, home: Path) -> tuple[float, str]:
-    """Wall seconds of `fupin run` as a subprocess, and its output (exit 0 or 3 is a finished run)."""
+_FLOW_LINE = re.compile(
+    r"^(\d\d):(\d\d):(\d\d\.\d+) \| \w+ +\| Flow run '[\w-]+' - (Beginning flow run|Finished in)", re.M
+)
+
+
+def fupin_run(inbox: Path, home: Path) -> tuple[float, str, float]:
+    """Wall seconds of `fupin run` as a subprocess, its output (exit 0 or 3 is a finished run), and the seconds of
+    its flow alone (from Prefect's 'Beginning flow run' to its 'Finished in state' line: without Prefect's start,
+    which varies by seconds from one run to the next on a shared machine)."""
     started = time.perf_counter()
     proc = subprocess.run(
-        [FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
+        [FUPIN, "run", "--verbose", "--inbox", str(inbox), "--home", str(home)],
         cwd=ROOT,
-        env=env(),
+        env={**env(), "PREFECT_LOGGING_LEVEL": "INFO"},
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 3):
         raise SystemExit(f"fupin run failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return seconds, proc.stdout
+    clock = [int(h) * 3600 + int(m) * 60 + float(s) for h, m, s, _ in _FLOW_LINE.findall(proc.stderr)]
+    flow = (clock[-1] - clock[0]) % 86400 if len(clock) >= 2 else float("nan")
+    return seconds, proc.stdout, flow
 
 
 def bare(path: Path, out: Path) -> tuple[float, float]:
@@ -162,8 +181,11 @@ def bare(path: Path, out: Path) -> tuple[float, float]:
     return whole, work
 
 
-def steps(path: Path, home: Path) -> float:
-    """Seconds of fupin's own steps on the file, parse to lake, in one process without Prefect's server."""
+def steps(path: Path, home: Path) -> tuple[float, dict[str, float]]:
+    """Seconds of fupin's own steps on the file, parse to lake, in one process without Prefect's server; and of each.
+
+    The process is fresh, as `fupin run`'s is: what a step builds once (the county aliases, the contracts) is in it.
+    """
     proc = subprocess.run(
         [sys.executable, "-c", STEPS % PROVINCE, str(path), str(home)],
         cwd=ROOT,
@@ -173,7 +195,9 @@ def steps(path: Path, home: Path) -> float:
     )
     if proc.returncode:
         raise SystemExit(f"steps failed: {proc.stderr[-2000:]}")
-    return float(next(line.split()[1] for line in proc.stderr.splitlines() if line.startswith("WORK ")))
+    lines = [line.split() for line in proc.stderr.splitlines()]
+    each = {line[1]: float(line[2]) for line in lines if line[:1] == ["STEP"]}
+    return float(next(line[1] for line in lines if line[:1] == ["WORK"])), each
 
 
 def main() -> None:
@@ -195,19 +219,26 @@ def main() -> None:
         }
         (tmp_path / "empty" / folder).mkdir(parents=True)
         # the first makes Prefect's database if there is none; the quickest empty run is the fixed cost
-        empty, _ = fupin_run(tmp_path / "empty", tmp_path / "warmup")
+        empty, _, empty_flow = fupin_run(tmp_path / "empty", tmp_path / "warmup")
         timings: dict[str, dict[str, list[float]]] = {kind: {} for kind in files}
+        each_step: dict[str, dict[str, float]] = {}
         outputs = {}
         for round_ in range(repeat):
-            empty = min(empty, fupin_run(tmp_path / "empty", tmp_path / f"home-empty-{round_}")[0])
+            seconds, _, flow = fupin_run(tmp_path / "empty", tmp_path / f"home-empty-{round_}")
+            empty, empty_flow = min(empty, seconds), min(empty_flow, flow)
             for kind, path in files.items():
-                full, outputs[kind] = fupin_run(path.parents[1], tmp_path / f"home-{kind}-{round_}")
+                full, outputs[kind], flow = fupin_run(path.parents[1], tmp_path / f"home-{kind}-{round_}")
                 whole, work = bare(path, tmp_path / f"{kind}.parquet")
-                own = steps(path, tmp_path / f"steps-{kind}-{round_}")
-                for name, seconds in (("full", full), ("whole", whole), ("work", work), ("own", own)):
+                own, each = steps(path, tmp_path / f"steps-{kind}-{round_}")
+                if own <= min(timings[kind].get("own", [own])):  # the steps of the quickest round
+                    each_step[kind] = each
+                figures = (("full", full), ("flow", flow), ("whole", whole), ("work", work), ("own", own))
+                for name, seconds in figures:
                     timings[kind].setdefault(name, []).append(seconds)
         for kind, path in files.items():
-            full, whole, work, own = (min(timings[kind][name]) for name in ("full", "whole", "work", "own"))
+            full, flow, whole, work, own = (
+                min(timings[kind][name]) for name in ("full", "flow", "whole", "work", "own")
+            )
             out = outputs[kind]
             loaded = next((line for line in out.splitlines() if "rows" in line and "loaded" in line), "")
             results[kind] = {
@@ -219,8 +250,11 @@ def main() -> None:
                 "pandas_work_s": round(work, 2),
                 "ratio_to_process": round((full - empty) / whole, 2),
                 "ratio_to_work": round((full - empty) / work, 2),
+                "fupin_flow_s": round(flow - empty_flow, 2),
+                "flow_ratio_to_process": round((flow - empty_flow) / whole, 2),
                 "fupin_steps_s": round(own, 2),
                 "steps_ratio_to_work": round(own / work, 2),
+                "steps_s": {name: round(seconds, 2) for name, seconds in each_step[kind].items()},
                 "ledger": loaded.strip()[:100],
                 "rounds": repeat,
             }
@@ -234,11 +268,19 @@ def main() -> None:
         )
     for kind, r in results.items():
         print(
+            f"{kind}: in the flow alone (Prefect's start and stop left out; empty flow {empty_flow:.2f} s)"
+            f" {r['fupin_flow_s']:.2f} s, {r['flow_ratio_to_process']:.2f}× pandas' process"
+        )
+    for kind, r in results.items():
+        print(
             f"{kind}: fupin's steps alone (parse → lake, no Prefect server) {r['fupin_steps_s']:.2f} s,"
-            f" {r['steps_ratio_to_work']:.2f}× pandas' work"
+            f" {r['steps_ratio_to_work']:.2f}× pandas' work ("
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in r["steps_s"].items())
+            + ")"
         )
     targets = {f"{k}_within_3x": r["ratio_to_process"] <= 3 for k, r in results.items()}
-    print(json.dumps({"empty_run_s": round(empty, 2), "forms": results, "targets": targets}, ensure_ascii=False))
+    summary = {"empty_run_s": round(empty, 2), "empty_flow_s": round(empty_flow, 2), "forms": results}
+    print(json.dumps({**summary, "targets": targets}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

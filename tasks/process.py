@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -25,7 +26,7 @@ from fupin.safe_text import has_id, mask_ids
 from tasks.normalise import normalise_table
 from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
-from tasks.parse import ParseError, read_tables
+from tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
 from tasks.records import Received, Rejection, submission_kind
 from tasks.registry import MissingKeyError, is_registry_file
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
@@ -45,6 +46,18 @@ def staging_dir(paths: Paths, submission_id: str) -> Path:
     return paths.staging / submission_id
 
 
+def _sheets_to_keep(received: Received) -> SheetsRead | None:
+    """A workbook that may be a form, open for the registry sniff to keep the sheets it reads for the parse."""
+    if Path(received.raw_path).suffix.lower() not in WORKBOOK_EXTENSIONS:
+        return None
+    if received.size > Limits.from_env().form_bytes:  # no form: it is a registry, or refused, and parsed never
+        return None
+    try:
+        return SheetsRead(received.raw_path)
+    except Exception:  # the sniff and the parser open it again, and say what is wrong with it
+        return None
+
+
 @task(cache_policy=NO_CACHE)
 def parse_submission(received: Received, paths: Paths) -> str:
     """Read the archived file into tables with the submitter's headers."""
@@ -58,7 +71,7 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 f"{received.file_name}：与已收到的报送 {received.duplicate_of} 内容完全相同，不再重复入库 [duplicate]"
             ),
         )
-    elif is_registry_file(received.raw_path):
+    elif is_registry_file(received.raw_path, sheets := _sheets_to_keep(received)):
         limits = Limits.from_env()
         if received.size > limits.registry_bytes:
             reason = limits.exceeded("registry_bytes", received.size, "建档立卡文件字节数")
@@ -68,7 +81,7 @@ def parse_submission(received: Received, paths: Paths) -> str:
             doc.update(route="household_registry", status="routed")
     else:
         try:
-            tables = read_tables(received.raw_path, file_name=received.file_name)
+            tables = read_tables(received.raw_path, file_name=received.file_name, sheets=sheets)
             folder = staging_dir(paths, received.submission_id)
             doc["tables"] = [
                 {
@@ -163,6 +176,17 @@ ID_IN_TEXT = "中有疑似身份证号，已屏蔽：身份证号只能出现在
 ID_IN_TEXT_CODE = "id_in_non_id_column"
 
 
+def _ids_in(column: pa.ChunkedArray) -> np.ndarray:
+    """Where a text column holds an ID-number-shaped token (has_id), read in Python only where 18 such digits run."""
+    found = np.zeros(len(column), bool)
+    # ID_SHAPE without its boundaries (RE2 has no lookbehind): every cell has_id finds matches it
+    maybe = np.flatnonzero(pc.match_substring_regex(column, "[0-9]{17}[0-9Xx]").fill_null(False).to_numpy())
+    if len(maybe):
+        cells = column.take(pa.array(maybe)).to_pylist()
+        found[maybe] = np.fromiter(by_distinct(cells, has_id), bool, len(maybe))
+    return found
+
+
 def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """No ID number leaves a form's staging in clear: a record holding one is rejected with it masked, and
     messages, warnings and rejections are masked (a registry sent without its header is read as a form)."""
@@ -170,7 +194,7 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
     for dataset, table in tables.items():
         header = header_of(dataset, header_names(dataset, doc.get("header_mapping")))
         text = [name for name in table.column_names if name != "_row" and pa.types.is_string(table[name].type)]
-        hits = {name: np.fromiter(by_distinct(table[name].to_pylist(), has_id), bool, table.num_rows) for name in text}
+        hits = {name: _ids_in(table[name]) for name in text}
         found = np.zeros(table.num_rows, bool)
         for hit in hits.values():
             found |= hit

@@ -18,10 +18,15 @@ from tasks.normalise.columns import (
     as_records,
     by_distinct,
     cell_columns,
+    count_column,
     failed,
     in_row_order,
     is_none,
+    money_column,
+    number_sum,
+    plain_numbers,
     segment,
+    text_column,
     width_of,
 )
 from tasks.normalise.helpers import (
@@ -31,6 +36,7 @@ from tasks.normalise.helpers import (
     detect_dataset,
     fund_level_of,
     missing_columns_message,
+    plain_factor,
     sheet_unit,
     to_count,
     to_fraction,
@@ -123,11 +129,6 @@ def rejection_of(exc: RowError, row_number: int, dataset: str, headers: dict[str
     return Rejection(row_number, exc.field, exc.value, worded(exc.reason, header), exc.code)
 
 
-def _numbers(column: list[str | None]) -> list:
-    """Each cell's number (a refused or empty cell: None), parsed once per distinct cell."""
-    return [None if v is FAILED else v for v in by_distinct(column, lambda text: parse_number(text)[0])]
-
-
 def _check_declared_totals(table, columns: list[list[str | None]], hmap, warnings: list[str]) -> None:
     """Compare the form's 合计 row with the sum of its rows, column by column."""
     declared = table.context.get("declared_total") or {}
@@ -143,8 +144,7 @@ def _check_declared_totals(table, columns: list[list[str | None]], hmap, warning
             continue
         if total is None:
             continue
-        values = [v for v in _numbers(columns[i]) if v is not None]
-        summed, n = sum(values, Decimal(0)), len(values)
+        summed, n = number_sum(columns[i])
         if n and abs(summed - total) > Decimal("0.005") * n + Decimal("0.01"):
             where = (
                 f"（第 {table.context.get('declared_total_row')} 行）"
@@ -163,7 +163,11 @@ def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> b
         value, unit = parse_number(text)
         return value is not None and unit is None
 
-    return any(v is True for i in money for v in by_distinct(columns[i], unitless))
+    # a plain number is one: most columns answer on Arrow, without a call per cell
+    return any(
+        plain_numbers(columns[i]).plain.any() or any(v is True for v in by_distinct(columns[i], unitless))
+        for i in money
+    )
 
 
 def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
@@ -335,7 +339,11 @@ class _Plan:
         base = {**_place_columns(county, contract.targets), "year": year}
         wide = []
         for i, (fund_type, level) in hmap.wide.items():
-            amounts = by_distinct(columns[i], lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit))
+            amounts = money_column(
+                columns[i],
+                plain_factor(hmap.units.get(i), self.default_unit),
+                lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit),
+            )
             refer |= failed(amounts)
             wide.append(({**base, "fund_type": fund_type, "fund_level": level, "amount_yuan": amounts}, amounts))
         long, has_long = self._long(raw, refer)
@@ -370,9 +378,17 @@ class _Plan:
                 lambda p: FAILED if p[1] is FAILED else _value(column, p[0], None, None, {"fund_type": p[1]}, contract),
             )
         if column.kind == "text":  # as _value reads text, without its dispatch: names and projects are mostly distinct
-            return by_distinct(raw(column.field), lambda v: None if is_missing(v) else v)
+            return text_column(raw(column.field), lambda v: None if is_missing(v) else v)
         unit = hmap.units.get(hmap.columns.get(column.field, -1))
-        return by_distinct(raw(column.field), lambda v: _value(column, v, unit, self.default_unit, {}, contract))
+
+        def convert(value: str | None) -> Any:
+            return _value(column, value, unit, self.default_unit, {}, contract)
+
+        if column.kind == "money":
+            return money_column(raw(column.field), plain_factor(unit, self.default_unit), convert)
+        if column.kind == "count":
+            return count_column(raw(column.field), column.arrow_type, convert)
+        return by_distinct(raw(column.field), convert)
 
     def _long(self, raw, refer: np.ndarray) -> tuple[dict[str, Any] | None, np.ndarray]:
         """The long record's columns and which rows have one; None for a wide form that has no long part.

@@ -333,6 +333,12 @@ def to_yuan(text: str | None, column_unit: str | None, default_unit: str | None)
     return check_magnitude((value * factor).quantize(CENT), text)
 
 
+def plain_factor(column_unit: str | None, default_unit: str | None) -> int | None:
+    """Yuan per unit of an amount whose cell states no unit, as ``to_yuan`` reads it; None if that unit is no money."""
+    unit = column_unit or default_unit
+    return money_factor(unit) if unit else 1
+
+
 def to_count(text: str | None) -> int | None:
     """A whole number of persons, sessions or households."""
     value, unit = parse_number(text)

@@ -13,9 +13,9 @@ from fupin.config import Limits
 from tasks.parse.csv_files import read_csv
 from tasks.parse.helpers import ParsedTable, ParseError
 from tasks.parse.json_files import read_json
-from tasks.parse.xlsx_files import OLE_MAGIC, ZIP_MAGIC, expanded_size, read_workbook
+from tasks.parse.xlsx_files import OLE_MAGIC, ZIP_MAGIC, SheetsRead, expanded_size, read_workbook
 
-__all__ = ["ParsedTable", "ParseError", "read_tables"]
+__all__ = ["ParsedTable", "ParseError", "SheetsRead", "read_tables"]
 
 WORKBOOK_EXTENSIONS = {".xlsx", ".xlsm", ".xls"}
 TEXT_EXTENSIONS = {".csv": ",", ".txt": ",", ".tsv": "\t"}
@@ -30,8 +30,13 @@ def _extension(path: Path, file_name: str) -> str:
     return Path(file_name).suffix.lower() or path.suffix.lower()
 
 
-def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[ParsedTable]:
-    """Every table in a submitted file (one per non-empty sheet); ParseError if unreadable."""
+def read_tables(
+    path: str | os.PathLike, file_name: str | None = None, sheets: SheetsRead | None = None
+) -> list[ParsedTable]:
+    """Every table in a submitted file (one per non-empty sheet); ParseError if unreadable.
+
+    ``sheets``: a workbook's sheets already read (by the registry sniff), taken rather than read again.
+    """
     path = Path(path)
     name = Path(file_name).name if file_name else path.name
     try:
@@ -51,7 +56,7 @@ def read_tables(path: str | os.PathLike, file_name: str | None = None) -> list[P
             head = data[:512].lstrip().lower()
             if not head.startswith((b"<", b"\xef\xbb\xbf<")):
                 return read_csv(data, name, default_delimiter="\t")  # text exported under an .xls name
-        return read_workbook(data, name)
+        return read_workbook(data, name, sheets)
     if extension in TEXT_EXTENSIONS:
         return read_csv(data, name, default_delimiter=TEXT_EXTENSIONS[extension])
     if extension in JSON_EXTENSIONS:

@@ -17,6 +17,7 @@ from tasks.parse.helpers import (
     ParsedTable,
     ParseError,
     clean_cell,
+    clean_texts,
     decode_text,
     detect_delimiter,
     table_from_columns,
@@ -86,21 +87,6 @@ def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[
     return grid, numbers
 
 
-# what str.strip() strips (str.isspace(), none beyond U+3000), as an RE2 class: a cell starting or ending
-# with one of these is stripped in Python, the others are left as Arrow read them
-_SPACE = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
-_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
-
-
-def _cleaned(array: pa.Array) -> pa.Array:
-    """A text column as read_grid cleans its cells: stripped, and empty → None."""
-    flagged = pc.or_(pc.equal(pc.utf8_length(array), 0), pc.match_substring_regex(array, _EDGE_SPACE))
-    if not pc.any(flagged).as_py():
-        return array
-    cells = array.filter(flagged).to_pylist()
-    return pc.replace_with_mask(array, flagged, pa.array([cell.strip() or None for cell in cells], pa.string()))
-
-
 def read_columns(text: str, delimiter: str, limits: Limits | None = None) -> list[pa.Array] | None:
     """The records as cleaned text columns (row k on line k + 1) read by Arrow, or None for read_grid.
 
@@ -138,7 +124,7 @@ def read_columns(text: str, delimiter: str, limits: Limits | None = None) -> lis
     arrays = [column.combine_chunks() for column in table.columns]
     if any((pc.max(pc.utf8_length(a)).as_py() or 0) > limits.field_chars for a in arrays):
         return None
-    return [_cleaned(a) for a in arrays]
+    return [clean_texts(a) for a in arrays]
 
 
 def _table(text: str, delimiter: str) -> GridTable:

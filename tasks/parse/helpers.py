@@ -130,6 +130,23 @@ def clean_cell(value: object) -> Cell:
     return text or None
 
 
+# what str.strip() strips (str.isspace(), none beyond U+3000), as an RE2 class: a cell starting or ending
+# with one of these is stripped in Python, the others are left as Arrow read them
+_SPACE = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
+_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
+
+
+def clean_texts(array: pa.Array) -> pa.Array:
+    """A text column as ``clean_cell`` cleans each cell: '\\r\\n' → '\\n', stripped, and empty → None."""
+    if pc.any(pc.match_substring(array, "\r")).as_py():
+        array = pc.replace_substring(array, "\r\n", "\n")
+    flagged = pc.or_(pc.equal(pc.utf8_length(array), 0), pc.match_substring_regex(array, _EDGE_SPACE)).fill_null(False)
+    if not pc.any(flagged).as_py():
+        return array
+    cells = array.filter(flagged).to_pylist()
+    return pc.replace_with_mask(array, flagged, pa.array([cell.strip() or None for cell in cells], pa.string()))
+
+
 def squeeze_label(text: Cell) -> str:
     """A header label without whitespace or line breaks inside it (the normaliser's clean_label does more)."""
     return re.sub(r"\s+", "", text or "")
@@ -410,24 +427,27 @@ _MARKER_CHARS = re.compile(f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_N
 HEAD_ROWS = 64
 
 
-def table_from_columns(arrays: list[pa.Array], row_numbers: list[int]) -> GridTable | None:
+def table_from_columns(
+    arrays: list[pa.Array], row_numbers: list[int], merges: list[Merge] | None = None
+) -> GridTable | None:
     """What :func:`table_from_grid` finds, for a grid held as Arrow text columns of cleaned cells.
 
     The first ``HEAD_ROWS`` rows go through table_from_grid for the title, unit row and header; the
     data rows below are checked on whole columns, and only rows that may be blank, a footer or a 合计
-    row are looked at one by one. None when the header does not end within those first rows (the
-    caller then builds the whole grid).
+    row are looked at one by one. None when the header does not end within those first rows, or a
+    merged range reaches down into the data (table_from_grid copies its value down the rows): the
+    caller then builds the whole grid.
     """
     n = len(arrays[0]) if arrays else 0
     if n <= HEAD_ROWS:
         return None
     head = [list(row) for row in zip(*(a.slice(0, HEAD_ROWS).to_pylist() for a in arrays), strict=True)]
     try:
-        probe = table_from_grid(head, row_numbers[:HEAD_ROWS])
+        probe = table_from_grid(head, row_numbers[:HEAD_ROWS], merges)
     except NoHeaderError:
         return None  # the whole grid says where, or whether, its header is
     first = probe.first
-    if first >= HEAD_ROWS - 1:
+    if first >= HEAD_ROWS - 1 or any(r1 > r0 and r1 >= first for r0, _, r1, _ in merges or []):
         return None
     context = probe.context
     context.update(declared_total=None, declared_total_row=None)  # found again below, over every row

@@ -5,7 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from python_calamine import CalamineWorkbook
 
 from fupin.config import Limits
@@ -15,7 +21,9 @@ from tasks.parse.helpers import (
     ParsedTable,
     ParseError,
     clean_cell,
+    clean_texts,
     format_float,
+    table_from_columns,
     table_from_grid,
 )
 
@@ -43,8 +51,8 @@ def cell_text(value: object) -> str | None:
     return clean_cell(value)
 
 
-def cells_text(raw: list[list[object]]) -> list[list[str | None]]:
-    """Every cell as ``cell_text`` reads it, each distinct value (of its type: 1 is not 1.0) formatted once."""
+def _memoised_text() -> Callable[[object], str | None]:
+    """``cell_text``, each distinct value (of its type: 1 is not 1.0) formatted once."""
     memo: dict[tuple[type, object], str | None] = {}
 
     def text(value: object) -> str | None:
@@ -54,7 +62,35 @@ def cells_text(raw: list[list[object]]) -> list[list[str | None]]:
             found = memo[key] = cell_text(value)
         return found  # type: ignore[return-value]
 
-    return [[text(v) for v in row] for row in raw]
+    return text
+
+
+def column_text(values: Sequence[object]) -> tuple[pa.Array, int]:
+    """A column of calamine cells as ``cell_text`` reads each, as Arrow text; and its longest text cell's length.
+
+    A column of text is cleaned by Arrow, whole numbers (years, counts: floats to calamine) are
+    written by numpy; what is left (a header above numbers, fractions, dates) goes cell by cell.
+    """
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        array = pa.array(values, pa.string())
+        return clean_texts(array), pc.max(pc.utf8_length(array)).as_py() or 0
+    n = len(values)
+    out = np.empty(n, dtype=object)
+    whole = np.zeros(n, dtype=bool)
+    if float in kinds:
+        numbers = np.fromiter((v if type(v) is float else 0.5 for v in values), float, n)
+        whole = (numbers == np.floor(numbers)) & (np.abs(numbers) < 2**53)
+        out[whole] = pa.array(numbers[whole].astype(np.int64)).cast(pa.string()).to_numpy(zero_copy_only=False)
+    rest = np.flatnonzero(~whole).tolist()
+    others = [values[i] for i in rest]
+    text = _memoised_text()
+    out[rest] = [text(v) for v in others]
+    return pa.array(out, pa.string()), max((len(v) for v in others if isinstance(v, str)), default=0)
+
+
+def _grid(arrays: list[pa.Array]) -> list[list[str | None]]:
+    return [list(row) for row in zip(*(a.to_pylist() for a in arrays), strict=True)]
 
 
 def check_workbook_bytes(data: bytes, name: str) -> None:
@@ -97,8 +133,31 @@ def _merges(sheet) -> list[Merge]:
     return [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
 
 
-def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
-    """One table per non-empty worksheet, rows numbered as in Excel."""
+class SheetsRead:
+    """A workbook whose sheets, once read, are kept for the next reader.
+
+    calamine reads a whole sheet to give any row of it: the registry sniff (each sheet's first row)
+    and then the form reader would read every sheet twice. The form reader takes each kept sheet once.
+    """
+
+    def __init__(self, path: str | Path):
+        self._book = CalamineWorkbook.from_path(str(path))
+        self._sheets: dict[str, Any] = {}
+        self.sheet_names = self._book.sheet_names
+
+    def get_sheet_by_name(self, name: str) -> Any:
+        """The sheet, read from the file the first time only (CalamineWorkbook's signature)."""
+        if name not in self._sheets:
+            self._sheets[name] = self._book.get_sheet_by_name(name)
+        return self._sheets[name]
+
+    def take(self, name: str) -> Any | None:
+        """The sheet if it was read, no longer kept here."""
+        return self._sheets.pop(name, None)
+
+
+def read_workbook(data: bytes, name: str, sheets: SheetsRead | None = None) -> list[ParsedTable]:
+    """One table per non-empty worksheet, rows numbered as in Excel (``sheets``: those of it already read)."""
     check_workbook_bytes(data, name)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -114,7 +173,7 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
         if "WorkSheet" not in str(meta.typ):
             continue  # chart and macro sheets hold no cells
         try:
-            sheet = workbook.get_sheet_by_name(meta.name)
+            sheet = (sheets and sheets.take(meta.name)) or workbook.get_sheet_by_name(meta.name)
         except Exception as exc:
             raise ParseError(
                 f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
@@ -132,15 +191,26 @@ def read_workbook(data: bytes, name: str) -> list[ParsedTable]:
             raise ParseError(
                 f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
             ) from None
-        longest = max((len(v) for row in raw for v in row if isinstance(v, str)), default=0)
+        width = max(map(len, raw), default=0)
+        if any(len(row) != width for row in raw):
+            raw = [[*row, *[None] * (width - len(row))] for row in raw]
+        columns = [column_text(column) for column in zip(*raw, strict=True)]
+        del raw
+        arrays = [array for array, _ in columns]
+        longest = max((length for _, length in columns), default=0)
         if longest > limits.field_chars:
             raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, '单元格字符数')}")
-        grid = cells_text(raw)
-        if not any(any(row) for row in grid):
+        if all(a.null_count == len(a) for a in arrays):
             continue
+        row_numbers = list(range(1, len(arrays[0]) + 1))
+        grid = None
         try:
-            found = table_from_grid(grid, list(range(1, len(grid) + 1)), _merges(sheet))
+            found = table_from_columns(arrays, row_numbers, _merges(sheet))
+            if found is None:
+                grid = _grid(arrays)
+                found = table_from_grid(grid, row_numbers, _merges(sheet))
         except NoHeaderError as exc:
+            grid = grid or _grid(arrays)
             if sum(1 for row in grid if sum(1 for c in row if c) >= 2) == 0:
                 notes.append(f"工作表「{meta.name}」：没有表格（只有说明或标题） [sheet_without_table]")
                 continue

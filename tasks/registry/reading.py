@@ -10,7 +10,7 @@ import io
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from fupin.faults import fault_point
 from tasks.normalise.helpers import clean_label
@@ -99,23 +99,24 @@ def is_headerless_registry(first_row: list[str]) -> bool:
     return any(_ID_CELL.fullmatch(str(cell or "")) for cell in first_row)
 
 
-def first_rows(path: Path) -> list[list[str]]:
-    """A CSV's first line, or each sheet's first row, as text."""
+def first_rows(path: Path, book: Any = None) -> list[list[str]]:
+    """A CSV's first line, or each sheet's first row, as text (``book``: the workbook, if already open)."""
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         from python_calamine import CalamineWorkbook
 
-        book = CalamineWorkbook.from_path(str(path))
+        book = book or CalamineWorkbook.from_path(str(path))
         return [[_cell_text(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names]
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
         return [sniff_text_file(path)[2]]
     return []
 
 
-def is_registry_file(path: str | Path) -> bool:
+def is_registry_file(path: str | Path, book: Any = None) -> bool:
     """True when a file is a household registry's: its CSV's first line or a sheet's first row is a registry
     header, or is a household's data (a registry sent without its header row)."""
     try:
-        return any(registry_columns(row) is not None or is_headerless_registry(row) for row in first_rows(Path(path)))
+        rows = first_rows(Path(path), book)
+        return any(registry_columns(row) is not None or is_headerless_registry(row) for row in rows)
     except Exception:  # unreadable files are the form parser's to report
         return False
 
