@@ -15,6 +15,7 @@ from tasks.normalise.columns import (
     FAILED,
     MAYBE_MISSING,
     by_distinct,
+    by_distinct_pairs,
     count_column,
     money_column,
     number_sum,
@@ -169,3 +170,20 @@ def test_any_plain_numbers_sum_as_parse_number_sums_them(values):
     total, n = number_sum(cells)
     expected, count = summed_one_by_one(cells)
     assert (str(total), n) == (str(expected), count)
+
+
+def test_pairs_are_looked_up_once_each_as_by_distinct_looks_up_tuples():
+    codes = ["360827", None, "360827", "36082", None, "430224", "360827"] * 3
+    names = ["遂川县", "遂川县", None, "遂川县", None, "茶陵县", "遂川县"] * 3
+    calls = []
+
+    def resolve(pair):
+        calls.append(pair)
+        if pair == (None, None) or pair[0] == "36082":
+            raise ValueError("refused")
+        return pair[0] or pair[1]
+
+    found = by_distinct_pairs(codes, names, resolve)
+    assert found == by_distinct(list(zip(codes, names, strict=True)), resolve)
+    assert found[:6] == ["360827", "遂川县", "360827", FAILED, FAILED, "430224"]
+    assert len(calls) == 2 * len(set(zip(codes, names, strict=True)))  # once here, once by by_distinct

@@ -17,6 +17,7 @@ from tasks.normalise.columns import (
     RowError,
     as_records,
     by_distinct,
+    by_distinct_pairs,
     cell_columns,
     count_column,
     failed,
@@ -331,7 +332,7 @@ class _Plan:
             return columns[cols[name]] if name in cols else none
 
         live = _carries_facts(columns, raw("county"))
-        county = by_distinct(list(zip(raw("county_code"), raw("county"), strict=True)), self._county)
+        county = by_distinct_pairs(raw("county_code"), raw("county"), self._county)
         year = by_distinct(raw("year"), lambda v: _year_cell(v, "year" in cols, self.context_year))
         action = contract.column("row_action")
         acts = by_distinct(raw(action.field), lambda v: _value(action, v, None, None, {}, contract))

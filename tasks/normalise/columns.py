@@ -58,6 +58,25 @@ def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any]) -> list[An
     return list(map(memo.__getitem__, values))
 
 
+def by_distinct_pairs(
+    left: Sequence[str | None], right: Sequence[str | None], fn: Callable[[tuple[Any, Any]], Any]
+) -> list[Any]:
+    """``by_distinct`` over the pairs (left[i], right[i]), found on Arrow: no tuple per row (a county's code and name)."""
+    keys = np.zeros(len(left), np.int64)
+    for column in (left, right):
+        encoded = pa.array(column, pa.string()).dictionary_encode()
+        width = len(encoded.dictionary) + 1  # the last index: an empty cell
+        keys = keys * width + encoded.indices.fill_null(width - 1).to_numpy(zero_copy_only=False)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    found = np.empty(len(first), dtype=object)
+    for k, i in enumerate(first.tolist()):
+        try:
+            found[k] = fn((left[i], right[i]))
+        except (ValueError, RowError):
+            found[k] = FAILED
+    return found[inverse].tolist()
+
+
 @dataclass(frozen=True)
 class Parsed:
     """A column's converted cells as one Arrow array (null: an empty or a refused cell) and where it was refused."""
