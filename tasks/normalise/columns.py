@@ -61,7 +61,7 @@ def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any]) -> list[An
 def by_distinct_pairs(
     left: Sequence[str | None], right: Sequence[str | None], fn: Callable[[tuple[Any, Any]], Any]
 ) -> list[Any]:
-    """``by_distinct`` over the pairs (left[i], right[i]), found on Arrow: no tuple per row (a county's code and name)."""
+    """``by_distinct`` over the pairs (left[i], right[i]), found on Arrow: no tuple per row (a code and a name)."""
     keys = np.zeros(len(left), np.int64)
     for column in (left, right):
         encoded = pa.array(column, pa.string()).dictionary_encode()
