@@ -128,7 +128,7 @@ def run(
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     from fupin.ephemeral import start_server_early
 
-    server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
+    prefect_server = start_server_early()  # Prefect's temporary server boots while the flow is imported
     from flows.nightly import resolve_sources, run_nightly
     from fupin.config import ConfigError, Limits
     from fupin.locking import RunLocked, run_lock
@@ -146,9 +146,8 @@ def run(
 
     from fupin.progress import shown
 
-    server_started()
     try:
-        with nullcontext() if quiet else shown(verbose=verbose):
+        with prefect_server(), nullcontext() if quiet else shown(verbose=verbose):
             summary = run_nightly(
                 dask,
                 sources_file=str(sources) if sources else None,
@@ -159,7 +158,7 @@ def run(
     except (ConfigError, RunLocked) as exc:
         _fail(str(exc))
     except Exception as exc:  # Prefect has logged the traceback; the user gets one line
-        if "ephemeral" in str(exc).lower():
+        if "ephemeral" in str(exc).lower() or "temporary server" in str(exc).lower():
             _fail(
                 "Prefect's temporary server did not start in time "
                 f"({os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS']} s): raise "

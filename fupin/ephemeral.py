@@ -1,38 +1,111 @@
 """Start Prefect's temporary server early, so that it boots while `fupin run` imports the flow.
 
-Without PREFECT_API_URL, the first flow call starts Prefect's temporary server (a uvicorn
-subprocess, 5–7 s on an idle 2-core machine) and waits for it; before that, the process spends
-3–4 s importing Prefect, the tasks and their libraries. Started from a thread at the top of the
-command, the server's subprocess boots on the other core during those imports. Prefect's own
-start is reused: it is a per-process singleton, so the flow's client finds it running.
+Without PREFECT_API_URL, the first flow call starts Prefect's temporary server and waits for it: it
+imports Prefect's whole server application in this process (about 4 s of CPU, under the GIL with the
+flow's own imports) only to spawn a uvicorn subprocess that imports it all again and boots (5–6 s).
+Here the same subprocess is spawned at the top of the command, exactly as Prefect's
+``SubprocessASGIServer`` spawns it (its uvicorn command, its environment), without that import: it boots
+on the other core while the flow is imported, and the flow reaches it through ``PREFECT_API_URL`` for the
+length of the run. A configured API (PREFECT_API_URL) or a disabled ephemeral mode is left as it is.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 
-def start_server_early() -> Callable[[], None]:
-    """Begin starting the temporary server if this process will need one; returns the wait for it.
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    Call the returned function before the first flow call: Prefect's start marks the server running
-    before it answers, so a flow must not reach it sooner. A start that failed here is left to
-    Prefect, which tries again (and reports) on the flow's first call.
+
+def start_server_early() -> Callable[[], AbstractContextManager[None]]:
+    """Spawn Prefect's temporary server now if this process will need one; returns the context to run flows in.
+
+    Entering the context waits until the server answers (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
+    and points Prefect at it; leaving it stops the server.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+    import prefect
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        get_current_settings,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return lambda: None
+        return nullcontext
+    port = _free_port()
+    # Prefect's own command and environment for its temporary server (SubprocessASGIServer._run_uvicorn_command)
+    env = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(prefect.__module_path__.parent),
+        "--factory",
+        "prefect.server.api.server:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
+    server = subprocess.Popen(command, env=env)
 
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
+    def stop() -> None:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
+    atexit.register(stop)
+    api = f"http://127.0.0.1:{port}/api"
+
+    @contextmanager
+    def serving() -> Iterator[None]:
+        import httpx
+
+        deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+        with httpx.Client() as client:
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"Prefect's temporary server exited with code {server.returncode}")
+                try:
+                    if client.get(f"{api}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    stop()
+                    raise RuntimeError("Timed out while waiting for Prefect's temporary server to start")
+                time.sleep(0.1)
         try:
-            SubprocessASGIServer().start()
-        except Exception:  # noqa: BLE001 — the flow's own start tries again and says why
-            pass
+            with temporary_settings(updates={PREFECT_API_URL: api}):
+                yield
+        finally:
+            stop()
 
-    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
-    thread.start()
-    return thread.join
+    return serving
