@@ -128,7 +128,7 @@ def run(
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     from fupin.ephemeral import start_server_early
 
-    prefect_server = start_server_early()  # Prefect's temporary server boots while the flow is imported
+    server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
     from flows.nightly import resolve_sources, run_nightly
     from fupin.config import ConfigError, Limits
     from fupin.locking import RunLocked, run_lock
@@ -147,7 +147,8 @@ def run(
     from fupin.progress import shown
 
     try:
-        with prefect_server(), nullcontext() if quiet else shown(verbose=verbose):
+        server_started()
+        with nullcontext() if quiet else shown(verbose=verbose):
             summary = run_nightly(
                 dask,
                 sources_file=str(sources) if sources else None,

@@ -17,8 +17,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import ExitStack
+
+_SETTINGS = ExitStack()  # Prefect pointed at the spawned server until the process ends
 
 
 def _free_port() -> int:
@@ -27,11 +29,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server_early() -> Callable[[], AbstractContextManager[None]]:
-    """Spawn Prefect's temporary server now if this process will need one; returns the context to run flows in.
+def start_server_early() -> Callable[[], None]:
+    """Spawn Prefect's temporary server now if this process will need one; returns the wait for it.
 
-    Entering the context waits until the server answers (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
-    and points Prefect at it; leaving it stops the server.
+    Call the returned function before the first flow call: it waits until the server answers
+    (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS) and points Prefect at it for the rest of the
+    process. The server stops when the process exits, after Prefect's workers have sent what they hold.
     """
     import prefect
     from prefect.settings import (
@@ -43,7 +46,7 @@ def start_server_early() -> Callable[[], AbstractContextManager[None]]:
     )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return nullcontext
+        return lambda: None
     port = _free_port()
     # Prefect's own command and environment for its temporary server (SubprocessASGIServer._run_uvicorn_command)
     env = {
@@ -81,11 +84,11 @@ def start_server_early() -> Callable[[], AbstractContextManager[None]]:
                 server.kill()
                 server.wait()
 
+    # registered before Prefect's log and event workers: at exit they drain to the server first, then it stops
     atexit.register(stop)
     api = f"http://127.0.0.1:{port}/api"
 
-    @contextmanager
-    def serving() -> Iterator[None]:
+    def started() -> None:
         import httpx
 
         deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
@@ -102,10 +105,8 @@ def start_server_early() -> Callable[[], AbstractContextManager[None]]:
                     stop()
                     raise RuntimeError("Timed out while waiting for Prefect's temporary server to start")
                 time.sleep(0.1)
-        try:
-            with temporary_settings(updates={PREFECT_API_URL: api}):
-                yield
-        finally:
-            stop()
+        # for the rest of the process, as Prefect's own temporary server serves it: the flow, then the workers
+        # that send its last logs and events at exit
+        _SETTINGS.enter_context(temporary_settings(updates={PREFECT_API_URL: api}))
 
-    return serving
+    return started
