@@ -47,7 +47,6 @@ def start_server_early() -> Callable[[], None]:
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return lambda: None
-    port = _free_port()
     # Prefect's own command and environment for its temporary server (SubprocessASGIServer._run_uvicorn_command)
     env = {
         **os.environ,
@@ -56,26 +55,18 @@ def start_server_early() -> Callable[[], None]:
         "PREFECT__SERVER_FINAL": "1",
         **get_current_settings().to_environment_variables(exclude_unset=True),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--app-dir",
-        str(prefect.__module_path__.parent),
-        "--factory",
-        "prefect.server.api.server:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "error",
-        "--lifespan",
-        "on",
-    ]
-    server = subprocess.Popen(command, env=env)
+
+    def spawn() -> tuple[subprocess.Popen, str]:
+        port = str(_free_port())
+        app = ["--app-dir", str(prefect.__module_path__.parent), "--factory", "prefect.server.api.server:create_app"]
+        where = ["--host", "127.0.0.1", "--port", port, "--log-level", "error", "--lifespan", "on"]
+        process = subprocess.Popen([sys.executable, "-m", "uvicorn", *app, *where], env=env)
+        return process, f"http://127.0.0.1:{port}/api"
+
+    current = list(spawn())  # [the server process, its API url]: a port taken meanwhile gets another
 
     def stop() -> None:
+        server = current[0]
         if server.poll() is None:
             server.terminate()
             try:
@@ -86,7 +77,6 @@ def start_server_early() -> Callable[[], None]:
 
     # registered before Prefect's log and event workers: at exit they drain to the server first, then it stops
     atexit.register(stop)
-    api = f"http://127.0.0.1:{port}/api"
 
     def started() -> None:
         import httpx
@@ -94,6 +84,10 @@ def start_server_early() -> Callable[[], None]:
         deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
         with httpx.Client() as client:
             while True:
+                server, api = current
+                if server.poll() == 3:  # uvicorn's 'address in use', as Prefect's own start handles it
+                    current[:] = spawn()
+                    continue
                 if server.poll() is not None:
                     raise RuntimeError(f"Prefect's temporary server exited with code {server.returncode}")
                 try:
