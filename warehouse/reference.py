@@ -449,9 +449,7 @@ def prefecture_aliases() -> dict[str, list[tuple[str, str]]]:
 
 def _prefecture_hits(value: str, province_code: str | None, kinds: tuple[str, ...]) -> list[str]:
     """Prefectures the value names by one of ``kinds``, in the province (None or the Ministry: any)."""
-    key = _clean_code(re.sub(r"\s+", "", value))
-    if re.fullmatch(r"\d{12}", re.sub(r"\s+", "", value)):
-        key = re.sub(r"\s+", "", value)[:6]
+    key = _clean_code(re.sub(r"\s+", "", value))  # 5134 00 000000 and 513400.0 read as 513400
     hits = [code for code, kind in prefecture_aliases().get(key, []) if kind in kinds]
     return [c for c in hits if province_code in (None, MINISTRY_CODE) or c[:2] == province_code]
 
