@@ -560,12 +560,11 @@ def submissions(
                 _fail(f"没有编号为 {submission_id} 的报送 [unknown_submission]")
             status = STATUS_LABELS.get(found[1], found[1])
             console.print(_text(f"{submission_id}  {found[0]}  {status}  {found[2] or ''}"))
+            query = "select sheet, submitted_header, column_name, matched_by, {} from meta.header_mappings "
             try:
-                mapped = con.execute(
-                    "select sheet, submitted_header, column_name, matched_by from meta.header_mappings "
-                    "where submission_id = ?",
-                    [submission_id],
-                ).fetchall()
+                mapped = con.execute(query.format("source") + "where submission_id = ?", [submission_id]).fetchall()
+            except duckdb.BinderException:  # a warehouse from before sources were kept: all read from headers
+                mapped = con.execute(query.format("'header'") + "where submission_id = ?", [submission_id]).fetchall()
             except duckdb.CatalogException:  # a warehouse from before header mappings were kept
                 mapped = None
             rejected = con.execute(
@@ -574,7 +573,9 @@ def submissions(
                 [submission_id],
             ).fetchall()
             outcome = Outcome(submission_id, "", found[0], "", "", rejections=[Rejection(*r) for r in rejected])
-            outcome.header_mapping = [{"column_name": m[2], "submitted_header": m[1]} for m in mapped or []]
+            outcome.header_mapping = [
+                {"column_name": m[2], "submitted_header": m[1], "matched_by": m[3]} for m in mapped or []
+            ]
             column = column_namer(outcome)
             tables = [
                 (
@@ -587,8 +588,11 @@ def submissions(
                 tables.append(
                     (
                         "表头识别",
-                        ("工作表", "报送的表头", "对应字段", "识别方式"),
-                        [(m[0], m[1], m[2], label("matched_by", m[3])) for m in mapped],
+                        ("工作表", "报送的表头", "对应字段", "识别方式", "来源"),
+                        [
+                            (m[0], m[1], m[2], label("matched_by", m[3]), label("mapping_source", m[4] or "header"))
+                            for m in mapped
+                        ],
                     )
                 )
             for title, columns, rows in tables:

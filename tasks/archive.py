@@ -31,7 +31,10 @@ LEDGER_SQL = (
     "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at, {message_code} "
     "from meta.submissions order by received_at, submission_id"
 )
-MAPPINGS_SQL = "select submission_id, sheet, submitted_header, column_name, matched_by from meta.header_mappings"
+MAPPINGS_SQL = (
+    "select submission_id, sheet, submitted_header, column_name, matched_by, {source} from meta.header_mappings"
+)
+MAPPING_KEYS = ("sheet", "submitted_header", "column_name", "matched_by", "source")
 # the tables a rebuilt warehouse must reproduce row for row
 COMPARED = {
     "meta.submissions": "select * exclude (message, message_code) from meta.submissions",
@@ -200,13 +203,14 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
             if only is None or sid in only:
                 rejections.setdefault(sid, []).append(Rejection(*rest))
         try:  # a warehouse from before header mappings were kept has none to give
-            mapped_rows = con.execute(MAPPINGS_SQL).fetchall()
+            names = {c for (c,) in con.execute("select column_name from (describe meta.header_mappings)").fetchall()}
+            # a ledger copy from before sources were kept: every mapping then came from a header
+            source = "source" if "source" in names else "'header' as source"
+            mapped_rows = con.execute(MAPPINGS_SQL.format(source=source)).fetchall()
         except duckdb.CatalogException:
             mapped_rows = []
         for sid, *mapped in mapped_rows:
-            mappings.setdefault(sid, []).append(
-                dict(zip(("sheet", "submitted_header", "column_name", "matched_by"), mapped, strict=True))
-            )
+            mappings.setdefault(sid, []).append(dict(zip(MAPPING_KEYS, mapped, strict=True)))
     outcomes = []
     for r in ledger_rows(paths):
         if only is not None and r["submission_id"] not in only:

@@ -141,6 +141,9 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         )
     if ("rejections", "submission_id") in columns and ("rejections", "reason_code") not in columns:
         con.execute("alter table meta.rejections add column reason_code varchar")
+    if ("header_mappings", "submission_id") in columns and ("header_mappings", "source") not in columns:
+        con.execute("alter table meta.header_mappings add column source varchar")
+        con.execute("update meta.header_mappings set source = 'header'")  # before, only headers were read
     if ("submissions", "submission_id") in columns and ("submissions", "message_code") not in columns:
         con.execute("alter table meta.submissions add column message_code varchar")
         con.execute(f"update meta.submissions set message_code = {CODE_SQL.format('message')}")
@@ -184,9 +187,14 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
     con.execute("delete from meta.header_mappings where submission_id = ?", [o.submission_id])
     if o.header_mapping:
         con.executemany(
-            "insert into meta.header_mappings values (?, ?, ?, ?, ?)",
+            "insert into meta.header_mappings "
+            "(submission_id, sheet, submitted_header, column_name, matched_by, source) values (?, ?, ?, ?, ?, ?)",
             [
-                [o.submission_id, *(m.get(k) for k in ("sheet", "submitted_header", "column_name", "matched_by"))]
+                [
+                    o.submission_id,
+                    *(m.get(k) for k in ("sheet", "submitted_header", "column_name", "matched_by")),
+                    m.get("source") or "header",
+                ]
                 for m in o.header_mapping
             ],
         )

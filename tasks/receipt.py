@@ -44,7 +44,7 @@ def column_namer(o: Outcome):
     submitted: dict[str, str] = {}
     for m in o.header_mapping or []:
         name, label = m.get("column_name"), m.get("submitted_header")
-        if name and label:
+        if name and label and m.get("matched_by") != "stated":  # a title names no column
             if name.startswith("amount_yuan[") and name.endswith("]"):
                 name = name[len("amount_yuan[") : -1]
             submitted.setdefault(name, label)
@@ -216,7 +216,9 @@ def restore_missing_receipts(paths: Paths) -> list[str]:
                 o.header_mapping = [
                     {"column_name": name, "submitted_header": header}
                     for name, header in con.execute(
-                        "select column_name, submitted_header from meta.header_mappings where submission_id = ?", [sid]
+                        "select column_name, submitted_header from meta.header_mappings "
+                        "where submission_id = ? and matched_by <> 'stated'",
+                        [sid],
                     ).fetchall()
                 ]
             except duckdb.CatalogException:  # a warehouse from before header mappings were kept

@@ -82,7 +82,7 @@ def header_names(dataset: str, mapping: list[dict] | None) -> dict[str, str]:
     by_field = {}
     for m in mapping or []:
         name, label = m.get("column_name"), m.get("submitted_header")
-        if name and label:
+        if name and label and m.get("matched_by") != "stated":  # a title names no column
             if name.startswith("amount_yuan[") and name.endswith("]"):
                 name = name[len("amount_yuan[") : -1]
             by_field.setdefault(name, label)

@@ -52,7 +52,7 @@ FORMS = {
             ",,,,",
             *data_rows(30, 70),
             "合计,,,999.5,45",
-            "合 计,,,1.0,1",  # a second total row is data, as on the grid path
+            "合 计,,,1.0,1",  # a second total row is a total too, as on the grid path
             *data_rows(10, 100),
             "填表人：张三,,,,",
             *data_rows(5, 110),
@@ -83,8 +83,12 @@ def test_declared_total_and_footer_are_found_on_the_column_path():
     fast, _ = both(FORMS["blank-rows-total-and-footer"])
     assert fast.context["declared_total"] == {"年度": "合计", "落地资金（万元）": "999.5", "受益人数": "45"}
     assert fast.context["declared_total_row"] == 103
-    assert fast.row_numbers[-1] == 114 and len(fast.rows) == 111  # the footer ends the table
-    assert ["合 计", None, None, "1.0", "1"] in list(fast.rows)
+    assert fast.row_numbers[-1] == 114 and len(fast.rows) == 110  # the footer ends the table
+    assert ["合 计", None, None, "1.0", "1"] not in list(fast.rows)
+    assert [(s["kind"], s["row"], s["before"]) for s in fast.context["summary_rows"]] == [
+        ("total", 103, 100),
+        ("total", 104, 100),
+    ]
 
 
 def test_cells_keep_what_the_csv_module_reads():

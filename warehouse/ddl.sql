@@ -103,14 +103,16 @@ create table if not exists meta.header_mappings (
     sheet varchar,
     submitted_header varchar not null,
     column_name varchar,
-    matched_by varchar not null
+    matched_by varchar not null,
+    source varchar
 );
 comment on table meta.header_mappings is 'One row per submitted header of a submission''s tables: how fupin read it.';
 comment on column meta.header_mappings.submission_id is 'The submission (meta.submissions).';
 comment on column meta.header_mappings.sheet is 'Sheet of the workbook; empty for a CSV or JSON file.';
 comment on column meta.header_mappings.submitted_header is 'The header as submitted (header rows joined with /).';
-comment on column meta.header_mappings.column_name is 'Canonical column or header field it was read as (amount_yuan[type/level] for a wide fund column); null when not understood.';
-comment on column meta.header_mappings.matched_by is 'exact (the canonical name), synonym (the contract''s), operator (headers.yaml), words (scored meaning-bearing words), wide (fund type and level in the heading), unknown or ambiguous.';
+comment on column meta.header_mappings.column_name is 'Canonical column or header field it was read as (amount_yuan[type/level] for a wide fund column; unit for a unit stated outside the header); null when not understood.';
+comment on column meta.header_mappings.matched_by is 'exact (the canonical name), synonym (the contract''s), operator (headers.yaml), words (scored meaning-bearing words), wide (fund type and level in the heading), stated (a value the form states outside its header), unknown or ambiguous.';
+comment on column meta.header_mappings.source is 'Where the value was read: header (a column heading), title (the rows above the header), file_name, metadata (a JSON envelope) or unit_row (a unit row under the header). For title and file_name, submitted_header is that text and column_name the field it gave (year, fund_type, fund_level, county, area, unit).';
 
 -- The fact tables core.fct_<dataset>_history and their current views core.fct_<dataset> are generated from
 -- warehouse/contracts/<dataset>.yaml (warehouse.contracts.Contract.ddl), applied after this file.

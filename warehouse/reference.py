@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from fupin.chinese import simplified
+
 # Regions as the NBS poverty-monitoring reports group provinces (东部/中部/西部): the west is
 # the 12 provinces of the Western Development programme, where the exit threshold is 3%.
 WEST = {"15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"}
@@ -211,6 +213,64 @@ def _successor(code: str, name: str, current: dict[str, County]) -> str | None:
 
 
 @cache
+def _peoples() -> frozenset[str]:
+    """The peoples autonomous divisions are named after, read from the division list itself.
+
+    In 靖州苗族侗族自治县 the people after the first 族 (侗) is delimited on both sides; every such name,
+    over all divisions and years, gives the list. The first people of a name (苗 here) is then told
+    apart from the place (靖州) by this list.
+    """
+    found: set[str] = set()
+    for division in divisions().values():
+        for period in division.periods:
+            if "自治" in period.name:
+                found.update(s for s in period.name[: period.name.index("自治")].split("族")[1:] if s)
+    return frozenset(found)
+
+
+def autonomous_roots(name: str) -> list[str]:
+    """The place part of an autonomous county's name, as people shorten it: 景东彝族自治县 → [景东].
+
+    Where the division list names no people that tells place from people (察布查尔锡伯自治县), every
+    split that leaves two characters or more is given: a short name two counties could bear is then
+    ambiguous and refused, never guessed.
+    """
+    if "自治" not in name or not name.endswith(("县", "旗")):
+        return []
+    first = name[: name.index("自治")].split("族")[0]
+    known = [k for k in range(2, len(first)) if first[k:] in _peoples()]
+    return [first[: known[0]]] if known else [first[:k] for k in range(2, len(first))]
+
+
+# what is not a county-level division although forms list it beside counties: its figures belong to a county
+NOT_COUNTY_UNITS = (
+    "国有林场",
+    "林场",
+    "经济技术开发区",
+    "高新技术产业开发区",
+    "开发区",
+    "高新区",
+    "示范区",
+    "试验区",
+    "管理区",
+    "垦殖场",
+    "农场",
+    "工业园",
+    "产业园",
+    "风景区",
+    "风景名胜区",
+    "旅游区",
+    "度假区",
+    "保护区",
+)
+
+
+def not_a_county_unit(value: str) -> str | None:
+    """The word of ``NOT_COUNTY_UNITS`` that an unresolved name carries (井冈山管理局 carries none)."""
+    return next((word for word in NOT_COUNTY_UNITS if word in value), None)
+
+
+@cache
 def aliases() -> dict[str, list[tuple[str, str, str]]]:
     """Alias (code or name, old or new) → list of (county_code, province_code, kind)."""
     current = counties()
@@ -229,6 +289,10 @@ def aliases() -> dict[str, list[tuple[str, str, str]]]:
         short = stem(c.county_name)
         if short != c.county_name and len(short) >= 2:
             add(short, c.county_code, "short_name")
+    for c in current.values():  # 景东县 and 景东 for 景东彝族自治县: the name without its peoples and autonomy
+        for root in autonomous_roots(c.county_name):
+            add(root + c.county_name[-1], c.county_code, "short_name")
+            add(root, c.county_code, "short_name")
     for code, div in divisions().items():
         if not is_county_level(code) or div.name == "市辖区":
             continue
@@ -267,11 +331,20 @@ def resolve_county(value: str | None, province_code: str | None) -> Resolution:
     """Resolve a county name or code as submitted to its current 6-digit code in the province (None: any)."""
     if value is None or not str(value).strip():
         return Resolution(None, "县名或县代码为空：请填写县名或县代码", "county_empty")
-    raw = re.sub(r"\s+", "", str(value))
+    raw = re.sub(r"\s+", "", str(value))  # 汝 城 县: spaces inside a name go
     key = _clean_code(raw)
     hits = aliases().get(key, [])
     if not hits and not key.isdigit():
         hits = aliases().get(stem(key), [])
+    if not hits and not key.isascii():  # 遂川縣: traditional characters and variants, read as simplified
+        simple = simplified(key)
+        hits = aliases().get(simple, []) or aliases().get(stem(simple), [])
+    if not hits and (word := not_a_county_unit(simplified(key))):
+        return Resolution(
+            None,
+            f"「{value}」是{word}，不是县级行政区划：请把它的数据并入所在的县（市、区）填报，或删去这一行",
+            "not_a_county_unit",
+        )
     if not hits:
         return Resolution(
             None,

@@ -30,6 +30,7 @@ from tasks.normalise.columns import (
     text_column,
     width_of,
 )
+from tasks.normalise.context import Stated, stated_values, stated_year
 from tasks.normalise.helpers import (
     UNRECOGNISED_CODE,
     Vocabulary,
@@ -43,7 +44,6 @@ from tasks.normalise.helpers import (
     to_fraction,
     to_yuan,
     vocabularies,
-    year_from_context,
 )
 from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
 from tasks.normalise.values import is_missing, parse_number, parse_year
@@ -130,31 +130,61 @@ def rejection_of(exc: RowError, row_number: int, dataset: str, headers: dict[str
     return Rejection(row_number, exc.field, exc.value, worded(exc.reason, header), exc.code)
 
 
-def _check_declared_totals(table, columns: list[list[str | None]], hmap, warnings: list[str]) -> None:
-    """Compare the form's 合计 row with the sum of its rows, column by column."""
-    declared = table.context.get("declared_total") or {}
-    if not declared:
-        return
+_SUMMARY_WORDS = {"total": "合计行", "subtotal": "小计行"}
+
+
+def _check_summary_rows(table, columns: list[list[str | None]], hmap, warnings: list[str], where: str) -> None:
+    """Compare each 合计/总计 row with the sum of the rows, each 小计 row with the rows since the previous 小计
+    (or the first row), column by column; say which 其中 rows (a breakdown of the row above) were skipped."""
+    context = table.context
+    summaries = context.get("summary_rows")
+    if summaries is None:  # a table read before every summary row was kept: its first 合计 row
+        declared = context.get("declared_total")
+        summaries = [{"kind": "total", "row": context.get("declared_total_row"), "cells": declared}] if declared else []
     skip = {hmap.columns.get(c) for c in ("incidence", "year", "county_code", "county")}
-    for i, label in enumerate(table.header):
-        if i in skip or label not in declared:
+    n = len(table.rows)
+    start = 0
+    breakdowns = []
+    for summary in summaries:
+        kind = summary["kind"]
+        if kind == "breakdown":
+            breakdowns.append(str(summary["row"]))
             continue
-        try:
-            total, _ = parse_number(declared[label])
-        except ValueError:
+        before = summary.get("before")
+        end = n if before is None else before
+        first = 0 if kind == "total" else start
+        last = n if kind == "total" else end
+        if kind == "subtotal":
+            start = end
+        if last <= first:
             continue
-        if total is None:
-            continue
-        summed, n = number_sum(columns[i])
-        if n and abs(summed - total) > Decimal("0.005") * n + Decimal("0.01"):
-            where = (
-                f"（第 {table.context.get('declared_total_row')} 行）"
-                if table.context.get("declared_total_row")
-                else ""
-            )
-            warnings.append(
-                f"合计行{where}“{label}”为 {total}，但各行相加为 {summed}；请核对 [declared_total_mismatch]"
-            )
+        for i, label in enumerate(table.header):
+            if i in skip or label not in (summary.get("cells") or {}):
+                continue
+            try:
+                total, _ = parse_number(summary["cells"][label])
+            except ValueError:
+                continue
+            if total is None:
+                continue
+            summed, counted = number_sum(columns[i][first:last])
+            if counted and abs(summed - total) > Decimal("0.005") * counted + Decimal("0.01"):
+                at = f"（第 {summary['row']} 行）" if summary.get("row") else ""
+                if kind == "total":
+                    warnings.append(
+                        f"合计行{at}“{label}”为 {total}，但各行相加为 {summed}；请核对 [declared_total_mismatch]"
+                    )
+                else:
+                    rows = f"第 {table.row_numbers[first]}–{table.row_numbers[last - 1]} 行"
+                    warnings.append(
+                        f"小计行{at}“{label}”为 {total}，但它所小计的{rows}相加为 {summed}；请核对 "
+                        "[declared_total_mismatch]"
+                    )
+    if breakdowns:
+        warnings.append(
+            f"{where}：第 {'、'.join(breakdowns)} 行是“其中”分项（上一行的细分），不作为数据读取 "
+            "[breakdown_rows_skipped]"
+        )
 
 
 def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> bool:
@@ -174,13 +204,23 @@ def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> b
 def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
     """Canonical rows for one parsed table of a province's submission, headers read with ``vocabs``."""
     vocabs = vocabs or vocabularies()
-    context_year = year_from_context(table.context, table.file_name)
+    year_stated = stated_year(table.context, table.file_name)
+    context_year = int(year_stated.value) if year_stated else None
     required = {d: contracts()[d].required for d in vocabs}
-    dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
+    # what the title or file name states stands in for a missing column (吉安市2016年省级民政事业费分配表)
+    stated_any = {
+        field
+        for d in vocabs
+        for field in stated_values(d, table.context, table.file_name, province_code)
+        if field in ("fund_type", "fund_level", "county")
+    }
+    dataset, hmap, reason, missing = detect_dataset(
+        table.header, vocabs, required, context_year is not None, stated=frozenset(stated_any)
+    )
     where = f"{table.file_name} 工作表「{table.sheet}」" if table.sheet else table.file_name
     unread = [{"submitted_header": h, "column_name": None, "matched_by": "unknown"} for h in hmap.unknown]
     unread += [{"submitted_header": h, "column_name": None, "matched_by": "ambiguous"} for h in hmap.ambiguous]
-    mapping = [{"sheet": table.sheet or "", **m} for m in [*hmap.mapping, *unread]]
+    mapping = [{"sheet": table.sheet or "", **m, "source": "header"} for m in [*hmap.mapping, *unread]]
     if dataset is None:
         if missing:
             return Normalised(
@@ -200,7 +240,14 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             ),
             header_mapping=mapping,
         )
-    if _needs_level_column(dataset, table, hmap, vocabs[dataset]):
+    width = width_of(table.header, table.rows)
+    columns = cell_columns(table.rows, width)
+    stated = stated_values(dataset, table.context, table.file_name, province_code)
+    extra = _stated_columns(dataset, hmap, stated, width, len(table.rows))
+    for _, value in extra:
+        columns.append([value] * len(table.rows))
+    mapping += _stated_mapping(table, hmap, stated, [f for f, _ in extra], context_year)
+    if _needs_level_column(dataset, columns, hmap, vocabs[dataset]):
         return Normalised(
             None,
             rows_total=len(table.rows),
@@ -212,13 +259,28 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     if hmap.unknown or hmap.ambiguous:
         unread = [*(f"“{u}”" for u in hmap.unknown), *(f"“{a}”（含义不明）" for a in hmap.ambiguous)]
         out.warnings.append(f"{where}：未识别的列已忽略：{'、'.join(unread)} [columns_ignored]")
-    columns = cell_columns(table.rows, width_of(table.header, table.rows))
-    _check_declared_totals(table, columns, hmap, out.warnings)
+    _check_summary_rows(table, columns, hmap, out.warnings, where)
     default_unit = sheet_unit(table.context)
+    if not default_unit and "unit" in stated:  # （万元） in the title or the file name
+        default_unit = stated["unit"].value
     cols = hmap.columns
-    if dataset in ("fund_allocation", "social_org_project") and not default_unit:
+    bound = contracts()[dataset].unitless_money_yuan_at_least
+    if bound and not default_unit:
         money_columns = [i for i in [cols.get("amount"), *hmap.wide] if i is not None and not hmap.units.get(i)]
         if _has_unitless_amount(columns, money_columns):
+            refused = _implausible_as_yuan(columns, money_columns, bound)
+            if refused:
+                return Normalised(
+                    None,
+                    rows_total=len(table.rows),
+                    error=(
+                        f"{where}：表中没有写明金额单位，而{refused}，不像以“元”填写的金额（多半是万元）："
+                        "请在金额列的表头写明单位，如“金额（万元）”，或在表头上方写“单位：万元”后重新报送 "
+                        "[money_unit_unknown]"
+                    ),
+                    error_field="amount_yuan",
+                    header_mapping=mapping,
+                )
             out.warnings.append(
                 f"{where}：表中没有写明金额单位，按“元”读取；如不是元，请在表头写明单位 [money_unit_assumed]"
             )
@@ -231,6 +293,8 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
         segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
         for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
             row, row_number = table.rows[index], table.row_numbers[index]
+            if extra:  # the values the title states, in the columns they stand for
+                row = [*row[:width], *([None] * (width - len(row))), *(value for _, value in extra)]
             try:
                 found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
             except _RowError as exc:
@@ -241,12 +305,92 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     return out
 
 
-def _needs_level_column(dataset: str, table, hmap, vocab: Vocabulary) -> bool:
+def _stated_columns(dataset: str, hmap, stated: dict[str, Stated], width: int, n: int) -> list[tuple[str, str]]:
+    """(field, value) of what the form states outside its header for a field no column holds, as columns
+    appended after the table's own (``hmap`` is pointed at them): both the column and the row path read them."""
+    names = {c.field for c in contracts()[dataset].columns}
+    extra: list[tuple[str, str]] = []
+    wanted = []
+    if "fund_type" in names and not hmap.wide:
+        wanted += ["fund_type", "fund_level"]
+    if not ({"county", "county_code"} & set(hmap.columns)):
+        wanted.append("county")
+    for field_name in wanted:
+        if field_name in stated and field_name not in hmap.columns:
+            if field_name == "fund_level" and "fund_type" not in hmap.columns:
+                continue
+            hmap.columns[field_name] = width + len(extra)
+            extra.append((field_name, stated[field_name].value))
+    return extra
+
+
+def _stated_mapping(table, hmap, stated: dict[str, Stated], used: list[str], context_year: int | None) -> list[dict]:
+    """The header-mapping entries of what the form states outside its header and fupin read from there."""
+    sheet = table.sheet or ""
+    out = []
+
+    def entry(header: str, column: str, source: str) -> dict[str, str]:
+        return {
+            "sheet": sheet,
+            "submitted_header": header,
+            "column_name": column,
+            "matched_by": "stated",
+            "source": source,
+        }
+
+    if context_year is not None and "year" not in hmap.columns and "year" in stated:
+        out.append(entry(stated["year"].text, "year", stated["year"].source))
+    for field_name in used:
+        out.append(entry(stated[field_name].text, field_name, stated[field_name].source))
+    if "area" in stated:
+        out.append(entry(stated["area"].text, "area", stated["area"].source))
+    units = table.context.get("column_units") or []
+    for i, unit in enumerate(units):
+        if unit and i < len(table.header) and i not in hmap.units and _read_column(hmap, i):
+            hmap.units[i] = unit
+            out.append(entry(f"{table.header[i]}：{unit}", "unit", "unit_row"))
+    money = [i for i in [hmap.columns.get("amount"), *hmap.wide] if i is not None and not hmap.units.get(i)]
+    if money and "unit" in stated and stated["unit"].source != "unit_row":
+        out.append(entry(stated["unit"].text, "unit", stated["unit"].source))
+    return out
+
+
+def _read_column(hmap, index: int) -> bool:
+    return index in hmap.wide or index in hmap.columns.values()
+
+
+def _implausible_as_yuan(columns: list[list[str | None]], money: list[int], bound: int) -> str | None:
+    """Why the unitless amounts of a form cannot be 元 (most non-zero ones below ``bound`` 元), or None."""
+    small = total = decimals = 0
+    for i in money:
+        plain, _, whole, micros, _ = plain_numbers(columns[i])  # most cells: on the whole column
+        nonzero = plain & ((whole != 0) | (micros != 0))
+        total += int(nonzero.sum())
+        small += int((nonzero & (whole < bound)).sum())
+        decimals += int((nonzero & (micros != 0)).sum())
+        rest = [columns[i][k] for k in np.flatnonzero(~plain).tolist()]
+        for value in by_distinct(rest, _unitless_value):
+            if value is not None and value is not FAILED and value != 0:
+                total += 1
+                small += abs(value) < bound
+                decimals += value != value.to_integral_value()
+    if not total or small * 2 <= total:
+        return None
+    said = f"，{decimals} 个带小数" if decimals else ""
+    return f" {total} 个金额中有 {small} 个小于 {bound:,} 元{said}"
+
+
+def _unitless_value(cell: str | None) -> Decimal | None:
+    value, unit = parse_number(cell)
+    return value if unit is None else None
+
+
+def _needs_level_column(dataset: str, columns: list[list[str | None]], hmap, vocab: Vocabulary) -> bool:
     """A long fund table without a level column whose fund types are not all centre-only: one file-level message."""
     if dataset != "fund_allocation" or "fund_type" not in hmap.columns or "fund_level" in hmap.columns:
         return False
     column = contracts()[dataset].column("fund_type")
-    cells = [_cell(row, hmap.columns["fund_type"]) for row in table.rows]
+    cells = columns[hmap.columns["fund_type"]]
     # a refused cell is the row's own rejection; the others must all have a default level
     return any(
         t is not FAILED and t not in vocab.default_level for t in by_distinct(cells, lambda c: code_of(c, column))

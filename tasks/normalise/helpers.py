@@ -11,6 +11,7 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import cache
 
+from fupin.chinese import simplified
 from tasks.normalise.settings import SUBTOTAL_LABELS
 from tasks.normalise.values import (
     CellError,
@@ -41,7 +42,7 @@ def clean_label(label: str) -> tuple[str, str | None]:
     Spaces, line breaks and width differences go; so do the numbering of the form ('1.', '一、',
     '（一）') and a unit in brackets or after 单位： ('金额（万元）', '人口 单位：人').
     """
-    text = re.sub(r"\s+", "", to_halfwidth(label or ""))
+    text = re.sub(r"\s+", "", simplified(to_halfwidth(label or "")))  # 資金級次 reads as 资金级次
     text = _NUMBERING.sub("", text)
     trailing = _TRAILING_UNIT.search(text)
     if trailing and trailing.start() > 0:
@@ -206,13 +207,22 @@ def _wide_column(parts: list[tuple[str, str | None]], vocab: Vocabulary, subtota
 
 
 def detect_dataset(
-    header: list[str], vocabularies: dict[str, Vocabulary], required: dict[str, tuple[str, ...]], year_known: bool
+    header: list[str],
+    vocabularies: dict[str, Vocabulary],
+    required: dict[str, tuple[str, ...]],
+    year_known: bool,
+    stated: frozenset[str] = frozenset(),
 ) -> tuple[str | None, HeaderMap, str | None, list[str]]:
-    """(dataset, its header map, None, []) when the columns identify one; else (None, closest map, reason, missing)."""
+    """(dataset, its header map, None, []) when the columns identify one; else (None, closest map, reason, missing).
+
+    ``stated``: fields the form states outside its header (fund_type in its title), which need no column.
+    """
     best: tuple[int, int, str, HeaderMap, list[str]] | None = None
+    known = {"year"} if year_known else set()
+    known |= stated
     for dataset, vocab in vocabularies.items():
         hmap = map_header(header, vocab)
-        missing = [r for r in required[dataset] if not (hmap.has(r) or (r == "year" and year_known))]
+        missing = [r for r in required[dataset] if not (hmap.has(r) or known & set(r.split("|")))]
         score = (len(required[dataset]) - len(missing), len(hmap.mapping))
         if best is None or score > best[:2]:
             best = (*score, dataset, hmap, missing)

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fupin.chinese import simplified
 from tasks.normalise.values import to_halfwidth
 
 Cell = str | None
@@ -26,6 +27,11 @@ Merge = tuple[int, int, int, int]
 
 MAX_HEADER_ROWS = 3
 TOTAL_LABELS = ("合计", "总计")
+SUBTOTAL_LABELS = ("小计",)
+BREAKDOWN_LABEL = "其中"  # 其中：… a breakdown of the row above, never a fact of its own
+# what a unit row under the header may say: 计量单位 | | 万元 | 人 (the words a statistical form writes)
+UNIT_WORDS = frozenset({"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名", "年", "万人"})
+_UNIT_LABEL = re.compile(r"^(?:计量)?单位\s*[:：]?$")
 FOOTER_WORDS = ("负责人", "审核人", "填表人", "填表日期", "制表人", "联系电话")
 DELIMITERS = (",", "\t", ";", "|")
 
@@ -38,6 +44,7 @@ _COLUMN_LETTER = re.compile(r"[甲乙丙丁戊己庚辛A-Za-z]")
 _UNIT_ONLY = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
 _FOOTER_WORD = re.compile("|".join(map(re.escape, FOOTER_WORDS)))
 _TOTAL_CHARS = re.compile(f"[{''.join(sorted({ch for label in TOTAL_LABELS for ch in label[:1]}))}]")
+_SUMMARY_CHARS = re.compile("[合总總小其]")  # 總計 as a traditional form writes it
 _NOTE = re.compile(r"(?:注|说明|备注)\s*\d?\s*[:：]")
 _REPORTING_UNIT = re.compile(
     r"填报单位\s*(?:[(（]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]?\s*(?P<name>.*?)(?:\s{2,}|(?<!填报)单位\s*[:：]|填报日期|$)"
@@ -77,6 +84,7 @@ class GridTable:
     # (what table_from_columns needs from a probe of a table's first rows)
     first: int = 0
     labels: list[str] = field(default_factory=list)
+    units: list[str | None] | None = None  # each column's unit from a unit row under the header (before dropping)
 
 
 class ArrowRows(Sequence):
@@ -117,6 +125,12 @@ def empty_context() -> dict[str, Any]:
         "metadata": {},
         "declared_total": None,
         "declared_total_row": None,
+        # every 合计/总计, 小计 and 其中 row: kind (total, subtotal, breakdown), row, label, cells by header label and
+        # before (how many data rows came before it), so the normaliser can check each against the rows it sums
+        "summary_rows": [],
+        # units a unit row under the header gives each column (aligned with the header), when the form has one
+        "column_units": None,
+        "unit_row": None,
         "encoding": None,
         "delimiter": None,
     }
@@ -231,6 +245,29 @@ def _has_total_label(row: list[Cell]) -> bool:
     return any(squeeze_label(c) in TOTAL_LABELS for c in labels)
 
 
+def summary_kind(row: list[Cell]) -> str | None:
+    """'total' for a 合计/总计 row (全省合计 too), 'subtotal' for 小计, 'breakdown' for 其中, else None.
+
+    Read from the row's first three text cells, as a person finds a form's label column.
+    """
+    if not any(c and _SUMMARY_CHARS.search(c) for c in row):
+        return None  # most rows: none of 合 总 小 其 anywhere
+    labels = [simplified(squeeze_label(c)) for c in row if c and not looks_numeric(c)][:3]
+    for label in labels:
+        if label in TOTAL_LABELS or (label.endswith(TOTAL_LABELS) and len(label) <= 8):
+            return "total"
+        if label.endswith(SUBTOTAL_LABELS) and len(label) <= 12:
+            return "subtotal"
+        if label.startswith(BREAKDOWN_LABEL):
+            return "breakdown"
+    return None
+
+
+def _summary(kind: str, header: list[str], row: list[Cell], number: int, before: int) -> dict[str, Any]:
+    label = next((squeeze_label(c) for c in row if c and not looks_numeric(c)), "")
+    return {"kind": kind, "row": number, "label": label, "cells": _declared_total(header, row), "before": before}
+
+
 def _declared_total(header: list[str], row: list[Cell]) -> dict[str, str]:
     """A 合计 row's cells by header label (the first cell under a repeated label)."""
     total: dict[str, str] = {}
@@ -249,7 +286,8 @@ def _is_footer(row: list[Cell]) -> bool:
 
 
 def _is_unit_row(row: list[Cell]) -> bool:
-    return any("填报单位" in c or re.search(r"单位\s*[:：]", c) for c in _non_empty(row))
+    cells = [simplified(c) for c in _non_empty(row) if c]
+    return any("填报单位" in c or re.search(r"单位\s*[:：]", c) for c in cells)
 
 
 def _is_header_candidate(row: list[Cell]) -> bool:
@@ -271,9 +309,29 @@ def _is_column_number_row(row: list[Cell]) -> bool:
     return len(numbers) >= 2 and numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1
 
 
+def unit_row_units(row: list[Cell]) -> list[str | None] | None:
+    """The unit of each column of a unit row under the header (计量单位 | | 万元 | 万元), or None if it is none.
+
+    Every filled cell is a unit (元, 万元, 人, %, in brackets or not), the word 单位/计量单位, a dash or a column
+    letter (甲 乙); at least one is a unit.
+    """
+    units: list[str | None] = []
+    found = False
+    for cell in row:
+        text = simplified(squeeze_label(to_halfwidth(cell or ""))).strip("()（）[]【】")
+        if not text or text in ("-", "—", "/") or _UNIT_LABEL.match(text) or _COLUMN_LETTER.fullmatch(text):
+            units.append(None)
+            continue
+        if text not in UNIT_WORDS:
+            return None
+        units.append(text)
+        found = True
+    return units if found else None
+
+
 def read_form_context(texts: list[str], context: dict[str, Any]) -> None:
     """Fill unit and reporting unit from a row like '填报单位（盖章）：某某民政厅  单位：万元'."""
-    text = "  ".join(t.strip() for t in texts if t and t.strip())
+    text = simplified("  ".join(t.strip() for t in texts if t and t.strip()))  # 單位：萬元 too
     if context.get("reporting_unit") is None and "填报单位" in text:
         match = _REPORTING_UNIT.search(text)
         name = match["name"].strip(" :：") if match else ""
@@ -308,6 +366,8 @@ def _is_continuation(grid: Grid, r: int, header_start: int, merges: list[Merge])
         return False
     if _has_total_label(row) or _is_footer(row) or _is_column_number_row(row):
         return False
+    if unit_row_units(row) is not None and not all(_UNIT_ONLY.fullmatch(c or "") for c in _non_empty(row)):
+        return False  # 计量单位 | | 万元: the columns' units, read by _skip_under_header
     if all(_UNIT_ONLY.fullmatch(c or "") for c in _non_empty(row)):
         return True
     for r0, c0, r1, c1 in merges:
@@ -381,7 +441,7 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
     if titles:
         context["title"] = " ".join(titles)
         if context["unit"] is None:
-            read_form_context([t for t in titles if re.search(r"单位\s*[:：]", t)], context)
+            read_form_context([t for t in titles if re.search(r"单位\s*[:：]", simplified(t))], context)
 
     stop = start + 1
     while stop < len(grid) and stop - start < MAX_HEADER_ROWS and _is_continuation(grid, stop, start, merges):
@@ -391,24 +451,23 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
 
     rows: list[list[Cell]] = []
     numbers: list[int] = []
-    first = stop
-    while first < len(grid) and _is_blank(grid[first]):
-        first += 1
-    if first < len(grid) and _is_column_number_row(grid[first]):
-        first += 1
+    first, units = _skip_under_header(grid, stop, row_numbers, context)
     for r in range(first, len(grid)):
         row = grid[r]
         if _is_blank(row):
             continue
         if _is_footer(row):
             break
-        if context["declared_total"] is None and _has_total_label(row):
-            context["declared_total"], context["declared_total_row"] = _declared_total(header, row), row_numbers[r]
+        kind = summary_kind(row)
+        if kind:
+            _note_summary(context, kind, header, row, row_numbers[r], len(rows))
             continue
         rows.append(row)
         numbers.append(row_numbers[r])
 
     keep = [c for c in range(width) if header[c] or any(row[c] for row in rows)]
+    if units is not None:
+        context["column_units"] = [units[c] for c in keep]
     return GridTable(
         header=[header[c] for c in keep],
         rows=[[row[c] for c in keep] for row in rows],
@@ -416,14 +475,43 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
         context=context,
         first=first,
         labels=header,
+        units=units,
     )
 
 
-# A data row can be blank, a footer or a 合计 row only if one of its cells holds one of these characters
-# (or none holds anything): the first characters of FOOTER_WORDS, of the notes _NOTE reads (注 说明 备注)
-# and of TOTAL_LABELS. Rows without any are plain data; the others are looked at as table_from_grid does.
+def _skip_under_header(
+    grid: Grid, stop: int, row_numbers: list[int], context: dict[str, Any]
+) -> tuple[int, list[str | None] | None]:
+    """(first data row, each column's unit) past the blank, column-number (甲 乙 1 2 3) and unit rows under a header."""
+    first, units = stop, None
+    while first < len(grid):
+        row = grid[first]
+        if _is_blank(row) or _is_column_number_row(row):
+            first += 1
+            continue
+        found = unit_row_units(row)
+        if found is None or units is not None:
+            break
+        units, context["unit_row"] = found, row_numbers[first]
+        first += 1
+    return first, units
+
+
+def _note_summary(context: dict[str, Any], kind: str, header: list[str], row: list[Cell], number: int, before: int):
+    """Keep a 合计/小计/其中 row on the context (the first 合计 also as declared_total, as before)."""
+    context["summary_rows"].append(_summary(kind, header, row, number, before))
+    if kind == "total" and context["declared_total"] is None:
+        context["declared_total"], context["declared_total_row"] = _declared_total(header, row), number
+
+
+# A data row can be blank, a footer or a 合计/小计/其中 row only if one of its cells holds one of these
+# characters (or none holds anything): the first characters of FOOTER_WORDS, of the notes _NOTE reads
+# (注 说明 备注) and the characters summary_kind looks for (合 总 總 小 其). Rows without any are plain data; the others
+# are looked at as table_from_grid does.
 _NOTE_WORDS = ("注", "说明", "备注")
-_MARKER_CHARS = re.compile(f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_NOTE_WORDS, *TOTAL_LABELS)}))}]")
+_MARKER_CHARS = re.compile(
+    f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_NOTE_WORDS, *TOTAL_LABELS)} | set('合总總小其')))}]"
+)
 HEAD_ROWS = 64
 
 
@@ -450,7 +538,8 @@ def table_from_columns(
     if first >= HEAD_ROWS - 1 or any(r1 > r0 and r1 >= first for r0, _, r1, _ in merges or []):
         return None
     context = probe.context
-    context.update(declared_total=None, declared_total_row=None)  # found again below, over every row
+    # found again below, over every row
+    context.update(declared_total=None, declared_total_row=None, summary_rows=[], column_units=None)
     header = probe.labels
 
     blank = np.ones(n, dtype=bool)
@@ -472,12 +561,15 @@ def table_from_columns(
             if _is_footer(row):
                 keep[r:] = False
                 break
-            if context["declared_total"] is None and _has_total_label(row):
-                context["declared_total"], context["declared_total_row"] = _declared_total(header, row), row_numbers[r]
+            kind = summary_kind(row)
+            if kind:
+                _note_summary(context, kind, header, row, row_numbers[r], int(keep[first:r].sum()))
                 keep[r] = False
     mask = pa.array(keep)
     data = [a.filter(mask) for a in arrays]
     kept = [c for c, a in enumerate(data) if header[c] or a.null_count < len(a)]
+    if probe.units is not None:
+        context["column_units"] = [probe.units[c] for c in kept]
     return GridTable(
         header=[header[c] for c in kept],
         rows=ArrowRows([data[c] for c in kept]),  # type: ignore[arg-type]
@@ -485,6 +577,7 @@ def table_from_columns(
         context=context,
         first=first,
         labels=header,
+        units=probe.units,
     )
 
 

@@ -123,6 +123,9 @@ class Contract:
     guarded_totals: tuple[str, ...] = ()
     # what a row's county cell may name: a county, or also a whole prefecture (凉山州) for programmes held there
     targets: tuple[str, ...] = ("county",)
+    # a form that states no money unit is read in 元 only when its amounts look like 元: when most non-zero
+    # amounts are below this many 元 they are taken for 万元 written without their unit and the file is refused
+    unitless_money_yuan_at_least: int | None = None
 
     @property
     def table(self) -> str:
@@ -298,6 +301,7 @@ def _load(where: Path) -> dict[str, Contract]:
             any_of=_rules(checks.get("any_of", [])),
             guarded_totals=tuple(doc.get("guarded_totals", ())),
             targets=tuple(doc.get("targets", ("county",))),
+            unitless_money_yuan_at_least=doc.get("unitless_money_yuan_at_least"),
         )
     return out
 
