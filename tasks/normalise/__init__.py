@@ -246,7 +246,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     extra = _stated_columns(dataset, hmap, stated, width, len(table.rows))
     for _, value in extra:
         columns.append([value] * len(table.rows))
-    mapping += _stated_mapping(table, hmap, stated, [f for f, _ in extra], context_year)
+    mapping += _stated_mapping(dataset, table, hmap, stated, [f for f, _ in extra], context_year)
     if _needs_level_column(dataset, columns, hmap, vocabs[dataset]):
         return Normalised(
             None,
@@ -324,7 +324,9 @@ def _stated_columns(dataset: str, hmap, stated: dict[str, Stated], width: int, n
     return extra
 
 
-def _stated_mapping(table, hmap, stated: dict[str, Stated], used: list[str], context_year: int | None) -> list[dict]:
+def _stated_mapping(
+    dataset: str, table, hmap, stated: dict[str, Stated], used: list[str], context_year: int | None
+) -> list[dict]:
     """The header-mapping entries of what the form states outside its header and fupin read from there."""
     sheet = table.sheet or ""
     out = []
@@ -349,8 +351,9 @@ def _stated_mapping(table, hmap, stated: dict[str, Stated], used: list[str], con
         if unit and i < len(table.header) and i not in hmap.units and _read_column(hmap, i):
             hmap.units[i] = unit
             out.append(entry(f"{table.header[i]}：{unit}", "unit", "unit_row"))
-    money = [i for i in [hmap.columns.get("amount"), *hmap.wide] if i is not None and not hmap.units.get(i)]
-    if money and "unit" in stated and stated["unit"].source != "unit_row":
+    fields = [c.field for c in contracts()[dataset].columns if c.kind == "money"]
+    money = [i for i in [*map(hmap.columns.get, fields), *hmap.wide] if i is not None and not hmap.units.get(i)]
+    if money and "unit" in stated:
         out.append(entry(stated["unit"].text, "unit", stated["unit"].source))
     return out
 

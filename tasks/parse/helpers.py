@@ -44,7 +44,7 @@ _COLUMN_LETTER = re.compile(r"[甲乙丙丁戊己庚辛A-Za-z]")
 _UNIT_ONLY = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
 _FOOTER_WORD = re.compile("|".join(map(re.escape, FOOTER_WORDS)))
 _TOTAL_CHARS = re.compile(f"[{''.join(sorted({ch for label in TOTAL_LABELS for ch in label[:1]}))}]")
-_SUMMARY_CHARS = re.compile("[合总總小其]")  # 總計 as a traditional form writes it
+
 _NOTE = re.compile(r"(?:注|说明|备注)\s*\d?\s*[:：]")
 _REPORTING_UNIT = re.compile(
     r"填报单位\s*(?:[(（]\s*(?:盖章|公章|签章)\s*[)）])?\s*[:：]?\s*(?P<name>.*?)(?:\s{2,}|(?<!填报)单位\s*[:：]|填报日期|$)"
@@ -146,8 +146,13 @@ def clean_cell(value: object) -> Cell:
 
 # what str.strip() strips (str.isspace(), none beyond U+3000), as an RE2 class: a cell starting or ending
 # with one of these is stripped in Python, the others are left as Arrow read them
-_SPACE = "".join(f"\\x{{{i:x}}}" for i in range(0x3001) if chr(i).isspace())
+_SPACE_CODES = [i for i in range(0x3001) if chr(i).isspace()]
+_SPACE = "".join(f"\\x{{{i:x}}}" for i in _SPACE_CODES)
 _EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
+# a cell that may label a summary row: ends in 合计/总计/小计 (合計 總計 小計), or starts with 其中
+_SUMMARY_CELL = re.compile(
+    "^{s}*其{s}*中|[合总總小]{s}*[计計]{s}*$".format(s="[" + re.escape("".join(map(chr, _SPACE_CODES))) + "]")
+)
 
 
 def clean_texts(array: pa.Array) -> pa.Array:
@@ -250,8 +255,8 @@ def summary_kind(row: list[Cell]) -> str | None:
 
     Read from the row's first three text cells, as a person finds a form's label column.
     """
-    if not any(c and _SUMMARY_CHARS.search(c) for c in row):
-        return None  # most rows: none of 合 总 小 其 anywhere
+    if not any(c and _SUMMARY_CELL.search(c) for c in row):
+        return None  # most rows: no cell ends in 合计/总计/小计 (合計 總計 小計) or starts with 其中
     labels = [simplified(squeeze_label(c)) for c in row if c and not looks_numeric(c)][:3]
     for label in labels:
         if label in TOTAL_LABELS or (label.endswith(TOTAL_LABELS) and len(label) <= 8):
@@ -504,14 +509,12 @@ def _note_summary(context: dict[str, Any], kind: str, header: list[str], row: li
         context["declared_total"], context["declared_total_row"] = _declared_total(header, row), number
 
 
-# A data row can be blank, a footer or a 合计/小计/其中 row only if one of its cells holds one of these
-# characters (or none holds anything): the first characters of FOOTER_WORDS, of the notes _NOTE reads
-# (注 说明 备注) and the characters summary_kind looks for (合 总 總 小 其). Rows without any are plain data; the others
-# are looked at as table_from_grid does.
+# A data row can be blank, a footer or a 合计/小计/其中 row only if one of its cells holds one of these characters
+# (or none holds anything): the first characters of FOOTER_WORDS, of the notes _NOTE reads (注 说明 备注), and
+# 计 計 其, one of which every cell summary_kind reads as a label holds. Rows without any are plain data; the
+# others are looked at as table_from_grid does.
 _NOTE_WORDS = ("注", "说明", "备注")
-_MARKER_CHARS = re.compile(
-    f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_NOTE_WORDS, *TOTAL_LABELS)} | set('合总總小其')))}]"
-)
+_MARKER_CHARS = re.compile(f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_NOTE_WORDS)} | set('计計其')))}]")
 HEAD_ROWS = 64
 
 
