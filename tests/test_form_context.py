@@ -142,6 +142,12 @@ def test_two_years_in_the_title_give_no_year(tmp_path):
     assert "缺少必填列“年度”" in outcome.message and outcome.message.endswith("[missing_required_column]")
 
 
+def test_a_title_and_a_file_name_that_disagree_give_no_year(tmp_path):
+    outcome, datasets = run("2017年民政事业费分配表.xlsx", tmp_path)  # its title: 2016年民政事业费分配表
+    assert outcome.status == "rejected" and datasets == {}
+    assert "缺少必填列“年度”" in outcome.message
+
+
 def test_two_fund_types_in_the_title_give_no_fund_type(tmp_path):
     outcome, datasets = run("two_funds.xlsx", tmp_path)
     assert outcome.status == "rejected" and datasets == {}

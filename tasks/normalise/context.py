@@ -58,12 +58,18 @@ def stated_year(context: dict, file_name: str) -> Stated | None:
             except ValueError:
                 return None
             return Stated("year", str(year), "metadata", f"{key}: {metadata[key]}") if year else None
+    found = []
     for source, text in _texts(context, file_name):
         half = to_halfwidth(text)
         years = set(_YEAR.findall(half))
         if len(years) == 1 and not _RANGE.search(half):
-            return Stated("year", years.pop(), source, text)
-    return None
+            found.append(Stated("year", years.pop(), source, text))
+    return _agreed(found)
+
+
+def _agreed(found: list[Stated], key=lambda s: s.value) -> Stated | None:
+    """The first of the values the title and the file name state, when they do not contradict each other."""
+    return found[0] if found and len({key(s) for s in found}) == 1 else None
 
 
 @cache
@@ -95,18 +101,22 @@ def _mentions(text: str, forms: tuple[tuple[str, str], ...]) -> tuple[set[str], 
 
 def stated_fund(dataset: str, context: dict, file_name: str) -> dict[str, Stated]:
     """The fund type and level a title or file name names, each when it names exactly one."""
-    out: dict[str, Stated] = {}
     types, levels = _coded(dataset, "fund_type"), _coded(dataset, "fund_level")
     if not types:
-        return out
+        return {}
+    found: dict[str, list[tuple[str, Stated]]] = {"fund_type": [], "fund_level": []}
     for source, text in _texts(context, file_name):
         simple = simplified(text)
         codes, rest, word = _mentions(simple, types)
-        if "fund_type" not in out and len(codes) == 1 and word:
-            out["fund_type"] = Stated("fund_type", word, source, text)
-        found, _, level = _mentions(rest, levels)
-        if "fund_level" not in out and len(found) == 1 and level:
-            out["fund_level"] = Stated("fund_level", level, source, text)
+        if len(codes) == 1 and word:
+            found["fund_type"].append((codes.pop(), Stated("fund_type", word, source, text)))
+        named, _, level = _mentions(rest, levels)
+        if len(named) == 1 and level:
+            found["fund_level"].append((named.pop(), Stated("fund_level", level, source, text)))
+    out = {}
+    for name, said in found.items():  # a title and a file name naming two different funds name none
+        if said and len({code for code, _ in said}) == 1:
+            out[name] = said[0][1]
     return out
 
 

@@ -12,6 +12,7 @@ from difflib import SequenceMatcher
 from functools import cache
 
 from fupin.chinese import simplified
+from tasks.normalise.context import stated_year
 from tasks.normalise.settings import SUBTOTAL_LABELS
 from tasks.normalise.values import (
     CellError,
@@ -19,7 +20,6 @@ from tasks.normalise.values import (
     check_magnitude,
     money_factor,
     parse_number,
-    parse_year,
     to_halfwidth,
     unit_in_header,
 )
@@ -307,20 +307,9 @@ def column_label(canonical: str, vocab: Vocabulary | None = None) -> str:
 
 
 def year_from_context(context: dict, file_name: str) -> int | None:
-    """A year stated once for the whole table: JSON metadata, the title, or the file name."""
-    metadata = context.get("metadata") or {}
-    for key in ("年度", "年份", "year", "统计年度"):
-        if key in metadata and metadata[key] not in (None, ""):
-            try:
-                return parse_year(str(metadata[key]))
-            except ValueError:
-                return None
-    for text in (context.get("title") or "", file_name):
-        years = set(re.findall(r"(?<!\d)(20\d{2}|19\d{2})(?!\d)\s*年", to_halfwidth(text)))
-        ranges = re.findall(r"(?<!\d)(?:19|20)\d{2}\s*[-—~至到]\s*(?:19|20)\d{2}", to_halfwidth(text))
-        if len(years) == 1 and not ranges:
-            return int(years.pop())
-    return None
+    """A year stated once for the whole table: JSON metadata, the title, or the file name (which must agree)."""
+    stated = stated_year(context, file_name)
+    return int(stated.value) if stated else None
 
 
 def sheet_unit(context: dict) -> str | None:
