@@ -239,7 +239,10 @@ def autonomous_roots(name: str) -> list[str]:
         return []
     first = name[: name.index("自治")].split("族")[0]
     known = [k for k in range(2, len(first)) if first[k:] in _peoples()]
-    return [first[: known[0]]] if known else [first[:k] for k in range(2, len(first))]
+    if known:
+        return [first[: known[0]]]
+    # 东乡族自治县 is called 东乡县: a name that is its people's alone keeps it whole
+    return [first[:k] for k in range(2, len(first) + 1)]
 
 
 # what is not a county-level division although forms list it beside counties: its figures belong to a county

@@ -37,6 +37,7 @@ from tasks.normalise.helpers import (
     code_of,
     detect_dataset,
     fund_level_of,
+    map_header,
     missing_columns_message,
     plain_factor,
     sheet_unit,
@@ -255,6 +256,20 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             error_field="fund_level",
             header_mapping=mapping,
         )
+    twice = _figure_read_twice(dataset, table.header, hmap, vocabs[dataset])
+    if twice:
+        field_name, labels = twice
+        return Normalised(
+            None,
+            rows_total=len(table.rows),
+            error=(
+                f"{where}：{'、'.join(f'“{h}”' for h in labels)} 都可读作“{field_label(dataset, field_name)}”，"
+                "无法确定哪一列是本表要报的数：请删去不报的一列或改写其表头，或在 headers.yaml 中写明 "
+                "[ambiguous_columns]"
+            ),
+            error_field=field_name,
+            header_mapping=mapping,
+        )
     out = Normalised(dataset, rows_total=len(table.rows), header_mapping=mapping)
     if hmap.unknown or hmap.ambiguous:
         unread = [*(f"“{u}”" for u in hmap.unknown), *(f"“{a}”（含义不明）" for a in hmap.ambiguous)]
@@ -303,6 +318,20 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             records += [{**record, "_row": row_number, POSITION: index, ORDINAL: k} for k, record in enumerate(found)]
     out.table = in_row_order(dataset, segments, records)
     return out
+
+
+def _figure_read_twice(dataset: str, header: list, hmap, vocab: Vocabulary) -> tuple[str, list[str]] | None:
+    """(field, its headers) when a column left unread is read as a figure (an amount, a count, a rate) that another
+    column already gives: 上年结转资金 beside 本年下达资金. Which one the form reports is a guess, never made."""
+    figures = {c.field for c in contracts()[dataset].columns if c.kind in ("money", "count", "fraction")}
+    labels = {str(h): i for i, h in enumerate(header) if h}
+    for label in hmap.unknown:
+        alone = map_header([label], vocab).columns
+        for field_name in set(alone) & figures & set(hmap.columns):
+            first = header[hmap.columns[field_name]]
+            if labels.get(label) != hmap.columns[field_name]:
+                return field_name, [str(first), label]
+    return None
 
 
 def _stated_columns(dataset: str, hmap, stated: dict[str, Stated], width: int, n: int) -> list[tuple[str, str]]:

@@ -32,7 +32,7 @@ BREAKDOWN_LABEL = "其中"  # 其中：… a breakdown of the row above, never a
 # what a unit row under the header may say: 计量单位 | | 万元 | 人 (the words a statistical form writes)
 UNIT_WORDS = frozenset({"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名", "年", "万人"})
 _UNIT_LABEL = re.compile(r"^(?:计量)?单位\s*[:：]?$")
-FOOTER_WORDS = ("负责人", "审核人", "填表人", "填表日期", "制表人", "联系电话")
+FOOTER_WORDS = ("负责人", "审核人", "填表人", "填表日期", "制表人", "联系电话", "监督电话", "举报电话")
 DELIMITERS = (",", "\t", ";", "|")
 
 _NUMERIC = re.compile(
