@@ -126,6 +126,7 @@ COLUMN_LABELS = {
     "submitted_header": "报送表头",
     "column_name": "对应字段",
     "matched_by": "识别方式",
+    "source": "读取来源",
     "due_date": "截止日期",
     "days_late": "逾期天数",
     "last_received": "最近报送时间",
@@ -151,6 +152,7 @@ CODE_LABELS: dict[str, dict[str, str]] = {
     "kind": {**labels_of("submission_kind"), **labels_of("alias_kind")},
     "decision": labels_of("decision"),
     "matched_by": labels_of("matched_by"),
+    "source": labels_of("mapping_source"),  # meta.header_mappings: where a value was read
     "outcome": labels_of("run_outcome"),
     "unit": labels_of("unit"),
     "part": labels_of("area_part"),
