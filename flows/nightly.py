@@ -111,7 +111,7 @@ def nightly(
     pull_retries: int = 3,
     pull_retry_backoff_seconds: float = 2.0,
     source_timeout_seconds: float = 60.0,
-    shrink_guard: float = SHRINK_GUARD,
+    shrink_guard: float | None = SHRINK_GUARD,
 ) -> dict[str, Any]:
     """Pull every province's new files and load them; provinces run concurrently.
 
