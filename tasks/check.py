@@ -124,7 +124,7 @@ def _scratch_home(paths: Paths, root: Path) -> Paths:
     for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
         if (paths.home / name).is_file():
             shutil.copyfile(paths.home / name, scratch.home / name)
-    for folder in ("config", "runs", "ledger"):
+    for folder in ("config", "runs"):
         if (paths.home / folder).is_dir():
             shutil.copytree(paths.home / folder, scratch.home / folder)
     households = paths.lake / "household_registry"
