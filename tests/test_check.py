@@ -70,8 +70,8 @@ def test_a_demo_file_is_read_as_the_run_read_it_and_changes_nothing(untouched):
     assert lines[0] == f"检查：{form.name}（湖南省 43，更正/补报）"
     assert "数据集：资金下达 [fund_allocation]" in lines
     assert "单位：“金额（元）”：元（表头）" in lines
-    assert "  “行政区划代码” → 县代码 [county_code]，同义表头" in lines
-    assert "  “金额（元）” → 金额 [amount]，同义表头" in lines
+    assert "  “行政区划代码” → 县代码 [county_code]，同义表头，来源：表头" in lines
+    assert "  “金额（元）” → 金额 [amount]，同义表头，来源：表头" in lines
     assert "读取 90 行：可入库 90 行，退回 0 行" in lines
     assert any(line.startswith("注意：与已收到的报送 43-") and "[duplicate]" in line for line in lines)
     assert "合理性检查：通过" in lines
@@ -87,7 +87,8 @@ def test_a_workbook_shows_its_title_unit_and_wide_columns(untouched):
     assert "标题：2017年罗霄山片区县民政资金下达情况统计表（工作表「民政资金」）" in lines
     assert "单位：工作表「民政资金」：万元（表格的“单位”说明）" in lines
     assert (
-        "  [民政资金] “民政事业费/中央” → 民政事业费/中央·金额 [amount_yuan[civil_affairs/central]]，宽表资金列"
+        "  [民政资金] “民政事业费/中央” → 民政事业费/中央·金额 [amount_yuan[civil_affairs/central]]，宽表资金列，"
+        "来源：表头"
         in lines
     )
 
@@ -99,7 +100,7 @@ def test_a_refused_file_says_why_and_exits_3(untouched, tmp_path):
     assert done.returncode == 3, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "数据集：未能识别" in lines and "整份文件将被退回 [rejected]" in lines
-    assert "  “联系人” → （未识别），未识别" in lines
+    assert "  “联系人” → （未识别），未识别，来源：表头" in lines
     assert any(
         line.startswith("  整份文件 / - / - / 说明.csv：无法从表头识别是哪一种报表")
         and line.endswith("dataset_unrecognised")
