@@ -88,8 +88,7 @@ def test_a_workbook_shows_its_title_unit_and_wide_columns(untouched):
     assert "单位：工作表「民政资金」：万元（表格的“单位”说明）" in lines
     assert (
         "  [民政资金] “民政事业费/中央” → 民政事业费/中央·金额 [amount_yuan[civil_affairs/central]]，宽表资金列，"
-        "来源：表头"
-        in lines
+        "来源：表头" in lines
     )
 
 
