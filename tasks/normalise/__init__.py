@@ -260,7 +260,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     if twice:
         field_name, labels = twice
         return Normalised(
-            None,
+            dataset,  # recognised, and refused whole: error set, no table
             rows_total=len(table.rows),
             error=(
                 f"{where}：{'、'.join(f'“{h}”' for h in labels)} 都可读作“{field_label(dataset, field_name)}”，"
@@ -286,7 +286,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             refused = _implausible_as_yuan(columns, money_columns, bound)
             if refused:
                 return Normalised(
-                    None,
+                    dataset,  # recognised, and refused whole: error set, no table
                     rows_total=len(table.rows),
                     error=(
                         f"{where}：表中没有写明金额单位，而{refused}，不像以“元”填写的金额（多半是万元）："
