@@ -117,10 +117,10 @@ def field_label(dataset: str, name: str) -> str:
     for column in [*contract.inputs, *contract.columns]:
         if name in (column.name, column.field):
             return column.label or column.zh or name
-    if "/" in name or name.isdigit() or name == "total":  # a wide fund column: 民政事业费/中央, 2016/central, …/total
-        coded = {v.code: v.zh for c in contract.columns for v in c.values}
-        coded["total"] = "合计"
-        return "/".join(coded.get(part, f"{part}年" if part.isdigit() else part) for part in name.split("/"))
+    coded = {v.code: v.zh for c in contract.columns for v in c.values} | {"total": "合计"}
+    parts = name.split("/")
+    if all(p in coded or p.isdigit() for p in parts):  # a wide fund column: 民政事业费/中央, 2016/central, …/total
+        return "/".join(coded.get(p, f"{p}年") for p in parts)
     return name
 
 

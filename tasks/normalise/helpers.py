@@ -471,13 +471,14 @@ def ambiguous_columns_message(dataset: str, name: str, labels: list[str], vocab:
     else:
         what = column_label(name, vocab)
     heads = "、".join(f"“{h}”" for h in labels)
+    example = "（如写明“上年结转”“累计”）" if name.split("[")[0] in vocab.money else ""
     if name.startswith("amount_yuan["):
         hint = f"不读的列（如 {dataset}: {{ignore: [{labels[0]}]}}）"
     else:
         hint = f"该读的列（如 {dataset}: {{{name}: [{labels[-1]}]}}）"
     return (
         f"有 {len(labels)} 列都可读作“{what}”：{heads}，无法确定应读哪一列，整个文件未读取；"
-        f"请把不该读的列改名（如写明“上年结转”“累计”）或删去后重新报送，"
+        f"请把不该读的列改名{example}或删去后重新报送，"
         f"或在 headers.yaml 中写明{hint} [{AMBIGUOUS_COLUMNS_CODE}]"
     )
 
