@@ -138,3 +138,15 @@ def test_a_json_key_written_twice_with_spaces_inside_is_the_same_key():
     # keys of another record, or of another object, are no repeat
     [table] = read_json('[{"县名": "遂川县", "年度": 2017}, {"县名": "莲花县", "年度": 2018}]'.encode(), "x.json")
     assert table.rows == [["遂川县", "2017"], ["莲花县", "2018"]]
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        (["县名", "年度", "资金类别", "民政事业费/中央", "民政事业费/省级"], "fund_type"),
+        (["县名", "年度", "资金级别", "资金类别", "中央补助", "省级补助"], "fund_level"),
+    ],
+)
+def test_a_type_or_level_column_beside_headers_that_name_theirs_is_refused(header, field):
+    hmap = map_header(header, vocabularies()["fund_allocation"])
+    assert list(hmap.conflicts) == [field]

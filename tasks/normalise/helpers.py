@@ -209,7 +209,7 @@ class HeaderMap:
             self.columns[name] = index
             self.mapping.append({"submitted_header": label, "column_name": name, "matched_by": how})
 
-    def _settle(self) -> None:
+    def _settle(self, defaults: dict[str, str]) -> None:
         """One column per field: an operator's heading (headers.yaml) over the others; two otherwise are refused."""
         for name, found in self._candidates.items():
             if len(found) < 2:
@@ -227,6 +227,12 @@ class HeaderMap:
         dated = [i for i, k in self.wide.items() if k.year is not None]
         if dated and "year" in self.columns:  # a year column and years in the headers: which year is a cell's?
             self.conflicts["year"] = [self.labels[self.columns["year"]], *(self.labels[i] for i in dated)]
+        if "amount" not in self.columns:  # no long amount: a type or level column beside headers naming theirs
+            typed = [i for i, k in self.wide.items() if k.fund_type is not None]
+            leveled = [i for i, k in self.wide.items() if k.fund_level is not None and k.fund_type not in defaults]
+            for name, given in (("fund_type", typed), ("fund_level", leveled)):
+                if given and name in self.columns:
+                    self.conflicts[name] = [self.labels[self.columns[name]], *(self.labels[i] for i in given)]
         seen: dict[WideKey, list[int]] = {}
         for index, key in self.wide.items():
             seen.setdefault(key, []).append(index)
@@ -283,7 +289,7 @@ def map_header(header: list[str], vocab: Vocabulary) -> HeaderMap:
             out.not_this_year.append((str(label), _not_this_year(ranked[0][0], label, vocab)))
         else:
             out._place(i, str(label), ranked[0][0], "words")
-    out._settle()
+    out._settle(vocab.default_level)
     for i, label, key in subtotals:
         members = tuple(j for j, k in out.wide.items() if key.covers(k))
         if not members:
