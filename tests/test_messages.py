@@ -236,7 +236,9 @@ def test_a_row_rejection_reads_as_the_issue_asks(corpus_run):
     sid = files["江西资金下达2017更正.csv"]
     by_row = {(row, code): reason for s, row, _, _, reason, code in corpus_run["rejections"] if s == sid}
     assert by_row[(3, "negative_amount")] == "“金额（元）”不能为负数（折合 -500.00 元）：请填写实际数值，没有的填 0"
-    assert by_row[(2, "unknown_fund_level")] == "“资金级别”填写的「乡级」不是可接受的资金级次：请填写 中央、省级、市级 或 县级"
+    assert by_row[(2, "unknown_fund_level")] == (
+        "“资金级别”填写的「乡级」不是可接受的资金级次：请填写 中央、省级、市级 或 县级"
+    )
     assert by_row[(8, "duplicate_row")].startswith(
         "“行政区划代码”这一行与第 7 行重复（县代码、年度、资金类型、资金级别相同"
     )
