@@ -16,7 +16,7 @@ import pytest
 
 from flows.nightly import nightly
 from tasks.normalise import normalise_table
-from tasks.normalise.helpers import level_of, vocabularies
+from tasks.normalise.helpers import level_of, map_header, vocabularies
 from tasks.parse import read_tables
 from tests.conftest import FIXTURES, indicator
 from tests.test_columns import row_by_row
@@ -200,3 +200,11 @@ def test_the_fixtures_are_what_the_script_writes(tmp_path, monkeypatch):
     for made in tmp_path.iterdir():
         committed = WIDE / made.name
         assert hashlib.sha256(made.read_bytes()).digest() == hashlib.sha256(committed.read_bytes()).digest(), made.name
+
+
+@pytest.mark.parametrize("total", ["合计", "资金合计", "合计金额", "小计", "总计（万元）"])
+def test_a_total_column_however_headed_is_checked_never_a_fact(total):
+    header = ["县名", "年度", "资金类别", total, "中央资金", "省级资金"]
+    hmap = map_header(header, vocabularies()["fund_allocation"])
+    assert [k.name for k in hmap.wide.values()] == ["central", "provincial"]
+    assert [(i, t.members) for i, t in hmap.totals.items()] == [(3, (4, 5))]

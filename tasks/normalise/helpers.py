@@ -364,7 +364,7 @@ def _wide_column(parts: list[tuple[str, str | None]], vocab: Vocabulary, subtota
     given = 0
     for k, (part, _) in enumerate(parts):
         last = k == len(parts) - 1
-        if last and part in subtotal:
+        if last and _is_subtotal(part, subtotal, vocab):
             return "subtotal", WideKey(year, fund_type, level)
         kind = _wide_part(part, vocab)
         if kind is None:
@@ -392,6 +392,17 @@ def _wide_column(parts: list[tuple[str, str | None]], vocab: Vocabulary, subtota
     key = WideKey(year, fund_type, level)
     what = next((qualified(p) for p, _ in parts if qualified(p)), None)
     return what or key
+
+
+def _is_subtotal(part: str, subtotal: set[str], vocab: Vocabulary) -> bool:
+    """合计, 小计, and 合计 with an amount word around it (资金合计, 合计金额)."""
+    if part in subtotal:
+        return True
+    for label in subtotal:
+        rest = part.removeprefix(label) if part.startswith(label) else part.removesuffix(label)
+        if rest != part and (vocab.exact(rest) or ("",))[0] == "amount":
+            return True
+    return False
 
 
 def _wide_part(part: str, vocab: Vocabulary) -> tuple[str, object] | None:
