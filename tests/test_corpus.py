@@ -48,6 +48,7 @@ VALUES = {
 LOADS_TODAY = {
     "guizhou_2020_units_in_cells.csv",
     "jiangxi_2015_json_old_names.json",
+    "jiangxi_2017_years_as_columns.xlsx",
     "jinggangshan_2016_year_end.xlsx",
     "luoxiao_2017_control.xlsx",
     "nanning_2015_long.xlsx",

@@ -208,3 +208,41 @@ def test_a_total_column_however_headed_is_checked_never_a_fact(total):
     hmap = map_header(header, vocabularies()["fund_allocation"])
     assert [k.name for k in hmap.wide.values()] == ["central", "provincial"]
     assert [(i, t.members) for i, t in hmap.totals.items()] == [(3, (4, 5))]
+
+
+def test_years_heading_groups_of_columns_give_one_fact_per_county_and_year(tmp_path):
+    """A yearbook's layout: 2015年/农业户籍人口 | 2015年/未脱贫人口 | 2016年/… (a corpus form)."""
+    outcome, datasets = process(FIXTURES / "corpus" / "jiangxi_2017_years_as_columns.xlsx", tmp_path)
+    assert outcome.status == "loaded"
+    keys = ("_row", "county_code", "year", "rural_population", "poor_population")
+    assert rows_of(datasets, "poverty_status", *keys) == [
+        (5, SUICHUAN, 2015, 536000, 26500),
+        (5, SUICHUAN, 2016, 536200, 17100),
+        (5, SUICHUAN, 2017, 536326, 17002),
+        (6, LIANHUA, 2015, 215000, 9800),
+        (6, LIANHUA, 2016, 215300, 6200),
+        (6, LIANHUA, 2017, 215500, 3100),
+    ]
+    read = {m["column_name"]: (m["submitted_header"], m["matched_by"]) for m in outcome.header_mapping}
+    assert read["year"] == ("表头中的年份（2015年、2016年、2017年）", "year_groups")
+
+
+def test_a_bad_cell_in_one_year_group_rejects_that_year_of_the_row_only():
+    from tasks.parse.helpers import ParsedTable, empty_context
+
+    header = ["县名", "资金类别", "资金级别", "2016年/金额（万元）", "2017年/金额（万元）"]
+    rows = [["遂川县", "民政事业费", "中央", "10", "十二"], ["莲花县", "民政事业费", "中央", "", "3"]]
+    result = normalise_table(ParsedTable("funds.csv", None, header, rows, [4, 5], empty_context()), "36")
+    assert [(r["_row"], r["year"], r["amount_yuan"]) for r in result.rows] == [
+        (4, 2016, Decimal("100000.00")),
+        (5, 2017, Decimal("30000.00")),
+    ]
+    assert [(r.row_number, r.code) for r in result.rejections] == [(4, "not_a_number")]
+
+
+def test_a_year_column_beside_year_groups_is_refused():
+    from tasks.parse.helpers import ParsedTable, empty_context
+
+    header = ["县名", "年度", "2016年/农业户籍人口", "2016年/未脱贫人口", "2017年/农业户籍人口", "2017年/未脱贫人口"]
+    table = ParsedTable("p.csv", None, header, [["遂川县", "2017", "1", "1", "1", "1"]], [2], empty_context())
+    assert "[ambiguous_columns]" in normalise_table(table, "36").error

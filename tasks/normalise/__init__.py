@@ -49,6 +49,7 @@ from tasks.normalise.helpers import (
 )
 from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
 from tasks.normalise.values import is_missing, parse_number, parse_year
+from tasks.normalise.years import by_year, grouped_mapping
 from tasks.records import Rejection
 from warehouse.contracts import contracts
 from warehouse.reference import is_county_level, resolve_county_pair, resolve_target_pair
@@ -179,6 +180,11 @@ def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> b
 def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
     """Canonical rows for one parsed table of a province's submission, headers read with ``vocabs``."""
     vocabs = vocabs or vocabularies()
+    grouped = by_year(table)  # 2015年/农业户籍人口 | 2016年/农业户籍人口: one row per county and year
+    if grouped is not None:
+        result = normalise_table(grouped[0], province_code, vocabs)
+        result.header_mapping = grouped_mapping(result.header_mapping, grouped[1], table.header)
+        return result
     context_year = year_from_context(table.context, table.file_name)
     required = {d: contracts()[d].required for d in vocabs}
     dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
