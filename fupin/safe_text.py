@@ -51,7 +51,7 @@ PROVINCE_PREFIXES = frozenset(
 )
 _CHECK = "Xx\uff38\uff58"  # X, x, full-width Ｘ, ｘ
 # what a clerk types between an ID number's digit groups: spaces of any width (NBSP, ideographic), dashes, dots
-_SEP = r"[\s\-\.\u00a0\u2000-\u200a\u202f\u205f\u3000\u2010-\u2015\u2212\ufe58\ufe63\uff0d\uff0e_·・]"
+_SEP = r"[\ud800\s\-\.\u00a0\u2000-\u200a\u202f\u205f\u3000\u2010-\u2015\u2212\ufe58\ufe63\uff0d\uff0e_·・]"
 # digit groups (any script's decimal digits, an X only at a group's end) joined by up to 3 separators
 _RUN = re.compile(rf"\d+[{_CHECK}]?(?:{_SEP}{{1,3}}\d+[{_CHECK}]?)*")
 _GROUP = re.compile(rf"\d+[{_CHECK}]?")
@@ -65,11 +65,16 @@ DIGIT_LIKE = r"\p{Nd}"
 INVISIBLE = r"[\p{Cf}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 
 
+# where an invisible character was, while IDs are looked for: a separator between digit groups (a lone
+# surrogate, which no decoded text holds)
+_MARK = "\ud800"
+
+
 @functools.cache
-def _invisible() -> dict[int, None]:
-    """str.translate's table removing every format (Cf) and control (Cc) character but tab, CR and LF."""
+def _invisible(replacement: str | None = None) -> dict[int, str | None]:
+    """str.translate's table replacing every format (Cf) and control (Cc) character but tab, CR and LF."""
     return {
-        code: None
+        code: replacement
         for code in range(sys.maxunicode + 1)
         if unicodedata.category(chr(code)) in ("Cf", "Cc") and chr(code) not in _KEPT_CONTROLS
     }
@@ -79,6 +84,12 @@ def without_invisible(text: str) -> str:
     """``text`` without bidirectional overrides (RLO), zero-width joiners and spaces, BOMs and other Cf/Cc
     characters (tab, CR and LF are kept: showing them is ``printable``'s work)."""
     return text.translate(_invisible()) if text and not text.isprintable() else text
+
+
+def _marked(text: str) -> str:
+    """``text`` with each invisible character a separator mark: ``3608\u200b2719…`` splits into groups, and a
+    number ending where an RLO stands does not run into the digits after it."""
+    return text.translate(_invisible(_MARK)) if text and not text.isprintable() else text
 
 
 def _real_date(year: int, month: int, day: int) -> bool:
@@ -154,15 +165,15 @@ def gate(text: Any) -> str:
     """Submitted text as it may be stored outside the raw archive or shown: invisible characters removed and
     every resident ID number (any width, grouping or form, see ``_id_spans``) masked but its 6-digit
     division code: ``张三３６０８２７ １９９０…`` → ``张三360827************``."""
-    text = without_invisible(str(text))
+    text = _marked(str(text))
     spans = _id_spans(text)
-    if not spans:
-        return text
-    out, at = [], 0
-    for start, end, digits in spans:
-        out += [text[at:start], digits[:6], "*" * (len(digits) - 6)]
-        at = end
-    return "".join([*out, text[at:]])
+    if spans:
+        out, at = [], 0
+        for start, end, digits in spans:
+            out += [text[at:start], digits[:6], "*" * (len(digits) - 6)]
+            at = end
+        text = "".join([*out, text[at:]])
+    return text.replace(_MARK, "") if _MARK in text else text
 
 
 def mask_ids(text: Any) -> Any:
@@ -172,7 +183,7 @@ def mask_ids(text: Any) -> Any:
 
 def has_id(text: Any) -> bool:
     """True when ``text`` holds a resident ID number in any shape ``gate`` masks."""
-    return isinstance(text, str) and bool(_id_spans(without_invisible(text)))
+    return isinstance(text, str) and bool(_id_spans(_marked(text)))
 
 
 def shown_name(text: Any) -> str:

@@ -160,6 +160,7 @@ def gated_values(values: pa.Array) -> pa.Array:
     """``values`` through ``gate`` (IDs of any shape masked but their division code, invisible characters
     removed), in Python only where a value holds 15 digits or a format or control character."""
     values = values.cast(pa.string())
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     maybe = pc.or_(
         pc.greater_equal(pc.count_substring_regex(values, DIGIT_LIKE), 15), pc.match_substring_regex(values, INVISIBLE)
     ).fill_null(False)
