@@ -60,8 +60,9 @@ _HEX = re.compile(r"(?<![0-9A-Za-z])(?=[0-9A-Fa-f-]*[A-Fa-f])[0-9A-Fa-f](?:-?[0-
 _DIGIT = re.compile(r"\d")
 _KEPT_CONTROLS = frozenset("\t\n\r")
 # the same tests in RE2 (Arrow's compute functions) to pick the few cells of a column that ``gate`` may change:
-# fewer than 15 digits of any width hold no ID number; without a format or control character nothing is invisible
-DIGIT_LIKE = r"\p{Nd}"
+# an ID number is 15 digits at least (any width), at most 3 other characters apart; without a format or control
+# character nothing is invisible
+ID_PREFILTER = r"\p{Nd}(?:[^\p{Nd}]{0,3}\p{Nd}){14}"
 INVISIBLE = r"[\p{Cf}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 
 
@@ -113,6 +114,8 @@ def _plausible(digits: str) -> bool:
 
 def _folded(group: str) -> str:
     """A digit group in ASCII: full-width or other scripts' digits as 0-9, a check character as X."""
+    if group.isascii():
+        return group.upper()
     return "".join("X" if ch in _CHECK else str(unicodedata.digit(ch)) for ch in group)
 
 
@@ -131,9 +134,14 @@ def _id_spans(text: str) -> list[tuple[int, int, str]]:
     """
     if len(_DIGIT.findall(text)) < 15:  # the cheap test nearly every text stops at
         return []
-    hexes = [m.span() for m in _HEX.finditer(text)]
+    hexes: list[tuple[int, int]] | None = None
     spans = []
     for run in _RUN.finditer(text):
+        size = run.end() - run.start()
+        if size < 15:
+            continue
+        if size > 18 and run.group().isdigit():  # one long group of digits (an account, a household number)
+            continue
         groups = [
             (m.start() + run.start(), m.end() + run.start(), _folded(m.group())) for m in _GROUP.finditer(run.group())
         ]
@@ -152,7 +160,9 @@ def _id_spans(text: str) -> list[tuple[int, int, str]]:
                     found = (groups[i][0], groups[j][1], digits)
                     if len(digits) == 18:
                         break
-            if found and not any(s < found[1] and found[0] < e for s, e in hexes):
+            if found and hexes is None:
+                hexes = [m.span() for m in _HEX.finditer(text)]
+            if found and not any(s < found[1] and found[0] < e for s, e in hexes or ()):
                 spans.append(found)
                 while i < len(groups) and groups[i][0] < found[1]:
                     i += 1

@@ -22,13 +22,14 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Limits, Paths, load_headers
 from fupin.files import write_text_atomic
 from fupin.progress import report
-from fupin.safe_text import DIGIT_LIKE, INVISIBLE, has_id, mask_ids
+from fupin.safe_text import INVISIBLE, mask_ids
 from tasks.normalise import normalise_table
 from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
 from tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
 from tasks.records import Received, Rejection, submission_kind
 from tasks.registry import MissingKeyError, is_registry_file
+from tasks.registry.checking import holds_id
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
 from tasks.validate import header_names, header_of, validate_table
 
@@ -179,17 +180,6 @@ ID_IN_TEXT = "中有疑似身份证号，已屏蔽：身份证号只能出现在
 ID_IN_TEXT_CODE = "id_in_non_id_column"
 
 
-def _ids_in(column: pa.ChunkedArray) -> np.ndarray:
-    """Where a text column holds an ID number in any shape (has_id), read in Python only where 15 digits are."""
-    found = np.zeros(len(column), bool)
-    digits = pc.count_substring_regex(column, DIGIT_LIKE).fill_null(0).to_numpy(zero_copy_only=False)
-    maybe = np.flatnonzero(digits >= 15)
-    if len(maybe):
-        cells = column.take(pa.array(maybe)).to_pylist()
-        found[maybe] = np.fromiter(by_distinct(cells, has_id), bool, len(maybe))
-    return found
-
-
 def gated_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A text column as it may be stored: cells holding invisible characters passed through ``gate``."""
     hidden = pc.match_substring_regex(column, INVISIBLE).fill_null(False)
@@ -219,7 +209,7 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
     for dataset, table in tables.items():
         header = header_of(dataset, header_names(dataset, doc.get("header_mapping")))
         text = [name for name in table.column_names if name != "_row" and pa.types.is_string(table[name].type)]
-        hits = {name: _ids_in(table[name]) for name in text}
+        hits = {name: holds_id(table[name]) for name in text}
         found = np.zeros(table.num_rows, bool)
         for hit in hits.values():
             found |= hit

@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin.safe_text import DIGIT_LIKE, INVISIBLE, has_id, mask_ids
+from fupin.safe_text import ID_PREFILTER, INVISIBLE, has_id, mask_ids
+from tasks.normalise.columns import by_distinct
 from tasks.registry.hashing import string_buffers
 from tasks.registry.reading import REGISTRY_COLUMNS
 from tasks.registry.schema import REJECTION_SCHEMA
@@ -162,7 +163,7 @@ def gated_values(values: pa.Array) -> pa.Array:
     values = values.cast(pa.string())
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     maybe = pc.or_(
-        pc.greater_equal(pc.count_substring_regex(values, DIGIT_LIKE), 15), pc.match_substring_regex(values, INVISIBLE)
+        pc.match_substring_regex(values, ID_PREFILTER), pc.match_substring_regex(values, INVISIBLE)
     ).fill_null(False)
     if not pc.any(maybe).as_py():
         return values
@@ -171,13 +172,28 @@ def gated_values(values: pa.Array) -> pa.Array:
     return pc.replace_with_mask(values, maybe, gated)
 
 
-def holds_id(values: pa.Array) -> np.ndarray:
-    """Where a value holds a resident ID number in any shape (``has_id``), read in Python only where 15 digits are."""
-    found = np.zeros(len(values), bool)
-    digits = pc.count_substring_regex(values, DIGIT_LIKE).fill_null(0).to_numpy(zero_copy_only=False)
-    maybe = np.flatnonzero(digits >= 15)
-    if len(maybe):
-        found[maybe] = [has_id(v) for v in pc.take(values, pa.array(maybe)).to_pylist()]
+# a 15-digit number that may be an ID number of before 1999: a province's code, then yymmdd of a possible date
+# (``has_id`` then checks the date exactly)
+_PLAUSIBLE_15 = (
+    r"^(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{6}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}$"
+)
+
+
+def holds_id(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where a value holds a resident ID number in any shape (``has_id``), decided on Arrow for a value of ASCII
+    digits alone (18 of them: an ID; 15: if plausible; any other count: none) and read in Python (once per
+    distinct value) only where 15 digits of any width stand close together among other characters."""
+    pure = pc.ascii_is_decimal(values).fill_null(False)
+    length = pc.binary_length(values).fill_null(0)
+    found = pc.and_(pure, pc.equal(length, 18)).to_numpy(zero_copy_only=False).copy()
+    plausible = pc.and_(pc.and_(pure, pc.equal(length, 15)), pc.match_substring_regex(values, _PLAUSIBLE_15))
+    maybe = plausible.fill_null(False).to_numpy(zero_copy_only=False)
+    other = pc.and_(pc.invert(pure), pc.match_substring_regex(values, ID_PREFILTER)).fill_null(False)
+    maybe |= other.to_numpy(zero_copy_only=False)
+    where = np.flatnonzero(maybe)
+    if len(where):
+        cells = values.take(pa.array(where)).to_pylist()
+        found[where] = np.fromiter(by_distinct(cells, has_id), bool, len(where))
     return found
 
 
@@ -291,8 +307,11 @@ def check_block(
     good = ~bad
     keep = None if not bad.any() else pa.array(good)
 
-    def kept(values: pa.Array) -> pa.Array:
-        return values if keep is None else pc.filter(values, keep)
+    def kept(values: pa.Array) -> pa.Array:  # the kept rows; their text without invisible characters
+        values = values if keep is None else pc.filter(values, keep)
+        if pa.types.is_string(values.type) and pc.any(pc.match_substring_regex(values, INVISIBLE)).as_py():
+            values = pc.replace_substring_regex(values, INVISIBLE, "")
+        return values
 
     return {
         "household_id": kept(pc.utf8_trim_whitespace(col["household_id"])),
