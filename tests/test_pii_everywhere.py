@@ -240,3 +240,20 @@ def test_ids_in_every_shape_and_place_are_found_nowhere(tmp_path, caplog):
     assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)
     hidden = {where for where, text in texts.items() if "\u202e" in unescaped(text) or "\u200d" in unescaped(text)}
     assert {w for w in hidden if not w.startswith("prefect.")} == set(), hidden
+
+    # a rerun compares the masked names with the masked ledger: nothing is received again
+    again = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
+    assert again["received"] == 0, again["by_status"]
+    with open_warehouse(home) as con:
+        assert con.execute("select count(*) from meta.submissions").fetchone()[0] == len(ledger)
+
+
+def test_the_gate_reads_every_shape_and_leaves_ordinary_numbers():
+    from fupin.safe_text import gate, has_id
+
+    for place, text in PROGRAMMES.items():
+        assert gate(text).count("430224") == 1 and not planted_in(gate(text)), (place, gate(text))
+    assert gate("养老护理\u202e培训\u200d\ufeff") == "养老护理培训"
+    for ordinary in ["金额 123456789012345 元", "2015 2016 2017 2018 12", "电话 0791-88888888", "4302240000001"]:
+        assert gate(ordinary) == ordinary and not has_id(ordinary)
+    assert not has_id("sha256 " + "ab" * 7 + "430224197001010116" + "cd" * 20)  # digits inside a hash
