@@ -257,3 +257,19 @@ def test_the_gate_reads_every_shape_and_leaves_ordinary_numbers():
     for ordinary in ["金额 123456789012345 元", "2015 2016 2017 2018 12", "电话 0791-88888888", "4302240000001"]:
         assert gate(ordinary) == ordinary and not has_id(ordinary)
     assert not has_id("sha256 " + "ab" * 7 + "430224197001010116" + "cd" * 20)  # digits inside a hash
+
+
+def test_a_ledger_of_before_the_gate_still_knows_its_files(tmp_path):
+    """A home whose ledger kept a file's name in clear (written before the gate): a rerun registers nothing."""
+    import duckdb
+
+    name = FILE_NAMES["file_wide"]
+    hunan = tmp_path / "inbox" / "hunan"
+    hunan.mkdir(parents=True)
+    (hunan / name).write_text(f"{TRAINING_HEADER}\n2016,家政服务培训,茶陵县,1,20,5,5\n", encoding="utf-8")
+    home = tmp_path / "home"
+    assert nightly(inbox=str(tmp_path / "inbox"), home=str(home))["received"] == 1
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # as the ledger of an earlier version kept it
+        con.execute("update meta.submissions set source_path = ?, file_name = ?", [name, name])
+    again = nightly(inbox=str(tmp_path / "inbox"), home=str(home))
+    assert again["received"] == 0, again["by_status"]
