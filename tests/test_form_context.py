@@ -200,13 +200,6 @@ def test_a_county_named_after_its_people_alone_keeps_the_name():
     assert resolve_county("东乡县", "36").county_code == "361003"  # 江西's 东乡区, formerly 东乡县
 
 
-def test_a_figure_two_columns_could_give_refuses_the_file(tmp_path):
-    outcome, datasets = process(FIXTURES / "corpus" / "jiangxi_2019_carried_over.xlsx", tmp_path, "36")
-    assert outcome.status == "rejected" and datasets == {}
-    assert "“上年结转资金”、“本年下达资金” 都可读作“金额”" in outcome.message
-    assert outcome.message.endswith("[ambiguous_columns]")
-
-
 def test_a_short_name_two_counties_bear_is_refused():
     found = resolve_county("昌江", "00")  # 昌江区 (江西) or 昌江黎族自治县 (海南)
     assert found.county_code is None and found.code == "county_ambiguous"
