@@ -388,8 +388,10 @@ def _wide_column(parts: list[tuple[str, str | None]], vocab: Vocabulary, subtota
         level = vocab.default_level[fund_type]
     if fund_type is None and level is None and year is None:
         return None
-    if year is None and fund_type is None and (
-        len(level_part) < 2 or vocab.exact(level_part) or vocab.exact(bare_label(level_part))
+    if (
+        year is None
+        and fund_type is None
+        and (len(level_part) < 2 or vocab.exact(level_part) or vocab.exact(bare_label(level_part)))
     ):
         return None  # a level alone is a column only as people head one (中央, 省级补助), never 县 or 县（区）
     key = WideKey(year, fund_type, level)
