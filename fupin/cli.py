@@ -754,10 +754,22 @@ def export(
 
 
 @app.command()
-def doctor(home: HomeOption = None) -> None:
-    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions."""
-    from fupin.doctor import ERROR, check_home
+def doctor(
+    home: HomeOption = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="First repair what needs no judgement: receipts rewritten from the ledger.")
+    ] = False,
+) -> None:
+    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions, receipts."""
+    from fupin.doctor import ERROR, check_home, fix_home
+    from fupin.locking import RunLocked
 
+    if fix:
+        try:
+            for line in fix_home(_paths(home)):
+                typer.echo(line)
+        except RunLocked:
+            _fail("有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]")
     findings = check_home(_paths(home))
     for finding in findings:
         typer.echo(finding.line())

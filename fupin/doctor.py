@@ -2,7 +2,8 @@
 
 Findings are Chinese for the operator, each with a stable code. Errors make the command exit 1;
 notes (tips that do not stop a run) leave it at 0. Nothing is changed: the doctor only reads (and makes
-and removes one empty file per folder to tell whether a run could write there).
+and removes one empty file per folder to tell whether a run could write there); ``--fix`` repairs what can
+be repaired without a person's judgement (receipts rewritten from the ledger) before it checks.
 """
 
 from __future__ import annotations
@@ -176,8 +177,62 @@ def _home_findings(paths: Paths) -> list[Finding]:
     return found
 
 
+def _receipt_findings(paths: Paths) -> list[Finding]:
+    """Receipts that do not say what the ledger says (a command killed after the warehouse swap)."""
+    from tasks.receipt import STATUS_LABELS, stale_receipts
+
+    if not paths.receipts.is_dir() or not paths.warehouse.exists():  # no receipt written in this home yet
+        return []
+    try:
+        with connect_readonly(paths.warehouse) as con:
+            found = stale_receipts(con, paths)
+    except duckdb.Error:  # the warehouse findings say it
+        return []
+    found = [(o, why) for o, why in found if why == "stale"] + [(o, why) for o, why in found if why == "missing"]
+    if not found:
+        return []
+    o, why = found[0]
+    missing = sum(w == "missing" for _, w in found)
+    status = STATUS_LABELS.get(o.status, o.status)
+    what = "不存在" if why == "missing" else "与台账不符"
+    example = f"如 {o.submission_id}（{o.file_name}）的回执{what}，台账为“{status}”"
+    return [
+        Finding(
+            ERROR,
+            "receipt_stale",
+            f"{len(found)} 份回执与台账不符（其中 {missing} 份缺失；{example}）：各省据回执更正，须重写："
+            "运行 fupin doctor --fix，或下次 fupin run 会按台账重写",
+        )
+    ]
+
+
 def check_home(paths: Paths) -> list[Finding]:
-    """Every finding about a home folder: its permissions, warehouse, WAL, lake files, raw archive, key, staging."""
+    """Every finding about a home folder: its permissions, warehouse, WAL, lake files, raw archive, key, staging,
+    receipts."""
     if not paths.home.is_dir():
         return [Finding(ERROR, "no_home", f"{paths.home} 不存在：用 --home 指定数据目录")]
-    return _home_findings(paths) + _warehouse_findings(paths) + _raw_findings(paths) + _key_findings(paths)
+    return (
+        _home_findings(paths)
+        + _warehouse_findings(paths)
+        + _raw_findings(paths)
+        + _key_findings(paths)
+        + _receipt_findings(paths)
+    )
+
+
+def fix_home(paths: Paths) -> list[str]:
+    """What ``fupin doctor --fix`` repairs, under the run lock: receipts rewritten from the ledger. One line each."""
+    from fupin.locking import run_lock
+    from tasks.receipt import sync_receipts
+
+    if not paths.warehouse.exists():
+        return []
+    with run_lock(paths.lock, 0):
+        done = sync_receipts(paths)
+    lines = []
+    if done["stale"] or done["missing"]:
+        lines.append(
+            f"已按台账重写 {len(done['stale']) + len(done['missing'])} 份回执"
+            f"（与台账不符 {len(done['stale'])} 份，缺失 {len(done['missing'])} 份） [receipt_rewritten]"
+        )
+    return lines
