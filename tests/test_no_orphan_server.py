@@ -32,6 +32,7 @@ def _servers_of(pid: int) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
+@pytest.mark.server
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_run_takes_its_prefect_server_with_it(tmp_path, sig):
     from fupin.demo import write_demo
