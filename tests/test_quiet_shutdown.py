@@ -4,11 +4,16 @@ recorded what the run sent — no "Error flushing events" traceback, and every t
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -41,3 +46,59 @@ def test_a_run_of_a_hundred_files_ends_without_a_traceback(tmp_path):
             "select count(*) from task_run where state_type not in ('COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED')"
         ).fetchone()[0]
     assert unfinished == 0
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Prefect's /task_runs/count as a server still recording answers it: counts that move until ``busy_until``."""
+
+    busy_until = 0.0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        moving = time.monotonic() < self.busy_until
+        body = json.dumps(int(time.monotonic() * 10) if moving else 7).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def recorder():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}/api"
+    server.shutdown()
+
+
+def test_the_stop_waits_until_the_server_has_recorded_what_it_received(recorder):
+    from fupin.ephemeral import SETTLE_QUIET_SECONDS, _wait_until_recorded
+
+    server, api = recorder
+    started = time.monotonic()
+    server.RequestHandlerClass.busy_until = started + 2.0
+    _wait_until_recorded(api)
+    waited = time.monotonic() - started
+    assert 2.0 + SETTLE_QUIET_SECONDS <= waited < 2.0 + SETTLE_QUIET_SECONDS + 2.0
+
+
+def test_the_wait_is_bounded_and_a_gone_server_is_not_waited_for(recorder, monkeypatch):
+    import fupin.ephemeral as ephemeral
+
+    server, api = recorder
+    monkeypatch.setattr(ephemeral, "SETTLE_MAX_SECONDS", 1.5)
+    server.RequestHandlerClass.busy_until = time.monotonic() + 60
+    started = time.monotonic()
+    ephemeral._wait_until_recorded(api)
+    assert 1.5 <= time.monotonic() - started < 4.0
+    started = time.monotonic()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    ephemeral._wait_until_recorded(f"http://127.0.0.1:{closed}/api")
+    assert time.monotonic() - started < 1.0
