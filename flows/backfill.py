@@ -29,7 +29,7 @@ def backfill(
     years: list[int] | None = None,
     home: str | None = None,
     lock_wait_seconds: float = 60.0,
-    shrink_guard: float = SHRINK_GUARD,
+    shrink_guard: float | None = SHRINK_GUARD,
 ) -> dict[str, Any]:
     """Re-process the archived files of ``provinces`` (codes or names) for ``years`` (all years if empty)."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")

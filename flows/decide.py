@@ -1,6 +1,6 @@
 """A person's decision on a held submission: approve it (its facts take effect now) or discard it.
 
-A submission is held when it would lower a published total beyond the shrink guard (tasks/load.py).
+A submission is held when the plausibility gate finds it beyond its contract's bounds (tasks/gate.py).
 Both flows take the run lock, load through the same copy-and-swap as the nightly run, and record the
 decision in meta.decisions; the figures it changes are in marts.indicator_changes.
 """

@@ -111,12 +111,13 @@ def nightly(
     pull_retries: int = 3,
     pull_retry_backoff_seconds: float = 2.0,
     source_timeout_seconds: float = 60.0,
-    shrink_guard: float = SHRINK_GUARD,
+    shrink_guard: float | None = SHRINK_GUARD,
 ) -> dict[str, Any]:
     """Pull every province's new files and load them; provinces run concurrently.
 
-    A submission that would lower a published province × dataset × year total by more than
-    ``shrink_guard`` (a fraction, default 0.10) is held for a person: ``fupin approve`` / ``fupin discard``.
+    A submission the plausibility gate finds beyond its contract's bounds (a total falling by more than
+    ``shrink_guard`` or rising too far, a county's value corrected by too large a factor, a likely unit slip, an
+    outlier; tasks/gate.py) is held for a person: ``fupin approve`` / ``fupin discard``.
 
     Ends Failed (message naming the provinces, the summary in ``RunFailed.summary``) when a
     province's source or file failed; rejected rows alone leave it Completed.
@@ -132,7 +133,7 @@ def nightly(
         pull_retry_backoff_seconds: the first wait between those retries; it doubles each time.
         source_timeout_seconds: how long one request to a source may take.
         shrink_guard: hold a submission that would lower a published province × dataset × year total by more
-            than this fraction (0.10 = 10%), or retire more than a fifth of its keys, until a person decides.
+            than this fraction (0.10 = 10%) until a person decides; empty: each contract's plausibility.max_fall.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     quiet_handled_tracebacks()

@@ -47,7 +47,7 @@ def rebuild_warehouse(
                 message=recovered, data={"started_at": started, "replaced": True, "rebuilt": str(paths.warehouse)}
             )
         outcomes = ledger_outcomes(paths, scratch.staging)
-        load_warehouse(outcomes, scratch, shrink_guard=None)  # replays what was decided: nothing is held again
+        load_warehouse(outcomes, scratch, replay=True)  # replays what was decided: nothing is held again
         carry_over_history(paths, scratch.warehouse)
         differences = compare_warehouses(paths.warehouse, scratch.warehouse)
         identical = not any(n for d in differences.values() for n in d.values())

@@ -541,6 +541,41 @@ def discard(
 
 
 @app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The form to check (XLSX, CSV, JSON …), as a province would send it.")],
+    province: Annotated[
+        str | None,
+        typer.Option(help="Who sends it: code, Chinese name or pinyin (default: the home's inbox folder holding it)."),
+    ] = None,
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Dry run: how a run would read FILE and what it would change; writes nothing to the home.
+
+    Exit 0 when every row would load, 3 when rows or the file would be rejected or held, 1 on error.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from fupin.config import ConfigError
+    from tasks.check import CheckError, check_file, render
+    from tasks.registry import MissingKeyError
+
+    paths = _paths(home)
+    try:
+        found = check_file(file, paths.home, province)
+    except (CheckError, ConfigError, MissingKeyError) as exc:
+        _fail(str(exc))
+    if as_json:
+        from fupin.formatting import json_value
+
+        typer.echo(json.dumps(found.as_json(), ensure_ascii=False, indent=1, default=json_value))
+    else:
+        for line in render(found, paths.home):
+            typer.echo(line)
+    raise typer.Exit(found.exit_code)
+
+
+@app.command()
 def submissions(
     submission_id: Annotated[str | None, typer.Option("--id", help="Show one submission's rejections.")] = None,
     home: HomeOption = None,

@@ -342,7 +342,7 @@ def recover_warehouse(paths: Paths) -> str | None:
         if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
     }
     outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
-    load_warehouse(outcomes, paths, shrink_guard=None)  # replays what was decided: nothing is held again
+    load_warehouse(outcomes, paths, replay=True)  # replays what was decided: nothing is held again
     _write_history(paths.warehouse, history)
     export_ledger(paths)
     shutil.rmtree(staging, ignore_errors=True)

@@ -13,7 +13,6 @@ import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,8 @@ from prefect.runtime import flow_run
 
 from fupin.config import Paths
 from fupin.faults import fault_point
-from fupin.formatting import wan_yuan_text
 from fupin.progress import report
+from tasks import gate
 from tasks.archive import export_ledger
 from tasks.calendar import build_submission_status
 from tasks.messages import CODE_SQL, code_in
@@ -35,7 +34,7 @@ from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
 from warehouse.comments import chinese_first
 from warehouse.contracts import contracts
-from warehouse.reference import MINISTRY_CODE, submitters
+from warehouse.reference import MINISTRY_CODE
 
 REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
 
@@ -50,21 +49,13 @@ def fact_tables() -> list[str]:
 
 
 def guarded_totals(dataset: str) -> list[tuple[str, str, str]]:
-    """(column, Chinese label, display unit) of each total the shrink guard watches for a dataset."""
-    if dataset == "household_registry":  # a registry is complete for its county: never guarded
-        return []
-    contract = contracts()[dataset]
-    return [
-        (name, contract.column(name).zh or name, "万元" if contract.column(name).unit == "yuan" else "人")
-        for name in contract.guarded_totals
-    ]
+    """(column, Chinese label, display unit) of each total the plausibility gate watches for a dataset."""
+    return gate.guarded(dataset)
 
 
-# a submission that would lower a slice's total by more than this share is held for a person (a setting and a
-# flow parameter; FUPIN_SHRINK_GUARD overrides the default)
-SHRINK_GUARD = float(os.environ.get("FUPIN_SHRINK_GUARD", "0.10"))
-# … or that would retire more than this share of the slice's keys
-MAX_RETIRED_SHARE = 0.2
+# the run's bound on a total's fall (the shrink guard), replacing the contracts' plausibility.max_fall when set:
+# FUPIN_SHRINK_GUARD, or the flow parameter shrink_guard; None: each contract's own
+SHRINK_GUARD = float(os.environ["FUPIN_SHRINK_GUARD"]) if os.environ.get("FUPIN_SHRINK_GUARD") else None
 # registry and county figures may differ by rounding and timing; beyond this share they are listed
 RECONCILIATION_TOLERANCE = 0.005
 LIVE = ("loaded", "partially_loaded")
@@ -242,48 +233,6 @@ def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None
         fault_point("load")
 
 
-def _fact_slices(o: Outcome) -> list[tuple[str, int]]:
-    """(dataset, year) of the form facts the submission touches (registries are complete per county: unguarded)."""
-    return sorted({(d, y) for d, _, y in map(_partition, o.lake_files) if guarded_totals(d)})
-
-
-def _slice_totals(con: duckdb.DuckDBPyConnection, o: Outcome) -> dict[tuple[str, int], tuple]:
-    """(keys, total per guarded column) of each slice the submission touches, as they stand now."""
-    out = {}
-    for dataset, year in _fact_slices(o):
-        sums = ", ".join(f"coalesce(sum({c}), 0)" for c, _, _ in guarded_totals(dataset))
-        out[(dataset, year)] = con.execute(
-            f"select count(*), {sums} from {fact_table(dataset)} "
-            "where province_code = ? and year = ? and valid_to is null",
-            [o.province_code, year],
-        ).fetchone()
-    return out
-
-
-def _shrinkage(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: str, guard: float) -> list[str]:
-    """What the applied submission would lower beyond the guard, in words for the ledger; empty when nothing."""
-    after = _slice_totals(con, o)
-    province = submitters().get(o.province_code, o.province_code)
-    problems = []
-    for (dataset, year), (keys_before, *totals_before) in before.items():
-        _, *totals_after = after[(dataset, year)]
-        label = f"{province}{contracts()[dataset].zh} {year}年"
-        for (_, name, unit), b, a in zip(guarded_totals(dataset), totals_before, totals_after, strict=True):
-            if b and a < b * (1 - Decimal(str(guard))):
-                shown = wan_yuan_text if unit == "万元" else (lambda v: f"{v:,}人")
-                problems.append(f"{label}{name}合计将由 {shown(b)} 降至 {shown(a)}（减少 {(b - a) / b:.1%}）")
-        table = fact_table(dataset)
-        retired = con.execute(
-            f"select count(*) from {table} as h where h.province_code = ? and h.year = ? and h.valid_to = ? "
-            f"and not exists (select 1 from {table} as t where t.valid_to is null "
-            f"and t.province_code = h.province_code and t.year = h.year and {_key_match(dataset, 't', 'h')})",
-            [o.province_code, year, stamp],
-        ).fetchone()[0]
-        if keys_before and retired > keys_before * MAX_RETIRED_SHARE:
-            problems.append(f"{label}将撤销 {retired} 条（现有 {keys_before} 条）")
-    return problems
-
-
 def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
     """Older held submissions of the same province, dataset and years are superseded: never applied later."""
     mine = {(d, y) for d, _, y in map(_partition, o.lake_files)}
@@ -306,11 +255,12 @@ def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
             )
 
 
-def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | None) -> list[str]:
+def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | None, replay: bool) -> list[str]:
     """Ledger row, rejections and facts of one submission, in one transaction; returns the ids it superseded.
 
-    A submission that would lower a published total by more than ``guard`` (or retire more than a fifth of
-    a slice's keys) is held instead: none of its facts are applied until a person approves it.
+    A submission the plausibility gate finds beyond its contract's bounds (tasks/gate.py: a total falling or
+    rising too far, a value corrected by too large a factor, a likely unit slip, an outlier) is held instead:
+    none of its facts are applied until a person approves it. ``guard`` replaces the contracts' max_fall.
     """
     con.execute("begin")
     if o.status not in LIVE:
@@ -318,20 +268,17 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
         con.execute("commit")
         return []
     stamp = o.applied_at or o.received_at
-    guarded = not o.approved and guard is not None  # approved, or replayed by a rebuild: never held again
-    before = _slice_totals(con, o) if guarded else {}
+    guarded = not o.approved and not replay  # approved, or replayed by a rebuild: never held again
+    before = gate.snapshot(con, o) if guarded else {}
     _apply_facts(con, o, stamp)
-    shrunk = _shrinkage(con, o, before, stamp, guard) if guarded else []
-    if shrunk:
+    found = gate.problems(con, o, before, stamp, guard) if guarded else []
+    if found:
         con.execute("rollback")
         con.execute("begin")
         o.status, o.applied_at = "held", None
-        o.message = (
-            "暂缓入库，待人工确认 [held_shrink_guard]：" + "；".join(shrunk) + f"。确认无误后执行 fupin approve "
-            f"{o.submission_id}；如为误报执行 fupin discard {o.submission_id} --reason 原因"
-            + (f"。{o.message}" if o.message else "")
-        )
+        o.message = gate.held_message(o, found)
     else:
+        gate.drop_snapshot(con, before)
         o.applied_at = stamp
         if o.kind == "full" and o.rows_rejected:
             note = (
@@ -532,10 +479,12 @@ def load_warehouse(
     paths: Paths,
     shrink_guard: float | None = SHRINK_GUARD,
     decisions: list[dict[str, Any]] | None = None,
+    replay: bool = False,
 ) -> dict[str, Any]:
     """Load every outcome in the order it takes effect, rebuild marts, run data tests, swap the file in.
 
-    ``shrink_guard`` None applies everything (a rebuild replays what was decided); ``decisions`` are a
+    ``shrink_guard`` replaces the contracts' bound on a total's fall (None: each contract's); ``replay``
+    applies everything (a rebuild replays what was decided: nothing is held again); ``decisions`` are a
     person's approvals and discards, written to meta.decisions with the submissions they decide.
     """
     outcomes = sorted(
@@ -564,7 +513,7 @@ def load_warehouse(
         con.execute("commit")
         _snapshot_indicators(con)
         for o, _ in outcomes:
-            superseded += _load_submission(con, o, shrink_guard)
+            superseded += _load_submission(con, o, shrink_guard, replay)
         for d in decisions or []:
             con.execute(
                 "insert into meta.decisions (submission_id, decision, decided_by, decided_at, reason) "

@@ -13,13 +13,35 @@ from fupin.config import Limits
 from tasks.parse.csv_files import read_csv
 from tasks.parse.helpers import ParsedTable, ParseError
 from tasks.parse.json_files import read_json
-from tasks.parse.xlsx_files import OLE_MAGIC, ZIP_MAGIC, SheetsRead, expanded_size, read_workbook
+from tasks.parse.xlsx_files import (
+    OLE_MAGIC,
+    WORKBOOK_EXTENSIONS,
+    ZIP_MAGIC,
+    SheetsRead,
+    expanded_size,
+    read_workbook,
+)
 
-__all__ = ["ParsedTable", "ParseError", "SheetsRead", "read_tables"]
+__all__ = ["WORKBOOK_EXTENSIONS", "ParsedTable", "ParseError", "SheetsRead", "read_tables"]
 
-WORKBOOK_EXTENSIONS = {".xlsx", ".xlsm", ".xls"}
 TEXT_EXTENSIONS = {".csv": ",", ".txt": ",", ".tsv": "\t"}
 JSON_EXTENSIONS = {".json"}
+# formats a clerk may save a form in that fupin cannot read, and what to save it as instead
+_SAVE_AS_XLSX = "请另存为 .xlsx 后重新报送"
+UNREADABLE_FORMATS = {
+    ".et": f"WPS 表格（.et）格式无法读取：{_SAVE_AS_XLSX}",
+    ".ett": f"WPS 表格模板（.ett）格式无法读取：{_SAVE_AS_XLSX}",
+    ".numbers": "Apple Numbers（.numbers）格式无法读取：请在 Numbers 中导出为 .xlsx 后重新报送",
+    ".xlt": f"Excel 模板（.xlt）不作为报表读取：{_SAVE_AS_XLSX}",
+    ".xltx": f"Excel 模板（.xltx）不作为报表读取：{_SAVE_AS_XLSX}",
+    ".dbf": "dBase（.dbf）格式无法读取：请另存为 .xlsx 或 CSV 后重新报送",
+    ".doc": "是 Word 文档，不是报表：请把其中的表格复制到 Excel 另存为 .xlsx 后重新报送",
+    ".docx": "是 Word 文档，不是报表：请把其中的表格复制到 Excel 另存为 .xlsx 后重新报送",
+    ".wps": "是 WPS 文字文档，不是报表：请把其中的表格复制到 WPS 表格另存为 .xlsx 后重新报送",
+    ".zip": "是压缩包：请解压后逐个报送其中的 .xlsx、CSV 或 JSON 报表",
+    ".rar": "是压缩包：请解压后逐个报送其中的 .xlsx、CSV 或 JSON 报表",
+    ".7z": "是压缩包：请解压后逐个报送其中的 .xlsx、CSV 或 JSON 报表",
+}
 
 
 def _extension(path: Path, file_name: str) -> str:
@@ -61,7 +83,9 @@ def read_tables(
         return read_csv(data, name, default_delimiter=TEXT_EXTENSIONS[extension])
     if extension in JSON_EXTENSIONS:
         return read_json(data, name)
+    if extension in UNREADABLE_FORMATS:
+        raise ParseError(f"{name}：{UNREADABLE_FORMATS[extension]} [unsupported_file_type]")
     raise ParseError(
         f"{name}：不支持的文件类型（{extension or '无扩展名'}）："
-        "请以 XLSX、CSV 或 JSON 格式报送 [unsupported_file_type]"
+        "请以 XLSX（或 XLS、ODS）、CSV 或 JSON 格式报送 [unsupported_file_type]"
     )

@@ -1,4 +1,4 @@
-"""Workbooks (XLSX, XLSM, XLS) via python-calamine: one table per sheet, cells as Excel shows."""
+"""Workbooks (XLSX, XLSM, XLSB, XLS, ODS) via python-calamine: one table per sheet, cells as Excel shows."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from tasks.parse.helpers import (
     table_from_grid,
 )
 
+# every format python-calamine reads: Excel 2007+ (XML and binary), Excel 97-2003, OpenDocument
+WORKBOOK_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Office encrypts an XLSX by wrapping it in an OLE file with these streams (MS-OFFCRYPTO);
@@ -113,10 +115,21 @@ def check_workbook_bytes(data: bytes, name: str) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-    except zipfile.BadZipFile:
+            mimetype = b""
+            if "mimetype" in names:  # OpenDocument names its kind first (an .ods: ...opendocument.spreadsheet)
+                with archive.open("mimetype") as part:
+                    mimetype = part.read(100)
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
         raise ParseError(f"{name}：Excel 文件不完整或已损坏：请重新导出后报送 [workbook_corrupt]") from None
-    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
-        raise ParseError(f"{name}：是压缩包而不是 Excel 工作簿：请报送 .xlsx 报表本身 [not_a_workbook]")
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return
+    if "content.xml" in names:
+        if b"opendocument.spreadsheet" in mimetype:
+            return
+        raise ParseError(
+            f"{name}：是 OpenDocument 文字或演示文档，不是表格：请把报表另存为 .xlsx 后重新报送 [not_a_workbook]"
+        )
+    raise ParseError(f"{name}：是压缩包而不是 Excel 工作簿：请报送 .xlsx 报表本身 [not_a_workbook]")
 
 
 def expanded_size(data: bytes) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from fupin.config import Paths
 from fupin.safe_text import mask_ids
 from tasks.lake import partition_path, rows_phrase
+from tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
 from tasks.records import Outcome, Rejection
 from tasks.registry.hashing import pii_key
 from tasks.registry.ingest import ingest_registry
@@ -28,7 +29,7 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         source = Path(rec["raw_path"])
         with ExitStack() as stack:
             converted = None
-            if source.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            if source.suffix.lower() in WORKBOOK_EXTENSIONS:
                 # the CSV holds ID numbers in clear: a file without a name (O_TMPFILE, or unlinked at once), so
                 # that only the raw archive keeps them, even when the run is killed in the middle
                 staging.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 from fupin.faults import fault_point
 from tasks.normalise.helpers import clean_label
+from tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
 from tasks.registry.schema import RegistryError
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -101,7 +102,7 @@ def is_headerless_registry(first_row: list[str]) -> bool:
 
 def first_rows(path: Path, book: Any = None) -> list[list[str]]:
     """A CSV's first line, or each sheet's first row, as text (``book``: the workbook, if already open)."""
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+    if path.suffix.lower() in WORKBOOK_EXTENSIONS:
         from python_calamine import CalamineWorkbook
 
         book = book or CalamineWorkbook.from_path(str(path))

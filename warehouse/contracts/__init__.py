@@ -101,6 +101,26 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Plausibility:
+    """How far a submission may move a dataset's published figures before the gate holds it (tasks/gate.py).
+
+    ``max_fall`` and ``max_rise`` bound a province × year total (a share it may fall by; a multiple it may rise
+    to), ``county_factor`` one fact's value corrected in place (at most ×factor or ÷factor), ``outlier_factor`` a
+    new or corrected value against the median of its other years and of its province's other counties (each
+    used where it exists; ``min_peers`` counties at least). A ratio within ×/÷``unit_tolerance`` of 10⁴ or 10⁸
+    (or their inverses) in a money column is named a likely unit error (元/万元/亿元).
+    """
+
+    max_fall: float = 0.10
+    max_rise: float = 3.0
+    max_retired_share: float = 0.2
+    county_factor: float = 3.0
+    outlier_factor: float = 20.0
+    min_peers: int = 3
+    unit_tolerance: float = 2.0
+
+
+@dataclass(frozen=True)
 class Contract:
     """Everything fupin knows about one dataset."""
 
@@ -123,6 +143,8 @@ class Contract:
     guarded_totals: tuple[str, ...] = ()
     # what a row's county cell may name: a county, or also a whole prefecture (凉山州) for programmes held there
     targets: tuple[str, ...] = ("county",)
+    # the plausibility gate's bounds on the guarded totals: _common.yaml's, overridden by the dataset's own
+    plausibility: Plausibility = Plausibility()
 
     @property
     def table(self) -> str:
@@ -244,6 +266,19 @@ def _rules(specs: list[dict[str, Any]]) -> tuple[Rule, ...]:
     )
 
 
+def _plausibility(path: Path, spec: dict[str, Any]) -> Plausibility:
+    """The gate's bounds from a contract's ``plausibility:`` block; an unknown key or a bound that cannot hold stops."""
+    known = Plausibility.__dataclass_fields__
+    unknown = sorted(set(spec) - set(known))
+    if unknown:
+        raise ValueError(f"{path}: plausibility: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    bounds = Plausibility(**{k: type(getattr(Plausibility, k))(v) for k, v in spec.items()})
+    factors = (bounds.max_rise, bounds.county_factor, bounds.outlier_factor, bounds.unit_tolerance)
+    if not (0 < bounds.max_fall <= 1 and min(factors) > 1):
+        raise ValueError(f"{path}: plausibility: max_fall must be in (0, 1] and every factor above 1")
+    return bounds
+
+
 def folder() -> Path:
     """The contracts' folder: ``$FUPIN_CONTRACTS`` or the one shipped beside this module."""
     override = os.environ.get("FUPIN_CONTRACTS")
@@ -261,6 +296,7 @@ def _load(where: Path) -> dict[str, Contract]:
     shared = common["columns"]
     inputs = tuple(_column(n, s) for n, s in common["fields"].items())
     around = tuple(_column(n, s) for n, s in common["table_columns"].items())
+    bounds = common.get("plausibility") or {}
     out = {}
     for path in sorted(where.glob("*.yaml")):
         if path.name.startswith("_"):
@@ -298,6 +334,7 @@ def _load(where: Path) -> dict[str, Contract]:
             any_of=_rules(checks.get("any_of", [])),
             guarded_totals=tuple(doc.get("guarded_totals", ())),
             targets=tuple(doc.get("targets", ("county",))),
+            plausibility=_plausibility(path, {**bounds, **(doc.get("plausibility") or {})}),
         )
     return out
 
