@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
@@ -18,11 +19,19 @@ from fupin.cli import app
 from fupin.config import Paths
 from tasks.receipt import write_receipt
 from tasks.records import Outcome
-from tests.test_corrections import _ledger, _send, hunan_2017  # noqa: F401 (a fixture)
+from tests.test_corrections import _ledger, _send
 from tests.test_safe_runs import _api_env
 
 FUPIN = [sys.executable, "-m", "fupin.cli"]
 NAME = "湖南省2017年民政资金全量.csv"
+
+
+@pytest.fixture(scope="module")
+def hunan_rows(demo_run) -> list[list[str]]:
+    """Hunan's 2017 rows of the demo's fund form, as the province sent them."""
+    raw = next((demo_run["home"] / "inbox" / "hunan").glob("*民政资金*.csv"))
+    with open(raw, encoding="gbk", newline="") as fh:
+        return [r for r in csv.reader(fh) if r[0] == "2017"]
 
 
 def _receipt(home: Path, sid: str) -> tuple[str, str]:
@@ -53,9 +62,9 @@ def _nothing_new(home: Path) -> dict:
 
 
 def test_an_approval_killed_after_the_swap_leaves_a_stale_receipt_that_doctor_names_and_the_next_run_rewrites(
-    demo_home_copy, hunan_2017
+    demo_home_copy, hunan_rows
 ):
-    sid = _held(demo_home_copy, hunan_2017[:3])
+    sid = _held(demo_home_copy, hunan_rows[:3])
     killed = subprocess.run(
         [*FUPIN, "approve", sid, "--home", str(demo_home_copy)],
         env=_api_env(FUPIN_KILL_AT="swap"),
@@ -78,8 +87,8 @@ def test_an_approval_killed_after_the_swap_leaves_a_stale_receipt_that_doctor_na
     assert "[receipt_stale]" not in _doctor(demo_home_copy).output
 
 
-def test_doctor_fix_rewrites_a_stale_receipt_from_the_ledger(demo_home_copy, hunan_2017):
-    sid = _held(demo_home_copy, hunan_2017[:3])
+def test_doctor_fix_rewrites_a_stale_receipt_from_the_ledger(demo_home_copy, hunan_rows):
+    sid = _held(demo_home_copy, hunan_rows[:3])
     done = CliRunner().invoke(app, ["discard", sid, "--reason", "误报", "--home", str(demo_home_copy)])
     assert done.exit_code == 0, done.output
     assert _receipt(demo_home_copy, sid)[0].startswith(f"回执：{NAME}（已放弃，未入库，")
@@ -97,9 +106,9 @@ def test_doctor_fix_rewrites_a_stale_receipt_from_the_ledger(demo_home_copy, hun
     assert title.startswith(f"回执：{NAME}（已放弃，未入库，") and first.startswith("已由 ") and "[discarded]" in first
 
 
-def test_a_held_submission_superseded_by_a_newer_one_gets_a_receipt_saying_so(demo_home_copy, hunan_2017):
-    sid = _held(demo_home_copy, hunan_2017[:3])
-    _send(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_2017[:2])
+def test_a_held_submission_superseded_by_a_newer_one_gets_a_receipt_saying_so(demo_home_copy, hunan_rows):
+    sid = _held(demo_home_copy, hunan_rows[:3])
+    _send(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_rows[:2])
     title, first = _receipt(demo_home_copy, sid)
     assert title.startswith(f"回执：{NAME}（已被更新的报送取代，")
     assert "[held_superseded]" in first and "原暂缓原因：暂缓入库" in first
