@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from fupin.config import Paths
 from fupin.faults import fault_point
 from fupin.progress import report
+from fupin.safe_text import shown_name
 from tasks import gate
 from tasks.archive import export_ledger
 from tasks.calendar import build_submission_status
@@ -102,7 +103,7 @@ def read_ledger(paths: Paths) -> dict[str, str]:
                 rows = con.execute(query).fetchall()
     seen: dict[str, str] = {}
     for sid, province, path, sha, status in rows:
-        seen[f"{province}|{path}|{sha}"] = sid
+        seen[f"{province}|{shown_name(path)}|{sha}"] = sid  # as pull_source shows it (a ledger of before the gate)
         if status != "duplicate":
             seen.setdefault(f"{province}|{sha}", sid)
     return seen

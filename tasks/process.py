@@ -22,13 +22,14 @@ from prefect.cache_policies import NO_CACHE
 from fupin.config import Limits, Paths, load_headers
 from fupin.files import write_text_atomic
 from fupin.progress import report
-from fupin.safe_text import has_id, mask_ids
+from fupin.safe_text import INVISIBLE, mask_ids
 from tasks.normalise import normalise_table
 from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
 from tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
 from tasks.records import ALL_REFUSED_CODE, Received, Rejection, all_refused, refused_alike, submission_kind
 from tasks.registry import MissingKeyError, is_registry_file
+from tasks.registry.checking import holds_id
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
 from tasks.validate import header_names, header_of, validate_table
 
@@ -84,10 +85,10 @@ def parse_submission(received: Received, paths: Paths) -> str:
             tables = read_tables(received.raw_path, file_name=received.file_name, sheets=sheets)
             folder = staging_dir(paths, received.submission_id)
             doc["tables"] = [
-                {
+                {  # the file's own words (sheet names, headers, JSON keys) gated: they reach the ledger
                     "file_name": t.file_name,
-                    "sheet": t.sheet,
-                    "header": t.header,
+                    "sheet": mask_ids(t.sheet),
+                    "header": [mask_ids(h) for h in t.header],
                     "context": t.context,
                     "cells": write_arrow(folder / f"parsed-{k}.arrow", cells_table(t)),
                 }
@@ -109,6 +110,8 @@ def parse_submission(received: Received, paths: Paths) -> str:
                     "请检查后重新报送 [unreadable_content]"
                 ),
             )
+    if doc.get("message"):
+        doc["message"] = mask_ids(doc["message"])
     report(received.province_code, "parse", received.file_name)
     return _write(staging_dir(paths, received.submission_id) / "parsed.json", doc)
 
@@ -172,6 +175,7 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         dataset: write_arrow(folder / f"normalised-{dataset}.arrow", pa.concat_tables(tables))
         for dataset, tables in datasets.items()
     }
+    gated_doc(doc)
     report(received["province_code"], "normalise", received["file_name"])
     return _write(Path(parsed_path).with_name("normalised.json"), doc)
 
@@ -180,25 +184,36 @@ ID_IN_TEXT = "中有疑似身份证号，已屏蔽：身份证号只能出现在
 ID_IN_TEXT_CODE = "id_in_non_id_column"
 
 
-def _ids_in(column: pa.ChunkedArray) -> np.ndarray:
-    """Where a text column holds an ID-number-shaped token (has_id), read in Python only where 18 such digits run."""
-    found = np.zeros(len(column), bool)
-    # ID_SHAPE without its boundaries (RE2 has no lookbehind): every cell has_id finds matches it
-    maybe = np.flatnonzero(pc.match_substring_regex(column, "[0-9]{17}[0-9Xx]").fill_null(False).to_numpy())
-    if len(maybe):
-        cells = column.take(pa.array(maybe)).to_pylist()
-        found[maybe] = np.fromiter(by_distinct(cells, has_id), bool, len(maybe))
-    return found
+def gated_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column as it may be stored: cells holding invisible characters passed through ``gate``."""
+    hidden = pc.match_substring_regex(column, INVISIBLE).fill_null(False)
+    if not pc.any(hidden).as_py():
+        return column
+    return pc.if_else(hidden, pa.array(by_distinct(column.to_pylist(), mask_ids), pa.string()), column)
+
+
+def gated_doc(doc: dict[str, Any]) -> None:
+    """A step's document as it may be stored: messages, warnings, rejections and the header mapping (the
+    submitter's headers and sheet names) passed through ``gate``."""
+    for rejection in doc["rejections"]:
+        rejection["value"], rejection["reason"] = mask_ids(rejection["value"]), mask_ids(rejection["reason"])
+    doc["warnings"] = [mask_ids(w) for w in doc["warnings"]]
+    if doc.get("message"):
+        doc["message"] = mask_ids(doc["message"])
+    for mapping in doc.get("header_mapping") or []:
+        for key in ("submitted_header", "sheet"):
+            mapping[key] = mask_ids(mapping.get(key))
 
 
 def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """No ID number leaves a form's staging in clear: a record holding one is rejected with it masked, and
-    messages, warnings and rejections are masked (a registry sent without its header is read as a form)."""
+    messages, warnings, rejections and header mapping are gated (a registry sent without its header is read
+    as a form); the kept text cells lose their invisible characters."""
     kept = {}
     for dataset, table in tables.items():
         header = header_of(dataset, header_names(dataset, doc.get("header_mapping")))
         text = [name for name in table.column_names if name != "_row" and pa.types.is_string(table[name].type)]
-        hits = {name: _ids_in(table[name]) for name in text}
+        hits = {name: holds_id(table[name]) for name in text}
         found = np.zeros(table.num_rows, bool)
         for hit in hits.values():
             found |= hit
@@ -210,12 +225,11 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
                     doc["rejections"].append(
                         asdict(Rejection(row["_row"], name, mask_ids(row[name]), reason, ID_IN_TEXT_CODE))
                     )
-        kept[dataset] = table.filter(pa.array(~found)) if found.any() else table
-    for rejection in doc["rejections"]:
-        rejection["value"], rejection["reason"] = mask_ids(rejection["value"]), mask_ids(rejection["reason"])
-    doc["warnings"] = [mask_ids(w) for w in doc["warnings"]]
-    if doc.get("message"):
-        doc["message"] = mask_ids(doc["message"])
+        table = table.filter(pa.array(~found)) if found.any() else table
+        for name in text:
+            table = table.set_column(table.column_names.index(name), name, gated_column(table[name]))
+        kept[dataset] = table
+    gated_doc(doc)
     return kept
 
 

@@ -22,7 +22,7 @@ from prefect.tasks import exponential_backoff
 from fupin.config import Paths, Source
 from fupin.faults import fault_point
 from fupin.progress import report
-from fupin.safe_text import printable
+from fupin.safe_text import printable, shown_name
 from tasks.records import Received, submission_kind
 
 # Every entry of a source gets a ledger row; these are refused before any byte of them is read.
@@ -286,30 +286,40 @@ def pull_source(source: Source, paths: Paths, seen: dict[str, str], timeout_seco
     local = _is_local(fs)
     cached = _read_stat_cache(paths, source.province_code) if local else {}
     stats: dict[str, list] = {}
+    taken: set[str] = set()  # 'path|sha' of this run's entries, as the ledger will key them
     for entry in list_source(source, timeout_seconds):
-        rel = printable(entry.rel)  # what the ledger, receipts and screens show: no control or undecodable bytes
+        # what the ledger, receipts, Prefect and screens show: ID numbers masked, no invisible, control or
+        # undecodable characters; the ledger's keys ('province|path|sha') compare these masked paths
+        rel = shown_name(entry.rel)
         refused = entry.refused
         if refused is None:
             try:
                 key = _stat_key(entry.full) if local else None
-                known = cached.get(entry.full)
+                # keyed by the masked path (two names that differ only inside an ID number share a key and
+                # are read again, as the stat then differs: correct, if not free)
+                cache_key = shown_name(entry.full)
+                known = cached.get(cache_key)
                 if key is not None and isinstance(known, list) and known[:-1] == key:
                     sha = known[-1]
                 else:
                     sha = _sha256_of(fs, entry.full)
                 if key is not None:
-                    stats[entry.full] = [*key, sha]
+                    stats[cache_key] = [*key, sha]
             except NotRegularFile:  # replaced by a link or a pipe since it was listed
                 refused = REFUSALS["symlink" if os.path.islink(entry.full) else "fifo"]
             except (FileNotFoundError, PermissionError, IsADirectoryError):
                 refused = REFUSALS["unreadable"]
         if refused is not None:
             # never read, never archived: the ledger row says why; its sha256 stays empty
-            if f"{source.province_code}|{rel}|" not in seen:
+            if f"{source.province_code}|{rel}|" not in seen and f"{rel}|" not in taken:
+                taken.add(f"{rel}|")
                 received.append(_refused(source, rel, refused))
             continue
-        if f"{source.province_code}|{rel}|{sha}" in seen:
-            continue  # this very file was received on an earlier run: read, nothing written
+        if f"{source.province_code}|{rel}|{sha}" in seen or f"{rel}|{sha}" in taken:
+            # this very file was received on an earlier run (read, nothing written), or is, under a name
+            # that differs from one of this run's only inside an ID number, the same content: one submission
+            continue
+        taken.add(f"{rel}|{sha}")
         ext = "".join(PurePosixPath(rel).suffixes[-1:]).lower()
         sha, size, raw_path = _copy_to_archive(fs, entry.full, archive_dir, ext)
         fault_point("pull")

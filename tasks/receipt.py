@@ -24,7 +24,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from fupin.safe_text import neutralise, printable
+from fupin.safe_text import neutralise, shown_name
 from tasks.records import Outcome, Rejection
 from warehouse.contracts import contracts
 from warehouse.reference import labels_of
@@ -104,7 +104,7 @@ _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]')
 
 def safe_stem(file_name: str) -> str:
     """A file name's stem that any file system takes: escaped, no separators, no leading dot, ≤ STEM_MAX_BYTES."""
-    stem = _UNSAFE_IN_NAME.sub("_", printable(Path(file_name).stem)).lstrip(". ") or "file"
+    stem = _UNSAFE_IN_NAME.sub("_", shown_name(Path(file_name).stem)).lstrip(". ") or "file"
     encoded = stem.encode("utf-8")
     if len(encoded) > STEM_MAX_BYTES:
         stem = encoded[:STEM_MAX_BYTES].decode("utf-8", errors="ignore") + "…"

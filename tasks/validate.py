@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from tasks.messages import code_in
 from tasks.normalise.columns import staging_schema
+from tasks.normalise.helpers import wide_names
 from tasks.records import Rejection
 from warehouse.contracts import contracts
 
@@ -101,7 +102,9 @@ def header_of(dataset: str, headers: dict[str, str]):
 
     def header(name: str, record: dict | None = None) -> str:
         if record and name == "amount_yuan" and record.get("fund_type"):
-            wide = headers.get(f"{record['fund_type']}/{record.get('fund_level')}")
+            # a wide column is named by the parts of the key its header gives: civil_affairs/central, 2016, central
+            names = wide_names(record.get("year"), record["fund_type"], record.get("fund_level"))
+            wide = next((headers[n] for n in names if n in headers), None)
             if wide:
                 return wide
         if name == "county_code" and name not in headers:

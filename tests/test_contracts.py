@@ -120,7 +120,7 @@ def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
         )
         row = "select '36' as province_code, '360827' as county_code, 2017 as year, 'civil_affairs' as fund_type, "
         row += "{level} as fund_level, 1.00 as amount_yuan, 's1' as submission_id, now() as valid_from"
-        for level in ("'central'", "'central'", "'municipal'"):
+        for level in ("'central'", "'central'", "'township'"):
             con.execute(f"insert into core.fct_fund_allocation_history by name {row.format(level=level)}")
         training = "select '00' as province_code, 'p' as programme, {county} as county_code, {prefecture} as "
         training += "prefecture_code, 2018 as year, 1 as trainees, 's2' as submission_id, now() as valid_from"

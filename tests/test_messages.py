@@ -29,7 +29,7 @@ CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 FUNDS_HEADER = ["年度", "行政区划代码", "县市区", "资金类别", "资金级别", "金额（元）"]
 FUNDS = [  # each row one mistake a clerk makes, but row 7
-    ["2017", "360827", "遂川县", "民政事业费", "市级", "1000"],  # 2 unknown_fund_level
+    ["2017", "360827", "遂川县", "民政事业费", "乡级", "1000"],  # 2 unknown_fund_level
     ["2017", "360321", "莲花县", "民政事业费", "中央", "-500.00"],  # 3 negative_amount
     ["2017", "360881", "井冈山市", "民政事业费", "中央", "3%"],  # 4 money_is_percent
     ["2017", "360827", "遂川县", "彩票公益金", "中央", "三十万"],  # 5 not_a_number
@@ -236,7 +236,9 @@ def test_a_row_rejection_reads_as_the_issue_asks(corpus_run):
     sid = files["江西资金下达2017更正.csv"]
     by_row = {(row, code): reason for s, row, _, _, reason, code in corpus_run["rejections"] if s == sid}
     assert by_row[(3, "negative_amount")] == "“金额（元）”不能为负数（折合 -500.00 元）：请填写实际数值，没有的填 0"
-    assert by_row[(2, "unknown_fund_level")] == "“资金级别”填写的「市级」不是可接受的资金级次：请填写 中央 或 省级"
+    assert by_row[(2, "unknown_fund_level")] == (
+        "“资金级别”填写的「乡级」不是可接受的资金级次：请填写 中央、省级、市级 或 县级"
+    )
     assert by_row[(8, "duplicate_row")].startswith(
         "“行政区划代码”这一行与第 7 行重复（县代码、年度、资金类型、资金级别相同"
     )

@@ -37,10 +37,22 @@ def _ids(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
     births = start + rng.integers(0, 60 * 365, n).astype("timedelta64[D]")
     ymd = np.char.replace(np.datetime_as_string(births, unit="D"), "-", "")
     seq = np.char.zfill(rng.integers(0, 1000, n).astype(str), 3)
-    body = np.char.add(np.char.add(codes.astype(str), ymd), seq)
+    body = _unique(np.char.add(np.char.add(codes.astype(str), ymd), seq))
     digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(n, 17).astype(np.int64) - 48
     check = CHECK_CHARS[(digits * WEIGHTS).sum(axis=1) % 11].view("S1").astype(str)
     return np.char.add(body, check)
+
+
+def _unique(bodies: np.ndarray) -> np.ndarray:
+    """The bodies, a repeated one given the next free sequence number: one person heads one household."""
+    seen: set[str] = set()
+    out = bodies.tolist()
+    for i, body in enumerate(out):
+        while body in seen:
+            body = f"{body[:14]}{(int(body[14:]) + 1) % 1000:03d}"
+        seen.add(body)
+        out[i] = body
+    return np.array(out)
 
 
 def _names(rng: np.random.Generator, n: int) -> np.ndarray:

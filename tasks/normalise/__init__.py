@@ -32,8 +32,10 @@ from tasks.normalise.columns import (
     width_of,
 )
 from tasks.normalise.helpers import (
+    NOT_THIS_YEAR_CODE,
     UNRECOGNISED_CODE,
     Vocabulary,
+    ambiguous_columns_message,
     code_of,
     detect_dataset,
     fund_level_of,
@@ -48,6 +50,7 @@ from tasks.normalise.helpers import (
 )
 from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
 from tasks.normalise.values import is_missing, parse_number, parse_year
+from tasks.normalise.years import by_year, grouped_mapping
 from tasks.records import Rejection, all_refused, refused_alike
 from warehouse.contracts import contracts
 from warehouse.reference import is_county_level, resolve_county_pair, resolve_target_pair
@@ -101,9 +104,12 @@ def submitted_headers(dataset: str, header: list, hmap) -> dict[str, str]:
         if index in labels:
             out.setdefault(column.field, labels[index])
             out.setdefault(column.name, labels[index])
-    for index, (fund_type, level) in hmap.wide.items():
+    for index, key in hmap.wide.items():
         if index in labels:
-            out[f"{fund_type}/{level}"] = labels[index]
+            out[key.name] = labels[index]
+    for index, total in hmap.totals.items():
+        if index in labels:
+            out[total.name] = labels[index]
     return out
 
 
@@ -113,10 +119,10 @@ def field_label(dataset: str, name: str) -> str:
     for column in [*contract.inputs, *contract.columns]:
         if name in (column.name, column.field):
             return column.label or column.zh or name
-    fund_type, _, level = name.partition("/")
-    if level:  # a wide fund column: 民政事业费/中央
-        coded = {c.name: {v.code: v.zh for v in c.values} for c in contract.columns if c.values}
-        return f"{coded.get('fund_type', {}).get(fund_type, fund_type)}/{coded.get('fund_level', {}).get(level, level)}"
+    coded = {v.code: v.zh for c in contract.columns for v in c.values} | {"total": "合计"}
+    parts = name.split("/")
+    if all(p in coded or p.isdigit() for p in parts):  # a wide fund column: 民政事业费/中央, 2016/central, …/total
+        return "/".join(coded.get(p, f"{p}年") for p in parts)
     return name
 
 
@@ -175,12 +181,20 @@ def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> b
 def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | None = None) -> Normalised:
     """Canonical rows for one parsed table of a province's submission, headers read with ``vocabs``."""
     vocabs = vocabs or vocabularies()
+    grouped = by_year(table)  # 2015年/农业户籍人口 | 2016年/农业户籍人口: one row per county and year
+    if grouped is not None:
+        result = normalise_table(grouped[0], province_code, vocabs)
+        result.header_mapping = grouped_mapping(result.header_mapping, grouped[1], table.header)
+        return result
     context_year = year_from_context(table.context, table.file_name)
     required = {d: contracts()[d].required for d in vocabs}
     dataset, hmap, reason, missing = detect_dataset(table.header, vocabs, required, context_year is not None)
     where = f"{table.file_name} 工作表「{table.sheet}」" if table.sheet else table.file_name
     unread = [{"submitted_header": h, "column_name": None, "matched_by": "unknown"} for h in hmap.unknown]
     unread += [{"submitted_header": h, "column_name": None, "matched_by": "ambiguous"} for h in hmap.ambiguous]
+    unread += [
+        {"submitted_header": h, "column_name": None, "matched_by": "not_this_year"} for h, _ in hmap.not_this_year
+    ]
     mapping = [{"sheet": table.sheet or "", **m} for m in [*hmap.mapping, *unread]]
     if dataset is None:
         if missing:
@@ -201,6 +215,15 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             ),
             header_mapping=mapping,
         )
+    if hmap.conflicts:
+        name, labels = next(iter(hmap.conflicts.items()))
+        return Normalised(
+            None,
+            rows_total=len(table.rows),
+            error=f"{where}：{ambiguous_columns_message(dataset, name, labels, vocabs[dataset])}",
+            error_field=name.split("[")[0],
+            header_mapping=mapping,
+        )
     if _needs_level_column(dataset, table, hmap, vocabs[dataset]):
         return Normalised(
             None,
@@ -210,6 +233,8 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             header_mapping=mapping,
         )
     out = Normalised(dataset, rows_total=len(table.rows), header_mapping=mapping)
+    for label, what in hmap.not_this_year:
+        out.warnings.append(f"{where}：“{label}”为{what}，未作为本年金额读取 [{NOT_THIS_YEAR_CODE}]")
     if hmap.unknown or hmap.ambiguous:
         unread = [*(f"“{u}”" for u in hmap.unknown), *(f"“{a}”（含义不明）" for a in hmap.ambiguous)]
         out.warnings.append(f"{where}：未识别的列已忽略：{'、'.join(unread)} [columns_ignored]")
@@ -275,9 +300,19 @@ def _refused_from_the_start(plan: _Plan, columns, table, reading: tuple) -> Reje
 
 
 def _needs_level_column(dataset: str, table, hmap, vocab: Vocabulary) -> bool:
-    """A long fund table without a level column whose fund types are not all centre-only: one file-level message."""
-    if dataset != "fund_allocation" or "fund_type" not in hmap.columns or "fund_level" in hmap.columns:
+    """A fund table that says no level for some fund type that is not centre-only: one file-level message.
+
+    The level comes from a wide column's header (民政事业费/中央) or a level column; where neither gives it,
+    every fund type (a wide header's, or the fund type column's) must be one the centre alone funds.
+    """
+    if dataset != "fund_allocation" or "fund_level" in hmap.columns:
         return False
+    if any(k.fund_level is None and k.fund_type is not None for k in hmap.wide.values()):
+        return True
+    if "fund_type" not in hmap.columns:
+        return False
+    if hmap.wide and all(k.fund_level or k.fund_type for k in hmap.wide.values()) and "amount" not in hmap.columns:
+        return False  # the fund type column is read only by wide columns that name their level
     column = contracts()[dataset].column("fund_type")
     cells = [_cell(row, hmap.columns["fund_type"]) for row in table.rows]
     # a refused cell is the row's own rejection; the others must all have a default level
@@ -325,7 +360,9 @@ def _resolve_cells(
     raise _RowError("county_code", value, f"：{hit.reason or '县代码无法识别'}", hit.code or "unknown_county")
 
 
-def _year(row: list, hmap, context_year: int | None) -> int:
+def _year(row: list, hmap, context_year: int | None) -> int | None:
+    if hmap.years_in_columns:  # 2016年 | 2017年: each wide column gives its own
+        return None
     return _year_cell(_cell(row, hmap.columns.get("year")), "year" in hmap.columns, context_year)
 
 
@@ -366,20 +403,38 @@ class _Plan:
 
         live = _carries_facts(columns, raw("county"))
         county = by_distinct_pairs(raw("county_code"), raw("county"), self._county)
-        year = by_distinct(raw("year"), lambda v: _year_cell(v, "year" in cols, self.context_year))
+        if hmap.years_in_columns:  # 2016年 | 2017年: each wide column gives its own
+            year: list = [None] * n
+        else:
+            year = by_distinct(raw("year"), lambda v: _year_cell(v, "year" in cols, self.context_year))
         action = contract.column("row_action")
         acts = by_distinct(raw(action.field), lambda v: _value(action, v, None, None, {}, contract))
         refer = failed(county) | failed(year) | np.fromiter((a == "withdraw" for a in acts), bool, n)
         base = {**_place_columns(county, contract.targets), "year": year}
         wide = []
-        for i, (fund_type, level) in hmap.wide.items():
-            amounts = money_column(
-                columns[i],
-                plain_factor(hmap.units.get(i), self.default_unit),
-                lambda v, i=i: to_yuan(v, hmap.units.get(i), self.default_unit),
-            )
+        parsed = {i: self._amounts(columns, i) for i in [*hmap.wide, *hmap.totals]}
+        row_types = None
+        if any(k.fund_type is None for k in hmap.wide.values()):  # the fund type from the row's own column
+            row_types = self._values(contract.column("fund_type"), raw, None)
+        for i, key in hmap.wide.items():
+            amounts = parsed[i]
             refer |= failed(amounts)
-            wide.append(({**base, "fund_type": fund_type, "fund_level": level, "amount_yuan": amounts}, amounts))
+            present = ~is_none(amounts) & ~failed(amounts)
+            types = key.fund_type if key.fund_type else row_types
+            if key.fund_level:
+                levels: Any = key.fund_level
+            else:
+                levels = self._values(contract.column("fund_level"), raw, _per_row(types, n))
+                refer |= failed(levels) & present
+            if not key.fund_type:
+                refer |= failed(row_types) & present
+            values = {**base, "fund_type": types, "fund_level": levels, "amount_yuan": amounts}
+            if key.year is not None:
+                values["year"] = key.year
+            wide.append((values, amounts))
+        for i, total in hmap.totals.items():
+            members = [parsed[m] for m in total.members]
+            refer |= failed(parsed[i]) | _totals_differ(parsed[i], members, self._tolerance(i, total))
         long, has_long = self._long(raw, refer)
         if long is None:  # a wide form without a long part: its records carry the optional columns too
             optional = {}
@@ -399,6 +454,15 @@ class _Plan:
                 segment(self.dataset, row_numbers, np.flatnonzero(settled & has_long), len(wide), {**base, **long})
             )
         return segments, np.flatnonzero(live & refer).tolist()
+
+    def _amounts(self, columns: list[list[str | None]], i: int):
+        unit = self.hmap.units.get(i)
+        return money_column(
+            columns[i], plain_factor(unit, self.default_unit), lambda v: to_yuan(v, unit, self.default_unit)
+        )
+
+    def _tolerance(self, i: int, total) -> Decimal:
+        return total_tolerance(plain_factor(self.hmap.units.get(i), self.default_unit), len(total.members))
 
     def _county(self, cells: tuple[str | None, str | None]) -> str:
         return _resolve_cells(cells[0], cells[1], self.province, self.contract.targets)
@@ -465,6 +529,78 @@ def _carries_facts(columns: list[list[str | None]], county: list[str | None]) ->
     return ~blank & ~np.fromiter(subtotal, bool, len(county))
 
 
+def _per_row(values: Any, n: int) -> list:
+    """A column's values per row: a list as it is, one value (a wide header's fund type) repeated."""
+    return values if isinstance(values, list) else [values] * n
+
+
+def total_tolerance(factor: int | None, members: int) -> Decimal:
+    """How far a 合计 cell may stand from its parts' sum, in yuan: half a unit of the last of two decimals each."""
+    return Decimal("0.005") * (factor or 1) * members + Decimal("0.01")
+
+
+def _totals_differ(total, members: list, tolerance: Decimal) -> np.ndarray:
+    """Rows whose 合计 cell (read) differs from the sum of its member cells (empty: 0) by more than ``tolerance``."""
+    totals = total.values.to_pylist()
+    parts = [m.values.to_pylist() for m in members]
+    out = np.zeros(len(totals), bool)
+    for r, value in enumerate(totals):
+        if value is not None:
+            out[r] = abs(value - sum((p[r] or 0 for p in parts), Decimal(0))) > tolerance
+    return out
+
+
+def _check_total(row: list, hmap, index: int, total, amounts: dict[int, Decimal | None], default_unit) -> None:
+    """The row's rejection when its 合计 cell is not the sum of the cells it totals (row_total_mismatch)."""
+    unit = hmap.units.get(index)
+    value = _convert(total.name, _cell(row, index), to_yuan, unit, default_unit)
+    if value is None:
+        return
+    summed = sum((amounts[m] or 0 for m in total.members), Decimal(0))
+    factor = plain_factor(unit, default_unit)
+    if abs(value - summed) <= total_tolerance(factor, len(total.members)):
+        return
+    parts = "、".join(f"“{hmap.labels[m]}”" for m in total.members)
+    raise _RowError(
+        total.name,
+        _cell(row, index),
+        f"为 {_in_unit(value, factor, unit or default_unit)}，"
+        f"但{parts}相加为 {_in_unit(summed, factor, unit or default_unit)}："
+        "合计应等于各列之和，这一行未读取；请核对后重新报送这一行",
+        "row_total_mismatch",
+    )
+
+
+def _in_unit(yuan: Decimal, factor: int | None, unit: str | None) -> str:
+    """Yuan shown in the form's own unit: 300万元, 1234.5元."""
+    shown = (yuan / (factor or 1)).normalize()
+    return f"{shown:f}{unit if factor and unit else '元'}"
+
+
+def _wide_records(contract, row: list, hmap, record: dict, default_unit) -> list[dict]:
+    """One record per filled wide column of a row, its key completed from the row's long columns; 合计 checked."""
+    amounts = {
+        i: _convert(key.name, _cell(row, i), to_yuan, hmap.units.get(i), default_unit) for i, key in hmap.wide.items()
+    }
+    for index, total in hmap.totals.items():
+        _check_total(row, hmap, index, total, amounts, default_unit)
+    out = []
+    for i, key in hmap.wide.items():
+        if amounts[i] is None:
+            continue
+        fund_type = key.fund_type or _row_value(contract, "fund_type", row, hmap, default_unit, {})
+        level = key.fund_level or _row_value(contract, "fund_level", row, hmap, default_unit, {"fund_type": fund_type})
+        year = key.year if key.year is not None else record["year"]
+        out.append({**record, "year": year, "fund_type": fund_type, "fund_level": level, "amount_yuan": amounts[i]})
+    return out
+
+
+def _row_value(contract, name: str, row: list, hmap, default_unit, record: dict):
+    column = contract.column(name)
+    raw = _cell(row, hmap.columns.get(column.field))
+    return _value(column, raw, hmap.units.get(hmap.columns.get(column.field, -1)), default_unit, record, contract)
+
+
 def _row_records(dataset: str, row: list, hmap, province: str, context_year, default_unit) -> list[dict]:
     """The canonical records of one row, each column converted as its contract declares it."""
     contract = contracts()[dataset]
@@ -475,10 +611,7 @@ def _row_records(dataset: str, row: list, hmap, province: str, context_year, def
         return _withdrawals(contract, row, hmap, record)
     wide = []
     if hmap.wide:  # one record per fund column of a wide form
-        for i, (fund_type, level) in hmap.wide.items():
-            amount = _convert(f"{fund_type}/{level}", _cell(row, i), to_yuan, units.get(i), default_unit)
-            if amount is not None:
-                wide.append({**record, "fund_type": fund_type, "fund_level": level, "amount_yuan": amount})
+        wide = _wide_records(contract, row, hmap, record, default_unit)
         if not all(c.field in cols for c in contract.columns if not c.nullable and c.name not in record):
             return [{**r, **_optional(contract, row, hmap, default_unit, r)} for r in wide]
     for column in contract.columns:
@@ -542,8 +675,12 @@ def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
     """Key-only records of a row marked 撤销/作废: the facts with these keys are withdrawn, nothing replaces them."""
     base = {**record, "row_action": "withdraw"}
     if contract.dataset == "fund_allocation":
-        keys = [{"fund_type": t, "fund_level": lv} for t, lv in hmap.wide.values()]
-        if "fund_type" in hmap.columns:
+        keys = []
+        for key in hmap.wide.values():
+            fund_type = key.fund_type or _row_value(contract, "fund_type", row, hmap, None, {})
+            level = key.fund_level or _row_value(contract, "fund_level", row, hmap, None, {"fund_type": fund_type})
+            keys.append({"fund_type": fund_type, "fund_level": level, "year": key.year or record["year"]})
+        if "fund_type" in hmap.columns and (not hmap.wide or "amount" in hmap.columns):
             fund_type = _value(
                 contract.column("fund_type"), _cell(row, hmap.columns["fund_type"]), None, None, {}, contract
             )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import cache
 
-from tasks.normalise.settings import SUBTOTAL_LABELS
+from tasks.normalise.settings import LEVEL_AFFIXES, NOT_THIS_YEAR, SUBTOTAL_LABELS
 from tasks.normalise.values import (
     CellError,
     check_count,
@@ -76,6 +76,7 @@ class Vocabulary:
     fund_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     default_level: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # field → the label a clerk would write
+    money: frozenset[str] = frozenset()  # fields of money (an amount qualified as not this year's is not one)
 
     def __post_init__(self) -> None:
         self._synonyms = _lookup(tuple((k, tuple(v)) for k, v in self.synonyms.items()))
@@ -114,63 +115,168 @@ def _find(table: dict[str, tuple[str, ...]], label: str) -> str | None:
     return _lookup(tuple((k, tuple(v)) for k, v in table.items())).get(label)
 
 
+@dataclass(frozen=True)
+class WideKey:
+    """What a wide column's header says of its cells' facts: a year, a fund type, a fund level, each optional.
+
+    The parts the header leaves out come from the row's long columns (资金类别, 资金级别, 年度) or the form's
+    year (title, file name): ``2016年`` under 资金类别/资金级别 columns, ``中央补助`` beside a 资金类别 column.
+    """
+
+    year: int | None = None
+    fund_type: str | None = None
+    fund_level: str | None = None
+
+    @property
+    def name(self) -> str:
+        """'civil_affairs/central', '2016/civil_affairs', 'central': the parts the header gives, in key order."""
+        return "/".join(str(p) for p in (self.year, self.fund_type, self.fund_level) if p is not None)
+
+    def covers(self, other: WideKey) -> bool:
+        """True when every part this key gives is the other's too (a 合计 column's key covers its members')."""
+        return all(
+            mine is None or mine == theirs
+            for mine, theirs in zip(
+                (self.year, self.fund_type, self.fund_level),
+                (other.year, other.fund_type, other.fund_level),
+                strict=True,
+            )
+        )
+
+
+def wide_names(year: object, fund_type: object, fund_level: object) -> list[str]:
+    """The names a record's wide column may have, the fullest first (a rejection's header is looked up by them)."""
+    parts = (year, fund_type, fund_level)
+    out = []
+    for mask in ((1, 1, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1)):
+        name = "/".join(str(p) for p, keep in zip(parts, mask, strict=True) if keep and p is not None)
+        if name and name not in out and all(p is not None for p, keep in zip(parts, mask, strict=True) if keep):
+            out.append(name)
+    return out
+
+
+@dataclass
+class WideTotal:
+    """A 合计 column of a wide form: never a fact, but each row's must equal the sum of its ``members``' cells."""
+
+    key: WideKey
+    members: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.key.name}/total" if self.key.name else "total"
+
+
 @dataclass
 class HeaderMap:
     """Where each canonical column sits in a table, how each header was matched, and what was not understood."""
 
     columns: dict[str, int] = field(default_factory=dict)
     units: dict[int, str] = field(default_factory=dict)
-    wide: dict[int, tuple[str, str]] = field(default_factory=dict)  # column → (fund_type, fund_level)
+    wide: dict[int, WideKey] = field(default_factory=dict)  # column → the key its cells' facts share
+    totals: dict[int, WideTotal] = field(default_factory=dict)  # 合计 column → the wide columns it sums
     unknown: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)  # '表头（county 或 county_code）'
     mapping: list[dict[str, str]] = field(default_factory=list)  # submitted_header, column_name, matched_by
+    # two or more headers read as one field (or two wide columns with one key): field → the headers; refused whole
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+    not_this_year: list[tuple[str, str]] = field(default_factory=list)  # (header, what it is): ignored, said so
+    labels: dict[int, str] = field(default_factory=dict, repr=False)  # column → its header as submitted
+    _candidates: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict, repr=False)
 
     def has(self, name: str) -> bool:
         """True when the canonical column (or one of 'a|b' alternatives) is present."""
         names = name.split("|")
-        if "fund_type" in names or "amount" in names:
-            if self.wide:
+        if self.wide:
+            if "amount" in names:
+                return True
+            if "fund_type" in names and all(k.fund_type for k in self.wide.values()):
+                return True
+            if "year" in names and all(k.year for k in self.wide.values()):
                 return True
         return any(n in self.columns for n in names)
+
+    @property
+    def years_in_columns(self) -> bool:
+        """True when every wide column names its year (2016年 | 2017年) and no long column gives one."""
+        return bool(self.wide) and all(k.year for k in self.wide.values()) and "year" not in self.columns
 
     def _place(self, index: int, label: str, name: str, how: str) -> None:
         if name == "ignore":
             return
-        if name in self.columns:
-            self.unknown.append(label)
-            return
-        self.columns[name] = index
-        self.mapping.append({"submitted_header": label, "column_name": name, "matched_by": how})
+        self._candidates.setdefault(name, []).append((index, label, how))
+        if name not in self.columns:
+            self.columns[name] = index
+            self.mapping.append({"submitted_header": label, "column_name": name, "matched_by": how})
+
+    def _settle(self, defaults: dict[str, str]) -> None:
+        """One column per field: an operator's heading (headers.yaml) over the others; two otherwise are refused."""
+        for name, found in self._candidates.items():
+            if len(found) < 2:
+                continue
+            operator = [c for c in found if c[2] == "operator"]
+            if len(operator) != 1:
+                self.conflicts[name] = [label for _, label, _ in found]
+                continue
+            index, label, how = operator[0]
+            if self.columns[name] != index:
+                self.columns[name] = index
+                entry = next(m for m in self.mapping if m["column_name"] == name)
+                entry.update(submitted_header=label, matched_by=how)
+            self.unknown += [other for i, other, _ in found if i != index]
+        dated = [i for i, k in self.wide.items() if k.year is not None]
+        if dated and "year" in self.columns:  # a year column and years in the headers: which year is a cell's?
+            self.conflicts["year"] = [self.labels[self.columns["year"]], *(self.labels[i] for i in dated)]
+        if "amount" not in self.columns:  # no long amount: a type or level column beside headers naming theirs
+            typed = [i for i, k in self.wide.items() if k.fund_type is not None]
+            leveled = [i for i, k in self.wide.items() if k.fund_level is not None and k.fund_type not in defaults]
+            for name, given in (("fund_type", typed), ("fund_level", leveled)):
+                if given and name in self.columns:
+                    self.conflicts[name] = [self.labels[self.columns[name]], *(self.labels[i] for i in given)]
+        seen: dict[WideKey, list[int]] = {}
+        for index, key in self.wide.items():
+            seen.setdefault(key, []).append(index)
+        for key, indexes in seen.items():
+            if len(indexes) > 1:
+                self.conflicts[f"amount_yuan[{key.name}]"] = [self.labels[i] for i in indexes]
 
 
 def map_header(header: list[str], vocab: Vocabulary) -> HeaderMap:
     """Map the submitter's header labels to a dataset's canonical columns and wide fund columns."""
     out = HeaderMap()
     level_labels = {clean_label(s)[0] for s in SUBTOTAL_LABELS}
+    subtotals: list[tuple[int, str, WideKey]] = []
     for i, label in enumerate(header):
         if not label or not str(label).strip():
             continue
+        out.labels[i] = str(label)
         parts = [clean_label(p) for p in str(label).split("/") if p.strip()]
         base, unit = parts[-1]
         units = [u for _, u in parts if u]
         if units:
             out.units[i] = units[-1]
+        candidates = (base, "".join(p for p, _ in parts), parts[0][0])
+        hit = next((h for h in map(vocab.exact, candidates) if h), None)
+        if hit and hit[1] == "operator":  # the operator's word (headers.yaml) before any reading of fupin's own
+            out._place(i, str(label), *hit)
+            continue
         wide = _wide_column(parts, vocab, level_labels)
-        if wide == "subtotal":
-            continue  # a subtotal column of a wide form: the parts carry the data
+        if isinstance(wide, tuple):  # ('subtotal', key): a 合计 column of a wide form, checked against its parts
+            subtotals.append((i, str(label), wide[1]))
+            continue
+        if isinstance(wide, str):  # a wide column qualified as not this year's: 上年结转/民政事业费/中央
+            out.not_this_year.append((str(label), wide))
+            continue
         if wide:
             out.wide[i] = wide
             out.mapping.append(
-                {
-                    "submitted_header": str(label),
-                    "column_name": f"amount_yuan[{wide[0]}/{wide[1]}]",
-                    "matched_by": "wide",
-                }
+                {"submitted_header": str(label), "column_name": f"amount_yuan[{wide.name}]", "matched_by": "wide"}
             )
             continue
-        candidates = (base, "".join(p for p, _ in parts), parts[0][0])
-        hit = next((h for h in map(vocab.exact, candidates) if h), None)
         if hit:
+            if _not_this_year(hit[0], label, vocab):
+                out.not_this_year.append((str(label), _not_this_year(hit[0], label, vocab)))
+                continue
             out._place(i, str(label), *hit)
             continue
         scores = vocab.scores(base) or vocab.scores("".join(p for p, _ in parts))
@@ -179,29 +285,142 @@ def map_header(header: list[str], vocab: Vocabulary) -> HeaderMap:
             out.unknown.append(str(label))
         elif len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
             out.ambiguous.append(f"{label}（{ranked[0][0]} 或 {ranked[1][0]}）")
+        elif _not_this_year(ranked[0][0], label, vocab):
+            out.not_this_year.append((str(label), _not_this_year(ranked[0][0], label, vocab)))
         else:
             out._place(i, str(label), ranked[0][0], "words")
+    out._settle(vocab.default_level)
+    for i, label, key in subtotals:
+        members = tuple(j for j, k in out.wide.items() if key.covers(k))
+        if not members:
+            out.unknown.append(label)
+            continue
+        total = WideTotal(key, members)
+        out.totals[i] = total
+        out.mapping.append(
+            {"submitted_header": label, "column_name": f"amount_yuan[{total.name}]", "matched_by": "wide_total"}
+        )
     return out
 
 
+def _not_this_year(name: str, label: str, vocab: Vocabulary) -> str | None:
+    """What an amount heading is when it is plainly not this year's allocation (上年结转数, 计划数 …), else None."""
+    if name not in vocab.money:
+        return None
+    return qualified(label)
+
+
+def qualified(label: str) -> str | None:
+    """上年结转数, 累计数, 计划数 … when the heading says its figures are not this year's allocation, else None."""
+    text = re.sub(r"\s+", "", to_halfwidth(str(label)))
+    return next((what for pattern, what in NOT_THIS_YEAR if re.search(pattern, text)), None)
+
+
+_YEAR_PART = re.compile(r"^(?P<y>(?:19|20)\d{2})年?度?(?P<rest>.*)$")
+
+
+def level_of(label: str, levels: dict[str, tuple[str, ...]]) -> str | None:
+    """The fund level a label names: a contract heading (中央, 省级), or it with affixes (中央财政补助资金, 省本级)."""
+    found = _find(levels, label)
+    if found:
+        return found
+    root = _level_root(label)
+    return _level_roots(tuple((k, tuple(v)) for k, v in levels.items())).get(root) if root else None
+
+
+def _level_root(label: str) -> str:
+    text = bare_label(clean_label(label)[0])
+    changed = True
+    while changed and text:
+        changed = False
+        for affix in LEVEL_AFFIXES:
+            if text.endswith(affix) and len(text) > len(affix):
+                text, changed = text[: -len(affix)], True
+                break
+    return text
+
+
+@cache
+def _level_roots(table: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    roots: dict[str, str] = {}
+    for code, headers in table:
+        for heading in headers:
+            roots.setdefault(_level_root(heading), code)
+    return roots
+
+
 def _wide_column(parts: list[tuple[str, str | None]], vocab: Vocabulary, subtotal: set[str]):
-    """(fund_type, fund_level) of a wide fund column such as 下达资金（万元）/民政事业费/中央, 'subtotal', or None."""
+    """The WideKey of a wide fund column, ('subtotal', key) for its 合计 column, a str when qualified, or None.
+
+    Each part of a header (rows of a multi-row header: 下达资金（万元）/民政事业费/中央) may give a year (2016年,
+    2016年金额), a fund type (民政事业费) or a level (中央, 中央补助, 省本级); the last part must give one of
+    them (or be 合计), the others may be a heading over them (下达资金). A heading qualified as not this year's
+    (上年结转/民政事业费/中央) gives what it is instead.
+    """
     if not vocab.fund_types:
         return None
-    base = parts[-1][0]
-    # three header rows put the fund type in the middle: 下达资金（万元）/民政事业费/中央
-    typed = [k for k, (p, _) in enumerate(parts) if _find(vocab.fund_types, p)]
-    if not typed:
+    year = fund_type = level = None
+    level_part = ""
+    given = 0
+    for k, (part, _) in enumerate(parts):
+        last = k == len(parts) - 1
+        if last and _is_subtotal(part, subtotal, vocab):
+            return "subtotal", WideKey(year, fund_type, level)
+        kind = _wide_part(part, vocab)
+        if kind is None:
+            if last:
+                return None
+            continue  # a heading over the parts (下达资金); a qualified one is said below
+        what, value = kind
+        if what == "year" and year is None:
+            year = value
+        elif what == "fund_type" and fund_type is None:
+            fund_type = value
+        elif what == "fund_level" and level is None:
+            level, level_part = value, part
+        else:
+            return None  # two years, two types or two levels in one header: not a column fupin can read
+        given += 1
+    if not given:
         return None
-    at = typed[0]
-    fund_type = _find(vocab.fund_types, parts[at][0])
-    if at == len(parts) - 1:
-        return (fund_type, vocab.default_level[fund_type]) if fund_type in vocab.default_level else None
-    if base in subtotal:
-        return "subtotal"
-    level = _find(vocab.fund_levels, base)
+    if level is None and fund_type in vocab.default_level:
+        level = vocab.default_level[fund_type]
+    if fund_type is None and level is None and year is None:
+        return None
+    if year is None and fund_type is None and (len(level_part) < 2 or vocab.exact(level_part)):
+        return None  # a level alone is a column only as people head one (中央, 省级补助), never 县 or 市
+    key = WideKey(year, fund_type, level)
+    what = next((qualified(p) for p, _ in parts if qualified(p)), None)
+    return what or key
+
+
+def _is_subtotal(part: str, subtotal: set[str], vocab: Vocabulary) -> bool:
+    """合计, 小计, and 合计 with an amount word around it (资金合计, 合计金额)."""
+    if part in subtotal:
+        return True
+    for label in subtotal:
+        rest = part.removeprefix(label) if part.startswith(label) else part.removesuffix(label)
+        if rest != part and (vocab.exact(rest) or ("",))[0] == "amount":
+            return True
+    return False
+
+
+def _wide_part(part: str, vocab: Vocabulary) -> tuple[str, object] | None:
+    """('year', 2016), ('fund_type', 'civil_affairs') or ('fund_level', 'central') of one header part, or None."""
+    fund_type = _find(vocab.fund_types, part)
+    if fund_type:
+        return "fund_type", fund_type
+    year = _YEAR_PART.match(part)
+    if year:
+        rest = bare_label(year["rest"])
+        if not rest or vocab.exact(rest) == ("amount", "synonym") or vocab.exact(rest) == ("amount", "exact"):
+            return "year", int(year["y"])
+        if vocab.scores(rest).get("amount") and len(vocab.scores(rest)) == 1:
+            return "year", int(year["y"])
+        return None
+    level = level_of(part, vocab.fund_levels)
     if level:
-        return fund_type, level
+        return "fund_level", level
     return None
 
 
@@ -246,6 +465,7 @@ def vocabularies(operator: dict[str, dict[str, list[str]]] | None = None) -> dic
             fund_levels=_values(levels) if levels else {},
             default_level={v.code: v.default_level for v in types.values if v.default_level} if types else {},
             labels={f.field: f.label or f.zh or (f.headers or ("",))[0] for f in fields},
+            money=frozenset(c.field for c in contract.columns if c.kind == "money"),
         )
     return out
 
@@ -255,6 +475,31 @@ def _values(column: Column) -> dict[str, tuple[str, ...]]:
 
 
 MISSING_COLUMN_CODE = "missing_required_column"
+AMBIGUOUS_COLUMNS_CODE = "ambiguous_columns"
+NOT_THIS_YEAR_CODE = "column_not_this_year"
+
+
+def ambiguous_columns_message(dataset: str, name: str, labels: list[str], vocab: Vocabulary) -> str:
+    """One line for a clerk: which headers could all be one field, and the two ways to say which one it is."""
+    if name.startswith("amount_yuan[") and name.endswith("]"):
+        from tasks.normalise import field_label  # a wide column's name in Chinese: 民政事业费/中央
+
+        what = field_label(dataset, name[len("amount_yuan[") : -1])
+    else:
+        what = column_label(name, vocab)
+    heads = "、".join(f"“{h}”" for h in labels)
+    example = "（如写明“上年结转”“累计”）" if name.split("[")[0] in vocab.money else ""
+    if name.startswith("amount_yuan["):
+        hint = f"不读的列（如 {dataset}: {{ignore: [{labels[0]}]}}）"
+    else:
+        hint = f"该读的列（如 {dataset}: {{{name}: [{labels[-1]}]}}）"
+    return (
+        f"有 {len(labels)} 列都可读作“{what}”：{heads}，无法确定应读哪一列，整个文件未读取；"
+        f"请把不该读的列改名{example}或删去后重新报送，"
+        f"或在 headers.yaml 中写明{hint} [{AMBIGUOUS_COLUMNS_CODE}]"
+    )
+
+
 UNRECOGNISED_CODE = "dataset_unrecognised"
 
 
@@ -374,13 +619,14 @@ def code_of(text: str | None, column: Column) -> str:
 def fund_level_of(text: str | None, fund_type: str, contract: Contract) -> str:
     """Canonical fund level of a long-form cell like 中央 / 省级; a centre-only fund type needs none."""
     column = contract.column("fund_level")
-    expected = " 或 ".join(v.zh for v in column.values)
+    names = [v.zh for v in column.values]
+    expected = f"{'、'.join(names[:-1])} 或 {names[-1]}" if len(names) > 1 else names[0]
     if text is None or not text.strip():
         default = next((v.default_level for v in contract.column("fund_type").values if v.code == fund_type), None)
         if default:
             return default
         raise CellError(f"为空：这类资金须写明级次，请填写 {expected}", "fund_level_empty")
-    found = _find(_values(column), clean_label(text)[0])
+    found = level_of(clean_label(text)[0], _values(column))
     if not found:
         raise CellError(f"填写的「{text}」不是可接受的资金级次：请填写 {expected}", "unknown_fund_level")
     return found

@@ -306,15 +306,17 @@ def _is_continuation(grid: Grid, r: int, header_start: int, merges: list[Merge])
     row, above = grid[r], grid[r - 1]
     if _is_blank(row) or any(looks_numeric(c) for c in row):
         return False
-    if _has_total_label(row) or _is_footer(row) or _is_column_number_row(row):
+    if _is_footer(row) or _is_column_number_row(row):
         return False
-    if all(_UNIT_ONLY.fullmatch(c or "") for c in _non_empty(row)):
-        return True
     for r0, c0, r1, c1 in merges:
         if header_start <= r0 < r <= r1:
             return True  # a header label merged down into this row
         if r1 == r - 1 and r0 >= header_start and c1 > c0 and any(row[c0 : c1 + 1]):
-            return True  # labels under a parent merged across columns
+            return True  # labels under a parent merged across columns: 民政事业费 over 合计 | 中央 | 省级
+    if _has_total_label(row):
+        return False
+    if all(_UNIT_ONLY.fullmatch(c or "") for c in _non_empty(row)):
+        return True
     width = len(row)
     blank_under_label = any(above[c] and not row[c] for c in range(width))
     label_under_blank = any(not above[c] and row[c] for c in range(width))

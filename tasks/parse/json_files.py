@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,39 @@ def _check_depth(text: str, name: str) -> None:
                 )
         elif token in "]}":
             depth -= 1
+
+
+class _Object(dict):
+    """A JSON object that remembers the keys written in it more than once (json.loads keeps the last, silently)."""
+
+    repeated: dict[str, int] = {}
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    """``object_pairs_hook``: the object, and each key written twice (spaces in a key do not count), how often."""
+    obj = _Object(pairs)
+    counts = Counter(squeeze_label(str(key)) for key, _ in pairs)
+    repeated = {key: n for key, n in counts.items() if n > 1}
+    if repeated:
+        obj.repeated = repeated
+    return obj
+
+
+def _refuse_repeated(obj: Any, name: str, where: str) -> None:
+    """A ParseError naming the first key an object (and the objects inside it) repeats: never last-one-wins."""
+    if isinstance(obj, list):
+        for item in obj:
+            _refuse_repeated(item, name, where)
+        return
+    if not isinstance(obj, dict):
+        return
+    for key, n in getattr(obj, "repeated", {}).items():
+        raise ParseError(
+            f"{name}：{where}中“{key}”出现了 {n} 次，无法确定应读哪一个值，整个文件未读取："
+            f"请每个字段只写一次后重新报送 [json_duplicate_key]"
+        )
+    for value in obj.values():
+        _refuse_repeated(value, name, where)
 
 
 def _records_of(doc: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
@@ -100,7 +134,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
         text, encoding = decode_text(data)
         _check_depth(text, name)
         # numbers stay exact text-like Decimals: a 10,000-digit integer is a bad cell, not an int Python refuses
-        doc = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        doc = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_object)
     except UnicodeDecodeError:
         raise ParseError(
             f"{name}：文字编码无法识别（既不是 UTF-8 也不是 GB18030）：请以 UTF-8 编码重新报送 [encoding_unknown]"
@@ -113,6 +147,12 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
     except (RecursionError, ValueError) as exc:  # the parser's own limits, whatever the check above missed
         raise ParseError(f"{name}：JSON 无法读取（{type(exc).__name__}）：请检查后重新报送 [json_unreadable]") from None
     records, metadata = _records_of(doc, name)
+    if isinstance(doc, dict):  # the envelope: its own keys, and what it holds beside the records
+        envelope = _Object(metadata)
+        envelope.repeated = getattr(doc, "repeated", {})
+        _refuse_repeated(envelope, name, "外层（记录列表之外）")
+    for index, record in enumerate(records, start=1):
+        _refuse_repeated(record, name, f"第 {index} 条记录")
     limits = Limits.from_env()
     _check_limits(records, metadata, limits, name)
 

@@ -14,7 +14,7 @@ The modules follow the data: ``reading`` (header, encoding, blocks; XLSX to CSV)
 the lake's layout of a registry and its errors.
 """
 
-from tasks.registry.checking import CHECK_CHARS, WEIGHTS, check_ids, masked_ids, normalise_ids
+from tasks.registry.checking import CHECK_CHARS, WEIGHTS, check_ids, gated_values, normalise_ids
 from tasks.registry.hashing import keyed_hashes, pii_key
 from tasks.registry.ingest import ingest_registry
 from tasks.registry.outcome import registry_outcome
@@ -36,7 +36,7 @@ __all__ = [
     "ingest_registry",
     "is_registry_file",
     "keyed_hashes",
-    "masked_ids",
+    "gated_values",
     "normalise_ids",
     "pii_key",
     "registry_columns",

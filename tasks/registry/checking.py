@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fupin.safe_text import ID_PREFILTER, INVISIBLE, has_id, mask_ids
+from tasks.normalise.columns import by_distinct
 from tasks.registry.hashing import string_buffers
 from tasks.registry.reading import REGISTRY_COLUMNS
 from tasks.registry.schema import REJECTION_SCHEMA
@@ -147,10 +149,6 @@ class CountyCodes:
         return self.known[value]
 
 
-# an ID number's shape in any other column (RE2 has no lookbehind: the neighbours are matched and kept)
-_ID_ELSEWHERE = r"(^|[^0-9A-Za-z])([0-9]{6})[0-9]{11}[0-9Xx]($|[^0-9A-Za-z])"
-
-
 _ID_COLUMNS_CHECKED = ("household_id", "county", "township", "village", "members", "status")
 
 
@@ -159,11 +157,44 @@ ID_CODE = "id_in_non_id_column"
 ID_ELSEWHERE_REASON = "中有疑似身份证号，已屏蔽：身份证号只能填在户主身份证号列"
 
 
-def masked_ids(values: pa.Array) -> pa.Array:
-    """``values`` with every ID-number-shaped token masked but its division code (twice: adjacent IDs)."""
-    for _ in range(2):
-        values = pc.replace_substring_regex(values, _ID_ELSEWHERE, r"\1\2************\3")
-    return values
+def gated_values(values: pa.Array) -> pa.Array:
+    """``values`` through ``gate`` (IDs of any shape masked but their division code, invisible characters
+    removed), in Python only where a value holds 15 digits or a format or control character."""
+    values = values.cast(pa.string())
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    maybe = pc.or_(
+        pc.match_substring_regex(values, ID_PREFILTER), pc.match_substring_regex(values, INVISIBLE)
+    ).fill_null(False)
+    if not pc.any(maybe).as_py():
+        return values
+    where = pa.array(np.flatnonzero(maybe.to_numpy(zero_copy_only=False)))
+    gated = pa.array([mask_ids(v) for v in pc.take(values, where).to_pylist()], pa.string())
+    return pc.replace_with_mask(values, maybe, gated)
+
+
+# a 15-digit number that may be an ID number of before 1999: a province's code, then yymmdd of a possible date
+# (``has_id`` then checks the date exactly)
+_PLAUSIBLE_15 = (
+    r"^(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[12])[0-9]{6}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}$"
+)
+
+
+def holds_id(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where a value holds a resident ID number in any shape (``has_id``), decided on Arrow for a value of ASCII
+    digits alone (18 of them: an ID; 15: if plausible; any other count: none) and read in Python (once per
+    distinct value) only where 15 digits of any width stand close together among other characters."""
+    pure = pc.ascii_is_decimal(values).fill_null(False)
+    length = pc.binary_length(values).fill_null(0)
+    found = pc.and_(pure, pc.equal(length, 18)).to_numpy(zero_copy_only=False).copy()
+    plausible = pc.and_(pc.and_(pure, pc.equal(length, 15)), pc.match_substring_regex(values, _PLAUSIBLE_15))
+    maybe = plausible.fill_null(False).to_numpy(zero_copy_only=False)
+    other = pc.and_(pc.invert(pure), pc.match_substring_regex(values, ID_PREFILTER)).fill_null(False)
+    maybe |= other.to_numpy(zero_copy_only=False)
+    where = np.flatnonzero(maybe)
+    if len(where):
+        cells = values.take(pa.array(where)).to_pylist()
+        found[where] = np.fromiter(by_distinct(cells, has_id), bool, len(where))
+    return found
 
 
 def check_block(
@@ -240,12 +271,10 @@ def check_block(
         )
 
     for name in _ID_COLUMNS_CHECKED:
-        # the regex costs ~90 ms per million rows and column; the longest value's length ~5 ms, and rules it out
-        if name in col and (pc.max(pc.binary_length(col[name])).as_py() or 0) >= 18:
-            holds_id = pc.fill_null(pc.match_substring_regex(col[name], _ID_ELSEWHERE), False)
-            problems.append(
-                (holds_id.to_numpy(zero_copy_only=False), name, col[name], h(name) + ID_ELSEWHERE_REASON, ID_CODE)
-            )
+        # counting digits costs ~90 ms per million rows and column; the longest value's length ~5 ms, and
+        # rules it out (an ID number has 15 characters at least)
+        if name in col and (pc.max(pc.binary_length(col[name])).as_py() or 0) >= 15:
+            problems.append((holds_id(col[name]), name, col[name], h(name) + ID_ELSEWHERE_REASON, ID_CODE))
 
     bad = np.zeros(n, dtype=bool)
     rejections = []
@@ -260,10 +289,10 @@ def check_block(
                 {
                     "row_number": pa.array(rows[mask]),
                     "field": pa.array([field_name] * len(where), type=pa.string()),
-                    "value": masked_ids(pc.take(values, where).cast(pa.string()))
+                    "value": gated_values(pc.take(values, where).cast(pa.string()))
                     if values is not None
                     else pa.nulls(len(where), pa.string()),
-                    "reason": masked_ids(
+                    "reason": gated_values(
                         (
                             pc.take(reason, where) if isinstance(reason, pa.Array) else pa.array([reason] * len(where))
                         ).cast(pa.string())
@@ -278,8 +307,11 @@ def check_block(
     good = ~bad
     keep = None if not bad.any() else pa.array(good)
 
-    def kept(values: pa.Array) -> pa.Array:
-        return values if keep is None else pc.filter(values, keep)
+    def kept(values: pa.Array) -> pa.Array:  # the kept rows; their text without invisible characters
+        values = values if keep is None else pc.filter(values, keep)
+        if pa.types.is_string(values.type) and pc.any(pc.match_substring_regex(values, INVISIBLE)).as_py():
+            values = pc.replace_substring_regex(values, INVISIBLE, "")
+        return values
 
     return {
         "household_id": kept(pc.utf8_trim_whitespace(col["household_id"])),

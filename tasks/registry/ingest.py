@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fupin.safe_text import mask_ids
 from tasks.registry.checking import CountyCodes, check_block
 from tasks.registry.hashing import backend, fingerprints, keyed_hashes
 from tasks.registry.reading import (
@@ -209,7 +210,9 @@ def _ingest(
     cols: dict[str, int],
 ) -> RegistryResult:
     result = RegistryResult(str(out_dir / "registry_good.parquet"), str(out_dir / "registry_rejections.parquet"))
-    result.household_id_header = header[cols["household_id"]]
+    # the submitter's headers, named in the reasons of repeats: gated, as every submitted word
+    result.household_id_header = mask_ids(header[cols["household_id"]])
+    result.head_id_header = mask_ids(header[cols["head_id"]]) if "head_id" in cols else None
     counties = CountyCodes(province_code)
     submission = pa.array([submission_id], type=pa.string())
     backend()  # chosen (and said in the run's log) here: the worker threads below are outside the run's context
@@ -218,19 +221,22 @@ def _ingest(
         size = len(rows) + (unread.num_rows if unread is not None else 0)
         extra = [unread] if unread is not None else []
         if not len(rows):
-            return _Block(size, None, np.empty(0, dtype=np.uint64), extra)
+            return _Block(size, None, _NO_PRINTS, _NO_PRINTS, extra)
         good, rejections = check_block(columns, rows, counties, {k: header[i] for k, i in cols.items()})
         rejections = extra + rejections
         if good is None:
-            return _Block(size, None, np.empty(0, dtype=np.uint64), rejections)
+            return _Block(size, None, _NO_PRINTS, _NO_PRINTS, rejections)
         good["household_key"] = keyed_hashes(key, good["household_key"])
         good["submission_id"] = pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(len(good["source_row"]), np.int32)), submission
         )
         rows_out = pa.table(good, schema=GOOD_SCHEMA)
-        return _Block(size, rows_out, fingerprints(good["household_id"]), rejections)
+        # fingerprints of the household ids and of the heads' pseudonyms: repeats of either are compared at the finish
+        prints = fingerprints(good["household_id"]), fingerprints(rows_out["household_key"])
+        return _Block(size, rows_out, *prints, rejections)
 
     prints: list[np.ndarray] = []
+    head_prints: list[np.ndarray] = []
     total = 0
     with (
         pq.ParquetWriter(result.good_path, GOOD_SCHEMA, **WRITE_OPTIONS) as good,
@@ -248,6 +254,7 @@ def _ingest(
             if block.rows is not None:
                 good.write_table(block.rows)
                 prints.append(block.fingerprints)
+                head_prints.append(block.head_fingerprints)
 
         for columns, rows, unread in blocks:
             pending.append(pool.submit(process, columns, rows, unread))
@@ -256,12 +263,16 @@ def _ingest(
                 write(pending.popleft().result())
         while pending:
             write(pending.popleft().result())
-    result.repeat_candidates = repeated(np.concatenate(prints) if prints else np.empty(0, dtype=np.uint64))
+    result.repeat_candidates = repeated(np.concatenate(prints) if prints else _NO_PRINTS)
+    result.head_repeat_candidates = repeated(np.concatenate(head_prints) if head_prints else _NO_PRINTS)
     pa.default_memory_pool().release_unused()  # hand the blocks' memory back before DuckDB's turn
     result.rows_total = total
     result.rows_loaded = result.rows_total - result.rows_rejected
     result.years = [year]
     return result
+
+
+_NO_PRINTS = np.empty(0, dtype=np.uint64)
 
 
 @dataclass
@@ -271,4 +282,5 @@ class _Block:
     size: int
     rows: pa.Table | None
     fingerprints: np.ndarray
+    head_fingerprints: np.ndarray
     rejections: list[pa.Table]

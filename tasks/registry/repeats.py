@@ -1,4 +1,5 @@
-"""Repeated household ids: found from fingerprints on the way in, compared as text at the finish, the later rejected."""
+"""Repeated household ids and heads: found from fingerprints on the way in, compared as text at the finish, the later
+rejected."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tasks.registry.checking import gated_values
 from tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryResult
 
 DUCKDB_MEMORY = "256MB"  # for comparing repeated household ids: spill rather than pass the 1 GiB budget
@@ -25,14 +27,15 @@ def repeated(prints: np.ndarray) -> list[int]:
 
 
 def finish_registry(result: RegistryResult, lake_file: Path) -> RegistryResult:
-    """Reject repeated household ids (the later rows) and move the good rows into the lake, atomically.
+    """Reject repeated household ids and heads named in two households (the later rows), then move the good rows
+    into the lake, atomically.
 
     Without repeats, the common case, this is a rename: the ingest already compared fingerprints.
     """
     staged, target = Path(result.good_path), Path(lake_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    dups = _reject_repeats(result, staged, tmp) if result.repeat_candidates else 0
+    dups = _reject_repeats(result, staged, tmp) if result.repeat_candidates or result.head_repeat_candidates else 0
     if dups:
         staged.unlink()
         staged = tmp
@@ -49,48 +52,81 @@ def finish_registry(result: RegistryResult, lake_file: Path) -> RegistryResult:
 
 
 def _reject_repeats(result: RegistryResult, staged: Path, out: Path) -> int:
-    """Compare the candidates' household ids as text; write the later repeats as rejections and the rest to ``out``."""
+    """Compare the candidates as text: a household id repeated, or a head's pseudonym (the keyed hash of the ID
+    number) in another household; write the later rows as rejections and the rest to ``out``."""
     con = duckdb.connect()
     try:
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY}'")
         con.execute(
-            "create temp table candidates as select household_id, source_row from read_parquet(?, file_row_number = "
-            "true) where file_row_number in (select unnest(?::bigint[]))",
-            [str(staged), result.repeat_candidates],
+            "create temp table candidates as select household_id, household_key, source_row from read_parquet(?, "
+            "file_row_number = true) where file_row_number in (select unnest(?::bigint[]))",
+            [str(staged), sorted(set(result.repeat_candidates) | set(result.head_repeat_candidates))],
         )
-        later = con.sql(
+        households = con.sql(
             "select c.source_row, c.household_id, f.first_row from candidates c join (select household_id, "
             "min(source_row) as first_row from candidates group by household_id having count(*) > 1) f "
             "using (household_id) where c.source_row > f.first_row order by c.source_row"
         ).to_arrow_table()
+        con.execute("create temp table repeated_households as select source_row from households")
+        # of the rows left, a head (by pseudonym) whose first household is another: the later rows, naming the first
+        heads = con.sql(
+            "with kept as (select * from candidates where source_row not in (select source_row from "
+            "repeated_households)), firsts as (select household_key, arg_min(household_id, source_row) as first_id, "
+            "min(source_row) as first_row from kept group by household_key having count(*) > 1) "
+            "select k.source_row, f.first_row, f.first_id from kept k join firsts f using (household_key) "
+            "where k.source_row > f.first_row and k.household_id <> f.first_id order by k.source_row"
+        ).to_arrow_table()
     finally:
         con.close()
-    if not later.num_rows:
+    if not households.num_rows and not heads.num_rows:
         return 0  # equal fingerprints, different ids
-    pq.write_table(
-        pa.table(
-            {
-                "row_number": later["source_row"],
-                "field": pa.array(["household_id"] * later.num_rows, type=pa.string()),
-                "value": later["household_id"],
-                "reason": pc.binary_join_element_wise(
-                    f"“{result.household_id_header or '户编号'}”与第",
-                    pc.cast(later["first_row"], pa.string()),
-                    "行重复：一户只能填一行，请删去或合并重复的行",
-                    " ",
-                ),
-                "reason_code": pa.array(["duplicate_household"] * later.num_rows, pa.string()),
-            },
-            schema=REJECTION_SCHEMA,
-        ),
-        dup_rejections_path(result),
-    )
-    drop = later["source_row"].combine_chunks()
+    n, m = households.num_rows, heads.num_rows
+    head_header = result.head_id_header or "户主身份证号"
+    rejections = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "row_number": households["source_row"],
+                    "field": pa.array(["household_id"] * n, type=pa.string()),
+                    "value": households["household_id"],
+                    "reason": pc.binary_join_element_wise(
+                        f"“{result.household_id_header or '户编号'}”与第",
+                        pc.cast(households["first_row"], pa.string()),
+                        "行重复：一户只能填一行，请删去或合并重复的行",
+                        " ",
+                    ),
+                    "reason_code": pa.array(["duplicate_household"] * n, pa.string()),
+                },
+                schema=REJECTION_SCHEMA,
+            ),
+            pa.table(  # the head's ID number is never echoed: the first household's number is named instead
+                {
+                    "row_number": heads["source_row"],
+                    "field": pa.array(["head_id"] * m, type=pa.string()),
+                    "value": pa.nulls(m, pa.string()),
+                    "reason": gated_values(
+                        pc.binary_join_element_wise(
+                            f"“{head_header}”与第 ",
+                            pc.cast(heads["first_row"], pa.string()),
+                            " 行（户编号 ",
+                            pc.cast(heads["first_id"], pa.string()),
+                            "）的户主相同：一人只能是一户的户主，请核对身份证号或户编号",
+                            "",
+                        )
+                    ),
+                    "reason_code": pa.array(["duplicate_head"] * m, pa.string()),
+                },
+                schema=REJECTION_SCHEMA,
+            ),
+        ]
+    ).sort_by("row_number")
+    pq.write_table(rejections, dup_rejections_path(result))
+    drop = rejections["row_number"].combine_chunks()
     with pq.ParquetWriter(out, GOOD_SCHEMA, **WRITE_OPTIONS) as writer:  # streamed, in file order
         for batch in pq.ParquetFile(staged).iter_batches():
             keep = pc.invert(pc.is_in(batch.column("source_row"), value_set=drop))
             writer.write_table(pa.Table.from_batches([batch]).filter(keep).cast(GOOD_SCHEMA))
-    return later.num_rows
+    return rejections.num_rows
 
 
 def dup_rejections_path(result: RegistryResult) -> Path:

@@ -65,3 +65,6 @@ class RegistryResult:
     household_id_header: str | None = None  # the submitter's header of the household id, named in rejections
     # positions (in the good rows) whose household id fingerprint repeats: compared as text at the finish
     repeat_candidates: list[int] = field(default_factory=list)
+    head_id_header: str | None = None  # the submitter's header of the head's ID number
+    # positions whose head's pseudonym fingerprint repeats: one head in two households, compared at the finish
+    head_repeat_candidates: list[int] = field(default_factory=list)

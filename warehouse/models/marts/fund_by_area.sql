@@ -7,7 +7,7 @@
 --   year: Year the funds were allocated (core.fct_fund_allocation.year).
 --   fund_type: civil_affairs (民政事业费), lottery_welfare (彩票公益金) or central_budget_investment (中央预算内投资).
 --   fund_type_name: Fund type in Chinese (core.labels).
---   fund_level: central (中央) or provincial (省级).
+--   fund_level: central (中央), provincial (省级), municipal (市级) or county (县级).
 --   fund_level_name: Fund level in Chinese (core.labels).
 --   amount_yuan: 'Funds allocated to the area''s (or part''s) counties, yuan: sum of core.fct_fund_allocation.amount_yuan.'
 --   counties: Counties with an allocation in the sum, count.

@@ -24,11 +24,12 @@ funds as (
 ),
 fund_series as (
     select 'civil_affairs_funds' as indicator, scope_code, scope_name, year, sum(amount_yuan) as amount
-    from funds where fund_type = 'civil_affairs'
+    -- the levels the definition names: central and provincial (中央 + 省级), never 市级 or 县级
+    from funds where fund_type = 'civil_affairs' and fund_level in ('central', 'provincial')
     group by scope_code, scope_name, year
     union all
     select 'central_budget_investment', scope_code, scope_name, year, sum(amount_yuan)
-    from funds where fund_type = 'central_budget_investment'
+    from funds where fund_type = 'central_budget_investment' and fund_level = 'central'
     group by scope_code, scope_name, year
     union all
     select 'lottery_welfare_funds_central', scope_code, scope_name, year, sum(amount_yuan)
