@@ -20,7 +20,7 @@ from tasks.lake import write_lake
 from tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
 from tasks.process import normalise_submission, parse_submission, validate_submission
 from tasks.pull import pull_source
-from tasks.receipt import restore_missing_receipts
+from tasks.receipt import restore_receipts
 from tasks.records import Received
 from tasks.report import publish_report
 from tasks.summary import (
@@ -168,7 +168,7 @@ def nightly(
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)
         loaded = load_warehouse(outcome_paths, paths, shrink_guard)
-        restore_missing_receipts(paths)
+        restore_receipts(paths)
         summary = summarise_run(outcome_paths, loaded, failed, paths, [s.province_code for s in sources])
         shutil.rmtree(paths.staging, ignore_errors=True)
     return finish(summary, paths, started_at)

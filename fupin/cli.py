@@ -437,12 +437,17 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
 
 def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters: Any) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    from fupin.ephemeral import start_server_early
+
+    server_started = start_server_early()  # as `fupin run`'s: it dies with this process, however it ends
     from flows import decide
 
     paths = _paths(home)
     _warehouse(home)
     try:
         decide.held_outcome(paths, submission_id)  # one line for the usual mistakes, before a flow run
+        server_started()
         result = getattr(decide, flow_name)(submission_id=submission_id, home=str(paths.home), **parameters)
     except decide.DecisionError as exc:
         _fail(str(exc))
@@ -788,10 +793,22 @@ def export(
 
 
 @app.command()
-def doctor(home: HomeOption = None) -> None:
-    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions."""
-    from fupin.doctor import ERROR, check_home
+def doctor(
+    home: HomeOption = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="First repair what needs no judgement: receipts rewritten from the ledger.")
+    ] = False,
+) -> None:
+    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions, receipts."""
+    from fupin.doctor import ERROR, check_home, fix_home
+    from fupin.locking import RunLocked
 
+    if fix:
+        try:
+            for line in fix_home(_paths(home)):
+                typer.echo(line)
+        except RunLocked:
+            _fail("有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]")
     findings = check_home(_paths(home))
     for finding in findings:
         typer.echo(finding.line())

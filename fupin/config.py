@@ -105,6 +105,8 @@ class Limits:
     columns_per_row: int = 1_000
     line_chars: int = 1_000_000
     field_chars: int = 32_767  # Excel's own limit for one cell
+    # a form whose first this many rows are all refused for one reason stops there: one file-level message
+    same_reason_rows: int = 1_000
 
     @classmethod
     def from_env(cls) -> Limits:

@@ -2,13 +2,15 @@
 
 Findings are Chinese for the operator, each with a stable code. Errors make the command exit 1;
 notes (tips that do not stop a run) leave it at 0. Nothing is changed: the doctor only reads (and makes
-and removes one empty file per folder to tell whether a run could write there).
+and removes one empty file per folder to tell whether a run could write there); ``--fix`` repairs what can
+be repaired without a person's judgement (receipts rewritten from the ledger) before it checks.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,8 +178,150 @@ def _home_findings(paths: Paths) -> list[Finding]:
     return found
 
 
+def _receipt_findings(paths: Paths) -> list[Finding]:
+    """Receipts that do not say what the ledger says (a command killed after the warehouse swap)."""
+    from tasks.receipt import STATUS_LABELS, stale_receipts
+
+    if not paths.receipts.is_dir() or not paths.warehouse.exists():  # no receipt written in this home yet
+        return []
+    try:
+        with connect_readonly(paths.warehouse) as con:
+            found = stale_receipts(con, paths)
+    except duckdb.Error:  # the warehouse findings say it
+        return []
+    found = [(o, why) for o, why in found if why == "stale"] + [(o, why) for o, why in found if why == "missing"]
+    if not found:
+        return []
+    o, why = found[0]
+    missing = sum(w == "missing" for _, w in found)
+    status = STATUS_LABELS.get(o.status, o.status)
+    what = "不存在" if why == "missing" else "与台账不符"
+    example = f"如 {o.submission_id}（{o.file_name}）的回执{what}，台账为“{status}”"
+    return [
+        Finding(
+            ERROR,
+            "receipt_stale",
+            f"{len(found)} 份回执与台账不符（其中 {missing} 份缺失；{example}）：各省据回执更正，须重写："
+            "运行 fupin doctor --fix，或下次 fupin run 会按台账重写",
+        )
+    ]
+
+
+# what fupin writes in the folders the warehouse reads or recovers from, relative to each (a killed write's
+# `.<name>.tmp` aside): anything else was put there by someone else
+_LAKE_DIRS = (re.compile(r"[a-z_]+"), re.compile(r"province=[0-9]{2}"), re.compile(r"year=[0-9]{4}"))
+_LAKE_FILE = re.compile(r"[0-9]{2}-[0-9a-f]+\.parquet")
+_LEFTOVER = re.compile(r"\..+\.tmp")
+
+
+def _expected(folder: str, parts: tuple[str, ...], is_dir: bool) -> bool:
+    """Whether a path (parts relative to <home>/<folder>) is one fupin writes there."""
+    if not is_dir and _LEFTOVER.fullmatch(parts[-1]):
+        return True
+    if folder == "lake":
+        if is_dir:
+            return len(parts) <= 3 and all(p.fullmatch(x) for p, x in zip(_LAKE_DIRS, parts, strict=False))
+        return len(parts) == 4 and _expected(folder, parts[:3], True) and bool(_LAKE_FILE.fullmatch(parts[3]))
+    if folder == "runs":
+        return not is_dir and len(parts) == 1 and parts[0].endswith(".json")
+    from tasks.archive import LEDGER_TABLES
+
+    return not is_dir and len(parts) == 1 and parts[0] in {f"{t}.parquet" for t in LEDGER_TABLES}
+
+
+def _layout_findings(paths: Paths) -> list[Finding]:
+    """Links (symbolic, or a file with another name elsewhere) and files fupin does not write in lake/, runs/ and
+    ledger/: the warehouse, `fupin query` and a recovery read these folders."""
+    found: list[Finding] = []
+    for folder in ("lake", "runs", "ledger"):
+        root = paths.home / folder
+        if not root.exists() and not root.is_symlink():
+            continue
+        links: list[str] = []
+        strange: list[str] = []
+        if root.is_symlink():
+            links.append(folder)
+        elif not root.is_dir():
+            strange.append(folder)
+        else:
+            for top, dirs, files in os.walk(root):  # links are not followed
+                for name in [*dirs, *files]:
+                    path = Path(top) / name
+                    rel = path.relative_to(paths.home).as_posix()
+                    st = path.lstat()
+                    if stat.S_ISLNK(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
+                        links.append(rel)
+                    elif not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)) or not _expected(
+                        folder, path.relative_to(root).parts, stat.S_ISDIR(st.st_mode)
+                    ):
+                        strange.append(rel)
+        if links:
+            found.append(
+                Finding(
+                    ERROR,
+                    "linked_file",
+                    f"{folder}/ 中有 {len(links)} 个链接（符号链接或硬链接，如 {links[0]}），"
+                    "可能指向原始档案或别处的文件，fupin 不会读取它们：确认来源后删除链接（需要的请复制为普通文件）",
+                )
+            )
+        if strange:
+            found.append(
+                Finding(
+                    ERROR,
+                    "unexpected_file",
+                    f"{folder}/ 中有 {len(strange)} 个不是 fupin 写入的文件或目录（如 {strange[0]}）："
+                    "确认来源后移出数据目录",
+                )
+            )
+    return found
+
+
+_TRAILING_CODE = re.compile(r"\s*\[([a-z_]+)\]$")
+
+
+def _calendar_findings(paths: Paths) -> list[Finding]:
+    """The reporting calendar (<home>/config/calendar.yaml) as `fupin status` and every run read it."""
+    from fupin.config import ConfigError
+    from tasks.calendar import load_calendar
+
+    try:
+        load_calendar(paths)
+    except ConfigError as exc:
+        message = str(exc)
+        code = _TRAILING_CODE.search(message)
+        return [Finding(ERROR, code[1] if code else "calendar_invalid", _TRAILING_CODE.sub("", message))]
+    return []
+
+
 def check_home(paths: Paths) -> list[Finding]:
-    """Every finding about a home folder: its permissions, warehouse, WAL, lake files, raw archive, key, staging."""
+    """Every finding about a home folder: its permissions, warehouse, WAL, lake files, raw archive, key, staging,
+    receipts."""
     if not paths.home.is_dir():
         return [Finding(ERROR, "no_home", f"{paths.home} 不存在：用 --home 指定数据目录")]
-    return _home_findings(paths) + _warehouse_findings(paths) + _raw_findings(paths) + _key_findings(paths)
+    return (
+        _home_findings(paths)
+        + _warehouse_findings(paths)
+        + _raw_findings(paths)
+        + _key_findings(paths)
+        + _layout_findings(paths)
+        + _receipt_findings(paths)
+        + _calendar_findings(paths)
+    )
+
+
+def fix_home(paths: Paths) -> list[str]:
+    """What ``fupin doctor --fix`` repairs, under the run lock: receipts rewritten from the ledger. One line each."""
+    from fupin.locking import run_lock
+    from tasks.receipt import sync_receipts
+
+    if not paths.warehouse.exists():
+        return []
+    with run_lock(paths.lock, 0):
+        done = sync_receipts(paths)
+    lines = []
+    if done["stale"] or done["missing"]:
+        lines.append(
+            f"已按台账重写 {len(done['stale']) + len(done['missing'])} 份回执"
+            f"（与台账不符 {len(done['stale'])} 份，缺失 {len(done['missing'])} 份） [receipt_rewritten]"
+        )
+    return lines

@@ -1,7 +1,7 @@
 """Fault points: where the crash-safety tests kill a run with a real SIGKILL.
 
 ``FUPIN_KILL_AT=<stage>`` in the environment makes the process SIGKILL itself when it reaches
-that stage (pull, convert, lake, load, marts). Unset — always, outside those tests — it does nothing.
+that stage (pull, convert, lake, load, marts, swap). Unset — always, outside those tests — it does nothing.
 """
 
 from __future__ import annotations

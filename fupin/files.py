@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,3 +35,12 @@ def write_text_atomic(target: Path | str, text: str) -> Path:
     with atomic_write(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+def plain_file(path: Path | str) -> bool:
+    """A regular file, not a symbolic link, with no other name (a hard link may be to the raw archive)."""
+    try:
+        st = Path(path).lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1

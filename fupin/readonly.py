@@ -1,9 +1,10 @@
 """The analysts' sandbox: a read-only warehouse connection that can read the warehouse and nothing else.
 
 DuckDB's own controls do the fencing, not a hand-made SQL filter: the file is opened read-only,
-file access outside ``<home>/lake`` (the Parquet behind ``core.fct_household``) and ``<home>/runs``
-(the JSON behind ``meta.runs``) is disabled, extensions are neither installed nor loaded, and the
-configuration is locked so that no ``SET`` can undo any of it. The raw archive, the key file,
+file access but to the lake files the warehouse lists (the Parquet behind ``core.fct_household``) and
+``<home>/runs`` (the JSON behind ``meta.runs``) is disabled (a file there that is a link, hard or symbolic,
+is never readable: the lake file is left out, the runs folder closed), extensions are neither installed
+nor loaded, and the configuration is locked so that no ``SET`` can undo any of it. The raw archive, the key file,
 staging and other homes stay out of reach (but for one thing: the warehouse names its files relative to
 its home, so ``lake/`` and ``runs/`` are allowed as written too, and DuckDB looks for those in the
 working folder before the home — a query run from inside another home could read that home's
@@ -16,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+
+from fupin.files import plain_file
 
 # what an analyst's statement may be; DESCRIBE, SHOW, SUMMARIZE, FROM … and WITH … parse as SELECT
 _ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT}
@@ -31,6 +34,27 @@ def readable_folders(warehouse: Path) -> list[Path]:
     return [home / "lake", home / "runs"]
 
 
+def _listed_lake_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The lake files the warehouse's views read (households), as it names them (relative to the home)."""
+    try:
+        rows = con.execute("select distinct lake_file from core.household_registry_history").fetchall()
+    except duckdb.CatalogException:  # a warehouse without households' registry table
+        return []
+    return [f for (f,) in rows if f and not f.startswith("/") and ".." not in Path(f).parts]
+
+
+def _plain_folder(folder: Path) -> bool:
+    """A folder (not a link) holding plain files only (the run records), or absent."""
+    if not folder.exists():
+        return True
+    if folder.is_symlink():
+        return False
+    try:
+        return all(plain_file(entry) for entry in folder.iterdir())
+    except OSError:
+        return False
+
+
 def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to ``warehouse`` that reads its lake and run records and no other file."""
     # attached to an in-memory database rather than opened directly: DuckDB refuses a second connection to
@@ -43,9 +67,15 @@ def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
         # after DuckDB has checked the name as written, hence the relative forms beside the absolute ones.
         # A trailing separator so that <home>/lake-copy is not inside <home>/lake.
         folders = readable_folders(warehouse)
-        con.execute("set file_search_path = ?", [str(folders[0].parent)])
-        allowed = [f"{folder}/" for folder in folders] + [f"{folder.name}/" for folder in folders]
+        home = folders[0].parent
+        con.execute("set file_search_path = ?", [str(home)])
+        # the lake: only the files the warehouse lists, each a plain file (a link planted there, hard or
+        # symbolic, may lead to the raw archive); the run records: the folder while it holds nothing else
+        lake = [f for f in _listed_lake_files(con) if plain_file(home / f)]
+        runs = folders[1]
+        allowed = [f"{runs}/", f"{runs.name}/"] if _plain_folder(runs) else []
         con.execute("set allowed_directories = ?", [allowed])
+        con.execute("set allowed_paths = ?", [[str(home / f) for f in lake] + lake])
         con.execute("set enable_external_access = false")
         con.execute("set allow_community_extensions = false")
         con.execute("set lock_configuration = true")

@@ -6,6 +6,7 @@ the ledger are enough to build the warehouse again).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.config import Paths
-from fupin.files import atomic_write
+from fupin.files import atomic_write, plain_file
 from fupin.sql import dicts, quote_literal
 from tasks.messages import CODE_SQL
 from tasks.records import Outcome, Received, Rejection
@@ -188,6 +189,9 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
     """Ledger rows as outcomes whose facts are their lake files (all of them, or the ids in ``only``)."""
     lake_files: dict[str, list[str]] = {}
     for f in sorted(paths.lake.glob("*/province=*/year=*/*.parquet")):
+        if not plain_file(f):  # a link planted in the lake (fupin doctor names it [linked_file]) is never read
+            logging.getLogger(__name__).warning("lake file %s is a link or not a regular file: not read", f)
+            continue
         if only is None or f.stem in only:
             lake_files.setdefault(f.stem, []).append(str(f))
     rejections: dict[str, list[Rejection]] = {}

@@ -34,6 +34,9 @@ def calendar_file(paths: Paths) -> Path:
     return paths.home / "config" / "calendar.yaml"
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a calendar may name
+
+
 def _due(value, year: int, where: str) -> date:
     text = str(value).strip()
     try:
@@ -41,35 +44,80 @@ def _due(value, year: int, where: str) -> date:
             return date.fromisoformat(f"{year + 1}-{text}")
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{where}: due '{value}' is not a month-day (03-01) or a date (2019-03-01)") from None
+        raise ConfigError(
+            f"{where}的 due（截止日期）“{value}”不是月-日（如 03-01）或日期（如 2019-03-01）："
+            "请改正 [calendar_due_invalid]"
+        ) from None
+
+
+def _year(value, where: str) -> int:
+    """A year of ``years``: a whole number from 2000 to 2100, written as a number or as digits."""
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        year = value
+    elif text and text.isascii() and text.isdigit() and len(text) <= 4:
+        year = int(text)
+    else:
+        year = None
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        shown = str(value)[:40]
+        raise ConfigError(
+            f"{where}的 years（年份）中的“{shown}”不是 {FIRST_YEAR}–{LAST_YEAR} 之间的整数年份："
+            "请写成如 2017 的年份 [calendar_year_invalid]"
+        )
+    return year
+
+
+def _list(entry: dict, key: str, what: str, where: str) -> list:
+    value = entry[key]
+    if isinstance(value, list) and value:
+        return value
+    raise ConfigError(f"{where}的 {key}（{what}）应是一个列表，如 {key}: [...]：请改正 [calendar_invalid]")
 
 
 def load_calendar(paths: Paths) -> pa.Table:
-    """The calendar's expectations, one row per province × dataset × period; empty when the home has none."""
+    """The calendar's expectations, one row per province × dataset × period; empty when the home has none.
+
+    Every mistake in the file is a ConfigError: one Chinese line naming the entry and the field, with its code.
+    """
     file = calendar_file(paths)
     if not file.exists():
         return CALENDAR_SCHEMA.empty_table()
     try:
         doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML ({type(exc).__name__})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}：不是有效的 YAML（{type(exc).__name__}）：请改正 [calendar_invalid]") from None
+    entries = doc.get("expected") if isinstance(doc, dict) else None
+    if not isinstance(entries, list | None):
+        raise ConfigError(f"{file}：expected 应是一个列表（每项一条应报要求）：请改正 [calendar_invalid]")
     rows = []
-    for i, entry in enumerate(doc.get("expected") or [], start=1):
-        where = f"{file}: entry #{i}"
+    for i, entry in enumerate(entries or [], start=1):
+        where = f"{file}：第 {i} 项"
         if not isinstance(entry, dict) or not {"provinces", "datasets", "years", "due"} <= set(entry):
-            raise ConfigError(f"{where} needs provinces, datasets, years and due")
+            raise ConfigError(f"{where}须有 provinces、datasets、years 和 due 四项：请补全 [calendar_invalid]")
         names = entry["provinces"]
         try:
-            codes = sorted(provinces()) if names == "all" else [resolve_province(str(p)) for p in names]
+            codes = (
+                sorted(provinces())
+                if names == "all"
+                else [resolve_province(str(p)) for p in _list(entry, "provinces", "省份", where)]
+            )
         except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        unknown = [d for d in entry["datasets"] if d not in contracts() and d != "household_registry"]
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{where}的 provinces（省份）：{exc} [calendar_invalid]") from None
+        datasets = _list(entry, "datasets", "数据集", where)
+        unknown = [str(d) for d in datasets if d not in contracts() and d != "household_registry"]
         if unknown:
-            raise ConfigError(f"{where}: unknown datasets {unknown} (known: {', '.join(contracts())})")
+            raise ConfigError(
+                f"{where}的 datasets（数据集）中有未知的 {'、'.join(unknown)}（可用：{', '.join(contracts())}）"
+                " [calendar_invalid]"
+            )
+        years = [_year(y, where) for y in _list(entry, "years", "年份", where)]
         for code in codes:
-            for dataset in entry["datasets"]:
-                for year in entry["years"]:
-                    rows.append((code, dataset, int(year), _due(entry["due"], int(year), where)))
+            for dataset in datasets:
+                for year in years:
+                    rows.append((code, dataset, year, _due(entry["due"], year, where)))
     return pa.Table.from_pylist([dict(zip(CALENDAR_SCHEMA.names, r, strict=True)) for r in rows], CALENDAR_SCHEMA)
 
 

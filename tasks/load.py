@@ -29,7 +29,7 @@ from tasks import gate
 from tasks.archive import export_ledger
 from tasks.calendar import build_submission_status
 from tasks.messages import CODE_SQL, code_in
-from tasks.receipt import write_receipt
+from tasks.receipt import sync_receipts, write_receipt
 from tasks.records import Outcome
 from tasks.summary import create_runs_view
 from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
@@ -245,8 +245,8 @@ def _apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None
 def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
     """Older held submissions of the same province, dataset and years are superseded: never applied later."""
     mine = {(d, y) for d, _, y in map(_partition, o.lake_files)}
-    for sid, file_name, dataset, years in con.execute(
-        "select submission_id, file_name, dataset, years from meta.submissions "
+    for sid, dataset, years, message in con.execute(
+        "select submission_id, dataset, years, message from meta.submissions "
         "where province_code = ? and status = 'held' and submission_id <> ? and received_at < ?",
         [o.province_code, o.submission_id, o.received_at],
     ).fetchall():
@@ -256,8 +256,9 @@ def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
                 "update meta.submissions set status = 'superseded', message = ?, message_code = 'held_superseded' "
                 "where submission_id = ?",
                 [
+                    # the held reason kept in the ledger: the receipt, rewritten from it, keeps it too
                     f"待确认期间被更新的报送 {o.submission_id}（{o.file_name}）取代，未应用 [held_superseded]；"
-                    f"原暂缓原因见 {file_name} 的回执",
+                    f"原暂缓原因：{message or ''}",
                     sid,
                 ],
             )
@@ -556,10 +557,12 @@ def load_warehouse(
         building.unlink(missing_ok=True)
         raise
     os.replace(building, paths.warehouse)
+    fault_point("swap")
     export_ledger(paths)  # the ledger's copy outside the warehouse, for recovery (tasks.archive.recover_warehouse)
     for o, path in outcomes:
         o.save(Path(path))  # a held submission's status and message were decided here
         write_receipt(paths, o)
+    sync_receipts(paths)  # those whose ledger row this load changed (superseded), and any a killed one left
     report("all", "load", f"{len(outcomes)} submissions")
     columns = ("county_code", "county_name", "year", "registry_poor", "declared_poor", "registry_lifted")
     return {

@@ -27,7 +27,7 @@ from tasks.normalise import normalise_table
 from tasks.normalise.columns import by_distinct
 from tasks.normalise.helpers import vocabularies
 from tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
-from tasks.records import Received, Rejection, submission_kind
+from tasks.records import ALL_REFUSED_CODE, Received, Rejection, all_refused, refused_alike, submission_kind
 from tasks.registry import MissingKeyError, is_registry_file
 from tasks.registry.checking import holds_id
 from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
@@ -148,6 +148,10 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)
         doc["header_mapping"].extend(result.header_mapping)
+        if result.error and f"[{ALL_REFUSED_CODE}]" in result.error:  # the file stops here, whatever else it holds
+            doc.update(status="rejected", message=result.error, rejections=[])
+            datasets.clear()
+            break
         if result.error:
             errors.append(result.error)
             if result.error_field:
@@ -229,6 +233,25 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
     return kept
 
 
+def _stop_if_all_refused(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """A form whose first rows (Limits.same_reason_rows) are all refused for one reason, by the business rules
+    too: refused as a file, with one message instead of a receipt line per row."""
+    stop = Limits.from_env().same_reason_rows
+    if "status" in doc or len(doc["rejections"]) < stop:
+        return tables
+    good = [pc.min(t["_row"]).as_py() for t in tables.values() if t.num_rows]
+    first_good = min(good) if good else None
+    refused: dict[int, Rejection] = {}
+    for r in doc["rejections"]:
+        if r["row_number"] is not None and (first_good is None or r["row_number"] < first_good):
+            refused.setdefault(r["row_number"], Rejection(**r))
+    first = refused_alike([refused[n] for n in sorted(refused)], stop)
+    if first is None:
+        return tables
+    doc.update(status="rejected", message=all_refused(doc["received"]["file_name"], first, stop), rejections=[])
+    return {}
+
+
 @task(cache_policy=NO_CACHE)
 def validate_submission(normalised_path: str, paths: Paths) -> str:
     """Apply business rules; rejected rows are recorded with row number, field, value and reason."""
@@ -241,6 +264,7 @@ def validate_submission(normalised_path: str, paths: Paths) -> str:
         doc["rejections"].extend(asdict(r) for r in rejections)
         doc["warnings"].extend(warnings)
     tables = _keep_ids_out(doc, tables)
+    tables = _stop_if_all_refused(doc, tables)
     folder = Path(normalised_path).parent
     doc["datasets"] = {d: write_arrow(folder / f"validated-{d}.arrow", t) for d, t in tables.items()}
     doc["rejections"].sort(key=lambda r: r["row_number"] or 0)

@@ -8,7 +8,11 @@ stable machine code an engineer matches on). A file with nothing to correct says
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import os
 import re
+import zipfile
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
@@ -123,21 +127,61 @@ HOW_TO_RESEND = (
 def receipt_note(o: Outcome, rejected: bool = True) -> str:
     """The receipt's second line: what happened to the file and what the clerk sends next (``rejected``: whether
     any row or the file was rejected)."""
-    if o.status in ("held", "discarded"):
+    never_applied = o.status == "superseded" and "[held_superseded]" in (o.message or "")
+    if o.status in ("held", "discarded") or never_applied:
         return (o.message or "") + ("" if rejected else f"。{NO_ROW_TO_CORRECT}")
     if not rejected:
         return NOTHING_TO_CORRECT if o.status in ("loaded", "superseded") else NO_ROW_TO_CORRECT
     return HOW_TO_RESEND
 
 
+# the XLSX's custom document property holding the ledger state the receipt was written from
+STATE_PROPERTY = "fupin_ledger_state"
+_STATE_IN_XML = re.compile(rf'name="{STATE_PROPERTY}"[^>]*>\s*<vt:lpwstr>([0-9a-f]+)</vt:lpwstr>')
+
+
+def ledger_state(o: Outcome) -> str:
+    """A digest of what a receipt says about its submission (status, counts, message, file name): a receipt
+    written from another state of the ledger row is stale."""
+    said = [o.file_name, o.status, o.rows_loaded, o.rows_rejected, o.message or ""]
+    return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def written_state(xlsx_path: Path) -> str | None:
+    """The ledger state a receipt was written from; None when it is missing, unreadable or from before states."""
+    try:
+        with zipfile.ZipFile(xlsx_path) as book, book.open("docProps/custom.xml") as fh:
+            found = _STATE_IN_XML.search(fh.read(1 << 16).decode("utf-8", errors="replace"))
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    return found[1] if found else None
+
+
 def write_receipt(paths: Paths, o: Outcome) -> Path | None:
     """Write the XLSX and CSV receipt of a submission: every file received gets one, saying what became of it
-    (a file with nothing to correct says so: 本文件全部入库，无需更正)."""
+    (a file with nothing to correct says so: 本文件全部入库，无需更正).
+
+    Each file is written under a temporary name and renamed, the CSV first and the XLSX last: an XLSX
+    carrying the ledger state (``STATE_PROPERTY``) means both are complete for that state.
+    """
     stem = receipt_stem(paths, o)
     stem.parent.mkdir(parents=True, exist_ok=True)
     xlsx_path, csv_path = stem.with_name(stem.name + ".xlsx"), stem.with_name(stem.name + ".csv")
+    xlsx_tmp, csv_tmp = (p.with_name(f".{p.name}.tmp") for p in (xlsx_path, csv_path))
+    try:
+        _write_receipt_files(o, xlsx_tmp, csv_tmp, csv_path.name)
+        os.replace(csv_tmp, csv_path)
+        os.replace(xlsx_tmp, xlsx_path)
+    except BaseException:
+        xlsx_tmp.unlink(missing_ok=True)
+        csv_tmp.unlink(missing_ok=True)
+        raise
+    return xlsx_path
 
+
+def _write_receipt_files(o: Outcome, xlsx_path: Path, csv_path: Path, csv_name: str) -> None:
     workbook = xlsxwriter.Workbook(str(xlsx_path), {"constant_memory": True})
+    workbook.set_custom_property(STATE_PROPERTY, ledger_state(o))
     sheet = workbook.add_worksheet("回执")
     bold = workbook.add_format({"bold": True})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
@@ -178,53 +222,86 @@ def write_receipt(paths: Paths, o: Outcome) -> Path | None:
                 sheet.write_string(line, 4, reason)
                 sheet.write_string(line, 5, code)
             elif n == XLSX_MAX_ROWS:
-                sheet.write_string(3 + n, 0, f"… 行数超过一张工作表的容量，完整清单见 {csv_path.name}")
+                sheet.write_string(3 + n, 0, f"… 行数超过一张工作表的容量，完整清单见 {csv_name}")
     workbook.close()
-    return xlsx_path
+
+
+LEDGER_SQL = (
+    "select submission_id, province_code, file_name, sha256, cast(received_at as varchar), status, "
+    "rows_loaded, rows_rejected, message from meta.submissions order by submission_id"
+)
+
+
+def _ledger_outcome(row: tuple) -> Outcome:
+    sid, province, file_name, sha, received_at, status, loaded, rejected, message = row
+    o = Outcome(sid, province, file_name, sha, received_at, status=status, rows_loaded=loaded, message=message)
+    o.rows_rejected = rejected
+    return o
+
+
+def stale_receipts(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[tuple[Outcome, str]]:
+    """Every submission whose receipt does not say what the ledger says: (its ledger row as an outcome,
+    ``missing`` or ``stale``), from a connection holding ``meta.submissions``."""
+    found = []
+    for row in con.execute(LEDGER_SQL).fetchall():
+        o = _ledger_outcome(row)
+        stem = receipt_stem(paths, o)
+        xlsx = stem.with_name(stem.name + ".xlsx")
+        if not xlsx.exists():
+            found.append((o, "missing"))
+        elif written_state(xlsx) != ledger_state(o) or not stem.with_name(stem.name + ".csv").exists():
+            found.append((o, "stale"))
+    return found
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, paths: Paths, o: Outcome) -> None:
+    """Write ``o``'s receipt again from the ledger: its rejections and the submitter's headers."""
+    o.rejections = [
+        Rejection(*row)
+        for row in con.execute(
+            "select row_number, field, value, reason, reason_code from meta.rejections "
+            "where submission_id = ? order by row_number nulls first",
+            [o.submission_id],
+        ).fetchall()
+    ]
+    try:  # the submitter's headers, named in the receipt's 列 column
+        o.header_mapping = [
+            {"column_name": name, "submitted_header": header}
+            for name, header in con.execute(
+                "select column_name, submitted_header from meta.header_mappings "
+                "where submission_id = ? and matched_by <> 'stated'",  # a title names no column
+                [o.submission_id],
+            ).fetchall()
+        ]
+    except duckdb.CatalogException:  # a warehouse from before header mappings were kept
+        pass
+    write_receipt(paths, o)
+
+
+def sync_receipts(paths: Paths) -> dict[str, list[str]]:
+    """Write again, from the ledger, every receipt that is missing or says something else than the ledger.
+
+    The load writes receipts after the warehouse swap: a run, approval or discard killed in between leaves
+    the ledger right and a receipt missing or stale (``暂缓入库`` for an approved submission); a later load
+    supersedes older submissions in the ledger. The next run (even with nothing new), every load, and
+    ``fupin doctor --fix`` call this. Returns the ids rewritten, by ``missing`` / ``stale``.
+    """
+    done: dict[str, list[str]] = {"missing": [], "stale": []}
+    if not paths.warehouse.exists():
+        return done
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        for o, why in stale_receipts(con, paths):
+            _rewrite(con, paths, o)
+            done[why].append(o.submission_id)
+    return done
 
 
 @task(cache_policy=NO_CACHE)
-def restore_missing_receipts(paths: Paths) -> list[str]:
-    """Write again, from the ledger, every receipt a submission lacks; returns their ids.
-
-    The load writes receipts after the warehouse swap: a run killed in between leaves the ledger
-    complete and some receipts unwritten, and the next run (with nothing new to load) writes them here.
-    """
-    if not paths.warehouse.exists():
-        return []
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        ledger = con.execute(
-            "select submission_id, province_code, file_name, sha256, cast(received_at as varchar), status, "
-            "rows_loaded, rows_rejected, message from meta.submissions order by submission_id"
-        ).fetchall()
-        restored = []
-        for sid, province, file_name, sha, received_at, status, loaded, rejected, message in ledger:
-            o = Outcome(sid, province, file_name, sha, received_at, status=status, rows_loaded=loaded, message=message)
-            o.rows_rejected = rejected
-            stem = receipt_stem(paths, o)
-            if stem.with_name(stem.name + ".xlsx").exists():
-                continue
-            o.rejections = [
-                Rejection(*row)
-                for row in con.execute(
-                    "select row_number, field, value, reason, reason_code from meta.rejections "
-                    "where submission_id = ? order by row_number nulls first",
-                    [sid],
-                ).fetchall()
-            ]
-            try:  # the submitter's headers, named in the receipt's 列 column
-                o.header_mapping = [
-                    {"column_name": name, "submitted_header": header}
-                    for name, header in con.execute(
-                        "select column_name, submitted_header from meta.header_mappings "
-                        "where submission_id = ? and matched_by <> 'stated'",
-                        [sid],
-                    ).fetchall()
-                ]
-            except duckdb.CatalogException:  # a warehouse from before header mappings were kept
-                pass
-            write_receipt(paths, o)
-            restored.append(sid)
-    if restored:
-        get_run_logger().warning("%d receipts were missing and were written again from the ledger", len(restored))
-    return restored
+def restore_receipts(paths: Paths) -> dict[str, list[str]]:
+    """sync_receipts as a task of the nightly flow, logged when it wrote anything."""
+    done = sync_receipts(paths)
+    if done["missing"] or done["stale"]:
+        get_run_logger().warning(
+            "receipts written again from the ledger: %d missing, %d stale", len(done["missing"]), len(done["stale"])
+        )
+    return done

@@ -88,3 +88,26 @@ class Outcome:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         data["rejections"] = [Rejection(**r) for r in data.get("rejections", [])]
         return cls(**data)
+
+
+ALL_REFUSED_CODE = "rows_all_refused"
+
+
+def all_refused(file_name: str, first: Rejection, rows: int) -> str:
+    """The file-level message of a form whose first ``rows`` rows were all refused for ``first``'s reason."""
+    where = f"第 {first.row_number} 行：" if first.row_number is not None else ""
+    return (
+        f"{file_name}：前 {rows:,} 行均因同一原因被退回（{where}{first.reason}；原因代码 {first.code}）："
+        f"已停止读取本文件，请按原因修改后重新报送 [{ALL_REFUSED_CODE}]"
+    )
+
+
+def refused_alike(rejections: list[Rejection], rows: int) -> Rejection | None:
+    """The first of ``rejections`` (rows in file order, one each, nothing loaded among them) when there are at
+    least ``rows`` of them and all share its reason code; else None."""
+    if len(rejections) < rows or rows <= 0:
+        return None
+    code = rejections[0].code
+    if code is None or any(r.code != code for r in rejections[:rows]):
+        return None
+    return rejections[0]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fupin.config import Limits
 from tasks.normalise.columns import (
     FAILED,
     ORDINAL,
@@ -50,7 +51,7 @@ from tasks.normalise.helpers import (
 from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
 from tasks.normalise.values import is_missing, parse_number, parse_year
 from tasks.normalise.years import by_year, grouped_mapping
-from tasks.records import Rejection
+from tasks.records import Rejection, all_refused, refused_alike
 from warehouse.contracts import contracts
 from warehouse.reference import is_county_level, resolve_county_pair, resolve_target_pair
 
@@ -315,11 +316,20 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
     records = []
     pseudonymised = any(c.kind == "pseudonym" and c.field in cols for c in contracts()[dataset].columns)
     with pseudonym_key() if pseudonymised else nullcontext():  # no key: MissingKeyError, the file waits for one
+
+        def row_at(index: int) -> list:
+            """A row as the row path reads it: with the values the title states, in the columns they stand for."""
+            row = table.rows[index]
+            return [*row[:width], *([None] * (width - len(row))), *(v for _, v in extra)] if extra else row
+
+        reading = (dataset, hmap, province_code, context_year, default_unit)
+        refused = _refused_from_the_start(plan, columns, table, reading, row_at)
+        if refused is not None:
+            error = all_refused(where, refused, Limits.from_env().same_reason_rows)
+            return Normalised(None, rows_total=len(table.rows), error=error, header_mapping=mapping)
         segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
         for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
-            row, row_number = table.rows[index], table.row_numbers[index]
-            if extra:  # the values the title states, in the columns they stand for
-                row = [*row[:width], *([None] * (width - len(row))), *(value for _, value in extra)]
+            row, row_number = row_at(index), table.row_numbers[index]
             try:
                 found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
             except _RowError as exc:
@@ -411,6 +421,34 @@ def _implausible_as_yuan(columns: list[list[str | None]], money: list[int], boun
 def _unitless_value(cell: str | None) -> Decimal | None:
     value, unit = parse_number(cell)
     return value if unit is None else None
+
+
+def _refused_from_the_start(plan: _Plan, columns, table, reading: tuple, row_at=None) -> Rejection | None:
+    """The first rejection when the table's first Limits.same_reason_rows rows with facts are all refused for one
+    reason; else None. Read on the table's first rows alone (twice that many), so that such a table costs
+    seconds, not minutes and a receipt line per row (a workbook of 255,000 of them took 169 s, 1.5 GB and
+    wrote a 45 MB receipt)."""
+    stop = Limits.from_env().same_reason_rows
+    if stop <= 0 or len(table.rows) < stop:
+        return None
+    probe = min(len(table.rows), 2 * stop)
+    row_numbers = np.asarray(table.row_numbers[:probe], dtype=np.int64)
+    _, fallback = plan.run([column[:probe] for column in columns], row_numbers)
+    first_settled = int(np.argmax(plan.settled)) if plan.settled.any() else probe
+    if len(fallback) < stop or fallback[stop - 1] >= first_settled:
+        return None
+    dataset, hmap, province_code, context_year, default_unit = reading
+    headers = submitted_headers(dataset, table.header, hmap)
+    rejections = []
+    for index in fallback[:stop]:
+        try:
+            row = row_at(index) if row_at else table.rows[index]
+            _row_records(dataset, row, hmap, province_code, context_year, default_unit)
+        except _RowError as exc:
+            rejections.append(rejection_of(exc, table.row_numbers[index], dataset, headers))
+            continue
+        return None  # a row that reads: not refused from the start
+    return refused_alike(rejections, stop)
 
 
 def _needs_level_column(dataset: str, columns: list[list[str | None]], hmap, vocab: Vocabulary) -> bool:
@@ -558,6 +596,7 @@ class _Plan:
                     refer |= failed(optional[column.name])
             wide = [({**values, **optional}, amounts) for values, amounts in wide]
         settled = live & ~refer
+        self.settled = settled
         segments = [
             segment(self.dataset, row_numbers, np.flatnonzero(settled & ~is_none(amounts)), k, values)
             for k, (values, amounts) in enumerate(wide)

@@ -97,6 +97,35 @@ def _records_of(doc: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
     )
 
 
+def _longest_text(value: Any) -> int:
+    """The longest key or text anywhere in a JSON value (nesting is bounded by MAX_JSON_DEPTH), numbers as written."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Decimal):
+        return len(str(value))
+    if isinstance(value, dict):
+        return max((max(len(str(k)), _longest_text(v)) for k, v in value.items()), default=0)
+    if isinstance(value, list):
+        return max((_longest_text(v) for v in value), default=0)
+    return 0
+
+
+def _check_limits(records: list[Any], metadata: dict[str, Any], limits: Limits, name: str) -> None:
+    """The per-file, per-row and per-cell limits of CSV and XLSX, for a JSON form: records, fields per record,
+    characters per key or value (the envelope's too)."""
+    if len(records) > limits.rows_per_sheet:
+        raise ParseError(f"{name}：{limits.exceeded('rows_per_sheet', len(records), '记录数')}")
+    longest = _longest_text(metadata)
+    if longest > limits.field_chars:
+        raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, '报送信息中单元格字符数')}")
+    for index, record in enumerate(records, start=1):
+        if isinstance(record, dict) and len(record) > limits.columns_per_row:
+            raise ParseError(f"{name}：{limits.exceeded('columns_per_row', len(record), f'第 {index} 条记录字段数')}")
+        longest = _longest_text(record)
+        if longest > limits.field_chars:
+            raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, f'第 {index} 条记录单元格字符数')}")
+
+
 def read_json(data: bytes, name: str) -> list[ParsedTable]:
     """One table from a JSON file's bytes."""
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
@@ -125,8 +154,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
     for index, record in enumerate(records, start=1):
         _refuse_repeated(record, name, f"第 {index} 条记录")
     limits = Limits.from_env()
-    if len(records) > limits.rows_per_sheet:
-        raise ParseError(f"{name}：{limits.exceeded('rows_per_sheet', len(records), '记录数')}")
+    _check_limits(records, metadata, limits, name)
 
     header: list[str] = []
     keys: dict[str, int] = {}
@@ -140,6 +168,8 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
             if label not in keys:
                 keys[label] = len(header)
                 header.append(label)
+    if len(header) > limits.columns_per_row:  # every record within the limit, their fields together beyond it
+        raise ParseError(f"{name}：{limits.exceeded('columns_per_row', len(header), '各条记录的字段合计')}")
     rows: list[list[str | None]] = []
     for index, record in enumerate(records, start=1):
         row: list[str | None] = [None] * len(header)
