@@ -18,6 +18,16 @@ def _converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+@cache
+def _to_traditional() -> opencc.OpenCC:
+    return opencc.OpenCC("s2t")
+
+
+def traditional(text: str) -> str:
+    """``text`` in traditional characters (a fixed word list's other written form: 监督电话 → 監督電話)."""
+    return _to_traditional().convert(text)
+
+
 @lru_cache(maxsize=65536)
 def simplified(text: str) -> str:
     """``text`` in simplified characters: 吉安市省級民政事業費 → 吉安市省级民政事业费 (ASCII unchanged, quickly)."""

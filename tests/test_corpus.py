@@ -46,6 +46,8 @@ VALUES = {
 
 # the fixtures today's reader loads right (the yardstick: this list may only grow)
 LOADS_TODAY = {
+    "ankang_2016_gbk_levels.csv",
+    "fujian_2019_types_as_columns.xlsx",
     "gansu_2017_short_names_poverty.xlsx",
     "guizhou_2019_yi_yuan.xlsx",
     "guizhou_2020_units_in_cells.csv",
@@ -56,6 +58,7 @@ LOADS_TODAY = {
     "jiangxi_2017_years_as_columns.xlsx",
     "jiangxi_2018_traditional_poverty.xlsx",
     "jiangxi_2019_carried_over.xlsx",
+    "jiaozuo_2018_traditional_levels.xlsx",
     "jinggangshan_2016_year_end.xlsx",
     "luoxiao_2017_control.xlsx",
     "nanning_2015_long.xlsx",

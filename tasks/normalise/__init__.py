@@ -346,13 +346,16 @@ def _stated_columns(dataset: str, hmap, stated: dict[str, Stated], width: int, n
     names = {c.field for c in contracts()[dataset].columns}
     extra: list[tuple[str, str]] = []
     wanted = []
-    if "fund_type" in names and not hmap.wide:
-        wanted += ["fund_type", "fund_level"]
+    keys = list(hmap.wide.values())
+    if "fund_type" in names and (not keys or any(k.fund_type is None for k in keys)):
+        wanted.append("fund_type")  # 中央资金 | 省级资金 under a title naming the fund
+    if "fund_type" in names and (not keys or any(k.fund_level is None for k in keys)):
+        wanted.append("fund_level")  # 民政事业费 | 彩票公益金 under a title naming the level
     if not ({"county", "county_code"} & set(hmap.columns)):
         wanted.append("county")
     for field_name in wanted:
         if field_name in stated and field_name not in hmap.columns:
-            if field_name == "fund_level" and "fund_type" not in hmap.columns:
+            if field_name == "fund_level" and "fund_type" not in hmap.columns and not keys:
                 continue
             hmap.columns[field_name] = width + len(extra)
             extra.append((field_name, stated[field_name].value))

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fupin.chinese import simplified
+from fupin.chinese import simplified, traditional
 from tasks.normalise.values import to_halfwidth
 
 Cell = str | None
@@ -39,10 +39,12 @@ _NUMERIC = re.compile(
     r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))(?:\.\d*)?(?:[eE][+-]?\d+)?\s*(?:万元|亿元|千元|元|%|人|户)?"
 )
 _YEAR_LABEL = re.compile(r"(?:19|20)\d{2}")
-_COLUMN_NUMBER = re.compile(r"[(（]?(\d+)[)）]?")
+_COLUMN_NUMBER = re.compile(r"[(（]?(\d+)[)）]?(?:=\d+(?:[+\-]\d+)*)?")  # 3 or 1=2+3
 _COLUMN_LETTER = re.compile(r"[甲乙丙丁戊己庚辛A-Za-z]")
 _UNIT_ONLY = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
-_FOOTER_WORD = re.compile("|".join(map(re.escape, FOOTER_WORDS)))
+# the footer words as traditional forms write them too (負責人, 監督電話)
+FOOTER_FORMS = tuple(dict.fromkeys((*FOOTER_WORDS, *map(traditional, FOOTER_WORDS))))
+_FOOTER_WORD = re.compile("|".join(map(re.escape, FOOTER_FORMS)))
 _TOTAL_CHARS = re.compile(f"[{''.join(sorted({ch for label in TOTAL_LABELS for ch in label[:1]}))}]")
 
 _NOTE = re.compile(r"(?:注|说明|备注)\s*\d?\s*[:：]")
@@ -303,8 +305,8 @@ def _is_header_candidate(row: list[Cell]) -> bool:
 
 def _is_column_number_row(row: list[Cell]) -> bool:
     cells = [to_halfwidth(c).strip() for c in _non_empty(row)]
-    while cells and _COLUMN_LETTER.fullmatch(cells[0]):
-        cells.pop(0)  # 甲 乙 … label the descriptive columns before the numbered ones
+    while cells and (_COLUMN_LETTER.fullmatch(cells[0]) or cells[0] in ("栏次", "栏号", "行次")):
+        cells.pop(0)  # 栏次, 甲 乙 … label the descriptive columns before the numbered ones
     numbers = []
     for cell in cells:
         match = _COLUMN_NUMBER.fullmatch(cell)
@@ -516,7 +518,7 @@ def _note_summary(context: dict[str, Any], kind: str, header: list[str], row: li
 # 计 計 其, one of which every cell summary_kind reads as a label holds. Rows without any are plain data; the
 # others are looked at as table_from_grid does.
 _NOTE_WORDS = ("注", "说明", "备注")
-_MARKER_CHARS = re.compile(f"[{''.join(sorted({w[0] for w in (*FOOTER_WORDS, *_NOTE_WORDS)} | set('计計其')))}]")
+_MARKER_CHARS = re.compile(f"[{''.join(sorted({w[0] for w in (*FOOTER_FORMS, *_NOTE_WORDS)} | set('计計其')))}]")
 HEAD_ROWS = 64
 
 
