@@ -124,8 +124,8 @@ class Limits:
     def exceeded(self, name: str, found: int, what: str) -> str:
         """The one-line reason (Chinese, with code) for a file beyond limit ``name``."""
         return (
-            f"超过限制：{what}最多 {getattr(self, name):,}（本文件 {found:,}）[limit_{name}]；"
-            f"管理员可用 FUPIN_LIMIT_{name.upper()} 调整"
+            f"超过限制：{what}最多 {getattr(self, name):,}（本文件 {found:,}）；"
+            f"管理员可用 FUPIN_LIMIT_{name.upper()} 调整 [limit_{name}]"
         )
 
 
