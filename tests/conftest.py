@@ -85,6 +85,26 @@ def demo_home_copy(demo_run, tmp_path) -> Path:
     return home
 
 
+def run_beside_the_demo(home: Path, province: str, files: dict[str, Path]) -> dict:
+    """The demo inbox written under ``home``, ``files`` (path in the inbox folder → file) copied into ``province``'s
+    inbox folder beside it, and the nightly flow run once; its summary."""
+    from flows.nightly import nightly
+    from fupin.demo import write_demo
+
+    write_demo(home / "inbox")
+    folder = home / "inbox" / province
+    for rel, path in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / rel)
+    return nightly(inbox=str(home / "inbox"), home=str(home))
+
+
+def indicator_rows(con) -> dict[str, object]:
+    """Every published figure: indicator × scope × period → value."""
+    rows = con.execute("select indicator || '|' || scope_code || '|' || period, value from marts.indicators").fetchall()
+    return dict(rows)
+
+
 def indicator(con, name: str, scope: str, period: str) -> float:
     """One value of marts.indicators; fails the test if it is not there."""
     row = con.execute(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -269,24 +268,17 @@ def test_the_whole_corpus_beside_the_demo_loads_or_is_refused_and_the_demo_figur
     Fujian's inbox: its own fixtures load there; the other provinces' are refused or their rows set aside (a
     province names only its own counties), and nothing reaches the demo's Jiangxi and Hunan figures.
     """
-    from flows.nightly import nightly
-    from fupin.demo import write_demo
-    from tests.conftest import open_warehouse
+    from tests.conftest import indicator_rows, open_warehouse, run_beside_the_demo
 
-    home = tmp_path / "home"
-    write_demo(home / "inbox")
-    fujian = home / "inbox" / "35"
-    fujian.mkdir()
     sent = [p for p in CORPUS.glob("*.*") if p.suffix not in (".py", ".md", ".yaml")]
     sent += sorted((CORPUS / "formats").glob("luoxiao_2017.*"))
-    for path in sent:
-        shutil.copy(path, fujian / path.name)
-    nightly(inbox=str(home / "inbox"), home=str(home))
+    home = tmp_path / "home"
+    run_beside_the_demo(home, "35", {path.name: path for path in sent})
 
     query = "select file_name, status, message from meta.submissions where province_code = '35'"
     with open_warehouse(home) as con:
         ledger = {name: (status, message) for name, status, message in con.execute(query).fetchall()}
-        after = dict(_indicator_rows(con))
+        after = indicator_rows(con)
     assert sorted(ledger) == sorted(p.name for p in sent)
     for name, (status, message) in ledger.items():
         assert "Traceback" not in (message or ""), name
@@ -297,10 +289,5 @@ def test_the_whole_corpus_beside_the_demo_loads_or_is_refused_and_the_demo_figur
         "luoxiao_2017.et：WPS 表格（.et）格式无法读取：请另存为 .xlsx 后重新报送 [unsupported_file_type]",
     )
     with open_warehouse(demo_run["home"]) as con:
-        before = dict(_indicator_rows(con))
+        before = indicator_rows(con)
     assert before and {k: after.get(k) for k in before} == before
-
-
-def _indicator_rows(con):
-    """Every published figure: indicator × scope × period → value (a Fujian county's rows are extra, not asked)."""
-    return con.execute("select indicator || '|' || scope_code || '|' || period, value from marts.indicators").fetchall()
