@@ -15,21 +15,16 @@ The flow-level smoke drops the whole corpus into Jiangxi's inbox beside the demo
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fupin.config import Paths
-from tasks.lake import write_lake
 from tasks.parse import ParseError, read_tables
-from tasks.process import normalise_submission, parse_submission, validate_submission
-from tasks.records import Outcome, Received
-from tasks.staging import read_arrow
+from tasks.records import Outcome
 from tests.conftest import FIXTURES
+from tests.test_forms import process as process_form
 
 CORPUS = FIXTURES / "corpus"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
@@ -66,31 +61,12 @@ LOADS_TODAY = {
     "qujing_2018_year_merged_down.xlsx",
     "zhangjiachuan_2022_county_in_title.xlsx",
 }
-# fixtures today's reader loads WRONG figures from (must stay empty). Once: chaling (建档立卡贫困人口, everyone ever
-# registered, read as 未脱贫人口) and jian (贫困人口/户数 read as persons): both now refused as two candidate columns
-KNOWN_WRONG_TODAY: set[str] = set()  # both found by this corpus are refused now (ambiguous_columns)
 
 
 def process(path: Path, home: Path, province: str) -> tuple[Outcome, list[dict]]:
     """One file through parse → normalise → validate → lake (no Prefect engine); its outcome and loaded rows."""
-    paths = Paths.from_home(home)
-    received = Received(
-        submission_id="corpus-1",
-        province_code=province,
-        source_url=str(path.parent),
-        source_path=path.name,
-        file_name=path.name,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        size=path.stat().st_size,
-        raw_path=str(path),
-        received_at="2024-01-01T00:00:00+00:00",
-    )
-    parsed = parse_submission.fn(received, paths)
-    validated = validate_submission.fn(normalise_submission.fn(parsed, paths), paths)
-    staged = json.loads(Path(validated).read_text(encoding="utf-8")).get("datasets", {})
-    outcome = Outcome.load(write_lake.fn(validated, paths))
-    rows = [dict(r, _dataset=d) for d, p in staged.items() for r in read_arrow(p).to_pylist()]
-    return outcome, rows
+    outcome, datasets = process_form(path, home, province)
+    return outcome, [dict(r, _dataset=d) for d, rows in datasets.items() for r in rows]
 
 
 def _value(name: str, value):
@@ -166,12 +142,10 @@ def test_the_corpus_has_thirty_real_layouts_each_with_its_source():
 
 
 def test_no_fixture_loads_a_fact_a_clerk_would_not_read(corpus_results):
-    """wrong must be 0. The two in KNOWN_WRONG_TODAY are real defects of today's reader this corpus found (two
-    candidate columns for one field, read without refusing); the list must only shrink, to empty."""
+    """wrong must be 0. The corpus first found two (chaling: 建档立卡 beside 未脱贫 people; jian: households beside
+    persons under one heading): two candidate columns for one field read without refusing; both are refused now."""
     wrong = {name: detail for name, (kind, detail, _) in corpus_results.items() if kind == "wrong"}
-    assert set(wrong) <= KNOWN_WRONG_TODAY, {k: v for k, v in wrong.items() if k not in KNOWN_WRONG_TODAY}
-    fixed = KNOWN_WRONG_TODAY - set(wrong)
-    assert not fixed, f"no longer wrong: remove from KNOWN_WRONG_TODAY: {sorted(fixed)}"
+    assert not wrong, wrong
 
 
 def test_every_refusal_says_why_with_a_code(corpus_results):

@@ -30,17 +30,43 @@ SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉兰春梅海燕德福金凤红梅志强")
 
 
-def _ids(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
-    """Valid 18-character resident ID numbers for the given division codes."""
+BIRTH_DAYS = 60 * 365  # heads born 1940-1999
+# a step coprime with BIRTH_DAYS: spreads a county's n-th head over the birth dates, one to one
+_DAY_STEP = 7919
+
+
+def _ids(rng: np.random.Generator, codes: np.ndarray, ordinals: np.ndarray | None = None) -> np.ndarray:
+    """Valid 18-character resident ID numbers for the given division codes, no two alike.
+
+    Random birth dates and sequence numbers (a repeat given the next free number), or, with ``ordinals``
+    (each head's number within its division code, unique per code), the date and sequence that number
+    stands for: unique across chunks of a registry of any size without remembering the IDs already made.
+    """
     n = len(codes)
-    start = np.datetime64("1940-01-01")
-    births = start + rng.integers(0, 60 * 365, n).astype("timedelta64[D]")
+    if ordinals is None:
+        days, seqs = rng.integers(0, BIRTH_DAYS, n), rng.integers(0, 1000, n)
+    else:
+        days, seqs = (ordinals // 1000 * _DAY_STEP) % BIRTH_DAYS, ordinals % 1000
+    births = np.datetime64("1940-01-01") + days.astype("timedelta64[D]")
     ymd = np.char.replace(np.datetime_as_string(births, unit="D"), "-", "")
-    seq = np.char.zfill(rng.integers(0, 1000, n).astype(str), 3)
-    body = _unique(np.char.add(np.char.add(codes.astype(str), ymd), seq))
+    seq = np.char.zfill(seqs.astype(str), 3)
+    body = np.char.add(np.char.add(codes.astype(str), ymd), seq)
+    body = _unique(body) if ordinals is None else body
     digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(n, 17).astype(np.int64) - 48
     check = CHECK_CHARS[(digits * WEIGHTS).sum(axis=1) % 11].view("S1").astype(str)
     return np.char.add(body, check)
+
+
+def _ordinals(groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each row's number within its group, continuing ``counts`` (updated in place): 0, 1, 2 … per group."""
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    first = np.searchsorted(sorted_groups, sorted_groups)  # where each row's group starts in the sorted rows
+    ranks = np.empty(len(groups), dtype=np.int64)
+    ranks[order] = np.arange(len(groups)) - first
+    out = counts[groups] + ranks
+    counts += np.bincount(groups, minlength=len(counts))
+    return out
 
 
 def _unique(bodies: np.ndarray) -> np.ndarray:
@@ -145,10 +171,12 @@ def synthetic_registry(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write((",".join(HEADER) + "\n").encode())
+        heads = np.zeros(len(codes), dtype=np.int64)  # heads numbered so far per county: IDs unique over chunks
         for start in range(0, households, chunk):
             n = min(chunk, households - start)
-            county = codes[rng.integers(0, len(codes), n)]
-            ids = _ids(rng, county)
+            which = rng.integers(0, len(codes), n)
+            county = codes[which]
+            ids = _ids(rng, county, _ordinals(which, heads))
             ids[rng.random(n) < 0.0001] = "360827197001011235"  # a wrong check character
             registered = rng.integers(2014, 2018, n)
             lifted = rng.random(n) < 0.7
