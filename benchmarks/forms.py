@@ -74,8 +74,9 @@ print(f"WORK {time.perf_counter() - started:.3f}", file=sys.stderr)
 """
 
 
-def project_rows(n: int, province: str = PROVINCE, seed: int = 17) -> list[list[object]]:
-    """``n`` rows of a projects form over the province's current counties (key unique per row)."""
+def project_rows(n: int, province: str = PROVINCE, seed: int = 17, max_wan: int = 500_000) -> list[list[object]]:
+    """``n`` rows of a projects form over the province's current counties (key unique per row), each project's
+    funds up to ``max_wan`` 万元."""
     import numpy as np
 
     from warehouse.reference import counties
@@ -84,7 +85,7 @@ def project_rows(n: int, province: str = PROVINCE, seed: int = 17) -> list[list[
     places = sorted((c.county_code, c.county_name) for c in counties().values() if c.province_code == province)
     orgs = [f"中华慈善{i}基金会" if i % 3 else f"中国扶贫{i}促进会" for i in range(2000)]
     picks = rng.integers(0, len(places), n)
-    amounts = rng.integers(1, 5_000_000, n) / 10  # 万元, one decimal
+    amounts = rng.integers(1, max_wan * 10, n) / 10  # 万元, one decimal
     out = []
     for i in range(n):
         code, name = places[picks[i]]

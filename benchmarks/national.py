@@ -111,11 +111,14 @@ def write_province(folder: Path, province: str, seed: int) -> int:
             0, 0, ["年度", "社会组织名称", "项目名称", "行政区划代码", "县（市、区）", "落地资金（万元）", "受益人数"]
         )
         r = 0
+        # a project's funds move from year to year by up to 30%, as real ones do: wider swings are the
+        # plausibility gate's to hold (tests/test_plausibility_gate.py), not the nightly's normal path
+        base = rng.integers(10, 50_000, (len(places), 3)) / 10
         for year in YEARS:
-            for code, name in places:
+            for p, (code, name) in enumerate(places):
                 for k in range(3):
                     r += 1
-                    amount = f"{rng.integers(10, 50_000) / 10:.1f}"
+                    amount = f"{base[p, k] * rng.uniform(0.7, 1.3):.1f}"
                     sheet.write_row(
                         r, 0, [year, f"基金会{k}", f"{name}项目{k}", code, name, amount, int(rng.integers(10, 900))]
                     )
@@ -128,7 +131,11 @@ def write_inbox(inbox: Path, households: int, village_rows: int) -> dict[str, in
     from warehouse.reference import PROVINCE_PINYIN
 
     form_rows = sum(write_province(inbox / pinyin, code, int(code)) for code, pinyin in sorted(PROVINCE_PINYIN.items()))
-    write_csv(inbox / PROVINCE_PINYIN["51"] / "驻村帮扶项目_村级_2016-2018.csv", project_rows(village_rows, "51"))
+    # village projects are small (up to 40万元): 130,000 of them raise Sichuan's project funds less than the
+    # plausibility gate's max_rise, as a real village-level form would
+    write_csv(
+        inbox / PROVINCE_PINYIN["51"] / "驻村帮扶项目_村级_2016-2018.csv", project_rows(village_rows, "51", max_wan=40)
+    )
     synthetic_inbox(inbox, households)
     files = sum(1 for p in inbox.rglob("*") if p.is_file())
     return {"provinces": len(PROVINCE_PINYIN), "files": files, "form_rows": form_rows + village_rows}

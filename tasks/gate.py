@@ -10,8 +10,10 @@ Four checks, each with its own code; the held message carries the most specific 
   to more than ``county_factor`` times or less than its inverse (``held_rise``; a fall: ``held_shrink_guard``);
 - a ratio near 10⁴ or 10⁸ (or their inverses) in a money column: a likely 元/万元/亿元 slip
   (``held_unit_error``, named before anything else);
-- a new or corrected value ``outlier_factor`` times away from the median of the same key in the province's
-  other years and of the province's other counties that year, each where it exists (``held_outlier``).
+- a new or corrected value more than ``outlier_factor`` times the median of the same key in the province's
+  other years and of the province's other counties that year, each where it exists (``held_outlier``); a
+  value below them only when it is as far below as a unit slip (10⁴ ÷ ``unit_tolerance`` times): a small
+  county share is often real (an urban district, a fund given by project) and moves a total by little.
 
 A slice's first submission has no published total or value to compare: only the outlier check applies to it,
 against whatever history and peers there are. Bounds live in the contracts (``plausibility:``).
@@ -258,6 +260,9 @@ def _outliers(con, o: Outcome, dataset, year, k, label, limit: Plausibility, nam
     for column, name, unit in guarded(dataset):
         money = contract.column(column).unit == "yuan"
         factor = limit.outlier_factor
+        # a small value moves a published total by little and a county's share may be small for good reasons
+        # (an urban district, a fund that comes by project): below its references, only a likely unit slip holds
+        low = 10**4 / limit.unit_tolerance
         rows = con.execute(
             f"""
             with incoming as (
@@ -289,6 +294,7 @@ def _outliers(con, o: Outcome, dataset, year, k, label, limit: Plausibility, nam
             where (h.reference is not null or p.reference is not null)
               and (h.reference is null or i.{column} > h.reference * ? or i.{column} * ? < h.reference)
               and (p.reference is null or i.{column} > p.reference * ? or i.{column} * ? < p.reference)
+              -- above: ×outlier_factor; below: only as far as a unit slip (÷10⁴ within unit_tolerance)
             order by {", ".join("i." + c for c in keys)}
             """,
             [
@@ -301,9 +307,9 @@ def _outliers(con, o: Outcome, dataset, year, k, label, limit: Plausibility, nam
                 year,
                 limit.min_peers,
                 factor,
+                low,
                 factor,
-                factor,
-                factor,
+                low,
             ],
         ).fetchall()
         for row in rows:
@@ -318,7 +324,7 @@ def _outliers(con, o: Outcome, dataset, year, k, label, limit: Plausibility, nam
             slip = unit_slip(ratio, limit.unit_tolerance) if money else None
             text = (
                 f"{label} {names.fact(key)}{name}为 {_shown(unit, value)}，远离{'和'.join(against)}"
-                f"（{_times(ratio)}，超出 {factor:g} 倍的范围）"
+                f"（{_times(ratio)}，超出 {factor if ratio >= 1 else low:g} 倍的范围）"
             )
             found.append(Problem("held_unit_error", f"{text}，{slip}") if slip else Problem("held_outlier", text))
     return _listed(found, "明显偏离")

@@ -130,6 +130,24 @@ def test_a_new_year_loads_and_a_county_far_from_its_history_and_peers_is_held(de
     assert ("430225", 2018, "civil_affairs", "central") not in _facts(demo_home_copy)
 
 
+def test_a_small_new_value_loads_unless_it_is_as_small_as_a_unit_slip(demo_home_copy):
+    """A county's share may be small for good reasons: only a value ÷10⁴ from its history and peers is held."""
+    facts = _facts(demo_home_copy)
+    yanling = facts[("430225", 2017, "civil_affairs", "central")]
+    small = "湖南2018年炎陵县民政事业费.csv"
+    _send(demo_home_copy, small, [["2018", "430225", "炎陵县", "民政事业费", "中央", _yuan(yanling / 50)]])
+    assert _ledger(demo_home_copy, small)[1] == "loaded"
+    assert facts.keys() < _facts(demo_home_copy).keys()
+
+    chaling = facts[("430224", 2017, "civil_affairs", "central")]
+    slip = "湖南2018年茶陵县民政事业费.csv"
+    _send(demo_home_copy, slip, [["2018", "430224", "茶陵县", "民政事业费", "中央", _yuan(chaling / 10_000)]])
+    _, status, _, message = _ledger(demo_home_copy, slip)
+    assert status == "held" and _code(demo_home_copy, slip) == "held_unit_error"
+    assert "约为万分之一" in message and "超出 5000 倍的范围" in message
+    assert ("430224", 2018, "civil_affairs", "central") not in _facts(demo_home_copy)
+
+
 @pytest.mark.parametrize(
     ("ratio", "words"),
     [
