@@ -107,8 +107,9 @@ class Plausibility:
     ``max_fall`` and ``max_rise`` bound a province × year total (a share it may fall by; a multiple it may rise
     to), ``county_factor`` one fact's value corrected in place (at most ×factor or ÷factor), ``outlier_factor`` a
     new or corrected value above the median of its other years and of its province's other counties (each
-    used where it exists; ``min_peers`` counties at least; below them only a unit slip holds). A ratio within ×/÷``unit_tolerance`` of 10⁴ or 10⁸
-    (or their inverses) in a money column is named a likely unit error (元/万元/亿元).
+    used where it exists; ``min_peers`` counties at least; below them only a unit slip holds). A ratio within
+    ×/÷``unit_tolerance`` of 10⁴ or 10⁸ (or their inverses) in a money column is named a likely unit error
+    (元/万元/亿元).
     """
 
     max_fall: float = 0.10
