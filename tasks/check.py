@@ -26,7 +26,7 @@ import duckdb
 
 from fupin.config import ConfigError, Paths, inbox_sources
 from fupin.formatting import figure_text
-from fupin.safe_text import printable
+from fupin.safe_text import printable, shown_name
 from tasks.messages import code_in
 from tasks.records import Outcome, Received, submission_kind
 from warehouse.reference import resolve_province, submitters
@@ -119,8 +119,8 @@ def province_for(file: Path, paths: Paths, province: str | None) -> tuple[str, s
     if len(sources) == 1:
         return sources[0].province_code, rel
     raise CheckError(
-        f"不知道 {file.name} 是哪个省份报送的：请用 --province 指明（省代码、省名或拼音，如 43、湖南、hunan）"
-        " [province_required]"
+        f"不知道 {shown_name(file.name)} 是哪个省份报送的："
+        "请用 --province 指明（省代码、省名或拼音，如 43、湖南、hunan） [province_required]"
     )
 
 
@@ -228,19 +228,20 @@ def check_file(
         raw = scratch.raw / code / f"{sha}{''.join(source.suffixes[-1:]).lower()}"
         raw.parent.mkdir(parents=True)
         shutil.copyfile(source, raw)
+        rel, name = shown_name(rel), shown_name(source.name)  # as a run stores and shows them: IDs masked
         received = Received(
             submission_id=submission_id_for(code, rel, sha),
             province_code=code,
             source_url=str(source.parent),
             source_path=rel,
-            file_name=source.name,
+            file_name=name,
             sha256=sha,
             size=raw.stat().st_size,
             raw_path=str(raw),
             received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
             kind=submission_kind(source.name),
         )
-        report = CheckReport(str(source), source.name, code, received.kind)
+        report = CheckReport(shown_name(source), name, code, received.kind)
         report.duplicate_of = seen.get(f"{code}|{sha}")
         before = _indicators(scratch.warehouse)
         with disable_run_logger():

@@ -108,6 +108,15 @@ def test_a_refused_file_says_why_and_exits_3(untouched, tmp_path):
     assert "结论：有行或整份文件将被退回，请按上面的原因更正 [check_rejected]" in lines
 
 
+def test_an_id_number_in_the_file_name_is_shown_masked(untouched, tmp_path):
+    refused = tmp_path / "张三３６０８２７ １９９００１０１１２３４说明.csv"
+    refused.write_text("联系人,电话\n办公室,0731-0000\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(refused), "--province", "43", "--home", str(untouched)])
+    assert result.exit_code == 3, result.output
+    assert "检查：张三360827************说明.csv（湖南省 43，更正/补报）" in result.output.splitlines()
+    assert "19900101" not in result.output and "１９９０" not in result.output
+
+
 def test_a_few_percent_correction_lists_the_figures_it_moves(untouched, tmp_path):
     form = _form(
         tmp_path, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "74278818.17"]]
