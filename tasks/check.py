@@ -26,7 +26,7 @@ import duckdb
 
 from fupin.config import ConfigError, Paths, inbox_sources
 from fupin.formatting import figure_text
-from fupin.safe_text import printable, shown_name
+from fupin.safe_text import gate, printable, shown_name
 from tasks.messages import code_in
 from tasks.records import Outcome, Received, submission_kind
 from warehouse.reference import resolve_province, submitters
@@ -254,8 +254,9 @@ def check_file(
             report.tables = [
                 {
                     "sheet": t.get("sheet"),
-                    "title": (t.get("context") or {}).get("title"),
-                    "reporting_unit": (t.get("context") or {}).get("reporting_unit"),
+                    # the submitter's words, shown as the ledger would keep them
+                    "title": _gated((t.get("context") or {}).get("title")),
+                    "reporting_unit": _gated((t.get("context") or {}).get("reporting_unit")),
                 }
                 for t in parsed_doc.get("tables") or []
             ]
@@ -322,6 +323,10 @@ def _change_text(c: Change) -> str:
     elif c.unit != "boolean" and c.before:
         delta = f"（{(float(c.after) - float(c.before)) / float(c.before):+.2%}）"
     return f"{before} → {after}{delta}"
+
+
+def _gated(text: str | None) -> str | None:
+    return None if text is None else gate(text)
 
 
 def render(report: CheckReport, home: Path) -> list[str]:

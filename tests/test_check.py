@@ -108,12 +108,14 @@ def test_a_refused_file_says_why_and_exits_3(untouched, tmp_path):
     assert "结论：有行或整份文件将被退回，请按上面的原因更正 [check_rejected]" in lines
 
 
-def test_an_id_number_in_the_file_name_is_shown_masked(untouched, tmp_path):
+def test_an_id_number_in_the_file_name_or_title_is_shown_masked(untouched, tmp_path):
     refused = tmp_path / "张三３６０８２７ １９９００１０１１２３４说明.csv"
-    refused.write_text("联系人,电话\n办公室,0731-0000\n", encoding="utf-8")
+    title = "经办人张三３６０８２７１９９００１０１１２３４"
+    refused.write_text(f"{title}\n联系人,电话\n办公室,0731-0000\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["check", str(refused), "--province", "43", "--home", str(untouched)])
     assert result.exit_code == 3, result.output
     assert "检查：张三360827************说明.csv（湖南省 43，更正/补报）" in result.output.splitlines()
+    assert "标题：经办人张三360827************" in result.output.splitlines()
     assert "19900101" not in result.output and "１９９０" not in result.output
 
 
