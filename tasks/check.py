@@ -27,21 +27,11 @@ import duckdb
 from fupin.config import ConfigError, Paths, inbox_sources
 from fupin.formatting import figure_text
 from fupin.safe_text import gate, printable, shown_name
+from tasks.load import LIVE
 from tasks.messages import code_in
 from tasks.records import Outcome, Received, submission_kind
-from warehouse.reference import resolve_province, submitters
-
-EXIT_LOADS, EXIT_ERROR, EXIT_NOT_ALL = 0, 1, 3
-# where a header mapping says a value was read from (the normaliser's ``source`` key)
-SOURCES = {
-    "header": "表头",
-    "title": "标题",
-    "file_name": "文件名",
-    "unit_row": "单位行",
-    "column": "表头",
-    "metadata": "报送信息",
-}
-LIVE = ("loaded", "partially_loaded")
+from tasks.summary import EXIT_OK, EXIT_REJECTED
+from warehouse.reference import label, resolve_province, submitters
 
 
 class CheckError(ValueError):
@@ -88,8 +78,8 @@ class CheckReport:
     @property
     def exit_code(self) -> int:
         if self.status == "loaded" and not self.held:
-            return EXIT_LOADS
-        return EXIT_NOT_ALL
+            return EXIT_OK
+        return EXIT_REJECTED
 
     def as_json(self) -> dict[str, Any]:
         doc = {k: v for k, v in self.__dict__.items() if k != "changes"}
@@ -190,7 +180,7 @@ def _units(doc: dict, mapping: list[dict]) -> list[str]:
             continue
         unit = m.get("unit") or clean_label(str(m.get("submitted_header") or ""))[1]
         if unit:
-            where = SOURCES.get(m.get("source") or "header", m.get("source"))
+            where = label("mapping_source", m.get("source") or "header")
             found.append(f"“{m['submitted_header']}”：{unit}（{where}）")
     for table in doc.get("tables") or []:
         unit = sheet_unit(table.get("context") or {})
@@ -300,10 +290,10 @@ def _column_label(dataset: str | None, name: str | None) -> str:
     inner = name[len("amount_yuan[") : -1] if name.startswith("amount_yuan[") else None
     if dataset and dataset in _datasets():
         try:
-            label = field_label(dataset, inner or name)
+            shown = field_label(dataset, inner or name)
         except (KeyError, StopIteration):
-            label = name
-        return f"{label}{'·金额' if inner else ''} [{name}]"
+            shown = name
+        return f"{shown}{'·金额' if inner else ''} [{name}]"
     return name
 
 
@@ -356,7 +346,7 @@ def render(report: CheckReport, home: Path) -> list[str]:
         dataset = datasets[0] if len(datasets) == 1 else None
         for m in report.header_mapping:
             sheet = f"[{m['sheet']}] " if m.get("sheet") else ""
-            source = f"，来源：{SOURCES.get(m['source'], m['source'])}" if m.get("source") else ""
+            source = f"，来源：{label('mapping_source', m['source'])}" if m.get("source") else ""
             lines.append(
                 f"  {sheet}“{m.get('submitted_header')}” → {_column_label(dataset, m.get('column_name'))}，"
                 f"{label('matched_by', m.get('matched_by') or 'unknown')}{source}"
@@ -381,9 +371,9 @@ def render(report: CheckReport, home: Path) -> list[str]:
         lines.append(f"{verb}已发布指标的变化（{len(report.changes)} 项；首次发布 {report.first_published} 项）：")
         for c in report.changes:
             lines.append(f"  {c.scope_name} [{c.scope_code}] {c.name} [{c.indicator}] {c.period}：{_change_text(c)}")
-    if report.exit_code == EXIT_LOADS and report.duplicate_of:
+    if report.exit_code == EXIT_OK and report.duplicate_of:
         lines.append("结论：各行都可入库，但本文件已收到过，运行时不会再次入库 [check_loads]")
-    elif report.exit_code == EXIT_LOADS:
+    elif report.exit_code == EXIT_OK:
         lines.append("结论：可全部入库 [check_loads]")
     elif report.held:
         lines.append("结论：将暂缓入库，待人工确认（fupin approve / discard） [check_held]")
