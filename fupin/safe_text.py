@@ -74,8 +74,10 @@ _MARK = "\ud800"
 @functools.cache
 def _invisible(replacement: str | None = None) -> dict[int, str | None]:
     """str.translate's table replacing every format (Cf) and control (Cc) character but tab, CR and LF."""
+    if replacement is not None:  # the same characters, found once (a pass over every code point)
+        return dict.fromkeys(_invisible(), replacement)
     return {
-        code: replacement
+        code: None
         for code in range(sys.maxunicode + 1)
         if unicodedata.category(chr(code)) in ("Cf", "Cc") and chr(code) not in _KEPT_CONTROLS
     }
