@@ -4,4 +4,4 @@ from setuptools import Extension, setup
 
 # hashes over Arrow string buffers (HMAC-SHA256 from OpenSSL 3's libcrypto; Debian: gcc, libssl-dev). Optional:
 # without a compiler or the headers the install goes on and tasks/registry/hashing.py uses its exact pure fallback.
-setup(ext_modules=[Extension("tasks._hashing", ["tasks/_hashing.c"], libraries=["crypto"], optional=True)])
+setup(ext_modules=[Extension("fupin.tasks._hashing", ["tasks/_hashing.c"], libraries=["crypto"], optional=True)])

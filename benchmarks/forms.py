@@ -56,10 +56,10 @@ STEPS = """
 import sys, time
 from pathlib import Path
 import pandas  # loaded by every `fupin run`, the empty one too: Arrow loads it on its first array of Python values
-from fupin.config import Paths
-from tasks.lake import write_lake
-from tasks.process import normalise_submission, parse_submission, validate_submission
-from tasks.records import Received
+from fupin.core.config import Paths
+from fupin.tasks.lake import write_lake
+from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
+from fupin.tasks.records import Received
 path, home = Path(sys.argv[1]), Path(sys.argv[2])
 paths = Paths.from_home(home)
 received = Received("bench", "%s", str(path.parent), path.name, path.name, "-", path.stat().st_size, str(path), "")
@@ -79,7 +79,7 @@ def project_rows(n: int, province: str = PROVINCE, seed: int = 17, max_wan: int 
     funds up to ``max_wan`` 万元."""
     import numpy as np
 
-    from warehouse.reference import counties
+    from fupin.core.reference import counties
 
     rng = np.random.default_rng(seed)
     places = sorted((c.county_code, c.county_name) for c in counties().values() if c.province_code == province)
@@ -207,7 +207,7 @@ def main() -> None:
     repeat = max(1, int(sys.argv[2]) if len(sys.argv) > 2 else 2)
     load_start = os.getloadavg()[0]
     sys.path.insert(0, str(ROOT))
-    from warehouse.reference import PROVINCE_PINYIN
+    from fupin.core.reference import PROVINCE_PINYIN
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -59,7 +59,7 @@ def write_province(folder: Path, province: str, seed: int) -> int:
     import numpy as np
     import xlsxwriter
 
-    from warehouse.reference import counties
+    from fupin.core.reference import counties
 
     rng = np.random.default_rng(seed)
     places = sorted((c.county_code, c.county_name) for c in counties().values() if c.province_code == province)
@@ -127,8 +127,8 @@ def write_province(folder: Path, province: str, seed: int) -> int:
 
 def write_inbox(inbox: Path, households: int, village_rows: int) -> dict[str, int]:
     """The national inbox; counts of what it holds."""
+    from fupin.core.reference import PROVINCE_PINYIN
     from fupin.demo.registry import synthetic_inbox
-    from warehouse.reference import PROVINCE_PINYIN
 
     form_rows = sum(write_province(inbox / pinyin, code, int(code)) for code, pinyin in sorted(PROVINCE_PINYIN.items()))
     # village projects are small (up to 40万元): 130,000 of them raise Sichuan's project funds less than the

@@ -57,10 +57,10 @@ FUPIN = """
 import os, sys, time
 from pathlib import Path
 os.environ["FUPIN_PII_KEY"] = "bench-key-0123456789"
-from fupin.config import Paths
-from tasks.registry import registry_outcome
-from tasks.load import load_warehouse
-from tasks.records import Outcome
+from fupin.core.config import Paths
+from fupin.tasks.registry import registry_outcome
+from fupin.tasks.load import load_warehouse
+from fupin.tasks.records import Outcome
 paths = Paths.from_home(sys.argv[2])
 sid, name = "36-bench-2017", "registry2017.csv"
 rec = {"file_name": name, "raw_path": sys.argv[1], "province_code": "36", "submission_id": sid}

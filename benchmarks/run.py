@@ -27,9 +27,9 @@ def _timed(fn, *args, **kwargs) -> tuple[float, object]:
 
 def main() -> None:
     """Run each case once and print a table."""
+    from fupin.flows.nightly import nightly
     from prefect import flow
 
-    from flows.nightly import nightly
     from fupin.demo import write_demo
 
     @flow(name="bench-empty")

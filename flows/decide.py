@@ -13,13 +13,13 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
+from fupin.tasks.archive import ledger_outcome_records
+from fupin.tasks.load import load_warehouse
+from fupin.tasks.records import Outcome
 from prefect import flow, get_run_logger
 
-from fupin.config import Paths
-from fupin.locking import run_lock
-from tasks.archive import ledger_outcome_records
-from tasks.load import load_warehouse
-from tasks.records import Outcome
+from fupin.core.config import Paths
+from fupin.core.locking import run_lock
 
 
 class DecisionError(ValueError):

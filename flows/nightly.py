@@ -6,24 +6,16 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Failed, State
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from prefect.tasks import exponential_backoff
-
-from fupin.config import Paths, Source, inbox_sources, load_sources
-from fupin.locking import run_lock
-from tasks.archive import recover_warehouse
-from tasks.artifacts import publish_artifacts
-from tasks.lake import write_lake
-from tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
-from tasks.process import normalise_submission, parse_submission, validate_submission
-from tasks.pull import pull_source
-from tasks.receipt import restore_receipts
-from tasks.records import Received
-from tasks.report import publish_report
-from tasks.summary import (
+from fupin.tasks.archive import recover_warehouse
+from fupin.tasks.artifacts import publish_artifacts
+from fupin.tasks.lake import write_lake
+from fupin.tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
+from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
+from fupin.tasks.pull import pull_source
+from fupin.tasks.receipt import restore_receipts
+from fupin.tasks.records import Received
+from fupin.tasks.report import publish_report
+from fupin.tasks.summary import (
     RunFailed,
     failure_message,
     failure_reason,
@@ -34,8 +26,16 @@ from tasks.summary import (
     record_run,
     summarise_run,
 )
-from warehouse.home import private_home
-from warehouse.reference import submitters
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed, State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from fupin.core.config import Paths, Source, inbox_sources, load_sources
+from fupin.core.home import private_home
+from fupin.core.locking import run_lock
+from fupin.core.reference import submitters
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:

@@ -11,12 +11,7 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.states import Completed, Failed, State
-
-from fupin.config import Paths
-from fupin.locking import run_lock
-from tasks.archive import (
+from fupin.tasks.archive import (
     carry_over_history,
     compare_warehouses,
     export_ledger,
@@ -25,8 +20,13 @@ from tasks.archive import (
     recover_warehouse,
     swap_in,
 )
-from tasks.load import load_warehouse
-from tasks.summary import RunFailed
+from fupin.tasks.load import load_warehouse
+from fupin.tasks.summary import RunFailed
+from prefect import flow, get_run_logger
+from prefect.states import Completed, Failed, State
+
+from fupin.core.config import Paths
+from fupin.core.locking import run_lock
 
 
 @flow(name="rebuild-warehouse")

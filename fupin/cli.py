@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ HomeOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> None:
-    from fupin.safe_text import printable
+    from fupin.core.safe_text import printable
 
     typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
@@ -35,14 +36,14 @@ def _text(value: Any, limit: int | None = None):
     """A stored value for a rich table or line: never read as markup, control characters shown escaped."""
     from rich.text import Text
 
-    from fupin.safe_text import printable
+    from fupin.core.safe_text import printable
 
     shown = "" if value is None else printable(value)
     return Text(shown[:limit] if limit else shown)
 
 
 def _paths(home: Path | None):
-    from fupin.config import Paths
+    from fupin.core.config import Paths
 
     os.umask(0o077)  # what a command writes (exports, reports, the demo's registries) is the owner's alone
     return Paths.from_home(home)
@@ -57,10 +58,10 @@ def _warehouse(home: Path | None) -> Path:
 
 
 def _connect(home: Path | None):
-    """The analysts' sandbox (fupin.readonly): the warehouse and its lake readable, nothing else."""
+    """The analysts' sandbox (fupin.core.readonly): the warehouse and its lake readable, nothing else."""
     import duckdb
 
-    from fupin.readonly import connect_readonly
+    from fupin.core.readonly import connect_readonly
 
     path = _warehouse(home)
     try:
@@ -85,12 +86,12 @@ def demo(
     target = out or _paths(home).home / "inbox"
     files = synthetic_inbox(target, households) if households else write_demo(target)
     typer.echo(f"wrote {len(files)} demo submissions to {target}")
-    from tasks.calendar import calendar_file
+    from fupin.tasks.calendar import calendar_file
 
     calendar = calendar_file(_paths(home))
     if not households and not calendar.exists():  # the reporting calendar the demo's provinces follow
         calendar.parent.mkdir(parents=True, exist_ok=True)
-        demo_calendar = Path(__file__).parents[1] / "warehouse" / "seeds" / "calendar.demo.yaml"
+        demo_calendar = resources.files("fupin.warehouse").joinpath("seeds/calendar.demo.yaml")
         calendar.write_text(demo_calendar.read_text(encoding="utf-8"), encoding="utf-8")
         typer.echo(f"wrote the demo reporting calendar to {calendar}")
     for f in files:
@@ -129,9 +130,9 @@ def run(
     from fupin.ephemeral import start_server_early
 
     server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
-    from flows.nightly import resolve_sources, run_nightly
-    from fupin.config import ConfigError, Limits
-    from fupin.locking import RunLocked, run_lock
+    from fupin.core.config import ConfigError, Limits
+    from fupin.core.locking import RunLocked, run_lock
+    from fupin.flows.nightly import resolve_sources, run_nightly
 
     paths = _paths(home)
     try:
@@ -144,7 +145,7 @@ def run(
         _fail(str(exc))
     from contextlib import nullcontext
 
-    from fupin.progress import shown
+    from fupin.core.progress import shown
 
     try:
         server_started()
@@ -183,8 +184,8 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from fupin.safe_text import printable
-    from warehouse.reference import submitters
+    from fupin.core.reference import submitters
+    from fupin.core.safe_text import printable
 
     names = submitters()
     console = Console(width=160, highlight=False)
@@ -253,7 +254,7 @@ def _print_headline(con) -> None:
     """A line per area (not its provincial parts or counties) with its latest brief figures, then where the rest is."""
     from rich.console import Console
 
-    from fupin.formatting import figure_text
+    from fupin.core.formatting import figure_text
 
     definitions = con.execute("select indicator, name, unit_name from core.indicator_definition").fetchall()
     labels = {i: name for i, name, _ in definitions}
@@ -283,7 +284,7 @@ _SCOPES = {
 
 
 def _indicator_rows(con, scope: str) -> list[dict[str, Any]]:
-    from fupin.sql import dicts
+    from fupin.core.sql import dicts
 
     if scope == "headline":  # one definition of the headline rows, shared with the report and the artifact
         return dicts(
@@ -306,8 +307,8 @@ def _print_indicators(rows: list[dict[str, Any]], title: str = "指标（marts.i
     from rich.console import Console
     from rich.table import Table
 
-    from fupin.formatting import figure_text
-    from warehouse.build import indicator_names
+    from fupin.core.formatting import figure_text
+    from fupin.warehouse.build import indicator_names
 
     names = indicator_names()
     table = Table(title=title, title_justify="left")
@@ -346,7 +347,7 @@ def indicators(
         return
     scope = "all" if everything else "headline" if headline else "areas"
     if as_of:
-        from warehouse.asof import connect_as_of, parse_moment
+        from fupin.warehouse.asof import connect_as_of, parse_moment
 
         try:
             moment = parse_moment(as_of)
@@ -366,7 +367,7 @@ def indicators(
         with _connect(home) as con:
             rows = _indicator_rows(con, scope)
     if as_json:
-        from fupin.formatting import json_value
+        from fupin.core.formatting import json_value
 
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=json_value))
     else:
@@ -385,13 +386,13 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
     if since:
         from datetime import timedelta
 
-        from warehouse.asof import parse_moment
+        from fupin.warehouse.asof import parse_moment
 
         try:
             moment = parse_moment(since) - timedelta(days=1)  # parse_moment gives the end of that day
         except ValueError as exc:
             _fail(str(exc).replace("--as-of", "--since"))
-    from fupin.sql import dicts
+    from fupin.core.sql import dicts
 
     with _connect(home) as con:
         cur = con.execute(
@@ -407,14 +408,14 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             [moment, moment],
         ).fetchone()[0]
     if as_json:
-        from fupin.formatting import json_value
+        from fupin.core.formatting import json_value
 
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=json_value))
         return
     from rich.console import Console
     from rich.table import Table
 
-    from fupin.formatting import figure_text
+    from fupin.core.formatting import figure_text
 
     table = Table(title="已发布指标的变动（marts.indicator_changes）", title_justify="left")
     for col in ("时间", "指标", "范围", "期间", "变动前", "变动后", "来源报送"):
@@ -441,7 +442,7 @@ def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters:
     from fupin.ephemeral import start_server_early
 
     server_started = start_server_early()  # as `fupin run`'s: it dies with this process, however it ends
-    from flows import decide
+    from fupin.flows import decide
 
     paths = _paths(home)
     _warehouse(home)
@@ -469,12 +470,12 @@ def status(
     home: HomeOption = None,
 ) -> None:
     """The reporting calendar today: who sent what, who is late, what is held or failed (报送情况)."""
-    from tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+    from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
 
     paths = _paths(home)
     if not calendar_file(paths).exists():
         _fail(f"没有报送日历 {calendar_file(paths)}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]")
-    from fupin.config import ConfigError
+    from fupin.core.config import ConfigError
 
     try:
         with _connect(home) as con:
@@ -488,7 +489,7 @@ def status(
     from rich.console import Console
     from rich.table import Table
 
-    from warehouse.contracts import contracts
+    from fupin.warehouse.contracts import contracts
 
     table = Table(title="报送情况（fupin status）" + ("" if everything else "：需要跟进的"), title_justify="left")
     for col in ("省份", "数据集", "期间", "截止日期", "状态", "逾期天数", "最近收到"):
@@ -556,9 +557,9 @@ def check(
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from fupin.config import ConfigError
-    from tasks.check import CheckError, check_file, render
-    from tasks.registry import MissingKeyError
+    from fupin.core.config import ConfigError
+    from fupin.tasks.check import CheckError, check_file, render
+    from fupin.tasks.registry import MissingKeyError
 
     paths = _paths(home)
     try:
@@ -566,7 +567,7 @@ def check(
     except (CheckError, ConfigError, MissingKeyError) as exc:
         _fail(str(exc))
     if as_json:
-        from fupin.formatting import json_value
+        from fupin.core.formatting import json_value
 
         typer.echo(json.dumps(found.as_json(), ensure_ascii=False, indent=1, default=json_value))
     else:
@@ -585,10 +586,11 @@ def submissions(
     from rich.console import Console
     from rich.table import Table
 
-    from tasks.receipt import STATUS_LABELS, column_namer
-    from tasks.records import Outcome, Rejection
-    from tasks.summary import run_records
-    from warehouse.reference import label, submitters
+    from fupin.core.reference import submitters
+    from fupin.tasks.receipt import STATUS_LABELS, column_namer
+    from fupin.tasks.records import Outcome, Rejection
+    from fupin.tasks.summary import run_records
+    from fupin.warehouse.labels import label
 
     console = Console(width=160)
     with _connect(home) as con:
@@ -672,7 +674,7 @@ def submissions(
 
 def dataset_names(datasets: str | None) -> str:
     """Datasets of a ledger row ('fund_allocation,training') in Chinese: 资金下达、培训."""
-    from warehouse.reference import label
+    from fupin.warehouse.labels import label
 
     return "、".join(label("dataset", d) for d in (datasets or "").split(",") if d)
 
@@ -687,7 +689,7 @@ def query(
     """Run one read-only SELECT against the warehouse (no files, ATTACH, COPY, SET or extensions)."""
     import duckdb
 
-    from fupin.readonly import QueryRefused, refusal_of, single_select
+    from fupin.core.readonly import QueryRefused, refusal_of, single_select
 
     try:
         single_select(sql)
@@ -701,7 +703,7 @@ def query(
         cols = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall()
     if as_json:
-        from fupin.formatting import json_value
+        from fupin.core.formatting import json_value
 
         records = [dict(zip(cols, r, strict=True)) for r in rows]
         typer.echo(json.dumps(records, ensure_ascii=False, default=json_value))
@@ -723,7 +725,7 @@ def _print_query(cols: list[str], rows: list[tuple]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from fupin.formatting import is_number, number_text
+    from fupin.core.formatting import is_number, number_text
 
     numeric = [
         any(is_number(r[i]) for r in rows) and all(r[i] is None or is_number(r[i]) for r in rows)
@@ -744,7 +746,7 @@ def _print_query(cols: list[str], rows: list[tuple]) -> None:
 @app.command()
 def report(home: HomeOption = None) -> None:
     """Rebuild today's HTML report (<home>/reports/<date>.html, Asia/Shanghai) from the warehouse."""
-    from tasks.report import write_report
+    from fupin.tasks.report import write_report
 
     paths = _paths(home)
     _connect(home).close()  # one line, not a traceback, when the warehouse does not open
@@ -800,8 +802,8 @@ def doctor(
     ] = False,
 ) -> None:
     """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions, receipts."""
+    from fupin.core.locking import RunLocked
     from fupin.doctor import ERROR, check_home, fix_home
-    from fupin.locking import RunLocked
 
     if fix:
         try:

@@ -17,8 +17,8 @@ import duckdb
 import jinja2
 import markupsafe
 
-from fupin.readonly import connect_readonly
-from warehouse.comments import column_name_zh, split_comment
+from fupin.core.readonly import connect_readonly
+from fupin.warehouse.comments import column_name_zh, split_comment
 
 SCHEMAS = ("meta", "core", "marts")
 # a reference in a model's or view's SQL to another relation of the warehouse
@@ -76,7 +76,7 @@ def references(sql: str, *, exclude: str | None = None) -> list[str]:
 
 def mart_lineage() -> dict[str, list[str]]:
     """marts.<model> → the core tables and marts its SQL file reads (its documentation comments left out)."""
-    from warehouse.build import marts
+    from fupin.warehouse.build import marts
 
     return {
         f"marts.{m.name}": references(re.sub(r"--[^\n]*", "", m.sql), exclude=f"marts.{m.name}")
@@ -117,7 +117,7 @@ def read_relations(con: duckdb.DuckDBPyConnection) -> list[Relation]:
 
 def read_indicators(con: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:
     """Each indicator (id, Chinese and English name, unit, unit in Chinese, definition) in the printed order."""
-    from warehouse.reference import label
+    from fupin.warehouse.labels import label
 
     cur = con.execute("select * from core.indicator_definition order by ordinal")
     cols = [d[0] for d in cur.description]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from fupin.config import Paths
-from fupin.readonly import connect_readonly
-from warehouse.home import in_home, unwritable
+from fupin.core.config import Paths
+from fupin.core.home import in_home, unwritable
+from fupin.core.readonly import connect_readonly
 
 ERROR, NOTE = "错误", "提示"
 
@@ -180,7 +180,7 @@ def _home_findings(paths: Paths) -> list[Finding]:
 
 def _receipt_findings(paths: Paths) -> list[Finding]:
     """Receipts that do not say what the ledger says (a command killed after the warehouse swap)."""
-    from tasks.receipt import STATUS_LABELS, stale_receipts
+    from fupin.tasks.receipt import STATUS_LABELS, stale_receipts
 
     if not paths.receipts.is_dir() or not paths.warehouse.exists():  # no receipt written in this home yet
         return []
@@ -224,7 +224,7 @@ def _expected(folder: str, parts: tuple[str, ...], is_dir: bool) -> bool:
         return len(parts) == 4 and _expected(folder, parts[:3], True) and bool(_LAKE_FILE.fullmatch(parts[3]))
     if folder == "runs":
         return not is_dir and len(parts) == 1 and parts[0].endswith(".json")
-    from tasks.archive import LEDGER_TABLES
+    from fupin.tasks.archive import LEDGER_TABLES
 
     return not is_dir and len(parts) == 1 and parts[0] in {f"{t}.parquet" for t in LEDGER_TABLES}
 
@@ -281,8 +281,8 @@ _TRAILING_CODE = re.compile(r"\s*\[([a-z_]+)\]$")
 
 def _calendar_findings(paths: Paths) -> list[Finding]:
     """The reporting calendar (<home>/config/calendar.yaml) as `fupin status` and every run read it."""
-    from fupin.config import ConfigError
-    from tasks.calendar import load_calendar
+    from fupin.core.config import ConfigError
+    from fupin.tasks.calendar import load_calendar
 
     try:
         load_calendar(paths)
@@ -311,8 +311,8 @@ def check_home(paths: Paths) -> list[Finding]:
 
 def fix_home(paths: Paths) -> list[str]:
     """What ``fupin doctor --fix`` repairs, under the run lock: receipts rewritten from the ledger. One line each."""
-    from fupin.locking import run_lock
-    from tasks.receipt import sync_receipts
+    from fupin.core.locking import run_lock
+    from fupin.tasks.receipt import sync_receipts
 
     if not paths.warehouse.exists():
         return []

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from fupin.tasks.records import Outcome, Received, Rejection
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
-from fupin.files import atomic_write, plain_file
-from fupin.sql import dicts, quote_literal
-from tasks.messages import CODE_SQL
-from tasks.records import Outcome, Received, Rejection
-from warehouse.home import search_home
+from fupin.core.config import Paths
+from fupin.core.files import atomic_write, plain_file
+from fupin.core.home import search_home
+from fupin.core.messages import CODE_SQL
+from fupin.core.sql import dicts, quote_literal
 
 LEDGER_SQL = (
     "select submission_id, province_code, dataset, file_name, source_path, sha256, "
@@ -313,9 +313,8 @@ def recover_warehouse(paths: Paths) -> str | None:
     """
     from datetime import UTC, datetime
 
+    from fupin.tasks.load import load_warehouse
     from prefect import get_run_logger
-
-    from tasks.load import load_warehouse
 
     copies = ledger_dir(paths) / "meta.submissions.parquet"
     if paths.warehouse.exists():

@@ -9,8 +9,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import ConfigError, Paths
-from fupin.formatting import figure_text
+from fupin.core.config import ConfigError, Paths
+from fupin.core.formatting import figure_text
 
 # stable keys: the UI shows each key's history across runs (lowercase letters, digits and dashes only)
 SUBMISSIONS_KEY = "fupin-submissions"
@@ -76,8 +76,8 @@ def calendar_table(paths: Paths) -> list[dict[str, Any]] | None:
 
     What needs someone comes first: failed, held, missing, late; then the rest by province.
     """
-    from tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
-    from warehouse.contracts import contracts
+    from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+    from fupin.warehouse.contracts import contracts
 
     if not calendar_file(paths).exists() or not paths.warehouse.exists():
         return None

@@ -15,12 +15,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import yaml
+from fupin.tasks.summary import run_records
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.labels import labels_of
 
-from fupin.config import ConfigError, Paths
-from fupin.sql import dicts, quote_literal
-from tasks.summary import run_records
-from warehouse.contracts import contracts
-from warehouse.reference import labels_of, provinces, resolve_province
+from fupin.core.config import ConfigError, Paths
+from fupin.core.reference import provinces, resolve_province
+from fupin.core.sql import dicts, quote_literal
 
 STATUS_LABELS = labels_of("calendar_status")  # seeds/labels.csv, as core.labels has them
 # what the morning view lists first: what needs someone

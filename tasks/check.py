@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from fupin.tasks.load import LIVE
+from fupin.tasks.records import Outcome, Received, submission_kind
+from fupin.tasks.summary import EXIT_OK, EXIT_REJECTED
+from fupin.warehouse.labels import label
 
-from fupin.config import ConfigError, Paths, inbox_sources
-from fupin.formatting import figure_text
-from fupin.safe_text import gate, printable, shown_name
-from tasks.load import LIVE
-from tasks.messages import code_in
-from tasks.records import Outcome, Received, submission_kind
-from tasks.summary import EXIT_OK, EXIT_REJECTED
-from warehouse.reference import label, resolve_province, submitters
+from fupin.core.config import ConfigError, Paths, inbox_sources
+from fupin.core.formatting import figure_text
+from fupin.core.messages import code_in
+from fupin.core.reference import resolve_province, submitters
+from fupin.core.safe_text import gate, printable, shown_name
 
 
 class CheckError(ValueError):
@@ -172,7 +173,7 @@ def _sha256(file: Path) -> str:
 
 def _units(doc: dict, mapping: list[dict]) -> list[str]:
     """How the form states its units: each mapped column's own, then each sheet's 单位 line."""
-    from tasks.normalise.helpers import clean_label, sheet_unit
+    from fupin.tasks.normalise.helpers import clean_label, sheet_unit
 
     found = []
     for m in mapping:
@@ -194,13 +195,12 @@ def check_file(
     file: str | os.PathLike, home: str | os.PathLike | None = None, province: str | None = None
 ) -> CheckReport:
     """What a run on ``home`` would make of ``file``; writes nothing in the home (a scratch home, then deleted)."""
+    from fupin.tasks.lake import write_lake
+    from fupin.tasks.load import load_warehouse, read_ledger
+    from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
+    from fupin.tasks.pull import submission_id_for
+    from fupin.tasks.receipt import receipt_rows
     from prefect.logging import disable_run_logger
-
-    from tasks.lake import write_lake
-    from tasks.load import load_warehouse, read_ledger
-    from tasks.process import normalise_submission, parse_submission, validate_submission
-    from tasks.pull import submission_id_for
-    from tasks.receipt import receipt_rows
 
     source = Path(file)
     if not source.is_file():
@@ -285,7 +285,7 @@ def _column_label(dataset: str | None, name: str | None) -> str:
     """金额 [amount_yuan]: a canonical column with its Chinese label."""
     if not name:
         return "（未识别）"
-    from tasks.normalise import field_label
+    from fupin.tasks.normalise import field_label
 
     inner = name[len("amount_yuan[") : -1] if name.startswith("amount_yuan[") else None
     if dataset and dataset in _datasets():
@@ -298,7 +298,7 @@ def _column_label(dataset: str | None, name: str | None) -> str:
 
 
 def _datasets() -> set[str]:
-    from warehouse.contracts import contracts
+    from fupin.warehouse.contracts import contracts
 
     return set(contracts())
 
@@ -321,8 +321,8 @@ def _gated(text: str | None) -> str | None:
 
 def render(report: CheckReport, home: Path) -> list[str]:
     """The check's Chinese lines, as ``fupin check`` prints them."""
-    from warehouse.contracts import contracts
-    from warehouse.reference import label
+    from fupin.warehouse.contracts import contracts
+    from fupin.warehouse.labels import label
 
     names = submitters()
     kind = "全量重报" if report.kind == "full" else "更正/补报"

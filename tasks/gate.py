@@ -27,11 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from fupin.tasks.records import Outcome
+from fupin.warehouse.contracts import Contract, Plausibility, contracts
 
-from fupin.formatting import wan_yuan_text
-from tasks.records import Outcome
-from warehouse.contracts import Contract, Plausibility, contracts
-from warehouse.reference import submitters
+from fupin.core.formatting import wan_yuan_text
+from fupin.core.reference import submitters
 
 # the order a held message names its code in: the most specific diagnosis first
 CODES = ("held_unit_error", "held_outlier", "held_shrink_guard", "held_rise")

@@ -8,16 +8,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fupin.tasks.records import Outcome, Rejection
+from fupin.tasks.staging import read_arrow
+from fupin.warehouse.contracts import contracts
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
-from fupin.faults import fault_point
-from fupin.files import atomic_write
-from fupin.progress import report
-from tasks.records import Outcome, Rejection
-from tasks.staging import read_arrow
-from warehouse.contracts import contracts
+from fupin.core.config import Paths
+from fupin.core.faults import fault_point
+from fupin.core.files import atomic_write
+from fupin.core.progress import report
 
 MONEY = pa.decimal128(18, 2)
 
@@ -68,11 +68,11 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         header_mapping=doc.get("header_mapping", []),
     )
     if doc.get("needs_key"):  # a form with ID numbers (a grant list) and no key: received again once one is set
-        from tasks.registry import MissingKeyError
+        from fupin.tasks.registry import MissingKeyError
 
         raise MissingKeyError(doc["needs_key"])
     if doc.get("route") == "household_registry":
-        from tasks.registry import registry_outcome  # here: the registry package writes through this module
+        from fupin.tasks.registry import registry_outcome  # here: the registry package writes through this module
 
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
         report(rec["province_code"], "lake", rec["file_name"])

@@ -17,25 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from fupin.tasks import gate
+from fupin.tasks.archive import export_ledger
+from fupin.tasks.calendar import build_submission_status
+from fupin.tasks.receipt import sync_receipts, write_receipt
+from fupin.tasks.records import Outcome
+from fupin.tasks.summary import create_runs_view
+from fupin.warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
+from fupin.warehouse.comments import chinese_first
+from fupin.warehouse.contracts import contracts
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from fupin.config import Paths
-from fupin.faults import fault_point
-from fupin.progress import report
-from fupin.safe_text import shown_name
-from tasks import gate
-from tasks.archive import export_ledger
-from tasks.calendar import build_submission_status
-from tasks.messages import CODE_SQL, code_in
-from tasks.receipt import sync_receipts, write_receipt
-from tasks.records import Outcome
-from tasks.summary import create_runs_view
-from warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
-from warehouse.comments import chinese_first
-from warehouse.contracts import contracts
-from warehouse.reference import MINISTRY_CODE
+from fupin.core.config import Paths
+from fupin.core.faults import fault_point
+from fupin.core.messages import CODE_SQL, code_in
+from fupin.core.progress import report
+from fupin.core.reference import MINISTRY_CODE
+from fupin.core.safe_text import shown_name
 
 REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
 
@@ -326,9 +326,9 @@ def _load_registry(
     """List a registry's counties; its households are read from the lake file by core.fct_household.
 
     Registries come one county at a time: a county's new registry replaces that county's only. The
-    file is listed relative to the home (warehouse/home.py), so the warehouse can move with its home.
+    file is listed relative to the home (fupin/core/home.py), so the warehouse can move with its home.
     """
-    from warehouse.home import lake_home, search_home, stored_lake_path
+    from fupin.core.home import lake_home, search_home, stored_lake_path
 
     con.execute(
         "create or replace temp table incoming as select county_code, count(*) as households, "

@@ -16,22 +16,22 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from fupin.tasks.normalise import normalise_table
+from fupin.tasks.normalise.columns import by_distinct
+from fupin.tasks.normalise.helpers import vocabularies
+from fupin.tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
+from fupin.tasks.records import ALL_REFUSED_CODE, Received, Rejection, all_refused, refused_alike, submission_kind
+from fupin.tasks.registry import MissingKeyError, is_registry_file
+from fupin.tasks.registry.checking import holds_id
+from fupin.tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
+from fupin.tasks.validate import header_names, header_of, validate_table
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Limits, Paths, load_headers
-from fupin.files import write_text_atomic
-from fupin.progress import report
-from fupin.safe_text import INVISIBLE, mask_ids
-from tasks.normalise import normalise_table
-from tasks.normalise.columns import by_distinct
-from tasks.normalise.helpers import vocabularies
-from tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
-from tasks.records import ALL_REFUSED_CODE, Received, Rejection, all_refused, refused_alike, submission_kind
-from tasks.registry import MissingKeyError, is_registry_file
-from tasks.registry.checking import holds_id
-from tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
-from tasks.validate import header_names, header_of, validate_table
+from fupin.core.config import Limits, Paths, load_headers
+from fupin.core.files import write_text_atomic
+from fupin.core.progress import report
+from fupin.core.safe_text import INVISIBLE, mask_ids
 
 
 def _write(path: Path, doc: dict[str, Any]) -> str:

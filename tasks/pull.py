@@ -15,15 +15,15 @@ from urllib.parse import unquote
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
+from fupin.tasks.records import Received, submission_kind
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from fupin.config import Paths, Source
-from fupin.faults import fault_point
-from fupin.progress import report
-from fupin.safe_text import printable, shown_name
-from tasks.records import Received, submission_kind
+from fupin.core.config import Paths, Source
+from fupin.core.faults import fault_point
+from fupin.core.progress import report
+from fupin.core.safe_text import printable, shown_name
 
 # Every entry of a source gets a ledger row; these are refused before any byte of them is read.
 # The reasons are shown to clerks (Chinese) with a stable code.

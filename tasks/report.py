@@ -22,18 +22,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+from fupin.tasks.calendar import ATTENTION, submission_status
+from fupin.tasks.summary import run_records
+from fupin.warehouse.labels import column_labels, label
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from fupin.config import Paths
-from fupin.export import column_labels
-from fupin.files import write_text_atomic
-from fupin.formatting import figure_text
-from fupin.readonly import connect_readonly
-from fupin.sql import dicts
-from tasks.calendar import ATTENTION, submission_status
-from tasks.summary import run_records
-from warehouse.reference import label, submitters
+from fupin.core.config import Paths
+from fupin.core.files import write_text_atomic
+from fupin.core.formatting import figure_text
+from fupin.core.readonly import connect_readonly
+from fupin.core.reference import submitters
+from fupin.core.sql import dicts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
@@ -53,7 +53,7 @@ FUNDS_COLUMNS = ["indicator", "scope_code", "scope_name", "period", "value", "un
 INCIDENCE_COLUMNS = ["county_code", "county_name", "year", "incidence", "exit_threshold", "below_exit_threshold"]
 SOCIAL_COLUMNS = ["county_code", "county_name", "year", "amount_yuan", "organisations", "projects"]
 COUNTY_COLUMNS = ["indicator", "indicator_name", "scope_code", "scope_name", "period", "value", "unit"]
-# the CSVs' headers beyond the export's column labels (fupin.export.column_labels)
+# the CSVs' headers beyond the export's column labels (fupin.warehouse.labels.column_labels)
 CSV_LABELS = {"indicator_name": "指标", "amount_yuan": "金额（元）", "value": "数值"}
 # ledger statuses neither the receipts nor the calendar name
 
@@ -460,7 +460,7 @@ def county_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _template_dir():
-    return resources.files("tasks").joinpath("templates")
+    return resources.files("fupin.tasks").joinpath("templates")
 
 
 @cache
@@ -474,7 +474,7 @@ def _environment():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("tasks", "templates"),
+        loader=jinja2.PackageLoader("fupin.tasks", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

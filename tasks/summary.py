@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fupin.tasks.records import Outcome
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from fupin.config import Paths
-from fupin.files import write_text_atomic
-from tasks.records import Outcome
-from warehouse.home import search_home
+from fupin.core.config import Paths
+from fupin.core.files import write_text_atomic
+from fupin.core.home import search_home
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 
@@ -55,7 +55,7 @@ def handled_failure(exc: BaseException) -> bool:
 
     Anything else raised in a task is a bug in fupin and keeps its traceback in the logs.
     """
-    from tasks.registry.schema import MissingKeyError
+    from fupin.tasks.registry.schema import MissingKeyError
 
     handled: tuple[type[BaseException], ...] = (OSError, MissingKeyError)
     try:
@@ -103,7 +103,7 @@ def join_reasons(reasons: list[str]) -> str:
 
 def failure_message(summary: dict[str, Any]) -> str:
     """One line naming every failed province (name and code), its files and why, for the flow run's state."""
-    from warehouse.reference import submitters
+    from fupin.core.reference import submitters
 
     failed, names = summary["failed_provinces"], submitters()
     reasons = "; ".join(f"{names.get(p, p)} {p}: {reason.splitlines()[0]}" for p, reason in sorted(failed.items()))
@@ -113,7 +113,7 @@ def failure_message(summary: dict[str, Any]) -> str:
 
 def province_lines(summary: dict[str, Any]) -> list[str]:
     """One line per province of the run for the engineer: name and code, files, rows loaded and rejected, status."""
-    from warehouse.reference import submitters
+    from fupin.core.reference import submitters
 
     names = submitters()
     codes = sorted(
@@ -321,6 +321,6 @@ def create_runs_view(con, paths: Paths) -> None:
         "comment on view meta.runs is 'One row per flow run (nightly, backfill, rebuild-warehouse): start, end, "
         "outcome (running, completed, rejected, failed, crashed), counts; read from <home>/runs/*.json.'"
     )
-    from warehouse.comments import comment_runs_columns
+    from fupin.warehouse.comments import comment_runs_columns
 
     comment_runs_columns(con)

@@ -46,7 +46,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def demo_run(prefect_harness, tmp_path_factory) -> dict:
     """The demo inbox written and run through the nightly flow once."""
-    from flows.nightly import nightly
+    from fupin.flows.nightly import nightly
+
     from fupin.demo import write_demo
 
     home = tmp_path_factory.mktemp("home")
@@ -88,7 +89,8 @@ def demo_home_copy(demo_run, tmp_path) -> Path:
 def run_beside_the_demo(home: Path, province: str, files: dict[str, Path]) -> dict:
     """The demo inbox written under ``home``, ``files`` (path in the inbox folder → file) copied into ``province``'s
     inbox folder beside it, and the nightly flow run once; its summary."""
-    from flows.nightly import nightly
+    from fupin.flows.nightly import nightly
+
     from fupin.demo import write_demo
 
     write_demo(home / "inbox")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tasks.normalise import (
+from fupin.tasks.normalise import (
     _SKIP_LABELS,
     _cell,
     _row_records,
@@ -15,13 +14,14 @@ from tasks.normalise import (
     rejection_of,
     submitted_headers,
 )
-from tasks.normalise.columns import FAILED, by_distinct
-from tasks.normalise.helpers import detect_dataset, sheet_unit, vocabularies, year_from_context
-from tasks.normalise.values import is_missing, parse_year
-from tasks.parse import ParsedTable, ParseError, read_tables
-from tasks.records import Rejection
+from fupin.tasks.normalise.columns import FAILED, by_distinct
+from fupin.tasks.normalise.helpers import detect_dataset, sheet_unit, vocabularies, year_from_context
+from fupin.tasks.normalise.values import is_missing, parse_year
+from fupin.tasks.parse import ParsedTable, ParseError, read_tables
+from fupin.tasks.records import Rejection
+from fupin.warehouse.contracts import contracts
+
 from tests.conftest import FIXTURES
-from warehouse.contracts import contracts
 
 FILES = sorted(p for folder in ("forms", "headers", "parse") for p in (FIXTURES / folder).rglob("*") if p.is_file())
 

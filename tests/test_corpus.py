@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fupin.tasks.parse import ParseError, read_tables
+from fupin.tasks.records import Outcome
 
-from tasks.parse import ParseError, read_tables
-from tasks.records import Outcome
 from tests.conftest import FIXTURES
 from tests.test_forms import process as process_form
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
 from tests.conftest import indicator
 from tests.test_safe_runs import _api_env
@@ -287,7 +287,7 @@ def test_sigkill_during_an_approval_leaves_the_warehouse_before_or_after(demo_ho
     ],
 )
 def test_what_makes_a_file_a_full_resubmission(file_name, source_mode, envelope, kind):
-    from tasks.records import submission_kind
+    from fupin.tasks.records import submission_kind
 
     assert submission_kind(file_name, source_mode, envelope) == kind
 
@@ -295,8 +295,9 @@ def test_what_makes_a_file_a_full_resubmission(file_name, source_mode, envelope,
 def test_a_source_marked_full_and_a_json_envelope_reach_the_ledger(demo_home_copy, tmp_path):
     import json
 
-    from flows.nightly import nightly as run
-    from fupin.config import load_sources
+    from fupin.flows.nightly import nightly as run
+
+    from fupin.core.config import load_sources
 
     def project(folder: str, name: str, envelope: dict, title: str) -> None:
         record = {

@@ -11,8 +11,8 @@ import subprocess
 import time
 
 import pytest
+from fupin.flows.nightly import nightly
 
-from flows.nightly import nightly
 from fupin.demo import write_demo
 from tests.conftest import open_warehouse
 from tests.test_safe_runs import FUPIN, _api_env

@@ -10,20 +10,20 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.tasks.load import _migrate
+from fupin.tasks.normalise import normalise_table
+from fupin.tasks.normalise.helpers import vocabularies
+from fupin.tasks.parse import read_tables
+from fupin.tasks.parse.helpers import table_from_columns, table_from_grid
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.contracts import folder as contracts_folder
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
-from tasks.load import _migrate
-from tasks.normalise import normalise_table
-from tasks.normalise.helpers import vocabularies
-from tasks.parse import read_tables
-from tasks.parse.helpers import table_from_columns, table_from_grid
+from fupin.core.reference import autonomous_roots, resolve_county
 from tests.conftest import FIXTURES
 from tests.test_forms import process
-from warehouse.contracts import contracts
-from warehouse.contracts import folder as contracts_folder
-from warehouse.reference import autonomous_roots, resolve_county
 
 CONTEXT = FIXTURES / "context"
 FUNDS = ("county_code", "year", "fund_type", "fund_level", "amount_yuan")

@@ -1,4 +1,4 @@
-"""fupin.formatting: the one place figures become text — the Ministry's units, separators, exact JSON."""
+"""fupin.core.formatting: the one place figures become text — the Ministry's units, separators, exact JSON."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from fupin.formatting import figure_text, json_value, number_text, wan_yuan, wan_yuan_text, yuan_text
+from fupin.core.formatting import figure_text, json_value, number_text, wan_yuan, wan_yuan_text, yuan_text
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fupin.tasks.lake import write_lake
+from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
+from fupin.tasks.records import Outcome, Received
+from fupin.tasks.staging import read_arrow
 
-from fupin.config import Paths
-from tasks.lake import write_lake
-from tasks.process import normalise_submission, parse_submission, validate_submission
-from tasks.records import Outcome, Received
-from tasks.staging import read_arrow
+from fupin.core.config import Paths
 from tests.conftest import FIXTURES
 
 FORMS = FIXTURES / "forms"

@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fupin.tasks.registry import hashing, ingest_registry, xlsx_to_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
-from tasks.registry import hashing, ingest_registry, xlsx_to_csv
 
 KEY = b"test-key-0123456789abcdef"
 PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
@@ -24,7 +24,7 @@ PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-
 def path(request, monkeypatch) -> str:
     """Each hashing path in turn, chosen as a user would: with $FUPIN_HASHING."""
     if request.param == "native":
-        pytest.importorskip("tasks._hashing", reason="the native module was not built")
+        pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
     monkeypatch.setenv("FUPIN_HASHING", request.param)
     assert hashing.backend_name() == request.param
     return request.param
@@ -58,7 +58,7 @@ def test_fingerprints_are_the_same_on_both_paths(values, skip):
 
 def test_the_demo_registries_get_the_same_pseudonyms_on_both_paths(tmp_path, monkeypatch):
     """The demo's two registries (a GB18030 CSV and an XLSX) ingested natively and by the fallback."""
-    pytest.importorskip("tasks._hashing", reason="the native module was not built")
+    pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
     suichuan = tmp_path / "遂川县建档立卡贫困户2017.csv"
     county_registry(suichuan, "360827", "遂川县", 68386, 17002, 2017, old_code="362427", encoding="gb18030")
     lianhua = tmp_path / "莲花县建档立卡贫困户2017.xlsx"
@@ -79,7 +79,7 @@ def test_the_demo_registries_get_the_same_pseudonyms_on_both_paths(tmp_path, mon
 
 
 def test_native_hashing_refuses_offsets_outside_the_data():
-    native = pytest.importorskip("tasks._hashing", reason="the native module was not built")
+    native = pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
     hash64, hmac_sha256_hex = native.hash64, native.hmac_sha256_hex
 
     offsets = np.array([0, 4, 50], dtype=np.int32)
@@ -102,16 +102,16 @@ def test_keyed_hashes_on_the_chosen_path(path):
 
 def test_a_process_says_once_which_path_it_uses(path, caplog):
     hashing._backend.cache_clear()
-    with caplog.at_level(logging.INFO, logger="tasks.registry.hashing"):
+    with caplog.at_level(logging.INFO, logger="fupin.tasks.registry.hashing"):
         hashing.keyed_hashes(KEY, pa.array(["a"]))
         hashing.fingerprints(pa.array(["a"]))
-    said = [r.getMessage() for r in caplog.records if r.name == "tasks.registry.hashing"]
+    said = [r.getMessage() for r in caplog.records if r.name == "fupin.tasks.registry.hashing"]
     assert len(said) == 1
     assert said[0].startswith("registry hashing: " + ("native" if path == "native" else "pure Python fallback"))
 
 
 def test_without_the_native_module_auto_falls_back_and_native_refuses(monkeypatch):
-    monkeypatch.setitem(sys.modules, "tasks._hashing", None)  # as if it had never been built
+    monkeypatch.setitem(sys.modules, "fupin.tasks._hashing", None)  # as if it had never been built
     hashing._backend.cache_clear()
     try:
         monkeypatch.delenv("FUPIN_HASHING", raising=False)
@@ -132,7 +132,7 @@ def test_an_unknown_choice_is_refused(monkeypatch):
 
 def _native():
     try:
-        from tasks import _hashing
+        from fupin.tasks import _hashing
     except ImportError:
         return None
     return _hashing

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from fupin.flows.backfill import backfill
+from fupin.flows.nightly import nightly
+from fupin.tasks.normalise.helpers import clean_label, map_header, vocabularies
 from typer.testing import CliRunner
 
-from flows.backfill import backfill
-from flows.nightly import nightly
 from fupin.cli import app
-from fupin.config import ConfigError, Paths, load_headers
-from tasks.normalise.helpers import clean_label, map_header, vocabularies
+from fupin.core.config import ConfigError, Paths, load_headers
 
 
 @pytest.mark.parametrize(

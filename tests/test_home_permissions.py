@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
 from fupin.demo import write_demo
 

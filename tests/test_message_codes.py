@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tasks.messages import CODE_SQL, code_in
+from fupin.core.messages import CODE_SQL, code_in
 
 CASES = [
     ("x.csv：不是有效的 Excel（XLSX）文件：请在 Excel 中另存为 .xlsx 后重新报送 [not_a_workbook]", "not_a_workbook"),
@@ -29,7 +29,7 @@ def test_the_code_is_the_bracketed_word_fupin_wrote(message, code):
 
 
 def test_a_limit_message_ends_with_its_code():
-    from fupin.config import Limits
+    from fupin.core.config import Limits
 
     message = Limits().exceeded("columns_per_row", 9074, "第 1 行列数")
     assert message.endswith(" [limit_columns_per_row]") and code_in(message) == "limit_columns_per_row"

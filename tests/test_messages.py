@@ -14,11 +14,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.warehouse.contracts import contracts
 
-from flows.nightly import nightly
 from fupin.demo.registry import county_registry
 from tests.conftest import FIXTURES
-from warehouse.contracts import contracts
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 
@@ -272,7 +272,7 @@ def _codes(warehouse: Path) -> dict[str, tuple]:
 
 def test_a_ledger_copy_without_message_codes_is_recovered_with_them(demo_home):
     """A warehouse lost, its ledger copy written before message_code: the recovered ledger has the codes."""
-    from flows.rebuild import rebuild_warehouse
+    from fupin.flows.rebuild import rebuild_warehouse
 
     before = _codes(demo_home / "warehouse.duckdb")
     assert {"rows_rejected", "empty_file"} <= {code for _, code in before.values()}

@@ -9,12 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from fupin.tasks.normalise import normalise_table
+from fupin.tasks.normalise.helpers import map_header, vocabularies
+from fupin.tasks.parse import read_tables
+from fupin.tasks.parse.helpers import ParseError
+from fupin.tasks.parse.json_files import read_json
 
-from tasks.normalise import normalise_table
-from tasks.normalise.helpers import map_header, vocabularies
-from tasks.parse import read_tables
-from tasks.parse.helpers import ParseError
-from tasks.parse.json_files import read_json
 from tests.conftest import FIXTURES
 from tests.test_forms import process, rows_of
 

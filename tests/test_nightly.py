@@ -140,7 +140,7 @@ def _table_digests(path) -> dict[str, str]:
 
 
 def test_second_run_loads_nothing_and_changes_nothing(demo_run):
-    from flows.nightly import nightly
+    from fupin.flows.nightly import nightly
 
     home = demo_run["home"]
     before = _table_digests(home / "warehouse.duckdb")

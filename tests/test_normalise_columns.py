@@ -7,11 +7,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from fupin.safe_text import has_id
-from tasks.normalise.columns import (
+from fupin.tasks.normalise.columns import (
     FAILED,
     MAYBE_MISSING,
     by_distinct,
@@ -21,9 +17,13 @@ from tasks.normalise.columns import (
     number_sum,
     text_column,
 )
-from tasks.normalise.helpers import plain_factor, to_count, to_yuan
-from tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, parse_number, to_halfwidth
-from tasks.registry.checking import holds_id
+from fupin.tasks.normalise.helpers import plain_factor, to_count, to_yuan
+from fupin.tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, parse_number, to_halfwidth
+from fupin.tasks.registry.checking import holds_id
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fupin.core.safe_text import has_id
 
 NUMBERS = [
     # plain, grouped, signed, decimals of every length

@@ -9,9 +9,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from fupin.flows.nightly import nightly, summary_of
 from typer.testing import CliRunner
 
-from flows.nightly import nightly, summary_of
 from fupin.cli import app
 from fupin.demo import write_demo
 

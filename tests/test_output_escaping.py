@@ -7,13 +7,13 @@ import csv
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.tasks.receipt import STEM_MAX_BYTES, write_receipt
+from fupin.tasks.records import Outcome, Rejection
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
-from fupin.config import Paths
-from tasks.receipt import STEM_MAX_BYTES, write_receipt
-from tasks.records import Outcome, Rejection
+from fupin.core.config import Paths
 
 FORMULAS = ['=HYPERLINK("http://evil","点我")', "+1+1", "-2+3", "@SUM(A1)", "|calc", "\tx", "\r=1"]
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from tasks.parse import ParsedTable, ParseError, read_tables
-from tasks.parse.helpers import (
+from fupin.tasks.parse import ParsedTable, ParseError, read_tables
+from fupin.tasks.parse.helpers import (
     NoHeaderError,
     decode_text,
     detect_delimiter,
@@ -16,6 +13,9 @@ from tasks.parse.helpers import (
     read_form_context,
     table_from_grid,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tests.conftest import FIXTURES
 
 PARSE = FIXTURES / "parse"

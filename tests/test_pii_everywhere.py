@@ -18,9 +18,9 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
 from tests.conftest import open_warehouse
 from tests.test_pii_scan import REGISTRY_HEADER, home_texts, prefect_database_texts, unescaped, valid_id
@@ -249,7 +249,7 @@ def test_ids_in_every_shape_and_place_are_found_nowhere(tmp_path, caplog):
 
 
 def test_the_gate_reads_every_shape_and_leaves_ordinary_numbers():
-    from fupin.safe_text import gate, has_id
+    from fupin.core.safe_text import gate, has_id
 
     for place, text in PROGRAMMES.items():
         assert gate(text).count("430224") == 1 and not planted_in(gate(text)), (place, gate(text))

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
 from tests.conftest import open_warehouse
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.tasks.gate import unit_slip
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tasks.gate import unit_slip
 from tests.conftest import indicator
 from tests.test_corrections import CHALING_CIVIL, HEADER, _facts, _indicator, _ledger, _send
 
@@ -75,7 +75,7 @@ def test_an_ordinary_correction_of_a_few_percent_is_applied(demo_home_copy):
 
 
 def test_a_fivefold_rise_is_held_then_applied_when_approved(demo_home_copy):
-    from flows.rebuild import rebuild_warehouse
+    from fupin.flows.rebuild import rebuild_warehouse
 
     before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
     old = before[CHALING_CIVIL_PROVINCIAL]
@@ -169,7 +169,7 @@ def test_which_ratios_are_named_a_unit_slip(ratio, words):
 def test_a_contract_bound_that_cannot_hold_stops_loading(tmp_path, monkeypatch):
     import shutil
 
-    from warehouse.contracts import _load, contracts, folder
+    from fupin.warehouse.contracts import _load, contracts, folder
 
     copy = tmp_path / "contracts"
     shutil.copytree(folder(), copy)

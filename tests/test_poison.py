@@ -11,16 +11,16 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.tasks.normalise import helpers
+from fupin.tasks.normalise.values import CellError, is_missing, money_factor, parse_number, parse_year, unit_in_header
+from fupin.tasks.parse import ParseError
+from fupin.tasks.parse.json_files import read_json
+from fupin.warehouse.contracts import contracts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.nightly import nightly
-from tasks.normalise import helpers
-from tasks.normalise.values import CellError, is_missing, money_factor, parse_number, parse_year, unit_in_header
-from tasks.parse import ParseError
-from tasks.parse.json_files import read_json
-from warehouse.contracts import contracts
-from warehouse.reference import resolve_county
+from fupin.core.reference import resolve_county
 
 NUMBERISH = st.from_regex(r"\A[-+]?[0-9٠-٩०-९０-９,]{0,40}(\.[0-9]{0,30})?([eE][-+]?[0-9]{1,7})?(万元|亿元|%|人)?\Z")
 TEXT = st.one_of(st.text(max_size=80), NUMBERISH)

@@ -12,10 +12,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fupin.tasks.registry import GOOD_SCHEMA
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tasks.registry import GOOD_SCHEMA
 from tests.conftest import open_warehouse
 
 HOUSEHOLDS = "select count(*) from core.fct_household"
@@ -105,7 +105,7 @@ def test_sqlalchemy_reads_the_households_after_the_move(moved):
 
 def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_path):
     """Warehouses built before kept absolute paths: the next load (or rebuild) makes them relative."""
-    from warehouse.build import apply_ddl, create_household_views
+    from fupin.warehouse.build import apply_ddl, create_household_views
 
     home = tmp_path / "home"
     lake_file = home / "lake" / "household_registry" / "province=36" / "year=2017" / "36-old.parquet"
@@ -131,7 +131,7 @@ def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_pa
 def test_the_ledger_names_raw_files_inside_the_home_and_a_moved_home_reprocesses_them(demo_run, tmp_path):
     """The ledger keeps raw files relative to the home: after moving the whole home (raw archive included),
     re-processing a province (backfill) finds its archived files and loads them again."""
-    from flows.backfill import backfill
+    from fupin.flows.backfill import backfill
 
     with duckdb.connect(str(demo_run["home"] / "warehouse.duckdb"), read_only=True) as con:
         stored = [

@@ -11,14 +11,14 @@ import csv
 from pathlib import Path
 
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.tasks.normalise import normalise_table
+from fupin.tasks.parse import read_tables
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
-from tasks.normalise import normalise_table
-from tasks.parse import read_tables
+from fupin.core.reference import area_prefectures, areas_file, resolve_target, resolve_target_pair
 from tests.conftest import indicator, open_warehouse
-from warehouse.reference import area_prefectures, areas_file, resolve_target, resolve_target_pair
 
 MINISTRY = "00"
 TRAINING_HEADER = ["年度", "培训项目", "举办地区", "培训对象", "期数", "培训人数", "参训社会组织数", "状态"]

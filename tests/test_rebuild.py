@@ -6,10 +6,10 @@ import shutil
 
 import duckdb
 import pytest
+from fupin.flows.backfill import backfill
+from fupin.flows.nightly import summary_of
+from fupin.flows.rebuild import rebuild_warehouse
 
-from flows.backfill import backfill
-from flows.nightly import summary_of
-from flows.rebuild import rebuild_warehouse
 from tests.conftest import indicator
 
 
@@ -67,7 +67,8 @@ def test_backfill_reprocesses_one_province_and_year_from_the_archive(home):
 
 
 def test_rebuild_replays_corrections_held_approved_and_discarded_submissions(home):
-    from flows.decide import approve, discard
+    from fupin.flows.decide import approve, discard
+
     from tests.test_corrections import _ledger, _send
 
     raw = next((home / "raw" / "43").glob("*.csv"))
@@ -102,8 +103,9 @@ def _damage(warehouse, where: float) -> None:
 
 @pytest.mark.parametrize("where", [0.4, 0.9], ids=["at_40_percent", "at_90_percent"])
 def test_a_damaged_warehouse_is_set_aside_and_rebuilt_by_the_next_run(home, where):
-    from flows.decide import approve
-    from flows.nightly import nightly
+    from fupin.flows.decide import approve
+    from fupin.flows.nightly import nightly
+
     from tests.test_corrections import _ledger, _send
 
     _send(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])

@@ -6,9 +6,8 @@ from __future__ import annotations
 import csv
 
 import pytest
-
-from flows.nightly import nightly
-from tasks.receipt import HEADERS
+from fupin.flows.nightly import nightly
+from fupin.tasks.receipt import HEADERS
 
 HEADER = "年度,行政区划代码,县市区,资金类别,资金级别,金额（元）\n"
 

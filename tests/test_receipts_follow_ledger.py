@@ -11,14 +11,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.tasks.receipt import write_receipt
+from fupin.tasks.records import Outcome
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
-from flows.nightly import nightly
 from fupin.cli import app
-from fupin.config import Paths
-from tasks.receipt import write_receipt
-from tasks.records import Outcome
+from fupin.core.config import Paths
 from tests.test_corrections import _ledger, _send
 from tests.test_safe_runs import _api_env
 

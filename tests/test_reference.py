@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.reference import area_counties, counties, resolve_county, resolve_province
+from fupin.core.reference import area_counties, counties, resolve_county, resolve_province
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from fupin.demo.registry import county_registry
-from tasks.registry import (
+from fupin.tasks.registry import (
     MissingKeyError,
     check_ids,
     dup_rejections_path,
@@ -23,6 +19,10 @@ from tasks.registry import (
     ingest_registry,
     pii_key,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fupin.demo.registry import county_registry
 
 KEY = b"test-key-0123456789abcdef"
 # an 18-character resident ID number not inside a longer hex or digit run (hashes are hex)
@@ -118,8 +118,9 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
 
 def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monkeypatch):
     """Small blocks on several worker threads: a repeat 2,000 lines apart, file order, keys of the right IDs."""
+    from fupin.tasks.registry import ingest
+
     from fupin.demo.registry import synthetic_registry
-    from tasks.registry import ingest
 
     monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)  # ~160 rows a block
     path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
@@ -163,8 +164,9 @@ def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monk
 def test_a_bad_line_is_rejected_with_its_own_number_and_the_rest_loads(tmp_path, monkeypatch, line, damage):
     """Issue 18, finding 12 (registry with one bad line): the line is rejected with the number the clerk sees in
     their file, never its text (a name, an ID number); a blank line shifts no number; every other row loads."""
+    from fupin.tasks.registry import ingest
+
     from fupin.demo.registry import synthetic_registry
-    from tasks.registry import ingest
 
     monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)  # several blocks: the bad line is not in the first one
     path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
@@ -191,8 +193,7 @@ def test_a_bad_line_is_rejected_with_its_own_number_and_the_rest_loads(tmp_path,
 
 def test_a_workbook_is_a_registry_when_any_sheet_has_the_registry_header(tmp_path):
     import xlsxwriter
-
-    from tasks.registry import is_registry_file
+    from fupin.tasks.registry import is_registry_file
 
     registry, form = tmp_path / "莲花县建档立卡贫困户2017.xlsx", tmp_path / "资金表.xlsx"
     with xlsxwriter.Workbook(str(registry)) as book:
@@ -207,9 +208,9 @@ def test_a_workbook_is_a_registry_when_any_sheet_has_the_registry_header(tmp_pat
 KILLED_CONVERSION = """
 import sys
 from pathlib import Path
-from fupin.config import Paths
-from tasks.records import Outcome
-from tasks.registry import registry_outcome
+from fupin.core.config import Paths
+from fupin.tasks.records import Outcome
+from fupin.tasks.registry import registry_outcome
 
 raw, home = Path(sys.argv[1]), Path(sys.argv[2])
 rec = {"file_name": raw.name, "raw_path": str(raw), "province_code": "36", "submission_id": "36-killed"}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly, run_nightly
 from python_calamine import CalamineWorkbook
 
-from flows.nightly import nightly, run_nightly
 from fupin.demo import write_demo
 from tests.conftest import open_warehouse
 from tests.test_pii_scan import prefect_database_texts, unescaped
@@ -107,8 +107,9 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inbox, monkeypatch):
     """Households are read from the lake; a revised 遂川 registry replaces 遂川's, 莲花 stays, as-of sees the old."""
+    from fupin.warehouse.asof import connect_as_of
+
     from fupin.demo.registry import county_registry
-    from warehouse.asof import connect_as_of
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     inbox, home = tmp_path / "inbox", tmp_path / "home"
@@ -146,7 +147,7 @@ def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inb
 
 
 def test_a_warehouse_with_households_in_a_table_asks_for_a_rebuild(tmp_path):
-    from warehouse.build import apply_ddl
+    from fupin.warehouse.build import apply_ddl
 
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
     con.execute("create schema core")
@@ -239,9 +240,10 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
 
 def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch):
     """The converted CSV holds ID numbers in clear: it is gone as soon as the registry is in the lake."""
-    from fupin.config import Paths
-    from tasks.records import Outcome
-    from tasks.registry import registry_outcome
+    from fupin.tasks.records import Outcome
+    from fupin.tasks.registry import registry_outcome
+
+    from fupin.core.config import Paths
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     raw = tmp_path / "raw" / "莲花县建档立卡贫困户2017.xlsx"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from fupin.flows.nightly import nightly
 
-from flows.nightly import nightly
 from tests.conftest import open_warehouse
 from tests.test_pii_scan import REGISTRY_HEADER, valid_id
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.tasks.report import SHANGHAI, echarts_js, report_path, run_date, write_report
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from fupin.config import Paths
+from fupin.core.config import Paths
 from fupin.export import figure_text
-from tasks.report import SHANGHAI, echarts_js, report_path, run_date, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 # as root in a container: no sandbox; nothing that calls home

@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fupin.tasks.report import report_path, run_date
 
-from fupin.config import Paths
+from fupin.core.config import Paths
 from fupin.export import figure_text
-from tasks.report import report_path, run_date
 from tests.test_report import CHROMIUM, _launch
 
 pytestmark = [

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from html import unescape
 
-from tasks.report import csv_cell, dataset_label, render_report, status_label
+from fupin.tasks.report import csv_cell, dataset_label, render_report, status_label
 
 
 def _data(number) -> dict:

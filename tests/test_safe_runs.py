@@ -21,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly, run_nightly
 
-from flows.nightly import nightly, run_nightly
+from fupin.core.locking import run_lock
 from fupin.demo import write_demo
-from fupin.locking import run_lock
 from tests.conftest import indicator, open_warehouse
 
 FUPIN = [sys.executable, "-m", "fupin.cli"]
@@ -138,7 +138,7 @@ def _revise_hunan_funds(src: Path, dst: Path, years: set[str], factor: float) ->
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_revision_of_one_year_replaces_that_year_only_and_as_of_shows_the_past(tmp_path, demo_inbox):
-    from warehouse.asof import connect_as_of
+    from fupin.warehouse.asof import connect_as_of
 
     inbox = _copy_inbox(demo_inbox, tmp_path / "inbox")
     home = tmp_path / "home"

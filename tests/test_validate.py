@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tasks.validate import validate_rows
+from fupin.tasks.validate import validate_rows
 
 
 def _poverty(row, county="360827", year=2017, rural=1000, poor=30, lifted=70, incidence=0.03):

@@ -5,11 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from tasks.normalise.helpers import clean_label, to_fraction, to_yuan
-from tasks.normalise.values import (
+from fupin.tasks.normalise.helpers import clean_label, to_fraction, to_yuan
+from fupin.tasks.normalise.values import (
     MISSING,
     CellError,
     is_missing,
@@ -19,7 +16,10 @@ from tasks.normalise.values import (
     to_halfwidth,
     unit_in_header,
 )
-from warehouse.reference import aliases, counties, provinces, resolve_county, stem
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fupin.core.reference import aliases, counties, provinces, resolve_county, stem
 
 NAMES = {
     "—": "em-dash",

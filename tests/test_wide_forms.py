@@ -13,11 +13,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows.nightly import nightly
+from fupin.tasks.normalise import normalise_table
+from fupin.tasks.normalise.helpers import level_of, map_header, vocabularies
+from fupin.tasks.parse import read_tables
 
-from flows.nightly import nightly
-from tasks.normalise import normalise_table
-from tasks.normalise.helpers import level_of, map_header, vocabularies
-from tasks.parse import read_tables
 from tests.conftest import FIXTURES, indicator
 from tests.test_columns import row_by_row
 from tests.test_forms import process, rows_of
@@ -120,8 +120,8 @@ def test_four_levels_load_as_written(tmp_path):
 @pytest.mark.parametrize("path", sorted(WIDE.iterdir()), ids=lambda p: p.name)
 def test_columns_and_rows_agree_on_wide_forms(path: Path):
     """The column fast path and the row path give the same records and rejections (as tests/test_columns.py)."""
-    from tasks.normalise.helpers import detect_dataset, year_from_context
-    from warehouse.contracts import contracts
+    from fupin.tasks.normalise.helpers import detect_dataset, year_from_context
+    from fupin.warehouse.contracts import contracts
 
     if path.suffix == ".json":
         return
@@ -228,7 +228,7 @@ def test_years_heading_groups_of_columns_give_one_fact_per_county_and_year(tmp_p
 
 
 def test_a_bad_cell_in_one_year_group_rejects_that_year_of_the_row_only():
-    from tasks.parse.helpers import ParsedTable, empty_context
+    from fupin.tasks.parse.helpers import ParsedTable, empty_context
 
     header = ["县名", "资金类别", "资金级别", "2016年/金额（万元）", "2017年/金额（万元）"]
     rows = [["遂川县", "民政事业费", "中央", "10", "十二"], ["莲花县", "民政事业费", "中央", "", "3"]]
@@ -241,7 +241,7 @@ def test_a_bad_cell_in_one_year_group_rejects_that_year_of_the_row_only():
 
 
 def test_a_year_column_beside_year_groups_is_refused():
-    from tasks.parse.helpers import ParsedTable, empty_context
+    from fupin.tasks.parse.helpers import ParsedTable, empty_context
 
     header = ["县名", "年度", "2016年/农业户籍人口", "2016年/未脱贫人口", "2017年/农业户籍人口", "2017年/未脱贫人口"]
     table = ParsedTable("p.csv", None, header, [["遂川县", "2017", "1", "1", "1", "1"]], [2], empty_context())

@@ -7,10 +7,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+from fupin.warehouse.build import build_marts
 
-from fupin.sql import quote_literal
-from warehouse.build import build_marts
-from warehouse.home import search_home
+from fupin.core.home import search_home
+from fupin.core.sql import quote_literal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

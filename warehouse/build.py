@@ -13,23 +13,23 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import yaml
+from fupin.warehouse.comments import chinese_column, chinese_title
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.labels import labels
 
-from fupin.progress import report
-from fupin.sql import escape_literal as _quote
-from warehouse.comments import chinese_column, chinese_title
-from warehouse.contracts import contracts
-from warehouse.reference import (
+from fupin.core.progress import report
+from fupin.core.reference import (
     EXIT_THRESHOLD,
     aliases,
     area_counties,
     area_prefectures,
     areas,
     counties,
-    labels,
     prefectures,
     provinces,
     region_of,
 )
+from fupin.core.sql import escape_literal as _quote
 
 REFERENCE_COMMENTS = {
     "core.dim_county": (
@@ -156,7 +156,7 @@ REFERENCE_COMMENTS = {
 
 
 def _sql(path: str) -> str:
-    return resources.files("warehouse").joinpath(path).read_text(encoding="utf-8")
+    return resources.files("fupin.warehouse").joinpath(path).read_text(encoding="utf-8")
 
 
 # a reference in a model's SQL to another mart; comments are left out before looking
@@ -193,7 +193,7 @@ def read_mart(name: str) -> Mart:
 
 def marts() -> list[Mart]:
     """Every mart, in an order where each comes after the marts its SQL reads (graphlib)."""
-    folder = resources.files("warehouse").joinpath("models/marts")
+    folder = resources.files("fupin.warehouse").joinpath("models/marts")
     found = {
         m.name: m for m in (read_mart(e.name.removesuffix(".sql")) for e in folder.iterdir() if e.name.endswith(".sql"))
     }
@@ -297,9 +297,9 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
     A join with core.household_registry_history gives each household its county's version
     validity, so a county's newer registry replaces only that county, as with every fact.
     The files are named relative to the home and found through ``file_search_path``
-    (warehouse/home.py); a warehouse that still lists absolute paths is migrated here.
+    (fupin/core/home.py); a warehouse that still lists absolute paths is migrated here.
     """
-    from warehouse.home import LEGACY_ABSOLUTE, search_home
+    from fupin.core.home import LEGACY_ABSOLUTE, search_home
 
     con.execute(
         "update core.household_registry_history set lake_file = regexp_replace(lake_file, ?, '\\1') "
@@ -439,7 +439,7 @@ def run_data_tests(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Run warehouse/tests/assert_*.sql and each contract's generic tests (keys unique, required not null,
     accepted values); each returns the offending rows. Name → count of offenders."""
     tests: dict[str, tuple[str, list]] = {}
-    folder = resources.files("warehouse").joinpath("tests")
+    folder = resources.files("fupin.warehouse").joinpath("tests")
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.startswith("assert_") and entry.name.endswith(".sql"):
             tests[entry.name.removesuffix(".sql")] = (entry.read_text(encoding="utf-8"), [])

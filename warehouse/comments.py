@@ -16,7 +16,7 @@ from importlib import resources
 
 import duckdb
 
-from fupin.sql import quote_literal
+from fupin.core.sql import quote_literal
 
 SEPARATOR = "｜"
 SCHEMAS = ("meta", "core", "marts")
@@ -56,7 +56,7 @@ def comment_runs_columns(con: duckdb.DuckDBPyConnection) -> None:
 @cache
 def chinese_names() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """(relation → Chinese title, (relation or '', column) → Chinese name) from seeds/names_zh.csv."""
-    text = resources.files("warehouse").joinpath("seeds/names_zh.csv").read_text(encoding="utf-8")
+    text = resources.files("fupin.warehouse").joinpath("seeds/names_zh.csv").read_text(encoding="utf-8")
     titles: dict[str, str] = {}
     columns: dict[tuple[str, str], str] = {}
     for r in csv.DictReader(text.splitlines()):
@@ -69,7 +69,7 @@ def chinese_names() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
 
 def column_name_zh(relation: str, column: str) -> str | None:
     """The Chinese name of ``relation.column``: its own, the name the column has everywhere, or its contract's."""
-    from warehouse.contracts import column_labels
+    from fupin.warehouse.contracts import column_labels
 
     _, columns = chinese_names()
     return columns.get((relation, column)) or columns.get(("", column)) or column_labels().get(column)

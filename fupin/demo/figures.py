@@ -503,7 +503,7 @@ def social_service_projects() -> list[SocialServiceProject]:
     Every tenth project serves its county's whole prefecture (e.g. 凉山彝族自治州 513400), as the Ministry's
     lists name some projects by prefecture.
     """
-    from warehouse.reference import area_counties, area_prefectures, counties
+    from fupin.core.reference import area_counties, area_prefectures, counties
 
     rng = random.Random(SEED)
     pool = sorted({a.county_code for a in area_counties() if a.area_code == SOCIAL_SERVICE_AREA})

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from tasks.registry import CHECK_CHARS, WEIGHTS
+from fupin.tasks.registry import CHECK_CHARS, WEIGHTS
 
 HEADER = [
     "户编号",
@@ -164,7 +164,7 @@ def synthetic_registry(
     path: Path, households: int, seed: int = 7, chunk: int = 1_000_000, province_code: str | None = None
 ) -> Path:
     """``households`` rows over many counties (of one province, or all); about 1 in 10,000 IDs bad on purpose."""
-    from warehouse.reference import counties
+    from fupin.core.reference import counties
 
     rng = np.random.default_rng(seed)
     codes = np.array(sorted(int(c) for c in counties() if province_code is None or c.startswith(province_code)))
@@ -222,7 +222,7 @@ def _write(table: pa.Table, path: Path, encoding: str) -> None:
 
 def synthetic_inbox(inbox: Path, households: int) -> list[Path]:
     """``households`` spread over every province: one registry file per province folder (named by pinyin)."""
-    from warehouse.reference import PROVINCE_PINYIN
+    from fupin.core.reference import PROVINCE_PINYIN
 
     provinces = sorted(PROVINCE_PINYIN)
     share, extra = divmod(households, len(provinces))

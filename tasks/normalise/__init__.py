@@ -9,9 +9,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-
-from fupin.config import Limits
-from tasks.normalise.columns import (
+from fupin.tasks.normalise.columns import (
     FAILED,
     ORDINAL,
     POSITION,
@@ -31,8 +29,8 @@ from tasks.normalise.columns import (
     text_column,
     width_of,
 )
-from tasks.normalise.context import Stated, stated_values, stated_year
-from tasks.normalise.helpers import (
+from fupin.tasks.normalise.context import Stated, stated_values, stated_year
+from fupin.tasks.normalise.helpers import (
     NOT_THIS_YEAR_CODE,
     UNRECOGNISED_CODE,
     Vocabulary,
@@ -48,12 +46,14 @@ from tasks.normalise.helpers import (
     to_yuan,
     vocabularies,
 )
-from tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
-from tasks.normalise.values import is_missing, parse_number, parse_year
-from tasks.normalise.years import by_year, grouped_mapping
-from tasks.records import Rejection, all_refused, refused_alike
-from warehouse.contracts import contracts
-from warehouse.reference import is_county_level, resolve_county_pair, resolve_target_pair
+from fupin.tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
+from fupin.tasks.normalise.values import is_missing, parse_number, parse_year
+from fupin.tasks.normalise.years import by_year, grouped_mapping
+from fupin.tasks.records import Rejection, all_refused, refused_alike
+from fupin.warehouse.contracts import contracts
+
+from fupin.core.config import Limits
+from fupin.core.reference import is_county_level, resolve_county_pair, resolve_target_pair
 
 _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
 

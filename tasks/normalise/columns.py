@@ -22,9 +22,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from tasks.normalise.values import MAX_SIGNIFICANT_DIGITS, parse_number
-from warehouse.contracts import contracts
+from fupin.tasks.normalise.values import MAX_SIGNIFICANT_DIGITS, parse_number
+from fupin.warehouse.contracts import contracts
 
 
 class RowError(Exception):

@@ -11,10 +11,9 @@ from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import cache
 
-from fupin.chinese import simplified
-from tasks.normalise.context import stated_year
-from tasks.normalise.settings import LEVEL_AFFIXES, NOT_THIS_YEAR, SUBTOTAL_LABELS
-from tasks.normalise.values import (
+from fupin.tasks.normalise.context import stated_year
+from fupin.tasks.normalise.settings import LEVEL_AFFIXES, NOT_THIS_YEAR, SUBTOTAL_LABELS
+from fupin.tasks.normalise.values import (
     CellError,
     check_count,
     check_magnitude,
@@ -23,7 +22,9 @@ from tasks.normalise.values import (
     to_halfwidth,
     unit_in_header,
 )
-from warehouse.contracts import Column, Contract, contracts
+from fupin.warehouse.contracts import Column, Contract, contracts
+
+from fupin.core.chinese import simplified
 
 CENT = Decimal("0.01")
 
@@ -496,7 +497,7 @@ NOT_THIS_YEAR_CODE = "column_not_this_year"
 def ambiguous_columns_message(dataset: str, name: str, labels: list[str], vocab: Vocabulary) -> str:
     """One line for a clerk: which headers could all be one field, and the two ways to say which one it is."""
     if name.startswith("amount_yuan[") and name.endswith("]"):
-        from tasks.normalise import field_label  # a wide column's name in Chinese: 民政事业费/中央
+        from fupin.tasks.normalise import field_label  # a wide column's name in Chinese: 民政事业费/中央
 
         what = field_label(dataset, name[len("amount_yuan[") : -1])
     else:

@@ -16,8 +16,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
-
-from tasks.normalise.values import is_missing
+from fupin.tasks.normalise.values import is_missing
 
 # tasks.registry is imported where it is used: the registry package imports the lake, which imports
 # parse, which imports tasks.normalise (a cycle at import time)
@@ -44,7 +43,7 @@ class IdRefused(ValueError):
 @contextmanager
 def pseudonym_key() -> Iterator[None]:
     """Fetch the PII key once for a table's pseudonyms (MissingKeyError when none is set)."""
-    from tasks.registry.hashing import pii_key
+    from fupin.tasks.registry.hashing import pii_key
 
     token = _KEY.set(pii_key())
     try:
@@ -63,8 +62,8 @@ def masked(text: str | None) -> str | None:
 
 def pseudonym_of(text: str | None) -> str | None:
     """The registry's household_key for a head's ID number as a form gives it; None for an empty cell."""
-    from tasks.registry.checking import check_ids, normalise_ids
-    from tasks.registry.hashing import keyed_hashes, pii_key
+    from fupin.tasks.registry.checking import check_ids, normalise_ids
+    from fupin.tasks.registry.hashing import keyed_hashes, pii_key
 
     if is_missing(text):
         return None

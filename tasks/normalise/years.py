@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from tasks.normalise.values import is_missing, to_halfwidth
+from fupin.tasks.normalise.values import is_missing, to_halfwidth
 
 _YEAR = re.compile(r"^\s*(?P<y>(?:19|20)\d{2})\s*年?\s*度?\s*$")
 YEAR_LABEL = "年度"  # the year column the groups become; a form with its own year column is refused (two years)

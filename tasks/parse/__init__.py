@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fupin.config import Limits
-from tasks.parse.csv_files import read_csv
-from tasks.parse.helpers import ParsedTable, ParseError
-from tasks.parse.json_files import read_json
-from tasks.parse.xlsx_files import (
+from fupin.tasks.parse.csv_files import read_csv
+from fupin.tasks.parse.helpers import ParsedTable, ParseError
+from fupin.tasks.parse.json_files import read_json
+from fupin.tasks.parse.xlsx_files import (
     OLE_MAGIC,
     WORKBOOK_EXTENSIONS,
     ZIP_MAGIC,
@@ -21,6 +20,8 @@ from tasks.parse.xlsx_files import (
     expanded_size,
     read_workbook,
 )
+
+from fupin.core.config import Limits
 
 __all__ = ["WORKBOOK_EXTENSIONS", "ParsedTable", "ParseError", "SheetsRead", "read_tables"]
 

@@ -9,9 +9,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-
-from fupin.config import Limits
-from tasks.parse.helpers import (
+from fupin.tasks.parse.helpers import (
     GridTable,
     NoHeaderError,
     ParsedTable,
@@ -23,6 +21,8 @@ from tasks.parse.helpers import (
     table_from_columns,
     table_from_grid,
 )
+
+from fupin.core.config import Limits
 
 SAMPLE_CHARS = 64 * 1024
 _BLANK = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")  # what stripping leaves nothing of, matched without a copy
@@ -52,7 +52,7 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
 
 
 class LimitExceeded(ValueError):
-    """A CSV beyond one of the configured limits (fupin.config.Limits)."""
+    """A CSV beyond one of the configured limits (fupin.core.config.Limits)."""
 
 
 def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[list[list[str | None]], list[int]]:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from fupin.tasks.normalise.values import to_halfwidth
 
-from fupin.chinese import simplified, traditional
-from tasks.normalise.values import to_halfwidth
+from fupin.core.chinese import simplified, traditional
 
 Cell = str | None
 Grid = list[list[Cell]]

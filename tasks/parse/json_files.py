@@ -8,8 +8,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from fupin.config import Limits
-from tasks.parse.helpers import (
+from fupin.tasks.parse.helpers import (
     ParsedTable,
     ParseError,
     decode_text,
@@ -18,6 +17,8 @@ from tasks.parse.helpers import (
     record_value,
     squeeze_label,
 )
+
+from fupin.core.config import Limits
 
 RECORD_KEYS = ("data", "records", "rows", "items")
 _CONTEXT_KEYS = {

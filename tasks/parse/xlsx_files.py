@@ -12,10 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from python_calamine import CalamineWorkbook
-
-from fupin.config import Limits
-from tasks.parse.helpers import (
+from fupin.tasks.parse.helpers import (
     Merge,
     NoHeaderError,
     ParsedTable,
@@ -26,6 +23,9 @@ from tasks.parse.helpers import (
     table_from_columns,
     table_from_grid,
 )
+from python_calamine import CalamineWorkbook
+
+from fupin.core.config import Limits
 
 # every format python-calamine reads: Excel 2007+ (XML and binary), Excel 97-2003, OpenDocument
 WORKBOOK_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})

@@ -14,13 +14,13 @@ The modules follow the data: ``reading`` (header, encoding, blocks; XLSX to CSV)
 the lake's layout of a registry and its errors.
 """
 
-from tasks.registry.checking import CHECK_CHARS, WEIGHTS, check_ids, gated_values, normalise_ids
-from tasks.registry.hashing import keyed_hashes, pii_key
-from tasks.registry.ingest import ingest_registry
-from tasks.registry.outcome import registry_outcome
-from tasks.registry.reading import is_registry_file, registry_columns, registry_year, sniff_text_file, xlsx_to_csv
-from tasks.registry.repeats import dup_rejections_path, finish_registry
-from tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, MissingKeyError, RegistryError, RegistryResult
+from fupin.tasks.registry.checking import CHECK_CHARS, WEIGHTS, check_ids, gated_values, normalise_ids
+from fupin.tasks.registry.hashing import keyed_hashes, pii_key
+from fupin.tasks.registry.ingest import ingest_registry
+from fupin.tasks.registry.outcome import registry_outcome
+from fupin.tasks.registry.reading import is_registry_file, registry_columns, registry_year, sniff_text_file, xlsx_to_csv
+from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
+from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, MissingKeyError, RegistryError, RegistryResult
 
 __all__ = [
     "CHECK_CHARS",

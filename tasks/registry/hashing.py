@@ -22,8 +22,7 @@ from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
-
-from tasks.registry.schema import MissingKeyError
+from fupin.tasks.registry.schema import MissingKeyError
 
 HASH_WIDTH = 2 * hashlib.sha256().digest_size  # hex characters per pseudonym
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
@@ -43,7 +42,7 @@ def _backend(choice: str) -> ModuleType | None:
     native = None
     if choice != "python":
         try:
-            native = importlib.import_module("tasks._hashing")
+            native = importlib.import_module("fupin.tasks._hashing")
         except ImportError as exc:
             if choice == "native":
                 raise HashingUnavailable(
@@ -71,7 +70,7 @@ def describe_backend(native: bool, choice: str) -> str:
     """One line for the logs: which hashing path this process uses and why."""
     if native:
         return "registry hashing: native (tasks._hashing, OpenSSL EVP, GIL released)"
-    why = "FUPIN_HASHING=python" if choice == "python" else "tasks._hashing is not built"
+    why = "FUPIN_HASHING=python" if choice == "python" else "fupin.tasks._hashing is not built"
     return f"registry hashing: pure Python fallback (hashlib, bit-identical, slower) because {why}"
 
 
@@ -144,7 +143,7 @@ def _hmac_hex(key: bytes, offsets: np.ndarray, data: pa.Buffer) -> bytes:
 
 
 def _fnv_mixed(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """tasks._hashing.hash64 in numpy: FNV-1a over each value's bytes, then MurmurHash3's finaliser.
+    """fupin.tasks._hashing.hash64 in numpy: FNV-1a over each value's bytes, then MurmurHash3's finaliser.
 
     One pass per character position over every value still that long, so its cost follows the longest
     value (household ids are short), not the row count times a Python loop.

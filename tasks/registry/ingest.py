@@ -16,11 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-
-from fupin.safe_text import mask_ids
-from tasks.registry.checking import CountyCodes, check_block
-from tasks.registry.hashing import backend, fingerprints, keyed_hashes
-from tasks.registry.reading import (
+from fupin.tasks.registry.checking import CountyCodes, check_block
+from fupin.tasks.registry.hashing import backend, fingerprints, keyed_hashes
+from fupin.tasks.registry.reading import (
     BLOCK_SIZE,
     NO_HEADER_REASON,
     REGISTRY_COLUMNS,
@@ -29,8 +27,10 @@ from tasks.registry.reading import (
     registry_columns,
     sniff_text_file,
 )
-from tasks.registry.repeats import repeated
-from tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
+from fupin.tasks.registry.repeats import repeated
+from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
+
+from fupin.core.safe_text import mask_ids
 
 WORKERS = os.cpu_count() or 2
 

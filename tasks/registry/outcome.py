@@ -6,16 +6,17 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from fupin.config import Paths
-from fupin.safe_text import mask_ids
-from tasks.lake import partition_path, rows_phrase
-from tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
-from tasks.records import Outcome, Rejection
-from tasks.registry.hashing import pii_key
-from tasks.registry.ingest import ingest_registry
-from tasks.registry.reading import registry_year, xlsx_to_csv
-from tasks.registry.repeats import dup_rejections_path, finish_registry
-from tasks.registry.schema import RegistryError
+from fupin.tasks.lake import partition_path, rows_phrase
+from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
+from fupin.tasks.records import Outcome, Rejection
+from fupin.tasks.registry.hashing import pii_key
+from fupin.tasks.registry.ingest import ingest_registry
+from fupin.tasks.registry.reading import registry_year, xlsx_to_csv
+from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
+from fupin.tasks.registry.schema import RegistryError
+
+from fupin.core.config import Paths
+from fupin.core.safe_text import mask_ids
 
 
 def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:

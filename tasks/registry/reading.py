@@ -12,10 +12,11 @@ import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from fupin.faults import fault_point
-from tasks.normalise.helpers import clean_label
-from tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
-from tasks.registry.schema import RegistryError
+from fupin.tasks.normalise.helpers import clean_label
+from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
+from fupin.tasks.registry.schema import RegistryError
+
+from fupin.core.faults import fault_point
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
     "household_id": ("户编号", "户码", "家庭编号", "贫困户编号", "household_id"),

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from fupin.sql import escape_literal as _quote
+from fupin.core.sql import escape_literal as _quote
 
 ARROW_TYPES = {
     "varchar": pa.string(),
@@ -189,7 +189,7 @@ class Contract:
         # a column that became nullable (county_code, once prefectures could be targeted) in an older warehouse
         lines += [f"alter table {self.table} alter column {c.name} drop not null;" for c in self.columns if c.nullable]
         every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
-        from warehouse.comments import chinese_column, chinese_title  # 中文名｜English, as every comment reads
+        from fupin.warehouse.comments import chinese_column, chinese_title  # 中文名｜English, as every comment reads
 
         lines.append(f"comment on table {self.table} is '{quote(chinese_title(self.table, every))}';")
         lines += [
@@ -286,7 +286,7 @@ def _plausibility(path: Path, spec: dict[str, Any]) -> Plausibility:
 def folder() -> Path:
     """The contracts' folder: ``$FUPIN_CONTRACTS`` or the one shipped beside this module."""
     override = os.environ.get("FUPIN_CONTRACTS")
-    return Path(override) if override else Path(str(resources.files("warehouse").joinpath("contracts")))
+    return Path(override) if override else Path(str(resources.files("fupin.warehouse").joinpath("contracts")))
 
 
 def contracts() -> dict[str, Contract]:

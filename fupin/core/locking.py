@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from warehouse.home import private_home
+from fupin.core.home import private_home
 
 
 class RunLocked(RuntimeError):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from fupin.files import plain_file
+from fupin.core.files import plain_file
 
 # what an analyst's statement may be; DESCRIBE, SHOW, SUMMARIZE, FROM … and WITH … parse as SELECT
 _ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT}
@@ -63,7 +63,7 @@ def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("attach ? as warehouse (read_only)", [str(warehouse)])
         con.execute("use warehouse")
-        # the views name their files relative to the home (warehouse/home.py): resolved through the search path,
+        # the views name their files relative to the home (fupin/core/home.py): resolved through the search path,
         # after DuckDB has checked the name as written, hence the relative forms beside the absolute ones.
         # A trailing separator so that <home>/lake-copy is not inside <home>/lake.
         folders = readable_folders(warehouse)

@@ -75,7 +75,7 @@ def private_home(home: Path) -> Path:
     itself is set to 0700, which closes whatever an older version left readable inside it. A home that
     cannot be written (a read-only mount, ``chmod -w``) is a ``ConfigError`` with one line saying what to do.
     """
-    from fupin.config import ConfigError
+    from fupin.core.config import ConfigError
 
     os.umask(PRIVATE_UMASK)
     home = Path(home)

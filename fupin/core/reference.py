@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from fupin.chinese import simplified
+from fupin.core.chinese import simplified
 
 # Regions as the NBS poverty-monitoring reports group provinces (东部/中部/西部): the west is
 # the 12 provinces of the Western Development programme, where the exit threshold is 3%.
@@ -648,7 +648,7 @@ def areas_file(override: str | os.PathLike | None = None) -> Path:
     """The areas' reference file: ``override`` (e.g. <home>/config/areas.csv), else the one shipped in seeds/."""
     if override and Path(override).exists():
         return Path(override)
-    return Path(str(resources.files("warehouse").joinpath("seeds/areas.csv")))
+    return Path(str(resources.files("fupin.warehouse").joinpath("seeds/areas.csv")))
 
 
 @cache
@@ -736,73 +736,3 @@ def area_prefectures(override: str | os.PathLike | None = None) -> list[AreaPref
                 )
             )
     return sorted(out, key=lambda a: (a.area_code, a.prefecture_code))
-
-
-# Labels: the Chinese (and English) name of every code a person reads — indicators, areas, datasets, fund
-# types and levels, statuses. Written once: contracts (datasets and their value vocabularies),
-# seeds/indicator_definitions.csv (indicator names), the areas file (area names) and seeds/labels.csv (the
-# rest, and the English names of indicators and areas, whose Chinese names are in their own seeds).
-# warehouse.build writes them to core.labels; Python reads them through label() and labels_of().
-
-
-@dataclass(frozen=True)
-class Label:
-    kind: str  # submission_status, calendar_status, run_outcome, dataset, fund_type, indicator, area …
-    code: str
-    name_zh: str
-    name_en: str
-    ordinal: int  # position within its kind, as the seed or contract lists it
-
-
-def _seed_rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("warehouse").joinpath(f"seeds/{name}").read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
-
-
-def _english(code: str) -> str:
-    return code.replace("_", " ")
-
-
-def labels(areas_override: str | os.PathLike | None = None) -> list[Label]:
-    """Every label, by kind in a stable order (``areas_override``: the home's areas file, as for areas())."""
-    from warehouse.contracts import contracts
-
-    seeded = _seed_rows("labels.csv")
-    english = {(r["kind"], r["code"]): r["name_en"] for r in seeded}
-    found: dict[tuple[str, str], tuple[str, str]] = {}
-    for r in seeded:
-        if r["name_zh"]:  # indicators and areas take their Chinese names from their own seeds below
-            found[(r["kind"], r["code"])] = (r["name_zh"], r["name_en"] or _english(r["code"]))
-    for contract in contracts().values():
-        found[("dataset", contract.dataset)] = (contract.zh, contract.en)
-        for column in contract.columns:
-            for value in column.values:
-                found[(column.name, value.code)] = (value.zh, value.en or _english(value.code))
-    for r in _seed_rows("indicator_definitions.csv"):
-        found[("indicator", r["indicator"])] = (r["name"], english.get(("indicator", r["indicator"])) or r["indicator"])
-    for a in areas(areas_override):
-        found[("area", a.area_code)] = (a.area_name, english.get(("area", a.area_code)) or _english(a.area_code))
-    ordinals: dict[str, int] = {}
-    out = []
-    for (kind, code), (zh, en) in found.items():
-        ordinals[kind] = ordinals.get(kind, 0) + 1
-        out.append(Label(kind, code, zh, en, ordinals[kind]))
-    return sorted(out, key=lambda x: (x.kind, x.ordinal))
-
-
-@cache
-def _label_index() -> dict[tuple[str, str], Label]:
-    return {(x.kind, x.code): x for x in labels()}
-
-
-def label(kind: str, code: str, lang: str = "zh") -> str:
-    """The name of ``code`` of ``kind`` in Chinese (``lang='en'``: English); the code itself when it has none."""
-    found = _label_index().get((kind, code))
-    if found is None:
-        return code
-    return found.name_en if lang == "en" else found.name_zh
-
-
-def labels_of(kind: str, lang: str = "zh") -> dict[str, str]:
-    """Code → name of every label of ``kind``, in its seed's order (e.g. the status words the CLI prints)."""
-    return {x.code: (x.name_en if lang == "en" else x.name_zh) for x in _label_index().values() if x.kind == kind}

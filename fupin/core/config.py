@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from warehouse.reference import PROVINCE_PINYIN, resolve_province
+from fupin.core.reference import PROVINCE_PINYIN, resolve_province
 
 
 @dataclass(frozen=True)
