@@ -1,4 +1,5 @@
-"""The normaliser's whole-column parsers against the scalar parsers they stand in for: value for value, refusal too."""
+"""The cell converter's column fast paths against the per-cell converter they stand in for: value for value, refusal
+too."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from fupin.tasks.normalise.columns import (
     by_distinct_pairs,
     count_column,
     money_column,
-    number_sum,
     text_column,
 )
-from fupin.tasks.normalise.helpers import plain_factor, to_count, to_yuan
-from fupin.tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, parse_number, to_halfwidth
+from fupin.tasks.normalise.numbers import number_sum, parse_number, plain_factor, to_count, to_yuan
+from fupin.tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, to_halfwidth
 from fupin.tasks.registry.checking import holds_id
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,9 +48,9 @@ def slow_money(cells, column_unit, default_unit):
 
 
 def assert_same(parsed, expected, arrow_type):
-    assert parsed.refused.tolist() == [v is FAILED for v in expected]
+    assert parsed.refused.tolist() == [v == FAILED for v in expected]
     assert parsed.values.type == arrow_type
-    assert parsed.values.to_pylist() == pa.array([None if v is FAILED else v for v in expected], arrow_type).to_pylist()
+    assert parsed.values.to_pylist() == pa.array([None if v == FAILED else v for v in expected], arrow_type).to_pylist()
 
 
 @pytest.mark.parametrize(("column_unit", "default_unit"), UNITS, ids=[f"{c}-{d}" for c, d in UNITS])
@@ -140,7 +140,7 @@ def test_id_numbers_are_found_on_the_column_where_has_id_finds_them():
 
 
 def summed_one_by_one(cells):
-    values = [v for v in by_distinct(cells, lambda c: parse_number(c)[0]) if v is not None and v is not FAILED]
+    values = [v for v in by_distinct(cells, lambda c: parse_number(c)[0]) if v is not None and v != FAILED]
     return sum(values, Decimal(0)), len(values)
 
 

@@ -12,8 +12,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 from fupin.flows.nightly import nightly
-from fupin.tasks.normalise import helpers
-from fupin.tasks.normalise.values import CellError, is_missing, money_factor, parse_number, parse_year, unit_in_header
+from fupin.tasks.normalise import helpers, numbers
+from fupin.tasks.normalise.numbers import money_factor, parse_number
+from fupin.tasks.normalise.values import CellError, is_missing, parse_year, unit_in_header
 from fupin.tasks.parse import ParseError
 from fupin.tasks.parse.json_files import read_json
 from fupin.warehouse.contracts import contracts
@@ -30,10 +31,10 @@ PARSERS = {
     "is_missing": is_missing,
     "unit_in_header": unit_in_header,
     "money_factor": money_factor,
-    "to_yuan": lambda t: helpers.to_yuan(t, "万元", None),
-    "to_yuan_yi": lambda t: helpers.to_yuan(t, None, "亿元"),
-    "to_count": helpers.to_count,
-    "to_fraction": lambda t: helpers.to_fraction(t, "%", None),
+    "to_yuan": lambda t: numbers.to_yuan(t, "万元", None),
+    "to_yuan_yi": lambda t: numbers.to_yuan(t, None, "亿元"),
+    "to_count": numbers.to_count,
+    "to_fraction": lambda t: numbers.to_fraction(t, "%", None),
     "fund_type_of": lambda t: helpers.code_of(t, contracts()["fund_allocation"].column("fund_type")),
     "fund_level_of": lambda t: helpers.fund_level_of(t, "civil_affairs", contracts()["fund_allocation"]),
     "clean_label": helpers.clean_label,
@@ -64,21 +65,21 @@ def test_every_parser_returns_a_value_or_a_value_error(name, text):
 )
 def test_numbers_beyond_bounds_are_refused_with_a_code(text, code):
     with pytest.raises(CellError) as refused:
-        helpers.to_yuan(text, "元", None)
+        numbers.to_yuan(text, "元", None)
     assert refused.value.code == code
 
 
 def test_amounts_that_grow_out_of_decimal_18_2_with_their_unit_are_refused():
-    assert helpers.to_yuan("9999999999999999.99", "元", None) == Decimal("9999999999999999.99")
+    assert numbers.to_yuan("9999999999999999.99", "元", None) == Decimal("9999999999999999.99")
     with pytest.raises(CellError, match="超出范围") as refused:
-        helpers.to_yuan("1000000000000", "万元", None)
+        numbers.to_yuan("1000000000000", "万元", None)
     assert refused.value.code == "number_out_of_range"
 
 
 def test_counts_must_be_plausible():
-    assert helpers.to_count("1,403,000,000") == 1_403_000_000
+    assert numbers.to_count("1,403,000,000") == 1_403_000_000
     with pytest.raises(CellError) as refused:
-        helpers.to_count("100000000000000")
+        numbers.to_count("100000000000000")
     assert refused.value.code == "count_out_of_range"
 
 

@@ -13,18 +13,19 @@ from fupin.tasks.normalise.columns import (
     FAILED,
     ORDINAL,
     POSITION,
+    Parsed,
     RowError,
     as_records,
     by_distinct,
     by_distinct_pairs,
     cell_columns,
     count_column,
+    error_at,
     failed,
     in_row_order,
     is_none,
     money_column,
-    number_sum,
-    plain_numbers,
+    refused,
     segment,
     text_column,
     width_of,
@@ -39,15 +40,21 @@ from fupin.tasks.normalise.helpers import (
     detect_dataset,
     fund_level_of,
     missing_columns_message,
-    plain_factor,
     sheet_unit,
+    vocabularies,
+)
+from fupin.tasks.normalise.numbers import (
+    number_sum,
+    parse_number,
+    plain_factor,
+    plain_numbers,
     to_count,
     to_fraction,
     to_yuan,
-    vocabularies,
+    unitless_value,
 )
 from fupin.tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
-from fupin.tasks.normalise.values import is_missing, parse_number, parse_year
+from fupin.tasks.normalise.values import is_missing, parse_year
 from fupin.tasks.normalise.years import by_year, grouped_mapping
 from fupin.tasks.records import Rejection, all_refused, refused_alike
 from fupin.warehouse.contracts import contracts
@@ -77,9 +84,6 @@ class Normalised:
         return as_records(self.table)
 
 
-_RowError = RowError
-
-
 def _cell(row: list, index: int | None) -> str | None:
     if index is None or index >= len(row):
         return None
@@ -91,7 +95,7 @@ def _convert(field_name: str, raw: str | None, fn, *args):
     try:
         return fn(raw, *args)
     except ValueError as exc:
-        raise _RowError(field_name, raw, str(exc), getattr(exc, "code", None) or "invalid_value") from None
+        raise RowError(field_name, raw, str(exc), getattr(exc, "code", None) or "invalid_value") from None
 
 
 def submitted_headers(dataset: str, header: list, hmap) -> dict[str, str]:
@@ -313,30 +317,16 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
 
     headers = submitted_headers(dataset, table.header, hmap)
     plan = _Plan(dataset, hmap, province_code, context_year, default_unit)
-    records = []
     pseudonymised = any(c.kind == "pseudonym" and c.field in cols for c in contracts()[dataset].columns)
     with pseudonym_key() if pseudonymised else nullcontext():  # no key: MissingKeyError, the file waits for one
-
-        def row_at(index: int) -> list:
-            """A row as the row path reads it: with the values the title states, in the columns they stand for."""
-            row = table.rows[index]
-            return [*row[:width], *([None] * (width - len(row))), *(v for _, v in extra)] if extra else row
-
-        reading = (dataset, hmap, province_code, context_year, default_unit)
-        refused = _refused_from_the_start(plan, columns, table, reading, row_at)
+        refused = _refused_from_the_start(plan, columns, table, headers)
         if refused is not None:
             error = all_refused(where, refused, Limits.from_env().same_reason_rows)
             return Normalised(None, rows_total=len(table.rows), error=error, header_mapping=mapping)
-        segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
-        for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
-            row, row_number = row_at(index), table.row_numbers[index]
-            try:
-                found = _row_records(dataset, row, hmap, province_code, context_year, default_unit)
-            except _RowError as exc:
-                out.rejections.append(rejection_of(exc, row_number, dataset, headers))
-                continue
-            records += [{**record, "_row": row_number, POSITION: index, ORDINAL: k} for k, record in enumerate(found)]
-    out.table = in_row_order(dataset, segments, records)
+        row_numbers = np.asarray(table.row_numbers, dtype=np.int64)
+        read = plan.run(columns, row_numbers)
+    out.rejections = [rejection_of(read.errors[i], int(row_numbers[i]), dataset, headers) for i in sorted(read.errors)]
+    out.table = in_row_order(dataset, read.segments, read.records)
     return out
 
 
@@ -410,8 +400,8 @@ def _implausible_as_yuan(columns: list[list[str | None]], money: list[int], boun
         small += int((nonzero & (whole < bound)).sum())
         decimals += int((nonzero & (micros != 0)).sum())
         rest = [columns[i][k] for k in np.flatnonzero(~plain).tolist()]
-        for value in by_distinct(rest, _unitless_value):
-            if value is not None and value is not FAILED and value != 0:
+        for value in by_distinct(rest, unitless_value):
+            if value is not None and not refused(value) and value != 0:
                 total += 1
                 small += abs(value) < bound
                 decimals += value != value.to_integral_value()
@@ -421,12 +411,7 @@ def _implausible_as_yuan(columns: list[list[str | None]], money: list[int], boun
     return f" {total} 个金额中有 {small} 个小于 {bound:,} 元{said}"
 
 
-def _unitless_value(cell: str | None) -> Decimal | None:
-    value, unit = parse_number(cell)
-    return value if unit is None else None
-
-
-def _refused_from_the_start(plan: _Plan, columns, table, reading: tuple, row_at=None) -> Rejection | None:
+def _refused_from_the_start(plan: _Plan, columns, table, headers: dict[str, str]) -> Rejection | None:
     """The first rejection when the table's first Limits.same_reason_rows rows with facts are all refused for one
     reason; else None. Read on the table's first rows alone (twice that many), so that such a table costs
     seconds, not minutes and a receipt line per row (a workbook of 255,000 of them took 169 s, 1.5 GB and
@@ -435,23 +420,12 @@ def _refused_from_the_start(plan: _Plan, columns, table, reading: tuple, row_at=
     if stop <= 0 or len(table.rows) < stop:
         return None
     probe = min(len(table.rows), 2 * stop)
-    row_numbers = np.asarray(table.row_numbers[:probe], dtype=np.int64)
-    _, fallback = plan.run([column[:probe] for column in columns], row_numbers)
-    first_settled = int(np.argmax(plan.settled)) if plan.settled.any() else probe
-    if len(fallback) < stop or fallback[stop - 1] >= first_settled:
+    read = plan.run([column[:probe] for column in columns], np.asarray(table.row_numbers[:probe], dtype=np.int64))
+    first = np.flatnonzero(read.live)[:stop].tolist()
+    if len(first) < stop or any(i not in read.errors for i in first):
         return None
-    dataset, hmap, province_code, context_year, default_unit = reading
-    headers = submitted_headers(dataset, table.header, hmap)
-    rejections = []
-    for index in fallback[:stop]:
-        try:
-            row = row_at(index) if row_at else table.rows[index]
-            _row_records(dataset, row, hmap, province_code, context_year, default_unit)
-        except _RowError as exc:
-            rejections.append(rejection_of(exc, table.row_numbers[index], dataset, headers))
-            continue
-        return None  # a row that reads: not refused from the start
-    return refused_alike(rejections, stop)
+    dataset = plan.dataset
+    return refused_alike([rejection_of(read.errors[i], table.row_numbers[i], dataset, headers) for i in first], stop)
 
 
 def _needs_level_column(dataset: str, columns: list[list[str | None]], hmap, vocab: Vocabulary) -> bool:
@@ -472,24 +446,16 @@ def _needs_level_column(dataset: str, columns: list[list[str | None]], hmap, voc
     cells = columns[hmap.columns["fund_type"]]
     # a refused cell is the row's own rejection; the others must all have a default level
     return any(
-        t is not FAILED and t not in vocab.default_level for t in by_distinct(cells, lambda c: code_of(c, column))
+        not refused(t) and t not in vocab.default_level for t in by_distinct(cells, lambda c: code_of(c, column))
     )
-
-
-def _place(row: list, hmap, province_code: str, targets: tuple[str, ...]) -> dict[str, str | None]:
-    """A row's county (or whole prefecture, where the dataset allows one) as its place columns."""
-    code = _resolve_cells(
-        _cell(row, hmap.columns.get("county_code")), _cell(row, hmap.columns.get("county")), province_code, targets
-    )
-    return {name: values[0] for name, values in _place_columns([code], targets).items()}
 
 
 def _place_columns(places: list, targets: tuple[str, ...]) -> dict[str, list]:
     """Resolved places (county codes, or prefecture codes ending in 00) as county_code and prefecture_code."""
     if "prefecture" not in targets:
         return {"county_code": places}
-    county = [p if p is FAILED or p is None or is_county_level(p) else None for p in places]
-    prefecture = [None if p is FAILED or p is None or is_county_level(p) else p for p in places]
+    county = [p if refused(p) or p is None or is_county_level(p) else None for p in places]
+    prefecture = [None if refused(p) or p is None or is_county_level(p) else p for p in places]
     return {"county_code": county, "prefecture_code": prefecture}
 
 
@@ -504,21 +470,15 @@ def _resolve_cells(
     code = None if is_missing(code_raw) else code_raw
     name = None if is_missing(name_raw) else name_raw
     if code is None and name is None:
-        raise _RowError("county", name_raw, "为空：请填写县名或县代码", "county_empty")
+        raise RowError("county", name_raw, "为空：请填写县名或县代码", "county_empty")
     resolve = resolve_target_pair if "prefecture" in targets else resolve_county_pair
     hit = resolve(code, name, province_code)
     if hit.county_code or hit.prefecture_code:
         return hit.county_code or hit.prefecture_code
     if code is None:
-        raise _RowError("county", name_raw, f"：{hit.reason or '县名无法识别'}", hit.code or "unknown_county")
+        raise RowError("county", name_raw, f"：{hit.reason or '县名无法识别'}", hit.code or "unknown_county")
     value = code_raw if name is None or hit.code is None else f"{code_raw} / {name_raw}"
-    raise _RowError("county_code", value, f"：{hit.reason or '县代码无法识别'}", hit.code or "unknown_county")
-
-
-def _year(row: list, hmap, context_year: int | None) -> int | None:
-    if hmap.years_in_columns:  # 2016年 | 2017年: each wide column gives its own
-        return None
-    return _year_cell(_cell(row, hmap.columns.get("year")), "year" in hmap.columns, context_year)
+    raise RowError("county_code", value, f"：{hit.reason or '县代码无法识别'}", hit.code or "unknown_county")
 
 
 def _year_cell(raw: str | None, has_column: bool, context_year: int | None) -> int:
@@ -526,7 +486,7 @@ def _year_cell(raw: str | None, has_column: bool, context_year: int | None) -> i
     if has_column and not is_missing(raw):
         return _convert("year", raw, parse_year)
     if context_year is None:
-        raise _RowError(
+        raise RowError(
             "year",
             raw,
             "为空，报表标题和文件名也没有写明年份：请填写年度，或在标题中写明年份（如 2017年）",
@@ -535,11 +495,61 @@ def _year_cell(raw: str | None, has_column: bool, context_year: int | None) -> i
     return context_year
 
 
-class _Plan:
-    """``_row_records`` over whole columns: every distinct cell converted once, then looked up per row.
+@dataclass
+class _Read:
+    """What ``_Plan.run`` made of a table's rows: record segments, the withdrawals' records, each refused row's
+    error (by position) and which rows carry facts."""
 
-    A row whose cells the columns cannot settle (a refused cell, a missing required value, a
-    withdrawal) is left to ``_row_records``, which words its rejection exactly as before.
+    segments: list[pa.Table]
+    records: list[dict[str, Any]]
+    errors: dict[int, RowError]
+    live: np.ndarray
+
+
+class _Checks:
+    """Where each row may be refused, in the order a row's cells are read: a row's rejection is its first."""
+
+    def __init__(self, n: int):
+        self.found: list[tuple[np.ndarray, Any]] = []
+        self.gate = np.ones(n, bool)  # rows still read on (a withdrawal's are read by _withdrawals)
+
+    def refused(self, converted, field_name: str | None = None, cells: list | None = None) -> None:
+        """The refused cells of a converted column (their error names the field and the cell)."""
+        self.add(failed(converted), lambda r: _error_of(converted, r, field_name, cells))
+
+    def add(self, where: np.ndarray, error) -> None:
+        """Rows refused where ``where`` holds, ``error(position)`` the reason."""
+        self.found.append((where & self.gate, error))
+
+    def first(self, live: np.ndarray) -> dict[int, RowError]:
+        """Each refused row's first error, by position."""
+        decided = ~live
+        errors: dict[int, RowError] = {}
+        for where, error in self.found:
+            rows = np.flatnonzero(where & ~decided)
+            for r in rows.tolist():
+                errors[r] = error(r)
+            decided[rows] = True
+        return errors
+
+
+def _error_of(converted, position: int, field_name: str | None, cells: list | None) -> RowError:
+    """The RowError of a refused cell: as its converter raised it, or its CellError naming ``field_name``."""
+    exc = error_at(converted, position)
+    if isinstance(exc, RowError):
+        return exc
+    assert exc is not None and field_name is not None and cells is not None, "a cell refused for another's sake"
+    return RowError(field_name, cells[position], str(exc), getattr(exc, "code", None) or "invalid_value")
+
+
+class _Plan:
+    """A table's records over whole columns: every distinct cell converted once, then looked up per row.
+
+    Each column's cells go through one converter (``_value``, or a column's fast path for the cells it settles
+    on Arrow, ``tasks.normalise.columns``); a refused cell keeps its error, and a row's rejection is the first
+    refused cell of the row in the order its cells are read: the place, the year, the row action, a wide form's
+    amounts and 合计 columns, their fund type and level, then the long columns in the contract's order. A row
+    marked 撤销 carries only its key and is read by ``_withdrawals``.
     """
 
     def __init__(self, dataset: str, hmap, province: str, context_year: int | None, default_unit: str | None):
@@ -547,8 +557,8 @@ class _Plan:
         self.context_year, self.default_unit = context_year, default_unit
         self.contract = contracts()[dataset]
 
-    def run(self, columns: list[list[str | None]], row_numbers: np.ndarray) -> tuple[list[pa.Table], list[int]]:
-        """(record segments of the rows settled here, positions of the rows left to the row path)."""
+    def run(self, columns: list[list[str | None]], row_numbers: np.ndarray) -> _Read:
+        """The records of the rows, the refused rows' errors, and which rows carry facts."""
         n = len(row_numbers)
         cols, contract, hmap = self.hmap.columns, self.contract, self.hmap
         none: list[str | None] = [None] * n
@@ -556,50 +566,63 @@ class _Plan:
         def raw(name: str) -> list[str | None]:
             return columns[cols[name]] if name in cols else none
 
+        checks = _Checks(n)
         live = _carries_facts(columns, raw("county"))
         county = by_distinct_pairs(raw("county_code"), raw("county"), self._county)
+        checks.refused(county)
         if hmap.years_in_columns:  # 2016年 | 2017年: each wide column gives its own
             year: list = [None] * n
         else:
             year = by_distinct(raw("year"), lambda v: _year_cell(v, "year" in cols, self.context_year))
+        checks.refused(year)
         action = contract.column("row_action")
         acts = by_distinct(raw(action.field), lambda v: _value(action, v, None, None, {}, contract))
-        refer = failed(county) | failed(year) | np.fromiter((a == "withdraw" for a in acts), bool, n)
+        checks.refused(acts)
+        withdraw = np.fromiter((a == "withdraw" for a in acts), bool, n)
+        checks.gate = ~withdraw
         base = {**_place_columns(county, contract.targets), "year": year}
         wide = []
-        parsed = {i: self._amounts(columns, i) for i in [*hmap.wide, *hmap.totals]}
+        parsed = {i: self._amounts(columns, i, key.name) for i, key in hmap.wide.items()}
+        for i in hmap.wide:
+            checks.refused(parsed[i])
+        for i, total in hmap.totals.items():
+            parsed[i] = self._amounts(columns, i, total.name)
+            checks.refused(parsed[i])
+            members = [parsed[m] for m in total.members]
+            differ = _totals_differ(parsed[i], members, self._tolerance(i, total))
+            checks.add(differ, lambda r, i=i, total=total: self._mismatch(columns, parsed, i, total, r))
         row_types = None
         if any(k.fund_type is None for k in hmap.wide.values()):  # the fund type from the row's own column
             row_types = self._values(contract.column("fund_type"), raw, None)
+        present_any = np.zeros(n, bool)
         for i, key in hmap.wide.items():
             amounts = parsed[i]
-            refer |= failed(amounts)
             present = ~is_none(amounts) & ~failed(amounts)
+            present_any |= present
             types = key.fund_type if key.fund_type else row_types
+            if not key.fund_type:
+                checks.add(failed(row_types) & present, lambda r: _error_of(row_types, r, None, None))
             if key.fund_level:
                 levels: Any = key.fund_level
             else:
                 levels = self._values(contract.column("fund_level"), raw, _per_row(types, n))
-                refer |= failed(levels) & present
-            if not key.fund_type:
-                refer |= failed(row_types) & present
+                checks.add(failed(levels) & present, lambda r, levels=levels: _error_of(levels, r, None, None))
             values = {**base, "fund_type": types, "fund_level": levels, "amount_yuan": amounts}
             if key.year is not None:
                 values["year"] = key.year
             wide.append((values, amounts))
-        for i, total in hmap.totals.items():
-            members = [parsed[m] for m in total.members]
-            refer |= failed(parsed[i]) | _totals_differ(parsed[i], members, self._tolerance(i, total))
-        long, has_long = self._long(raw, refer)
+        long, has_long = self._long(raw, checks)
         if long is None:  # a wide form without a long part: its records carry the optional columns too
             optional = {}
             for column in contract.columns:
                 if column.nullable and column.name not in wide[0][0]:
-                    optional[column.name] = self._values(column, raw, None)
-                    refer |= failed(optional[column.name])
+                    found = optional[column.name] = self._values(column, raw, None)
+                    checks.add(failed(found) & present_any, lambda r, found=found: _error_of(found, r, None, None))
             wide = [({**values, **optional}, amounts) for values, amounts in wide]
-        settled = live & ~refer
-        self.settled = settled
+        errors = checks.first(live)
+        refused_rows = np.zeros(n, bool)
+        refused_rows[list(errors)] = True
+        settled = live & ~refused_rows & ~withdraw
         segments = [
             segment(self.dataset, row_numbers, np.flatnonzero(settled & ~is_none(amounts)), k, values)
             for k, (values, amounts) in enumerate(wide)
@@ -608,28 +631,59 @@ class _Plan:
             segments.append(
                 segment(self.dataset, row_numbers, np.flatnonzero(settled & has_long), len(wide), {**base, **long})
             )
-        return segments, np.flatnonzero(live & refer).tolist()
+        records = []
+        places = base.copy()
+        for index in np.flatnonzero(live & withdraw & ~refused_rows).tolist():
+            record = {name: places[name][index] for name in places}
+            try:
+                found = _withdrawals(contract, [column[index] for column in columns], hmap, record)
+            except RowError as exc:
+                errors[index] = exc
+                continue
+            number = int(row_numbers[index])
+            records += [{**r, "_row": number, POSITION: index, ORDINAL: k} for k, r in enumerate(found)]
+        return _Read(segments, records, errors, live)
 
-    def _amounts(self, columns: list[list[str | None]], i: int):
+    def _amounts(self, columns: list[list[str | None]], i: int, name: str) -> Parsed:
+        """A wide column's (or its 合计 column's) yuan; a refused cell's error names the column ``name``."""
         unit = self.hmap.units.get(i)
         return money_column(
-            columns[i], plain_factor(unit, self.default_unit), lambda v: to_yuan(v, unit, self.default_unit)
+            columns[i],
+            plain_factor(unit, self.default_unit),
+            lambda v: _convert(name, v, to_yuan, unit, self.default_unit),
         )
 
     def _tolerance(self, i: int, total) -> Decimal:
         return total_tolerance(plain_factor(self.hmap.units.get(i), self.default_unit), len(total.members))
 
+    def _mismatch(self, columns, parsed: dict[int, Parsed], index: int, total, r: int) -> RowError:
+        """The row's rejection when its 合计 cell is not the sum of the cells it totals (row_total_mismatch)."""
+        hmap, default_unit = self.hmap, self.default_unit
+        unit = hmap.units.get(index)
+        value = parsed[index].values[r].as_py()
+        summed = sum((parsed[m].values[r].as_py() or 0 for m in total.members), Decimal(0))
+        factor = plain_factor(unit, default_unit)
+        parts = "、".join(f"“{hmap.labels[m]}”" for m in total.members)
+        return RowError(
+            total.name,
+            columns[index][r],
+            f"为 {_in_unit(value, factor, unit or default_unit)}，"
+            f"但{parts}相加为 {_in_unit(summed, factor, unit or default_unit)}："
+            "合计应等于各列之和，这一行未读取；请核对后重新报送这一行",
+            "row_total_mismatch",
+        )
+
     def _county(self, cells: tuple[str | None, str | None]) -> str:
         return _resolve_cells(cells[0], cells[1], self.province, self.contract.targets)
 
-    def _values(self, column, raw, fund_types: list | None) -> list:
+    def _values(self, column, raw, fund_types: list | None) -> list | Parsed:
         """A column's values, each distinct cell converted once (fund level: each cell with its row's fund type)."""
         contract, hmap = self.contract, self.hmap
         if column.name == "fund_level":
             pairs = list(zip(raw(column.field), fund_types or [None] * len(raw(column.field)), strict=True))
             return by_distinct(
                 pairs,
-                lambda p: FAILED if p[1] is FAILED else _value(column, p[0], None, None, {"fund_type": p[1]}, contract),
+                lambda p: FAILED if refused(p[1]) else _value(column, p[0], None, None, {"fund_type": p[1]}, contract),
             )
         if column.kind == "text":  # as _value reads text, without its dispatch: names and projects are mostly distinct
             return text_column(raw(column.field), lambda v: None if is_missing(v) else v)
@@ -644,30 +698,36 @@ class _Plan:
             return count_column(raw(column.field), column.arrow_type, convert)
         return by_distinct(raw(column.field), convert)
 
-    def _long(self, raw, refer: np.ndarray) -> tuple[dict[str, Any] | None, np.ndarray]:
+    def _long(self, raw, checks: _Checks) -> tuple[dict[str, Any] | None, np.ndarray]:
         """The long record's columns and which rows have one; None for a wide form that has no long part.
 
-        Marks in ``refer`` the rows whose long part the row path must read.
+        Adds to ``checks`` where each column refuses a cell or misses a required one.
         """
         contract, cols = self.contract, self.hmap.columns
         base = ("county_code", "prefecture_code", "year")
         if self.hmap.wide and not all(
             c.field in cols for c in contract.columns if not c.nullable and c.name not in base
         ):
-            return None, refer
+            return None, np.zeros(len(checks.gate), bool)
         values: dict[str, Any] = {}
-        has_long = np.ones(len(refer), bool)
+        has_long = np.ones(len(checks.gate), bool)
         for column in contract.columns:
             if column.name in base:
                 continue
             found = self._values(column, raw, values.get("fund_type"))
-            refer |= failed(found)
+            checks.add(failed(found) & has_long, lambda r, found=found: _error_of(found, r, None, None))
             if not column.nullable:
                 missing = is_none(found)
                 if column.kind == "money" and self.dataset == "fund_allocation":
                     has_long &= ~missing  # a long fund row without an amount carries no fact
                 else:
-                    refer |= missing
+                    cells = raw(column.field)
+                    checks.add(
+                        missing & has_long,
+                        lambda r, column=column, cells=cells: RowError(
+                            _reported(column), cells[r], _missing_reason(column), "value_missing"
+                        ),
+                    )
             values[column.name] = found
         return values, has_long
 
@@ -705,93 +765,16 @@ def _totals_differ(total, members: list, tolerance: Decimal) -> np.ndarray:
     return out
 
 
-def _check_total(row: list, hmap, index: int, total, amounts: dict[int, Decimal | None], default_unit) -> None:
-    """The row's rejection when its 合计 cell is not the sum of the cells it totals (row_total_mismatch)."""
-    unit = hmap.units.get(index)
-    value = _convert(total.name, _cell(row, index), to_yuan, unit, default_unit)
-    if value is None:
-        return
-    summed = sum((amounts[m] or 0 for m in total.members), Decimal(0))
-    factor = plain_factor(unit, default_unit)
-    if abs(value - summed) <= total_tolerance(factor, len(total.members)):
-        return
-    parts = "、".join(f"“{hmap.labels[m]}”" for m in total.members)
-    raise _RowError(
-        total.name,
-        _cell(row, index),
-        f"为 {_in_unit(value, factor, unit or default_unit)}，"
-        f"但{parts}相加为 {_in_unit(summed, factor, unit or default_unit)}："
-        "合计应等于各列之和，这一行未读取；请核对后重新报送这一行",
-        "row_total_mismatch",
-    )
-
-
 def _in_unit(yuan: Decimal, factor: int | None, unit: str | None) -> str:
     """Yuan shown in the form's own unit: 300万元, 1234.5元."""
     shown = (yuan / (factor or 1)).normalize()
     return f"{shown:f}{unit if factor and unit else '元'}"
 
 
-def _wide_records(contract, row: list, hmap, record: dict, default_unit) -> list[dict]:
-    """One record per filled wide column of a row, its key completed from the row's long columns; 合计 checked."""
-    amounts = {
-        i: _convert(key.name, _cell(row, i), to_yuan, hmap.units.get(i), default_unit) for i, key in hmap.wide.items()
-    }
-    for index, total in hmap.totals.items():
-        _check_total(row, hmap, index, total, amounts, default_unit)
-    out = []
-    for i, key in hmap.wide.items():
-        if amounts[i] is None:
-            continue
-        fund_type = key.fund_type or _row_value(contract, "fund_type", row, hmap, default_unit, {})
-        level = key.fund_level or _row_value(contract, "fund_level", row, hmap, default_unit, {"fund_type": fund_type})
-        year = key.year if key.year is not None else record["year"]
-        out.append({**record, "year": year, "fund_type": fund_type, "fund_level": level, "amount_yuan": amounts[i]})
-    return out
-
-
 def _row_value(contract, name: str, row: list, hmap, default_unit, record: dict):
     column = contract.column(name)
     raw = _cell(row, hmap.columns.get(column.field))
     return _value(column, raw, hmap.units.get(hmap.columns.get(column.field, -1)), default_unit, record, contract)
-
-
-def _row_records(dataset: str, row: list, hmap, province: str, context_year, default_unit) -> list[dict]:
-    """The canonical records of one row, each column converted as its contract declares it."""
-    contract = contracts()[dataset]
-    cols, units = hmap.columns, hmap.units
-    record: dict[str, Any] = {**_place(row, hmap, province, contract.targets), "year": _year(row, hmap, context_year)}
-    action = contract.column("row_action")
-    if _value(action, _cell(row, cols.get(action.field)), None, None, record, contract) == "withdraw":
-        return _withdrawals(contract, row, hmap, record)
-    wide = []
-    if hmap.wide:  # one record per fund column of a wide form
-        wide = _wide_records(contract, row, hmap, record, default_unit)
-        if not all(c.field in cols for c in contract.columns if not c.nullable and c.name not in record):
-            return [{**r, **_optional(contract, row, hmap, default_unit, r)} for r in wide]
-    for column in contract.columns:
-        if column.name in record:
-            continue
-        raw = _cell(row, cols.get(column.field))
-        value = _value(column, raw, units.get(cols.get(column.field, -1)), default_unit, record, contract)
-        if value is None and not column.nullable:
-            if column.kind == "money" and dataset == "fund_allocation":
-                return wide  # a long fund row without an amount carries no fact
-            raise _RowError(_reported(column), raw, _missing_reason(column), "value_missing")
-        record[column.name] = value
-    return [*wide, record]
-
-
-def _optional(contract, row: list, hmap, default_unit, record: dict) -> dict:
-    """The nullable columns of a wide form's record."""
-    out = {}
-    for column in contract.columns:
-        if column.nullable and column.name not in record:
-            raw = _cell(row, hmap.columns.get(column.field))
-            out[column.name] = _value(
-                column, raw, hmap.units.get(hmap.columns.get(column.field, -1)), default_unit, {}, contract
-            )
-    return out
 
 
 def _value(column, raw: str | None, column_unit: str | None, default_unit: str | None, record: dict, contract):
@@ -809,7 +792,7 @@ def _value(column, raw: str | None, column_unit: str | None, default_unit: str |
         try:
             return pseudonym_of(raw)
         except IdRefused as exc:  # the number is never echoed: its division code and asterisks
-            raise _RowError(column.field, masked(raw), str(exc), exc.code) from None
+            raise RowError(column.field, masked(raw), str(exc), exc.code) from None
     if column.kind == "code":
         return None if is_missing(raw) and column.nullable else _convert(name, raw, code_of, column)
     return None if is_missing(raw) else raw
@@ -861,7 +844,7 @@ def _withdrawals(contract, row: list, hmap, record: dict) -> list[dict]:
             base[name] = _value(column, raw, None, None, base, contract)
             continue
         if is_missing(raw):
-            raise _RowError(
+            raise RowError(
                 column.field,
                 raw,
                 "为空：撤销的行也须填写这一列，以指明撤销哪一条数据",

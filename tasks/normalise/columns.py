@@ -1,28 +1,27 @@
-"""Whole-column helpers of the normaliser: each distinct cell parsed once by the scalar parser, mapped back.
+"""The cell converter: each column's cells converted once per distinct cell, a refusal kept with its reason.
 
 A form of 100,000 rows holds a few hundred counties, three years and a handful of fund types:
-parsing each distinct value once and looking the result up per row is what makes a column cheap.
-The scalar parsers (``helpers``, ``values``) keep their bounds, messages and edge cases; a cell
-they refuse becomes ``FAILED`` here, and its row is read again by the row-by-row path, which
-words the rejection exactly as it always has.
-
+converting each distinct value once and looking the result up per row is what makes a column cheap.
 Amounts, counts and names are mostly distinct, so a call per distinct cell is still a call per
 row: their common cells (plain numbers, text that cannot mean 'none') are settled on the whole
-column by Arrow and numpy, exactly as the scalar parser reads them, and only the rest (units in
-the cell, full-width digits, blanks, '-', junk) go to it, one call per distinct cell.
+column (``numbers.plain_yuan``, ``numbers.plain_counts``), and only the rest (units in the cell,
+full-width digits, blanks, '-', junk) go to the cell's own converter, one call per distinct cell.
+
+A cell its converter refuses is ``Refused``, holding the error the converter raised: the field, the
+cell, the reason a clerk reads and its code. The normaliser builds a row's rejection from the first
+refused cell of the row, in the order the row's cells are read (``tasks.normalise._Plan``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fupin.tasks.normalise.values import MAX_SIGNIFICANT_DIGITS, parse_number
+from fupin.tasks.normalise.numbers import plain_counts, plain_yuan
 from fupin.warehouse.contracts import contracts
 
 
@@ -34,26 +33,40 @@ class RowError(Exception):
         self.field, self.value, self.reason, self.code = field_name, value, reason, code
 
 
-class _Failed:
-    """A cell its scalar parser refused."""
+class Refused:
+    """A cell its converter refused, and the error it raised (None: refused because a cell it depends on was)."""
 
-    __slots__ = ()
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception | None = None):
+        self.error = error
 
     def __repr__(self) -> str:
         return "FAILED"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Refused)
 
-FAILED = _Failed()
+    def __hash__(self) -> int:
+        return hash(Refused)
+
+
+FAILED = Refused()
+
+
+def refused(value: Any) -> bool:
+    """True for a cell its converter refused."""
+    return isinstance(value, Refused)
 
 
 def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any]) -> list[Any]:
-    """``fn`` of every value, called once per distinct value; a refused value (ValueError, RowError) is FAILED."""
+    """``fn`` of every value, called once per distinct value; a refused value (ValueError, RowError) is Refused."""
     memo: dict[Hashable, Any] = {}
     for value in dict.fromkeys(values):
         try:
             memo[value] = fn(value)
-        except (ValueError, RowError):
-            memo[value] = FAILED
+        except (ValueError, RowError) as exc:
+            memo[value] = Refused(exc)
     return list(map(memo.__getitem__, values))
 
 
@@ -71,137 +84,69 @@ def by_distinct_pairs(
     for k, i in enumerate(first.tolist()):
         try:
             found[k] = fn((left[i], right[i]))
-        except (ValueError, RowError):
-            found[k] = FAILED
+        except (ValueError, RowError) as exc:
+            found[k] = Refused(exc)
     return found[inverse].tolist()
 
 
 @dataclass(frozen=True)
 class Parsed:
-    """A column's converted cells as one Arrow array (null: an empty or a refused cell) and where it was refused."""
+    """A column's converted cells as one Arrow array (null: an empty or a refused cell), where it was refused
+    and why (position → the converter's error)."""
 
     values: pa.Array
     refused: np.ndarray
+    errors: dict[int, Exception | None] = field(default_factory=dict, compare=False)
 
 
 def failed(values: list[Any] | Parsed) -> np.ndarray:
-    """Where a column of looked-up values holds FAILED."""
+    """Where a column of converted cells holds a refusal."""
     if isinstance(values, Parsed):
         return values.refused
-    return np.fromiter((v is FAILED for v in values), dtype=bool, count=len(values))
+    return np.fromiter((isinstance(v, Refused) for v in values), dtype=bool, count=len(values))
 
 
 def is_none(values: list[Any] | Parsed) -> np.ndarray:
-    """Where a column of looked-up values holds None."""
+    """Where a column of converted cells holds None."""
     if isinstance(values, Parsed):
         return values.values.is_null().to_numpy(zero_copy_only=False) & ~values.refused
     return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+
+
+def error_at(values: list[Any] | Parsed, position: int) -> Exception | None:
+    """The error the converter raised for the cell at ``position`` (None: not refused, or refused for another)."""
+    if isinstance(values, Parsed):
+        return values.errors.get(position)
+    value = values[position]
+    return value.error if isinstance(value, Refused) else None
 
 
 def completed(cells: Sequence[str | None], settled: np.ndarray, values: pa.Array, slow: Callable[[Any], Any]) -> Parsed:
     """A column whose ``settled`` cells hold their ``values``; the others converted by ``slow``, once per distinct."""
     rest = np.flatnonzero(~settled)
     found = by_distinct([cells[i] for i in rest.tolist()], slow)
-    refused = np.zeros(len(cells), bool)
-    refused[rest] = failed(found)
+    refusals = failed(found)
+    refused_cells = np.zeros(len(cells), bool)
+    refused_cells[rest] = refusals
+    errors = {int(rest[k]): found[k].error for k in np.flatnonzero(refusals).tolist()}
     if len(rest):
-        slow_values = pa.array([None if v is FAILED else v for v in found], values.type)
+        slow_values = pa.array([None if isinstance(v, Refused) else v for v in found], values.type)
         values = pc.replace_with_mask(values, pa.array(~settled), slow_values)
-    return Parsed(values, refused)
-
-
-# a plain number: digits (grouped by three or not), a point and its decimals, a minus; no unit, no space
-_PLAIN = r"^(?P<sign>-?)(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d*))?$"
-_FEN_PLACES = 6  # decimals settled on the column: 万元 with six is yuan to the fen
-_WHOLE_DIGITS = 15  # under 10^15 yuan (and within int64 in fen), well inside DECIMAL(18,2)
-
-
-class Plain(NamedTuple):
-    """The plain numbers of a column (``plain``) and, where plain, their parts (0 elsewhere)."""
-
-    plain: np.ndarray
-    minus: np.ndarray
-    whole: np.ndarray
-    micros: np.ndarray  # the decimals in millionths
-    places: np.ndarray  # how many decimals the cell wrote
-
-
-def plain_numbers(cells: Sequence[str | None]) -> Plain:
-    """Which cells are plain numbers of at most ``_WHOLE_DIGITS`` whole and ``_FEN_PLACES`` decimal digits (within
-    MAX_SIGNIFICANT_DIGITS), the numbers ``parse_number`` reads with no unit, and their parts."""
-    parts = pc.extract_regex(pa.array(cells, pa.string()), _PLAIN)
-    whole = pc.replace_substring(parts.field("whole"), ",", "")
-    fraction = parts.field("fraction")
-    places = pc.utf8_length(fraction)
-    plain = pc.and_(
-        parts.is_valid(),
-        pc.and_(
-            pc.and_(pc.less_equal(pc.utf8_length(whole), _WHOLE_DIGITS), pc.less_equal(places, _FEN_PLACES)),
-            pc.less_equal(pc.add(pc.utf8_length(whole), places), MAX_SIGNIFICANT_DIGITS),
-        ),
-    ).fill_null(False)
-    # out of bounds: '0', so the casts below cannot overflow; those cells are the scalar parser's
-    whole = pc.if_else(plain, whole, "0")
-    micros = pc.if_else(plain, pc.utf8_rpad(fraction, _FEN_PLACES, "0"), "0")
-    return Plain(
-        plain.to_numpy(zero_copy_only=False),
-        pc.equal(parts.field("sign"), "-").to_numpy(zero_copy_only=False),
-        pc.cast(whole, pa.int64()).to_numpy(zero_copy_only=False),
-        pc.cast(micros, pa.int64()).to_numpy(zero_copy_only=False),
-        pc.if_else(plain, places, 0).to_numpy(zero_copy_only=False),
-    )
-
-
-def number_sum(cells: Sequence[str | None]) -> tuple[Decimal, int]:
-    """The sum of the cells' numbers and how many there are (``parse_number``'s; empty and refused cells left out),
-    the Decimal that summing parse_number's values from Decimal(0) gives, to its last written decimal."""
-
-    def number(cell: str | None) -> Decimal | None:
-        return parse_number(cell)[0]
-
-    plain, minus, whole, micros, places = plain_numbers(cells)
-    others = by_distinct([cells[i] for i in np.flatnonzero(~plain).tolist()], number)
-    if any(v is not None and v is not FAILED for v in others):  # units, full-width digits …: summed one by one
-        values = [v for v in by_distinct(cells, number) if v is not None and v is not FAILED]
-        return sum(values, Decimal(0)), len(values)
-    signed = np.where(minus, -1, 1)
-    # in Python integers: 100,000 amounts of 15 digits overflow int64
-    micros_total = sum((whole * signed).tolist()) * 10**_FEN_PLACES + sum((micros * signed).tolist())
-    exponent = -int(places.max(initial=0))  # a sum of Decimals keeps the most decimals any of them wrote
-    total = Decimal(micros_total).scaleb(-_FEN_PLACES).quantize(Decimal(1).scaleb(exponent))
-    return total, int(plain.sum())
+    return Parsed(values, refused_cells, errors)
 
 
 def money_column(cells: Sequence[str | None], factor: int | None, slow: Callable[[Any], Any]) -> Parsed:
-    """Yuan of each cell, as DECIMAL(18,2): plain numbers × ``factor`` (yuan per unit of the column) in integer
-    fen, rounded half to even as ``to_yuan``'s Decimal.quantize rounds; other cells by ``slow`` (``to_yuan``)."""
+    """Yuan of each cell, as DECIMAL(18,2): plain numbers × ``factor`` (yuan per unit of the column) on the column
+    (``numbers.plain_yuan``); other cells by ``slow`` (``to_yuan``)."""
     if factor is None:  # a unit that is no money: every cell is the scalar parser's to refuse
         return completed(cells, np.zeros(len(cells), bool), pa.nulls(len(cells), pa.decimal128(18, 2)), slow)
-    plain, minus, whole, micros, _ = plain_numbers(cells)
-    settled = plain & (whole < 10**_WHOLE_DIGITS // factor)
-    per_unit = factor * 100  # fen per unit
-    scale = 10**_FEN_PLACES
-    fen, rest = np.divmod(np.where(settled, micros, 0) * per_unit, scale)
-    fen += np.where(settled, whole, 0) * per_unit
-    fen += (2 * rest > scale) | ((2 * rest == scale) & (fen % 2 == 1))
-    return completed(cells, settled, _yuan_of_fen(np.where(minus, -fen, fen)), slow)
-
-
-def _yuan_of_fen(fen: np.ndarray) -> pa.Array:
-    """Fen as DECIMAL(18,2) yuan: a decimal's stored integer is its value in hundredths, little-endian in 128 bits."""
-    words = np.empty((len(fen), 2), np.int64)
-    words[:, 0], words[:, 1] = fen, fen >> 63
-    return pa.Array.from_buffers(pa.decimal128(18, 2), len(fen), [None, pa.py_buffer(words)])
-
-
-_COUNT_DIGITS = 9  # under 10^9: within MAX_COUNT, and within int32
+    settled, yuan = plain_yuan(cells, factor)
+    return completed(cells, settled, yuan, slow)
 
 
 def count_column(cells: Sequence[str | None], arrow_type: pa.DataType, slow: Callable[[Any], Any]) -> Parsed:
     """Whole numbers of each cell: plain integers ('1,234', '12.0') on the column, others by ``slow`` (``to_count``)."""
-    plain, minus, whole, micros, _ = plain_numbers(cells)
-    settled = plain & (whole < 10**_COUNT_DIGITS) & (micros == 0)
-    values = np.where(settled, np.where(minus, -whole, whole), 0)
+    settled, values = plain_counts(cells)
     return completed(cells, settled, pa.array(values).cast(arrow_type), slow)
 
 
@@ -219,7 +164,7 @@ def text_column(cells: Sequence[str | None], slow: Callable[[Any], Any]) -> Pars
 
 
 def stripped(value: object) -> str | None:
-    """A cell as the row path reads it: None, or its text without surrounding spaces."""
+    """A cell as the converters read it: None, or its text without surrounding spaces."""
     return None if value is None else str(value).strip()
 
 

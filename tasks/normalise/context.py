@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import PurePath
 
-from fupin.tasks.normalise.values import money_factor, parse_year, to_halfwidth
+from fupin.tasks.normalise.numbers import money_factor
+from fupin.tasks.normalise.values import parse_year, to_halfwidth
 from fupin.warehouse.contracts import contracts
 
 from fupin.core.chinese import simplified

@@ -7,27 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import cache
 
 from fupin.tasks.normalise.context import stated_year
 from fupin.tasks.normalise.settings import LEVEL_AFFIXES, NOT_THIS_YEAR, SUBTOTAL_LABELS
-from fupin.tasks.normalise.values import (
-    CellError,
-    check_count,
-    check_magnitude,
-    money_factor,
-    parse_number,
-    to_halfwidth,
-    unit_in_header,
-)
+from fupin.tasks.normalise.values import CellError, to_halfwidth, unit_in_header
 from fupin.warehouse.contracts import Column, Contract, contracts
 
 from fupin.core.chinese import simplified
-
-CENT = Decimal("0.01")
-
 
 _NUMBERING = re.compile(
     r"^(?:\d+(?:\.\d+)*[.、)]|[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|[①-⑳])"
@@ -566,49 +554,6 @@ def sheet_unit(context: dict) -> str | None:
     """The unit stated for the whole sheet (a 单位 row or JSON metadata), if any."""
     unit = context.get("unit") or (context.get("metadata") or {}).get("单位")
     return to_halfwidth(str(unit)).strip() if unit else None
-
-
-def to_yuan(text: str | None, column_unit: str | None, default_unit: str | None) -> Decimal | None:
-    """Money in yuan from a cell; the cell's own unit wins over the column's and the sheet's."""
-    value, cell_unit = parse_number(text)
-    if value is None:
-        return None
-    if cell_unit == "%":
-        raise CellError(f"应为金额，填写的却是百分数「{text}」：请填写金额", "money_is_percent")
-    unit = cell_unit or column_unit or default_unit
-    factor = money_factor(unit) if unit else 1
-    if factor is None:
-        raise CellError(f"的金额单位「{unit}」无法识别：单位只能是 元、万元 或 亿元", "unknown_money_unit")
-    return check_magnitude((value * factor).quantize(CENT), text)
-
-
-def plain_factor(column_unit: str | None, default_unit: str | None) -> int | None:
-    """Yuan per unit of an amount whose cell states no unit, as ``to_yuan`` reads it; None if that unit is no money."""
-    unit = column_unit or default_unit
-    return money_factor(unit) if unit else 1
-
-
-def to_count(text: str | None) -> int | None:
-    """A whole number of persons, sessions or households."""
-    value, unit = parse_number(text)
-    if value is None:
-        return None
-    if unit == "%":
-        raise CellError(f"应为人数或次数，填写的却是百分数「{text}」：请填写整数", "count_is_percent")
-    if value != value.to_integral_value():
-        raise CellError(f"应为整数，填写的是「{text}」：人数、户数、次数不能有小数", "not_whole_number")
-    return check_count(int(value), text)
-
-
-def to_fraction(text: str | None, column_unit: str | None, default_unit: str | None) -> float | None:
-    """A rate as a fraction: '3.17%', 3.17 under a (%) header, or 0.0317."""
-    value, unit = parse_number(text)
-    if value is None:
-        return None
-    percent = unit == "%" or column_unit == "%" or (default_unit is not None and "%" in default_unit)
-    if percent or value > 1:
-        value = value / 100
-    return float(value)
 
 
 def code_of(text: str | None, column: Column) -> str:

@@ -1,14 +1,14 @@
-"""Cell value parsers: numbers, units and years as clerks write them in provincial forms.
+"""Cell value parsers: 'none', widths, units in headers and years as clerks write them in provincial forms.
 
-Pure functions on strings; errors are ``CellError`` (a ``ValueError``) with a reason a clerk can act on,
-in Chinese, worded to follow the submitter's column header (“金额（元）”应为数字…), and a stable code.
+Numbers are read in ``tasks.normalise.numbers``. Pure functions on strings; errors are ``CellError`` (a
+``ValueError``) with a reason a clerk can act on, in Chinese, worded to follow the submitter's column header
+(“金额（元）”应为数字…), and a stable code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
 
 MISSING = {"", "—", "–", "-", "/", "无", "－", "——", "N/A", "NA", "null", "None"}
 _MISSING_FOLDED = {m.casefold() for m in MISSING}
@@ -18,14 +18,6 @@ _DASHES = "-—–－"  # the dashes a run of which is missing, the full-width h
 # Units recognised in a header's brackets. 万人 is deliberately absent: counts are read as
 # persons, so a "(万人)" column must stay visibly unmapped rather than be off by 10,000.
 _HEADER_UNITS = {"元", "万元", "亿元", "千元", "%", "人", "户", "人次", "个", "期", "次", "名"}
-_MONEY_FACTORS = {"元": 1, "千元": 1000, "万元": 10000, "亿元": 100000000}
-
-# Bounds: a cell beyond them is a typing error, rejected with its row, never a crash further on.
-# DECIMAL(18,2) holds 16 digits before the point; a count above China's population is no count.
-MAX_NUMBER_CHARS = 64
-MAX_SIGNIFICANT_DIGITS = 20
-MAX_DIGITS_BEFORE_POINT = 16
-MAX_COUNT = 2_000_000_000
 
 
 class CellError(ValueError):
@@ -38,18 +30,6 @@ class CellError(ValueError):
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-_NUMBER = re.compile(
-    r"""
-    (?P<sign>[+-]?)\s*
-    (?P<digits>\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))   # plain or correctly grouped integer part
-    (?P<fraction>\.\d*)?
-    (?P<exponent>[eE][+-]?\d+)?
-    \s*(?P<unit>万元|亿元|千元|元|%|人|户)?
-    """,
-    re.VERBOSE | re.ASCII,
-)
-# plain digits, within every bound (at most 19 significant digits, under 10^16): the common cell
-_PLAIN_NUMBER = re.compile(r"\d{1,15}(?:\.\d{1,4})?", re.ASCII)
 _HEADER_UNIT = re.compile(
     r"^(?P<base>.*?)\s*[(（\[【]\s*(?:单位\s*[:：]\s*)?(?P<unit>[^()（）\[\]【】]+?)\s*[)）\]】]\s*$"
 )
@@ -81,67 +61,6 @@ def is_missing(text: str | None) -> bool:
     return folded in _MISSING_FOLDED or re.fullmatch(r"[-—–]+", folded) is not None
 
 
-def parse_number(text: str | None) -> tuple[Decimal | None, str | None]:
-    """(value, unit) of a cell like '1,234.5万元', '３.１７％' or '12人'; missing → (None, None)."""
-    if type(text) is str and _PLAIN_NUMBER.fullmatch(text):
-        return Decimal(text), None  # what the full path below gives for plain digits, without its steps
-    if is_missing(text):
-        return None, None
-    assert text is not None
-    cleaned = to_halfwidth(str(text)).strip().replace("\u00a0", " ")
-    if len(cleaned) > MAX_NUMBER_CHARS:
-        raise CellError(
-            f"数值过长（{len(cleaned)} 个字符，最多 {MAX_NUMBER_CHARS} 个），开头是「{cleaned[:24]}…」："
-            "请只填写一个数字",
-            "number_too_long",
-        )
-    match = _NUMBER.fullmatch(cleaned)
-    if match is None:
-        if "," in cleaned and re.fullmatch(r"[+-]?[\d,]+(\.\d*)?\s*(?:万元|亿元|千元|元|%|人|户)?", cleaned, re.ASCII):
-            raise CellError(
-                f"应为数字，填写的是「{text}」：千位分隔符须每三位一组（如 1,234,567），或不用分隔符",
-                "number_bad_grouping",
-            )
-        raise CellError(f"应为数字，填写的是「{text}」：请只填写数字（如 1234.56），单位写在表头", "not_a_number")
-    literal = (
-        match["sign"]
-        + (match["digits"] or "0").replace(",", "")
-        + (match["fraction"] or "")
-        + (match["exponent"] or "")
-    )
-    try:
-        value = Decimal(literal)
-    except InvalidOperation:  # pragma: no cover - the pattern only admits valid literals
-        raise CellError(f"应为数字，填写的是「{text}」", "not_a_number") from None
-    if len(value.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
-        raise CellError(
-            f"的有效数字过多（最多 {MAX_SIGNIFICANT_DIGITS} 位），填写的是「{text}」：请核对数值",
-            "number_too_many_digits",
-        )
-    return check_magnitude(value, text), match["unit"]
-
-
-def check_magnitude(value: Decimal, text: object = None) -> Decimal:
-    """``value`` if it fits DECIMAL(18,2) (under 10^16 in absolute value); otherwise a ValueError naming the cell."""
-    # by the exponent, not abs(): 1E+1000000 would overflow the arithmetic context
-    if value and value.adjusted() >= MAX_DIGITS_BEFORE_POINT:
-        shown = value if text is None else text
-        raise CellError(
-            f"的数值超出范围（绝对值须小于 10^16），填写的是「{shown}」：请核对数值和单位", "number_out_of_range"
-        )
-    return value
-
-
-def check_count(value: int, text: object = None) -> int:
-    """``value`` unless it is more persons, households or sessions than China has (negatives: tasks.validate)."""
-    if value > MAX_COUNT:
-        shown = value if text is None else text
-        raise CellError(
-            f"的人数或次数过大（最多 {MAX_COUNT:,}），填写的是「{shown}」：请核对数值", "count_out_of_range"
-        )
-    return value
-
-
 def unit_in_header(label: str) -> tuple[str, str | None]:
     """Split a unit in brackets off a header label: '金额（万元）' → ('金额', '万元')."""
     stripped = label.strip()
@@ -154,13 +73,6 @@ def unit_in_header(label: str) -> tuple[str, str | None]:
     if half.endswith("%") and len(half) > 1:
         return stripped[:-1].rstrip(), "%"
     return stripped, None
-
-
-def money_factor(unit: str | None) -> int | None:
-    """Yuan per unit of money (元 1, 千元 1000, 万元 10000, 亿元 100000000); None if not money."""
-    if unit is None:
-        return None
-    return _MONEY_FACTORS.get(to_halfwidth(unit).strip())
 
 
 def parse_year(text: str | None) -> int | None:

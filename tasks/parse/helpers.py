@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from fupin.tasks.normalise.numbers import format_decimal, format_float, looks_numeric
 from fupin.tasks.normalise.values import to_halfwidth
 
 from fupin.core.chinese import simplified, traditional
@@ -35,9 +36,6 @@ _UNIT_LABEL = re.compile(r"^(?:计量)?单位\s*[:：]?$")
 FOOTER_WORDS = ("负责人", "审核人", "填表人", "填表日期", "制表人", "联系电话", "监督电话", "举报电话")
 DELIMITERS = (",", "\t", ";", "|")
 
-_NUMERIC = re.compile(
-    r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))(?:\.\d*)?(?:[eE][+-]?\d+)?\s*(?:万元|亿元|千元|元|%|人|户)?"
-)
 _YEAR_LABEL = re.compile(r"(?:19|20)\d{2}")
 _COLUMN_NUMBER = re.compile(r"[(（]?(\d+)[)）]?(?:=\d+(?:[+\-]\d+)*)?")  # 3 or 1=2+3
 _COLUMN_LETTER = re.compile(r"[甲乙丙丁戊己庚辛A-Za-z]")
@@ -171,31 +169,6 @@ def clean_texts(array: pa.Array) -> pa.Array:
 def squeeze_label(text: Cell) -> str:
     """A header label without whitespace or line breaks inside it (the normaliser's clean_label does more)."""
     return re.sub(r"\s+", "", text or "")
-
-
-def format_decimal(value: Decimal) -> str:
-    """A number as plain digits: no exponent, no trailing zeros, integers without '.0'."""
-    if not value.is_finite() or abs(value.adjusted()) > 64:  # no cell holds this: left as written, rejected later
-        return str(value)
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-def format_float(value: float) -> str:
-    """A float as Excel shows it: 15 significant digits, so 12345.600000000002 → '12345.6'."""
-    if value != value or value in (float("inf"), float("-inf")):
-        return str(value)
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return format_decimal(Decimal(f"{value:.15g}"))
-
-
-def looks_numeric(text: Cell) -> bool:
-    """True for a cell that reads as a number (separators, %, a unit, full-width digits)."""
-    if not text:
-        return False
-    return _NUMERIC.fullmatch(to_halfwidth(text).strip()) is not None
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from fupin.tasks.normalise.numbers import format_float
 from fupin.tasks.parse.helpers import (
     Merge,
     NoHeaderError,
@@ -19,7 +20,6 @@ from fupin.tasks.parse.helpers import (
     ParseError,
     clean_cell,
     clean_texts,
-    format_float,
     table_from_columns,
     table_from_grid,
 )
