@@ -38,6 +38,7 @@ from fupin.tasks.normalise.helpers import (
     ambiguous_columns_message,
     code_of,
     detect_dataset,
+    field_label,
     fund_level_of,
     missing_columns_message,
     sheet_unit,
@@ -117,19 +118,6 @@ def submitted_headers(dataset: str, header: list, hmap) -> dict[str, str]:
     return out
 
 
-def field_label(dataset: str, name: str) -> str:
-    """A canonical field or column as a clerk would head it (contract's label or Chinese name)."""
-    contract = contracts()[dataset]
-    for column in [*contract.inputs, *contract.columns]:
-        if name in (column.name, column.field):
-            return column.label or column.zh or name
-    coded = {v.code: v.zh for c in contract.columns for v in c.values} | {"total": "合计"}
-    parts = name.split("/")
-    if all(p in coded or p.isdigit() for p in parts):  # a wide fund column: 民政事业费/中央, 2016/central, …/total
-        return "/".join(coded.get(p, f"{p}年") for p in parts)
-    return name
-
-
 def worded(reason: str, header: str) -> str:
     """A rejection's reason for the clerk: their column header first, then what is wrong and what to send."""
     return f"“{header}”{reason}"
@@ -200,14 +188,10 @@ def _check_summary_rows(table, columns: list[list[str | None]], hmap, warnings: 
 
 def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> bool:
     """True when some amount has neither a unit in its cell nor one in its header or sheet."""
-
-    def unitless(text: str | None) -> bool:
-        value, unit = parse_number(text)
-        return value is not None and unit is None
-
     # a plain number is one: most columns answer on Arrow, without a call per cell
     return any(
-        plain_numbers(columns[i]).plain.any() or any(v is True for v in by_distinct(columns[i], unitless))
+        plain_numbers(columns[i]).plain.any()
+        or any(v is not None and not refused(v) for v in by_distinct(columns[i], unitless_value))
         for i in money
     )
 
@@ -332,7 +316,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
 
 def _stated_columns(dataset: str, hmap, stated: dict[str, Stated], width: int, n: int) -> list[tuple[str, str]]:
     """(field, value) of what the form states outside its header for a field no column holds, as columns
-    appended after the table's own (``hmap`` is pointed at them): both the column and the row path read them."""
+    appended after the table's own (``hmap`` is pointed at them), read as the table's own columns are."""
     names = {c.field for c in contracts()[dataset].columns}
     extra: list[tuple[str, str]] = []
     wanted = []

@@ -223,7 +223,7 @@ def segment(dataset: str, row_numbers: np.ndarray, rows: np.ndarray, ordinal: in
 
 
 def in_row_order(dataset: str, segments: list[pa.Table], records: list[dict[str, Any]]) -> pa.Table:
-    """Segments and the row path's records as one table, in the order the rows and their records come."""
+    """Segments and the withdrawals' records as one table, in the order the rows and their records come."""
     schema = _ordered_schema(dataset)
     parts = [*segments, pa.Table.from_pylist(records, schema=schema)]
     table = pa.concat_tables(parts).sort_by([(POSITION, "ascending"), (ORDINAL, "ascending")])
@@ -231,5 +231,5 @@ def in_row_order(dataset: str, segments: list[pa.Table], records: list[dict[str,
 
 
 def as_records(table: pa.Table | None) -> list[dict[str, Any]]:
-    """A staging table's records as dicts (the row path's shape), for checks and tests."""
+    """A staging table's records as dicts, for checks and tests."""
     return [] if table is None else table.to_pylist()

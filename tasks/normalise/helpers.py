@@ -485,8 +485,6 @@ NOT_THIS_YEAR_CODE = "column_not_this_year"
 def ambiguous_columns_message(dataset: str, name: str, labels: list[str], vocab: Vocabulary) -> str:
     """One line for a clerk: which headers could all be one field, and the two ways to say which one it is."""
     if name.startswith("amount_yuan[") and name.endswith("]"):
-        from fupin.tasks.normalise import field_label  # a wide column's name in Chinese: 民政事业费/中央
-
         what = field_label(dataset, name[len("amount_yuan[") : -1])
     else:
         what = column_label(name, vocab)
@@ -536,6 +534,19 @@ def missing_columns_message(dataset: str, missing: list[str], hmap: HeaderMap, v
         f"像是“{zh}”报表，但缺少必填列{names}（未识别的表头：{'、'.join(unread) or '无'}）；"
         f"{hint}；请按报表模板补上这一列后重新报送 [{MISSING_COLUMN_CODE}]"
     )
+
+
+def field_label(dataset: str, name: str) -> str:
+    """A canonical field or column as a clerk would head it (contract's label or Chinese name)."""
+    contract = contracts()[dataset]
+    for column in [*contract.inputs, *contract.columns]:
+        if name in (column.name, column.field):
+            return column.label or column.zh or name
+    coded = {v.code: v.zh for c in contract.columns for v in c.values} | {"total": "合计"}
+    parts = name.split("/")
+    if all(p in coded or p.isdigit() for p in parts):  # a wide fund column: 民政事业费/中央, 2016/central, …/total
+        return "/".join(coded.get(p, f"{p}年") for p in parts)
+    return name
 
 
 def column_label(canonical: str, vocab: Vocabulary | None = None) -> str:
