@@ -595,13 +595,18 @@ class _Plan:
             if key.year is not None:
                 values["year"] = key.year
             wide.append((values, amounts))
-        long, has_long = self._long(raw, checks)
+        known = {action.name: acts}
+        long, has_long = self._long(raw, checks, known)
         if long is None:  # a wide form without a long part: its records carry the optional columns too
             optional = {}
             for column in contract.columns:
-                if column.nullable and column.name not in wide[0][0]:
-                    found = optional[column.name] = self._values(column, raw, None)
-                    checks.add(failed(found) & present_any, lambda r, found=found: _error_of(found, r, None, None))
+                if not column.nullable or column.name in wide[0][0]:
+                    continue
+                if column.name in known:  # read already (the row action): its refusals come first
+                    optional[column.name] = known[column.name]
+                    continue
+                found = optional[column.name] = self._values(column, raw, None)
+                checks.add(failed(found) & present_any, lambda r, found=found: _error_of(found, r, None, None))
             wide = [({**values, **optional}, amounts) for values, amounts in wide]
         errors = checks.first(live)
         refused_rows = np.zeros(n, bool)
@@ -682,10 +687,11 @@ class _Plan:
             return count_column(raw(column.field), column.arrow_type, convert)
         return by_distinct(raw(column.field), convert)
 
-    def _long(self, raw, checks: _Checks) -> tuple[dict[str, Any] | None, np.ndarray]:
+    def _long(self, raw, checks: _Checks, known: dict[str, Any]) -> tuple[dict[str, Any] | None, np.ndarray]:
         """The long record's columns and which rows have one; None for a wide form that has no long part.
 
-        Adds to ``checks`` where each column refuses a cell or misses a required one.
+        Adds to ``checks`` where each column refuses a cell or misses a required one (``known``: columns read
+        already, their refusals checked).
         """
         contract, cols = self.contract, self.hmap.columns
         base = ("county_code", "prefecture_code", "year")
@@ -697,6 +703,9 @@ class _Plan:
         has_long = np.ones(len(checks.gate), bool)
         for column in contract.columns:
             if column.name in base:
+                continue
+            if column.name in known:  # read already (the row action): its refusals come first
+                values[column.name] = known[column.name]
                 continue
             found = self._values(column, raw, values.get("fund_type"))
             checks.add(failed(found) & has_long, lambda r, found=found: _error_of(found, r, None, None))

@@ -7,8 +7,8 @@ row: their common cells (plain numbers, text that cannot mean 'none') are settle
 column (``numbers.plain_yuan``, ``numbers.plain_counts``), and only the rest (units in the cell,
 full-width digits, blanks, '-', junk) go to the cell's own converter, one call per distinct cell.
 
-A cell its converter refuses is ``Refused``, holding the error the converter raised: the field, the
-cell, the reason a clerk reads and its code. The normaliser builds a row's rejection from the first
+A cell its converter refuses is ``FAILED``, and the error the converter raised is kept (``error_at``): the
+field, the cell, the reason a clerk reads and its code. The normaliser builds a row's rejection from the first
 refused cell of the row, in the order the row's cells are read (``tasks.normalise._Plan``).
 """
 
@@ -33,46 +33,57 @@ class RowError(Exception):
         self.field, self.value, self.reason, self.code = field_name, value, reason, code
 
 
-class Refused:
-    """A cell its converter refused, and the error it raised (None: refused because a cell it depends on was)."""
+class _Failed:
+    """A cell its converter refused."""
 
-    __slots__ = ("error",)
-
-    def __init__(self, error: Exception | None = None):
-        self.error = error
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return "FAILED"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Refused)
 
-    def __hash__(self) -> int:
-        return hash(Refused)
-
-
-FAILED = Refused()
+FAILED = _Failed()
 
 
 def refused(value: Any) -> bool:
     """True for a cell its converter refused."""
-    return isinstance(value, Refused)
+    return value is FAILED
 
 
-def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any]) -> list[Any]:
-    """``fn`` of every value, called once per distinct value; a refused value (ValueError, RowError) is Refused."""
+class Looked(list):
+    """Converted cells, one per input value, with the error each refused input value raised."""
+
+    def __init__(self, values: Any, inputs: Sequence[Any], refusals: dict[Hashable, Exception]):
+        super().__init__(values)
+        self.inputs, self.refusals = inputs, refusals
+
+
+def by_distinct(values: Sequence[Hashable], fn: Callable[[Any], Any]) -> Looked:
+    """``fn`` of every value, called once per distinct value; a refused value (ValueError, RowError) is FAILED,
+    its error kept (``error_at``)."""
     memo: dict[Hashable, Any] = {}
+    refusals: dict[Hashable, Exception] = {}
     for value in dict.fromkeys(values):
         try:
             memo[value] = fn(value)
         except (ValueError, RowError) as exc:
-            memo[value] = Refused(exc)
-    return list(map(memo.__getitem__, values))
+            memo[value], refusals[value] = FAILED, exc
+    return Looked(map(memo.__getitem__, values), values, refusals)
+
+
+class _Pairs:
+    """(left[i], right[i]) on demand."""
+
+    def __init__(self, left: Sequence[Any], right: Sequence[Any]):
+        self.left, self.right = left, right
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        return self.left[i], self.right[i]
 
 
 def by_distinct_pairs(
     left: Sequence[str | None], right: Sequence[str | None], fn: Callable[[tuple[Any, Any]], Any]
-) -> list[Any]:
+) -> Looked:
     """``by_distinct`` over the pairs (left[i], right[i]), found on Arrow: no tuple per row (a code and a name)."""
     keys = np.zeros(len(left), np.int64)
     for column in (left, right):
@@ -81,12 +92,13 @@ def by_distinct_pairs(
         keys = keys * width + encoded.indices.fill_null(width - 1).to_numpy(zero_copy_only=False)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     found = np.empty(len(first), dtype=object)
+    refusals: dict[Hashable, Exception] = {}
     for k, i in enumerate(first.tolist()):
         try:
             found[k] = fn((left[i], right[i]))
         except (ValueError, RowError) as exc:
-            found[k] = Refused(exc)
-    return found[inverse].tolist()
+            found[k], refusals[left[i], right[i]] = FAILED, exc
+    return Looked(found[inverse].tolist(), _Pairs(left, right), refusals)
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,7 @@ def failed(values: list[Any] | Parsed) -> np.ndarray:
     """Where a column of converted cells holds a refusal."""
     if isinstance(values, Parsed):
         return values.refused
-    return np.fromiter((isinstance(v, Refused) for v in values), dtype=bool, count=len(values))
+    return np.fromiter((v is FAILED for v in values), dtype=bool, count=len(values))
 
 
 def is_none(values: list[Any] | Parsed) -> np.ndarray:
@@ -117,8 +129,9 @@ def error_at(values: list[Any] | Parsed, position: int) -> Exception | None:
     """The error the converter raised for the cell at ``position`` (None: not refused, or refused for another)."""
     if isinstance(values, Parsed):
         return values.errors.get(position)
-    value = values[position]
-    return value.error if isinstance(value, Refused) else None
+    if values[position] is not FAILED or not isinstance(values, Looked):
+        return None
+    return values.refusals.get(values.inputs[position])
 
 
 def completed(cells: Sequence[str | None], settled: np.ndarray, values: pa.Array, slow: Callable[[Any], Any]) -> Parsed:
@@ -128,9 +141,9 @@ def completed(cells: Sequence[str | None], settled: np.ndarray, values: pa.Array
     refusals = failed(found)
     refused_cells = np.zeros(len(cells), bool)
     refused_cells[rest] = refusals
-    errors = {int(rest[k]): found[k].error for k in np.flatnonzero(refusals).tolist()}
+    errors = {int(rest[k]): error_at(found, k) for k in np.flatnonzero(refusals).tolist()}
     if len(rest):
-        slow_values = pa.array([None if isinstance(v, Refused) else v for v in found], values.type)
+        slow_values = pa.array([None if v is FAILED else v for v in found], values.type)
         values = pc.replace_with_mask(values, pa.array(~settled), slow_values)
     return Parsed(values, refused_cells, errors)
 
