@@ -582,7 +582,6 @@ def submissions(
     home: HomeOption = None,
 ) -> None:
     """The submission ledger, or one submission's rejected rows and how its headers were read (in Chinese)."""
-    import duckdb
     from rich.console import Console
     from rich.table import Table
 
@@ -602,13 +601,8 @@ def submissions(
                 _fail(f"没有编号为 {submission_id} 的报送 [unknown_submission]")
             status = STATUS_LABELS.get(found[1], found[1])
             console.print(_text(f"{submission_id}  {found[0]}  {status}  {found[2] or ''}"))
-            query = "select sheet, submitted_header, column_name, matched_by, {} from meta.header_mappings "
-            try:
-                mapped = con.execute(query.format("source") + "where submission_id = ?", [submission_id]).fetchall()
-            except duckdb.BinderException:  # a warehouse from before sources were kept: all read from headers
-                mapped = con.execute(query.format("'header'") + "where submission_id = ?", [submission_id]).fetchall()
-            except duckdb.CatalogException:  # a warehouse from before header mappings were kept
-                mapped = None
+            query = "select sheet, submitted_header, column_name, matched_by, source from meta.header_mappings "
+            mapped = con.execute(query + "where submission_id = ?", [submission_id]).fetchall()
             rejected = con.execute(
                 "select row_number, field, value, reason, reason_code from meta.rejections "
                 "where submission_id = ? order by row_number nulls first",
@@ -616,7 +610,7 @@ def submissions(
             ).fetchall()
             outcome = Outcome(submission_id, "", found[0], "", "", rejections=[Rejection(*r) for r in rejected])
             outcome.header_mapping = [
-                {"column_name": m[2], "submitted_header": m[1], "matched_by": m[3]} for m in mapped or []
+                {"column_name": m[2], "submitted_header": m[1], "matched_by": m[3]} for m in mapped
             ]
             column = column_namer(outcome)
             tables = [

@@ -16,24 +16,24 @@ from typing import Any
 
 import duckdb
 from fupin.tasks.records import Outcome, Received, Rejection
+from fupin.warehouse.migrations import is_current, migrate
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
-from fupin.core.messages import CODE_SQL
 from fupin.core.sql import dicts, quote_literal
 
 LEDGER_SQL = (
     "select submission_id, province_code, dataset, file_name, source_path, sha256, "
     "strftime(received_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as received_at, "
     "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path, kind, "
-    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at, {message_code} "
+    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at, message_code "
     "from meta.submissions order by received_at, submission_id"
 )
 MAPPINGS_SQL = (
-    "select submission_id, sheet, submitted_header, column_name, matched_by, {source} from meta.header_mappings"
+    "select submission_id, sheet, submitted_header, column_name, matched_by, source from meta.header_mappings"
 )
 MAPPING_KEYS = ("sheet", "submitted_header", "column_name", "matched_by", "source")
 # the tables a rebuilt warehouse must reproduce row for row
@@ -110,10 +110,20 @@ def export_ledger(paths: Paths) -> None:
 @contextmanager
 def ledger_connection(paths: Paths, copies: bool = False):
     """meta.* (and the change log) from the warehouse, or from the ledger copies when ``copies`` is asked for
-    or the warehouse is missing or damaged."""
+    or the warehouse is missing or damaged; in the current shape either way (warehouse/migrations.py): an
+    older warehouse is read from a migrated copy, and the copies are migrated in memory."""
     if not copies and paths.warehouse.exists() and not damaged(paths.warehouse):
         with read_only(paths.warehouse) as con:
-            yield con
+            current = is_current(con)
+            if current:
+                yield con
+        if not current:
+            with tempfile.TemporaryDirectory(dir=paths.home) as tmp:
+                older = Path(tmp) / paths.warehouse.name
+                shutil.copyfile(paths.warehouse, older)
+                with duckdb.connect(str(older)) as con:
+                    migrate(con)
+                    yield con
         return
     with duckdb.connect() as con:
         con.execute("create schema meta")
@@ -121,17 +131,16 @@ def ledger_connection(paths: Paths, copies: bool = False):
         for table in LEDGER_TABLES:
             copy = ledger_dir(paths) / f"{table}.parquet"
             if copy.exists():
-                con.execute(f"create view {table} as select * from read_parquet({quote_literal(copy)})")
+                con.execute(f"create table {table} as select * from read_parquet({quote_literal(copy)})")
+        migrate(con)  # copies carry no version: the steps are idempotent on a current shape
         yield con
 
 
 def ledger_rows(paths: Paths) -> list[dict[str, Any]]:
     """meta.submissions as dicts, in arrival order."""
     with ledger_connection(paths) as con:
-        try:  # a ledger from before message codes has none: derived from the message as a load would
-            columns = {c for (c,) in con.execute("select column_name from (describe meta.submissions)").fetchall()}
-            code = "message_code" if "message_code" in columns else f"{CODE_SQL.format('message')} as message_code"
-            cur = con.execute(LEDGER_SQL.format(message_code=code))
+        try:
+            cur = con.execute(LEDGER_SQL)
         except duckdb.CatalogException:  # no warehouse and no ledger copy yet
             return []
         return dicts(cur)
@@ -206,12 +215,9 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
         for sid, *rest in found:
             if only is None or sid in only:
                 rejections.setdefault(sid, []).append(Rejection(*rest))
-        try:  # a warehouse from before header mappings were kept has none to give
-            names = {c for (c,) in con.execute("select column_name from (describe meta.header_mappings)").fetchall()}
-            # a ledger copy from before sources were kept: every mapping then came from a header
-            source = "source" if "source" in names else "'header' as source"
-            mapped_rows = con.execute(MAPPINGS_SQL.format(source=source)).fetchall()
-        except duckdb.CatalogException:
+        try:
+            mapped_rows = con.execute(MAPPINGS_SQL).fetchall()
+        except duckdb.CatalogException:  # no warehouse and no ledger copy yet
             mapped_rows = []
         for sid, *mapped in mapped_rows:
             mappings.setdefault(sid, []).append(dict(zip(MAPPING_KEYS, mapped, strict=True)))
@@ -266,12 +272,12 @@ def carry_over_history(paths: Paths, rebuilt: Path, copies: bool = False) -> Non
         for table in HISTORY_TABLES:
             try:
                 history[table] = source.sql(f"select * from {table}").to_arrow_table()
-            except duckdb.CatalogException:
+            except duckdb.CatalogException:  # no copy of it
                 continue
-    _write_history(rebuilt, history)
+    write_history(rebuilt, history)
 
 
-def _write_history(warehouse: Path, history: dict) -> None:
+def write_history(warehouse: Path, history: dict) -> None:
     """Replace each history table of ``warehouse`` with the given rows (Arrow tables by table name)."""
     with duckdb.connect(str(warehouse)) as con:
         for table, rows in history.items():
@@ -303,52 +309,3 @@ def swap_in(rebuilt: Path, paths: Paths) -> str:
     """Rename the rebuilt file over the warehouse (atomic; readers keep the version they opened)."""
     os.replace(rebuilt, paths.warehouse)
     return str(paths.warehouse)
-
-
-def recover_warehouse(paths: Paths) -> str | None:
-    """Set a damaged warehouse aside (renamed, never deleted) and rebuild it from the lake and the ledger copies;
-    a missing warehouse whose ledger copies exist is rebuilt too.
-
-    Returns what was done, in one line, or None when the warehouse reads (or the home is new).
-    """
-    from datetime import UTC, datetime
-
-    from fupin.tasks.load import load_warehouse
-    from prefect import get_run_logger
-
-    copies = ledger_dir(paths) / "meta.submissions.parquet"
-    if paths.warehouse.exists():
-        why = damaged(paths.warehouse)
-        if why is None:
-            return None
-        if not copies.exists():
-            raise RuntimeError(
-                f"仓库 {paths.warehouse} 无法读取（{why}），且没有台账副本（{ledger_dir(paths)}）可供重建："
-                "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]"
-            )
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        aside = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{stamp}")
-        os.replace(paths.warehouse, aside)
-        wal = Path(f"{paths.warehouse}.wal")
-        if wal.exists():
-            os.replace(wal, aside.with_name(aside.name + ".wal"))
-        what = f"仓库无法读取（{why}）：已改名保留为 {aside.name}"
-    elif copies.exists():
-        what = "仓库文件不存在"
-    else:
-        return None  # a new home
-    staging = paths.staging / "recover"
-    # decisions and published changes live only in the copies: kept aside, since the rebuild rewrites the copies
-    history = {
-        table: duckdb.sql(f"select * from read_parquet({quote_literal(copy)})").to_arrow_table()
-        for table in HISTORY_TABLES
-        if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
-    }
-    outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
-    load_warehouse(outcomes, paths, replay=True)  # replays what was decided: nothing is held again
-    _write_history(paths.warehouse, history)
-    export_ledger(paths)
-    shutil.rmtree(staging, ignore_errors=True)
-    done = f"{what}，已从湖和台账副本重建（{len(outcomes)} 份报送） [warehouse_rebuilt]"
-    get_run_logger().warning(done)
-    return done

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from fupin.tasks.load import LIVE
+from fupin.tasks.ledger import LIVE
 from fupin.tasks.records import Outcome, Received, submission_kind
 from fupin.tasks.summary import EXIT_OK, EXIT_REJECTED
 from fupin.warehouse.labels import label
@@ -139,13 +139,10 @@ def _indicators(warehouse: Path) -> dict[tuple[str, str, str], tuple]:
         return {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("set file_search_path = ?", [str(warehouse.parent)])
-        try:
-            rows = con.execute(
-                "select indicator, scope_code, period, indicator_name, scope_name, value, unit, unit_name "
-                "from marts.indicators"
-            ).fetchall()
-        except duckdb.CatalogException:
-            return {}
+        rows = con.execute(
+            "select indicator, scope_code, period, indicator_name, scope_name, value, unit, unit_name "
+            "from marts.indicators"
+        ).fetchall()
     return {tuple(r[:3]): r[3:] for r in rows}
 
 
@@ -196,7 +193,8 @@ def check_file(
 ) -> CheckReport:
     """What a run on ``home`` would make of ``file``; writes nothing in the home (a scratch home, then deleted)."""
     from fupin.tasks.lake import write_lake
-    from fupin.tasks.load import load_warehouse, read_ledger
+    from fupin.tasks.ledger import read_ledger
+    from fupin.tasks.load import load_warehouse
     from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
     from fupin.tasks.pull import submission_id_for
     from fupin.tasks.receipt import receipt_rows

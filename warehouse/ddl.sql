@@ -84,7 +84,6 @@ create table if not exists marts.indicator_changes (
     submissions varchar,
     indicator_name varchar
 );
-alter table marts.indicator_changes add column if not exists indicator_name varchar;
 comment on table marts.indicator_changes is 'One row per published figure (indicator × scope × period) × run that changed it: the value before and after, and the submissions that caused it. Appended by every run; never rebuilt.';
 comment on column marts.indicator_changes.changed_at is 'When the run published the new value (UTC).';
 comment on column marts.indicator_changes.run_id is 'Prefect flow run id of the run (meta.runs).';

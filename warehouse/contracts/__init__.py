@@ -178,16 +178,13 @@ class Contract:
         return pa.schema([*own, ("source_row", pa.int32()), ("submission_id", pa.string())])
 
     def ddl(self) -> str:
-        """History table, its comments, new columns of an older warehouse, and the current view."""
+        """History table, its comments and the current view (an older warehouse: warehouse/migrations.py)."""
         quote = _quote
         lines = [f"create table if not exists {self.table} ("]
         lines.append(
             ",\n".join(f"    {c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.history_columns())
         )
         lines.append(");")
-        lines += [f"alter table {self.table} add column if not exists {c.name} {c.type};" for c in self.columns]
-        # a column that became nullable (county_code, once prefectures could be targeted) in an older warehouse
-        lines += [f"alter table {self.table} alter column {c.name} drop not null;" for c in self.columns if c.nullable]
         every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
         from fupin.warehouse.comments import chinese_column, chinese_title  # 中文名｜English, as every comment reads
 
