@@ -204,3 +204,15 @@ def test_a_run_on_a_warehouse_newer_than_the_code_changes_nothing_and_says_so(tm
     assert "比本程序支持的" in result.output and "[schema_too_new]" in result.output
     assert warehouse.read_bytes() == before
     assert not Path(f"{warehouse}.building").exists()
+
+
+def test_a_column_a_contract_gained_reaches_a_current_warehouse_without_a_step(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        apply_ddl(con)
+        con.execute("alter table core.fct_poverty_status_history drop column declared_incidence")  # as before it
+        apply_ddl(con)  # the next load
+        columns = {
+            c for (c,) in con.execute("select column_name from (describe core.fct_poverty_status_history)").fetchall()
+        }
+        assert "declared_incidence" in columns
+        assert con.execute("select version from meta.schema_version").fetchall() == [(CURRENT,)]

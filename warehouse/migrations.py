@@ -9,8 +9,11 @@ which fupin. Every load runs ``migrate`` inside its transaction, before the DDL 
 - a warehouse newer than the code is refused (``SchemaTooNew``, code ``schema_too_new``): nothing is written.
 
 Readers assume the current shape: the nightly run migrates the warehouse even when nothing new arrived.
-To change the shape, change the DDL or the contract (which a new warehouse is created from) and append a
-step here that ALTERs an existing warehouse to the same shape; ``CURRENT`` follows the last step.
+A column added to a dataset's contract needs no step (``evolve`` adds it to an existing warehouse at every
+load). Any other change: change the DDL or the contract (which a new warehouse is created from) and append a
+step here that ALTERs an existing warehouse to the same shape; ``CURRENT`` follows the last step. A step must
+leave a warehouse already in its shape as it is: ledger copies (tasks/archive.py) carry no version and are
+migrated from 0 whenever they are read.
 """
 
 from __future__ import annotations
@@ -98,16 +101,7 @@ def _before_versions(con: duckdb.DuckDBPyConnection) -> None:
             "update marts.indicator_changes as c set indicator_name = d.name from core.indicator_definition as d "
             "where c.indicator_name is null and d.indicator = c.indicator"
         )
-    for contract in contracts().values():  # fact tables: columns added since, and ones that became nullable
-        schema, table = contract.table.split(".")
-        present = _columns(con, schema, table)
-        if not present:
-            continue
-        for column in contract.columns:
-            if column.name not in present:
-                con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
-            elif column.nullable:  # county_code, once prefectures could be targeted
-                con.execute(f"alter table {contract.table} alter column {column.name} drop not null")
+    # fact tables' columns added since and ones that became nullable: evolve(), which every migration ends with
     if _columns(con, "core", "household_registry_history"):  # lake files named relative to the home
         con.execute(
             "update core.household_registry_history set lake_file = regexp_replace(lake_file, ?, '\\1') "
@@ -120,15 +114,31 @@ MIGRATIONS: tuple[Migration, ...] = (Migration(1, "a warehouse from before schem
 CURRENT = MIGRATIONS[-1].number
 
 
+def evolve(con: duckdb.DuckDBPyConnection) -> None:
+    """Additive changes that need no step: a column a contract gained is added to its existing history table
+    (null in older rows), and one the contract made nullable loses NOT NULL (county_code, once prefectures
+    could be targeted). Run at every migration, so adding a column is an edit of the contract alone."""
+    for contract in contracts().values():
+        schema, table = contract.table.split(".")
+        present = _columns(con, schema, table)
+        if not present:
+            continue
+        for column in contract.columns:
+            if column.name not in present:
+                con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
+            elif column.nullable:
+                con.execute(f"alter table {contract.table} alter column {column.name} drop not null")
+
+
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The warehouse's schema version: None for a new (empty) one, 0 for one from before versions."""
     if _columns(con, "meta", "schema_version"):
-        row = con.execute("select max(version) from meta.schema_version").fetchone()
+        row = con.execute("select max(version) from meta.schema_version").fetchall()[0]
         if row[0] is not None:
             return row[0]
     found = con.execute(
         "select count(*) from duckdb_tables() where schema_name in (select unnest(?))", [list(SCHEMAS)]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return 0 if found else None
 
 
@@ -160,6 +170,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int] | None:
             step.apply(con)
             stamp(con, step.number)
             applied.append(step.number)
+    evolve(con)
     return applied
 
 
