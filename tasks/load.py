@@ -3,7 +3,10 @@
 The run writes ``warehouse.duckdb.building`` (a copy of the current file), loads each submission
 in its own transaction, rebuilds the marts, checkpoints, closes, and renames the copy over
 ``warehouse.duckdb``. An analyst holding the old file open keeps reading the old version; a
-run that dies leaves the old file untouched.
+run that dies leaves the old file untouched. Its parts: the ledger (tasks/ledger.py), facts into their
+history tables (tasks/facts.py), one submission's transaction with the plausibility gate (tasks/apply.py),
+the record of changed figures (tasks/changes.py) and the swap's safety (tasks/swap.py); apply_ddl migrates
+an older warehouse first (warehouse/migrations.py).
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ class Contract:
     not_above: tuple[Rule, ...] = ()
     between: tuple[Rule, ...] = ()
     any_of: tuple[Rule, ...] = ()
-    # totals per province × year that the shrink guard watches (tasks/load.py): a submission lowering one
+    # totals per province × year that the shrink guard watches (tasks/apply.py): a submission lowering one
     # by more than the guard is held for a person
     guarded_totals: tuple[str, ...] = ()
     # what a row's county cell may name: a county, or also a whole prefecture (凉山州) for programmes held there
