@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fupin.flows import nightly as nightly_module
 from fupin.flows.nightly import nightly, summary_of
 from fupin.tasks.summary import create_runs_view
 from typer.testing import CliRunner
@@ -58,7 +59,7 @@ def test_a_failed_province_fails_the_flow_run_and_the_others_load(tmp_path, demo
 @pytest.mark.usefixtures("prefect_harness")
 def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_path, demo_inbox, monkeypatch):
     sources = one_province_missing(tmp_path, demo_inbox)
-    monkeypatch.setattr(nightly, "run_nightly", functools.partial(nightly.run_nightly, pull_retries=0))
+    monkeypatch.setattr(nightly_module, "run_nightly", functools.partial(nightly_module.run_nightly, pull_retries=0))
     result = CliRunner().invoke(app, ["run", "--sources", str(sources), "--home", str(tmp_path / "home")])
     assert result.exit_code == 1, result.output
     assert "failed 湖南省 43: " in result.output and "no-such-folder" in result.output
