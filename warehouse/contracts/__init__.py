@@ -7,7 +7,9 @@ what every dataset shares. From these come the DDL of ``core.fct_*_history`` and
 (``ddl``), the lake's Parquet schemas (``tasks.lake``), the normaliser's vocabulary and row
 building (``tasks.normalise``), the validators (``tasks.validate``), the export labels
 (``fupin.export``), the data dictionary (from the COMMENTs) and the generic data tests
-(``data_tests``). ``FUPIN_CONTRACTS`` points at another folder (tests use it to prove the derivation).
+(``data_tests``). ``FUPIN_CONTRACTS`` points at another folder (tests use it to prove the derivation); its
+``relations/`` holds the specs of the warehouse's other relations (ledger, households, reference tables, run
+records: ``fupin.warehouse.relations``).
 """
 
 from __future__ import annotations
