@@ -115,8 +115,8 @@ def ledger_connection(paths: Paths, copies: bool = False):
             yield con
         return
     with duckdb.connect() as con:
-        con.execute("create schema meta")
-        con.execute("create schema marts")
+        for schema in sorted({table.split(".")[0] for table in ledger_tables()}):
+            con.execute(f"create schema {schema}")
         for table in ledger_tables():
             copy = ledger_dir(paths) / f"{table}.parquet"
             if copy.exists():
