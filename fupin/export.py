@@ -25,10 +25,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from fupin.core.formatting import figure_text, is_number, percent, wan_yuan
-from fupin.core.readonly import connect_readonly
 from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.safe_text import neutralise
 from fupin.core.sql import dicts, quote_identifier
+from fupin.warehouse import read
+from fupin.warehouse.comments import column_name_zh
 from fupin.warehouse.contracts import contracts, fraction_columns
 from fupin.warehouse.labels import column_labels, labels_of
 
@@ -97,10 +98,7 @@ def _sheet(title: str, columns: list[Column], records: list[dict[str, Any]]) -> 
 
 def _unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(unit, unit_name) of every indicator, in the printed table's order, each once."""
-    found = con.execute(
-        "select unit, unit_name from core.indicator_definition group by unit, unit_name order by min(ordinal)"
-    ).fetchall()
-    kinds = [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in found]
+    kinds = [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in read.unit_kinds(con)]
     # money, rates and yes/no get one set of columns whatever the unit's name (元, 元/户); counts one per name
     single = {"yuan", "fraction", "boolean"}
     return [k for i, k in enumerate(kinds) if k[0] not in single or k[0] not in {u for u, _ in kinds[:i]}]
@@ -142,14 +140,7 @@ def _exact_number(value: Any) -> Any:
 
 def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
     """marts.indicators, every row: names, the figure as the Ministry prints it, and the exact value by unit."""
-    records = dicts(
-        con.execute(
-            "select i.indicator, i.indicator_name, i.scope_code, i.scope_name, i.period, i.value, i.unit, "
-            "i.unit_name, i.definition "
-            "from marts.indicators as i join core.indicator_definition as d using (indicator) "
-            "order by d.ordinal, i.scope_code, i.period"
-        )
-    )
+    records = read.export_indicators(con)
     columns = [
         Column("指标", lambda r: r["indicator_name"]),
         Column("指标代码", lambda r: r["indicator"]),
@@ -166,11 +157,11 @@ def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
 
 def warehouse_relations(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
     """'schema.name' (lowercase) → (schema, name) of every table and view in the warehouse."""
-    found = con.execute(
-        "select schema_name, table_name from duckdb_tables() where not internal "
-        "union all select schema_name, view_name from duckdb_views() where not internal"
-    ).fetchall()
-    return {f"{s}.{n}".lower(): (s, n) for s, n in found if s not in ("main", "information_schema", "pg_catalog")}
+    return {
+        f"{s}.{n}".lower(): (s, n)
+        for s, n in read.relations(con)
+        if s not in ("main", "information_schema", "pg_catalog")
+    }
 
 
 def code_labels() -> dict[str, dict[str, str]]:
@@ -215,8 +206,6 @@ def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: st
 
     A column's header is the export's label, else the Chinese name the warehouse's comments give it
     (warehouse/seeds/names_zh.csv, the contracts)."""
-    from fupin.warehouse.comments import column_name_zh
-
     codes = code_labels()
     labels = {c: column_name_zh(relation, c) or c for c in names} | column_labels()
     present = set(names)
@@ -376,7 +365,7 @@ def export(
         raise ExportError(f"不支持的格式 {fmt!r}：请用 xlsx 或 csv [unknown_format]")
     if indicators == bool(table):
         raise ExportError("请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]")
-    with connect_readonly(warehouse) as con:
+    with read.connect(warehouse) as con:
         sheet = indicators_sheet(con) if indicators else table_sheet(con, table or "")
     out.parent.mkdir(parents=True, exist_ok=True)
     (write_xlsx if fmt == "xlsx" else write_csv)(sheet, out)
