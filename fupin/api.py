@@ -19,7 +19,8 @@ def connect(
 
     It reads the warehouse's tables and views (households from its lake included) and refuses every write,
     file access and extension. With ``as_of`` ('2018-10-30' = the end of that day, Asia/Shanghai; a date;
-    a datetime), the warehouse as it stood then. FileNotFoundError when no run has built the warehouse yet.
+    a datetime), the warehouse as it stood then: its marts rebuilt in the connection's memory, a scratch copy the
+    session may change, the file untouched. FileNotFoundError when no run has built the warehouse yet.
     """
     warehouse = Paths.from_home(home).warehouse
     if not warehouse.exists():

@@ -3,8 +3,9 @@
 ``connect(warehouse)`` opens a home's warehouse for reading: the analysts' sandbox of
 ``fupin.core.readonly`` (read-only, no file but the warehouse's own lake files and run records, no
 extensions, settings locked), or with ``as_of`` the warehouse as it stood then (``fupin.warehouse.asof``:
-facts valid at that moment, marts rebuilt from them in memory). Every reader of fupin — the CLI, the
-report, exports, artifacts, the reporting calendar, the data dictionary, doctor — opens it here.
+facts valid at that moment, marts rebuilt from them in memory, then the same fence). Every reader of
+fupin — the CLI, the report, exports, artifacts, the reporting calendar, the data dictionary, doctor —
+opens it here.
 
 The functions below take such a connection and return plain rows (a list of dicts keyed by column
 name, values as DuckDB gives them: DECIMAL as ``Decimal``, timestamps aware). Their SQL lives in
@@ -25,10 +26,12 @@ import duckdb
 import pyarrow as pa
 from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
 
-from fupin.core.readonly import connect_readonly
+from fupin.core.readonly import connect_readonly, fence, listed_lake_files
 from fupin.core.sql import dicts
 
 Rows = list[dict[str, Any]]
+# the name fupin.warehouse.asof attaches the warehouse file under
+AS_OF_DATABASE = "wh"
 
 
 @cache
@@ -59,7 +62,13 @@ def connect(warehouse: Path, as_of: str | date | datetime | None = None) -> duck
     """
     if as_of is None:
         return connect_readonly(Path(warehouse))
-    return connect_as_of(Path(warehouse), moment_of(as_of))
+    con = connect_as_of(Path(warehouse), moment_of(as_of))
+    try:  # the same fence as the sandbox's, once the marts of that moment are built in memory
+        fence(con, Path(warehouse), listed_lake_files(con, AS_OF_DATABASE))
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 # --- indicators
