@@ -27,7 +27,6 @@ import duckdb
 from fupin.core.formatting import figure_text, is_number, percent, wan_yuan
 from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.safe_text import neutralise
-from fupin.core.sql import dicts, quote_identifier
 from fupin.warehouse import read
 from fupin.warehouse.comments import column_name_zh
 from fupin.warehouse.contracts import contracts, fraction_columns
@@ -195,9 +194,7 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
         raise ExportError(f"仓库中没有表 {name!r}；可导出的表：{known} [unknown_table]")
     schema, table = relations[key]
     # both identifiers come from the catalogue, never from the command line
-    cur = con.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
-    names = [d[0] for d in cur.description]
-    records = dicts(cur)
+    names, records = read.relation(con, schema, table)
     return _sheet(f"{schema}.{table}"[:31], table_columns(con, names, f"{schema}.{table}"), records)
 
 
@@ -210,9 +207,7 @@ def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: st
     labels = {c: column_name_zh(relation, c) or c for c in names} | column_labels()
     present = set(names)
     mixed_units = "unit" in present
-    unit_names = (
-        (_lookup(con, "select indicator, unit_name from core.indicator_definition") or {}) if mixed_units else {}
-    )
+    unit_names = (read.code_names(con, "indicator_unit") or {}) if mixed_units else {}
     # rows of mixed units are split into one column per unit when each row's unit name is known
     kinds = _unit_kinds(con) if mixed_units and unit_names and present & {"indicator", "unit_name"} else []
     out: list[Column] = []
@@ -245,22 +240,15 @@ def _maybe(convert: Callable[[Any], Any], value: Any) -> Any:
     return None if value is None else convert(value)
 
 
-# code column → (the table's own name column that makes a lookup needless, header, lookup SQL)
+# code column → (the table's own name column that makes a lookup needless, header, the names looked up:
+# fupin.warehouse.read.code_names)
 NAME_LOOKUPS = {
-    "county_code": ("county_name", "县（市、区）", "select county_code, county_name from core.dim_county"),
-    "prefecture_code": ("prefecture_name", "地州", "select prefecture_code, prefecture_name from core.dim_prefecture"),
-    "province_code": ("province_name", "省份", "select province_code, province_name from core.dim_province"),
-    "indicator": ("indicator_name", "指标", "select indicator, name from core.indicator_definition"),
-    "part": ("part_name", "片区部分名称", "select province_code, province_name from core.dim_province"),
+    "county_code": ("county_name", "县（市、区）", "county"),
+    "prefecture_code": ("prefecture_name", "地州", "prefecture"),
+    "province_code": ("province_name", "省份", "province"),
+    "indicator": ("indicator_name", "指标", "indicator"),
+    "part": ("part_name", "片区部分名称", "province"),
 }
-
-
-def _lookup(con: duckdb.DuckDBPyConnection, sql: str) -> dict[Any, Any] | None:
-    """code → name from a reference table; None when the warehouse has no such table (an older or partial one)."""
-    try:
-        return dict(con.execute(sql).fetchall())
-    except duckdb.CatalogException:
-        return None
 
 
 def _names_beside(con: duckdb.DuckDBPyConnection, column: str, present: set[str], unit_names: dict) -> list[Column]:
@@ -274,8 +262,8 @@ def _names_beside(con: duckdb.DuckDBPyConnection, column: str, present: set[str]
         or (column == "indicator" and "name" in present)
     ):
         return []
-    _, header, sql = NAME_LOOKUPS[column]
-    names = _lookup(con, sql)
+    _, header, kind = NAME_LOOKUPS[column]
+    names = read.code_names(con, kind)
     if names is None:
         return []
     if column == "part":

@@ -27,7 +27,7 @@ import pyarrow as pa
 from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
 
 from fupin.core.readonly import connect_readonly, fence, listed_lake_files
-from fupin.core.sql import dicts
+from fupin.core.sql import dicts, quote_identifier
 
 Rows = list[dict[str, Any]]
 # the name fupin.warehouse.asof attaches the warehouse file under
@@ -150,6 +150,28 @@ def lake_files(con: duckdb.DuckDBPyConnection) -> list[str]:
 def relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(schema, name) of every table and view of the warehouse."""
     return [(r["schema_name"], r["table_name"]) for r in rows(con, "relations")]
+
+
+def relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> tuple[list[str], Rows]:
+    """Every row of one table or view: its column names and its rows. ``schema`` and ``name`` must come from
+    ``relations`` (the catalogue), never from a person's text."""
+    cur = con.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(name)}")
+    columns = [d[0] for d in cur.description]
+    return columns, dicts(cur)
+
+
+# names a person reads beside a code: the query names_<kind> gives (code, name)
+NAMES = ("county", "prefecture", "province", "indicator", "indicator_unit")
+
+
+def code_names(con: duckdb.DuckDBPyConnection, kind: str) -> dict[Any, Any] | None:
+    """code → name of ``kind`` (one of NAMES); None when the warehouse has no such table (an older or partial one)."""
+    if kind not in NAMES:
+        raise ValueError(f"unknown kind of names: {kind!r}")
+    try:
+        return {r["code"]: r["name"] for r in rows(con, f"names_{kind}")}
+    except duckdb.CatalogException:
+        return None
 
 
 # --- the reporting calendar
