@@ -19,7 +19,7 @@ import duckdb
 
 from fupin.core.config import Paths
 from fupin.core.home import in_home, unwritable
-from fupin.core.readonly import connect_readonly
+from fupin.warehouse import read
 
 ERROR, NOTE = "错误", "提示"
 
@@ -75,10 +75,8 @@ def _warehouse_findings(paths: Paths) -> list[Finding]:
         found.append(Finding(NOTE, "no_warehouse", f"{paths.warehouse} 还不存在：运行 fupin run 生成"))
         return found
     try:
-        with connect_readonly(paths.warehouse) as con:
-            lake_files = [
-                r[0] for r in con.execute("select distinct lake_file from core.household_registry_history").fetchall()
-            ]
+        with read.connect(paths.warehouse) as con:
+            lake_files = read.lake_files(con)
     except duckdb.Error as exc:
         found.append(
             Finding(
@@ -185,7 +183,7 @@ def _receipt_findings(paths: Paths) -> list[Finding]:
     if not paths.receipts.is_dir() or not paths.warehouse.exists():  # no receipt written in this home yet
         return []
     try:
-        with connect_readonly(paths.warehouse) as con:
+        with read.connect(paths.warehouse) as con:
             found = stale_receipts(con, paths)
     except duckdb.Error:  # the warehouse findings say it
         return []

@@ -16,12 +16,13 @@ import duckdb
 import pyarrow as pa
 import yaml
 from fupin.tasks.summary import run_records
+from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels_of
 
 from fupin.core.config import ConfigError, Paths
 from fupin.core.reference import provinces, resolve_province
-from fupin.core.sql import dicts, quote_literal
+from fupin.core.sql import quote_literal
 
 STATUS_LABELS = labels_of("calendar_status")  # seeds/labels.csv, as core.labels has them
 # what the morning view lists first: what needs someone
@@ -128,67 +129,13 @@ def _failed_in_last_run(paths: Paths) -> list[str]:
     return (finished[-1].get("failed_provinces") or []) if finished else []
 
 
-STATUS_SQL = """
-with calendar as (
-    select * from expected_rows
-),
-by_dataset as (
-    select submission_id, province_code, status, received_at, years,
-           unnest(string_split(dataset, ',')) as dataset
-    from meta.submissions where dataset is not null
-),
-covered as (
-    select submission_id, province_code, status, received_at, dataset,
-           cast(unnest(string_split(years, ',')) as integer) as period
-    from by_dataset where years is not null
-),
-received as (
-    select province_code, dataset, period, min(received_at) as first_received, max(received_at) as last_received
-    from covered where status in ('loaded', 'partially_loaded', 'superseded')
-    group by province_code, dataset, period
-),
-held as (
-    select distinct province_code, dataset, period from covered where status = 'held'
-),
-rejected as (
-    select distinct province_code, dataset from by_dataset where status = 'rejected'
-),
-judged as (
-    select c.province_code, p.province_name, c.dataset, c.period, c.due_date,
-           r.first_received, r.last_received,
-           case when r.first_received is not null
-                     then case when cast(timezone('Asia/Shanghai', r.first_received) as date) <= c.due_date
-                               then 'received' else 'late' end
-                when h.province_code is not null then 'held'
-                when x.province_code is not null or list_contains(?, c.province_code) then 'failed'
-                when current_date > c.due_date then 'missing'
-                else 'pending' end as status,
-           case when r.first_received is not null
-                     then greatest(cast(timezone('Asia/Shanghai', r.first_received) as date) - c.due_date, 0)
-                when current_date > c.due_date then current_date - c.due_date
-                else 0 end as days_late
-    from calendar as c
-    left join core.dim_province as p using (province_code)
-    left join received as r using (province_code, dataset, period)
-    left join held as h using (province_code, dataset, period)
-    left join rejected as x using (province_code, dataset)
-)
-select j.province_code, j.province_name, j.dataset, d.name_zh as dataset_name, j.period, j.due_date, j.status,
-       s.name_zh as status_name, j.days_late, j.last_received
-from judged as j
-left join core.labels as d on d.kind = 'dataset' and d.code = j.dataset
-left join core.labels as s on s.kind = 'calendar_status' and s.code = j.status
-order by j.province_code, j.dataset, j.period
-"""
+# the calendar beside the ledger (warehouse/queries/submission_status.sql): `fupin status` and the mart
+STATUS_SQL = read.query_sql("submission_status")
 
 
 def submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[dict]:
     """marts.submission_status's rows computed now, from the home's calendar and the connection's ledger."""
-    con.register("expected_rows", load_calendar(paths))
-    try:
-        return dicts(con.execute(STATUS_SQL, [_failed_in_last_run(paths)]))
-    finally:
-        con.unregister("expected_rows")
+    return read.submission_status(con, load_calendar(paths), _failed_in_last_run(paths))
 
 
 STATUS_COMMENTS = {

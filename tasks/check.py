@@ -26,6 +26,7 @@ import duckdb
 from fupin.tasks.load import LIVE
 from fupin.tasks.records import Outcome, Received, submission_kind
 from fupin.tasks.summary import EXIT_OK, EXIT_REJECTED
+from fupin.warehouse import read
 from fupin.warehouse.labels import label
 
 from fupin.core.config import ConfigError, Paths, inbox_sources
@@ -137,8 +138,7 @@ def _scratch_home(paths: Paths, root: Path) -> Paths:
 def _indicators(warehouse: Path) -> dict[tuple[str, str, str], tuple]:
     if not warehouse.exists():
         return {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        con.execute("set file_search_path = ?", [str(warehouse.parent)])
+    with read.connect(warehouse) as con:
         try:
             rows = con.execute(
                 "select indicator, scope_code, period, indicator_name, scope_name, value, unit, unit_name "

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
 from fupin.tasks.records import Outcome, Rejection
+from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels_of
 from prefect import get_run_logger, task
@@ -289,7 +290,7 @@ def sync_receipts(paths: Paths) -> dict[str, list[str]]:
     done: dict[str, list[str]] = {"missing": [], "stale": []}
     if not paths.warehouse.exists():
         return done
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with read.connect(paths.warehouse) as con:
         for o, why in stale_receipts(con, paths):
             _rewrite(con, paths, o)
             done[why].append(o.submission_id)
