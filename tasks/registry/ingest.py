@@ -20,7 +20,6 @@ from fupin.tasks.registry.checking import CountyCodes, check_block
 from fupin.tasks.registry.hashing import backend, fingerprints, keyed_hashes
 from fupin.tasks.registry.reading import (
     BLOCK_SIZE,
-    NO_HEADER_REASON,
     REGISTRY_COLUMNS,
     REQUIRED,
     is_headerless_registry,
@@ -30,6 +29,7 @@ from fupin.tasks.registry.reading import (
 from fupin.tasks.registry.repeats import repeated
 from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
 
+from fupin.core.messages import message
 from fupin.core.safe_text import mask_ids
 
 WORKERS = os.cpu_count() or 2
@@ -62,14 +62,14 @@ def ingest_registry(
     cols = registry_columns(header)
     if cols is None:
         if is_headerless_registry(header):
-            raise RegistryError(NO_HEADER_REASON)  # never the "header" itself: it is a name and an ID number
-        raise RegistryError(
-            "不是建档立卡名册：找不到“户编号”和“户主身份证号”列：请按名册模板报送 [registry_not_recognised]"
-        )
+            raise RegistryError(
+                message("registry_no_header")
+            )  # never the "header" itself: it is a name and an ID number
+        raise RegistryError(message("registry_not_recognised"))
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         names = "、".join(f"“{REGISTRY_COLUMNS[c][0]}”" for c in missing)
-        raise RegistryError(f"建档立卡名册缺少必填列{names}：请按名册模板补上后重新报送 [missing_required_column]")
+        raise RegistryError(message("missing_required_column.registry", columns=names))
     out_dir.mkdir(parents=True, exist_ok=True)
     read = _Reading(source, encoding, delimiter, header, cols)
     try:
