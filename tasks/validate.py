@@ -14,7 +14,7 @@ from fupin.tasks.normalise.helpers import wide_names
 from fupin.tasks.records import Rejection
 from fupin.warehouse.contracts import contracts
 
-from fupin.core.messages import code_in
+from fupin.core.messages import code_in, say
 
 # declared and computed incidence may differ by rounding to 0.01 percentage points
 INCIDENCE_TOLERANCE = 0.0005
@@ -198,10 +198,7 @@ def check_table(
         declared = r["declared_incidence"]
         computed = r["poor_population"] / r["rural_population"]
         if abs(computed - declared) > INCIDENCE_TOLERANCE:
-            warnings.append(
-                f"第 {row} 行：填报的贫困发生率 {declared:.2%} 与 未脱贫人口÷农业户籍人口 = {computed:.2%} 不符；"
-                "请核对 [declared_incidence_differs]"
-            )
+            warnings.append(say("declared_incidence_differs", row=row, declared=declared, computed=computed))
     return rejected_rows, warnings
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from fupin.core.messages import Message, limit_message, render
+from fupin.core.messages import CodedError, Message, limit_message, render
 from fupin.core.reference import PROVINCE_PINYIN, resolve_province
 
 
@@ -141,7 +141,7 @@ class Source:
     mode: str = "correction"  # "full": every file of this source is a 全量重报 of what it covers
 
 
-class ConfigError(ValueError):
+class ConfigError(CodedError, ValueError):
     """A sources file or inbox that cannot be used, with the reason."""
 
 

@@ -1,8 +1,9 @@
 """The message catalogue: every message a clerk, analyst or operator reads, by its stable machine code.
 
 Each entry is a Chinese template (what fupin shows and stores) and an English one (for engineers), with the same
-``{placeholders}``, and a kind: ``file`` (a submission's message in the ledger and its receipt), ``run`` (a run's,
-a warehouse's or a home's state) or ``command`` (a command's answer at the terminal). A message is a value,
+``{placeholders}``, and a kind: ``file`` (a submission's message in the ledger and its receipt), ``row`` (a rejected
+row's reason), ``run`` (a run's, a warehouse's or a home's state) or ``command`` (a command's answer at the terminal).
+``fupin docs`` lists the catalogue in the data dictionary (:func:`catalogue_rows`). A message is a value,
 ``Message(code, params)``; :func:`render` turns it into text, exactly as it is stored and shown, the code in
 brackets where the text carries it (``…请在 Excel 中另存为 .xlsx 后重新报送 [not_a_workbook]``). One code may have
 a few wordings (the same fault found in different ways): they are entries ``code.variant``, e.g.
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 LANGUAGES = ("zh", "en")
-KINDS = ("file", "run", "command")
+KINDS = ("file", "row", "run", "command")
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,15 @@ def message(key: str, /, **params: Any) -> Message:
     return Message(key, params)
 
 
-def render(message: Message, lang: str = "zh") -> str:
-    """The text of a message in ``lang`` (zh: as stored and shown; en: for engineers)."""
-    entry = CATALOGUE[message.key]
+def render(message: Message, lang: str = "zh", *, coded: bool = True) -> str:
+    """The text of a message in ``lang`` (zh: as stored and shown; en: for engineers); ``coded=False``: without
+    the `` [code]`` that ends it (where the code is shown apart, as ``fupin doctor`` does)."""
+    template = getattr(CATALOGUE[message.key], lang)
+    if not coded:
+        template = template.removesuffix(f" [{message.code}]")
     params = {k: render(v, lang) if isinstance(v, Message) else v for k, v in message.params.items()}
     separator = "：" if lang == "zh" else ": "
-    return "".join(w + separator for w in message.where) + getattr(entry, lang).format_map(params)
+    return "".join(w + separator for w in message.where) + template.format_map(params)
 
 
 def say(key: str, /, **params: Any) -> str:
@@ -129,11 +133,20 @@ def code_in(text: str | None) -> str | None:
     return match[1] if match else None
 
 
+def codes_in(text: str | None) -> list[str]:
+    """Every bracketed machine code in a text, in order (a run's failure naming several files)."""
+    return [match[1] for match in _CODE.finditer(text or "")]
+
+
 # --- the catalogue ------------------------------------------------------------------------------------------------
 
 
 def _f(zh: str, en: str) -> Entry:
     return Entry(zh, en, "file")
+
+
+def _row(zh: str, en: str) -> Entry:
+    return Entry(zh, en, "row")
 
 
 def _r(zh: str, en: str) -> Entry:
@@ -154,11 +167,16 @@ LIMIT_NAMES = (
     "line_chars",
     "field_chars",
 )
-_LIMIT = Entry(
-    "超过限制：{what}最多 {limit:,}（本文件 {found:,}）；管理员可用 {variable} 调整 [{code}]",
-    "limit exceeded: {what} at most {limit:,} (this file {found:,}); an administrator may raise {variable} [{code}]",
-    "file",
-)
+
+
+def _limit(name: str) -> Entry:
+    code, variable = f"limit_{name}", f"FUPIN_LIMIT_{name.upper()}"
+    return _f(
+        f"超过限制：{{what}}最多 {{limit:,}}（本文件 {{found:,}}）；管理员可用 {variable} 调整 [{code}]",
+        f"limit exceeded: {{what}} at most {{limit:,}} (this file {{found:,}}); an administrator may raise {variable} "
+        f"[{code}]",
+    )
+
 
 CATALOGUE: dict[str, Entry] = {
     # --- receiving a file (tasks/pull.py) ---
@@ -430,6 +448,18 @@ CATALOGUE: dict[str, Entry] = {
         "{rows} refused; correct them as the receipt says and resend [rows_rejected]",
     ),
     # --- household registries (tasks/registry/) ---
+    "malformed_line": _row(
+        "此行有 {found} 个字段，表头有 {width} 列（多了分隔符或少了字段？），整行未读入 [malformed_line]",
+        "this line has {found} fields, the header {width} columns (a delimiter too many, or a field missing?); "
+        "the line is not read [malformed_line]",
+    ),
+    "malformed_line.open_quote": _row(
+        "此行有未闭合的引号，整行未读入 [malformed_line]", "this line has an unclosed quote; not read [malformed_line]"
+    ),
+    "malformed_line.undecodable": _row(
+        "此行的字节不是 {encoding} 编码的文字，整行未读入 [malformed_line]",
+        "this line's bytes are not {encoding} text; not read [malformed_line]",
+    ),
     "registry_not_recognised": _f(
         "不是建档立卡名册：找不到“户编号”和“户主身份证号”列：请按名册模板报送 [registry_not_recognised]",
         "not a household registry: no '户编号' and '户主身份证号' columns; send it as in the template "
@@ -440,6 +470,9 @@ CATALOGUE: dict[str, Entry] = {
         "县（市、区）、家庭人口数、脱贫状态、识别年度）后重报 [registry_no_header]",
         "row 1 is a household's data (with an ID number), not a header; add the header in row 1 (户编号, 户主姓名, "
         "户主身份证号码, 县（市、区）, 家庭人口数, 脱贫状态, 识别年度) and resend [registry_no_header]",
+    ),
+    "empty_file.registry": _f(
+        "文件是空的：请报送填好的名册 [empty_file]", "the file is empty; send a filled-in registry [empty_file]"
     ),
     "registry_year_unknown": _f(
         "看不出名册是哪一年的：请在文件名中写明年份（如 …2017年…） [registry_year_unknown]",
@@ -562,11 +595,147 @@ CATALOGUE: dict[str, Entry] = {
         "note: same content as the submission {original} already received; a run records it as a duplicate and "
         "does not load it [duplicate]",
     ),
+    # --- the reporting calendar (tasks/calendar.py) ---
+    "calendar_due_invalid": _r(
+        "{where}的 due（截止日期）“{value}”不是月-日（如 03-01）或日期（如 2019-03-01）：请改正 [calendar_due_invalid]",
+        "{where}: due '{value}' is neither month-day (e.g. 03-01) nor a date (e.g. 2019-03-01); correct it "
+        "[calendar_due_invalid]",
+    ),
+    "calendar_year_invalid": _r(
+        "{where}的 years（年份）中的“{value}”不是 {first}–{last} 之间的整数年份："
+        "请写成如 2017 的年份 [calendar_year_invalid]",
+        "{where}: '{value}' in years is not a whole year from {first} to {last}; write a year such as 2017 "
+        "[calendar_year_invalid]",
+    ),
+    "calendar_invalid.list": _r(
+        "{where}的 {key}（{what}）应是一个列表，如 {key}: [...]：请改正 [calendar_invalid]",
+        "{where}: {key} ({what}) should be a list, e.g. {key}: [...]; correct it [calendar_invalid]",
+    ),
+    "calendar_invalid.yaml": _r(
+        "{file}：不是有效的 YAML（{error}）：请改正 [calendar_invalid]",
+        "{file}: not valid YAML ({error}); correct it [calendar_invalid]",
+    ),
+    "calendar_invalid.expected": _r(
+        "{file}：expected 应是一个列表（每项一条应报要求）：请改正 [calendar_invalid]",
+        "{file}: expected should be a list (one expected submission each); correct it [calendar_invalid]",
+    ),
+    "calendar_invalid.entry": _r(
+        "{where}须有 provinces、datasets、years 和 due 四项：请补全 [calendar_invalid]",
+        "{where} needs all of provinces, datasets, years and due; complete it [calendar_invalid]",
+    ),
+    "calendar_invalid.provinces": _r(
+        "{where}的 provinces（省份）：{error} [calendar_invalid]", "{where}: provinces: {error} [calendar_invalid]"
+    ),
+    "calendar_invalid.datasets": _r(
+        "{where}的 datasets（数据集）中有未知的 {unknown}（可用：{known}） [calendar_invalid]",
+        "{where}: unknown datasets {unknown} (known: {known}) [calendar_invalid]",
+    ),
+    # --- a home, its warehouse, a run (fupin/core/home.py, tasks/archive.py, tasks/summary.py) ---
+    "home_not_writable": _r(
+        "数据目录不可写：{path}（{why}）。运行要写入原始档案、湖和仓库：用 chmod u+w 恢复写权限，"
+        "或用 --home 指定一个可写的目录；只读的目录仍可用 fupin query / fupin indicators 查询 [home_not_writable]",
+        "the home cannot be written: {path} ({why}). A run writes the raw archive, the lake and the warehouse: "
+        "restore write permission with chmod u+w, or name a writable folder with --home; a read-only home can "
+        "still be read with fupin query / fupin indicators [home_not_writable]",
+    ),
+    "warehouse_unrecoverable": _r(
+        "仓库 {warehouse} 无法读取（{why}），且没有台账副本（{ledger}）可供重建："
+        "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]",
+        "the warehouse {warehouse} cannot be read ({why}) and there is no ledger copy ({ledger}) to rebuild it "
+        "from; restore it from a backup, or run fupin doctor [warehouse_unrecoverable]",
+    ),
+    "warehouse_rebuilt": _r(
+        "{what}，已从湖和台账副本重建（{count} 份报送） [warehouse_rebuilt]",
+        "{what}, rebuilt from the lake and the ledger copies ({count} submissions) [warehouse_rebuilt]",
+    ),
+    "run_crashed": _r(
+        "运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at {at}",
+        "run interrupted, its process is gone (found by the next run) [run_crashed]: noticed at {at}",
+    ),
+    "receipt_rewritten": _c(
+        "已按台账重写 {count} 份回执（与台账不符 {stale} 份，缺失 {missing} 份） [receipt_rewritten]",
+        "rewrote {count} receipts from the ledger ({stale} stale, {missing} missing) [receipt_rewritten]",
+    ),
+    # --- reading the warehouse (fupin/core/readonly.py, fupin query, fupin indicators, fupin export) ---
+    "query_syntax": _c(
+        "查询语句无法解析 [query_syntax]: {error}", "the query cannot be parsed [query_syntax]: {error}"
+    ),
+    "query_not_single": _c(
+        "每次只能执行一条查询语句，收到 {count} 条 [query_not_single]",
+        "one statement per query, received {count} [query_not_single]",
+    ),
+    "query_not_select": _c(
+        "只允许只读查询（SELECT），不允许 {statement} 语句 [query_not_select]",
+        "read-only queries (SELECT) only, not {statement} [query_not_select]",
+    ),
+    "access_denied": _c(
+        "分析连接只能读取仓库，不能访问其他文件或扩展 [access_denied]: {error}",
+        "an analyst's connection reads the warehouse only, no other file or extension [access_denied]: {error}",
+    ),
+    "config_locked": _c(
+        "分析连接的设置已锁定，不能修改 [config_locked]: {error}",
+        "an analyst's connection's settings are locked [config_locked]: {error}",
+    ),
+    "warehouse_unreadable": _c(
+        "仓库无法打开 [warehouse_unreadable]: {path}: {error}",
+        "the warehouse cannot be opened [warehouse_unreadable]: {path}: {error}",
+    ),
+    "before_first_submission": _c(
+        "{as_of} 时尚无已发布的指标：{earliest} [before_first_submission]",
+        "no indicator was published yet at {as_of}: {earliest} [before_first_submission]",
+    ),
+    "no_calendar": _c(
+        "没有报送日历 {file}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]",
+        "no reporting calendar {file}; write one after warehouse/seeds/calendar.demo.yaml [no_calendar]",
+    ),
+    "unknown_submission": _c(
+        "没有编号为 {id} 的报送 [unknown_submission]", "no submission with id {id} [unknown_submission]"
+    ),
+    "unknown_language": _c(
+        "--lang 只能是 {languages}（收到 {lang}） [unknown_language]",
+        "--lang must be {languages} (received {lang}) [unknown_language]",
+    ),
+    "run_in_progress": _c(
+        "有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]",
+        "a run is in progress; run fupin doctor --fix once it ended [run_in_progress]",
+    ),
+    "ok": _c("一切正常 [ok]", "all is well [ok]"),
+    "unknown_table": _c(
+        "仓库中没有表 {name}；可导出的表：{known} [unknown_table]",
+        "no table {name} in the warehouse; tables to export: {known} [unknown_table]",
+    ),
+    "unknown_format": _c(
+        "不支持的格式 {format}：请用 xlsx 或 csv [unknown_format]",
+        "format {format} not supported; use xlsx or csv [unknown_format]",
+    ),
+    "choose_one": _c(
+        "请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]",
+        "give exactly one of --indicators and --table NAME [choose_one]",
+    ),
 }
-CATALOGUE.update({f"limit_{name}": _LIMIT for name in LIMIT_NAMES})
+CATALOGUE.update({f"limit_{name}": _limit(name) for name in LIMIT_NAMES})
+
+
+_FIELD = re.compile(r"\{([a-z_]+)(?::[^{}]*)?\}")
+KIND_NAMES = {
+    "zh": {"file": "报送文件", "row": "行", "run": "运行与数据目录", "command": "命令"},
+    "en": {"file": "submission", "row": "row", "run": "run and home", "command": "command"},
+}
+
+
+def catalogue_rows(lang: str = "zh") -> list[dict[str, str]]:
+    """The catalogue as the data dictionary lists it: code, kind and wording (each ``{field}`` as …), by code."""
+    rows = [
+        {
+            "code": key.split(".", 1)[0],
+            "kind": KIND_NAMES[lang][entry.kind],
+            "text": _FIELD.sub("…", getattr(entry, lang)),
+        }
+        for key, entry in CATALOGUE.items()
+    ]
+    return sorted(rows, key=lambda r: r["code"])
 
 
 def limit_message(name: str, limit: int, found: int, what: str) -> Message:
     """The message of a file beyond limit ``name`` (``FUPIN_LIMIT_<NAME>``)."""
-    code = f"limit_{name}"
-    return message(code, what=what, limit=limit, found=found, variable=f"FUPIN_LIMIT_{name.upper()}", code=code)
+    return message(f"limit_{name}", what=what, limit=limit, found=found)

@@ -62,7 +62,7 @@ def sniff_text_file(path: Path | BinaryIO) -> tuple[str, str, list[str]]:
         head = path.read(1 << 16)
         path.seek(0)
     if not head:
-        raise RegistryError("文件是空的：请报送填好的名册 [empty_file]")
+        raise RegistryError(message("empty_file.registry"))
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8"
         head = head[len(codecs.BOM_UTF8) :]
