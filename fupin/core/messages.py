@@ -447,6 +447,36 @@ CATALOGUE: dict[str, Entry] = {
         "{rows}被退回：请按回执更正后重新报送 [rows_rejected]",
         "{rows} refused; correct them as the receipt says and resend [rows_rejected]",
     ),
+    # --- a rejected row: business rules (tasks/validate.py); the reason begins with the submitter's header ---
+    "year_not_reportable": _row(
+        "“{header}”为 {year}，不在可报送的年份 2000–{last} 之内：请填写数据所属的年度",
+        "'{header}' is {year}, outside the years that can be reported, 2000–{last}; give the year the data are for",
+    ),
+    "negative_amount": _row(
+        "“{header}”不能为负数（{what}）：请填写实际数值，没有的填 0",
+        "'{header}' cannot be negative ({what}); give the actual value, 0 for none",
+    ),
+    "negative_count": _row(
+        "“{header}”不能为负数（{what}）：请填写实际数值，没有的填 0",
+        "'{header}' cannot be negative ({what}); give the actual value, 0 for none",
+    ),
+    "zero_not_allowed": _row(
+        "“{header}”不能为 0（贫困发生率等比率要用它作分母）：请填写实际数值",
+        "'{header}' cannot be 0 (rates such as the poverty incidence divide by it); give the actual value",
+    ),
+    "exceeds_limit": _row(
+        "“{header}”（{value}）不能大于“{limit_header}”（{limit}）：请核对这两列是否填反或填错",
+        "'{header}' ({value}) cannot exceed '{limit_header}' ({limit}); check whether the two are swapped or wrong",
+    ),
+    "out_of_range": _row(
+        "“{header}”须在 {low} 到 {high} 之间（读作 {shown}）：请核对数值和单位",
+        "'{header}' must lie between {low} and {high} (read as {shown}); check the value and its unit",
+    ),
+    "duplicate_row": _row(
+        "“{header}”这一行与第 {first} 行重复（{names}相同：{values}）：同一条数据只能填一行，请删去或合并重复的行",
+        "'{header}': this row repeats row {first} (same {names}: {values}); one row per fact, delete or merge "
+        "the repeated rows",
+    ),
     # --- household registries (tasks/registry/) ---
     "malformed_line": _row(
         "此行有 {found} 个字段，表头有 {width} 列（多了分隔符或少了字段？），整行未读入 [malformed_line]",
