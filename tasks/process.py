@@ -180,7 +180,6 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     return _write(Path(parsed_path).with_name("normalised.json"), doc)
 
 
-ID_IN_TEXT = "中有疑似身份证号，已屏蔽：身份证号只能出现在建档立卡名册的身份证号列"
 ID_IN_TEXT_CODE = "id_in_non_id_column"
 
 
@@ -221,7 +220,7 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
             row = table.slice(i, 1).to_pylist()[0]
             for name in text:
                 if hits[name][i]:
-                    reason = f"“{header(name)}”{ID_IN_TEXT}"
+                    reason = say("id_in_non_id_column", header=header(name))
                     doc["rejections"].append(
                         asdict(Rejection(row["_row"], name, mask_ids(row[name]), reason, ID_IN_TEXT_CODE))
                     )

@@ -91,6 +91,9 @@ def source() -> dict:
         docs = _docstrings(tree)
         for node in ast.walk(tree):
             if path != CATALOGUE_FILE and isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # a key named in a table (check_ids' ID_REASONS), not in a call: a variant or a row's reason
+                if node.value in CATALOGUE and ("." in node.value or CATALOGUE[node.value].kind == "row"):
+                    keys.setdefault(node.value, []).append(f"{where}:{node.lineno}")
                 if id(node) not in docs:
                     for match in _CODE.finditer(" " + node.value):
                         bracketed.setdefault(match[1], []).append(f"{where}:{node.lineno}")

@@ -477,7 +477,45 @@ CATALOGUE: dict[str, Entry] = {
         "'{header}': this row repeats row {first} (same {names}: {values}); one row per fact, delete or merge "
         "the repeated rows",
     ),
+    "id_in_non_id_column": _row(
+        "“{header}”中有疑似身份证号，已屏蔽：身份证号只能出现在建档立卡名册的身份证号列",
+        "'{header}' holds what looks like an ID number, masked; ID numbers belong only in a registry's ID column",
+    ),
     # --- household registries (tasks/registry/) ---
+    # a rejected row of a registry: the reason begins with the submitter's header, quoted (“户主身份证号”)
+    "not_a_year.registry": _row(
+        "{header}应为年份：请填写四位数的年份，如 2016", "{header} should be a year; give four digits, e.g. 2016"
+    ),
+    "exit_before_registration": _row(
+        "{header}早于{registration}：请核对这两个年份", "{header} is before {registration}; check both years"
+    ),
+    "id_not_18_digits": _row(
+        "{header}不是 18 位（最后一位可以是 X）：请核对身份证号",
+        "{header} is not 18 characters (the last may be X); check the ID number",
+    ),
+    "id_check_digit": _row(
+        "{header}的校验位与前 17 位不符：请核对身份证号",
+        "{header}: the check character does not match the first 17; check the ID number",
+    ),
+    "id_birth_date": _row(
+        "{header}中的出生日期不是识别年度之前的真实日期：请核对身份证号",
+        "{header}: the birth date in it is no real date before the registration year; check the ID number",
+    ),
+    "id_division_code": _row(
+        "{header}的前 6 位不是现有或曾有的行政区划代码：请核对身份证号",
+        "{header}: its first 6 digits are no current or former division code; check the ID number",
+    ),
+    "members_out_of_range": _row(
+        "{header}须是 1 到 20 的整数：请填写这一户的实际人数",
+        "{header} must be a whole number from 1 to 20; give the household's actual size",
+    ),
+    "unknown_status": _row(
+        "{header}不是可接受的值：请填写 {accepted} 之一", "{header} is not an accepted value; give one of {accepted}"
+    ),
+    "id_in_non_id_column.registry": _row(
+        "{header}中有疑似身份证号，已屏蔽：身份证号只能填在户主身份证号列",
+        "{header} holds what looks like an ID number, masked; ID numbers belong only in the head's ID column",
+    ),
     "malformed_line": _row(
         "此行有 {found} 个字段，表头有 {width} 列（多了分隔符或少了字段？），整行未读入 [malformed_line]",
         "this line has {found} fields, the header {width} columns (a delimiter too many, or a field missing?); "
