@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from fupin.core.messages import codes_in, say
+
 app = typer.Typer(
     help="fupin: provincial poverty-alleviation submissions → Parquet lake → DuckDB warehouse → indicators.",
     no_args_is_help=True,
@@ -67,7 +69,7 @@ def _connect(home: Path | None, as_of=None):
     try:
         return read.connect(path, as_of)
     except duckdb.Error as exc:
-        _fail(f"仓库无法打开 [warehouse_unreadable]: {path}: {str(exc).splitlines()[0]}")
+        _fail(say("warehouse_unreadable", path=path, error=str(exc).splitlines()[0]))
 
 
 @app.command()
@@ -338,7 +340,7 @@ def indicators(
             first = read.first_received(con)
         if first is None or moment <= first:
             earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {_shanghai_day(first)}"
-            typer.echo(f"{as_of} 时尚无已发布的指标：{earliest} [before_first_submission]", err=as_json)
+            typer.echo(say("before_first_submission", as_of=as_of, earliest=earliest), err=as_json)
             if as_json:
                 typer.echo("[]")
             return
@@ -444,7 +446,7 @@ def status(
 
     paths = _paths(home)
     if not calendar_file(paths).exists():
-        _fail(f"没有报送日历 {calendar_file(paths)}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]")
+        _fail(say("no_calendar", file=calendar_file(paths)))
     from fupin.core.config import ConfigError
 
     try:
@@ -507,7 +509,7 @@ def discard(
 ) -> None:
     """Close a held submission without applying it; the published figures stay as they are."""
     if not reason.strip():
-        _fail("放弃一份待确认的报送须说明原因（--reason） [reason_required]")
+        _fail(say("reason_required"))
     _decide("discard", submission_id, home, reason=reason, by=by)
 
 
@@ -568,7 +570,7 @@ def submissions(
             one = read.submission(con, submission_id)
             found = (one["file_name"], one["status"], one["message"]) if one else None
             if not found:
-                _fail(f"没有编号为 {submission_id} 的报送 [unknown_submission]")
+                _fail(say("unknown_submission", id=submission_id))
             status = STATUS_LABELS.get(found[1], found[1])
             console.print(_text(f"{submission_id}  {found[0]}  {status}  {found[2] or ''}"))
             found_mappings = read.header_mappings(con, submission_id)  # None: kept only by newer warehouses
@@ -625,7 +627,7 @@ def submissions(
     records = run_records(_paths(home))
     failed = (records[-1][1].get("failures") or {}) if records else {}
     for code, reason in sorted(failed.items()):
-        if "[pii_key_missing]" in reason:
+        if "pii_key_missing" in codes_in(reason):
             console.print(_text(f"等待密钥（尚未入台账）：{names.get(code, code)} {reason.splitlines()[0]}"))
 
 
@@ -721,7 +723,7 @@ def docs(
     from fupin.docs import LANGUAGES, write_docs
 
     if lang not in LANGUAGES:
-        _fail(f"--lang 只能是 {' 或 '.join(LANGUAGES)}（收到 {lang}） [unknown_language]")
+        _fail(say("unknown_language", languages=" 或 ".join(LANGUAGES), lang=lang))
     paths = _paths(home)
     _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     for written in write_docs(paths.warehouse, out or paths.home / "docs", lang):
@@ -767,12 +769,12 @@ def doctor(
             for line in fix_home(_paths(home)):
                 typer.echo(line)
         except RunLocked:
-            _fail("有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]")
+            _fail(say("run_in_progress"))
     findings = check_home(_paths(home))
     for finding in findings:
         typer.echo(finding.line())
     if not findings:
-        typer.echo("一切正常 [ok]")
+        typer.echo(say("ok"))
     raise typer.Exit(1 if any(f.level == ERROR for f in findings) else 0)
 
 

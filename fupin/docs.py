@@ -17,6 +17,7 @@ import duckdb
 import jinja2
 import markupsafe
 
+from fupin.core.messages import catalogue_rows
 from fupin.warehouse import read
 from fupin.warehouse.build import marts
 from fupin.warehouse.comments import column_name_zh, split_comment
@@ -157,6 +158,12 @@ TEXTS = {
         "indicator_name": "指标",
         "unit": "单位",
         "definition": "定义",
+        "messages": "消息代码",
+        "messages_intro": "报送台账（`meta.submissions.message_code`）、退回行（`meta.rejections.reason_code`）、"
+        "回执和命令所示消息的代码及其中文措辞（… 处为具体内容）。",
+        "code": "代码",
+        "message_kind": "类别",
+        "message_text": "消息",
     },
     "en": {
         "title": "fupin warehouse: data dictionary",
@@ -181,6 +188,12 @@ TEXTS = {
         "indicator_name": "name",
         "unit": "unit",
         "definition": "definition",
+        "messages": "Message codes",
+        "messages_intro": "The codes of the messages the ledger (`meta.submissions.message_code`, "
+        "`meta.rejections.reason_code`), receipts and commands show, with their wording (… stands for the details).",
+        "code": "code",
+        "message_kind": "kind",
+        "message_text": "message",
     },
 }
 LANGUAGES = tuple(TEXTS)
@@ -209,6 +222,7 @@ def _context(relations: list[Relation], indicators: list[dict[str, str]], lang: 
         "relations": relations,
         "indicators": indicators,
         "used_by": _fed_by(relations),
+        "messages": catalogue_rows(lang),
     }
 
 

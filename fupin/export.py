@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from fupin.core.formatting import figure_text, is_number, percent, wan_yuan
+from fupin.core.messages import say
 from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.safe_text import neutralise
 from fupin.warehouse import read
@@ -191,7 +192,7 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
     key = name.strip().lower()
     if key not in relations:
         known = ", ".join(sorted(relations))
-        raise ExportError(f"仓库中没有表 {name!r}；可导出的表：{known} [unknown_table]")
+        raise ExportError(say("unknown_table", name=repr(name), known=known))
     schema, table = relations[key]
     # both identifiers come from the catalogue, never from the command line
     names, records = read.relation(con, schema, table)
@@ -350,9 +351,9 @@ def export(
 ) -> tuple[Path, int]:
     """Write the indicator table or one warehouse table to ``out``; returns the path and the rows written."""
     if fmt not in FORMATS:
-        raise ExportError(f"不支持的格式 {fmt!r}：请用 xlsx 或 csv [unknown_format]")
+        raise ExportError(say("unknown_format", format=repr(fmt)))
     if indicators == bool(table):
-        raise ExportError("请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]")
+        raise ExportError(say("choose_one"))
     with read.connect(warehouse) as con:
         sheet = indicators_sheet(con) if indicators else table_sheet(con, table or "")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
-from fupin.core.messages import CODE_SQL
+from fupin.core.messages import CODE_SQL, say
 from fupin.core.sql import dicts, quote_literal
 
 # what an older ledger (or its copy) lacks, read as a load would have written it; any other missing column reads null
@@ -231,6 +231,7 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
                 rows_loaded=r["rows_loaded"],
                 rows_rejected=r["rows_rejected"],
                 message=r["message"],
+                message_code=r["message_code"],
                 lake_files=lake_files.get(r["submission_id"], []),
                 rejections=rejections.get(r["submission_id"], []),
                 kind=r["kind"] or "correction",
@@ -316,8 +317,7 @@ def recover_warehouse(paths: Paths) -> str | None:
             return None
         if not copies.exists():
             raise RuntimeError(
-                f"仓库 {paths.warehouse} 无法读取（{why}），且没有台账副本（{ledger_dir(paths)}）可供重建："
-                "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]"
+                say("warehouse_unrecoverable", warehouse=paths.warehouse, why=why, ledger=ledger_dir(paths))
             )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{stamp}")
@@ -342,6 +342,6 @@ def recover_warehouse(paths: Paths) -> str | None:
     _write_history(paths.warehouse, history)
     export_ledger(paths)
     shutil.rmtree(staging, ignore_errors=True)
-    done = f"{what}，已从湖和台账副本重建（{len(outcomes)} 份报送） [warehouse_rebuilt]"
+    done = say("warehouse_rebuilt", what=what, count=len(outcomes))
     get_run_logger().warning(done)
     return done

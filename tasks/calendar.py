@@ -21,6 +21,7 @@ from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels_of
 
 from fupin.core.config import ConfigError, Paths
+from fupin.core.messages import message
 from fupin.core.reference import provinces, resolve_province
 from fupin.core.sql import quote_literal
 
@@ -46,10 +47,7 @@ def _due(value, year: int, where: str) -> date:
             return date.fromisoformat(f"{year + 1}-{text}")
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(
-            f"{where}的 due（截止日期）“{value}”不是月-日（如 03-01）或日期（如 2019-03-01）："
-            "请改正 [calendar_due_invalid]"
-        ) from None
+        raise ConfigError(message("calendar_due_invalid", where=where, value=value)) from None
 
 
 def _year(value, where: str) -> int:
@@ -63,10 +61,7 @@ def _year(value, where: str) -> int:
         year = None
     if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
         shown = str(value)[:40]
-        raise ConfigError(
-            f"{where}的 years（年份）中的“{shown}”不是 {FIRST_YEAR}–{LAST_YEAR} 之间的整数年份："
-            "请写成如 2017 的年份 [calendar_year_invalid]"
-        )
+        raise ConfigError(message("calendar_year_invalid", where=where, value=shown, first=FIRST_YEAR, last=LAST_YEAR))
     return year
 
 
@@ -74,7 +69,7 @@ def _list(entry: dict, key: str, what: str, where: str) -> list:
     value = entry[key]
     if isinstance(value, list) and value:
         return value
-    raise ConfigError(f"{where}的 {key}（{what}）应是一个列表，如 {key}: [...]：请改正 [calendar_invalid]")
+    raise ConfigError(message("calendar_invalid.list", where=where, key=key, what=what))
 
 
 def load_calendar(paths: Paths) -> pa.Table:
@@ -88,15 +83,15 @@ def load_calendar(paths: Paths) -> pa.Table:
     try:
         doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}：不是有效的 YAML（{type(exc).__name__}）：请改正 [calendar_invalid]") from None
+        raise ConfigError(message("calendar_invalid.yaml", file=file, error=type(exc).__name__)) from None
     entries = doc.get("expected") if isinstance(doc, dict) else None
     if not isinstance(entries, list | None):
-        raise ConfigError(f"{file}：expected 应是一个列表（每项一条应报要求）：请改正 [calendar_invalid]")
+        raise ConfigError(message("calendar_invalid.expected", file=file))
     rows = []
     for i, entry in enumerate(entries or [], start=1):
         where = f"{file}：第 {i} 项"
         if not isinstance(entry, dict) or not {"provinces", "datasets", "years", "due"} <= set(entry):
-            raise ConfigError(f"{where}须有 provinces、datasets、years 和 due 四项：请补全 [calendar_invalid]")
+            raise ConfigError(message("calendar_invalid.entry", where=where))
         names = entry["provinces"]
         try:
             codes = (
@@ -107,13 +102,14 @@ def load_calendar(paths: Paths) -> pa.Table:
         except ValueError as exc:
             if isinstance(exc, ConfigError):
                 raise
-            raise ConfigError(f"{where}的 provinces（省份）：{exc} [calendar_invalid]") from None
+            raise ConfigError(message("calendar_invalid.provinces", where=where, error=exc)) from None
         datasets = _list(entry, "datasets", "数据集", where)
         unknown = [str(d) for d in datasets if d not in contracts() and d != "household_registry"]
         if unknown:
             raise ConfigError(
-                f"{where}的 datasets（数据集）中有未知的 {'、'.join(unknown)}（可用：{', '.join(contracts())}）"
-                " [calendar_invalid]"
+                message(
+                    "calendar_invalid.datasets", where=where, unknown="、".join(unknown), known=", ".join(contracts())
+                )
             )
         years = [_year(y, where) for y in _list(entry, "years", "年份", where)]
         for code in codes:

@@ -28,6 +28,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
+from fupin.core.messages import code_in
 from fupin.core.safe_text import neutralise, shown_name
 
 HEADERS = ("文件", "行号", "列", "填报值", "原因", "原因代码")
@@ -128,7 +129,7 @@ HOW_TO_RESEND = (
 def receipt_note(o: Outcome, rejected: bool = True) -> str:
     """The receipt's second line: what happened to the file and what the clerk sends next (``rejected``: whether
     any row or the file was rejected)."""
-    never_applied = o.status == "superseded" and "[held_superseded]" in (o.message or "")
+    never_applied = o.status == "superseded" and (o.message_code or code_in(o.message)) == "held_superseded"
     if o.status in ("held", "discarded") or never_applied:
         return (o.message or "") + ("" if rejected else f"。{NO_ROW_TO_CORRECT}")
     if not rejected:

@@ -19,6 +19,7 @@ from prefect.runtime import flow_run
 from fupin.core.config import Paths
 from fupin.core.files import write_text_atomic
 from fupin.core.home import search_home
+from fupin.core.messages import say
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 
@@ -278,8 +279,7 @@ def mark_crashed_runs(paths: Paths) -> list[str]:
             continue
         record.update(
             outcome="crashed",
-            message=f"运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at "
-            f"{datetime.now(UTC).isoformat(timespec='seconds')}",
+            message=say("run_crashed", at=datetime.now(UTC).isoformat(timespec="seconds")),
         )
         write_text_atomic(file, json.dumps(record, ensure_ascii=False))
         marked.append(str(record.get("run_id")))

@@ -1,11 +1,15 @@
-"""The machine code stored beside a message is the one fupin wrote, never brackets from the submitted text."""
+"""The machine code stored beside a message is the one fupin wrote, never brackets from the submitted text.
+
+fupin carries the code beside the text it renders (tests/test_message_catalogue.py); ``code_in`` reads it back from
+text an older run stored, and must never mistake the submitter's brackets for one.
+"""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from fupin.core.messages import CODE_SQL, code_in
+from fupin.core.messages import CODE_SQL, code_in, codes_in
 
 CASES = [
     ("x.csv：不是有效的 Excel（XLSX）文件：请在 Excel 中另存为 .xlsx 后重新报送 [not_a_workbook]", "not_a_workbook"),
@@ -33,6 +37,21 @@ def test_a_limit_message_ends_with_its_code():
 
     message = Limits().exceeded("columns_per_row", 9074, "第 1 行列数")
     assert message.endswith(" [limit_columns_per_row]") and code_in(message) == "limit_columns_per_row"
+    assert Limits().message("columns_per_row", 9074, "第 1 行列数").code == code_in(message)  # the code it carries
+
+
+def test_every_code_of_a_text_is_read_in_order():
+    failure = "a.csv：含身份证号码的名册等待假名化密钥 [pii_key_missing]：…；b.csv：文件是空的 [empty_file]"
+    assert codes_in(failure) == ["pii_key_missing", "empty_file"]
+    assert codes_in("[table].csv：读到的表头“[id]”") == [] and codes_in(None) == []
+
+
+def test_an_outcome_carries_its_message_code_between_tasks(tmp_path):
+    from fupin.tasks.records import Outcome
+
+    outcome = Outcome("36-x", "36", "[draft].csv", "0" * 64, "2026-12-01", message="[draft].csv：文件是空的…")
+    outcome.message_code = "empty_file"
+    assert Outcome.load(outcome.save(tmp_path / "o.json")).message_code == "empty_file"
 
 
 def test_the_warehouse_reads_the_same_code_as_python():

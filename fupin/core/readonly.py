@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from fupin.core.files import plain_file
+from fupin.core.messages import say
 from fupin.core.sql import quote_identifier
 
 # what an analyst's statement may be; DESCRIBE, SHOW, SUMMARIZE, FROM … and WITH … parse as SELECT
@@ -103,13 +104,13 @@ def single_select(sql: str) -> str:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryRefused(f"查询语句无法解析 [query_syntax]: {str(exc).splitlines()[0]}") from None
+        raise QueryRefused(say("query_syntax", error=str(exc).splitlines()[0])) from None
     if len(statements) != 1:
-        raise QueryRefused(f"每次只能执行一条查询语句，收到 {len(statements)} 条 [query_not_single]")
+        raise QueryRefused(say("query_not_single", count=len(statements)))
     kind = statements[0].type
     if kind not in _ALLOWED_STATEMENTS:
         name = kind.name if hasattr(kind, "name") else str(kind)
-        raise QueryRefused(f"只允许只读查询（SELECT），不允许 {name} 语句 [query_not_select]")
+        raise QueryRefused(say("query_not_select", statement=name))
     return sql
 
 
@@ -117,7 +118,7 @@ def refusal_of(exc: duckdb.Error) -> str:
     """One line for an error DuckDB raised inside the sandbox, naming a refused file access as such."""
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, duckdb.PermissionException):
-        return f"分析连接只能读取仓库，不能访问其他文件或扩展 [access_denied]: {first}"
+        return say("access_denied", error=first)
     if "configuration has been locked" in first or "Cannot change configuration" in first:
-        return f"分析连接的设置已锁定，不能修改 [config_locked]: {first}"
+        return say("config_locked", error=first)
     return first
