@@ -6,42 +6,17 @@ from pathlib import Path
 
 import pytest
 from fupin.tasks.normalise import (
-    _SKIP_LABELS,
-    _cell,
-    _row_records,
-    _RowError,
     normalise_table,
-    rejection_of,
-    submitted_headers,
 )
 from fupin.tasks.normalise.columns import FAILED, by_distinct
-from fupin.tasks.normalise.helpers import detect_dataset, sheet_unit, vocabularies, year_from_context
-from fupin.tasks.normalise.values import is_missing, parse_year
+from fupin.tasks.normalise.helpers import detect_dataset, vocabularies, year_from_context
+from fupin.tasks.normalise.values import parse_year
 from fupin.tasks.parse import ParsedTable, ParseError, read_tables
-from fupin.tasks.records import Rejection
 from fupin.warehouse.contracts import contracts
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, row_by_row
 
 FILES = sorted(p for folder in ("forms", "headers", "parse") for p in (FIXTURES / folder).rglob("*") if p.is_file())
-
-
-def row_by_row(table: ParsedTable, province: str, dataset: str, hmap) -> tuple[list[dict], list[Rejection]]:
-    """The reference: every row through _row_records, as the normaliser read forms before columns."""
-    context_year = year_from_context(table.context, table.file_name)
-    records, rejections = [], []
-    for row, number in zip(table.rows, table.row_numbers, strict=True):
-        if any(label in (_cell(row, hmap.columns.get("county")) or "") for label in _SKIP_LABELS):
-            continue
-        if all(is_missing(_cell(row, i)) for i in range(len(row))):
-            continue
-        try:
-            found = _row_records(dataset, row, hmap, province, context_year, sheet_unit(table.context))
-        except _RowError as exc:
-            rejections.append(rejection_of(exc, number, dataset, submitted_headers(dataset, table.header, hmap)))
-            continue
-        records += [{**r, "_row": number} for r in found]
-    return records, rejections
 
 
 def _tables(path: Path) -> list[ParsedTable]:

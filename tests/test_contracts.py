@@ -17,7 +17,7 @@ from fupin.warehouse.labels import column_labels as table_labels
 
 from fupin.docs import read_relations, render_markdown
 from fupin.export import table_sheet
-from tests.test_forms import process
+from tests.helpers import process
 
 POOR_HOUSEHOLDS = {
     "name": "poor_households",

@@ -23,8 +23,8 @@ import yaml
 from fupin.tasks.parse import ParseError, read_tables
 from fupin.tasks.records import Outcome
 
-from tests.conftest import FIXTURES
-from tests.test_forms import process as process_form
+from tests.helpers import FIXTURES, indicator_rows, open_warehouse, run_beside_the_demo
+from tests.helpers import process as process_form
 
 CORPUS = FIXTURES / "corpus"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
@@ -242,8 +242,6 @@ def test_the_whole_corpus_beside_the_demo_loads_or_is_refused_and_the_demo_figur
     Fujian's inbox: its own fixtures load there; the other provinces' are refused or their rows set aside (a
     province names only its own counties), and nothing reaches the demo's Jiangxi and Hunan figures.
     """
-    from tests.conftest import indicator_rows, open_warehouse, run_beside_the_demo
-
     sent = [p for p in CORPUS.glob("*.*") if p.suffix not in (".py", ".md", ".yaml")]
     sent += sorted((CORPUS / "formats").glob("luoxiao_2017.*"))
     home = tmp_path / "home"

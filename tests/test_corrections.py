@@ -9,22 +9,24 @@ from __future__ import annotations
 import csv
 import hashlib
 import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tests.conftest import indicator
-from tests.test_safe_runs import _api_env
-
-HEADER = ["年度", "行政区划代码", "县市区", "资金类别", "资金级别", "金额（元）"]
-FUPIN = [sys.executable, "-m", "fupin.cli"]
+from tests.helpers import (
+    CHALING_CIVIL,
+    FUND_HEADER,
+    FUPIN,
+    api_env,
+    fund_facts,
+    home_indicator,
+    ledger_row,
+    send_fund_form,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,45 +37,12 @@ def hunan_2017(demo_run) -> list[list[str]]:
         return [r for r in csv.reader(fh) if r[0] == "2017"]
 
 
-def _send(home: Path, name: str, rows: list[list], header: list[str] = HEADER, **parameters) -> dict:
-    """Hunan sends one GBK CSV fund form (a new inbox holding only that file); the nightly flow runs."""
-    folder = home / f"inbox-{hashlib.sha1(name.encode()).hexdigest()[:8]}" / "hunan"
-    folder.mkdir(parents=True)
-    with open(folder / name, "w", encoding="gbk", newline="") as fh:
-        csv.writer(fh).writerows([header, *rows])
-    return nightly(inbox=str(folder.parent), home=str(home), **parameters)
-
-
-def _facts(home: Path) -> dict[tuple, Decimal]:
-    """Current fund facts: (county, year, fund type, level) → yuan."""
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return {
-            tuple(r[:4]): r[4]
-            for r in con.execute(
-                "select county_code, year, fund_type, fund_level, amount_yuan from core.fct_fund_allocation"
-            ).fetchall()
-        }
-
-
-def _ledger(home: Path, file_name: str) -> tuple:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(
-            "select submission_id, status, kind, message from meta.submissions where file_name = ?", [file_name]
-        ).fetchone()
-
-
-def _indicator(home: Path, name: str = "civil_affairs_funds", scope: str = "luoxiao", period: str = "2017"):
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return indicator(con, name, scope, period)
-
-
-CHALING_CIVIL = ("430224", 2017, "civil_affairs", "central")
 YANLING_LOTTERY = ("430225", 2017, "lottery_welfare", "provincial")
 
 
 def test_a_two_row_correction_changes_exactly_those_two_facts(demo_home_copy):
-    before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
-    summary = _send(
+    before, total_before = fund_facts(demo_home_copy), home_indicator(demo_home_copy)
+    summary = send_fund_form(
         demo_home_copy,
         "湖南2017年资金更正.csv",
         [
@@ -82,17 +51,17 @@ def test_a_two_row_correction_changes_exactly_those_two_facts(demo_home_copy):
         ],
     )
     assert summary["exit_code"] == 0 and summary["by_status"] == {"loaded": 1}
-    after = _facts(demo_home_copy)
+    after = fund_facts(demo_home_copy)
     assert after[CHALING_CIVIL] == Decimal("72215357.45")
     assert after[YANLING_LOTTERY] == Decimal("604446.19")
     assert {k: v for k, v in after.items() if k not in (CHALING_CIVIL, YANLING_LOTTERY)} == {
         k: v for k, v in before.items() if k not in (CHALING_CIVIL, YANLING_LOTTERY)
     }
     # the 23-county civil-affairs total moves by exactly the civil-affairs difference (lottery is not in it)
-    assert _indicator(demo_home_copy) == pytest.approx(total_before + 100_000, abs=0.005)
-    sid, status, kind, _ = _ledger(demo_home_copy, "湖南2017年资金更正.csv")
+    assert home_indicator(demo_home_copy) == pytest.approx(total_before + 100_000, abs=0.005)
+    sid, status, kind, _ = ledger_row(demo_home_copy, "湖南2017年资金更正.csv")
     assert (status, kind) == ("loaded", "correction")
-    original = _ledger(demo_home_copy, "湖南省罗霄山片区民政资金2015-2017.csv")
+    original = ledger_row(demo_home_copy, "湖南省罗霄山片区民政资金2015-2017.csv")
     assert original[1] == "loaded"  # still the source of every other fact
 
     # every change to a published figure is explained, with the submission behind it
@@ -112,10 +81,10 @@ def test_a_two_row_correction_changes_exactly_those_two_facts(demo_home_copy):
 
 
 def test_a_rejected_row_keeps_the_old_value_and_the_others_load(demo_home_copy):
-    before = _facts(demo_home_copy)
+    before = fund_facts(demo_home_copy)
     chaling_lottery = ("430224", 2017, "lottery_welfare", "central")
     chaling_lottery_prov = ("430224", 2017, "lottery_welfare", "provincial")
-    summary = _send(
+    summary = send_fund_form(
         demo_home_copy,
         "湖南2017年彩票公益金更正.csv",
         [
@@ -124,55 +93,55 @@ def test_a_rejected_row_keeps_the_old_value_and_the_others_load(demo_home_copy):
         ],
     )
     assert summary["exit_code"] == 3 and summary["by_status"] == {"partially_loaded": 1}
-    after = _facts(demo_home_copy)
+    after = fund_facts(demo_home_copy)
     assert after[chaling_lottery] == Decimal("8242600.00")
     assert after[chaling_lottery_prov] == before[chaling_lottery_prov] == Decimal("356865.84")
     assert len(after) == len(before)
     receipt = next((demo_home_copy / "receipts" / "43").glob("湖南2017年彩票公益金更正*_回执.xlsx"))
     sheet = CalamineWorkbook.from_path(str(receipt)).get_sheet_by_index(0).to_python()
     assert "原有的数据继续有效" in sheet[1][0] and "只报送更正的行" in sheet[1][0] and "全量" in sheet[1][0]
-    assert sheet[3][1:3] == [3, HEADER[-1]]  # the clerk's own header of the amount column
-    assert sheet[3][4].startswith(f"“{HEADER[-1]}”应为数字") and sheet[3][5] == "not_a_number"
+    assert sheet[3][1:3] == [3, FUND_HEADER[-1]]  # the clerk's own header of the amount column
+    assert sheet[3][4].startswith(f"“{FUND_HEADER[-1]}”应为数字") and sheet[3][5] == "not_a_number"
 
 
 def test_a_withdrawn_row_retires_its_key_and_nothing_else(demo_home_copy):
-    before = _facts(demo_home_copy)
-    _send(
+    before = fund_facts(demo_home_copy)
+    send_fund_form(
         demo_home_copy,
         "湖南2017年撤销.csv",
         [["2017", "430224", "茶陵县", "中央预算内投资", "中央", "", "作废"]],
-        header=[*HEADER, "状态"],
+        header=[*FUND_HEADER, "状态"],
     )
-    after = _facts(demo_home_copy)
+    after = fund_facts(demo_home_copy)
     gone = ("430224", 2017, "central_budget_investment", "central")
     assert gone in before and gone not in after
     assert after == {k: v for k, v in before.items() if k != gone}
 
 
 def test_a_full_resubmission_retires_what_it_does_not_carry_within_the_guard(demo_home_copy, hunan_2017):
-    before = _facts(demo_home_copy)
+    before = fund_facts(demo_home_copy)
     rows = [r for r in hunan_2017 if r[1] != "430224"]  # 茶陵县's rows left out: 11.95% of the slice
-    summary = _send(demo_home_copy, "湖南省2017年民政资金_全量重报.csv", rows, shrink_guard=0.15)
+    summary = send_fund_form(demo_home_copy, "湖南省2017年民政资金_全量重报.csv", rows, shrink_guard=0.15)
     assert summary["by_status"] == {"loaded": 1}
-    after = _facts(demo_home_copy)
+    after = fund_facts(demo_home_copy)
     assert not [k for k in after if k[0] == "430224" and k[1] == 2017]
     assert {k: v for k, v in after.items() if k[0] != "430224" or k[1] != 2017} == {
         k: v for k, v in before.items() if k[0] != "430224" or k[1] != 2017
     }
-    assert _ledger(demo_home_copy, "湖南省2017年民政资金_全量重报.csv")[2] == "full"
+    assert ledger_row(demo_home_copy, "湖南省2017年民政资金_全量重报.csv")[2] == "full"
 
 
 def test_a_full_resubmission_that_shrinks_a_total_is_held_then_approved(demo_home_copy, hunan_2017):
-    before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
+    before, total_before = fund_facts(demo_home_copy), home_indicator(demo_home_copy)
     name = "湖南省2017年民政资金全量.csv"
-    summary = _send(demo_home_copy, name, [r for r in hunan_2017 if r[1] != "430224"])
+    summary = send_fund_form(demo_home_copy, name, [r for r in hunan_2017 if r[1] != "430224"])
     assert summary["exit_code"] == 3
     assert summary["held"][0]["file_name"] == name and summary["submissions"][0]["status"] == "held"
-    sid, status, kind, message = _ledger(demo_home_copy, name)
+    sid, status, kind, message = ledger_row(demo_home_copy, name)
     assert (status, kind) == ("held", "full")
     assert "湖南省资金下达 2017年金额合计将由 102,049.98万元 降至 89,850.92万元（减少 12.0%）" in message
     assert f"fupin approve {sid}" in message
-    assert _facts(demo_home_copy) == before  # nothing of it applied
+    assert fund_facts(demo_home_copy) == before  # nothing of it applied
     report = next((demo_home_copy / "reports").glob("*.html")).read_text(encoding="utf-8")
     assert report.index("待确认的报送") < report.index("主要指标") and name in report
     receipt = next((demo_home_copy / "receipts" / "43").glob("湖南省2017年民政资金全量*_回执.xlsx"))
@@ -182,12 +151,12 @@ def test_a_full_resubmission_that_shrinks_a_total_is_held_then_approved(demo_hom
     approved = runner.invoke(app, ["approve", sid, "--by", "张处长", "--home", str(demo_home_copy)])
     assert approved.exit_code == 0, approved.output
     assert "已确认入库" in approved.output and "张处长" in approved.output
-    assert not [k for k in _facts(demo_home_copy) if k[0] == "430224" and k[1] == 2017]
+    assert not [k for k in fund_facts(demo_home_copy) if k[0] == "430224" and k[1] == 2017]
     civil_chaling = (
         before[("430224", 2017, "civil_affairs", "central")] + before[("430224", 2017, "civil_affairs", "provincial")]
     )
-    assert _indicator(demo_home_copy) == pytest.approx(total_before - float(civil_chaling), abs=0.005)
-    assert _ledger(demo_home_copy, name)[1] == "loaded"
+    assert home_indicator(demo_home_copy) == pytest.approx(total_before - float(civil_chaling), abs=0.005)
+    assert ledger_row(demo_home_copy, name)[1] == "loaded"
     with duckdb.connect(str(demo_home_copy / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute(
             "select decision, decided_by from meta.decisions where submission_id = ?", [sid]
@@ -197,25 +166,26 @@ def test_a_full_resubmission_that_shrinks_a_total_is_held_then_approved(demo_hom
 
 
 def test_discarding_a_held_submission_leaves_the_figures_unchanged(demo_home_copy, hunan_2017):
-    before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
-    _send(demo_home_copy, "湖南省2017年民政资金全量.csv", hunan_2017[:3])
-    sid, status, _, _ = _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")
+    before, total_before = fund_facts(demo_home_copy), home_indicator(demo_home_copy)
+    send_fund_form(demo_home_copy, "湖南省2017年民政资金全量.csv", hunan_2017[:3])
+    sid, status, _, _ = ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")
     assert status == "held"
     runner = CliRunner()
     no_reason = runner.invoke(app, ["discard", sid, "--reason", " ", "--home", str(demo_home_copy)])
     assert no_reason.exit_code == 1 and "须说明原因" in no_reason.output
     done = runner.invoke(app, ["discard", sid, "--reason", "误将部分表当作全量报送", "--home", str(demo_home_copy)])
     assert done.exit_code == 0, done.output
-    assert _facts(demo_home_copy) == before and _indicator(demo_home_copy) == total_before
-    sid_, status, _, message = _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")
+    assert fund_facts(demo_home_copy) == before and home_indicator(demo_home_copy) == total_before
+    sid_, status, _, message = ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")
     assert status == "discarded" and "误将部分表当作全量报送" in message
 
 
 def test_a_held_submission_superseded_by_a_newer_one_is_never_applied(demo_home_copy, hunan_2017):
-    _send(demo_home_copy, "湖南省2017年民政资金全量.csv", hunan_2017[:3])
-    held = _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")[0]
-    _send(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_2017)  # the complete form: nothing shrinks
-    sid, status, _, message = _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")
+    send_fund_form(demo_home_copy, "湖南省2017年民政资金全量.csv", hunan_2017[:3])
+    held = ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")[0]
+    # the complete form: nothing shrinks
+    send_fund_form(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_2017)
+    sid, status, _, message = ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")
     assert status == "superseded" and "未应用" in message
     refused = CliRunner().invoke(app, ["approve", held, "--home", str(demo_home_copy)])
     assert refused.exit_code == 1 and "superseded" in refused.output
@@ -231,8 +201,8 @@ def test_a_held_submission_superseded_by_a_newer_one_is_never_applied(demo_home_
     ids=["misspelt-name", "malformed-code", "two-counties"],
 )
 def test_a_name_and_code_that_disagree_are_rejected_naming_both(demo_home_copy, code, name, reason):
-    before = _facts(demo_home_copy)
-    summary = _send(demo_home_copy, "湖南2017年更正.csv", [["2017", code, name, "民政事业费", "中央", "1.00"]])
+    before = fund_facts(demo_home_copy)
+    summary = send_fund_form(demo_home_copy, "湖南2017年更正.csv", [["2017", code, name, "民政事业费", "中央", "1.00"]])
     assert summary["exit_code"] == 3 and summary["by_status"] == {"rejected": 1}
     with duckdb.connect(str(demo_home_copy / "warehouse.duckdb"), read_only=True) as con:
         field, value, got, reason_code = con.execute(
@@ -241,7 +211,7 @@ def test_a_name_and_code_that_disagree_are_rejected_naming_both(demo_home_copy, 
         ).fetchone()
     assert reason in got and (field, value) == ("county_code", f"{code} / {name}")
     assert reason_code in ("county_name_code_mismatch", "county_code_malformed")
-    assert _facts(demo_home_copy) == before
+    assert fund_facts(demo_home_copy) == before
 
 
 def test_as_of_before_the_first_receipt_says_so(demo_run):
@@ -252,27 +222,27 @@ def test_as_of_before_the_first_receipt_says_so(demo_run):
 
 
 def test_sigkill_during_an_approval_leaves_the_warehouse_before_or_after(demo_home_copy, hunan_2017):
-    _send(demo_home_copy, "湖南省2017年民政资金全量.csv", hunan_2017[:3])
-    sid = _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")[0]
+    send_fund_form(demo_home_copy, "湖南省2017年民政资金全量.csv", hunan_2017[:3])
+    sid = ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")[0]
     warehouse = demo_home_copy / "warehouse.duckdb"
     digest = hashlib.sha256(warehouse.read_bytes()).hexdigest()
     for stage in ("load", "marts"):
         killed = subprocess.run(
             [*FUPIN, "approve", sid, "--home", str(demo_home_copy)],
-            env=_api_env(FUPIN_KILL_AT=stage),
+            env=api_env(FUPIN_KILL_AT=stage),
             capture_output=True,
             text=True,
             timeout=300,
         )
         assert killed.returncode == -9, killed.stderr[-2000:]
         assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == digest
-        assert _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")[1] == "held"
+        assert ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")[1] == "held"
     done = subprocess.run(
-        [*FUPIN, "approve", sid, "--home", str(demo_home_copy)], env=_api_env(), capture_output=True, text=True
+        [*FUPIN, "approve", sid, "--home", str(demo_home_copy)], env=api_env(), capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert _ledger(demo_home_copy, "湖南省2017年民政资金全量.csv")[1] == "loaded"
-    assert len([k for k in _facts(demo_home_copy) if k[0].startswith("43") and k[1] == 2017]) == 3
+    assert ledger_row(demo_home_copy, "湖南省2017年民政资金全量.csv")[1] == "loaded"
+    assert len([k for k in fund_facts(demo_home_copy) if k[0].startswith("43") and k[1] == 2017]) == 3
 
 
 @pytest.mark.parametrize(
@@ -326,6 +296,6 @@ def test_a_source_marked_full_and_a_json_envelope_reach_the_ledger(demo_home_cop
     with pytest.raises(ValueError, match="mode must be"):
         load_sources(bad)
     run(sources_file=str(sources), home=str(demo_home_copy), shrink_guard=1.0)
-    assert _ledger(demo_home_copy, "enveloped.json")[2] == "full"
-    assert _ledger(demo_home_copy, "ordinary.json")[2] == "correction"
-    assert _ledger(demo_home_copy, "from_full_source.json")[2] == "full"
+    assert ledger_row(demo_home_copy, "enveloped.json")[2] == "full"
+    assert ledger_row(demo_home_copy, "ordinary.json")[2] == "correction"
+    assert ledger_row(demo_home_copy, "from_full_source.json")[2] == "full"

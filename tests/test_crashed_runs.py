@@ -14,8 +14,7 @@ import pytest
 from fupin.flows.nightly import nightly
 
 from fupin.demo import write_demo
-from tests.conftest import open_warehouse
-from tests.test_safe_runs import FUPIN, _api_env
+from tests.helpers import FUPIN, api_env, open_warehouse
 
 
 def _outcomes(home) -> dict[str, str]:
@@ -35,7 +34,7 @@ def test_a_killed_run_is_marked_crashed_and_a_waiting_one_is_not(tmp_path):
 
     proc = subprocess.Popen(
         [*FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
-        env=_api_env(),
+        env=api_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, open_warehouse, run_beside_the_demo
+from tests.helpers import FIXTURES, open_warehouse, run_beside_the_demo
 
 FOREIGN = FIXTURES / "foreign"
 PROJECTS = ("calamine", "clevercsv", "csvkit", "frictionless")

@@ -22,8 +22,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.reference import autonomous_roots, resolve_county
-from tests.conftest import FIXTURES
-from tests.test_forms import process
+from tests.helpers import FIXTURES, process
 
 CONTEXT = FIXTURES / "context"
 FUNDS = ("county_code", "year", "fund_type", "fund_level", "amount_yuan")

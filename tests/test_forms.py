@@ -7,48 +7,15 @@ rejections with the row numbers the clerk sees, and the submission's status and 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from fupin.tasks.lake import write_lake
-from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
-from fupin.tasks.records import Outcome, Received
-from fupin.tasks.staging import read_arrow
+from fupin.tasks.records import Outcome
 
-from fupin.core.config import Paths
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, process, rows_of
 
 FORMS = FIXTURES / "forms"
 PARSE = FIXTURES / "parse"
-
-
-def process(path: Path, home: Path, province: str = "36") -> tuple[Outcome, dict[str, list[dict]]]:
-    """Run one file through the submission's tasks; its outcome and the good canonical rows by dataset."""
-    paths = Paths.from_home(home)
-    received = Received(
-        submission_id="sub-1",
-        province_code=province,
-        source_url=str(path.parent),
-        source_path=path.name,
-        file_name=path.name,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        size=path.stat().st_size,
-        raw_path=str(path),
-        received_at="2024-01-01T00:00:00+00:00",
-    )
-    parsed = parse_submission.fn(received, paths)
-    validated = validate_submission.fn(normalise_submission.fn(parsed, paths), paths)
-    staged = json.loads(Path(validated).read_text(encoding="utf-8"))["datasets"]
-    datasets = {dataset: read_arrow(path).to_pylist() for dataset, path in staged.items()}
-    outcome = Outcome.load(write_lake.fn(validated, paths))
-    return outcome, datasets
-
-
-def rows_of(datasets: dict, dataset: str, *keys: str) -> list[tuple]:
-    return [tuple(r[k] for k in keys) for r in datasets[dataset]]
 
 
 def rejections_of(o: Outcome) -> list[tuple]:

@@ -25,7 +25,7 @@ from python_calamine import CalamineWorkbook
 
 from fupin.core.reference import resolve_county_pair, resolve_province
 from fupin.demo import figures
-from tests.conftest import indicator, open_warehouse
+from tests.helpers import indicator, open_warehouse
 
 GRANT_HEADER = [
     "年度",

@@ -11,8 +11,7 @@ import pytest
 from fupin.tasks.normalise.helpers import clean_label
 
 from fupin.demo import figures
-from tests.conftest import FIXTURES
-from tests.test_forms import process
+from tests.helpers import FIXTURES, process
 
 HEADERS = FIXTURES / "headers"
 FUND_TYPE = {

@@ -18,7 +18,7 @@ from fupin.tasks.pull import REFUSALS
 
 from fupin.core.safe_text import printable
 from fupin.demo import write_demo
-from tests.test_safe_runs import FUPIN, _api_env
+from tests.helpers import FUPIN, api_env
 
 GBK_NAME = "湖南资金2017.csv".encode("gbk")
 ODD = {
@@ -40,7 +40,7 @@ def _run(home: Path, inbox: Path) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=240,
-        env=_api_env(),
+        env=api_env(),
     )
 
 

@@ -18,7 +18,7 @@ from fupin.flows.nightly import nightly
 from fupin.warehouse.contracts import contracts
 
 from fupin.demo.registry import county_registry
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 

@@ -15,8 +15,7 @@ from fupin.tasks.parse import read_tables
 from fupin.tasks.parse.helpers import ParseError
 from fupin.tasks.parse.json_files import read_json
 
-from tests.conftest import FIXTURES
-from tests.test_forms import process, rows_of
+from tests.helpers import FIXTURES, process, rows_of
 
 WIDE = FIXTURES / "wide"
 

@@ -7,7 +7,7 @@ import hashlib
 import duckdb
 import pytest
 
-from tests.conftest import indicator
+from tests.helpers import indicator
 
 
 def test_every_demo_file_is_loaded_without_rejections(demo_run, warehouse):

@@ -16,7 +16,7 @@ from fupin.tasks.parse.helpers import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 PARSE = FIXTURES / "parse"
 POVERTY_HEADER = [

@@ -13,7 +13,7 @@ import pytest
 from fupin.flows.nightly import nightly
 
 from fupin.core.safe_text import mask_ids
-from tests.conftest import open_warehouse
+from tests.helpers import open_warehouse
 
 IDS = ["430224197001011234", "43022519800202567X"]
 ID_LIKE = re.compile(r"[0-9]{17}[0-9Xx]")

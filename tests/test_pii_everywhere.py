@@ -22,8 +22,7 @@ from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tests.conftest import open_warehouse
-from tests.test_pii_scan import REGISTRY_HEADER, home_texts, prefect_database_texts, unescaped, valid_id
+from tests.helpers import REGISTRY_HEADER, home_texts, open_warehouse, prefect_database_texts, unescaped, valid_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -13,33 +13,22 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
-import time
 from pathlib import Path
 
-import duckdb
 import pytest
 from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tests.conftest import open_warehouse
+from tests.helpers import REGISTRY_HEADER, home_texts, open_warehouse, prefect_database_texts, unescaped, valid_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def valid_id(body17: str) -> str:
-    """An ID number with its check character (domain.md, "Resident ID numbers")."""
-    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, WEIGHTS, strict=True)) % 11]
 
 
 IDS = [valid_id(f"43022419700101{n:03d}") for n in range(1, 9)]
 NAMES = ["欧阳春晓", "司马青峰", "诸葛明月", "上官云飞", "慕容秋雨", "东方晨曦"]
 # any ID-number-shaped run that is not part of a longer hex or digit run (hashes, UUIDs)
 ID_LIKE = re.compile(r"(?<![0-9A-Fa-f])[0-9]{17}[0-9Xx](?![0-9A-Fa-f])")
-REGISTRY_HEADER = "户编号,户主姓名,户主身份证号码,县（市、区）,乡镇,行政村,家庭人口数,脱贫状态,识别年度,脱贫年度"
 
 
 def write_recipes(inbox: Path) -> None:
@@ -71,82 +60,10 @@ def write_recipes(inbox: Path) -> None:
     )
 
 
-def unescaped(text: str) -> str:
-    """JSON's \\uXXXX escapes read back, however often escaped (Prefect stores a table artifact as JSON in JSON)."""
-    return re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
-
-
 def pii_in(text: str) -> list[str]:
     """The recipes' names and ID numbers (and any ID-number-shaped run) found in ``text``."""
     text = unescaped(text)
     return [n for n in NAMES if n in text] + [i for i in IDS if i in text] + ID_LIKE.findall(text)
-
-
-def home_texts(home: Path) -> dict[str, str]:
-    """Every output of the run under ``home`` but the raw archive, as text."""
-    from python_calamine import CalamineWorkbook
-
-    texts = {}
-    with open_warehouse(home) as con:
-        for schema, table in con.execute(
-            "select schema_name, table_name from duckdb_tables() union all "
-            "select schema_name, view_name from duckdb_views() where not internal"
-        ).fetchall():
-            texts[f"{schema}.{table}"] = repr(con.execute(f'select * from {schema}."{table}"').fetchall())
-    for f in home.rglob("*"):
-        if not f.is_file() or f.is_relative_to(home / "raw") or f.suffix in (".duckdb", ".lock"):
-            continue
-        if f.suffix == ".parquet":  # its values, not its compressed bytes
-            texts[str(f)] = repr(duckdb.sql(f"select * from read_parquet('{f}')").fetchall())
-        elif f.suffix == ".xlsx":
-            book = CalamineWorkbook.from_path(str(f))
-            texts[str(f)] = repr([book.get_sheet_by_name(n).to_python() for n in book.sheet_names])
-        else:
-            text = f.read_bytes().decode("utf-8", "replace")
-            # the report inlines ECharts, whose minified numbers can look like an ID: its data is elsewhere
-            texts[str(f)] = re.sub(r"<script[^>]*>.*?</script>", "", text, flags=re.DOTALL)
-    return texts
-
-
-def prefect_database_texts(flow_run_id: str | None = None, wait_seconds: float = 30.0) -> dict[str, str]:
-    """Every table of the harness's Prefect database as text, once its logs and events have arrived.
-
-    The harness keeps its database in a temporary SQLite file (PREFECT_API_DATABASE_CONNECTION_URL).
-    Logs and events are sent in batches: they are flushed here, and with ``flow_run_id`` the events
-    table is waited on until an event of that flow run is in it.
-    """
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogHandler
-    from prefect.settings import get_current_settings
-
-    APILogHandler().flush()
-    EventsWorker.drain_all(timeout=30)
-    url = get_current_settings().server.database.connection_url
-    url = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
-    assert url.startswith("sqlite"), f"the harness's database is SQLite: {url}"
-    path = url.split(":///", 1)[1]
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        with sqlite3.connect(path, timeout=30) as db:
-            tables = [t for (t,) in db.execute("select name from sqlite_master where type = 'table'")]
-            texts = {  # cell by cell: repr() would double the backslashes of JSON's escapes
-                f"prefect.{t}": "\n".join(
-                    c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
-                    for row in db.execute(f'select * from "{t}"')
-                    for c in row
-                )
-                for t in tables
-            }
-            events = (
-                db.execute(
-                    "select count(*) from events where resource_id = ?", [f"prefect.flow-run.{flow_run_id}"]
-                ).fetchone()[0]
-                if flow_run_id and "events" in tables
-                else 1
-            )
-        if events or time.monotonic() > deadline:
-            return texts
-        time.sleep(1)
 
 
 def test_the_registry_recipes_leave_no_name_or_id_number_anywhere(tmp_path, caplog):

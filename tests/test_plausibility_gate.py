@@ -15,8 +15,7 @@ from fupin.tasks.gate import unit_slip
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tests.conftest import indicator
-from tests.test_corrections import CHALING_CIVIL, HEADER, _facts, _indicator, _ledger, _send
+from tests.helpers import CHALING_CIVIL, FUND_HEADER, fund_facts, home_indicator, indicator, ledger_row, send_fund_form
 
 CHALING_CIVIL_PROVINCIAL = ("430224", 2017, "civil_affairs", "provincial")
 
@@ -38,17 +37,17 @@ def test_the_demo_loads_whole_and_its_figures_stand(demo_run, warehouse):
 
 
 def test_an_amount_in_yuan_under_a_wan_yuan_header_is_held_as_a_unit_error(demo_home_copy):
-    before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
+    before, total_before = fund_facts(demo_home_copy), home_indicator(demo_home_copy)
     assert before[CHALING_CIVIL] == Decimal("72115357.45")
     name = "湖南2017年资金更正（万元）.csv"
-    summary = _send(
+    summary = send_fund_form(
         demo_home_copy,
         name,
         [["2017", "430224", "茶陵县", "民政事业费", "中央", "72115357.45"]],  # the yuan figure, typed under 万元
-        header=[*HEADER[:-1], "金额（万元）"],
+        header=[*FUND_HEADER[:-1], "金额（万元）"],
     )
     assert summary["exit_code"] == 3 and summary["by_status"] == {"held": 1}
-    sid, status, _, message = _ledger(demo_home_copy, name)
+    sid, status, _, message = ledger_row(demo_home_copy, name)
     assert status == "held" and _code(demo_home_copy, name) == "held_unit_error"
     assert message.startswith("暂缓入库，待人工确认 [held_unit_error]：")
     assert (
@@ -58,58 +57,58 @@ def test_an_amount_in_yuan_under_a_wan_yuan_header_is_held_as_a_unit_error(demo_
     assert f"fupin approve {sid}" in message and f"fupin discard {sid}" in message
     assert summary["held"][0]["file_name"] == name
     # nothing of it published: the fact and the 23 counties' total are as they were
-    assert _facts(demo_home_copy) == before
-    assert _indicator(demo_home_copy) == total_before
-    assert _indicator(demo_home_copy, period="2015-2017") == pytest.approx(84.00e8, rel=5e-5)
+    assert fund_facts(demo_home_copy) == before
+    assert home_indicator(demo_home_copy) == total_before
+    assert home_indicator(demo_home_copy, period="2015-2017") == pytest.approx(84.00e8, rel=5e-5)
 
 
 def test_an_ordinary_correction_of_a_few_percent_is_applied(demo_home_copy):
-    before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
+    before, total_before = fund_facts(demo_home_copy), home_indicator(demo_home_copy)
     corrected = (before[CHALING_CIVIL] * Decimal("1.03")).quantize(Decimal("0.01"))  # +3%
-    summary = _send(
+    summary = send_fund_form(
         demo_home_copy, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", _yuan(corrected)]]
     )
     assert summary["exit_code"] == 0 and summary["by_status"] == {"loaded": 1} and summary["held"] == []
-    assert _facts(demo_home_copy)[CHALING_CIVIL] == corrected
-    assert _indicator(demo_home_copy) == pytest.approx(total_before + float(corrected - before[CHALING_CIVIL]))
+    assert fund_facts(demo_home_copy)[CHALING_CIVIL] == corrected
+    assert home_indicator(demo_home_copy) == pytest.approx(total_before + float(corrected - before[CHALING_CIVIL]))
 
 
 def test_a_fivefold_rise_is_held_then_applied_when_approved(demo_home_copy):
     from fupin.flows.rebuild import rebuild_warehouse
 
-    before, total_before = _facts(demo_home_copy), _indicator(demo_home_copy)
+    before, total_before = fund_facts(demo_home_copy), home_indicator(demo_home_copy)
     old = before[CHALING_CIVIL_PROVINCIAL]
     name = "湖南2017年资金补充.csv"
-    summary = _send(demo_home_copy, name, [["2017", "430224", "茶陵县", "民政事业费", "省级", _yuan(old * 5)]])
+    summary = send_fund_form(demo_home_copy, name, [["2017", "430224", "茶陵县", "民政事业费", "省级", _yuan(old * 5)]])
     assert summary["exit_code"] == 3 and summary["by_status"] == {"held": 1}
-    sid, status, _, message = _ledger(demo_home_copy, name)
+    sid, status, _, message = ledger_row(demo_home_copy, name)
     assert status == "held" and _code(demo_home_copy, name) == "held_rise"
     assert f"茶陵县（430224）民政事业费·省级金额将由 {old / 10000:,.2f}万元 增至 {old * 5 / 10000:,.2f}万元" in message
     assert "（为原来的 5.0 倍）" in message and "疑似" not in message
-    assert _facts(demo_home_copy) == before
+    assert fund_facts(demo_home_copy) == before
 
     approved = CliRunner().invoke(app, ["approve", sid, "--by", "张处长", "--home", str(demo_home_copy)])
     assert approved.exit_code == 0, approved.output
-    assert _ledger(demo_home_copy, name)[1] == "loaded"
-    assert _facts(demo_home_copy)[CHALING_CIVIL_PROVINCIAL] == old * 5
-    assert _indicator(demo_home_copy) == pytest.approx(total_before + float(old * 4), abs=0.005)
+    assert ledger_row(demo_home_copy, name)[1] == "loaded"
+    assert fund_facts(demo_home_copy)[CHALING_CIVIL_PROVINCIAL] == old * 5
+    assert home_indicator(demo_home_copy) == pytest.approx(total_before + float(old * 4), abs=0.005)
     # a rebuild replays the decision: nothing is held again, the warehouse comes out the same
     assert rebuild_warehouse(home=str(demo_home_copy), return_state=True).is_completed()
 
 
 def test_a_fall_by_a_factor_is_held_by_the_shrink_guard(demo_home_copy):
-    before = _facts(demo_home_copy)
+    before = fund_facts(demo_home_copy)
     old = before[CHALING_CIVIL]
     name = "湖南2017年资金更正（减）.csv"
-    _send(demo_home_copy, name, [["2017", "430224", "茶陵县", "民政事业费", "中央", _yuan(old / 4)]])
-    _, status, _, message = _ledger(demo_home_copy, name)
+    send_fund_form(demo_home_copy, name, [["2017", "430224", "茶陵县", "民政事业费", "中央", _yuan(old / 4)]])
+    _, status, _, message = ledger_row(demo_home_copy, name)
     assert status == "held" and _code(demo_home_copy, name) == "held_shrink_guard"
     assert "茶陵县（430224）民政事业费·中央金额将由 7,211.54万元 降至 1,802.88万元（为原来的 0.25 倍）" in message
-    assert _facts(demo_home_copy) == before
+    assert fund_facts(demo_home_copy) == before
 
 
 def test_a_new_year_loads_and_a_county_far_from_its_history_and_peers_is_held(demo_home_copy):
-    facts = _facts(demo_home_copy)
+    facts = fund_facts(demo_home_copy)
     hunan_2017 = {k: v for k, v in facts.items() if k[0].startswith("43") and k[1] == 2017 and k[2] == "civil_affairs"}
     levels = {"central": "中央", "provincial": "省级"}
     rows = [
@@ -117,35 +116,35 @@ def test_a_new_year_loads_and_a_county_far_from_its_history_and_peers_is_held(de
         for (county, _, _, level), value in sorted(hunan_2017.items())
         if county != "430225"
     ]
-    first = _send(demo_home_copy, "湖南2018年民政事业费.csv", rows)  # nothing published for 2018 yet
+    first = send_fund_form(demo_home_copy, "湖南2018年民政事业费.csv", rows)  # nothing published for 2018 yet
     assert first["by_status"] == {"loaded": 1} and first["held"] == []
 
     yanling = hunan_2017[("430225", 2017, "civil_affairs", "central")]
     name = "湖南2018年民政事业费补报.csv"
-    _send(demo_home_copy, name, [["2018", "430225", "炎陵县", "民政事业费", "中央", _yuan(yanling * 50)]])
-    _, status, _, message = _ledger(demo_home_copy, name)
+    send_fund_form(demo_home_copy, name, [["2018", "430225", "炎陵县", "民政事业费", "中央", _yuan(yanling * 50)]])
+    _, status, _, message = ledger_row(demo_home_copy, name)
     assert status == "held" and _code(demo_home_copy, name) == "held_outlier"
     assert "湖南省资金下达 2018年 炎陵县（430225）民政事业费·中央金额为 " in message
     assert "远离该县其他年度的中位数 " in message and "和本省其他 " in message and "超出 20 倍的范围" in message
-    assert ("430225", 2018, "civil_affairs", "central") not in _facts(demo_home_copy)
+    assert ("430225", 2018, "civil_affairs", "central") not in fund_facts(demo_home_copy)
 
 
 def test_a_small_new_value_loads_unless_it_is_as_small_as_a_unit_slip(demo_home_copy):
     """A county's share may be small for good reasons: only a value ÷10⁴ from its history and peers is held."""
-    facts = _facts(demo_home_copy)
+    facts = fund_facts(demo_home_copy)
     yanling = facts[("430225", 2017, "civil_affairs", "central")]
     small = "湖南2018年炎陵县民政事业费.csv"
-    _send(demo_home_copy, small, [["2018", "430225", "炎陵县", "民政事业费", "中央", _yuan(yanling / 50)]])
-    assert _ledger(demo_home_copy, small)[1] == "loaded"
-    assert facts.keys() < _facts(demo_home_copy).keys()
+    send_fund_form(demo_home_copy, small, [["2018", "430225", "炎陵县", "民政事业费", "中央", _yuan(yanling / 50)]])
+    assert ledger_row(demo_home_copy, small)[1] == "loaded"
+    assert facts.keys() < fund_facts(demo_home_copy).keys()
 
     chaling = facts[("430224", 2017, "civil_affairs", "central")]
     slip = "湖南2018年茶陵县民政事业费.csv"
-    _send(demo_home_copy, slip, [["2018", "430224", "茶陵县", "民政事业费", "中央", _yuan(chaling / 10_000)]])
-    _, status, _, message = _ledger(demo_home_copy, slip)
+    send_fund_form(demo_home_copy, slip, [["2018", "430224", "茶陵县", "民政事业费", "中央", _yuan(chaling / 10_000)]])
+    _, status, _, message = ledger_row(demo_home_copy, slip)
     assert status == "held" and _code(demo_home_copy, slip) == "held_unit_error"
     assert "约为万分之一" in message and "超出 5000 倍的范围" in message
-    assert ("430224", 2018, "civil_affairs", "central") not in _facts(demo_home_copy)
+    assert ("430224", 2018, "civil_affairs", "central") not in fund_facts(demo_home_copy)
 
 
 @pytest.mark.parametrize(

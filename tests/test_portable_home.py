@@ -16,7 +16,7 @@ from fupin.tasks.registry import GOOD_SCHEMA
 from typer.testing import CliRunner
 
 from fupin.cli import app
-from tests.conftest import open_warehouse
+from tests.helpers import open_warehouse
 
 HOUSEHOLDS = "select count(*) from core.fct_household"
 

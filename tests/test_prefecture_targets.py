@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.reference import area_prefectures, areas_file, resolve_target, resolve_target_pair
-from tests.conftest import indicator, open_warehouse
+from tests.helpers import indicator, open_warehouse
 
 MINISTRY = "00"
 TRAINING_HEADER = ["年度", "培训项目", "举办地区", "培训对象", "期数", "培训人数", "参训社会组织数", "状态"]

@@ -10,14 +10,14 @@ import subprocess
 import pytest
 
 from fupin.demo import write_demo
-from tests.test_safe_runs import FUPIN, _api_env
+from tests.helpers import FUPIN, api_env
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_fupin_run_on_the_demo_prints_a_line_per_file_and_a_short_summary(tmp_path):
     files = write_demo(tmp_path / "home" / "inbox")
     proc = subprocess.run(
-        [*FUPIN, "run", "--home", str(tmp_path / "home")], env=_api_env(), capture_output=True, text=True, timeout=300
+        [*FUPIN, "run", "--home", str(tmp_path / "home")], env=api_env(), capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
@@ -44,7 +44,7 @@ def test_progress_is_line_oriented_when_not_on_a_terminal_and_verbose(tmp_path):
     write_demo(tmp_path / "home" / "inbox")
     proc = subprocess.run(
         [*FUPIN, "run", "--verbose", "--home", str(tmp_path / "home")],
-        env=_api_env(),
+        env=api_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -64,7 +64,7 @@ def test_progress_is_a_live_table_on_a_terminal(tmp_path):
     main, child = pty.openpty()
     proc = subprocess.Popen(
         [*FUPIN, "run", "--home", str(tmp_path / "home")],
-        env=_api_env(COLUMNS="120"),
+        env=api_env(COLUMNS="120"),
         stdout=child,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

@@ -10,7 +10,7 @@ from fupin.flows.backfill import backfill
 from fupin.flows.nightly import summary_of
 from fupin.flows.rebuild import rebuild_warehouse
 
-from tests.conftest import indicator
+from tests.helpers import indicator, ledger_row, send_fund_form
 
 
 @pytest.fixture()
@@ -69,14 +69,12 @@ def test_backfill_reprocesses_one_province_and_year_from_the_archive(home):
 def test_rebuild_replays_corrections_held_approved_and_discarded_submissions(home):
     from fupin.flows.decide import approve, discard
 
-    from tests.test_corrections import _ledger, _send
-
     raw = next((home / "raw" / "43").glob("*.csv"))
-    _send(home, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "72215357.45"]])
-    _send(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
-    approve(submission_id=_ledger(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))
-    _send(home, "湖南2016年资金全量.csv", [["2016", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
-    discard(submission_id=_ledger(home, "湖南2016年资金全量.csv")[0], reason="误报", home=str(home))
+    send_fund_form(home, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "72215357.45"]])
+    send_fund_form(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
+    approve(submission_id=ledger_row(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))
+    send_fund_form(home, "湖南2016年资金全量.csv", [["2016", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
+    discard(submission_id=ledger_row(home, "湖南2016年资金全量.csv")[0], reason="误报", home=str(home))
     assert raw.exists()
     state = rebuild_warehouse(home=str(home), return_state=True)
     assert state.is_completed(), state.message
@@ -106,10 +104,8 @@ def test_a_damaged_warehouse_is_set_aside_and_rebuilt_by_the_next_run(home, wher
     from fupin.flows.decide import approve
     from fupin.flows.nightly import nightly
 
-    from tests.test_corrections import _ledger, _send
-
-    _send(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
-    approve(submission_id=_ledger(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))
+    send_fund_form(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
+    approve(submission_id=ledger_row(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         before = con.execute("select * from marts.indicators order by all").fetchall()
         changes = con.execute("select count(*) from marts.indicator_changes").fetchone()[0]

@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
-from tests.test_corrections import _ledger, _send
-from tests.test_safe_runs import _api_env
+from tests.helpers import api_env, ledger_row, send_fund_form
 
 FUPIN = [sys.executable, "-m", "fupin.cli"]
 NAME = "湖南省2017年民政资金全量.csv"
@@ -45,8 +44,8 @@ def _receipt(home: Path, sid: str) -> tuple[str, str]:
 
 def _held(home: Path, rows: list[list[str]]) -> str:
     """A full resubmission that shrinks Hunan's 2017 funds: held, its receipt says 暂缓入库."""
-    _send(home, NAME, rows)
-    sid, status, *_ = _ledger(home, NAME)
+    send_fund_form(home, NAME, rows)
+    sid, status, *_ = ledger_row(home, NAME)
     assert status == "held"
     assert "暂缓入库" in _receipt(home, sid)[0]
     return sid
@@ -67,13 +66,13 @@ def test_an_approval_killed_after_the_swap_leaves_a_stale_receipt_that_doctor_na
     sid = _held(demo_home_copy, hunan_rows[:3])
     killed = subprocess.run(
         [*FUPIN, "approve", sid, "--home", str(demo_home_copy)],
-        env=_api_env(FUPIN_KILL_AT="swap"),
+        env=api_env(FUPIN_KILL_AT="swap"),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert killed.returncode == -9, killed.stderr[-2000:]
-    assert _ledger(demo_home_copy, NAME)[1] == "loaded"  # the swap happened: the approval took effect
+    assert ledger_row(demo_home_copy, NAME)[1] == "loaded"  # the swap happened: the approval took effect
     assert "暂缓入库" in _receipt(demo_home_copy, sid)[0]  # … but the receipt still says it waits
 
     found = _doctor(demo_home_copy)
@@ -108,7 +107,7 @@ def test_doctor_fix_rewrites_a_stale_receipt_from_the_ledger(demo_home_copy, hun
 
 def test_a_held_submission_superseded_by_a_newer_one_gets_a_receipt_saying_so(demo_home_copy, hunan_rows):
     sid = _held(demo_home_copy, hunan_rows[:3])
-    _send(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_rows[:2])
+    send_fund_form(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_rows[:2])
     title, first = _receipt(demo_home_copy, sid)
     assert title.startswith(f"回执：{NAME}（已被更新的报送取代，")
     assert "[held_superseded]" in first and "原暂缓原因：暂缓入库" in first

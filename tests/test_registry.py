@@ -23,10 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
+from tests.helpers import ID_SHAPE
 
 KEY = b"test-key-0123456789abcdef"
-# an 18-character resident ID number not inside a longer hex or digit run (hashes are hex)
-ID_SHAPE = r"(?<![0-9a-fA-F])\d{6}(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX](?![0-9a-fA-F])"
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 

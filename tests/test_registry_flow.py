@@ -14,9 +14,7 @@ from fupin.flows.nightly import nightly, run_nightly
 from python_calamine import CalamineWorkbook
 
 from fupin.demo import write_demo
-from tests.conftest import open_warehouse
-from tests.test_pii_scan import prefect_database_texts, unescaped
-from tests.test_registry import ID_SHAPE
+from tests.helpers import ID_SHAPE, open_warehouse, prefect_database_texts, unescaped
 
 
 @pytest.fixture(scope="module")

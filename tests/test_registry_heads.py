@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from fupin.flows.nightly import nightly
 
-from tests.conftest import open_warehouse
-from tests.test_pii_scan import REGISTRY_HEADER, valid_id
+from tests.helpers import REGISTRY_HEADER, open_warehouse, valid_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 FORMS = FIXTURES / "forms"
 PARSE = FIXTURES / "parse"

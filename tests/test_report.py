@@ -16,18 +16,7 @@ from typer.testing import CliRunner
 from fupin.cli import app
 from fupin.core.config import Paths
 from fupin.export import figure_text
-
-CHROMIUM = Path("/usr/bin/chromium")
-# as root in a container: no sandbox; nothing that calls home
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.helpers import CHROMIUM, launch_chromium
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +109,6 @@ def _visible_text(page: str) -> str:
     return " ".join(parser.parts)
 
 
-def _launch(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
@@ -134,7 +119,7 @@ def test_report_renders_in_chromium(report, warehouse, tmp_path):
     errors: list[str] = []
     fetched: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = _launch(p)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

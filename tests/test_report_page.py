@@ -15,7 +15,7 @@ from fupin.tasks.report import report_path, run_date
 
 from fupin.core.config import Paths
 from fupin.export import figure_text
-from tests.test_report import CHROMIUM, _launch
+from tests.helpers import CHROMIUM, launch_chromium
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,7 +38,7 @@ def report(demo_run) -> Path:
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = _launch(p)
+        b = launch_chromium(p)
         try:
             yield b
         finally:

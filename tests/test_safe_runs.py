@@ -25,9 +25,8 @@ from fupin.flows.nightly import nightly, run_nightly
 
 from fupin.core.locking import run_lock
 from fupin.demo import write_demo
-from tests.conftest import indicator, open_warehouse
+from tests.helpers import FUPIN, api_env, copy_inbox, home_with_one_form, indicator, open_warehouse
 
-FUPIN = [sys.executable, "-m", "fupin.cli"]
 HUNAN_FUNDS = "湖南省罗霄山片区民政资金2015-2017.csv"
 
 
@@ -36,20 +35,6 @@ def demo_inbox(tmp_path_factory) -> Path:
     inbox = tmp_path_factory.mktemp("inbox")
     write_demo(inbox)
     return inbox
-
-
-def _copy_inbox(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
-
-
-def _api_env(**extra: str) -> dict[str, str]:
-    """Environment for a second process: the session's Prefect server, no telemetry."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    env.update(extra)
-    return env
 
 
 def _contents(home: Path) -> dict[str, list]:
@@ -78,18 +63,6 @@ def _contents(home: Path) -> dict[str, list]:
         con.close()
 
 
-def _home_with_one_form(
-    tmp_path: Path, demo_inbox: Path, name: str = "2015年罗霄山片区县民政资金下达情况表.xlsx"
-) -> tuple[Path, Path]:
-    """(inbox, home) after a run that loaded one of Jiangxi's demo files only (the 2015 fund form unless named)."""
-    inbox = tmp_path / "inbox"
-    (inbox / "jiangxi").mkdir(parents=True)
-    shutil.copy(demo_inbox / "jiangxi" / name, inbox / "jiangxi" / name)
-    home = tmp_path / "home"
-    nightly(inbox=str(inbox), home=str(home))
-    return inbox, home
-
-
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
 
@@ -100,7 +73,7 @@ def _digest(path: Path) -> str:
 @pytest.mark.usefixtures("prefect_harness")
 def test_same_content_under_another_name_is_a_duplicate_counted_once(tmp_path, demo_inbox):
     original = demo_inbox / "jiangxi" / "2016年罗霄山片区养老护理员培训.csv"
-    inbox, home = _home_with_one_form(tmp_path, demo_inbox, original.name)
+    inbox, home = home_with_one_form(tmp_path, demo_inbox, original.name)
     # the same bytes again, under another name and in another folder of the source
     shutil.copy(original, inbox / "jiangxi" / "培训（重报）.csv")
     (inbox / "jiangxi" / "resent").mkdir()
@@ -140,7 +113,7 @@ def _revise_hunan_funds(src: Path, dst: Path, years: set[str], factor: float) ->
 def test_revision_of_one_year_replaces_that_year_only_and_as_of_shows_the_past(tmp_path, demo_inbox):
     from fupin.warehouse.asof import connect_as_of
 
-    inbox = _copy_inbox(demo_inbox, tmp_path / "inbox")
+    inbox = copy_inbox(demo_inbox, tmp_path / "inbox")
     home = tmp_path / "home"
     nightly(inbox=str(inbox), home=str(home))
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
@@ -187,7 +160,7 @@ def test_revision_of_one_year_replaces_that_year_only_and_as_of_shows_the_past(t
 
 
 def test_indicators_as_of_on_the_command_line(demo_run):
-    env = _api_env()
+    env = api_env()
     past = subprocess.run(
         [*FUPIN, "indicators", "--json", "--as-of", "2018-10-30", "--home", str(demo_run["home"])],
         capture_output=True,
@@ -220,15 +193,15 @@ def clean_contents(prefect_harness, tmp_path_factory, demo_inbox) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["pull", "lake", "load", "marts"])
 def test_sigkill_at_any_stage_leaves_the_warehouse_as_it_was(tmp_path, demo_inbox, clean_contents, stage):
-    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
+    inbox, home = home_with_one_form(tmp_path, demo_inbox)
     before_file = _digest(home / "warehouse.duckdb")
     before = _contents(home)
 
     shutil.rmtree(inbox)
-    _copy_inbox(demo_inbox, inbox)
+    copy_inbox(demo_inbox, inbox)
     killed = subprocess.run(
         [*FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
-        env=_api_env(FUPIN_KILL_AT=stage),
+        env=api_env(FUPIN_KILL_AT=stage),
         capture_output=True,
         text=True,
         timeout=300,
@@ -242,7 +215,7 @@ def test_sigkill_at_any_stage_leaves_the_warehouse_as_it_was(tmp_path, demo_inbo
 
     rerun = subprocess.run(
         [*FUPIN, "run", "--inbox", str(inbox), "--home", str(home)],
-        env=_api_env(),
+        env=api_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -266,7 +239,7 @@ for line in sys.stdin:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tmp_path, demo_inbox):
-    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
+    inbox, home = home_with_one_form(tmp_path, demo_inbox)
     count = "select count(*) from meta.submissions\n"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(home / "warehouse.duckdb")],
@@ -281,7 +254,7 @@ def test_an_open_read_only_session_neither_blocks_the_run_nor_sees_half_of_it(tm
         assert json.loads(reader.stdout.readline()) == [[1]]
 
         shutil.rmtree(inbox)
-        _copy_inbox(demo_inbox, inbox)
+        copy_inbox(demo_inbox, inbox)
         summary = nightly(inbox=str(inbox), home=str(home), lock_wait_seconds=5)
         assert summary["received"] == 14 and summary["exit_code"] == 0
 
@@ -306,7 +279,7 @@ def test_a_second_run_waits_then_exits_with_a_clear_message(tmp_path, demo_inbox
         started = time.monotonic()
         second = subprocess.run(
             [*FUPIN, "run", "--inbox", str(demo_inbox), "--home", str(home), "--wait", "2"],
-            env=_api_env(),
+            env=api_env(),
             capture_output=True,
             text=True,
             timeout=300,
@@ -418,7 +391,7 @@ def test_http_source_that_times_out_fails_its_province_only(tmp_path, demo_inbox
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_read_write_session_held_open_elsewhere_does_not_fail_the_run(tmp_path, demo_inbox):
-    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
+    inbox, home = home_with_one_form(tmp_path, demo_inbox)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -432,7 +405,7 @@ def test_a_read_write_session_held_open_elsewhere_does_not_fail_the_run(tmp_path
     try:
         assert holder.stdout.readline().strip() == "ready"
         shutil.rmtree(inbox)
-        _copy_inbox(demo_inbox, inbox)
+        copy_inbox(demo_inbox, inbox)
         summary = nightly(inbox=str(inbox), home=str(home))
         assert summary["received"] == 14 and summary["exit_code"] == 0
     finally:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.demo import write_demo
-from tests.test_safe_runs import _copy_inbox, _home_with_one_form
+from tests.helpers import copy_inbox, home_with_one_form
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -53,12 +53,12 @@ def _answer(warehouse) -> int:
 
 
 def test_a_session_that_has_written_fails_the_run_naming_it_and_keeps_its_data(tmp_path, demo_inbox):
-    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
+    inbox, home = home_with_one_form(tmp_path, demo_inbox)
     warehouse = home / "warehouse.duckdb"
     analyst = _analyst(warehouse, "hold")
     try:
         shutil.rmtree(inbox)
-        _copy_inbox(demo_inbox, inbox)
+        copy_inbox(demo_inbox, inbox)
         result = CliRunner().invoke(app, ["run", "--inbox", str(inbox), "--home", str(home)])
         assert result.exit_code == 1
         assert f"PID {analyst.pid}" in result.output and "[warehouse_held]" in result.output
@@ -72,13 +72,13 @@ def test_a_session_that_has_written_fails_the_run_naming_it_and_keeps_its_data(t
 
 
 def test_a_wal_left_by_a_killed_session_is_replayed_not_lost(tmp_path, demo_inbox):
-    inbox, home = _home_with_one_form(tmp_path, demo_inbox)
+    inbox, home = home_with_one_form(tmp_path, demo_inbox)
     warehouse = home / "warehouse.duckdb"
     analyst = _analyst(warehouse, "die")
     analyst.wait(timeout=30)
     assert (home / "warehouse.duckdb.wal").exists()
     shutil.rmtree(inbox)
-    _copy_inbox(demo_inbox, inbox)
+    copy_inbox(demo_inbox, inbox)
     result = CliRunner().invoke(app, ["run", "--inbox", str(inbox), "--home", str(home)])
     assert result.exit_code == 0, result.output
     assert not (home / "warehouse.duckdb.wal").exists()

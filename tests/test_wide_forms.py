@@ -18,9 +18,7 @@ from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.helpers import level_of, map_header, vocabularies
 from fupin.tasks.parse import read_tables
 
-from tests.conftest import FIXTURES, indicator
-from tests.test_columns import row_by_row
-from tests.test_forms import process, rows_of
+from tests.helpers import FIXTURES, indicator, process, row_by_row, rows_of
 
 WIDE = FIXTURES / "wide"
 KEYS = ("_row", "county_code", "year", "fund_type", "fund_level", "amount_yuan")
