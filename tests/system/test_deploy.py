@@ -20,8 +20,9 @@ import httpx
 import pytest
 
 from fupin.demo import write_demo
+from tests.helpers import ROOT
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = ROOT
 BIN = Path(sys.executable).parent
 PREFECT = str(BIN / "prefect")
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

@@ -117,7 +117,7 @@ def test_four_levels_load_as_written(tmp_path):
 
 @pytest.mark.parametrize("path", sorted(WIDE.iterdir()), ids=lambda p: p.name)
 def test_columns_and_rows_agree_on_wide_forms(path: Path):
-    """The column fast path and the row path give the same records and rejections (as tests/test_columns.py)."""
+    """The column fast path and the row path give the same records and rejections (as tests/unit/test_columns.py)."""
     from fupin.tasks.normalise.helpers import detect_dataset, year_from_context
     from fupin.warehouse.contracts import contracts
 

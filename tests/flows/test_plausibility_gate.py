@@ -1,7 +1,7 @@
 """The plausibility gate: rises, falls, unit slips and outliers are held for a person; ordinary corrections load.
 
 Real runs of the nightly flow on a copy of the demo warehouse, under the session's Prefect test harness (as
-tests/test_corrections.py), and ``fupin approve`` through the CLI; the bounds come from the contracts.
+tests/system/test_corrections.py), and ``fupin approve`` through the CLI; the bounds come from the contracts.
 """
 
 from __future__ import annotations

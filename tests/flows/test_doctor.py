@@ -6,13 +6,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from tests.helpers import ROOT
 
 
 def doctor(home):
@@ -126,9 +126,7 @@ def test_every_reading_command_on_a_damaged_warehouse_says_one_line(home, comman
     target.write_bytes(bytes(data))
     monkeypatch.chdir(tmp_path)
     (home / "config").mkdir(exist_ok=True)  # `fupin status` reads the reporting calendar first
-    shutil.copyfile(
-        Path(__file__).parents[1] / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml"
-    )
+    shutil.copyfile(ROOT / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml")
     result = CliRunner().invoke(app, [*command, "--home", str(home)])
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]

@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 from fupin.cli import app
 from fupin.core.config import Paths
 from fupin.demo import write_demo
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.helpers import FIXTURES
 
 
 @pytest.fixture(scope="module")

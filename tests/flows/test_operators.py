@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-from pathlib import Path
 
 import pytest
 from fupin.flows.nightly import nightly, summary_of
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.demo import write_demo
+from tests.helpers import ROOT
 
 
 def _closed_port() -> int:
@@ -28,9 +28,7 @@ def morning(prefect_harness, tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp("morning")
     write_demo(home / "inbox")
     (home / "config").mkdir()
-    shutil.copy(
-        Path(__file__).parents[1] / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml"
-    )
+    shutil.copy(ROOT / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml")
     sources = home / "sources.yaml"
     sources.write_text(
         "sources:\n"
