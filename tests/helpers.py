@@ -21,12 +21,8 @@ from pathlib import Path
 import duckdb
 from fupin.flows.nightly import nightly
 from fupin.tasks.lake import write_lake
-from fupin.tasks.normalise import _SKIP_LABELS, _cell, _row_records, _RowError, rejection_of, submitted_headers
-from fupin.tasks.normalise.helpers import sheet_unit, year_from_context
-from fupin.tasks.normalise.values import is_missing
-from fupin.tasks.parse import ParsedTable
 from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
-from fupin.tasks.records import Outcome, Received, Rejection
+from fupin.tasks.records import Outcome, Received
 from fupin.tasks.staging import read_arrow
 
 from fupin.core.config import Paths
@@ -163,24 +159,6 @@ def process(path: Path, home: Path, province: str = "36") -> tuple[Outcome, dict
 
 def rows_of(datasets: dict, dataset: str, *keys: str) -> list[tuple]:
     return [tuple(r[k] for k in keys) for r in datasets[dataset]]
-
-
-def row_by_row(table: ParsedTable, province: str, dataset: str, hmap) -> tuple[list[dict], list[Rejection]]:
-    """The reference: every row through _row_records, as the normaliser read forms before columns."""
-    context_year = year_from_context(table.context, table.file_name)
-    records, rejections = [], []
-    for row, number in zip(table.rows, table.row_numbers, strict=True):
-        if any(label in (_cell(row, hmap.columns.get("county")) or "") for label in _SKIP_LABELS):
-            continue
-        if all(is_missing(_cell(row, i)) for i in range(len(row))):
-            continue
-        try:
-            found = _row_records(dataset, row, hmap, province, context_year, sheet_unit(table.context))
-        except _RowError as exc:
-            rejections.append(rejection_of(exc, number, dataset, submitted_headers(dataset, table.header, hmap)))
-            continue
-        records += [{**r, "_row": number} for r in found]
-    return records, rejections
 
 
 # ---------------------------------------------------------------- a second process: the CLI, Chromium

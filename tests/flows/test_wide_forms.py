@@ -9,16 +9,14 @@ from __future__ import annotations
 import csv
 import hashlib
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
 from fupin.flows.nightly import nightly
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.helpers import level_of, map_header, vocabularies
-from fupin.tasks.parse import read_tables
 
-from tests.helpers import FIXTURES, indicator, process, row_by_row, rows_of
+from tests.helpers import FIXTURES, indicator, process, rows_of
 
 WIDE = FIXTURES / "wide"
 KEYS = ("_row", "county_code", "year", "fund_type", "fund_level", "amount_yuan")
@@ -113,27 +111,6 @@ def test_four_levels_load_as_written(tmp_path):
         ("municipal", Decimal("70000.00")),
         ("county", Decimal("30000.00")),
     ]
-
-
-@pytest.mark.parametrize("path", sorted(WIDE.iterdir()), ids=lambda p: p.name)
-def test_columns_and_rows_agree_on_wide_forms(path: Path):
-    """The column fast path and the row path give the same records and rejections (as tests/unit/test_columns.py)."""
-    from fupin.tasks.normalise.helpers import detect_dataset, year_from_context
-    from fupin.warehouse.contracts import contracts
-
-    if path.suffix == ".json":
-        return
-    for table in read_tables(path):
-        result = normalise_table(table, "36")
-        if result.dataset is None:
-            continue
-        vocabs = vocabularies()
-        known = year_from_context(table.context, table.file_name) is not None
-        _, hmap, _, _ = detect_dataset(table.header, vocabs, {d: contracts()[d].required for d in vocabs}, known)
-        records, rejections = row_by_row(table, "36", result.dataset, hmap)
-        names = ["_row", *(c.name for c in contracts()[result.dataset].columns)]
-        assert result.rows == [{n: r.get(n) for n in names} for r in records]
-        assert result.rejections == rejections
 
 
 HEADER = ["年度", "行政区划代码", "县市区", "资金类别", "资金级别", "金额（元）"]
