@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 import fupin
 from fupin.cli import app
 from fupin.core.formatting import figure_text
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 # what an analyst may try on a read connection; each must fail and leave the warehouse file as it was
 WRITES = [
     "insert into meta.submissions select * from meta.submissions limit 1",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from pathlib import Path
 
 import pytest
 from fupin.tasks import gate
@@ -31,8 +30,8 @@ from fupin.core.messages import (
     said_of,
     say,
 )
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for folder in ("fupin", "tasks", "flows", "warehouse") for p in (ROOT / folder).rglob("*.py"))
 CATALOGUE_FILE = ROOT / "fupin" / "core" / "messages.py"
 BUILDERS = {"say", "message"}  # the functions that take a catalogue key first
