@@ -8,8 +8,8 @@ from typing import Any
 
 from fupin.tasks.artifacts import publish_artifacts
 from fupin.tasks.lake import write_lake
-from fupin.tasks.ledger import read_ledger
 from fupin.tasks.load import SHRINK_GUARD, load_warehouse
+from fupin.tasks.load.ledger import read_ledger
 from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
 from fupin.tasks.pull import pull_source
 from fupin.tasks.receipt import restore_receipts

@@ -16,38 +16,42 @@ from typing import Any
 
 import duckdb
 from fupin.tasks.records import Outcome, Received, Rejection
-from fupin.warehouse.migrations import is_current, migrate
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.relations import history_tables, ledger_tables, relation, relations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
+from fupin.core.messages import CODE_SQL
 from fupin.core.sql import dicts, quote_literal
 
-LEDGER_SQL = (
-    "select submission_id, province_code, dataset, file_name, source_path, sha256, "
-    "strftime(received_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as received_at, "
-    "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path, kind, "
-    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at, message_code "
-    "from meta.submissions order by received_at, submission_id"
-)
-MAPPINGS_SQL = (
-    "select submission_id, sheet, submitted_header, column_name, matched_by, source from meta.header_mappings"
-)
-MAPPING_KEYS = ("sheet", "submitted_header", "column_name", "matched_by", "source")
-# the tables a rebuilt warehouse must reproduce row for row
-COMPARED = {
-    "meta.submissions": "select * exclude (message, message_code) from meta.submissions",
-    "meta.rejections": "select * from meta.rejections",
-    "meta.decisions": "select * from meta.decisions",
-    "core.fct_fund_allocation": "select * from core.fct_fund_allocation",
-    "core.fct_poverty_status": "select * from core.fct_poverty_status",
-    "core.fct_social_org_project": "select * from core.fct_social_org_project",
-    "core.fct_training": "select * from core.fct_training",
-    "core.fct_household": "select * from core.fct_household",
-    "marts.indicators": "select * from marts.indicators",
+# what an older ledger (or its copy) lacks, read as a load would have written it; any other missing column reads null
+LEGACY_COLUMNS = {
+    ("meta.submissions", "message_code"): CODE_SQL.format("message"),
+    ("meta.header_mappings", "source"): "'header'",  # before sources were kept, every mapping came from a header
 }
+
+
+def ledger_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A select of a ledger table's declared columns (contracts/relations), timestamps as ISO text in UTC."""
+    present = {c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()}
+    columns = []
+    for c in relation(table).columns:
+        expr = c.name if c.name in present else LEGACY_COLUMNS.get((table, c.name), f"null::{c.type}")
+        if c.type == "timestamptz":
+            expr = f"strftime(({expr}) at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00')"
+        columns.append(f"{expr} as {c.name}")
+    return f"select {', '.join(columns)} from {table}"
+
+
+def compared() -> dict[str, str]:
+    """The tables a rebuilt warehouse must reproduce row for row, with the query that reads each: the declared
+    relations marked ``compare`` (the ledger, households), every dataset's current facts, the indicators."""
+    declared = {r.current.relation if r.current else r.relation: r.compared_sql() for r in relations().values()}
+    facts = {c.view: f"select * from {c.view}" for c in contracts().values()}
+    return {**{k: q for k, q in declared.items() if q}, **facts, "marts.indicators": "select * from marts.indicators"}
 
 
 @contextmanager
@@ -67,15 +71,10 @@ def read_only(warehouse: Path):
 
 
 # what only the warehouse knows beyond the lake: copied beside it as Parquet after every change
-# (<home>/ledger/<table>.parquet) so that a damaged warehouse can be rebuilt from the lake and these
-LEDGER_TABLES = (
-    "meta.submissions",
-    "meta.rejections",
-    "meta.decisions",
-    "meta.header_mappings",
-    "marts.indicator_changes",
-)
-HISTORY_TABLES = ("meta.decisions", "marts.indicator_changes")  # not derivable from the lake and the ledger
+# (<home>/ledger/<table>.parquet) so that a damaged warehouse can be rebuilt from the lake and these; the specs
+# marked ``ledger`` (and ``history``: not derivable from the lake and the ledger rows)
+LEDGER_TABLES = ledger_tables()
+HISTORY_TABLES = history_tables()
 
 
 def ledger_dir(paths: Paths) -> Path:
@@ -101,7 +100,7 @@ def export_ledger(paths: Paths) -> None:
     folder = ledger_dir(paths)
     folder.mkdir(mode=0o700, exist_ok=True)
     with read_only(paths.warehouse) as con:
-        for table in LEDGER_TABLES:
+        for table in ledger_tables():
             with atomic_write(folder / f"{table}.parquet") as tmp:
                 con.execute(f"copy (select * from {table}) to {quote_literal(tmp)} (format parquet)")
                 os.chmod(tmp, 0o600)
@@ -110,29 +109,18 @@ def export_ledger(paths: Paths) -> None:
 @contextmanager
 def ledger_connection(paths: Paths, copies: bool = False):
     """meta.* (and the change log) from the warehouse, or from the ledger copies when ``copies`` is asked for
-    or the warehouse is missing or damaged; in the current shape either way (warehouse/migrations.py): an
-    older warehouse is read from a migrated copy, and the copies are migrated in memory."""
+    or the warehouse is missing or damaged."""
     if not copies and paths.warehouse.exists() and not damaged(paths.warehouse):
         with read_only(paths.warehouse) as con:
-            current = is_current(con)
-            if current:
-                yield con
-        if not current:
-            with tempfile.TemporaryDirectory(dir=paths.home) as tmp:
-                older = Path(tmp) / paths.warehouse.name
-                shutil.copyfile(paths.warehouse, older)
-                with duckdb.connect(str(older)) as con:
-                    migrate(con)
-                    yield con
+            yield con
         return
     with duckdb.connect() as con:
-        con.execute("create schema meta")
-        con.execute("create schema marts")
-        for table in LEDGER_TABLES:
+        for schema in sorted({table.split(".")[0] for table in ledger_tables()}):
+            con.execute(f"create schema {schema}")
+        for table in ledger_tables():
             copy = ledger_dir(paths) / f"{table}.parquet"
             if copy.exists():
-                con.execute(f"create table {table} as select * from read_parquet({quote_literal(copy)})")
-        migrate(con)  # copies carry no version: the steps are idempotent on a current shape
+                con.execute(f"create view {table} as select * from read_parquet({quote_literal(copy)})")
         yield con
 
 
@@ -140,7 +128,7 @@ def ledger_rows(paths: Paths) -> list[dict[str, Any]]:
     """meta.submissions as dicts, in arrival order."""
     with ledger_connection(paths) as con:
         try:
-            cur = con.execute(LEDGER_SQL)
+            cur = con.execute(f"{ledger_select(con, 'meta.submissions')} order by received_at, submission_id")
         except duckdb.CatalogException:  # no warehouse and no ledger copy yet
             return []
         return dicts(cur)
@@ -215,12 +203,11 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
         for sid, *rest in found:
             if only is None or sid in only:
                 rejections.setdefault(sid, []).append(Rejection(*rest))
-        try:
-            mapped_rows = con.execute(MAPPINGS_SQL).fetchall()
-        except duckdb.CatalogException:  # no warehouse and no ledger copy yet
-            mapped_rows = []
-        for sid, *mapped in mapped_rows:
-            mappings.setdefault(sid, []).append(dict(zip(MAPPING_KEYS, mapped, strict=True)))
+        try:  # a warehouse from before header mappings were kept has none to give
+            for mapped in dicts(con.execute(ledger_select(con, "meta.header_mappings"))):
+                mappings.setdefault(mapped.pop("submission_id"), []).append(mapped)
+        except duckdb.CatalogException:
+            pass
     outcomes = []
     for r in ledger_rows(paths):
         if only is not None and r["submission_id"] not in only:
@@ -244,6 +231,7 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
                 rows_loaded=r["rows_loaded"],
                 rows_rejected=r["rows_rejected"],
                 message=r["message"],
+                message_code=r["message_code"],
                 lake_files=lake_files.get(r["submission_id"], []),
                 rejections=rejections.get(r["submission_id"], []),
                 kind=r["kind"] or "correction",
@@ -269,10 +257,10 @@ def carry_over_history(paths: Paths, rebuilt: Path, copies: bool = False) -> Non
     warehouse: from the current warehouse, or from the ledger copies (``copies``, or when it is damaged)."""
     history = {}
     with ledger_connection(paths, copies=copies) as source:
-        for table in HISTORY_TABLES:
+        for table in history_tables():
             try:
                 history[table] = source.sql(f"select * from {table}").to_arrow_table()
-            except duckdb.CatalogException:  # no copy of it
+            except duckdb.CatalogException:
                 continue
     write_history(rebuilt, history)
 
@@ -295,7 +283,7 @@ def compare_warehouses(current: Path, rebuilt: Path) -> dict[str, dict[str, int]
         search_home(con, current.parent)  # both list the home's lake files by the same relative paths
         con.execute(f"attach {quote_literal(rebuilt)} as rebuilt (read_only)")
         con.execute(f"attach {quote_literal(current)} as current (read_only)")
-        for table, query in COMPARED.items():
+        for table, query in compared().items():
             a = query.replace(" from ", " from current.", 1)
             b = query.replace(" from ", " from rebuilt.", 1)
             only_current = con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]

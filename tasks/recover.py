@@ -11,18 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from fupin.tasks.archive import (
-    HISTORY_TABLES,
-    damaged,
-    export_ledger,
-    ledger_dir,
-    ledger_outcome_records,
-    write_history,
-)
+from fupin.tasks.archive import damaged, export_ledger, ledger_dir, ledger_outcome_records, write_history
 from fupin.tasks.load import load_warehouse
+from fupin.warehouse.relations import history_tables
 from prefect import get_run_logger
 
 from fupin.core.config import Paths
+from fupin.core.messages import say
 from fupin.core.sql import quote_literal
 
 
@@ -39,8 +34,7 @@ def recover_warehouse(paths: Paths) -> str | None:
             return None
         if not copies.exists():
             raise RuntimeError(
-                f"仓库 {paths.warehouse} 无法读取（{why}），且没有台账副本（{ledger_dir(paths)}）可供重建："
-                "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]"
+                say("warehouse_unrecoverable", warehouse=paths.warehouse, why=why, ledger=ledger_dir(paths))
             )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{stamp}")
@@ -57,7 +51,7 @@ def recover_warehouse(paths: Paths) -> str | None:
     # decisions and published changes live only in the copies: kept aside, since the rebuild rewrites the copies
     history = {
         table: duckdb.sql(f"select * from read_parquet({quote_literal(copy)})").to_arrow_table()
-        for table in HISTORY_TABLES
+        for table in history_tables()
         if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
     }
     outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
@@ -65,6 +59,6 @@ def recover_warehouse(paths: Paths) -> str | None:
     write_history(paths.warehouse, history)
     export_ledger(paths)
     shutil.rmtree(staging, ignore_errors=True)
-    done = f"{what}，已从湖和台账副本重建（{len(outcomes)} 份报送） [warehouse_rebuilt]"
+    done = say("warehouse_rebuilt", what=what, count=len(outcomes))
     get_run_logger().warning(done)
     return done

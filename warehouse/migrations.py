@@ -25,8 +25,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 import duckdb
 from fupin.warehouse.contracts import contracts
+from fupin.warehouse.relations import of_build, relation
 
-from fupin.core.messages import CODE_SQL
+from fupin.core.messages import CODE_SQL, message, render
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,6 @@ log = logging.getLogger(__name__)
 LEGACY_ABSOLUTE = r"^.*/(lake/[^/]+/province=[^/]+/year=[^/]+/[^/]+)$"
 
 SCHEMAS = ("meta", "core", "marts")
-VERSION_DDL = """
-create table if not exists meta.schema_version (version integer not null, applied_at timestamptz not null,
-    fupin_version varchar);
-comment on table meta.schema_version is 'One row: the schema version of this warehouse''s tables
-(fupin/warehouse/migrations.py), when it was reached and by which fupin.';
-comment on column meta.schema_version.version is 'Number of the last migration step applied; a new warehouse
-is created at the current one.';
-comment on column meta.schema_version.applied_at is 'When the warehouse reached this version (UTC).';
-comment on column meta.schema_version.fupin_version is 'Version of the fupin package that brought it there.';
-""".replace("\n(", " (").replace("\nis ", " is ")
 
 
 class SchemaTooNew(RuntimeError):
@@ -115,9 +106,15 @@ CURRENT = MIGRATIONS[-1].number
 
 
 def evolve(con: duckdb.DuckDBPyConnection) -> None:
-    """Additive changes that need no step: a column a contract gained is added to its existing history table
-    (null in older rows), and one the contract made nullable loses NOT NULL (county_code, once prefectures
-    could be targeted). Run at every migration, so adding a column is an edit of the contract alone."""
+    """Additive changes that need no step: a column a relation spec or contract gained is added to its existing
+    table (its default, or null, in older rows), and one a contract made nullable loses NOT NULL (county_code, once
+    prefectures could be targeted). Run at every migration: adding a column is an edit of its spec alone."""
+    for spec in of_build("table"):
+        present = _columns(con, *spec.relation.split("."))
+        for c in spec.columns if present else ():
+            if c.name not in present:
+                default = "" if c.default is None else f" default {c.default}"
+                con.execute(f"alter table {spec.relation} add column {c.name} {c.type}{default}")
     for contract in contracts().values():
         schema, table = contract.table.split(".")
         present = _columns(con, schema, table)
@@ -146,11 +143,9 @@ def refuse_newer(found: int | None) -> None:
     """Raise ``SchemaTooNew`` (Chinese, with its code; English in the log) for a version above ``CURRENT``."""
     if found is None or found <= CURRENT:
         return
-    log.error("the warehouse has schema version %s, newer than this code's %s: left unchanged", found, CURRENT)
-    raise SchemaTooNew(
-        f"仓库的结构版本为 {found}，比本程序支持的 {CURRENT} 新（由更新版本的 fupin 写入）："
-        "本次未改动仓库；请升级 fupin 后重新运行 [schema_too_new]"
-    )
+    refused = message("schema_too_new", found=found, current=CURRENT)
+    log.error(render(refused, "en"))
+    raise SchemaTooNew(render(refused))
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int] | None:
@@ -177,7 +172,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int] | None:
 def stamp(con: duckdb.DuckDBPyConnection, number: int = CURRENT) -> None:
     """Record that the warehouse's tables have version ``number`` (one row, replaced)."""
     con.execute("create schema if not exists meta")
-    con.execute(VERSION_DDL)
+    con.execute(relation("meta.schema_version").create_sql())  # declared in contracts/relations/
     con.execute("delete from meta.schema_version")
     con.execute("insert into meta.schema_version values (?, now(), ?)", [number, _fupin_version()])
 
