@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from fupin.core.messages import codes_in, say
+
 app = typer.Typer(
     help="fupin: provincial poverty-alleviation submissions → Parquet lake → DuckDB warehouse → indicators.",
     no_args_is_help=True,
@@ -57,17 +59,17 @@ def _warehouse(home: Path | None) -> Path:
     return path
 
 
-def _connect(home: Path | None):
-    """The analysts' sandbox (fupin.core.readonly): the warehouse and its lake readable, nothing else."""
+def _connect(home: Path | None, as_of=None):
+    """The analysts' sandbox (fupin.warehouse.read): the warehouse and its lake readable, nothing else."""
     import duckdb
 
-    from fupin.core.readonly import connect_readonly
+    from fupin.warehouse import read
 
     path = _warehouse(home)
     try:
-        return connect_readonly(path)
+        return read.connect(path, as_of)
     except duckdb.Error as exc:
-        _fail(f"仓库无法打开 [warehouse_unreadable]: {path}: {str(exc).splitlines()[0]}")
+        _fail(say("warehouse_unreadable", path=path, error=str(exc).splitlines()[0]))
 
 
 @app.command()
@@ -255,10 +257,11 @@ def _print_headline(con) -> None:
     from rich.console import Console
 
     from fupin.core.formatting import figure_text
+    from fupin.warehouse import read
 
-    definitions = con.execute("select indicator, name, unit_name from core.indicator_definition").fetchall()
-    labels = {i: name for i, name, _ in definitions}
-    unit_names = {i: unit_name for i, _, unit_name in definitions}
+    definitions = read.indicator_definitions(con)
+    labels = {d["indicator"]: d["name"] for d in definitions}
+    unit_names = {d["indicator"]: d["unit_name"] for d in definitions}
     areas: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
     for r in _indicator_rows(con, "headline"):
         if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():
@@ -275,32 +278,12 @@ def _print_headline(con) -> None:
     console.print("全部指标：fupin indicators（每个县：--all）")
 
 
-_SCOPES = {
-    "all": "true",
-    # areas, area parts and the Ministry's designated counties
-    "areas": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
-    "where area_code in (select area_code from core.area where show_counties)))",
-}
-
-
 def _indicator_rows(con, scope: str) -> list[dict[str, Any]]:
-    from fupin.core.sql import dicts
+    """'headline' (marts.headline: shared with the report and the artifact), 'areas' (areas, area parts and the
+    Ministry's designated counties) or 'all' (every county too)."""
+    from fupin.warehouse import read
 
-    if scope == "headline":  # one definition of the headline rows, shared with the report and the artifact
-        return dicts(
-            con.execute(
-                "select indicator, scope_code, scope_name, period, value, unit, definition from marts.headline "
-                "order by ordinal, scope_code, period"
-            )
-        )
-    return dicts(
-        con.execute(
-            "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county from marts.indicators) "
-            "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
-            f"from i join core.indicator_definition as d using (indicator) where {_SCOPES[scope]} "
-            "order by d.ordinal, i.scope_code, i.period"
-        )
-    )
+    return read.headline(con) if scope == "headline" else read.indicators(con, counties=scope == "all")
 
 
 def _print_indicators(rows: list[dict[str, Any]], title: str = "指标（marts.indicators）") -> None:
@@ -347,21 +330,21 @@ def indicators(
         return
     scope = "all" if everything else "headline" if headline else "areas"
     if as_of:
-        from fupin.warehouse.asof import connect_as_of, parse_moment
+        from fupin.warehouse import read
 
         try:
-            moment = parse_moment(as_of)
+            moment = read.moment_of(as_of)
         except ValueError as exc:
             _fail(str(exc))
         with _connect(home) as con:
-            first = con.execute("select min(received_at) from meta.submissions").fetchone()[0]
+            first = read.first_received(con)
         if first is None or moment <= first:
             earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {_shanghai_day(first)}"
-            typer.echo(f"{as_of} 时尚无已发布的指标：{earliest} [before_first_submission]", err=as_json)
+            typer.echo(say("before_first_submission", as_of=as_of, earliest=earliest), err=as_json)
             if as_json:
                 typer.echo("[]")
             return
-        with connect_as_of(_warehouse(home), moment) as con:
+        with _connect(home, moment) as con:
             rows = _indicator_rows(con, scope)
     else:
         with _connect(home) as con:
@@ -392,21 +375,10 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             moment = parse_moment(since) - timedelta(days=1)  # parse_moment gives the end of that day
         except ValueError as exc:
             _fail(str(exc).replace("--as-of", "--since"))
-    from fupin.core.sql import dicts
+    from fupin.warehouse import read
 
     with _connect(home) as con:
-        cur = con.execute(
-            "select changed_at, indicator, indicator_name, scope_code, scope_name, period, value_before, "
-            "value_after, unit, submissions from marts.indicator_changes where value_before is not null "
-            "and (? is null or changed_at >= ?) order by changed_at, indicator, scope_code, period",
-            [moment, moment],
-        )
-        rows = dicts(cur)
-        first = con.execute(
-            "select count(*) from marts.indicator_changes "
-            "where value_before is null and (? is null or changed_at >= ?)",
-            [moment, moment],
-        ).fetchone()[0]
+        rows, first = read.indicator_changes(con, moment)
     if as_json:
         from fupin.core.formatting import json_value
 
@@ -474,7 +446,7 @@ def status(
 
     paths = _paths(home)
     if not calendar_file(paths).exists():
-        _fail(f"没有报送日历 {calendar_file(paths)}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]")
+        _fail(say("no_calendar", file=calendar_file(paths)))
     from fupin.core.config import ConfigError
 
     try:
@@ -537,7 +509,7 @@ def discard(
 ) -> None:
     """Close a held submission without applying it; the published figures stay as they are."""
     if not reason.strip():
-        _fail("放弃一份待确认的报送须说明原因（--reason） [reason_required]")
+        _fail(say("reason_required"))
     _decide("discard", submission_id, home, reason=reason, by=by)
 
 
@@ -582,7 +554,6 @@ def submissions(
     home: HomeOption = None,
 ) -> None:
     """The submission ledger, or one submission's rejected rows and how its headers were read (in Chinese)."""
-    import duckdb
     from rich.console import Console
     from rich.table import Table
 
@@ -590,30 +561,21 @@ def submissions(
     from fupin.tasks.receipt import STATUS_LABELS, column_namer
     from fupin.tasks.records import Outcome, Rejection
     from fupin.tasks.summary import run_records
+    from fupin.warehouse import read
     from fupin.warehouse.labels import label
 
     console = Console(width=160)
     with _connect(home) as con:
         if submission_id:
-            found = con.execute(
-                "select file_name, status, message from meta.submissions where submission_id = ?", [submission_id]
-            ).fetchone()
+            one = read.submission(con, submission_id)
+            found = (one["file_name"], one["status"], one["message"]) if one else None
             if not found:
-                _fail(f"没有编号为 {submission_id} 的报送 [unknown_submission]")
+                _fail(say("unknown_submission", id=submission_id))
             status = STATUS_LABELS.get(found[1], found[1])
             console.print(_text(f"{submission_id}  {found[0]}  {status}  {found[2] or ''}"))
-            query = "select sheet, submitted_header, column_name, matched_by, {} from meta.header_mappings "
-            try:
-                mapped = con.execute(query.format("source") + "where submission_id = ?", [submission_id]).fetchall()
-            except duckdb.BinderException:  # a warehouse from before sources were kept: all read from headers
-                mapped = con.execute(query.format("'header'") + "where submission_id = ?", [submission_id]).fetchall()
-            except duckdb.CatalogException:  # a warehouse from before header mappings were kept
-                mapped = None
-            rejected = con.execute(
-                "select row_number, field, value, reason, reason_code from meta.rejections "
-                "where submission_id = ? order by row_number nulls first",
-                [submission_id],
-            ).fetchall()
+            found_mappings = read.header_mappings(con, submission_id)  # None: kept only by newer warehouses
+            mapped = None if found_mappings is None else [tuple(m.values()) for m in found_mappings]
+            rejected = [tuple(r.values()) for r in read.rejections(con, submission_id)]
             outcome = Outcome(submission_id, "", found[0], "", "", rejections=[Rejection(*r) for r in rejected])
             outcome.header_mapping = [
                 {"column_name": m[2], "submitted_header": m[1], "matched_by": m[3]} for m in mapped or []
@@ -645,10 +607,7 @@ def submissions(
                     table.add_row(*[_text(v) for v in r])
                 console.print(table)
             return
-        rows = con.execute(
-            "select submission_id, province_code, file_name, dataset, status, rows_total, rows_loaded, "
-            "rows_rejected, message from meta.submissions order by province_code, received_at, file_name"
-        ).fetchall()
+        rows = [tuple(r.values()) for r in read.submissions(con)]
     table = Table(title="报送台账", title_justify="left")
     for col in ("编号", "省份", "文件", "数据集", "状态", "读取行数", "入库行数", "退回行数", "说明"):
         table.add_column(col, overflow="fold")
@@ -668,7 +627,7 @@ def submissions(
     records = run_records(_paths(home))
     failed = (records[-1][1].get("failures") or {}) if records else {}
     for code, reason in sorted(failed.items()):
-        if "[pii_key_missing]" in reason:
+        if "pii_key_missing" in codes_in(reason):
             console.print(_text(f"等待密钥（尚未入台账）：{names.get(code, code)} {reason.splitlines()[0]}"))
 
 
@@ -764,7 +723,7 @@ def docs(
     from fupin.docs import LANGUAGES, write_docs
 
     if lang not in LANGUAGES:
-        _fail(f"--lang 只能是 {' 或 '.join(LANGUAGES)}（收到 {lang}） [unknown_language]")
+        _fail(say("unknown_language", languages=" 或 ".join(LANGUAGES), lang=lang))
     paths = _paths(home)
     _connect(home).close()  # one line, not a traceback, when the warehouse does not open
     for written in write_docs(paths.warehouse, out or paths.home / "docs", lang):
@@ -810,12 +769,12 @@ def doctor(
             for line in fix_home(_paths(home)):
                 typer.echo(line)
         except RunLocked:
-            _fail("有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]")
+            _fail(say("run_in_progress"))
     findings = check_home(_paths(home))
     for finding in findings:
         typer.echo(finding.line())
     if not findings:
-        typer.echo("一切正常 [ok]")
+        typer.echo(say("ok"))
     raise typer.Exit(1 if any(f.level == ERROR for f in findings) else 0)
 
 

@@ -17,8 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-# an absolute lake path as older warehouses stored it → the part from the home's lake folder on
-LEGACY_ABSOLUTE = r"^.*/(lake/[^/]+/province=[^/]+/year=[^/]+/[^/]+)$"
+from fupin.core.messages import say
 
 
 def home_of(con: duckdb.DuckDBPyConnection) -> Path:
@@ -54,8 +53,8 @@ def lake_home(lake_file: str | Path) -> Path:
 
 
 def in_home(stored: str, home: Path) -> Path:
-    """The file a stored path names in ``home`` (older warehouses stored absolute paths: kept as they are)."""
-    return Path(stored) if Path(stored).is_absolute() else Path(home) / stored
+    """The file a stored path names in ``home``."""
+    return Path(home) / stored
 
 
 # what fupin creates in a home may hold personal data (raw archive, lake, staging, receipts, reports,
@@ -109,7 +108,4 @@ def unwritable(home: Path) -> tuple[Path, str] | None:
 
 
 def _not_writable(path: Path, why: str) -> str:
-    return (
-        f"数据目录不可写：{path}（{why}）。运行要写入原始档案、湖和仓库：用 chmod u+w 恢复写权限，"
-        "或用 --home 指定一个可写的目录；只读的目录仍可用 fupin query / fupin indicators 查询 [home_not_writable]"
-    )
+    return say("home_not_writable", path=path, why=why)
