@@ -1,0 +1,34 @@
+"""`fupin doctor`: checks a home and says what to do, one Chinese line per finding (--fix repairs first)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fupin.cli.app import HomeOption, fail, paths
+
+
+def doctor(
+    home: HomeOption = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="First repair what needs no judgement: receipts rewritten from the ledger.")
+    ] = False,
+) -> None:
+    """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions, receipts."""
+    # lazy: the checks read the warehouse through the pipeline's modules (DuckDB, Prefect), not for --help
+    from fupin.core.locking import RunLocked
+    from fupin.doctor import ERROR, check_home, fix_home
+
+    if fix:
+        try:
+            for line in fix_home(paths(home)):
+                typer.echo(line)
+        except RunLocked:
+            fail("有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]")
+    findings = check_home(paths(home))
+    for finding in findings:
+        typer.echo(finding.line())
+    if not findings:
+        typer.echo("一切正常 [ok]")
+    raise typer.Exit(1 if any(f.level == ERROR for f in findings) else 0)
