@@ -45,7 +45,8 @@ def run(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    from fupin.ephemeral import start_server_early  # lazy: imports Prefect (~1 s), which --help must not pay
+    # lazy: Prefect reads the settings above when imported, and --help must not pay for it (~1 s)
+    from fupin.ephemeral import start_server_early
 
     server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
     # lazy, and after the server's start: the flow imports Prefect, pandas and the pipeline (~5 s), which

@@ -17,6 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
+from fupin.core.config import ConfigError
+
 # an absolute lake path as older warehouses stored it → the part from the home's lake folder on
 LEGACY_ABSOLUTE = r"^.*/(lake/[^/]+/province=[^/]+/year=[^/]+/[^/]+)$"
 
@@ -75,8 +77,6 @@ def private_home(home: Path) -> Path:
     itself is set to 0700, which closes whatever an older version left readable inside it. A home that
     cannot be written (a read-only mount, ``chmod -w``) is a ``ConfigError`` with one line saying what to do.
     """
-    from fupin.core.config import ConfigError
-
     os.umask(PRIVATE_UMASK)
     home = Path(home)
     try:
