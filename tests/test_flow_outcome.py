@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import fupin.flows.nightly
 import pytest
 from fupin.flows.nightly import nightly, summary_of
 from fupin.tasks.summary import create_runs_view
@@ -58,7 +59,8 @@ def test_a_failed_province_fails_the_flow_run_and_the_others_load(tmp_path, demo
 @pytest.mark.usefixtures("prefect_harness")
 def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_path, demo_inbox, monkeypatch):
     sources = one_province_missing(tmp_path, demo_inbox)
-    monkeypatch.setattr(nightly, "run_nightly", functools.partial(nightly.run_nightly, pull_retries=0))
+    flow_module = fupin.flows.nightly  # the module, whose run_nightly `fupin run` imports when it runs
+    monkeypatch.setattr(flow_module, "run_nightly", functools.partial(flow_module.run_nightly, pull_retries=0))
     result = CliRunner().invoke(app, ["run", "--sources", str(sources), "--home", str(tmp_path / "home")])
     assert result.exit_code == 1, result.output
     assert "failed 湖南省 43: " in result.output and "no-such-folder" in result.output
