@@ -152,7 +152,8 @@ def test_an_import_inside_a_function_is_found(tmp_path):
     )
     (tmp_path / "fupin" / "cli").mkdir()
     (tmp_path / "fupin" / "cli" / "c.py").write_text(
-        "def c():\n    # lazy: DuckDB only when it runs\n    import duckdb\n\n    import csv\n    x = 1\n    import pandas\n",
+        "def c():\n    # lazy: DuckDB only when it runs\n    import duckdb\n\n    import csv\n"
+        "    x = 1\n    import pandas\n",
         encoding="utf-8",
     )
     assert _offenders(tmp_path) == [
