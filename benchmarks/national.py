@@ -112,7 +112,7 @@ def write_province(folder: Path, province: str, seed: int) -> int:
         )
         r = 0
         # a project's funds move from year to year by up to 30%, as real ones do: wider swings are the
-        # plausibility gate's to hold (tests/test_plausibility_gate.py), not the nightly's normal path
+        # plausibility gate's to hold (tests/flows/test_plausibility_gate.py), not the nightly's normal path
         base = rng.integers(10, 50_000, (len(places), 3)) / 10
         for year in YEARS:
             for p, (code, name) in enumerate(places):

@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger
 
 from fupin.core.config import Paths
 from fupin.core.locking import run_lock
+from fupin.core.messages import say
 
 
 class DecisionError(ValueError):
@@ -35,13 +36,12 @@ def held_outcome(paths: Paths, submission_id: str) -> Outcome:
     """The held submission as an outcome ready to load again; DecisionError when it is not held."""
     found = ledger_outcome_records(paths, only={submission_id})
     if not found:
-        raise DecisionError(f"没有编号为 {submission_id} 的报送 [submission_not_found]")
+        raise DecisionError(say("submission_not_found", id=submission_id))
     outcome = found[0]
     if outcome.status != "held":
         why = f"：{outcome.message}" if outcome.message and outcome.status == "superseded" else ""
         raise DecisionError(
-            f"报送 {submission_id}（{outcome.file_name}）的状态是 {outcome.status}，不是待确认（held），"
-            f"无需也不能再确认或放弃{why} [submission_not_held]"
+            say("submission_not_held", id=submission_id, name=outcome.file_name, status=outcome.status, why=why)
         )
     return outcome
 
@@ -76,7 +76,8 @@ def approve(
         who = decider(by)
         outcome.status = "partially_loaded" if outcome.rows_rejected else "loaded"
         outcome.applied_at, outcome.approved = now, True
-        outcome.message = f"已由 {who} 确认入库 [approved]；原暂缓原因：{outcome.message or ''}"
+        outcome.message = say("approved", who=who, earlier=outcome.message or "")
+        outcome.message_code = "approved"
         return _decide(
             paths,
             outcome,
@@ -94,14 +95,15 @@ def discard(
 ) -> dict[str, Any]:
     """Close a held submission without applying it; the published figures stay as they are."""
     if not reason.strip():
-        raise DecisionError("放弃一份待确认的报送须说明原因（--reason） [reason_required]")
+        raise DecisionError(say("reason_required"))
     paths = Paths.from_home(home)
     with run_lock(paths.lock, lock_wait_seconds):
         outcome = held_outcome(paths, submission_id)
         now = datetime.now(UTC).isoformat(timespec="microseconds")
         who = decider(by)
         outcome.status = "discarded"
-        outcome.message = f"已由 {who} 放弃，未入库 [discarded]：{reason.strip()}；原暂缓原因：{outcome.message or ''}"
+        outcome.message = say("discarded", who=who, reason=reason.strip(), earlier=outcome.message or "")
+        outcome.message_code = "discarded"
         return _decide(
             paths,
             outcome,

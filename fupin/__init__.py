@@ -1,0 +1,30 @@
+"""fupin: provincial poverty-alleviation submissions → Parquet lake → DuckDB warehouse → indicators.
+
+The Python entry points for an analyst (README, "Reading the warehouse from Python"):
+
+- ``fupin.connect(home=None, as_of=None)``: a read-only DuckDB connection to the home's warehouse
+  (``fupin.warehouse.read.connect``); it reads the warehouse and its lake, writes nothing.
+- ``fupin.indicators(home=None, as_of=None)``: every row of ``marts.indicators`` as a list of dicts
+  (indicator, scope_code, scope_name, period, value, unit, definition; value a ``Decimal`` in yuan,
+  fractions or counts); with ``as_of`` (``'2018-10-30'``, a date or a datetime) as published then.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fupin.api import connect, indicators
+
+__all__ = ["connect", "indicators"]
+
+
+# Lazy: this module runs first for every `fupin.…` import — each CLI command, each Prefect task worker,
+# `fupin.core` modules that load nothing heavy — so the read API (duckdb, pyarrow, the warehouse floor)
+# is imported only when `fupin.connect` or `fupin.indicators` is first used (PEP 562).
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from fupin import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'fupin' has no attribute {name!r}")

@@ -17,8 +17,11 @@ import duckdb
 import jinja2
 import markupsafe
 
-from fupin.core.readonly import connect_readonly
+from fupin.core.messages import catalogue_rows
+from fupin.warehouse import read
+from fupin.warehouse.build import marts
 from fupin.warehouse.comments import column_name_zh, split_comment
+from fupin.warehouse.labels import label
 
 SCHEMAS = ("meta", "core", "marts")
 # a reference in a model's or view's SQL to another relation of the warehouse
@@ -76,8 +79,6 @@ def references(sql: str, *, exclude: str | None = None) -> list[str]:
 
 def mart_lineage() -> dict[str, list[str]]:
     """marts.<model> → the core tables and marts its SQL file reads (its documentation comments left out)."""
-    from fupin.warehouse.build import marts
-
     return {
         f"marts.{m.name}": references(re.sub(r"--[^\n]*", "", m.sql), exclude=f"marts.{m.name}")
         for m in sorted(marts(), key=lambda m: m.name)
@@ -87,27 +88,21 @@ def mart_lineage() -> dict[str, list[str]]:
 def read_relations(con: duckdb.DuckDBPyConnection) -> list[Relation]:
     """Every table and view of the warehouse's schemas with its comments and lineage."""
     relations: dict[str, Relation] = {}
-    for schema, name, comment in con.execute(
-        "select schema_name, table_name, comment from duckdb_tables() "
-        "where not internal and schema_name in (select unnest(?)) order by schema_name, table_name",
-        [list(SCHEMAS)],
-    ).fetchall():
-        relations[f"{schema}.{name}"] = Relation(schema, name, "table", comment)
-    for schema, name, comment, sql in con.execute(
-        "select schema_name, view_name, comment, sql from duckdb_views() "
-        "where not internal and schema_name in (select unnest(?)) order by schema_name, view_name",
-        [list(SCHEMAS)],
-    ).fetchall():
-        qualified = f"{schema}.{name}"
-        relations[qualified] = Relation(schema, name, "view", comment, feeds_from=references(sql, exclude=qualified))
-    for schema, name, column, data_type, comment in con.execute(
-        "select schema_name, table_name, column_name, data_type, comment from duckdb_columns() "
-        "where not internal and schema_name in (select unnest(?)) order by schema_name, table_name, column_index",
-        [list(SCHEMAS)],
-    ).fetchall():
-        relation = relations.get(f"{schema}.{name}")
+    found = read.catalog(con, SCHEMAS)
+    for t in found["tables"]:
+        relations[f"{t['schema_name']}.{t['table_name']}"] = Relation(
+            t["schema_name"], t["table_name"], "table", t["comment"]
+        )
+    for v in found["views"]:
+        qualified = f"{v['schema_name']}.{v['view_name']}"
+        relations[qualified] = Relation(
+            v["schema_name"], v["view_name"], "view", v["comment"], feeds_from=references(v["sql"], exclude=qualified)
+        )
+    for c in found["columns"]:
+        qualified = f"{c['schema_name']}.{c['table_name']}"
+        relation = relations.get(qualified)
         if relation is not None:
-            relation.columns.append(Column(column, data_type, comment, f"{schema}.{name}"))
+            relation.columns.append(Column(c["column_name"], c["data_type"], c["comment"], qualified))
     for qualified, sources in mart_lineage().items():
         if qualified in relations:
             relations[qualified].feeds_from = sources
@@ -117,12 +112,7 @@ def read_relations(con: duckdb.DuckDBPyConnection) -> list[Relation]:
 
 def read_indicators(con: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:
     """Each indicator (id, Chinese and English name, unit, unit in Chinese, definition) in the printed order."""
-    from fupin.warehouse.labels import label
-
-    cur = con.execute("select * from core.indicator_definition order by ordinal")
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    return [{**r, "name_en": label("indicator", r["indicator"], "en")} for r in rows]
+    return [{**r, "name_en": label("indicator", r["indicator"], "en")} for r in read.indicator_definitions(con)]
 
 
 def undocumented(relations: list[Relation]) -> list[str]:
@@ -168,6 +158,12 @@ TEXTS = {
         "indicator_name": "指标",
         "unit": "单位",
         "definition": "定义",
+        "messages": "消息代码",
+        "messages_intro": "报送台账（`meta.submissions.message_code`）、退回行（`meta.rejections.reason_code`）、"
+        "回执和命令所示消息的代码及其中文措辞（… 处为具体内容）。",
+        "code": "代码",
+        "message_kind": "类别",
+        "message_text": "消息",
     },
     "en": {
         "title": "fupin warehouse: data dictionary",
@@ -192,6 +188,12 @@ TEXTS = {
         "indicator_name": "name",
         "unit": "unit",
         "definition": "definition",
+        "messages": "Message codes",
+        "messages_intro": "The codes of the messages the ledger (`meta.submissions.message_code`, "
+        "`meta.rejections.reason_code`), receipts and commands show, with their wording (… stands for the details).",
+        "code": "code",
+        "message_kind": "kind",
+        "message_text": "message",
     },
 }
 LANGUAGES = tuple(TEXTS)
@@ -220,6 +222,7 @@ def _context(relations: list[Relation], indicators: list[dict[str, str]], lang: 
         "relations": relations,
         "indicators": indicators,
         "used_by": _fed_by(relations),
+        "messages": catalogue_rows(lang),
     }
 
 
@@ -240,7 +243,7 @@ def render_html(relations: list[Relation], indicators: list[dict[str, str]], lan
 
 def write_docs(warehouse: Path, out: Path, lang: str = "zh") -> list[Path]:
     """Write data_dictionary.md and data_dictionary.html for the warehouse file into ``out`` (Chinese, or ``en``)."""
-    with connect_readonly(warehouse) as con:
+    with read.connect(warehouse) as con:
         relations = read_relations(con)
         indicators = read_indicators(con)
     out.mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,11 @@ import duckdb
 from fupin.core.config import ConfigError, Paths
 from fupin.core.home import in_home, unwritable
 from fupin.core.locking import run_lock
-from fupin.core.readonly import connect_readonly
+from fupin.core.messages import render, say
 from fupin.tasks.archive import LEDGER_TABLES
 from fupin.tasks.calendar import load_calendar
 from fupin.tasks.receipt import STATUS_LABELS, stale_receipts, sync_receipts
+from fupin.warehouse import read
 
 ERROR, NOTE = "错误", "提示"
 
@@ -79,10 +80,8 @@ def _warehouse_findings(paths: Paths) -> list[Finding]:
         found.append(Finding(NOTE, "no_warehouse", f"{paths.warehouse} 还不存在：运行 fupin run 生成"))
         return found
     try:
-        with connect_readonly(paths.warehouse) as con:
-            lake_files = [
-                r[0] for r in con.execute("select distinct lake_file from core.household_registry_history").fetchall()
-            ]
+        with read.connect(paths.warehouse) as con:
+            lake_files = read.lake_files(con)
     except duckdb.Error as exc:
         found.append(
             Finding(
@@ -187,7 +186,7 @@ def _receipt_findings(paths: Paths) -> list[Finding]:
     if not paths.receipts.is_dir() or not paths.warehouse.exists():  # no receipt written in this home yet
         return []
     try:
-        with connect_readonly(paths.warehouse) as con:
+        with read.connect(paths.warehouse) as con:
             found = stale_receipts(con, paths)
     except duckdb.Error:  # the warehouse findings say it
         return []
@@ -284,9 +283,9 @@ def _calendar_findings(paths: Paths) -> list[Finding]:
     try:
         load_calendar(paths)
     except ConfigError as exc:
-        message = str(exc)
-        code = _TRAILING_CODE.search(message)
-        return [Finding(ERROR, code[1] if code else "calendar_invalid", _TRAILING_CODE.sub("", message))]
+        if exc.message is not None:  # the finding shows its code apart
+            return [Finding(ERROR, exc.code, render(exc.message, coded=False))]
+        return [Finding(ERROR, exc.code or "calendar_invalid", _TRAILING_CODE.sub("", str(exc)))]
     return []
 
 
@@ -314,8 +313,6 @@ def fix_home(paths: Paths) -> list[str]:
         done = sync_receipts(paths)
     lines = []
     if done["stale"] or done["missing"]:
-        lines.append(
-            f"已按台账重写 {len(done['stale']) + len(done['missing'])} 份回执"
-            f"（与台账不符 {len(done['stale'])} 份，缺失 {len(done['missing'])} 份） [receipt_rewritten]"
-        )
+        stale, missing = len(done["stale"]), len(done["missing"])
+        lines.append(say("receipt_rewritten", count=stale + missing, stale=stale, missing=missing))
     return lines

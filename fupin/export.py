@@ -25,10 +25,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from fupin.core.formatting import figure_text, is_number, percent, wan_yuan
-from fupin.core.readonly import connect_readonly
+from fupin.core.messages import say
 from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.safe_text import neutralise
-from fupin.core.sql import dicts, quote_identifier
+from fupin.warehouse import read
+from fupin.warehouse.comments import column_name_zh
 from fupin.warehouse.contracts import contracts, fraction_columns
 from fupin.warehouse.labels import column_labels, labels_of
 
@@ -97,10 +98,7 @@ def _sheet(title: str, columns: list[Column], records: list[dict[str, Any]]) -> 
 
 def _unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(unit, unit_name) of every indicator, in the printed table's order, each once."""
-    found = con.execute(
-        "select unit, unit_name from core.indicator_definition group by unit, unit_name order by min(ordinal)"
-    ).fetchall()
-    kinds = [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in found]
+    kinds = [(u, n or CODE_LABELS["unit"].get(u, u)) for u, n in read.unit_kinds(con)]
     # money, rates and yes/no get one set of columns whatever the unit's name (元, 元/户); counts one per name
     single = {"yuan", "fraction", "boolean"}
     return [k for i, k in enumerate(kinds) if k[0] not in single or k[0] not in {u for u, _ in kinds[:i]}]
@@ -142,14 +140,7 @@ def _exact_number(value: Any) -> Any:
 
 def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
     """marts.indicators, every row: names, the figure as the Ministry prints it, and the exact value by unit."""
-    records = dicts(
-        con.execute(
-            "select i.indicator, i.indicator_name, i.scope_code, i.scope_name, i.period, i.value, i.unit, "
-            "i.unit_name, i.definition "
-            "from marts.indicators as i join core.indicator_definition as d using (indicator) "
-            "order by d.ordinal, i.scope_code, i.period"
-        )
-    )
+    records = read.export_indicators(con)
     columns = [
         Column("指标", lambda r: r["indicator_name"]),
         Column("指标代码", lambda r: r["indicator"]),
@@ -166,11 +157,11 @@ def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
 
 def warehouse_relations(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
     """'schema.name' (lowercase) → (schema, name) of every table and view in the warehouse."""
-    found = con.execute(
-        "select schema_name, table_name from duckdb_tables() where not internal "
-        "union all select schema_name, view_name from duckdb_views() where not internal"
-    ).fetchall()
-    return {f"{s}.{n}".lower(): (s, n) for s, n in found if s not in ("main", "information_schema", "pg_catalog")}
+    return {
+        f"{s}.{n}".lower(): (s, n)
+        for s, n in read.relations(con)
+        if s not in ("main", "information_schema", "pg_catalog")
+    }
 
 
 def code_labels() -> dict[str, dict[str, str]]:
@@ -201,12 +192,10 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
     key = name.strip().lower()
     if key not in relations:
         known = ", ".join(sorted(relations))
-        raise ExportError(f"仓库中没有表 {name!r}；可导出的表：{known} [unknown_table]")
+        raise ExportError(say("unknown_table", name=repr(name), known=known))
     schema, table = relations[key]
     # both identifiers come from the catalogue, never from the command line
-    cur = con.execute(f"select * from {quote_identifier(schema)}.{quote_identifier(table)}")
-    names = [d[0] for d in cur.description]
-    records = dicts(cur)
+    names, records = read.relation(con, schema, table)
     return _sheet(f"{schema}.{table}"[:31], table_columns(con, names, f"{schema}.{table}"), records)
 
 
@@ -215,15 +204,11 @@ def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: st
 
     A column's header is the export's label, else the Chinese name the warehouse's comments give it
     (warehouse/seeds/names_zh.csv, the contracts)."""
-    from fupin.warehouse.comments import column_name_zh
-
     codes = code_labels()
     labels = {c: column_name_zh(relation, c) or c for c in names} | column_labels()
     present = set(names)
     mixed_units = "unit" in present
-    unit_names = (
-        (_lookup(con, "select indicator, unit_name from core.indicator_definition") or {}) if mixed_units else {}
-    )
+    unit_names = (read.code_names(con, "indicator_unit") or {}) if mixed_units else {}
     # rows of mixed units are split into one column per unit when each row's unit name is known
     kinds = _unit_kinds(con) if mixed_units and unit_names and present & {"indicator", "unit_name"} else []
     out: list[Column] = []
@@ -256,22 +241,15 @@ def _maybe(convert: Callable[[Any], Any], value: Any) -> Any:
     return None if value is None else convert(value)
 
 
-# code column → (the table's own name column that makes a lookup needless, header, lookup SQL)
+# code column → (the table's own name column that makes a lookup needless, header, the names looked up:
+# fupin.warehouse.read.code_names)
 NAME_LOOKUPS = {
-    "county_code": ("county_name", "县（市、区）", "select county_code, county_name from core.dim_county"),
-    "prefecture_code": ("prefecture_name", "地州", "select prefecture_code, prefecture_name from core.dim_prefecture"),
-    "province_code": ("province_name", "省份", "select province_code, province_name from core.dim_province"),
-    "indicator": ("indicator_name", "指标", "select indicator, name from core.indicator_definition"),
-    "part": ("part_name", "片区部分名称", "select province_code, province_name from core.dim_province"),
+    "county_code": ("county_name", "县（市、区）", "county"),
+    "prefecture_code": ("prefecture_name", "地州", "prefecture"),
+    "province_code": ("province_name", "省份", "province"),
+    "indicator": ("indicator_name", "指标", "indicator"),
+    "part": ("part_name", "片区部分名称", "province"),
 }
-
-
-def _lookup(con: duckdb.DuckDBPyConnection, sql: str) -> dict[Any, Any] | None:
-    """code → name from a reference table; None when the warehouse has no such table (an older or partial one)."""
-    try:
-        return dict(con.execute(sql).fetchall())
-    except duckdb.CatalogException:
-        return None
 
 
 def _names_beside(con: duckdb.DuckDBPyConnection, column: str, present: set[str], unit_names: dict) -> list[Column]:
@@ -285,8 +263,8 @@ def _names_beside(con: duckdb.DuckDBPyConnection, column: str, present: set[str]
         or (column == "indicator" and "name" in present)
     ):
         return []
-    _, header, sql = NAME_LOOKUPS[column]
-    names = _lookup(con, sql)
+    _, header, kind = NAME_LOOKUPS[column]
+    names = read.code_names(con, kind)
     if names is None:
         return []
     if column == "part":
@@ -373,10 +351,10 @@ def export(
 ) -> tuple[Path, int]:
     """Write the indicator table or one warehouse table to ``out``; returns the path and the rows written."""
     if fmt not in FORMATS:
-        raise ExportError(f"不支持的格式 {fmt!r}：请用 xlsx 或 csv [unknown_format]")
+        raise ExportError(say("unknown_format", format=repr(fmt)))
     if indicators == bool(table):
-        raise ExportError("请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]")
-    with connect_readonly(warehouse) as con:
+        raise ExportError(say("choose_one"))
+    with read.connect(warehouse) as con:
         sheet = indicators_sheet(con) if indicators else table_sheet(con, table or "")
     out.parent.mkdir(parents=True, exist_ok=True)
     (write_xlsx if fmt == "xlsx" else write_csv)(sheet, out)

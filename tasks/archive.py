@@ -16,38 +16,42 @@ from typing import Any
 
 import duckdb
 from fupin.tasks.records import Outcome, Received, Rejection
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.relations import history_tables, ledger_tables, relation, relations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
-from fupin.core.messages import CODE_SQL
+from fupin.core.messages import CODE_SQL, say
 from fupin.core.sql import dicts, quote_literal
 
-LEDGER_SQL = (
-    "select submission_id, province_code, dataset, file_name, source_path, sha256, "
-    "strftime(received_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as received_at, "
-    "status, years, rows_total, rows_loaded, rows_rejected, message, raw_path, kind, "
-    "strftime(applied_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') as applied_at, {message_code} "
-    "from meta.submissions order by received_at, submission_id"
-)
-MAPPINGS_SQL = (
-    "select submission_id, sheet, submitted_header, column_name, matched_by, {source} from meta.header_mappings"
-)
-MAPPING_KEYS = ("sheet", "submitted_header", "column_name", "matched_by", "source")
-# the tables a rebuilt warehouse must reproduce row for row
-COMPARED = {
-    "meta.submissions": "select * exclude (message, message_code) from meta.submissions",
-    "meta.rejections": "select * from meta.rejections",
-    "meta.decisions": "select * from meta.decisions",
-    "core.fct_fund_allocation": "select * from core.fct_fund_allocation",
-    "core.fct_poverty_status": "select * from core.fct_poverty_status",
-    "core.fct_social_org_project": "select * from core.fct_social_org_project",
-    "core.fct_training": "select * from core.fct_training",
-    "core.fct_household": "select * from core.fct_household",
-    "marts.indicators": "select * from marts.indicators",
+# what an older ledger (or its copy) lacks, read as a load would have written it; any other missing column reads null
+LEGACY_COLUMNS = {
+    ("meta.submissions", "message_code"): CODE_SQL.format("message"),
+    ("meta.header_mappings", "source"): "'header'",  # before sources were kept, every mapping came from a header
 }
+
+
+def ledger_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A select of a ledger table's declared columns (contracts/relations), timestamps as ISO text in UTC."""
+    present = {c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()}
+    columns = []
+    for c in relation(table).columns:
+        expr = c.name if c.name in present else LEGACY_COLUMNS.get((table, c.name), f"null::{c.type}")
+        if c.type == "timestamptz":
+            expr = f"strftime(({expr}) at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00')"
+        columns.append(f"{expr} as {c.name}")
+    return f"select {', '.join(columns)} from {table}"
+
+
+def compared() -> dict[str, str]:
+    """The tables a rebuilt warehouse must reproduce row for row, with the query that reads each: the declared
+    relations marked ``compare`` (the ledger, households), every dataset's current facts, the indicators."""
+    declared = {r.current.relation if r.current else r.relation: r.compared_sql() for r in relations().values()}
+    facts = {c.view: f"select * from {c.view}" for c in contracts().values()}
+    return {**{k: q for k, q in declared.items() if q}, **facts, "marts.indicators": "select * from marts.indicators"}
 
 
 @contextmanager
@@ -67,15 +71,10 @@ def read_only(warehouse: Path):
 
 
 # what only the warehouse knows beyond the lake: copied beside it as Parquet after every change
-# (<home>/ledger/<table>.parquet) so that a damaged warehouse can be rebuilt from the lake and these
-LEDGER_TABLES = (
-    "meta.submissions",
-    "meta.rejections",
-    "meta.decisions",
-    "meta.header_mappings",
-    "marts.indicator_changes",
-)
-HISTORY_TABLES = ("meta.decisions", "marts.indicator_changes")  # not derivable from the lake and the ledger
+# (<home>/ledger/<table>.parquet) so that a damaged warehouse can be rebuilt from the lake and these; the specs
+# marked ``ledger`` (and ``history``: not derivable from the lake and the ledger rows)
+LEDGER_TABLES = ledger_tables()
+HISTORY_TABLES = history_tables()
 
 
 def ledger_dir(paths: Paths) -> Path:
@@ -101,7 +100,7 @@ def export_ledger(paths: Paths) -> None:
     folder = ledger_dir(paths)
     folder.mkdir(mode=0o700, exist_ok=True)
     with read_only(paths.warehouse) as con:
-        for table in LEDGER_TABLES:
+        for table in ledger_tables():
             with atomic_write(folder / f"{table}.parquet") as tmp:
                 con.execute(f"copy (select * from {table}) to {quote_literal(tmp)} (format parquet)")
                 os.chmod(tmp, 0o600)
@@ -116,9 +115,9 @@ def ledger_connection(paths: Paths, copies: bool = False):
             yield con
         return
     with duckdb.connect() as con:
-        con.execute("create schema meta")
-        con.execute("create schema marts")
-        for table in LEDGER_TABLES:
+        for schema in sorted({table.split(".")[0] for table in ledger_tables()}):
+            con.execute(f"create schema {schema}")
+        for table in ledger_tables():
             copy = ledger_dir(paths) / f"{table}.parquet"
             if copy.exists():
                 con.execute(f"create view {table} as select * from read_parquet({quote_literal(copy)})")
@@ -128,10 +127,8 @@ def ledger_connection(paths: Paths, copies: bool = False):
 def ledger_rows(paths: Paths) -> list[dict[str, Any]]:
     """meta.submissions as dicts, in arrival order."""
     with ledger_connection(paths) as con:
-        try:  # a ledger from before message codes has none: derived from the message as a load would
-            columns = {c for (c,) in con.execute("select column_name from (describe meta.submissions)").fetchall()}
-            code = "message_code" if "message_code" in columns else f"{CODE_SQL.format('message')} as message_code"
-            cur = con.execute(LEDGER_SQL.format(message_code=code))
+        try:
+            cur = con.execute(f"{ledger_select(con, 'meta.submissions')} order by received_at, submission_id")
         except duckdb.CatalogException:  # no warehouse and no ledger copy yet
             return []
         return dicts(cur)
@@ -207,14 +204,10 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
             if only is None or sid in only:
                 rejections.setdefault(sid, []).append(Rejection(*rest))
         try:  # a warehouse from before header mappings were kept has none to give
-            names = {c for (c,) in con.execute("select column_name from (describe meta.header_mappings)").fetchall()}
-            # a ledger copy from before sources were kept: every mapping then came from a header
-            source = "source" if "source" in names else "'header' as source"
-            mapped_rows = con.execute(MAPPINGS_SQL.format(source=source)).fetchall()
+            for mapped in dicts(con.execute(ledger_select(con, "meta.header_mappings"))):
+                mappings.setdefault(mapped.pop("submission_id"), []).append(mapped)
         except duckdb.CatalogException:
-            mapped_rows = []
-        for sid, *mapped in mapped_rows:
-            mappings.setdefault(sid, []).append(dict(zip(MAPPING_KEYS, mapped, strict=True)))
+            pass
     outcomes = []
     for r in ledger_rows(paths):
         if only is not None and r["submission_id"] not in only:
@@ -238,6 +231,7 @@ def ledger_outcome_records(paths: Paths, only: set[str] | None = None) -> list[O
                 rows_loaded=r["rows_loaded"],
                 rows_rejected=r["rows_rejected"],
                 message=r["message"],
+                message_code=r["message_code"],
                 lake_files=lake_files.get(r["submission_id"], []),
                 rejections=rejections.get(r["submission_id"], []),
                 kind=r["kind"] or "correction",
@@ -263,7 +257,7 @@ def carry_over_history(paths: Paths, rebuilt: Path, copies: bool = False) -> Non
     warehouse: from the current warehouse, or from the ledger copies (``copies``, or when it is damaged)."""
     history = {}
     with ledger_connection(paths, copies=copies) as source:
-        for table in HISTORY_TABLES:
+        for table in history_tables():
             try:
                 history[table] = source.sql(f"select * from {table}").to_arrow_table()
             except duckdb.CatalogException:
@@ -289,7 +283,7 @@ def compare_warehouses(current: Path, rebuilt: Path) -> dict[str, dict[str, int]
         search_home(con, current.parent)  # both list the home's lake files by the same relative paths
         con.execute(f"attach {quote_literal(rebuilt)} as rebuilt (read_only)")
         con.execute(f"attach {quote_literal(current)} as current (read_only)")
-        for table, query in COMPARED.items():
+        for table, query in compared().items():
             a = query.replace(" from ", " from current.", 1)
             b = query.replace(" from ", " from rebuilt.", 1)
             only_current = con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]
@@ -323,8 +317,7 @@ def recover_warehouse(paths: Paths) -> str | None:
             return None
         if not copies.exists():
             raise RuntimeError(
-                f"仓库 {paths.warehouse} 无法读取（{why}），且没有台账副本（{ledger_dir(paths)}）可供重建："
-                "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]"
+                say("warehouse_unrecoverable", warehouse=paths.warehouse, why=why, ledger=ledger_dir(paths))
             )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{stamp}")
@@ -341,7 +334,7 @@ def recover_warehouse(paths: Paths) -> str | None:
     # decisions and published changes live only in the copies: kept aside, since the rebuild rewrites the copies
     history = {
         table: duckdb.sql(f"select * from read_parquet({quote_literal(copy)})").to_arrow_table()
-        for table in HISTORY_TABLES
+        for table in history_tables()
         if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
     }
     outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
@@ -349,6 +342,6 @@ def recover_warehouse(paths: Paths) -> str | None:
     _write_history(paths.warehouse, history)
     export_ledger(paths)
     shutil.rmtree(staging, ignore_errors=True)
-    done = f"{what}，已从湖和台账副本重建（{len(outcomes)} 份报送） [warehouse_rebuilt]"
+    done = say("warehouse_rebuilt", what=what, count=len(outcomes))
     get_run_logger().warning(done)
     return done

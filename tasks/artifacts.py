@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
+from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+from fupin.warehouse import read
+from fupin.warehouse.contracts import contracts
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -16,11 +18,6 @@ from fupin.core.formatting import figure_text
 SUBMISSIONS_KEY = "fupin-submissions"
 INDICATORS_KEY = "fupin-indicators"
 CALENDAR_KEY = "fupin-submission-status"
-
-# the briefing's first lines: marts.headline, as `fupin run` and the report show them
-HEADLINE_SQL = (
-    "select indicator, scope_name, period, value, unit from marts.headline order by ordinal, scope_code, period"
-)
 
 
 def submissions_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,10 +61,14 @@ def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
     for province, reason in sorted(summary["failed_provinces"].items()):
         lines.append(f"- **province {province} failed**: {reason.splitlines()[0][:200]}")
     if paths.warehouse.exists():
-        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            rows = con.execute(HEADLINE_SQL).fetchall()
+        # the briefing's first lines: marts.headline, as `fupin run` and the report show them
+        with read.connect(paths.warehouse) as con:
+            rows = read.headline(con)
         lines += ["", "| indicator | scope | period | value |", "|---|---|---|---:|"]
-        lines += [f"| {i} | {s} | {p} | {figure_text(v, u)} |" for i, s, p, v, u in rows]
+        lines += [
+            f"| {r['indicator']} | {r['scope_name']} | {r['period']} | {figure_text(r['value'], r['unit'])} |"
+            for r in rows
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -76,12 +77,9 @@ def calendar_table(paths: Paths) -> list[dict[str, Any]] | None:
 
     What needs someone comes first: failed, held, missing, late; then the rest by province.
     """
-    from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
-    from fupin.warehouse.contracts import contracts
-
     if not calendar_file(paths).exists() or not paths.warehouse.exists():
         return None
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with read.connect(paths.warehouse) as con:
         rows = submission_status(con, paths)
     rows.sort(key=lambda r: (ATTENTION.index(r["status"]) if r["status"] in ATTENTION else 9, r["province_code"]))
     return [

@@ -16,12 +16,14 @@ import duckdb
 import pyarrow as pa
 import yaml
 from fupin.tasks.summary import run_records
+from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels_of
 
 from fupin.core.config import ConfigError, Paths
+from fupin.core.messages import message
 from fupin.core.reference import provinces, resolve_province
-from fupin.core.sql import dicts, quote_literal
+from fupin.core.sql import quote_literal
 
 STATUS_LABELS = labels_of("calendar_status")  # seeds/labels.csv, as core.labels has them
 # what the morning view lists first: what needs someone
@@ -45,10 +47,7 @@ def _due(value, year: int, where: str) -> date:
             return date.fromisoformat(f"{year + 1}-{text}")
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(
-            f"{where}的 due（截止日期）“{value}”不是月-日（如 03-01）或日期（如 2019-03-01）："
-            "请改正 [calendar_due_invalid]"
-        ) from None
+        raise ConfigError(message("calendar_due_invalid", where=where, value=value)) from None
 
 
 def _year(value, where: str) -> int:
@@ -62,10 +61,7 @@ def _year(value, where: str) -> int:
         year = None
     if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
         shown = str(value)[:40]
-        raise ConfigError(
-            f"{where}的 years（年份）中的“{shown}”不是 {FIRST_YEAR}–{LAST_YEAR} 之间的整数年份："
-            "请写成如 2017 的年份 [calendar_year_invalid]"
-        )
+        raise ConfigError(message("calendar_year_invalid", where=where, value=shown, first=FIRST_YEAR, last=LAST_YEAR))
     return year
 
 
@@ -73,7 +69,7 @@ def _list(entry: dict, key: str, what: str, where: str) -> list:
     value = entry[key]
     if isinstance(value, list) and value:
         return value
-    raise ConfigError(f"{where}的 {key}（{what}）应是一个列表，如 {key}: [...]：请改正 [calendar_invalid]")
+    raise ConfigError(message("calendar_invalid.list", where=where, key=key, what=what))
 
 
 def load_calendar(paths: Paths) -> pa.Table:
@@ -87,15 +83,15 @@ def load_calendar(paths: Paths) -> pa.Table:
     try:
         doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}：不是有效的 YAML（{type(exc).__name__}）：请改正 [calendar_invalid]") from None
+        raise ConfigError(message("calendar_invalid.yaml", file=file, error=type(exc).__name__)) from None
     entries = doc.get("expected") if isinstance(doc, dict) else None
     if not isinstance(entries, list | None):
-        raise ConfigError(f"{file}：expected 应是一个列表（每项一条应报要求）：请改正 [calendar_invalid]")
+        raise ConfigError(message("calendar_invalid.expected", file=file))
     rows = []
     for i, entry in enumerate(entries or [], start=1):
         where = f"{file}：第 {i} 项"
         if not isinstance(entry, dict) or not {"provinces", "datasets", "years", "due"} <= set(entry):
-            raise ConfigError(f"{where}须有 provinces、datasets、years 和 due 四项：请补全 [calendar_invalid]")
+            raise ConfigError(message("calendar_invalid.entry", where=where))
         names = entry["provinces"]
         try:
             codes = (
@@ -106,13 +102,14 @@ def load_calendar(paths: Paths) -> pa.Table:
         except ValueError as exc:
             if isinstance(exc, ConfigError):
                 raise
-            raise ConfigError(f"{where}的 provinces（省份）：{exc} [calendar_invalid]") from None
+            raise ConfigError(message("calendar_invalid.provinces", where=where, error=exc)) from None
         datasets = _list(entry, "datasets", "数据集", where)
         unknown = [str(d) for d in datasets if d not in contracts() and d != "household_registry"]
         if unknown:
             raise ConfigError(
-                f"{where}的 datasets（数据集）中有未知的 {'、'.join(unknown)}（可用：{', '.join(contracts())}）"
-                " [calendar_invalid]"
+                message(
+                    "calendar_invalid.datasets", where=where, unknown="、".join(unknown), known=", ".join(contracts())
+                )
             )
         years = [_year(y, where) for y in _list(entry, "years", "年份", where)]
         for code in codes:
@@ -128,67 +125,13 @@ def _failed_in_last_run(paths: Paths) -> list[str]:
     return (finished[-1].get("failed_provinces") or []) if finished else []
 
 
-STATUS_SQL = """
-with calendar as (
-    select * from expected_rows
-),
-by_dataset as (
-    select submission_id, province_code, status, received_at, years,
-           unnest(string_split(dataset, ',')) as dataset
-    from meta.submissions where dataset is not null
-),
-covered as (
-    select submission_id, province_code, status, received_at, dataset,
-           cast(unnest(string_split(years, ',')) as integer) as period
-    from by_dataset where years is not null
-),
-received as (
-    select province_code, dataset, period, min(received_at) as first_received, max(received_at) as last_received
-    from covered where status in ('loaded', 'partially_loaded', 'superseded')
-    group by province_code, dataset, period
-),
-held as (
-    select distinct province_code, dataset, period from covered where status = 'held'
-),
-rejected as (
-    select distinct province_code, dataset from by_dataset where status = 'rejected'
-),
-judged as (
-    select c.province_code, p.province_name, c.dataset, c.period, c.due_date,
-           r.first_received, r.last_received,
-           case when r.first_received is not null
-                     then case when cast(timezone('Asia/Shanghai', r.first_received) as date) <= c.due_date
-                               then 'received' else 'late' end
-                when h.province_code is not null then 'held'
-                when x.province_code is not null or list_contains(?, c.province_code) then 'failed'
-                when current_date > c.due_date then 'missing'
-                else 'pending' end as status,
-           case when r.first_received is not null
-                     then greatest(cast(timezone('Asia/Shanghai', r.first_received) as date) - c.due_date, 0)
-                when current_date > c.due_date then current_date - c.due_date
-                else 0 end as days_late
-    from calendar as c
-    left join core.dim_province as p using (province_code)
-    left join received as r using (province_code, dataset, period)
-    left join held as h using (province_code, dataset, period)
-    left join rejected as x using (province_code, dataset)
-)
-select j.province_code, j.province_name, j.dataset, d.name_zh as dataset_name, j.period, j.due_date, j.status,
-       s.name_zh as status_name, j.days_late, j.last_received
-from judged as j
-left join core.labels as d on d.kind = 'dataset' and d.code = j.dataset
-left join core.labels as s on s.kind = 'calendar_status' and s.code = j.status
-order by j.province_code, j.dataset, j.period
-"""
+# the calendar beside the ledger (warehouse/queries/submission_status.sql): `fupin status` and the mart
+STATUS_SQL = read.query_sql("submission_status")
 
 
 def submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[dict]:
     """marts.submission_status's rows computed now, from the home's calendar and the connection's ledger."""
-    con.register("expected_rows", load_calendar(paths))
-    try:
-        return dicts(con.execute(STATUS_SQL, [_failed_in_last_run(paths)]))
-    finally:
-        con.unregister("expected_rows")
+    return read.submission_status(con, load_calendar(paths), _failed_in_last_run(paths))
 
 
 STATUS_COMMENTS = {

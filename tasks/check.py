@@ -32,13 +32,14 @@ from fupin.tasks.pull import submission_id_for
 from fupin.tasks.receipt import receipt_rows
 from fupin.tasks.records import Outcome, Received, submission_kind
 from fupin.tasks.summary import EXIT_OK, EXIT_REJECTED
+from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import label
 from prefect.logging import disable_run_logger
 
 from fupin.core.config import ConfigError, Paths, inbox_sources
 from fupin.core.formatting import figure_text
-from fupin.core.messages import code_in
+from fupin.core.messages import code_in, say
 from fupin.core.reference import resolve_province, submitters
 from fupin.core.safe_text import gate, printable, shown_name
 
@@ -112,15 +113,12 @@ def province_for(file: Path, paths: Paths, province: str | None) -> tuple[str, s
         try:
             return resolve_province(province), rel
         except ValueError as exc:
-            raise CheckError(f"--province {province}：{exc} [unknown_province]") from None
+            raise CheckError(say("unknown_province", province=province, error=exc)) from None
     if holding:
         return holding.province_code, rel
     if len(sources) == 1:
         return sources[0].province_code, rel
-    raise CheckError(
-        f"不知道 {shown_name(file.name)} 是哪个省份报送的："
-        "请用 --province 指明（省代码、省名或拼音，如 43、湖南、hunan） [province_required]"
-    )
+    raise CheckError(say("province_required", name=shown_name(file.name)))
 
 
 def _scratch_home(paths: Paths, root: Path) -> Paths:
@@ -145,8 +143,7 @@ def _scratch_home(paths: Paths, root: Path) -> Paths:
 def _indicators(warehouse: Path) -> dict[tuple[str, str, str], tuple]:
     if not warehouse.exists():
         return {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        con.execute("set file_search_path = ?", [str(warehouse.parent)])
+    with read.connect(warehouse) as con:
         try:
             rows = con.execute(
                 "select indicator, scope_code, period, indicator_name, scope_name, value, unit, unit_name "
@@ -203,13 +200,13 @@ def check_file(
     """What a run on ``home`` would make of ``file``; writes nothing in the home (a scratch home, then deleted)."""
     source = Path(file)
     if not source.is_file():
-        raise CheckError(f"没有文件 {source}（或不是普通文件） [file_not_found]")
+        raise CheckError(say("file_not_found", path=source))
     paths = Paths.from_home(home)
     code, rel = province_for(source, paths, province)
     root = Path(tempfile.mkdtemp(prefix="fupin-check-"))
     if root.resolve().is_relative_to(paths.home):
         shutil.rmtree(root, ignore_errors=True)
-        raise CheckError(f"临时目录 {root} 在数据目录之内：请把 TMPDIR 设到数据目录之外 [check_tmp_in_home]")
+        raise CheckError(say("check_tmp_in_home", root=root))
     try:
         scratch = _scratch_home(paths, root)
         sha = _sha256(source)
@@ -344,7 +341,7 @@ def render(report: CheckReport, home: Path) -> list[str]:
                 f"{label('matched_by', m.get('matched_by') or 'unknown')}{source}"
             )
     lines.append(
-        "整份文件将被退回 [rejected]"
+        say("rejected.check")
         if report.status == "rejected" and not report.rows_total
         else f"读取 {report.rows_total} 行：可入库 {report.rows_loaded} 行，退回 {report.rows_rejected} 行"
     )
@@ -356,7 +353,7 @@ def render(report: CheckReport, home: Path) -> list[str]:
     for warning in report.warnings:
         lines.append(f"提示：{warning}")
     if report.duplicate_of:
-        lines.append(f"注意：与已收到的报送 {report.duplicate_of} 内容完全相同，运行时记为重复，不再入库 [duplicate]")
+        lines.append(say("duplicate.check", original=report.duplicate_of))
     if report.status in LIVE:
         lines.append(f"合理性检查：{report.held}" if report.held else "合理性检查：通过")
         verb = "确认入库后" if report.held else "入库后"
@@ -364,12 +361,12 @@ def render(report: CheckReport, home: Path) -> list[str]:
         for c in report.changes:
             lines.append(f"  {c.scope_name} [{c.scope_code}] {c.name} [{c.indicator}] {c.period}：{_change_text(c)}")
     if report.exit_code == EXIT_OK and report.duplicate_of:
-        lines.append("结论：各行都可入库，但本文件已收到过，运行时不会再次入库 [check_loads]")
+        lines.append(say("check_loads.duplicate"))
     elif report.exit_code == EXIT_OK:
-        lines.append("结论：可全部入库 [check_loads]")
+        lines.append(say("check_loads"))
     elif report.held:
-        lines.append("结论：将暂缓入库，待人工确认（fupin approve / discard） [check_held]")
+        lines.append(say("check_held"))
     else:
-        lines.append("结论：有行或整份文件将被退回，请按上面的原因更正 [check_rejected]")
+        lines.append(say("check_rejected"))
     lines.append(f"本次检查没有写入数据目录 {home}。")
     return [printable(line) for line in lines]

@@ -31,6 +31,7 @@ from fupin.tasks.records import Outcome
 from fupin.warehouse.contracts import Contract, Plausibility, contracts
 
 from fupin.core.formatting import wan_yuan_text
+from fupin.core.messages import Message, message
 from fupin.core.reference import submitters
 
 # the order a held message names its code in: the most specific diagnosis first
@@ -333,11 +334,8 @@ def drop_snapshot(con: duckdb.DuckDBPyConnection, before: dict) -> None:
         con.execute(f"drop table if exists gate_before_{k}")
 
 
-def held_message(o: Outcome, found: list[Problem]) -> str:
+def held(o: Outcome, found: list[Problem]) -> Message:
     """The ledger's message of a held submission: its code, every reason, and how a person decides."""
     code = min((p.code for p in found), key=CODES.index)
-    return (
-        f"暂缓入库，待人工确认 [{code}]：" + "；".join(p.text for p in found) + f"。确认无误后执行 fupin approve "
-        f"{o.submission_id}；如为误报执行 fupin discard {o.submission_id} --reason 原因"
-        + (f"。{o.message}" if o.message else "")
-    )
+    earlier = f"。{o.message}" if o.message else ""
+    return message(code, reasons="；".join(p.text for p in found), id=o.submission_id, earlier=earlier)

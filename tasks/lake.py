@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.core.config import Paths
 from fupin.core.faults import fault_point
 from fupin.core.files import atomic_write
+from fupin.core.messages import say
 from fupin.core.progress import report
 
 MONEY = pa.decimal128(18, 2)
@@ -79,7 +80,7 @@ def write_lake(validated_path: str, paths: Paths) -> str:
     outcome.rows_total = len(good_rows | bad_rows)
     if doc.get("status") in ("duplicate", "rejected"):
         outcome.status = doc["status"]
-        outcome.message = doc.get("message")
+        outcome.message, outcome.message_code = doc.get("message"), doc.get("message_code")
         outcome.rows_loaded = 0
         if doc["status"] == "rejected":
             outcome.rejections.append(
@@ -88,12 +89,11 @@ def write_lake(validated_path: str, paths: Paths) -> str:
     elif not good_rows:
         outcome.status = "rejected"
         notes = [
-            f"{rec['file_name']}：没有一行可以入库（{rows_phrase(len(bad_rows))}被退回）：请按回执更正后重新报送 "
-            "[no_row_loaded]"
+            say("no_row_loaded.rejected", name=rec["file_name"], rows=rows_phrase(len(bad_rows)))
             if bad_rows
-            else f"{rec['file_name']}：没有一行可以入库：请报送填好的报表 [no_row_loaded]"
+            else say("no_row_loaded", name=rec["file_name"])
         ]
-        outcome.message = "；".join(notes + outcome.warnings)
+        outcome.message, outcome.message_code = "；".join(notes + outcome.warnings), "no_row_loaded"
     else:
         outcome.status = "partially_loaded" if bad_rows else "loaded"
         years = set()
@@ -107,7 +107,8 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.years = sorted(years)
         notes = []
         if bad_rows:
-            notes.append(f"{rows_phrase(len(bad_rows))}被退回：请按回执更正后重新报送 [rows_rejected]")
+            notes.append(say("rows_rejected", rows=rows_phrase(len(bad_rows))))
+            outcome.message_code = "rows_rejected"
         notes.extend(outcome.warnings)
         outcome.message = "；".join(notes) or None
     report(rec["province_code"], "lake", rec["file_name"])

@@ -32,7 +32,7 @@ from prefect.runtime import flow_run
 
 from fupin.core.config import Paths
 from fupin.core.faults import fault_point
-from fupin.core.messages import CODE_SQL, code_in
+from fupin.core.messages import CODE_SQL, code_in, render, say
 from fupin.core.progress import report
 from fupin.core.reference import MINISTRY_CODE
 from fupin.core.safe_text import shown_name
@@ -163,7 +163,7 @@ def _write_ledger(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
             o.raw_path,
             o.kind,
             o.applied_at,
-            code_in(o.message),
+            o.message_code or code_in(o.message),  # code_in: an outcome replayed from an older ledger
         ],
     )
     con.execute("delete from meta.rejections where submission_id = ?", [o.submission_id])
@@ -257,8 +257,7 @@ def _supersede_held(con: duckdb.DuckDBPyConnection, o: Outcome) -> None:
                 "where submission_id = ?",
                 [
                     # the held reason kept in the ledger: the receipt, rewritten from it, keeps it too
-                    f"待确认期间被更新的报送 {o.submission_id}（{o.file_name}）取代，未应用 [held_superseded]；"
-                    f"原暂缓原因：{message or ''}",
+                    say("held_superseded", id=o.submission_id, name=o.file_name, earlier=message or ""),
                     sid,
                 ],
             )
@@ -285,16 +284,15 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
         con.execute("rollback")
         con.execute("begin")
         o.status, o.applied_at = "held", None
-        o.message = gate.held_message(o, found)
+        held = gate.held(o, found)
+        o.message, o.message_code = render(held), held.code
     else:
         gate.drop_snapshot(con, before)
         o.applied_at = stamp
         if o.kind == "full" and o.rows_rejected:
-            note = (
-                "全量重报含退回行："
-                "文件中没有的行未撤销，仅按更正处理；请更正退回的行后重新全量报送 [full_with_rejections]"
-            )
+            note = say("full_with_rejections")
             o.message = "；".join(filter(None, [o.message, note]))
+            o.message_code = o.message_code or code_in(o.message)
     _supersede_held(con, o)
     _write_ledger(con, o)
     superseded = []
@@ -314,7 +312,7 @@ def _load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | 
             con.execute(
                 "update meta.submissions set status = 'superseded', message = ?, message_code = 'superseded' "
                 "where submission_id = ?",
-                [f"已被更新的报送 {o.submission_id}（{o.file_name}）全部取代 [superseded]", sid],
+                [say("superseded", id=o.submission_id, name=o.file_name), sid],
             )
     con.execute("commit")
     return superseded
@@ -449,11 +447,7 @@ def _claim_warehouse(warehouse: Path) -> tuple[int, int] | None:
     if wal.exists():
         holder = _holder(warehouse)
         if holder:
-            raise WarehouseBusy(
-                f"仓库 {warehouse} 正被另一个进程（PID {holder}）以读写方式打开并有未写入文件的修改，"
-                "本次运行未改动仓库；请对方提交并关闭连接（分析请用只读连接：fupin query 或 duckdb -readonly）"
-                "后重新运行 [warehouse_held]"
-            )
+            raise WarehouseBusy(say("warehouse_held", warehouse=warehouse, pid=holder))
         try:
             with duckdb.connect(str(warehouse)) as con:
                 con.execute("checkpoint")
@@ -476,10 +470,7 @@ def _still_ours(warehouse: Path, claimed: tuple[int, int] | None) -> None:
     if Path(f"{warehouse}.wal").exists() or (stat.st_size, stat.st_mtime_ns) != claimed:
         holder = _holder(warehouse)
         who = f"进程 PID {holder}" if holder else "另一个会话"
-        raise WarehouseBusy(
-            f"运行期间{who}写入了仓库 {warehouse}：为不丢失其数据，本次运行未替换仓库；"
-            "请在对方关闭连接后重新运行 [warehouse_changed_during_run]"
-        )
+        raise WarehouseBusy(say("warehouse_changed_during_run", who=who, warehouse=warehouse))
 
 
 @task(cache_policy=NO_CACHE)

@@ -30,6 +30,7 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Limits, Paths, load_headers
 from fupin.core.files import write_text_atomic
+from fupin.core.messages import render, say
 from fupin.core.progress import report
 from fupin.core.safe_text import INVISIBLE, mask_ids
 
@@ -68,15 +69,14 @@ def parse_submission(received: Received, paths: Paths) -> str:
     elif received.duplicate_of:
         doc.update(
             status="duplicate",
-            message=(
-                f"{received.file_name}：与已收到的报送 {received.duplicate_of} 内容完全相同，不再重复入库 [duplicate]"
-            ),
+            message=say("duplicate", name=received.file_name, original=received.duplicate_of),
+            message_code="duplicate",
         )
     elif is_registry_file(received.raw_path, sheets := _sheets_to_keep(received)):
         limits = Limits.from_env()
         if received.size > limits.registry_bytes:
-            reason = limits.exceeded("registry_bytes", received.size, "建档立卡文件字节数")
-            doc.update(status="rejected", message=f"{received.file_name}：{reason}")
+            reason = limits.message("registry_bytes", received.size, "建档立卡文件字节数")
+            doc.update(status="rejected", message=render(reason.within(received.file_name)), message_code=reason.code)
         else:
             # millions of rows: streamed from the archive by tasks.registry when the lake is written
             doc.update(route="household_registry", status="routed")
@@ -95,20 +95,16 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 for k, t in enumerate(tables)
             ]
             if not tables:
-                doc.update(
-                    status="rejected", message=f"{received.file_name}：文件中没有数据：请报送填好的报表 [no_data]"
-                )
+                doc.update(status="rejected", message=say("no_data", name=received.file_name), message_code="no_data")
         except ParseError as exc:
-            doc.update(status="rejected", message=str(exc))
+            doc.update(status="rejected", message=str(exc), message_code=exc.code)
         except Exception as exc:  # a reader broken by the file: the file is rejected, the run goes on
             # the type only: an exception's text may quote the file's content
             get_run_logger().error("parse of %s raised %s", received.submission_id, type(exc).__name__)
             doc.update(
                 status="rejected",
-                message=(
-                    f"{received.file_name}：文件内容无法读取（{type(exc).__name__}）："
-                    "请检查后重新报送 [unreadable_content]"
-                ),
+                message=say("unreadable_content", name=received.file_name, error=type(exc).__name__),
+                message_code="unreadable_content",
             )
     if doc.get("message"):
         doc["message"] = mask_ids(doc["message"])
@@ -123,6 +119,7 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     received = doc["received"]
     datasets: dict[str, list[pa.Table]] = {}
     errors: list[str] = []
+    error_codes: list[str | None] = []  # the code of each of errors
     rows_total = 0
     kind = received.get("kind", "correction")
     vocabs = vocabularies(load_headers(paths.header_files, received["province_code"]))
@@ -143,17 +140,19 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
         except Exception as exc:  # as in parse: a table that breaks the normaliser is skipped, named, never fatal
             get_run_logger().error("normalise of %s raised %s", received["submission_id"], type(exc).__name__)
             where = table.sheet or received["file_name"]
-            errors.append(f"{where}：表格无法转换（{type(exc).__name__}）：请检查后重新报送 [normalise_failed]")
+            errors.append(say("normalise_failed", where=where, error=type(exc).__name__))
+            error_codes.append("normalise_failed")
             continue
         rows_total += result.rows_total
         doc["warnings"].extend(result.warnings)
         doc["header_mapping"].extend(result.header_mapping)
-        if result.error and f"[{ALL_REFUSED_CODE}]" in result.error:  # the file stops here, whatever else it holds
-            doc.update(status="rejected", message=result.error, rejections=[])
+        if result.error and result.error_code == ALL_REFUSED_CODE:  # the file stops here, whatever else it holds
+            doc.update(status="rejected", message=result.error, message_code=ALL_REFUSED_CODE, rejections=[])
             datasets.clear()
             break
         if result.error:
             errors.append(result.error)
+            error_codes.append(result.error_code)
             if result.error_field:
                 doc.setdefault("rejected_field", result.error_field)
             continue
@@ -166,7 +165,8 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     if "status" not in doc and not datasets:
         doc.update(
             status="rejected",
-            message="；".join(errors) or f"{received['file_name']}：没有可读取的表格：请报送填好的报表 [no_table]",
+            message="；".join(errors) or say("no_table", name=received["file_name"]),
+            message_code=error_codes[0] if errors else "no_table",
         )
     elif errors:
         doc["warnings"].extend(f"已跳过 {e}" for e in errors)
@@ -180,7 +180,6 @@ def normalise_submission(parsed_path: str, paths: Paths) -> str:
     return _write(Path(parsed_path).with_name("normalised.json"), doc)
 
 
-ID_IN_TEXT = "中有疑似身份证号，已屏蔽：身份证号只能出现在建档立卡名册的身份证号列"
 ID_IN_TEXT_CODE = "id_in_non_id_column"
 
 
@@ -221,7 +220,7 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
             row = table.slice(i, 1).to_pylist()[0]
             for name in text:
                 if hits[name][i]:
-                    reason = f"“{header(name)}”{ID_IN_TEXT}"
+                    reason = say("id_in_non_id_column", header=header(name))
                     doc["rejections"].append(
                         asdict(Rejection(row["_row"], name, mask_ids(row[name]), reason, ID_IN_TEXT_CODE))
                     )
@@ -248,7 +247,8 @@ def _stop_if_all_refused(doc: dict[str, Any], tables: dict[str, pa.Table]) -> di
     first = refused_alike([refused[n] for n in sorted(refused)], stop)
     if first is None:
         return tables
-    doc.update(status="rejected", message=all_refused(doc["received"]["file_name"], first, stop), rejections=[])
+    refused_all = all_refused(doc["received"]["file_name"], first, stop)
+    doc.update(status="rejected", message=refused_all, message_code=ALL_REFUSED_CODE, rejections=[])
     return {}
 
 

@@ -23,20 +23,21 @@ from prefect.tasks import exponential_backoff
 
 from fupin.core.config import Paths, Source
 from fupin.core.faults import fault_point
+from fupin.core.messages import say
 from fupin.core.progress import report
 from fupin.core.safe_text import printable, shown_name
 
 # Every entry of a source gets a ledger row; these are refused before any byte of them is read.
 # The reasons are shown to clerks (Chinese) with a stable code.
 REFUSALS = {
-    "symlink": "不是普通文件（符号链接），未读取 [not_regular_file]",
-    "fifo": "不是普通文件（命名管道），未读取 [not_regular_file]",
-    "device": "不是普通文件（设备文件），未读取 [not_regular_file]",
-    "socket": "不是普通文件（套接字），未读取 [not_regular_file]",
-    "hidden": "隐藏文件或文件夹（名称以 . 开头），不作为报送文件读取 [hidden_file]",
-    "office_lock": "Excel/WPS 临时锁定文件（名称以 ~$ 开头），不作为报送文件读取 [office_lock_file]",
-    "undecodable": "文件名不是 UTF-8 编码，未读取；请改用 UTF-8 文件名重新报送 [undecodable_name]",
-    "unreadable": "文件或文件夹无法读取（权限或已被移走），未读取 [unreadable_file]",
+    "symlink": say("not_regular_file.symlink"),
+    "fifo": say("not_regular_file.fifo"),
+    "device": say("not_regular_file.device"),
+    "socket": say("not_regular_file.socket"),
+    "hidden": say("hidden_file"),
+    "office_lock": say("office_lock_file"),
+    "undecodable": say("undecodable_name"),
+    "unreadable": say("unreadable_file"),
 }
 
 

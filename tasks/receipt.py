@@ -21,12 +21,14 @@ import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
 from fupin.tasks.records import Outcome, Rejection
+from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels_of
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
+from fupin.core.messages import code_in
 from fupin.core.safe_text import neutralise, shown_name
 
 HEADERS = ("文件", "行号", "列", "填报值", "原因", "原因代码")
@@ -127,7 +129,7 @@ HOW_TO_RESEND = (
 def receipt_note(o: Outcome, rejected: bool = True) -> str:
     """The receipt's second line: what happened to the file and what the clerk sends next (``rejected``: whether
     any row or the file was rejected)."""
-    never_applied = o.status == "superseded" and "[held_superseded]" in (o.message or "")
+    never_applied = o.status == "superseded" and (o.message_code or code_in(o.message)) == "held_superseded"
     if o.status in ("held", "discarded") or never_applied:
         return (o.message or "") + ("" if rejected else f"。{NO_ROW_TO_CORRECT}")
     if not rejected:
@@ -289,7 +291,7 @@ def sync_receipts(paths: Paths) -> dict[str, list[str]]:
     done: dict[str, list[str]] = {"missing": [], "stale": []}
     if not paths.warehouse.exists():
         return done
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with read.connect(paths.warehouse) as con:
         for o, why in stale_receipts(con, paths):
             _rewrite(con, paths, o)
             done[why].append(o.submission_id)

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fupin.core.messages import say
+
 FULL_MARKERS = ("全量", "重报")
 
 
@@ -66,6 +68,7 @@ class Outcome:
     rows_loaded: int = 0
     rows_rejected: int = 0
     message: str | None = None
+    message_code: str | None = None  # the code of ``message`` (meta.submissions.message_code); None: read from it
     lake_files: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     rejection_files: list[str] = field(default_factory=list)
@@ -96,10 +99,7 @@ ALL_REFUSED_CODE = "rows_all_refused"
 def all_refused(file_name: str, first: Rejection, rows: int) -> str:
     """The file-level message of a form whose first ``rows`` rows were all refused for ``first``'s reason."""
     where = f"第 {first.row_number} 行：" if first.row_number is not None else ""
-    return (
-        f"{file_name}：前 {rows:,} 行均因同一原因被退回（{where}{first.reason}；原因代码 {first.code}）："
-        f"已停止读取本文件，请按原因修改后重新报送 [{ALL_REFUSED_CODE}]"
-    )
+    return say(ALL_REFUSED_CODE, name=file_name, rows=rows, where=where, reason=first.reason, reason_code=first.code)
 
 
 def refused_alike(rejections: list[Rejection], rows: int) -> Rejection | None:

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import ClientError
 from fupin.tasks.records import Outcome
 from fupin.tasks.registry.schema import MissingKeyError
-from fupin.warehouse.comments import comment_runs_columns
+from fupin.warehouse.relations import relation
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -21,26 +21,14 @@ from prefect.runtime import flow_run
 from fupin.core.config import Paths
 from fupin.core.files import write_text_atomic
 from fupin.core.home import search_home
+from fupin.core.messages import say
 from fupin.core.reference import submitters
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 
-# meta.runs reads these files; the types are fixed so that an empty or odd file cannot change them
-RUN_COLUMNS = {
-    "run_id": "VARCHAR",
-    "flow_name": "VARCHAR",
-    "run_name": "VARCHAR",
-    "started_at": "TIMESTAMPTZ",
-    "ended_at": "TIMESTAMPTZ",
-    "outcome": "VARCHAR",
-    "exit_code": "INTEGER",
-    "received": "INTEGER",
-    "rows_loaded": "BIGINT",
-    "rows_rejected": "BIGINT",
-    "failed_provinces": "VARCHAR[]",
-    "message": "VARCHAR",
-    "warehouse_changed": "BOOLEAN",
-}
+# meta.runs reads these files; the types are fixed (contracts/relations/meta.runs.yaml) so that an empty or odd file
+# cannot change them
+RUN_COLUMNS = {c.name: c.type.upper() for c in relation("meta.runs").columns}
 
 
 class RunFailed(Exception):
@@ -282,8 +270,7 @@ def mark_crashed_runs(paths: Paths) -> list[str]:
             continue
         record.update(
             outcome="crashed",
-            message=f"运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at "
-            f"{datetime.now(UTC).isoformat(timespec='seconds')}",
+            message=say("run_crashed", at=datetime.now(UTC).isoformat(timespec="seconds")),
         )
         write_text_atomic(file, json.dumps(record, ensure_ascii=False))
         marked.append(str(record.get("run_id")))
@@ -309,8 +296,4 @@ def create_runs_view(con, paths: Paths) -> None:
         return
     search_home(con, paths.home)
     con.execute(runs_view_sql(paths))
-    con.execute(
-        "comment on view meta.runs is 'One row per flow run (nightly, backfill, rebuild-warehouse): start, end, "
-        "outcome (running, completed, rejected, failed, crashed), counts; read from <home>/runs/*.json.'"
-    )
-    comment_runs_columns(con)
+    con.execute(relation("meta.runs").comment_sql("view"))

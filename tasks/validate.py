@@ -14,7 +14,7 @@ from fupin.tasks.normalise.helpers import wide_names
 from fupin.tasks.records import Rejection
 from fupin.warehouse.contracts import contracts
 
-from fupin.core.messages import code_in
+from fupin.core.messages import code_in, message, render, say
 
 # declared and computed incidence may differ by rounding to 0.01 percentage points
 INCIDENCE_TOLERANCE = 0.0005
@@ -33,7 +33,7 @@ def _rules(dataset: str, r: dict[str, Any], header) -> list[tuple[str, Any, str,
             (
                 "year",
                 year,
-                f"“{header('year')}”为 {year}，不在可报送的年份 2000–{last} 之内：请填写数据所属的年度",
+                say("year_not_reportable", header=header("year"), year=year, last=last),
                 "year_not_reportable",
             )
         )
@@ -47,23 +47,21 @@ def _rules(dataset: str, r: dict[str, Any], header) -> list[tuple[str, Any, str,
         value = r.get(name)
         if value is not None and value < 0:
             if contract.column(name).kind == "money":
-                what, code = f"折合 {value} 元", "negative_amount"
+                found = message("negative_amount", header=header(name, r), what=f"折合 {value} 元")
             else:
-                what, code = f"填写的是 {value}", "negative_count"
-            broken.append((name, value, f"“{header(name, r)}”不能为负数（{what}）：请填写实际数值，没有的填 0", code))
+                found = message("negative_count", header=header(name, r), what=f"填写的是 {value}")
+            broken.append((name, value, render(found), found.code))
     zero = set()
     for rule in contract.not_zero:
         if r.get(rule.column) == 0:
-            reason = f"“{header(rule.column)}”不能为 0（贫困发生率等比率要用它作分母）：请填写实际数值"
+            reason = say("zero_not_allowed", header=header(rule.column))
             broken.append((rule.field, r[rule.column], reason, "zero_not_allowed"))
             zero.add(rule.column)
     for rule in contract.not_above:
         value, limit = r.get(rule.column), r.get(rule.limit)
         if rule.limit not in zero and value is not None and limit is not None and value > limit:
-            reason = (
-                f"“{header(rule.column)}”（{value}）不能大于“{header(rule.limit)}”（{limit}）："
-                "请核对这两列是否填反或填错"
-            )
+            named = {"header": header(rule.column), "limit_header": header(rule.limit)}
+            reason = say("exceeds_limit", **named, value=value, limit=limit)
             broken.append((rule.field, value, reason, "exceeds_limit"))
     for rule in contract.between:
         value = r.get(rule.column)
@@ -72,7 +70,7 @@ def _rules(dataset: str, r: dict[str, Any], header) -> list[tuple[str, Any, str,
                 shown, low, high = f"{value:.2%}", f"{rule.low:.0%}", f"{rule.high:.0%}"
             else:
                 shown, low, high = str(value), str(rule.low), str(rule.high)
-            reason = f"“{header(rule.column)}”须在 {low} 到 {high} 之间（读作 {shown}）：请核对数值和单位"
+            reason = say("out_of_range", header=header(rule.column), low=low, high=high, shown=shown)
             broken.append((rule.field, value, reason, "out_of_range"))
     return broken
 
@@ -188,20 +186,14 @@ def check_table(
             if duplicate[i]:
                 key = tuple(r.get(k) for k in keys)
                 names, what = _key_words(dataset, key)
-                reason = (
-                    f"“{header(keys[0])}”这一行与第 {first[i]} 行重复（{names}相同：{what}）："
-                    "同一条数据只能填一行，请删去或合并重复的行"
-                )
+                reason = say("duplicate_row", header=header(keys[0]), first=first[i], names=names, values=what)
                 rejected_rows[row].append(Rejection(row, keys[0], str(key[0]), reason, "duplicate_row"))
         if row in rejected_rows or not soft[i]:
             continue  # the rejection already tells the clerk what to fix in this row
         declared = r["declared_incidence"]
         computed = r["poor_population"] / r["rural_population"]
         if abs(computed - declared) > INCIDENCE_TOLERANCE:
-            warnings.append(
-                f"第 {row} 行：填报的贫困发生率 {declared:.2%} 与 未脱贫人口÷农业户籍人口 = {computed:.2%} 不符；"
-                "请核对 [declared_incidence_differs]"
-            )
+            warnings.append(say("declared_incidence_differs", row=row, declared=declared, computed=computed))
     return rejected_rows, warnings
 
 

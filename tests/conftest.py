@@ -1,20 +1,23 @@
-"""Shared fixtures: one Prefect test harness per session (for the tests that run flows), one demo run to read."""
+"""Shared fixtures: one Prefect test harness per session (for the tests that run flows), one demo run to read.
+
+Plain functions and constants the tests share are in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
+from fupin.flows.nightly import nightly
 from hypothesis import settings
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# a fixed key for the tests' synthetic registries (no real person is behind them); never a production key
-os.environ.setdefault("FUPIN_PII_KEY", "tests-only-pseudonymisation-key-0123456789")
+from fupin.demo import write_demo
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# FIXTURES, indicator, indicator_rows and run_beside_the_demo too, for test files written before tests/helpers.py
+# held them: they still import, and unit/test_tests_layout.py names each such import to move to tests.helpers
+# (keep only open_warehouse when none is left)
+from tests.helpers import FIXTURES, indicator, indicator_rows, open_warehouse, run_beside_the_demo  # noqa: F401
 
 # no deadlines: a shared CI machine makes a property test's first example slow now and then, and a timing
 # is not what these tests assert (benchmarks/ measures speed)
@@ -46,25 +49,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def demo_run(prefect_harness, tmp_path_factory) -> dict:
     """The demo inbox written and run through the nightly flow once."""
-    from fupin.flows.nightly import nightly
-
-    from fupin.demo import write_demo
-
     home = tmp_path_factory.mktemp("home")
     write_demo(home / "inbox")
     summary = nightly(inbox=str(home / "inbox"), home=str(home))
     return {"home": home, "summary": summary}
-
-
-def open_warehouse(home: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to ``home``'s warehouse that finds the households' files (README, Warehouse).
-
-    ``SET`` after connecting rather than ``config=`` at connect: DuckDB refuses a second connection to one
-    file with another configuration in the same process, and the code under test opens it plainly.
-    """
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
-    con.execute("set file_search_path = ?", [str(home)])
-    return con
 
 
 @pytest.fixture()
@@ -84,34 +72,3 @@ def demo_home_copy(demo_run, tmp_path) -> Path:
     for copied in ("lake", "runs"):  # the warehouse names them relative to its home; copies: tests may add to them
         shutil.copytree(demo_run["home"] / copied, home / copied)
     return home
-
-
-def run_beside_the_demo(home: Path, province: str, files: dict[str, Path]) -> dict:
-    """The demo inbox written under ``home``, ``files`` (path in the inbox folder → file) copied into ``province``'s
-    inbox folder beside it, and the nightly flow run once; its summary."""
-    from fupin.flows.nightly import nightly
-
-    from fupin.demo import write_demo
-
-    write_demo(home / "inbox")
-    folder = home / "inbox" / province
-    for rel, path in files.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, folder / rel)
-    return nightly(inbox=str(home / "inbox"), home=str(home))
-
-
-def indicator_rows(con) -> dict[str, object]:
-    """Every published figure: indicator × scope × period → value."""
-    rows = con.execute("select indicator || '|' || scope_code || '|' || period, value from marts.indicators").fetchall()
-    return dict(rows)
-
-
-def indicator(con, name: str, scope: str, period: str) -> float:
-    """One value of marts.indicators; fails the test if it is not there."""
-    row = con.execute(
-        "select value from marts.indicators where indicator = ? and scope_code = ? and period = ?",
-        [name, scope, period],
-    ).fetchone()
-    assert row is not None, f"no indicator {name} for {scope} {period}"
-    return float(row[0])  # DECIMAL(38, 6) in the warehouse; the tests compare with pytest.approx

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.text import Text
 
+from fupin.core.messages import say
 from fupin.core.safe_text import printable
 
 if TYPE_CHECKING:
@@ -63,17 +64,17 @@ def warehouse(home: Path | None) -> Path:
     return path
 
 
-def connect(home: Path | None) -> duckdb.DuckDBPyConnection:
-    """The analysts' sandbox (fupin.core.readonly): the warehouse and its lake readable, nothing else."""
+def connect(home: Path | None, as_of: datetime | None = None) -> duckdb.DuckDBPyConnection:
+    """The analysts' sandbox (fupin.warehouse.read): the warehouse and its lake readable, nothing else."""
     import duckdb  # lazy: DuckDB (~60 ms) only for the commands that open the warehouse, not for --help
 
-    from fupin.core.readonly import connect_readonly  # lazy: imports DuckDB
+    from fupin.warehouse import read  # lazy: imports DuckDB and the contracts
 
     path = warehouse(home)
     try:
-        return connect_readonly(path)
+        return read.connect(path, as_of)
     except duckdb.Error as exc:
-        fail(f"仓库无法打开 [warehouse_unreadable]: {path}: {str(exc).splitlines()[0]}")
+        fail(say("warehouse_unreadable", path=path, error=str(exc).splitlines()[0]))
 
 
 def shanghai_day(moment: datetime) -> str:

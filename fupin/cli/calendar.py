@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fupin.cli.app import HomeOption, connect, fail, paths, shanghai_day, text
+from fupin.core.messages import say
 
 
 def status(
@@ -27,7 +28,7 @@ def status(
 
     where = paths(home)
     if not calendar_file(where).exists():
-        fail(f"没有报送日历 {calendar_file(where)}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]")
+        fail(say("no_calendar", file=calendar_file(where)))
     try:
         with connect(home) as con:
             rows = submission_status(con, where)

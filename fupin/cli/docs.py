@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fupin.cli.app import HomeOption, connect, fail, paths
+from fupin.core.messages import say
 
 
 def report(home: HomeOption = None) -> None:
@@ -29,7 +30,7 @@ def docs(
     from fupin.docs import LANGUAGES, write_docs  # lazy: the contracts and the warehouse's models, not for --help
 
     if lang not in LANGUAGES:
-        fail(f"--lang 只能是 {' 或 '.join(LANGUAGES)}（收到 {lang}） [unknown_language]")
+        fail(say("unknown_language", languages=" 或 ".join(LANGUAGES), lang=lang))
     where = paths(home)
     connect(home).close()  # one line, not a traceback, when the warehouse does not open
     for written in write_docs(where.warehouse, out or where.home / "docs", lang):

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fupin.cli.app import HomeOption, fail, paths
+from fupin.core.messages import say
 
 
 def doctor(
@@ -25,10 +26,10 @@ def doctor(
             for line in fix_home(paths(home)):
                 typer.echo(line)
         except RunLocked:
-            fail("有一次运行正在进行：等它结束后再执行 fupin doctor --fix [run_in_progress]")
+            fail(say("run_in_progress"))
     findings = check_home(paths(home))
     for finding in findings:
         typer.echo(finding.line())
     if not findings:
-        typer.echo("一切正常 [ok]")
+        typer.echo(say("ok"))
     raise typer.Exit(1 if any(f.level == ERROR for f in findings) else 0)

@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text, warehouse
+from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text
 from fupin.core.formatting import figure_text, json_value
-from fupin.core.sql import dicts
+from fupin.core.messages import say
 
 # the few figures `fupin run` ends with, per area (each area shows those it has): the seed's F1–F13 at a glance;
 # `fupin indicators` prints the whole table
@@ -39,9 +39,11 @@ def _brief_order(period: str) -> tuple[bool, str]:
 
 def print_headline(con) -> None:
     """A line per area (not its provincial parts or counties) with its latest brief figures, then where the rest is."""
-    definitions = con.execute("select indicator, name, unit_name from core.indicator_definition").fetchall()
-    labels = {i: name for i, name, _ in definitions}
-    unit_names = {i: unit_name for i, _, unit_name in definitions}
+    from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
+
+    definitions = read.indicator_definitions(con)
+    labels = {d["indicator"]: d["name"] for d in definitions}
+    unit_names = {d["indicator"]: d["unit_name"] for d in definitions}
     areas: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
     for r in indicator_rows(con, "headline"):
         if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():
@@ -58,31 +60,12 @@ def print_headline(con) -> None:
     console.print("全部指标：fupin indicators（每个县：--all）")
 
 
-_SCOPES = {
-    "all": "true",
-    # areas, area parts and the Ministry's designated counties
-    "areas": "(not i.is_county or i.scope_code in (select county_code from core.area_county "
-    "where area_code in (select area_code from core.area where show_counties)))",
-}
-
-
 def indicator_rows(con, scope: str) -> list[dict[str, Any]]:
-    """The indicator table's rows: the headline, the areas (and designated counties) or every scope."""
-    if scope == "headline":  # one definition of the headline rows, shared with the report and the artifact
-        return dicts(
-            con.execute(
-                "select indicator, scope_code, scope_name, period, value, unit, definition from marts.headline "
-                "order by ordinal, scope_code, period"
-            )
-        )
-    return dicts(
-        con.execute(
-            "with i as (select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county from marts.indicators) "
-            "select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition "
-            f"from i join core.indicator_definition as d using (indicator) where {_SCOPES[scope]} "
-            "order by d.ordinal, i.scope_code, i.period"
-        )
-    )
+    """'headline' (marts.headline: shared with the report and the artifact), 'areas' (areas, area parts and the
+    Ministry's designated counties) or 'all' (every county too)."""
+    from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
+
+    return read.headline(con) if scope == "headline" else read.indicators(con, counties=scope == "all")
 
 
 def _print_indicators(rows: list[dict[str, Any]], title: str = "指标（marts.indicators）") -> None:
@@ -124,21 +107,21 @@ def indicators(
         return
     scope = "all" if everything else "headline" if headline else "areas"
     if as_of:
-        from fupin.warehouse.asof import connect_as_of, parse_moment  # lazy: DuckDB and the contracts (~0.4 s)
+        from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
 
         try:
-            moment = parse_moment(as_of)
+            moment = read.moment_of(as_of)
         except ValueError as exc:
             fail(str(exc))
         with connect(home) as con:
-            first = con.execute("select min(received_at) from meta.submissions").fetchone()[0]
+            first = read.first_received(con)
         if first is None or moment <= first:
             earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {shanghai_day(first)}"
-            typer.echo(f"{as_of} 时尚无已发布的指标：{earliest} [before_first_submission]", err=as_json)
+            typer.echo(say("before_first_submission", as_of=as_of, earliest=earliest), err=as_json)
             if as_json:
                 typer.echo("[]")
             return
-        with connect_as_of(warehouse(home), moment) as con:
+        with connect(home, moment) as con:
             rows = indicator_rows(con, scope)
     else:
         with connect(home) as con:
@@ -159,19 +142,10 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             moment = parse_moment(since) - timedelta(days=1)  # parse_moment gives the end of that day
         except ValueError as exc:
             fail(str(exc).replace("--as-of", "--since"))
+    from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
+
     with connect(home) as con:
-        cur = con.execute(
-            "select changed_at, indicator, indicator_name, scope_code, scope_name, period, value_before, "
-            "value_after, unit, submissions from marts.indicator_changes where value_before is not null "
-            "and (? is null or changed_at >= ?) order by changed_at, indicator, scope_code, period",
-            [moment, moment],
-        )
-        rows = dicts(cur)
-        first = con.execute(
-            "select count(*) from marts.indicator_changes "
-            "where value_before is null and (? is null or changed_at >= ?)",
-            [moment, moment],
-        ).fetchone()[0]
+        rows, first = read.indicator_changes(con, moment)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=json_value))
         return

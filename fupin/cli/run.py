@@ -13,6 +13,7 @@ from rich.text import Text
 
 from fupin.cli.app import HomeOption, connect, fail, paths, text, warehouse
 from fupin.cli.indicators import print_headline
+from fupin.core.messages import say
 from fupin.core.progress import shown
 from fupin.core.safe_text import printable
 
@@ -158,7 +159,7 @@ def discard(
 ) -> None:
     """Close a held submission without applying it; the published figures stay as they are."""
     if not reason.strip():
-        fail("放弃一份待确认的报送须说明原因（--reason） [reason_required]")
+        fail(say("reason_required"))
     _decide("discard", submission_id, home, reason=reason, by=by)
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fupin.cli.app import HomeOption, connect, fail, paths, text
+from fupin.core.messages import codes_in, say
 
 
 def submissions(
@@ -17,36 +18,25 @@ def submissions(
 ) -> None:
     """The submission ledger, or one submission's rejected rows and how its headers were read (in Chinese)."""
     # lazy: DuckDB, the ledger's labels and the pipeline's records (Prefect) load when the ledger is read
-    import duckdb
-
     from fupin.core.reference import submitters
     from fupin.tasks.receipt import STATUS_LABELS, column_namer
     from fupin.tasks.records import Outcome, Rejection
     from fupin.tasks.summary import run_records
+    from fupin.warehouse import read
     from fupin.warehouse.labels import label
 
     console = Console(width=160)
     with connect(home) as con:
         if submission_id:
-            found = con.execute(
-                "select file_name, status, message from meta.submissions where submission_id = ?", [submission_id]
-            ).fetchone()
+            one = read.submission(con, submission_id)
+            found = (one["file_name"], one["status"], one["message"]) if one else None
             if not found:
-                fail(f"没有编号为 {submission_id} 的报送 [unknown_submission]")
+                fail(say("unknown_submission", id=submission_id))
             status = STATUS_LABELS.get(found[1], found[1])
             console.print(text(f"{submission_id}  {found[0]}  {status}  {found[2] or ''}"))
-            query = "select sheet, submitted_header, column_name, matched_by, {} from meta.header_mappings "
-            try:
-                mapped = con.execute(query.format("source") + "where submission_id = ?", [submission_id]).fetchall()
-            except duckdb.BinderException:  # a warehouse from before sources were kept: all read from headers
-                mapped = con.execute(query.format("'header'") + "where submission_id = ?", [submission_id]).fetchall()
-            except duckdb.CatalogException:  # a warehouse from before header mappings were kept
-                mapped = None
-            rejected = con.execute(
-                "select row_number, field, value, reason, reason_code from meta.rejections "
-                "where submission_id = ? order by row_number nulls first",
-                [submission_id],
-            ).fetchall()
+            found_mappings = read.header_mappings(con, submission_id)  # None: kept only by newer warehouses
+            mapped = None if found_mappings is None else [tuple(m.values()) for m in found_mappings]
+            rejected = [tuple(r.values()) for r in read.rejections(con, submission_id)]
             outcome = Outcome(submission_id, "", found[0], "", "", rejections=[Rejection(*r) for r in rejected])
             outcome.header_mapping = [
                 {"column_name": m[2], "submitted_header": m[1], "matched_by": m[3]} for m in mapped or []
@@ -78,10 +68,7 @@ def submissions(
                     table.add_row(*[text(v) for v in r])
                 console.print(table)
             return
-        rows = con.execute(
-            "select submission_id, province_code, file_name, dataset, status, rows_total, rows_loaded, "
-            "rows_rejected, message from meta.submissions order by province_code, received_at, file_name"
-        ).fetchall()
+        rows = [tuple(r.values()) for r in read.submissions(con)]
     table = Table(title="报送台账", title_justify="left")
     for col in ("编号", "省份", "文件", "数据集", "状态", "读取行数", "入库行数", "退回行数", "说明"):
         table.add_column(col, overflow="fold")
@@ -101,7 +88,7 @@ def submissions(
     records = run_records(paths(home))
     failed = (records[-1][1].get("failures") or {}) if records else {}
     for code, reason in sorted(failed.items()):
-        if "[pii_key_missing]" in reason:
+        if "pii_key_missing" in codes_in(reason):
             console.print(text(f"等待密钥（尚未入台账）：{names.get(code, code)} {reason.splitlines()[0]}"))
 
 

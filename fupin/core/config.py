@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from fupin.core.messages import CodedError, Message, limit_message, render
 from fupin.core.reference import PROVINCE_PINYIN, resolve_province
 
 
@@ -121,12 +122,13 @@ class Limits:
                     raise ConfigError(f"FUPIN_LIMIT_{name.upper()}={text!r}: expected a whole number") from None
         return cls(**values)
 
+    def message(self, name: str, found: int, what: str) -> Message:
+        """The message (code ``limit_<name>``) of a file beyond limit ``name``."""
+        return limit_message(name, getattr(self, name), found, what)
+
     def exceeded(self, name: str, found: int, what: str) -> str:
         """The one-line reason (Chinese, with code) for a file beyond limit ``name``."""
-        return (
-            f"超过限制：{what}最多 {getattr(self, name):,}（本文件 {found:,}）；"
-            f"管理员可用 FUPIN_LIMIT_{name.upper()} 调整 [limit_{name}]"
-        )
+        return render(self.message(name, found, what))
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class Source:
     mode: str = "correction"  # "full": every file of this source is a 全量重报 of what it covers
 
 
-class ConfigError(ValueError):
+class ConfigError(CodedError, ValueError):
     """A sources file or inbox that cannot be used, with the reason."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import duckdb
 
 from fupin.core.config import ConfigError
+from fupin.core.messages import say
 
 # an absolute lake path as older warehouses stored it → the part from the home's lake folder on
 LEGACY_ABSOLUTE = r"^.*/(lake/[^/]+/province=[^/]+/year=[^/]+/[^/]+)$"
@@ -109,7 +110,4 @@ def unwritable(home: Path) -> tuple[Path, str] | None:
 
 
 def _not_writable(path: Path, why: str) -> str:
-    return (
-        f"数据目录不可写：{path}（{why}）。运行要写入原始档案、湖和仓库：用 chmod u+w 恢复写权限，"
-        "或用 --home 指定一个可写的目录；只读的目录仍可用 fupin query / fupin indicators 查询 [home_not_writable]"
-    )
+    return say("home_not_writable", path=path, why=why)

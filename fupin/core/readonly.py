@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 
 from fupin.core.files import plain_file
+from fupin.core.messages import say
+from fupin.core.sql import quote_identifier
 
 # what an analyst's statement may be; DESCRIBE, SHOW, SUMMARIZE, FROM … and WITH … parse as SELECT
 _ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT}
@@ -34,10 +36,16 @@ def readable_folders(warehouse: Path) -> list[Path]:
     return [home / "lake", home / "runs"]
 
 
-def _listed_lake_files(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The lake files the warehouse's views read (households), as it names them (relative to the home)."""
+def listed_lake_files(con: duckdb.DuckDBPyConnection, database: str | None = None) -> list[str]:
+    """The lake files the warehouse's views read (households), as it names them (relative to the home);
+    ``database``: the attached warehouse's name when it is not the connection's current database."""
+    table = (
+        f"{quote_identifier(database)}.core.household_registry_history"
+        if database
+        else "core.household_registry_history"
+    )
     try:
-        rows = con.execute("select distinct lake_file from core.household_registry_history").fetchall()
+        rows = con.execute(f"select distinct lake_file from {table}").fetchall()
     except duckdb.CatalogException:  # a warehouse without households' registry table
         return []
     return [f for (f,) in rows if f and not f.startswith("/") and ".." not in Path(f).parts]
@@ -63,26 +71,32 @@ def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     try:
         con.execute("attach ? as warehouse (read_only)", [str(warehouse)])
         con.execute("use warehouse")
-        # the views name their files relative to the home (fupin/core/home.py): resolved through the search path,
-        # after DuckDB has checked the name as written, hence the relative forms beside the absolute ones.
-        # A trailing separator so that <home>/lake-copy is not inside <home>/lake.
-        folders = readable_folders(warehouse)
-        home = folders[0].parent
-        con.execute("set file_search_path = ?", [str(home)])
-        # the lake: only the files the warehouse lists, each a plain file (a link planted there, hard or
-        # symbolic, may lead to the raw archive); the run records: the folder while it holds nothing else
-        lake = [f for f in _listed_lake_files(con) if plain_file(home / f)]
-        runs = folders[1]
-        allowed = [f"{runs}/", f"{runs.name}/"] if _plain_folder(runs) else []
-        con.execute("set allowed_directories = ?", [allowed])
-        con.execute("set allowed_paths = ?", [[str(home / f) for f in lake] + lake])
-        con.execute("set enable_external_access = false")
-        con.execute("set allow_community_extensions = false")
-        con.execute("set lock_configuration = true")
+        fence(con, warehouse, listed_lake_files(con))
     except BaseException:
         con.close()
         raise
     return con
+
+
+def fence(con: duckdb.DuckDBPyConnection, warehouse: Path, lake_files: list[str]) -> None:
+    """Lock ``con`` down to reading ``warehouse`` and its own files: the ``lake_files`` it lists (each a plain
+    file) and its run records; no other file, no extension, and no ``SET`` can undo it."""
+    # the views name their files relative to the home (fupin/core/home.py): resolved through the search path,
+    # after DuckDB has checked the name as written, hence the relative forms beside the absolute ones.
+    # A trailing separator so that <home>/lake-copy is not inside <home>/lake.
+    folders = readable_folders(warehouse)
+    home = folders[0].parent
+    con.execute("set file_search_path = ?", [str(home)])
+    # the lake: only the files the warehouse lists, each a plain file (a link planted there, hard or
+    # symbolic, may lead to the raw archive); the run records: the folder while it holds nothing else
+    lake = [f for f in lake_files if plain_file(home / f)]
+    runs = folders[1]
+    allowed = [f"{runs}/", f"{runs.name}/"] if _plain_folder(runs) else []
+    con.execute("set allowed_directories = ?", [allowed])
+    con.execute("set allowed_paths = ?", [[str(home / f) for f in lake] + lake])
+    con.execute("set enable_external_access = false")
+    con.execute("set allow_community_extensions = false")
+    con.execute("set lock_configuration = true")
 
 
 def single_select(sql: str) -> str:
@@ -90,13 +104,13 @@ def single_select(sql: str) -> str:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryRefused(f"查询语句无法解析 [query_syntax]: {str(exc).splitlines()[0]}") from None
+        raise QueryRefused(say("query_syntax", error=str(exc).splitlines()[0])) from None
     if len(statements) != 1:
-        raise QueryRefused(f"每次只能执行一条查询语句，收到 {len(statements)} 条 [query_not_single]")
+        raise QueryRefused(say("query_not_single", count=len(statements)))
     kind = statements[0].type
     if kind not in _ALLOWED_STATEMENTS:
         name = kind.name if hasattr(kind, "name") else str(kind)
-        raise QueryRefused(f"只允许只读查询（SELECT），不允许 {name} 语句 [query_not_select]")
+        raise QueryRefused(say("query_not_select", statement=name))
     return sql
 
 
@@ -104,7 +118,7 @@ def refusal_of(exc: duckdb.Error) -> str:
     """One line for an error DuckDB raised inside the sandbox, naming a refused file access as such."""
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, duckdb.PermissionException):
-        return f"分析连接只能读取仓库，不能访问其他文件或扩展 [access_denied]: {first}"
+        return say("access_denied", error=first)
     if "configuration has been locked" in first or "Cannot change configuration" in first:
-        return f"分析连接的设置已锁定，不能修改 [config_locked]: {first}"
+        return say("config_locked", error=first)
     return first

@@ -31,6 +31,8 @@ from fupin.tasks.normalise.columns import (
 )
 from fupin.tasks.normalise.context import Stated, stated_values, stated_year
 from fupin.tasks.normalise.helpers import (
+    AMBIGUOUS_COLUMNS_CODE,
+    MISSING_COLUMN_CODE,
     NOT_THIS_YEAR_CODE,
     UNRECOGNISED_CODE,
     Vocabulary,
@@ -49,10 +51,11 @@ from fupin.tasks.normalise.helpers import (
 from fupin.tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
 from fupin.tasks.normalise.values import is_missing, parse_number, parse_year
 from fupin.tasks.normalise.years import by_year, grouped_mapping
-from fupin.tasks.records import Rejection, all_refused, refused_alike
+from fupin.tasks.records import ALL_REFUSED_CODE, Rejection, all_refused, refused_alike
 from fupin.warehouse.contracts import contracts
 
 from fupin.core.config import Limits
+from fupin.core.messages import say
 from fupin.core.reference import is_county_level, resolve_county_pair, resolve_target_pair
 
 _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
@@ -69,6 +72,7 @@ class Normalised:
     rows_total: int = 0
     error: str | None = None
     error_field: str | None = None  # the missing canonical column of a file-level error
+    error_code: str | None = None  # the message code of ``error``
     header_mapping: list[dict[str, str]] = field(default_factory=list)  # submitted_header → column_name, matched_by
 
     @property
@@ -178,20 +182,21 @@ def _check_summary_rows(table, columns: list[list[str | None]], hmap, warnings: 
             if counted and abs(summed - total) > Decimal("0.005") * counted + Decimal("0.01"):
                 at = f"（第 {summary['row']} 行）" if summary.get("row") else ""
                 if kind == "total":
-                    warnings.append(
-                        f"合计行{at}“{label}”为 {total}，但各行相加为 {summed}；请核对 [declared_total_mismatch]"
-                    )
+                    warnings.append(say("declared_total_mismatch", at=at, label=label, total=total, summed=summed))
                 else:
                     rows = f"第 {table.row_numbers[first]}–{table.row_numbers[last - 1]} 行"
                     warnings.append(
-                        f"小计行{at}“{label}”为 {total}，但它所小计的{rows}相加为 {summed}；请核对 "
-                        "[declared_total_mismatch]"
+                        say(
+                            "declared_total_mismatch.subtotal",
+                            at=at,
+                            label=label,
+                            total=total,
+                            rows=rows,
+                            summed=summed,
+                        )
                     )
     if breakdowns:
-        warnings.append(
-            f"{where}：第 {'、'.join(breakdowns)} 行是“其中”分项（上一行的细分），不作为数据读取 "
-            "[breakdown_rows_skipped]"
-        )
+        warnings.append(say("breakdown_rows_skipped", where=where, rows="、".join(breakdowns)))
 
 
 def _has_unitless_amount(columns: list[list[str | None]], money: list[int]) -> bool:
@@ -242,6 +247,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
                 None,
                 rows_total=len(table.rows),
                 error=f"{where}：{reason}",
+                error_code=MISSING_COLUMN_CODE,
                 error_field=missing[0].split("|")[0],
                 header_mapping=mapping,
             )
@@ -249,10 +255,8 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
         return Normalised(
             None,
             rows_total=len(table.rows),
-            error=(
-                f"{where}：无法从表头识别是哪一种报表（读到的表头：{labels}）；请使用部里下发的报表模板，"
-                f"表头须有县名或县代码、年度和各项指标列 [{UNRECOGNISED_CODE}]"
-            ),
+            error=say(UNRECOGNISED_CODE, where=where, headers=labels),
+            error_code=UNRECOGNISED_CODE,
             header_mapping=mapping,
         )
     if hmap.conflicts:
@@ -261,6 +265,7 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             None,
             rows_total=len(table.rows),
             error=f"{where}：{ambiguous_columns_message(dataset, name, labels, vocabs[dataset])}",
+            error_code=AMBIGUOUS_COLUMNS_CODE,
             error_field=name.split("[")[0],
             header_mapping=mapping,
         )
@@ -276,15 +281,16 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
             None,
             rows_total=len(table.rows),
             error=f"{where}：{missing_columns_message(dataset, ['fund_level'], hmap, vocabs[dataset])}",
+            error_code=MISSING_COLUMN_CODE,
             error_field="fund_level",
             header_mapping=mapping,
         )
     out = Normalised(dataset, rows_total=len(table.rows), header_mapping=mapping)
     for label, what in hmap.not_this_year:
-        out.warnings.append(f"{where}：“{label}”为{what}，未作为本年金额读取 [{NOT_THIS_YEAR_CODE}]")
+        out.warnings.append(say(NOT_THIS_YEAR_CODE, where=where, header=label, what=what))
     if hmap.unknown or hmap.ambiguous:
         unread = [*(f"“{u}”" for u in hmap.unknown), *(f"“{a}”（含义不明）" for a in hmap.ambiguous)]
-        out.warnings.append(f"{where}：未识别的列已忽略：{'、'.join(unread)} [columns_ignored]")
+        out.warnings.append(say("columns_ignored", where=where, headers="、".join(unread)))
     _check_summary_rows(table, columns, hmap, out.warnings, where)
     default_unit = sheet_unit(table.context)
     if not default_unit and "unit" in stated:  # （万元） in the title or the file name
@@ -299,17 +305,12 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
                 return Normalised(
                     dataset,  # recognised, and refused whole: error set, no table
                     rows_total=len(table.rows),
-                    error=(
-                        f"{where}：表中没有写明金额单位，而{refused}，不像以“元”填写的金额（多半是万元）："
-                        "请在金额列的表头写明单位，如“金额（万元）”，或在表头上方写“单位：万元”后重新报送 "
-                        "[money_unit_unknown]"
-                    ),
+                    error=say("money_unit_unknown", where=where, why=refused),
+                    error_code="money_unit_unknown",
                     error_field="amount_yuan",
                     header_mapping=mapping,
                 )
-            out.warnings.append(
-                f"{where}：表中没有写明金额单位，按“元”读取；如不是元，请在表头写明单位 [money_unit_assumed]"
-            )
+            out.warnings.append(say("money_unit_assumed", where=where))
 
     headers = submitted_headers(dataset, table.header, hmap)
     plan = _Plan(dataset, hmap, province_code, context_year, default_unit)
@@ -326,7 +327,9 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
         refused = _refused_from_the_start(plan, columns, table, reading, row_at)
         if refused is not None:
             error = all_refused(where, refused, Limits.from_env().same_reason_rows)
-            return Normalised(None, rows_total=len(table.rows), error=error, header_mapping=mapping)
+            return Normalised(
+                None, rows_total=len(table.rows), error=error, error_code=ALL_REFUSED_CODE, header_mapping=mapping
+            )
         segments, fallback = plan.run(columns, np.asarray(table.row_numbers, dtype=np.int64))
         for index in fallback:  # rows the columns could not settle: read one by one, as every row once was
             row, row_number = row_at(index), table.row_numbers[index]

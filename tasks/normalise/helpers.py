@@ -25,6 +25,7 @@ from fupin.tasks.normalise.values import (
 from fupin.warehouse.contracts import Column, Contract, contracts
 
 from fupin.core.chinese import simplified
+from fupin.core.messages import say
 
 CENT = Decimal("0.01")
 
@@ -456,7 +457,7 @@ def detect_dataset(
         return dataset, hmap, None, []
     if found >= 2 and hmap.has("county|county_code"):
         return None, hmap, missing_columns_message(dataset, missing, hmap, vocabularies[dataset]), missing
-    return None, hmap, f"无法从表头识别是哪一种报表 [{UNRECOGNISED_CODE}]", []
+    return None, hmap, say(f"{UNRECOGNISED_CODE}.short"), []
 
 
 def vocabularies(operator: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Vocabulary]:
@@ -508,11 +509,7 @@ def ambiguous_columns_message(dataset: str, name: str, labels: list[str], vocab:
         hint = f"不读的列（如 {dataset}: {{ignore: [{labels[0]}]}}）"
     else:
         hint = f"该读的列（如 {dataset}: {{{name}: [{labels[-1]}]}}）"
-    return (
-        f"有 {len(labels)} 列都可读作“{what}”：{heads}，无法确定应读哪一列，整个文件未读取；"
-        f"请把不该读的列改名{example}或删去后重新报送，"
-        f"或在 headers.yaml 中写明{hint} [{AMBIGUOUS_COLUMNS_CODE}]"
-    )
+    return say(AMBIGUOUS_COLUMNS_CODE, count=len(labels), what=what, headers=heads, example=example, hint=hint)
 
 
 UNRECOGNISED_CODE = "dataset_unrecognised"
@@ -544,10 +541,7 @@ def missing_columns_message(dataset: str, missing: list[str], hmap: HeaderMap, v
         ][:6]
         hint = f"表头可写作：{'、'.join(accepted)}"
     zh = contracts()[dataset].zh
-    return (
-        f"像是“{zh}”报表，但缺少必填列{names}（未识别的表头：{'、'.join(unread) or '无'}）；"
-        f"{hint}；请按报表模板补上这一列后重新报送 [{MISSING_COLUMN_CODE}]"
-    )
+    return say(MISSING_COLUMN_CODE, dataset=zh, columns=names, unread="、".join(unread) or "无", hint=hint)
 
 
 def column_label(canonical: str, vocab: Vocabulary | None = None) -> str:

@@ -22,6 +22,7 @@ from fupin.tasks.parse.xlsx_files import (
 )
 
 from fupin.core.config import Limits
+from fupin.core.messages import message
 
 __all__ = ["WORKBOOK_EXTENSIONS", "ParsedTable", "ParseError", "SheetsRead", "read_tables"]
 
@@ -65,15 +66,15 @@ def read_tables(
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ParseError(f"{name}：文件无法读取（{exc.strerror}）：请重新报送 [file_unreadable]") from None
+        raise ParseError(message("file_unreadable", name=name, error=exc.strerror)) from None
     extension = _extension(path, name)
     limits = Limits.from_env()
     if len(data) > limits.form_bytes:
-        raise ParseError(f"{name}：{limits.exceeded('form_bytes', len(data), '报表文件字节数')}")
+        raise ParseError(limits.message("form_bytes", len(data), "报表文件字节数").within(name))
     if extension in WORKBOOK_EXTENSIONS and data.startswith(ZIP_MAGIC):
         expanded = expanded_size(data)
         if expanded > limits.xlsx_expanded_bytes:
-            raise ParseError(f"{name}：{limits.exceeded('xlsx_expanded_bytes', expanded, '工作簿解压后字节数')}")
+            raise ParseError(limits.message("xlsx_expanded_bytes", expanded, "工作簿解压后字节数").within(name))
     if extension in WORKBOOK_EXTENSIONS:
         if extension == ".xls" and data and not data.startswith((OLE_MAGIC, ZIP_MAGIC)) and b"\x00" not in data:
             head = data[:512].lstrip().lower()
@@ -85,8 +86,5 @@ def read_tables(
     if extension in JSON_EXTENSIONS:
         return read_json(data, name)
     if extension in UNREADABLE_FORMATS:
-        raise ParseError(f"{name}：{UNREADABLE_FORMATS[extension]} [unsupported_file_type]")
-    raise ParseError(
-        f"{name}：不支持的文件类型（{extension or '无扩展名'}）："
-        "请以 XLSX（或 XLS、ODS）、CSV 或 JSON 格式报送 [unsupported_file_type]"
-    )
+        raise ParseError(message("unsupported_file_type.known", name=name, why=UNREADABLE_FORMATS[extension]))
+    raise ParseError(message("unsupported_file_type", name=name, extension=extension or "无扩展名"))

@@ -23,6 +23,7 @@ from fupin.tasks.parse.helpers import (
 )
 
 from fupin.core.config import Limits
+from fupin.core.messages import CodedError, code_of, message, said_of
 
 SAMPLE_CHARS = 64 * 1024
 _BLANK = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")  # what stripping leaves nothing of, matched without a copy
@@ -33,25 +34,17 @@ def decode_csv(data: bytes, name: str) -> tuple[str, str]:
     """The text of a delimited file and its encoding; binary content is refused."""
     for magic, what in _WORKBOOK_MAGIC.items():
         if data.startswith(magic):
-            raise ParseError(
-                f"{name}：扩展名是 .csv，内容却是{what}：请改用 .xlsx/.xls 扩展名报送，或另存为 CSV [binary_in_csv]"
-            )
+            raise ParseError(message("binary_in_csv", name=name, what=what))
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
         offset = data.index(b"\x00")
-        raise ParseError(
-            f"{name}：CSV 文件中有二进制内容（第 {offset} 字节为 NUL）："
-            "请从 Excel 另存为 CSV 后重新报送 [binary_in_csv]"
-        )
+        raise ParseError(message("binary_in_csv.nul", name=name, offset=offset))
     try:
         return decode_text(data)
     except UnicodeDecodeError as exc:
-        raise ParseError(
-            f"{name}：文字编码无法识别（既不是 UTF-8 也不是 GB18030，第 {exc.start} 字节为 0x{data[exc.start]:02x}）："
-            "请用 Excel 另存为“CSV UTF-8”后重新报送 [encoding_unknown]"
-        ) from None
+        raise ParseError(message("encoding_unknown", name=name, offset=exc.start, byte=data[exc.start])) from None
 
 
-class LimitExceeded(ValueError):
+class LimitExceeded(CodedError, ValueError):
     """A CSV beyond one of the configured limits (fupin.core.config.Limits)."""
 
 
@@ -62,7 +55,7 @@ def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[
     long_line = re.search(rf"[^\n]{{{limits.line_chars + 1}}}", text)
     if long_line:
         line = text.count("\n", 0, long_line.start()) + 1
-        raise LimitExceeded(limits.exceeded("line_chars", limits.line_chars + 1, f"一行（第 {line} 行）字符数"))
+        raise LimitExceeded(limits.message("line_chars", limits.line_chars + 1, f"一行（第 {line} 行）字符数"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     grid: list[list[str | None]] = []
     numbers: list[int] = []
@@ -75,12 +68,12 @@ def read_grid(text: str, delimiter: str, limits: Limits | None = None) -> tuple[
         except csv.Error as exc:
             raise ValueError(f"第 {start} 行（{exc}）") from None
         if len(grid) >= limits.rows_per_sheet:
-            raise LimitExceeded(limits.exceeded("rows_per_sheet", len(grid) + 1, "每张表行数（至少）"))
+            raise LimitExceeded(limits.message("rows_per_sheet", len(grid) + 1, "每张表行数（至少）"))
         if len(record) > limits.columns_per_row:
-            raise LimitExceeded(limits.exceeded("columns_per_row", len(record), f"第 {start} 行列数"))
+            raise LimitExceeded(limits.message("columns_per_row", len(record), f"第 {start} 行列数"))
         longest = max(map(len, record), default=0)
         if longest > limits.field_chars:
-            raise LimitExceeded(limits.exceeded("field_chars", longest, f"第 {start} 行单元格字符数"))
+            raise LimitExceeded(limits.message("field_chars", longest, f"第 {start} 行单元格字符数"))
         # clean_cell, with its line-break folding only for the cells that hold a carriage return
         grid.append([(cell.strip() or None) if "\r" not in cell else clean_cell(cell) for cell in record])
         numbers.append(start)
@@ -141,15 +134,15 @@ def _table(text: str, delimiter: str) -> GridTable:
 def read_csv(data: bytes, name: str, default_delimiter: str = ",") -> list[ParsedTable]:
     """One table from a delimited text file's bytes."""
     if _BLANK.fullmatch(data):
-        raise ParseError(f"{name}：文件是空的：请报送填好的报表 [empty_file]")
+        raise ParseError(message("empty_file", name=name))
     text, encoding = decode_csv(data, name)
     delimiter = detect_delimiter(text[:SAMPLE_CHARS], default=default_delimiter)
     try:
         table = _table(text, delimiter)
     except (NoHeaderError, LimitExceeded) as exc:
-        raise ParseError(f"{name}：{exc}") from None
+        raise ParseError(said_of(name, exc), code_of(exc)) from None
     except ValueError as exc:
-        raise ParseError(f"{name}：CSV 格式有误，{exc}：请从 Excel 另存为 CSV 后重新报送 [csv_malformed]") from None
+        raise ParseError(message("csv_malformed", name=name, error=str(exc))) from None
     table.context.update(encoding=encoding, delimiter=delimiter)
     if not table.rows and table.context["declared_total"] is None:
         return []

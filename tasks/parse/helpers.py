@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from fupin.tasks.normalise.values import to_halfwidth
 
 from fupin.core.chinese import simplified, traditional
+from fupin.core.messages import CodedError, message
 
 Cell = str | None
 Grid = list[list[Cell]]
@@ -54,7 +55,7 @@ _REPORTING_UNIT = re.compile(
 _UNIT = re.compile(r"(?<!填报)单位\s*[:：]\s*(?P<unit>[^\s)）]+(?:\s*[、,，/]\s*[^\s)）]+)*)")
 
 
-class ParseError(Exception):
+class ParseError(CodedError):
     """A file that cannot be read as tables; the message names the file and the reason."""
 
 
@@ -70,7 +71,11 @@ class ParsedTable:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-class NoHeaderError(ValueError):
+class CellValueError(CodedError, ValueError):
+    """A cell that cannot be a form's value (a nested JSON structure)."""
+
+
+class NoHeaderError(CodedError, ValueError):
     """The grid holds cells but no row that can be its header."""
 
 
@@ -440,13 +445,11 @@ def table_from_grid(grid: Grid, row_numbers: list[int], merges: list[Merge] | No
             titles.append(cells[0] or "")
             continue
         if not _is_header_candidate(row):
-            raise NoHeaderError(
-                f"找不到表头行（第 {row_numbers[r]} 行看起来已是数据）：请保留报表模板的表头行 [no_header_row]"
-            )
+            raise NoHeaderError(message("no_header_row.data", row=row_numbers[r]))
         start = r
         break
     if start is None:
-        raise NoHeaderError("找不到表头行：请保留报表模板的表头行 [no_header_row]")
+        raise NoHeaderError(message("no_header_row"))
     if titles:
         context["title"] = " ".join(titles)
         if context["unit"] is None:
@@ -602,7 +605,7 @@ def record_value(value: object, where: str) -> Cell:
         return format_float(value)
     if isinstance(value, str):
         return clean_cell(value)
-    raise ValueError(f"{where}的值是嵌套的结构：每条记录的每个字段只能是一个数字或一段文字 [json_nested_value]")
+    raise CellValueError(message("json_nested_value", where=where))
 
 
 def plain_json(value: Any) -> Any:

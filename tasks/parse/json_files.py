@@ -19,6 +19,7 @@ from fupin.tasks.parse.helpers import (
 )
 
 from fupin.core.config import Limits
+from fupin.core.messages import code_of, message, said_of
 
 RECORD_KEYS = ("data", "records", "rows", "items")
 _CONTEXT_KEYS = {
@@ -41,10 +42,7 @@ def _check_depth(text: str, name: str) -> None:
         if token in "[{":
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                raise ParseError(
-                    f"{name}：JSON 嵌套超过 {MAX_JSON_DEPTH} 层，不是报表的格式："
-                    "请按报送格式报送记录列表 [json_too_deep]"
-                )
+                raise ParseError(message("json_too_deep", name=name, depth=MAX_JSON_DEPTH))
         elif token in "]}":
             depth -= 1
 
@@ -74,10 +72,7 @@ def _refuse_repeated(obj: Any, name: str, where: str) -> None:
     if not isinstance(obj, dict):
         return
     for key, n in getattr(obj, "repeated", {}).items():
-        raise ParseError(
-            f"{name}：{where}中“{key}”出现了 {n} 次，无法确定应读哪一个值，整个文件未读取："
-            f"请每个字段只写一次后重新报送 [json_duplicate_key]"
-        )
+        raise ParseError(message("json_duplicate_key", name=name, where=where, key=key, count=n))
     for value in obj.values():
         _refuse_repeated(value, name, where)
 
@@ -86,16 +81,14 @@ def _records_of(doc: Any, name: str) -> tuple[list[Any], dict[str, Any]]:
     if isinstance(doc, list):
         return doc, {}
     if not isinstance(doc, dict):
-        raise ParseError(f"{name}：JSON 内容应为记录列表，或带 data 列表的对象：请按报送格式报送 [json_no_records]")
+        raise ParseError(message("json_no_records.shape", name=name))
     for key in RECORD_KEYS:
         if isinstance(doc.get(key), list):
             return doc[key], {k: v for k, v in doc.items() if k != key}
     lists = [k for k, v in doc.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
     if len(lists) == 1:
         return doc[lists[0]], {k: v for k, v in doc.items() if k != lists[0]}
-    raise ParseError(
-        f"{name}：JSON 中找不到记录列表（应为列表，或带 data 列表的对象）：请按报送格式报送 [json_no_records]"
-    )
+    raise ParseError(message("json_no_records", name=name))
 
 
 def _longest_text(value: Any) -> int:
@@ -115,38 +108,33 @@ def _check_limits(records: list[Any], metadata: dict[str, Any], limits: Limits, 
     """The per-file, per-row and per-cell limits of CSV and XLSX, for a JSON form: records, fields per record,
     characters per key or value (the envelope's too)."""
     if len(records) > limits.rows_per_sheet:
-        raise ParseError(f"{name}：{limits.exceeded('rows_per_sheet', len(records), '记录数')}")
+        raise ParseError(limits.message("rows_per_sheet", len(records), "记录数").within(name))
     longest = _longest_text(metadata)
     if longest > limits.field_chars:
-        raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, '报送信息中单元格字符数')}")
+        raise ParseError(limits.message("field_chars", longest, "报送信息中单元格字符数").within(name))
     for index, record in enumerate(records, start=1):
         if isinstance(record, dict) and len(record) > limits.columns_per_row:
-            raise ParseError(f"{name}：{limits.exceeded('columns_per_row', len(record), f'第 {index} 条记录字段数')}")
+            raise ParseError(limits.message("columns_per_row", len(record), f"第 {index} 条记录字段数").within(name))
         longest = _longest_text(record)
         if longest > limits.field_chars:
-            raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, f'第 {index} 条记录单元格字符数')}")
+            raise ParseError(limits.message("field_chars", longest, f"第 {index} 条记录单元格字符数").within(name))
 
 
 def read_json(data: bytes, name: str) -> list[ParsedTable]:
     """One table from a JSON file's bytes."""
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise ParseError(f"{name}：文件是空的：请报送填好的报表 [empty_file]")
+        raise ParseError(message("empty_file", name=name))
     try:
         text, encoding = decode_text(data)
         _check_depth(text, name)
         # numbers stay exact text-like Decimals: a 10,000-digit integer is a bad cell, not an int Python refuses
         doc = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_object)
     except UnicodeDecodeError:
-        raise ParseError(
-            f"{name}：文字编码无法识别（既不是 UTF-8 也不是 GB18030）：请以 UTF-8 编码重新报送 [encoding_unknown]"
-        ) from None
+        raise ParseError(message("encoding_unknown.json", name=name)) from None
     except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"{name}：不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列："
-            f"{exc.msg}）：请修正后重新报送 [json_invalid]"
-        ) from None
+        raise ParseError(message("json_invalid", name=name, line=exc.lineno, column=exc.colno, error=exc.msg)) from None
     except (RecursionError, ValueError) as exc:  # the parser's own limits, whatever the check above missed
-        raise ParseError(f"{name}：JSON 无法读取（{type(exc).__name__}）：请检查后重新报送 [json_unreadable]") from None
+        raise ParseError(message("json_unreadable", name=name, error=type(exc).__name__)) from None
     records, metadata = _records_of(doc, name)
     if isinstance(doc, dict):  # the envelope: its own keys, and what it holds beside the records
         envelope = _Object(metadata)
@@ -161,16 +149,14 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
     keys: dict[str, int] = {}
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise ParseError(
-                f"{name}：第 {index} 条记录不是“字段: 值”的对象：请按报送格式报送 [json_record_not_object]"
-            )
+            raise ParseError(message("json_record_not_object", name=name, index=index))
         for key in record:
             label = squeeze_label(str(key))
             if label not in keys:
                 keys[label] = len(header)
                 header.append(label)
     if len(header) > limits.columns_per_row:  # every record within the limit, their fields together beyond it
-        raise ParseError(f"{name}：{limits.exceeded('columns_per_row', len(header), '各条记录的字段合计')}")
+        raise ParseError(limits.message("columns_per_row", len(header), "各条记录的字段合计").within(name))
     rows: list[list[str | None]] = []
     for index, record in enumerate(records, start=1):
         row: list[str | None] = [None] * len(header)
@@ -178,7 +164,7 @@ def read_json(data: bytes, name: str) -> list[ParsedTable]:
             try:
                 row[keys[squeeze_label(str(key))]] = record_value(value, f"第 {index} 条记录的“{key}”")
             except ValueError as exc:
-                raise ParseError(f"{name}：{exc}") from None
+                raise ParseError(said_of(name, exc), code_of(exc)) from None
         rows.append(row)
 
     context = empty_context()

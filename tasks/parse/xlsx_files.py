@@ -26,6 +26,7 @@ from fupin.tasks.parse.helpers import (
 from python_calamine import CalamineWorkbook
 
 from fupin.core.config import Limits
+from fupin.core.messages import message, say
 
 # every format python-calamine reads: Excel 2007+ (XML and binary), Excel 97-2003, OpenDocument
 WORKBOOK_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
@@ -98,20 +99,16 @@ def _grid(arrays: list[pa.Array]) -> list[list[str | None]]:
 def check_workbook_bytes(data: bytes, name: str) -> None:
     """Refuse empty, encrypted, truncated and non-workbook files with a specific reason."""
     if not data:
-        raise ParseError(f"{name}：文件是空的：请报送填好的报表 [empty_file]")
+        raise ParseError(message("empty_file", name=name))
     if data.startswith(OLE_MAGIC):
         if any(stream in data for stream in _ENCRYPTION_STREAMS):
-            raise ParseError(f"{name}：工作簿设有打开密码：请取消密码后重新报送 [workbook_encrypted]")
+            raise ParseError(message("workbook_encrypted", name=name))
         return
     if not data.startswith(ZIP_MAGIC):
         head = data[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
-            raise ParseError(
-                f"{name}：不是真正的 Excel 工作簿（是以工作簿名字保存的网页/XML）："
-                "请在 Excel 中另存为 .xlsx 后重新报送 "
-                "[not_a_workbook]"
-            )
-        raise ParseError(f"{name}：不是有效的 Excel（XLSX）文件：请在 Excel 中另存为 .xlsx 后重新报送 [not_a_workbook]")
+            raise ParseError(message("not_a_workbook.html", name=name))
+        raise ParseError(message("not_a_workbook", name=name))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -120,16 +117,14 @@ def check_workbook_bytes(data: bytes, name: str) -> None:
                 with archive.open("mimetype") as part:
                     mimetype = part.read(100)
     except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
-        raise ParseError(f"{name}：Excel 文件不完整或已损坏：请重新导出后报送 [workbook_corrupt]") from None
+        raise ParseError(message("workbook_corrupt", name=name)) from None
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return
     if "content.xml" in names:
         if b"opendocument.spreadsheet" in mimetype:
             return
-        raise ParseError(
-            f"{name}：是 OpenDocument 文字或演示文档，不是表格：请把报表另存为 .xlsx 后重新报送 [not_a_workbook]"
-        )
-    raise ParseError(f"{name}：是压缩包而不是 Excel 工作簿：请报送 .xlsx 报表本身 [not_a_workbook]")
+        raise ParseError(message("not_a_workbook.opendocument", name=name))
+    raise ParseError(message("not_a_workbook.zip", name=name))
 
 
 def expanded_size(data: bytes) -> int:
@@ -175,9 +170,7 @@ def read_workbook(data: bytes, name: str, sheets: SheetsRead | None = None) -> l
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
-        raise ParseError(
-            f"{name}：工作簿无法打开，文件不完整或已损坏：请重新导出后报送（技术信息：{exc}） [workbook_corrupt]"
-        ) from None
+        raise ParseError(message("workbook_corrupt.open", name=name, error=exc)) from None
     tables: list[ParsedTable] = []
     skipped: list[str] = []
     notes: list[str] = []
@@ -188,22 +181,18 @@ def read_workbook(data: bytes, name: str, sheets: SheetsRead | None = None) -> l
         try:
             sheet = (sheets and sheets.take(meta.name)) or workbook.get_sheet_by_name(meta.name)
         except Exception as exc:
-            raise ParseError(
-                f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
-            ) from None
+            raise ParseError(message("sheet_unreadable", name=name, sheet=meta.name, error=exc)) from None
         # checked before the cells become Python objects, which is where a million rows cost minutes
         if sheet.height > limits.rows_per_sheet:
-            reason = limits.exceeded("rows_per_sheet", sheet.height, f"每张表（'{meta.name}'）行数")
-            raise ParseError(f"{name}：{reason}")
+            reason = limits.message("rows_per_sheet", sheet.height, f"每张表（'{meta.name}'）行数")
+            raise ParseError(reason.within(name))
         if sheet.width > limits.columns_per_row:
-            reason = limits.exceeded("columns_per_row", sheet.width, f"每张表（'{meta.name}'）列数")
-            raise ParseError(f"{name}：{reason}")
+            reason = limits.message("columns_per_row", sheet.width, f"每张表（'{meta.name}'）列数")
+            raise ParseError(reason.within(name))
         try:
             raw = sheet.to_python(skip_empty_area=False)
         except Exception as exc:
-            raise ParseError(
-                f"{name}：工作表「{meta.name}」无法读取：请重新导出后报送（技术信息：{exc}） [sheet_unreadable]"
-            ) from None
+            raise ParseError(message("sheet_unreadable", name=name, sheet=meta.name, error=exc)) from None
         width = max(map(len, raw), default=0)
         if any(len(row) != width for row in raw):
             raw = [[*row, *[None] * (width - len(row))] for row in raw]
@@ -212,7 +201,7 @@ def read_workbook(data: bytes, name: str, sheets: SheetsRead | None = None) -> l
         arrays = [array for array, _ in columns]
         longest = max((length for _, length in columns), default=0)
         if longest > limits.field_chars:
-            raise ParseError(f"{name}：{limits.exceeded('field_chars', longest, '单元格字符数')}")
+            raise ParseError(limits.message("field_chars", longest, "单元格字符数").within(name))
         if all(a.null_count == len(a) for a in arrays):
             continue
         row_numbers = list(range(1, len(arrays[0]) + 1))
@@ -225,7 +214,7 @@ def read_workbook(data: bytes, name: str, sheets: SheetsRead | None = None) -> l
         except NoHeaderError as exc:
             grid = grid or _grid(arrays)
             if sum(1 for row in grid if sum(1 for c in row if c) >= 2) == 0:
-                notes.append(f"工作表「{meta.name}」：没有表格（只有说明或标题） [sheet_without_table]")
+                notes.append(say("sheet_without_table", sheet=meta.name))
                 continue
             skipped.append(f"工作表「{meta.name}」{exc}")
             continue

@@ -14,6 +14,7 @@ from fupin.tasks.registry.hashing import string_buffers
 from fupin.tasks.registry.reading import REGISTRY_COLUMNS
 from fupin.tasks.registry.schema import REJECTION_SCHEMA
 
+from fupin.core.messages import say
 from fupin.core.reference import divisions, is_county_level, resolve_county
 from fupin.core.safe_text import ID_PREFILTER, INVISIBLE, has_id, mask_ids
 
@@ -95,12 +96,8 @@ def check_ids(ids: pa.Array, registration_year: np.ndarray) -> np.ndarray:
     return reasons
 
 
-ID_REASONS = {  # each follows the column's header: “户主身份证号”不是 18 位…
-    1: ("不是 18 位（最后一位可以是 X）：请核对身份证号", "id_not_18_digits"),
-    2: ("的校验位与前 17 位不符：请核对身份证号", "id_check_digit"),
-    3: ("中的出生日期不是识别年度之前的真实日期：请核对身份证号", "id_birth_date"),
-    4: ("的前 6 位不是现有或曾有的行政区划代码：请核对身份证号", "id_division_code"),
-}
+# check_ids' reason numbers → the catalogue's reason (its code the rejection's reason_code)
+ID_REASONS = {1: "id_not_18_digits", 2: "id_check_digit", 3: "id_birth_date", 4: "id_division_code"}
 
 
 def _digits_only(text: pa.Array, widths: tuple[int, int]) -> pa.Array:
@@ -154,7 +151,6 @@ _ID_COLUMNS_CHECKED = ("household_id", "county", "township", "village", "members
 
 REGISTRY_LABELS = {name: labels[0] for name, labels in REGISTRY_COLUMNS.items()}  # a column's usual header
 ID_CODE = "id_in_non_id_column"
-ID_ELSEWHERE_REASON = "中有疑似身份证号，已屏蔽：身份证号只能填在户主身份证号列"
 
 
 def gated_values(values: pa.Array) -> pa.Array:
@@ -216,7 +212,7 @@ def check_block(
             np.isnan(reg_year),
             "registration_year",
             col["registration_year"],
-            f"{h('registration_year')}应为年份：请填写四位数的年份，如 2016",
+            say("not_a_year.registry", header=h("registration_year")),
             "not_a_year",
         )
     )
@@ -227,15 +223,15 @@ def check_block(
             bad_exit,
             "exit_year",
             col.get("exit_year"),
-            f"{h('exit_year')}早于{h('registration_year')}：请核对这两个年份",
+            say("exit_before_registration", header=h("exit_year"), registration=h("registration_year")),
             "exit_before_registration",
         )
     )
 
     head_id = normalise_ids(col["head_id"])  # once: checked here, hashed by the caller
     id_reason = check_ids(head_id, np.nan_to_num(reg_year, nan=date.today().year).astype(np.int64))
-    for code, (reason, reason_code) in ID_REASONS.items():
-        problems.append((id_reason == code, "head_id", None, h("head_id") + reason, reason_code))  # never echo an ID
+    for number, key in ID_REASONS.items():  # never echo an ID
+        problems.append((id_reason == number, "head_id", None, say(key, header=h("head_id")), key))
 
     members_text = pc.utf8_trim_whitespace(col["members"])
     is_int = _digits_only(members_text, (1, 3))
@@ -246,7 +242,7 @@ def check_block(
             bad_members,
             "members",
             col["members"],
-            f"{h('members')}须是 1 到 20 的整数：请填写这一户的实际人数",
+            say("members_out_of_range", header=h("members")),
             "members_out_of_range",
         )
     )
@@ -258,7 +254,7 @@ def check_block(
             bad_status,
             "status",
             col["status"],
-            f"{h('status')}不是可接受的值：请填写 {'、'.join(STATUSES)} 之一",
+            say("unknown_status", header=h("status"), accepted="、".join(STATUSES)),
             "unknown_status",
         )
     )
@@ -274,7 +270,8 @@ def check_block(
         # counting digits costs ~90 ms per million rows and column; the longest value's length ~5 ms, and
         # rules it out (an ID number has 15 characters at least)
         if name in col and (pc.max(pc.binary_length(col[name])).as_py() or 0) >= 15:
-            problems.append((holds_id(col[name]), name, col[name], h(name) + ID_ELSEWHERE_REASON, ID_CODE))
+            reason = say("id_in_non_id_column.registry", header=h(name))
+            problems.append((holds_id(col[name]), name, col[name], reason, ID_CODE))
 
     bad = np.zeros(n, dtype=bool)
     rejections = []

@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 from fupin.tasks.registry.schema import MissingKeyError
 
+from fupin.core.messages import say
+
 HASH_WIDTH = 2 * hashlib.sha256().digest_size  # hex characters per pseudonym
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
 _FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(1099511628211)
@@ -165,11 +167,7 @@ def _fnv_mixed(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
 # what the clerk and the operator read wherever a file with ID numbers (a registry, a grant list) waits for
 # the key (the run's failure, the report)
 KEY_MISSING_CODE = "pii_key_missing"
-KEY_MISSING_MESSAGE = (
-    f"含身份证号码的名册等待假名化密钥 [{KEY_MISSING_CODE}]：请设置环境变量 FUPIN_PII_KEY（至少 16 个字符）"
-    "或 FUPIN_PII_KEY_FILE（密钥文件），或在 Prefect 中建 Secret 块 fupin-pii-key，然后重新运行；"
-    "名册已存入原始档案，届时入库"
-)
+KEY_MISSING_MESSAGE = say(KEY_MISSING_CODE)
 
 
 def pii_key() -> bytes:

@@ -20,7 +20,6 @@ from fupin.tasks.registry.checking import CountyCodes, check_block
 from fupin.tasks.registry.hashing import backend, fingerprints, keyed_hashes
 from fupin.tasks.registry.reading import (
     BLOCK_SIZE,
-    NO_HEADER_REASON,
     REGISTRY_COLUMNS,
     REQUIRED,
     is_headerless_registry,
@@ -30,6 +29,7 @@ from fupin.tasks.registry.reading import (
 from fupin.tasks.registry.repeats import repeated
 from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
 
+from fupin.core.messages import message, say
 from fupin.core.safe_text import mask_ids
 
 WORKERS = os.cpu_count() or 2
@@ -62,14 +62,14 @@ def ingest_registry(
     cols = registry_columns(header)
     if cols is None:
         if is_headerless_registry(header):
-            raise RegistryError(NO_HEADER_REASON)  # never the "header" itself: it is a name and an ID number
-        raise RegistryError(
-            "不是建档立卡名册：找不到“户编号”和“户主身份证号”列：请按名册模板报送 [registry_not_recognised]"
-        )
+            raise RegistryError(
+                message("registry_no_header")
+            )  # never the "header" itself: it is a name and an ID number
+        raise RegistryError(message("registry_not_recognised"))
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         names = "、".join(f"“{REGISTRY_COLUMNS[c][0]}”" for c in missing)
-        raise RegistryError(f"建档立卡名册缺少必填列{names}：请按名册模板补上后重新报送 [missing_required_column]")
+        raise RegistryError(message("missing_required_column.registry", columns=names))
     out_dir.mkdir(parents=True, exist_ok=True)
     read = _Reading(source, encoding, delimiter, header, cols)
     try:
@@ -83,9 +83,6 @@ class _LineByLine(Exception):
 
 
 # a rejected line: its number only, never its text (a name and an ID number)
-MALFORMED_REASON = "此行有 {found} 个字段，表头有 {width} 列（多了分隔符或少了字段？），整行未读入 [malformed_line]"
-OPEN_QUOTE_REASON = "此行有未闭合的引号，整行未读入 [malformed_line]"
-UNDECODABLE_REASON = "此行的字节不是 {encoding} 编码的文字，整行未读入 [malformed_line]"
 LINE_BLOCK_ROWS = 200_000
 
 
@@ -166,16 +163,16 @@ class _Reading:
                 try:
                     text = raw.decode(self.encoding).rstrip("\r\n")
                 except UnicodeDecodeError:
-                    bad.append((number, UNDECODABLE_REASON.format(encoding=self.encoding.upper())))
+                    bad.append((number, say("malformed_line.undecodable", encoding=self.encoding.upper())))
                     continue
                 if text.count('"') % 2:
-                    bad.append((number, OPEN_QUOTE_REASON))
+                    bad.append((number, say("malformed_line.open_quote")))
                     continue
                 fields = next(csv.reader((text,), delimiter=self.delimiter), [])
                 if not any(f.strip() for f in fields):
                     continue  # a blank line (or one of empty fields, as spreadsheets export) is no household
                 if len(fields) != width:
-                    bad.append((number, MALFORMED_REASON.format(found=len(fields), width=width)))
+                    bad.append((number, say("malformed_line", found=len(fields), width=width)))
                     continue
                 rows.append(number)
                 for k, i in self.cols.items():

@@ -16,6 +16,7 @@ from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
 from fupin.tasks.registry.schema import RegistryError
 
 from fupin.core.config import Paths
+from fupin.core.messages import code_of, message, render, said_of, say
 from fupin.core.safe_text import mask_ids
 
 
@@ -26,7 +27,7 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         key = pii_key()
         year = registry_year(rec["file_name"])
         if year is None:
-            raise RegistryError("看不出名册是哪一年的：请在文件名中写明年份（如 …2017年…） [registry_year_unknown]")
+            raise RegistryError(message("registry_year_unknown"))
         source = Path(rec["raw_path"])
         with ExitStack() as stack:
             converted = None
@@ -42,7 +43,8 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
     except RegistryError as exc:  # an ID-number-shaped token in a message is masked, wherever it came from
-        outcome.status, outcome.message = "rejected", mask_ids(f"{rec['file_name']}：{exc}")
+        outcome.status, outcome.message = "rejected", mask_ids(render(said_of(rec["file_name"], exc)))
+        outcome.message_code = code_of(exc)
         outcome.rejections.append(Rejection(None, None, None, outcome.message))
         return outcome
     outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected = (
@@ -57,15 +59,13 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
     if result.rows_loaded:
         outcome.lake_files = [str(target)]
         outcome.status = "partially_loaded" if result.rows_rejected else "loaded"
-        rejected = (
-            [f"{rows_phrase(result.rows_rejected)}被退回：请按回执更正后重新报送 [rows_rejected]"]
-            if result.rows_rejected
-            else []
-        )
+        rejected = [say("rows_rejected", rows=rows_phrase(result.rows_rejected))] if result.rows_rejected else []
         outcome.message = "；".join(rejected + outcome.warnings) or None
+        outcome.message_code = "rows_rejected" if rejected else None
     else:
         outcome.status, outcome.message = (
             "rejected",
-            (f"{rec['file_name']}：没有一行可以入库：请按回执更正后重新报送 [no_row_loaded]"),
+            say("no_row_loaded.registry", name=rec["file_name"]),
         )
+        outcome.message_code = "no_row_loaded"
     return outcome

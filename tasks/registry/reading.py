@@ -19,6 +19,7 @@ from fupin.tasks.registry.schema import RegistryError
 from python_calamine import CalamineWorkbook
 
 from fupin.core.faults import fault_point
+from fupin.core.messages import message, say
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
     "household_id": ("户编号", "户码", "家庭编号", "贫困户编号", "household_id"),
@@ -63,7 +64,7 @@ def sniff_text_file(path: Path | BinaryIO) -> tuple[str, str, list[str]]:
         head = path.read(1 << 16)
         path.seek(0)
     if not head:
-        raise RegistryError("文件是空的：请报送填好的名册 [empty_file]")
+        raise RegistryError(message("empty_file.registry"))
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8"
         head = head[len(codecs.BOM_UTF8) :]
@@ -86,12 +87,6 @@ def registry_year(file_name: str) -> int | None:
 
 # a cell that is an ID number (or an older 15-digit one, or one typed a digit short): no header is ever that
 _ID_CELL = re.compile(r"\s*[0-9]{14,17}[0-9Xx]\s*")
-
-
-NO_HEADER_REASON = (
-    "第 1 行是一户的数据（含身份证号），不是表头：请在第 1 行加上表头（户编号、户主姓名、户主身份证号码、"
-    "县（市、区）、家庭人口数、脱贫状态、识别年度）后重报 [registry_no_header]"
-)
 
 
 def is_headerless_registry(first_row: list[str]) -> bool:
@@ -133,7 +128,7 @@ def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, l
     A sheet holds at most 1,048,576 rows, so a large registry comes as several sheets with the
     same header: they are written one after the other (a sheet with its columns in another
     order is put in the first one's). Sheets without a registry header (notes) are skipped; a
-    sheet whose first row is a household's data rejects the file (NO_HEADER_REASON).
+    sheet whose first row is a household's data rejects the file (registry_no_header).
     Names are left out; the ID numbers are still in clear, so ``target`` should be a file without
     a name (``tempfile.TemporaryFile``, which a SIGKILL cannot leave behind): ``registry_outcome``
     passes one. A path (tests, benchmarks) is created owner-only.
@@ -154,20 +149,17 @@ def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, l
             cols = registry_columns(header)
             if cols is None:
                 if is_headerless_registry(header):
-                    raise RegistryError(f"工作表「{name}」：{NO_HEADER_REASON}")
-                notes.append(f"已跳过工作表「{name}」：没有名册表头 [sheet_without_registry]")
+                    raise RegistryError(message("registry_no_header").within(f"工作表「{name}」"))
+                notes.append(say("sheet_without_registry", sheet=name))
                 continue
             if order is None:
                 order = [k for k in REGISTRY_COLUMNS if k in cols and k != "head_name"]
                 writer.writerow([header[cols[k]] for k in order])
             elif not set(order) <= set(cols):
-                notes.append(f"已跳过工作表「{name}」：列与第一张名册工作表不同，请改成相同的列 [sheet_columns_differ]")
+                notes.append(say("sheet_columns_differ", sheet=name))
                 continue
             else:
-                notes.append(
-                    f"工作表「{name}」接续名册：回执中的行号按各表连续计算，该表第 2 行记为第 {line + 1} 行 "
-                    "[sheet_continues_registry]"
-                )
+                notes.append(say("sheet_continues_registry", sheet=name, line=line + 1))
             for row in rows:
                 values = [text(v) for v in row]
                 writer.writerow([values[cols[k]] if cols[k] < len(values) else "" for k in order])

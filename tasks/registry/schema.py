@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from fupin.core.messages import CodedError
+
 # the lake's layout of a registry: core.fct_household reads these files where they lie
 GOOD_SCHEMA = pa.schema(
     [
@@ -44,7 +46,7 @@ REJECTION_SCHEMA = pa.schema(
 )
 
 
-class RegistryError(ValueError):
+class RegistryError(CodedError, ValueError):
     """The registry cannot be read at all (missing columns, unreadable file): the submission is rejected."""
 
 

@@ -7,20 +7,21 @@ what every dataset shares. From these come the DDL of ``core.fct_*_history`` and
 (``ddl``), the lake's Parquet schemas (``tasks.lake``), the normaliser's vocabulary and row
 building (``tasks.normalise``), the validators (``tasks.validate``), the export labels
 (``fupin.export``), the data dictionary (from the COMMENTs) and the generic data tests
-(``data_tests``). ``FUPIN_CONTRACTS`` points at another folder (tests use it to prove the derivation).
+(``data_tests``). ``FUPIN_CONTRACTS`` points at another folder (tests use it to prove the derivation); its
+``relations/`` holds the specs of the warehouse's other relations (ledger, households, reference tables, run
+records: ``fupin.warehouse.relations``).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import yaml
+from fupin.warehouse.relations import chinese_names, folder, titled
 
 from fupin.core.sql import escape_literal as _quote
 
@@ -189,11 +190,10 @@ class Contract:
         # a column that became nullable (county_code, once prefectures could be targeted) in an older warehouse
         lines += [f"alter table {self.table} alter column {c.name} drop not null;" for c in self.columns if c.nullable]
         every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
-        from fupin.warehouse.comments import chinese_column, chinese_title  # 中文名｜English, as every comment reads
-
-        lines.append(f"comment on table {self.table} is '{quote(chinese_title(self.table, every))}';")
+        # 中文名｜English, as every comment reads
+        lines.append(f"comment on table {self.table} is '{quote(titled(chinese_names()[0].get(self.table), every))}';")
         lines += [
-            f"comment on column {self.table}.{c.name} is '{quote(chinese_column(self.table, c.name, c.comment))}';"
+            f"comment on column {self.table}.{c.name} is '{quote(titled(column_zh(self.table, c.name), c.comment))}';"
             for c in self.history_columns()
         ]
         lines.append(
@@ -283,12 +283,6 @@ def _plausibility(path: Path, spec: dict[str, Any]) -> Plausibility:
     return bounds
 
 
-def folder() -> Path:
-    """The contracts' folder: ``$FUPIN_CONTRACTS`` or the one shipped beside this module."""
-    override = os.environ.get("FUPIN_CONTRACTS")
-    return Path(override) if override else Path(str(resources.files("fupin.warehouse").joinpath("contracts")))
-
-
 def contracts() -> dict[str, Contract]:
     """Every dataset's contract, by dataset name, in file-name order."""
     return _load(folder())
@@ -347,6 +341,13 @@ def _load(where: Path) -> dict[str, Contract]:
 def column_labels() -> dict[str, str]:
     """Canonical column → Chinese label, over every contract (the export's headers)."""
     return {c.name: c.zh for contract in contracts().values() for c in contract.columns if c.zh}
+
+
+def column_zh(relation: str, column: str) -> str | None:
+    """The Chinese name of a column no relation spec declares: seeds/names_zh.csv's for ``relation.column``, the
+    name the column has everywhere, or its contract's label."""
+    _, names = chinese_names()
+    return names.get((relation, column)) or names.get(("", column)) or column_labels().get(column)
 
 
 def fraction_columns() -> set[str]:

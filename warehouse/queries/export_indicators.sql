@@ -1,0 +1,4 @@
+-- marts.indicators, every row, as the indicator export prints it.
+select i.indicator, i.indicator_name, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.unit_name, i.definition
+from marts.indicators as i join core.indicator_definition as d using (indicator)
+order by d.ordinal, i.scope_code, i.period

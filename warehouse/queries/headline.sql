@@ -1,0 +1,4 @@
+-- The briefing's first lines (marts.headline): `fupin run`, `fupin indicators --headline`, the report, the artifact.
+select indicator, scope_code, scope_name, period, value, unit, definition
+from marts.headline
+order by ordinal, scope_code, period
