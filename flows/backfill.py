@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fupin.flows.nightly import collect_outcomes, finish, submit_chain
-from fupin.tasks.archive import archived_submissions, keep_years, recover_warehouse
+from fupin.tasks.archive import archived_submissions, keep_years
 from fupin.tasks.load import SHRINK_GUARD, load_warehouse
+from fupin.tasks.recover import recover_warehouse
 from fupin.tasks.summary import mark_crashed_runs, record_run, summarise_run
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner

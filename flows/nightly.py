@@ -6,14 +6,15 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from fupin.tasks.archive import recover_warehouse
 from fupin.tasks.artifacts import publish_artifacts
 from fupin.tasks.lake import write_lake
-from fupin.tasks.load import SHRINK_GUARD, load_warehouse, read_ledger
+from fupin.tasks.load import SHRINK_GUARD, load_warehouse
+from fupin.tasks.load.ledger import read_ledger
 from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
 from fupin.tasks.pull import pull_source
 from fupin.tasks.receipt import restore_receipts
 from fupin.tasks.records import Received
+from fupin.tasks.recover import recover_warehouse
 from fupin.tasks.report import publish_report
 from fupin.tasks.summary import (
     RunFailed,

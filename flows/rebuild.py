@@ -17,10 +17,10 @@ from fupin.tasks.archive import (
     export_ledger,
     ledger_dir,
     ledger_outcomes,
-    recover_warehouse,
     swap_in,
 )
 from fupin.tasks.load import load_warehouse
+from fupin.tasks.recover import recover_warehouse
 from fupin.tasks.summary import RunFailed
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed, State

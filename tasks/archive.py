@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
-from fupin.core.messages import CODE_SQL, say
+from fupin.core.messages import CODE_SQL
 from fupin.core.sql import dicts, quote_literal
 
 # what an older ledger (or its copy) lacks, read as a load would have written it; any other missing column reads null
@@ -262,10 +262,10 @@ def carry_over_history(paths: Paths, rebuilt: Path, copies: bool = False) -> Non
                 history[table] = source.sql(f"select * from {table}").to_arrow_table()
             except duckdb.CatalogException:
                 continue
-    _write_history(rebuilt, history)
+    write_history(rebuilt, history)
 
 
-def _write_history(warehouse: Path, history: dict) -> None:
+def write_history(warehouse: Path, history: dict) -> None:
     """Replace each history table of ``warehouse`` with the given rows (Arrow tables by table name)."""
     with duckdb.connect(str(warehouse)) as con:
         for table, rows in history.items():
@@ -297,51 +297,3 @@ def swap_in(rebuilt: Path, paths: Paths) -> str:
     """Rename the rebuilt file over the warehouse (atomic; readers keep the version they opened)."""
     os.replace(rebuilt, paths.warehouse)
     return str(paths.warehouse)
-
-
-def recover_warehouse(paths: Paths) -> str | None:
-    """Set a damaged warehouse aside (renamed, never deleted) and rebuild it from the lake and the ledger copies;
-    a missing warehouse whose ledger copies exist is rebuilt too.
-
-    Returns what was done, in one line, or None when the warehouse reads (or the home is new).
-    """
-    from datetime import UTC, datetime
-
-    from fupin.tasks.load import load_warehouse
-    from prefect import get_run_logger
-
-    copies = ledger_dir(paths) / "meta.submissions.parquet"
-    if paths.warehouse.exists():
-        why = damaged(paths.warehouse)
-        if why is None:
-            return None
-        if not copies.exists():
-            raise RuntimeError(
-                say("warehouse_unrecoverable", warehouse=paths.warehouse, why=why, ledger=ledger_dir(paths))
-            )
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        aside = paths.warehouse.with_name(f"{paths.warehouse.name}.damaged-{stamp}")
-        os.replace(paths.warehouse, aside)
-        wal = Path(f"{paths.warehouse}.wal")
-        if wal.exists():
-            os.replace(wal, aside.with_name(aside.name + ".wal"))
-        what = f"仓库无法读取（{why}）：已改名保留为 {aside.name}"
-    elif copies.exists():
-        what = "仓库文件不存在"
-    else:
-        return None  # a new home
-    staging = paths.staging / "recover"
-    # decisions and published changes live only in the copies: kept aside, since the rebuild rewrites the copies
-    history = {
-        table: duckdb.sql(f"select * from read_parquet({quote_literal(copy)})").to_arrow_table()
-        for table in history_tables()
-        if (copy := ledger_dir(paths) / f"{table}.parquet").exists()
-    }
-    outcomes = [str(o.save(staging / f"{o.submission_id}.json")) for o in ledger_outcome_records(paths)]
-    load_warehouse(outcomes, paths, replay=True)  # replays what was decided: nothing is held again
-    _write_history(paths.warehouse, history)
-    export_ledger(paths)
-    shutil.rmtree(staging, ignore_errors=True)
-    done = say("warehouse_rebuilt", what=what, count=len(outcomes))
-    get_run_logger().warning(done)
-    return done

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from fupin.tasks.lake import write_lake
-from fupin.tasks.load import LIVE, load_warehouse, read_ledger
+from fupin.tasks.load import load_warehouse
+from fupin.tasks.load.ledger import LIVE, read_ledger
 from fupin.tasks.normalise import field_label
 from fupin.tasks.normalise.helpers import clean_label, sheet_unit
 from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
@@ -144,13 +144,10 @@ def _indicators(warehouse: Path) -> dict[tuple[str, str, str], tuple]:
     if not warehouse.exists():
         return {}
     with read.connect(warehouse) as con:
-        try:
-            rows = con.execute(
-                "select indicator, scope_code, period, indicator_name, scope_name, value, unit, unit_name "
-                "from marts.indicators"
-            ).fetchall()
-        except duckdb.CatalogException:
-            return {}
+        rows = con.execute(
+            "select indicator, scope_code, period, indicator_name, scope_name, value, unit, unit_name "
+            "from marts.indicators"
+        ).fetchall()
     return {tuple(r[:3]): r[3:] for r in rows}
 
 

@@ -1,6 +1,6 @@
 """The plausibility gate: a submission that would move published figures beyond its contract's bounds is held.
 
-Checked inside the submission's load transaction (tasks/load.py), after its facts are applied and before
+Checked inside the submission's load transaction (tasks/load/apply.py), after its facts are applied and before
 they are committed: a held submission is rolled back and waits for ``fupin approve`` / ``fupin discard``.
 Four checks, each with its own code; the held message carries the most specific one found (CODES' order):
 

@@ -266,17 +266,14 @@ def _rewrite(con: duckdb.DuckDBPyConnection, paths: Paths, o: Outcome) -> None:
             [o.submission_id],
         ).fetchall()
     ]
-    try:  # the submitter's headers, named in the receipt's 列 column
-        o.header_mapping = [
-            {"column_name": name, "submitted_header": header}
-            for name, header in con.execute(
-                "select column_name, submitted_header from meta.header_mappings "
-                "where submission_id = ? and matched_by <> 'stated'",  # a title names no column
-                [o.submission_id],
-            ).fetchall()
-        ]
-    except duckdb.CatalogException:  # a warehouse from before header mappings were kept
-        pass
+    o.header_mapping = [  # the submitter's headers, named in the receipt's 列 column
+        {"column_name": name, "submitted_header": header}
+        for name, header in con.execute(
+            "select column_name, submitted_header from meta.header_mappings "
+            "where submission_id = ? and matched_by <> 'stated'",  # a title names no column
+            [o.submission_id],
+        ).fetchall()
+    ]
     write_receipt(paths, o)
 
 

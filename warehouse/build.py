@@ -16,6 +16,7 @@ import yaml
 from fupin.warehouse.comments import chinese_column, chinese_title
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels
+from fupin.warehouse.migrations import migrate, stamp
 from fupin.warehouse.relations import of_build, relation
 
 from fupin.core.progress import report
@@ -91,7 +92,8 @@ HOUSEHOLDS = "core.fct_household_history"
 
 def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas, the declared tables (relation specs) and the contract tables that do not exist yet, with
-    their comments; current-fact views share their tables' comments."""
+    their comments; current-fact views share their tables' comments. An existing warehouse is first brought to the
+    current schema version (warehouse/migrations.py); a new one is stamped with it."""
     old_layout = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'core' and table_name = 'fct_household_history'"
     ).fetchone()[0]
@@ -100,24 +102,13 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             "this warehouse keeps households in a table, as fupin did before households were read from the lake: "
             "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
         )
+    new = migrate(con) is None  # an existing warehouse brought to the current version first
     con.execute(_sql("ddl.sql"))
     for spec in of_build("table"):
         con.execute(spec.create_sql())
-        # a column declared after an older warehouse was made (marts.indicator_changes.indicator_name)
-        for c in spec.columns:
-            default = "" if c.default is None else f" default {c.default}"
-            con.execute(f"alter table {spec.relation} add column if not exists {c.name} {c.type}{default}")
         if spec.current:
             con.execute(spec.current_view_sql())
         con.execute(spec.comment_sql())
-    for column in ("value_before", "value_after"):  # DOUBLE before values were exact (marts.indicators.value)
-        double = con.execute(
-            "select count(*) from duckdb_columns() where schema_name = 'marts' and table_name = 'indicator_changes' "
-            "and column_name = ? and data_type = 'DOUBLE'",
-            [column],
-        ).fetchone()[0]
-        if double:
-            con.execute(f"alter table marts.indicator_changes alter {column} type decimal(38, 6)")
     for contract in contracts().values():
         con.execute(contract.ddl())
         table = contract.table.removeprefix("core.")
@@ -133,6 +124,8 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             [table],
         ).fetchall():
             con.execute(f"comment on column {contract.view}.{column} is '{_quote(comment or '')}'")
+    if new:
+        stamp(con)
 
 
 def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -141,15 +134,10 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
     A join with core.household_registry_history gives each household its county's version
     validity, so a county's newer registry replaces only that county, as with every fact.
     The files are named relative to the home and found through ``file_search_path``
-    (fupin/core/home.py); a warehouse that still lists absolute paths is migrated here.
+    (fupin/core/home.py).
     """
-    from fupin.core.home import LEGACY_ABSOLUTE, search_home
+    from fupin.core.home import search_home
 
-    con.execute(
-        "update core.household_registry_history set lake_file = regexp_replace(lake_file, ?, '\\1') "
-        "where lake_file like '/%'",
-        [LEGACY_ABSOLUTE],
-    )
     if not con.execute("select current_setting('file_search_path')").fetchone()[0]:
         search_home(con)  # no registry loaded in this session: the warehouse's own folder is its home
     files = [

@@ -20,9 +20,6 @@ import duckdb
 from fupin.core.config import ConfigError
 from fupin.core.messages import say
 
-# an absolute lake path as older warehouses stored it → the part from the home's lake folder on
-LEGACY_ABSOLUTE = r"^.*/(lake/[^/]+/province=[^/]+/year=[^/]+/[^/]+)$"
-
 
 def home_of(con: duckdb.DuckDBPyConnection) -> Path:
     """The folder holding the connection's current database file (the home of a fupin warehouse)."""
@@ -57,8 +54,8 @@ def lake_home(lake_file: str | Path) -> Path:
 
 
 def in_home(stored: str, home: Path) -> Path:
-    """The file a stored path names in ``home`` (older warehouses stored absolute paths: kept as they are)."""
-    return Path(stored) if Path(stored).is_absolute() else Path(home) / stored
+    """The file a stored path names in ``home``."""
+    return Path(home) / stored
 
 
 # what fupin creates in a home may hold personal data (raw archive, lake, staging, receipts, reports,

@@ -626,6 +626,12 @@ CATALOGUE: dict[str, Entry] = {
         "{who} wrote to the warehouse {warehouse} during the run; not to lose their data, this run did not replace "
         "it; run again once they closed their connection [warehouse_changed_during_run]",
     ),
+    "schema_too_new": _r(
+        "仓库的结构版本为 {found}，比本程序支持的 {current} 新（由更新版本的 fupin 写入）："
+        "本次未改动仓库；请升级 fupin 后重新运行 [schema_too_new]",
+        "the warehouse has schema version {found}, newer than this code's {current} (written by a newer fupin); "
+        "this run left it unchanged; upgrade fupin and run again [schema_too_new]",
+    ),
     # --- fupin check (tasks/check.py) ---
     "unknown_province": _c(
         "--province {province}：{error} [unknown_province]", "--province {province}: {error} [unknown_province]"

@@ -11,13 +11,13 @@ import duckdb
 import pyarrow as pa
 import pytest
 from fupin.flows.nightly import nightly
-from fupin.tasks.load import _migrate
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.helpers import vocabularies
 from fupin.tasks.parse import read_tables
 from fupin.tasks.parse.helpers import table_from_columns, table_from_grid
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.contracts import folder as contracts_folder
+from fupin.warehouse.migrations import migrate
 from typer.testing import CliRunner
 
 from fupin.cli import app
@@ -291,7 +291,7 @@ def test_an_older_warehouse_gains_the_source_of_its_header_mappings():
             "submitted_header varchar not null, column_name varchar, matched_by varchar not null)"
         )
         con.execute("insert into meta.header_mappings values ('36-a', '', '县名', 'county', 'synonym')")
-        _migrate(con)
+        migrate(con)
         assert con.execute("select submitted_header, source from meta.header_mappings").fetchall() == [
             ("县名", "header")
         ]

@@ -120,6 +120,8 @@ def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_pa
             "('36', 2017, '360827', '36-old', ?, 2, 2, '2026-01-01 00:00:00+00', null)",
             ["/somewhere/it/used/to/be/lake/household_registry/province=36/year=2017/36-old.parquet"],
         )
+        con.execute("drop table meta.schema_version")  # as built before schema versions
+        apply_ddl(con)
         create_household_views(con)
         assert con.execute("select lake_file from core.household_registry").fetchall() == [
             ("lake/household_registry/province=36/year=2017/36-old.parquet",)

@@ -47,10 +47,6 @@ LAZY = {
 # moves its own; the lead deletes these lines as the parts are merged
 MOVED_ELSEWHERE = {
     ("fupin/export.py", "xlsxwriter"): "moved by the read-api part",
-    ("tasks/archive.py", "datetime"): "moved by the migrations part",
-    ("tasks/archive.py", "fupin.tasks.load"): "moved by the migrations part",
-    ("tasks/archive.py", "prefect"): "moved by the migrations part",
-    ("tasks/load.py", "fupin.core.home"): "moved by the migrations part",
     ("tasks/normalise/helpers.py", "fupin.tasks.normalise"): "moved by the cells part",
     ("tasks/normalise/pseudonyms.py", "fupin.tasks.registry.hashing"): "moved by the cells part",
     ("tasks/normalise/pseudonyms.py", "fupin.tasks.registry.checking"): "moved by the cells part",

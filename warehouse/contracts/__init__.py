@@ -140,7 +140,7 @@ class Contract:
     not_above: tuple[Rule, ...] = ()
     between: tuple[Rule, ...] = ()
     any_of: tuple[Rule, ...] = ()
-    # totals per province × year that the shrink guard watches (tasks/load.py): a submission lowering one
+    # totals per province × year that the shrink guard watches (tasks/load/apply.py): a submission lowering one
     # by more than the guard is held for a person
     guarded_totals: tuple[str, ...] = ()
     # what a row's county cell may name: a county, or also a whole prefecture (凉山州) for programmes held there
@@ -179,16 +179,13 @@ class Contract:
         return pa.schema([*own, ("source_row", pa.int32()), ("submission_id", pa.string())])
 
     def ddl(self) -> str:
-        """History table, its comments, new columns of an older warehouse, and the current view."""
+        """History table, its comments and the current view (an older warehouse: warehouse/migrations.py)."""
         quote = _quote
         lines = [f"create table if not exists {self.table} ("]
         lines.append(
             ",\n".join(f"    {c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.history_columns())
         )
         lines.append(");")
-        lines += [f"alter table {self.table} add column if not exists {c.name} {c.type};" for c in self.columns]
-        # a column that became nullable (county_code, once prefectures could be targeted) in an older warehouse
-        lines += [f"alter table {self.table} alter column {c.name} drop not null;" for c in self.columns if c.nullable]
         every = f"Every version of {self.view} with its validity (valid_from, valid_to); {self.en}: {self.grain}."
         # 中文名｜English, as every comment reads
         lines.append(f"comment on table {self.table} is '{quote(titled(chinese_names()[0].get(self.table), every))}';")
