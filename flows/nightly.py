@@ -50,7 +50,7 @@ def task_runner_for(dask: str | None = None) -> TaskRunner:
     """Prefect's thread pool by default; ``local`` starts a Dask LocalCluster, ``tcp://…`` joins one."""
     if not dask:
         return ThreadPoolTaskRunner(max_workers=4)
-    from prefect_dask import DaskTaskRunner
+    from prefect_dask import DaskTaskRunner  # lazy: Dask and distributed (~0.2 s) only for a run with --dask
 
     if dask == "local":
         return DaskTaskRunner(cluster_kwargs={"processes": True, "threads_per_worker": 1})

@@ -14,6 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from prefect.automations import Automation, DoNothing, EventTrigger, Posture, SendNotification
+from prefect.blocks.system import Secret
+from prefect.client.orchestration import get_client
+
 PROJECT = Path(__file__).resolve().parents[1]
 POOL = "fupin"
 SECRET = "fupin-pii-key"
@@ -40,8 +44,6 @@ def _key() -> str | None:
 
 def save_secret() -> bool:
     """The PII key as a Secret block; False when no key is given (registries then wait for one)."""
-    from prefect.blocks.system import Secret
-
     key = _key()
     if not key:
         return False
@@ -53,8 +55,6 @@ def save_secret() -> bool:
 
 def create_automation() -> str:
     """The automation on a Failed nightly run (replaced if it exists); returns what it does."""
-    from prefect.automations import Automation, DoNothing, EventTrigger, Posture, SendNotification
-
     try:
         Automation.read(name=AUTOMATION).delete()
     except Exception:  # absent: nothing to replace
@@ -62,8 +62,6 @@ def create_automation() -> str:
     action, does = DoNothing(), "records the event (set FUPIN_ALERT_BLOCK to be notified)"
     block = os.environ.get("FUPIN_ALERT_BLOCK")
     if block:
-        from prefect.client.orchestration import get_client
-
         with get_client(sync_client=True) as client:
             block_id = next((b.id for b in client.read_block_documents() if b.name == block), None)
         if block_id is None:

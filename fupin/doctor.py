@@ -17,9 +17,13 @@ from pathlib import Path
 
 import duckdb
 
-from fupin.core.config import Paths
+from fupin.core.config import ConfigError, Paths
 from fupin.core.home import in_home, unwritable
+from fupin.core.locking import run_lock
 from fupin.core.messages import render, say
+from fupin.tasks.archive import LEDGER_TABLES
+from fupin.tasks.calendar import load_calendar
+from fupin.tasks.receipt import STATUS_LABELS, stale_receipts, sync_receipts
 from fupin.warehouse import read
 
 ERROR, NOTE = "错误", "提示"
@@ -179,8 +183,6 @@ def _home_findings(paths: Paths) -> list[Finding]:
 
 def _receipt_findings(paths: Paths) -> list[Finding]:
     """Receipts that do not say what the ledger says (a command killed after the warehouse swap)."""
-    from fupin.tasks.receipt import STATUS_LABELS, stale_receipts
-
     if not paths.receipts.is_dir() or not paths.warehouse.exists():  # no receipt written in this home yet
         return []
     try:
@@ -223,8 +225,6 @@ def _expected(folder: str, parts: tuple[str, ...], is_dir: bool) -> bool:
         return len(parts) == 4 and _expected(folder, parts[:3], True) and bool(_LAKE_FILE.fullmatch(parts[3]))
     if folder == "runs":
         return not is_dir and len(parts) == 1 and parts[0].endswith(".json")
-    from fupin.tasks.archive import LEDGER_TABLES
-
     return not is_dir and len(parts) == 1 and parts[0] in {f"{t}.parquet" for t in LEDGER_TABLES}
 
 
@@ -280,9 +280,6 @@ _TRAILING_CODE = re.compile(r"\s*\[([a-z_]+)\]$")
 
 def _calendar_findings(paths: Paths) -> list[Finding]:
     """The reporting calendar (<home>/config/calendar.yaml) as `fupin status` and every run read it."""
-    from fupin.core.config import ConfigError
-    from fupin.tasks.calendar import load_calendar
-
     try:
         load_calendar(paths)
     except ConfigError as exc:
@@ -310,9 +307,6 @@ def check_home(paths: Paths) -> list[Finding]:
 
 def fix_home(paths: Paths) -> list[str]:
     """What ``fupin doctor --fix`` repairs, under the run lock: receipts rewritten from the ledger. One line each."""
-    from fupin.core.locking import run_lock
-    from fupin.tasks.receipt import sync_receipts
-
     if not paths.warehouse.exists():
         return []
     with run_lock(paths.lock, 0):

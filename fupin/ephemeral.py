@@ -22,6 +22,16 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
+import httpx
+import prefect
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_EPHEMERAL_ENABLED,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    get_current_settings,
+    temporary_settings,
+)
+
 _SETTINGS = ExitStack()  # Prefect pointed at the spawned server until the process ends
 
 _PR_SET_PDEATHSIG = 1
@@ -64,7 +74,6 @@ _STATE_GROUPS = (None, ["RUNNING"], ["COMPLETED", "FAILED", "CANCELLED", "CRASHE
 
 def _wait_until_recorded(api: str) -> None:
     """Return once Prefect's server has recorded every task-run event it received (its counts are still)."""
-    import httpx
 
     def counts(client: httpx.Client) -> tuple[int, ...]:
         found = []
@@ -95,15 +104,6 @@ def start_server_early() -> Callable[[], None]:
     (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS) and points Prefect at it for the rest of the
     process. The server stops when the process exits, after Prefect's workers have sent what they hold.
     """
-    import prefect
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_EPHEMERAL_ENABLED,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        get_current_settings,
-        temporary_settings,
-    )
-
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return lambda: None
     # Prefect's own command and environment for its temporary server (SubprocessASGIServer._run_uvicorn_command)
@@ -144,8 +144,6 @@ def start_server_early() -> Callable[[], None]:
     atexit.register(stop)
 
     def started() -> None:
-        import httpx
-
         deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
         with httpx.Client() as client:
             while True:

@@ -22,11 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fupin.tasks.load.ledger import LIVE
+from fupin.tasks.lake import write_lake
+from fupin.tasks.load import load_warehouse
+from fupin.tasks.load.ledger import LIVE, read_ledger
+from fupin.tasks.normalise import field_label
+from fupin.tasks.normalise.helpers import clean_label, sheet_unit
+from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
+from fupin.tasks.pull import submission_id_for
+from fupin.tasks.receipt import receipt_rows
 from fupin.tasks.records import Outcome, Received, submission_kind
 from fupin.tasks.summary import EXIT_OK, EXIT_REJECTED
 from fupin.warehouse import read
+from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import label
+from prefect.logging import disable_run_logger
 
 from fupin.core.config import ConfigError, Paths, inbox_sources
 from fupin.core.formatting import figure_text
@@ -166,8 +175,6 @@ def _sha256(file: Path) -> str:
 
 def _units(doc: dict, mapping: list[dict]) -> list[str]:
     """How the form states its units: each mapped column's own, then each sheet's 单位 line."""
-    from fupin.tasks.normalise.helpers import clean_label, sheet_unit
-
     found = []
     for m in mapping:
         if not m.get("column_name"):
@@ -188,14 +195,6 @@ def check_file(
     file: str | os.PathLike, home: str | os.PathLike | None = None, province: str | None = None
 ) -> CheckReport:
     """What a run on ``home`` would make of ``file``; writes nothing in the home (a scratch home, then deleted)."""
-    from fupin.tasks.lake import write_lake
-    from fupin.tasks.load import load_warehouse
-    from fupin.tasks.load.ledger import read_ledger
-    from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
-    from fupin.tasks.pull import submission_id_for
-    from fupin.tasks.receipt import receipt_rows
-    from prefect.logging import disable_run_logger
-
     source = Path(file)
     if not source.is_file():
         raise CheckError(say("file_not_found", path=source))
@@ -279,8 +278,6 @@ def _column_label(dataset: str | None, name: str | None) -> str:
     """金额 [amount_yuan]: a canonical column with its Chinese label."""
     if not name:
         return "（未识别）"
-    from fupin.tasks.normalise import field_label
-
     inner = name[len("amount_yuan[") : -1] if name.startswith("amount_yuan[") else None
     if dataset and dataset in _datasets():
         try:
@@ -292,8 +289,6 @@ def _column_label(dataset: str | None, name: str | None) -> str:
 
 
 def _datasets() -> set[str]:
-    from fupin.warehouse.contracts import contracts
-
     return set(contracts())
 
 
@@ -315,9 +310,6 @@ def _gated(text: str | None) -> str | None:
 
 def render(report: CheckReport, home: Path) -> list[str]:
     """The check's Chinese lines, as ``fupin check`` prints them."""
-    from fupin.warehouse.contracts import contracts
-    from fupin.warehouse.labels import label
-
     names = submitters()
     kind = "全量重报" if report.kind == "full" else "更正/补报"
     who = f"{names.get(report.province_code, report.province_code)} {report.province_code}"

@@ -22,7 +22,7 @@ against whatever history and peers there are. Bounds live in the contracts (``pl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -103,8 +103,6 @@ def bounds(dataset: str, guard: float | None) -> Plausibility:
     own = contracts()[dataset].plausibility
     if guard is None:
         return own
-    from dataclasses import replace
-
     return replace(own, max_fall=float(guard))
 
 

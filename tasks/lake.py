@@ -8,7 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from fupin.tasks.records import Outcome, Rejection
+from fupin.tasks.partitions import partition_path
+from fupin.tasks.records import Outcome, Rejection, rows_phrase
+from fupin.tasks.registry import MissingKeyError, registry_outcome
 from fupin.tasks.staging import read_arrow
 from fupin.warehouse.contracts import contracts
 from prefect import task
@@ -21,11 +23,6 @@ from fupin.core.messages import say
 from fupin.core.progress import report
 
 MONEY = pa.decimal128(18, 2)
-
-
-def partition_path(paths: Paths, dataset: str, province: str, year: int, submission_id: str) -> Path:
-    """data/lake/<dataset>/province=<code>/year=<yyyy>/<submission_id>.parquet"""
-    return paths.lake / dataset / f"province={province}" / f"year={year}" / f"{submission_id}.parquet"
 
 
 def write_parquet_atomic(table: pa.Table, target: Path) -> None:
@@ -69,12 +66,8 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         header_mapping=doc.get("header_mapping", []),
     )
     if doc.get("needs_key"):  # a form with ID numbers (a grant list) and no key: received again once one is set
-        from fupin.tasks.registry import MissingKeyError
-
         raise MissingKeyError(doc["needs_key"])
     if doc.get("route") == "household_registry":
-        from fupin.tasks.registry import registry_outcome  # here: the registry package writes through this module
-
         outcome = registry_outcome(outcome, rec, paths, Path(validated_path).parent)
         report(rec["province_code"], "lake", rec["file_name"])
         return str(outcome.save(Path(validated_path).with_name("outcome.json")))
@@ -120,7 +113,3 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         outcome.message = "；".join(notes) or None
     report(rec["province_code"], "lake", rec["file_name"])
     return str(outcome.save(Path(validated_path).with_name("outcome.json")))
-
-
-def rows_phrase(n: int) -> str:
-    return f"{n} 行"

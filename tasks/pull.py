@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
+import aiohttp
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 from fupin.tasks.records import Received, submission_kind
@@ -64,8 +65,6 @@ def open_source(source: Source, timeout_seconds: float = 60.0):
     protocol = fsspec.utils.get_protocol(source.url)
     options: dict = {}
     if protocol in ("http", "https"):
-        import aiohttp
-
         options = {"simple_links": False, "client_kwargs": {"timeout": aiohttp.ClientTimeout(total=timeout_seconds)}}
     return fsspec.core.url_to_fs(source.url, **options)
 

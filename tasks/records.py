@@ -111,3 +111,8 @@ def refused_alike(rejections: list[Rejection], rows: int) -> Rejection | None:
     if code is None or any(r.code != code for r in rejections[:rows]):
         return None
     return rejections[0]
+
+
+def rows_phrase(n: int) -> str:
+    """A count of rows in an outcome's message: 3 行."""
+    return f"{n} 行"

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiohttp import ClientError
 from fupin.tasks.records import Outcome
+from fupin.tasks.registry.schema import MissingKeyError
 from fupin.warehouse.relations import relation
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -20,6 +22,7 @@ from fupin.core.config import Paths
 from fupin.core.files import write_text_atomic
 from fupin.core.home import search_home
 from fupin.core.messages import say
+from fupin.core.reference import submitters
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 
@@ -44,16 +47,8 @@ def handled_failure(exc: BaseException) -> bool:
 
     Anything else raised in a task is a bug in fupin and keeps its traceback in the logs.
     """
-    from fupin.tasks.registry.schema import MissingKeyError
-
-    handled: tuple[type[BaseException], ...] = (OSError, MissingKeyError)
-    try:
-        from aiohttp import ClientError  # an http(s) source answering 5xx (fsspec's HTTP file system)
-
-        handled += (ClientError,)
-    except ImportError:  # pragma: no cover - aiohttp comes with fsspec[http]
-        pass
-    return isinstance(exc, handled)
+    # ClientError: an http(s) source answering 5xx (fsspec's HTTP file system)
+    return isinstance(exc, (OSError, MissingKeyError, ClientError))
 
 
 class HandledTracebacks(logging.Filter):
@@ -92,8 +87,6 @@ def join_reasons(reasons: list[str]) -> str:
 
 def failure_message(summary: dict[str, Any]) -> str:
     """One line naming every failed province (name and code), its files and why, for the flow run's state."""
-    from fupin.core.reference import submitters
-
     failed, names = summary["failed_provinces"], submitters()
     reasons = "; ".join(f"{names.get(p, p)} {p}: {reason.splitlines()[0]}" for p, reason in sorted(failed.items()))
     listed = ", ".join(f"{names.get(p, p)} {p}" for p in sorted(failed))
@@ -102,8 +95,6 @@ def failure_message(summary: dict[str, Any]) -> str:
 
 def province_lines(summary: dict[str, Any]) -> list[str]:
     """One line per province of the run for the engineer: name and code, files, rows loaded and rejected, status."""
-    from fupin.core.reference import submitters
-
     names = submitters()
     codes = sorted(
         set(summary.get("provinces", []))

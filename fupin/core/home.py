@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
+from fupin.core.config import ConfigError
 from fupin.core.messages import say
 
 
@@ -74,8 +75,6 @@ def private_home(home: Path) -> Path:
     itself is set to 0700, which closes whatever an older version left readable inside it. A home that
     cannot be written (a read-only mount, ``chmod -w``) is a ``ConfigError`` with one line saying what to do.
     """
-    from fupin.core.config import ConfigError
-
     os.umask(PRIVATE_UMASK)
     home = Path(home)
     try:

@@ -11,6 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
 _listener: Callable[[str, str, str], None] | None = None
 _lock = threading.Lock()
 
@@ -33,10 +37,6 @@ def shown(stream=None, verbose: bool = False) -> Iterator[None]:
         yield
         return
     if stream.isatty():
-        from rich.console import Console
-        from rich.live import Live
-        from rich.table import Table
-
         state: dict[str, tuple[str, str, int]] = {}
         started = time.monotonic()
 

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from fupin.core.reference import area_counties, area_prefectures, counties
+from fupin.demo.registry import county_households
+
 YEARS: tuple[int, ...] = (2015, 2016, 2017)
 SEED = 2018
 
@@ -420,8 +423,6 @@ def grants() -> list[Grant]:
     Each year takes the same townships and other villages: the first ten villages with at least ten
     households in 2017, the next ten in 2018, ten households in each.
     """
-    from fupin.demo.registry import county_households
-
     rows: list[Grant] = []
     for code, townships in GRANT_TOWNSHIPS.items():
         spec = REGISTRIES[code]
@@ -503,8 +504,6 @@ def social_service_projects() -> list[SocialServiceProject]:
     Every tenth project serves its county's whole prefecture (e.g. 凉山彝族自治州 513400), as the Ministry's
     lists name some projects by prefecture.
     """
-    from fupin.core.reference import area_counties, area_prefectures, counties
-
     rng = random.Random(SEED)
     pool = sorted({a.county_code for a in area_counties() if a.area_code == SOCIAL_SERVICE_AREA})
     whole = {a.prefecture_code for a in area_prefectures() if a.area_code == SOCIAL_SERVICE_AREA}

@@ -6,12 +6,15 @@ they exist to prove that none of them gets past the raw archive.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import xlsxwriter
 
+from fupin.core.reference import PROVINCE_PINYIN, counties
 from fupin.tasks.registry import CHECK_CHARS, WEIGHTS
 
 HEADER = [
@@ -164,8 +167,6 @@ def synthetic_registry(
     path: Path, households: int, seed: int = 7, chunk: int = 1_000_000, province_code: str | None = None
 ) -> Path:
     """``households`` rows over many counties (of one province, or all); about 1 in 10,000 IDs bad on purpose."""
-    from fupin.core.reference import counties
-
     rng = np.random.default_rng(seed)
     codes = np.array(sorted(int(c) for c in counties() if province_code is None or c.startswith(province_code)))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,10 +202,6 @@ def synthetic_registry(
 def _write(table: pa.Table, path: Path, encoding: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
-        from datetime import datetime
-
-        import xlsxwriter
-
         with xlsxwriter.Workbook(str(path), {"constant_memory": True}) as book:
             book.set_properties({"created": datetime(2018, 1, 15)})  # same bytes every time: same sha256
             sheet = book.add_worksheet("建档立卡")
@@ -222,8 +219,6 @@ def _write(table: pa.Table, path: Path, encoding: str) -> None:
 
 def synthetic_inbox(inbox: Path, households: int) -> list[Path]:
     """``households`` spread over every province: one registry file per province folder (named by pinyin)."""
-    from fupin.core.reference import PROVINCE_PINYIN
-
     provinces = sorted(PROVINCE_PINYIN)
     share, extra = divmod(households, len(provinces))
     written = []

@@ -58,6 +58,7 @@ def _backend(choice: str) -> ModuleType | None:
 def _logger() -> logging.Logger | logging.LoggerAdapter:
     """The Prefect run's logger inside a flow or task run (so the run's log shows it), else this module's."""
     if "prefect" in sys.modules:  # not imported: certainly not inside a run, and not worth a second to import
+        # lazy: Prefect only when this process already runs it (the registry streams without it)
         from prefect.exceptions import MissingContextError
         from prefect.logging import get_run_logger
 
@@ -191,13 +192,14 @@ def _secret_key() -> str | None:
     name = os.environ.get("FUPIN_PII_KEY_BLOCK", "fupin-pii-key")
     if not name:
         return None
+    # lazy: Prefect (~1 s) only when no key is in the environment (benchmarks and tests hash without it)
     from prefect.context import FlowRunContext, TaskRunContext
     from prefect.settings import PREFECT_API_URL
 
     if not (PREFECT_API_URL.value() or FlowRunContext.get() or TaskRunContext.get()):
         return None
     try:
-        from prefect.blocks.system import Secret
+        from prefect.blocks.system import Secret  # lazy: as above
 
         return Secret.load(name).get()
     except Exception:  # no such block, or the server cannot be reached: the caller says what to set

@@ -6,9 +6,9 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from fupin.tasks.lake import partition_path, rows_phrase
 from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
-from fupin.tasks.records import Outcome, Rejection
+from fupin.tasks.partitions import partition_path
+from fupin.tasks.records import Outcome, Rejection, rows_phrase
 from fupin.tasks.registry.hashing import pii_key
 from fupin.tasks.registry.ingest import ingest_registry
 from fupin.tasks.registry.reading import registry_year, xlsx_to_csv

@@ -6,6 +6,7 @@ An XLSX registry is rewritten as CSV first, so that every registry streams the s
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import os
 import re
@@ -15,6 +16,7 @@ from typing import Any, BinaryIO
 from fupin.tasks.normalise.helpers import clean_label
 from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
 from fupin.tasks.registry.schema import RegistryError
+from python_calamine import CalamineWorkbook
 
 from fupin.core.faults import fault_point
 from fupin.core.messages import message, say
@@ -99,8 +101,6 @@ def is_headerless_registry(first_row: list[str]) -> bool:
 def first_rows(path: Path, book: Any = None) -> list[list[str]]:
     """A CSV's first line, or each sheet's first row, as text (``book``: the workbook, if already open)."""
     if path.suffix.lower() in WORKBOOK_EXTENSIONS:
-        from python_calamine import CalamineWorkbook
-
         book = book or CalamineWorkbook.from_path(str(path))
         return [[_cell_text(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names]
     if path.suffix.lower() in (".csv", ".txt", ".tsv"):
@@ -133,10 +133,6 @@ def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, l
     a name (``tempfile.TemporaryFile``, which a SIGKILL cannot leave behind): ``registry_outcome``
     passes one. A path (tests, benchmarks) is created owner-only.
     """
-    import csv
-
-    from python_calamine import CalamineWorkbook
-
     text = _cell_text
     book = CalamineWorkbook.from_path(str(path))
     notes: list[str] = []

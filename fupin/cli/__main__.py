@@ -1,0 +1,5 @@
+"""``python -m fupin.cli``: the same commands as the console script ``fupin``."""
+
+from fupin.cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""`fupin run`, `fupin approve`, `fupin discard`: the commands that start a flow in this process."""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from fupin.cli.app import HomeOption, connect, fail, paths, text, warehouse
+from fupin.cli.indicators import print_headline
+from fupin.core.messages import say
+from fupin.core.progress import shown
+from fupin.core.safe_text import printable
+
+
+def run(
+    sources: Annotated[
+        Path | None, typer.Option("--sources", help="sources.yaml listing one source per province.")
+    ] = None,
+    inbox: Annotated[
+        Path | None, typer.Option(help="Folder with one subfolder per province (default <home>/inbox).")
+    ] = None,
+    home: HomeOption = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run to finish.")] = 60.0,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            "--dask-address",
+            help="Fan the tasks out on Dask: 'local' starts a LocalCluster, tcp://host:8786 joins a cluster.",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="For cron: only the summary line and the problems (failed, held).")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Prefect's own INFO log lines too.")] = False,
+) -> None:
+    """Run the nightly flow once, in process; exit 0 all loaded, 1 failed, 3 some rejected or held."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:  # Prefect's INFO lines repeat what fupin prints; warnings and errors still show
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    # lazy: Prefect reads the settings above when imported, and --help must not pay for it (~1 s)
+    from fupin.ephemeral import start_server_early
+
+    server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
+    # lazy, and after the server's start: the flow imports Prefect, pandas and the pipeline (~5 s), which
+    # `fupin --help` must not pay and the temporary server boots beside
+    from fupin.core.config import ConfigError, Limits
+    from fupin.core.locking import RunLocked, run_lock
+    from fupin.flows.nightly import resolve_sources, run_nightly
+
+    where = paths(home)
+    try:
+        Limits.from_env()  # a FUPIN_LIMIT_* that is no number: one line now, not a rejection per file later
+        # checked here first so that the usual mistakes get one line, not a failed flow run's traceback
+        resolve_sources(str(sources) if sources else None, None if sources else str(inbox or where.home / "inbox"))
+        with run_lock(where.lock, wait):
+            pass
+    except (ConfigError, RunLocked) as exc:
+        fail(str(exc))
+    try:
+        server_started()
+        with nullcontext() if quiet else shown(verbose=verbose):
+            summary = run_nightly(
+                dask,
+                sources_file=str(sources) if sources else None,
+                inbox=None if sources else str(inbox or where.home / "inbox"),
+                home=str(where.home),
+                lock_wait_seconds=wait,
+            )
+    except (ConfigError, RunLocked) as exc:
+        fail(str(exc))
+    except Exception as exc:  # Prefect has logged the traceback; the user gets one line
+        if "ephemeral" in str(exc).lower() or "temporary server" in str(exc).lower():
+            fail(
+                "Prefect's temporary server did not start in time "
+                f"({os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS']} s): raise "
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or start `prefect server start` once and set "
+                "PREFECT_API_URL=http://127.0.0.1:4200/api"
+            )
+        fail(f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    _print_summary(summary, quiet)
+    if where.warehouse.exists() and not quiet:
+        with connect(home) as con:
+            print_headline(con)
+    raise typer.Exit(summary["exit_code"])
+
+
+# problems the cron mail (--quiet) still lists file by file
+_PROBLEM_STATUSES = ("held", "rejected", "partially_loaded")
+
+
+def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
+    """One line per file received (with --quiet only those with problems), the counts, then what went wrong."""
+    from fupin.core.reference import submitters  # lazy: the division list (~15 ms), after the run
+
+    names = submitters()
+    console = Console(width=160, highlight=False)
+    for s in summary["submissions"]:
+        if quiet and s["status"] not in _PROBLEM_STATUSES:
+            continue
+        line = Text.assemble(
+            text(f"{names.get(s['province_code'], s['province_code'])} {s['province_code']}  "),
+            text(s["file_name"]),
+            text(f"  {s['dataset'] or '-'}  {s['status']}: {s['rows_loaded']} rows, {s['rows_rejected']} rejected"),
+            text(f"  {s['message']}" if s["message"] else ""),
+        )
+        console.print(line, no_wrap=True, overflow="ellipsis")  # one line per file; `fupin submissions` has it all
+    statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
+    console.print(
+        f"received {summary['received']} files: {statuses}; "
+        f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected"
+    )
+    for province, reason in sorted(summary["failed_provinces"].items()):
+        console.print(
+            Text.assemble(("failed ", "red"), text(f"{names.get(province, province)} {province}"), ": ", text(reason))
+        )
+    for held in summary.get("held", []):
+        console.print(
+            Text.assemble(
+                ("待确认 ", "bold yellow"),
+                (held["submission_id"], "bold yellow"),
+                " ",
+                text(held["file_name"]),
+                ": ",
+                text(held["message"] or ""),
+            )
+        )
+    for r in summary.get("unreconciled", []):
+        console.print(
+            f"[yellow]registry ≠ county figures[/yellow] {r['county_name']} {r['year']}: poor {r['registry_poor']} "
+            f"vs {r['declared_poor']}, lifted {r['registry_lifted']} vs {r['declared_lifted']} (over 0.5%)"
+        )
+    for test, n in summary["data_tests_failed"].items():
+        console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
+
+
+def approve(
+    submission_id: Annotated[str, typer.Argument(help="Id of the held submission (fupin submissions).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves (default: $USER).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Apply a held submission: its facts take effect now, recorded with who approved it."""
+    _decide("approve", submission_id, home, by=by)
+
+
+def discard(
+    submission_id: Annotated[str, typer.Argument(help="Id of the held submission (fupin submissions).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is closed without applying (recorded).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who discards (default: $USER).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Close a held submission without applying it; the published figures stay as they are."""
+    if not reason.strip():
+        fail(say("reason_required"))
+    _decide("discard", submission_id, home, reason=reason, by=by)
+
+
+def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters: Any) -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    from fupin.ephemeral import start_server_early  # lazy: imports Prefect, as in `fupin run`
+
+    server_started = start_server_early()  # as `fupin run`'s: it dies with this process, however it ends
+    from fupin.flows import decide  # lazy, after the server's start: as `fupin run`'s flow
+
+    where = paths(home)
+    warehouse(home)
+    try:
+        decide.held_outcome(where, submission_id)  # one line for the usual mistakes, before a flow run
+        server_started()
+        result = getattr(decide, flow_name)(submission_id=submission_id, home=str(where.home), **parameters)
+    except decide.DecisionError as exc:
+        fail(str(exc))
+    except Exception as exc:  # Prefect has logged the traceback; the user gets one line
+        fail(f"the {flow_name} run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    verb = "已确认入库" if flow_name == "approve" else "已放弃（未入库）"
+    typer.echo(
+        f"{result['submission_id']}（{result['file_name']}）{verb}，决定人 {result['decided_by']}；"
+        f"{result['indicator_changes']} 项已发布指标随之变动（fupin indicators --changes）"
+    )
