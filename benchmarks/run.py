@@ -27,10 +27,10 @@ def _timed(fn, *args, **kwargs) -> tuple[float, object]:
 
 def main() -> None:
     """Run each case once and print a table."""
-    from fupin.flows.nightly import nightly
     from prefect import flow
 
     from fupin.demo import write_demo
+    from fupin.flows.nightly import nightly
 
     @flow(name="bench-empty")
     def empty() -> None:

@@ -11,17 +11,17 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from fupin.flows.nightly import collect_outcomes, finish, submit_chain
-from fupin.tasks.archive import archived_submissions, keep_years
-from fupin.tasks.load import SHRINK_GUARD, load_warehouse
-from fupin.tasks.recover import recover_warehouse
-from fupin.tasks.summary import mark_crashed_runs, record_run, summarise_run
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from fupin.core.config import Paths
 from fupin.core.locking import run_lock
 from fupin.core.reference import resolve_province
+from fupin.flows.nightly import collect_outcomes, finish, submit_chain
+from fupin.tasks.archive import archived_submissions, keep_years
+from fupin.tasks.load import SHRINK_GUARD, load_warehouse
+from fupin.tasks.recover import recover_warehouse
+from fupin.tasks.summary import mark_crashed_runs, record_run, summarise_run
 
 
 @flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=4))

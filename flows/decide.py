@@ -13,14 +13,14 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from fupin.tasks.archive import ledger_outcome_records
-from fupin.tasks.load import load_warehouse
-from fupin.tasks.records import Outcome
 from prefect import flow, get_run_logger
 
 from fupin.core.config import Paths
 from fupin.core.locking import run_lock
 from fupin.core.messages import say
+from fupin.tasks.archive import ledger_outcome_records
+from fupin.tasks.load import load_warehouse
+from fupin.tasks.records import Outcome
 
 
 class DecisionError(ValueError):

@@ -6,6 +6,16 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import Failed, State
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from fupin.core.config import Paths, Source, inbox_sources, load_sources
+from fupin.core.home import private_home
+from fupin.core.locking import run_lock
+from fupin.core.reference import submitters
 from fupin.tasks.artifacts import publish_artifacts
 from fupin.tasks.lake import write_lake
 from fupin.tasks.load import SHRINK_GUARD, load_warehouse
@@ -27,16 +37,6 @@ from fupin.tasks.summary import (
     record_run,
     summarise_run,
 )
-from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Failed, State
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from prefect.tasks import exponential_backoff
-
-from fupin.core.config import Paths, Source, inbox_sources, load_sources
-from fupin.core.home import private_home
-from fupin.core.locking import run_lock
-from fupin.core.reference import submitters
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:

@@ -11,6 +11,11 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
+from prefect import flow, get_run_logger
+from prefect.states import Completed, Failed, State
+
+from fupin.core.config import Paths
+from fupin.core.locking import run_lock
 from fupin.tasks.archive import (
     carry_over_history,
     compare_warehouses,
@@ -22,11 +27,6 @@ from fupin.tasks.archive import (
 from fupin.tasks.load import load_warehouse
 from fupin.tasks.recover import recover_warehouse
 from fupin.tasks.summary import RunFailed
-from prefect import flow, get_run_logger
-from prefect.states import Completed, Failed, State
-
-from fupin.core.config import Paths
-from fupin.core.locking import run_lock
 
 
 @flow(name="rebuild-warehouse")

@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from fupin.tasks.records import Outcome, Received, Rejection
-from fupin.warehouse.contracts import contracts
-from fupin.warehouse.relations import history_tables, ledger_tables, relation, relations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -26,6 +23,9 @@ from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
 from fupin.core.messages import CODE_SQL
 from fupin.core.sql import dicts, quote_literal
+from fupin.tasks.records import Outcome, Received, Rejection
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.relations import history_tables, ledger_tables, relation, relations
 
 # what an older ledger (or its copy) lacks, read as a load would have written it; any other missing column reads null
 LEGACY_COLUMNS = {

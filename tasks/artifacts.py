@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
-from fupin.warehouse import read
-from fupin.warehouse.contracts import contracts
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import ConfigError, Paths
 from fupin.core.formatting import figure_text
+from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+from fupin.warehouse import read
+from fupin.warehouse.contracts import contracts
 
 # stable keys: the UI shows each key's history across runs (lowercase letters, digits and dashes only)
 SUBMISSIONS_KEY = "fupin-submissions"

@@ -15,15 +15,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import yaml
-from fupin.tasks.summary import run_records
-from fupin.warehouse import read
-from fupin.warehouse.contracts import contracts
-from fupin.warehouse.labels import labels_of
 
 from fupin.core.config import ConfigError, Paths
 from fupin.core.messages import message
 from fupin.core.reference import provinces, resolve_province
 from fupin.core.sql import quote_literal
+from fupin.tasks.summary import run_records
+from fupin.warehouse import read
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.labels import labels_of
 
 STATUS_LABELS = labels_of("calendar_status")  # seeds/labels.csv, as core.labels has them
 # what the morning view lists first: what needs someone

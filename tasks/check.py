@@ -22,6 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prefect.logging import disable_run_logger
+
+from fupin.core.config import ConfigError, Paths, inbox_sources
+from fupin.core.formatting import figure_text
+from fupin.core.messages import code_in, say
+from fupin.core.reference import resolve_province, submitters
+from fupin.core.safe_text import gate, printable, shown_name
 from fupin.tasks.lake import write_lake
 from fupin.tasks.load import load_warehouse
 from fupin.tasks.load.ledger import LIVE, read_ledger
@@ -35,13 +42,6 @@ from fupin.tasks.summary import EXIT_OK, EXIT_REJECTED
 from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import label
-from prefect.logging import disable_run_logger
-
-from fupin.core.config import ConfigError, Paths, inbox_sources
-from fupin.core.formatting import figure_text
-from fupin.core.messages import code_in, say
-from fupin.core.reference import resolve_province, submitters
-from fupin.core.safe_text import gate, printable, shown_name
 
 
 class CheckError(ValueError):

@@ -27,12 +27,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from fupin.tasks.records import Outcome
-from fupin.warehouse.contracts import Contract, Plausibility, contracts
 
 from fupin.core.formatting import wan_yuan_text
 from fupin.core.messages import Message, message
 from fupin.core.reference import submitters
+from fupin.tasks.records import Outcome
+from fupin.warehouse.contracts import Contract, Plausibility, contracts
 
 # the order a held message names its code in: the most specific diagnosis first
 CODES = ("held_unit_error", "held_outlier", "held_shrink_guard", "held_rise")

@@ -8,11 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from fupin.tasks.partitions import partition_path
-from fupin.tasks.records import Outcome, Rejection, rows_phrase
-from fupin.tasks.registry import MissingKeyError, registry_outcome
-from fupin.tasks.staging import read_arrow
-from fupin.warehouse.contracts import contracts
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -21,6 +16,11 @@ from fupin.core.faults import fault_point
 from fupin.core.files import atomic_write
 from fupin.core.messages import say
 from fupin.core.progress import report
+from fupin.tasks.partitions import partition_path
+from fupin.tasks.records import Outcome, Rejection, rows_phrase
+from fupin.tasks.registry import MissingKeyError, registry_outcome
+from fupin.tasks.staging import read_arrow
+from fupin.warehouse.contracts import contracts
 
 MONEY = pa.decimal128(18, 2)
 

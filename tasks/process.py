@@ -16,6 +16,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from fupin.core.config import Limits, Paths, load_headers
+from fupin.core.files import write_text_atomic
+from fupin.core.messages import render, say
+from fupin.core.progress import report
+from fupin.core.safe_text import INVISIBLE, mask_ids
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.columns import by_distinct
 from fupin.tasks.normalise.helpers import vocabularies
@@ -25,14 +33,6 @@ from fupin.tasks.registry import MissingKeyError, is_registry_file
 from fupin.tasks.registry.checking import holds_id
 from fupin.tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
 from fupin.tasks.validate import header_names, header_of, validate_table
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from fupin.core.config import Limits, Paths, load_headers
-from fupin.core.files import write_text_atomic
-from fupin.core.messages import render, say
-from fupin.core.progress import report
-from fupin.core.safe_text import INVISIBLE, mask_ids
 
 
 def _write(path: Path, doc: dict[str, Any]) -> str:

@@ -16,7 +16,6 @@ from urllib.parse import unquote
 import aiohttp
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
-from fupin.tasks.records import Received, submission_kind
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
@@ -26,6 +25,7 @@ from fupin.core.faults import fault_point
 from fupin.core.messages import say
 from fupin.core.progress import report
 from fupin.core.safe_text import printable, shown_name
+from fupin.tasks.records import Received, submission_kind
 
 # Every entry of a source gets a ledger row; these are refused before any byte of them is read.
 # The reasons are shown to clerks (Chinese) with a stable code.

@@ -20,16 +20,16 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
-from fupin.tasks.records import Outcome, Rejection
-from fupin.warehouse import read
-from fupin.warehouse.contracts import contracts
-from fupin.warehouse.labels import labels_of
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.messages import code_in
 from fupin.core.safe_text import neutralise, shown_name
+from fupin.tasks.records import Outcome, Rejection
+from fupin.warehouse import read
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.labels import labels_of
 
 HEADERS = ("文件", "行号", "列", "填报值", "原因", "原因代码")
 NOTHING_TO_CORRECT = "本文件全部入库，无需更正。"

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from fupin.tasks.archive import damaged, export_ledger, ledger_dir, ledger_outcome_records, write_history
-from fupin.tasks.load import load_warehouse
-from fupin.warehouse.relations import history_tables
 from prefect import get_run_logger
 
 from fupin.core.config import Paths
 from fupin.core.messages import say
 from fupin.core.sql import quote_literal
+from fupin.tasks.archive import damaged, export_ledger, ledger_dir, ledger_outcome_records, write_history
+from fupin.tasks.load import load_warehouse
+from fupin.warehouse.relations import history_tables
 
 
 def recover_warehouse(paths: Paths) -> str | None:

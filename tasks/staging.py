@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from fupin.tasks.parse import ParsedTable
-from fupin.tasks.parse.helpers import ArrowRows
 
 from fupin.core.files import atomic_write
+from fupin.tasks.parse import ParsedTable
+from fupin.tasks.parse.helpers import ArrowRows
 
 
 def write_arrow(path: Path, table: pa.Table) -> str:

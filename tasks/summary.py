@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientError
-from fupin.tasks.records import Outcome
-from fupin.tasks.registry.schema import MissingKeyError
-from fupin.warehouse.relations import relation
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -23,6 +20,9 @@ from fupin.core.files import write_text_atomic
 from fupin.core.home import search_home
 from fupin.core.messages import say
 from fupin.core.reference import submitters
+from fupin.tasks.records import Outcome
+from fupin.tasks.registry.schema import MissingKeyError
+from fupin.warehouse.relations import relation
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3
 

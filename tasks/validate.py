@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from fupin.core.messages import code_in, message, render, say
 from fupin.tasks.normalise.columns import staging_schema
 from fupin.tasks.normalise.helpers import wide_names
 from fupin.tasks.records import Rejection
 from fupin.warehouse.contracts import contracts
-
-from fupin.core.messages import code_in, message, render, say
 
 # declared and computed incidence may differ by rounding to 0.01 percentage points
 INCIDENCE_TOLERANCE = 0.0005

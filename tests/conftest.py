@@ -9,10 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fupin.flows.nightly import nightly
 from hypothesis import settings
 
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly
 
 # FIXTURES, indicator, indicator_rows and run_beside_the_demo too, for test files written before tests/helpers.py
 # held them: they still import, and unit/test_tests_layout.py names each such import to move to tests.helpers

@@ -19,14 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+
+from fupin.core.config import Paths
+from fupin.demo import write_demo
 from fupin.flows.nightly import nightly
 from fupin.tasks.lake import write_lake
 from fupin.tasks.process import normalise_submission, parse_submission, validate_submission
 from fupin.tasks.records import Outcome, Received
 from fupin.tasks.staging import read_arrow
-
-from fupin.core.config import Paths
-from fupin.demo import write_demo
 
 # ---------------------------------------------------------------- places
 

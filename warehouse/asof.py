@@ -7,10 +7,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
-from fupin.warehouse.build import build_marts
 
 from fupin.core.home import search_home
 from fupin.core.sql import quote_literal
+from fupin.warehouse.build import build_marts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

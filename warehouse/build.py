@@ -13,11 +13,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import yaml
-from fupin.warehouse.comments import chinese_column, chinese_title
-from fupin.warehouse.contracts import contracts
-from fupin.warehouse.labels import labels
-from fupin.warehouse.migrations import migrate, stamp
-from fupin.warehouse.relations import of_build, relation
 
 from fupin.core.progress import report
 from fupin.core.reference import (
@@ -32,6 +27,11 @@ from fupin.core.reference import (
     region_of,
 )
 from fupin.core.sql import escape_literal as _quote
+from fupin.warehouse.comments import chinese_column, chinese_title
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.labels import labels
+from fupin.warehouse.migrations import migrate, stamp
+from fupin.warehouse.relations import of_build, relation
 
 
 def _sql(path: str) -> str:

@@ -11,10 +11,10 @@ build; ``split_comment`` takes a comment apart again (the data dictionary prints
 from __future__ import annotations
 
 import duckdb
-from fupin.warehouse.contracts import column_zh as contract_column_zh
-from fupin.warehouse.relations import SEPARATOR, chinese_names, column_zh, title_zh, titled
 
 from fupin.core.sql import quote_literal
+from fupin.warehouse.contracts import column_zh as contract_column_zh
+from fupin.warehouse.relations import SEPARATOR, chinese_names, column_zh, title_zh, titled
 
 SCHEMAS = ("meta", "core", "marts")
 

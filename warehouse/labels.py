@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from fupin.core.reference import areas
 from fupin.warehouse.contracts import column_labels as contract_labels
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.relations import column_labels as relation_labels
-
-from fupin.core.reference import areas
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 import duckdb
-from fupin.warehouse.contracts import contracts
-from fupin.warehouse.relations import of_build, relation
 
 from fupin.core.messages import CODE_SQL, message, render
+from fupin.warehouse.contracts import contracts
+from fupin.warehouse.relations import of_build, relation
 
 log = logging.getLogger(__name__)
 

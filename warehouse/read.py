@@ -24,10 +24,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
 
 from fupin.core.readonly import connect_readonly, fence, listed_lake_files
 from fupin.core.sql import dicts, quote_identifier
+from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
 
 Rows = list[dict[str, Any]]
 # the name fupin.warehouse.asof attaches the warehouse file under

@@ -17,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from fupin.core.config import Paths
+from fupin.core.faults import fault_point
+from fupin.core.progress import report
 from fupin.tasks.archive import export_ledger, read_only
 from fupin.tasks.calendar import build_submission_status
 from fupin.tasks.load.apply import load_submission
@@ -29,13 +36,6 @@ from fupin.tasks.summary import create_runs_view
 from fupin.warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
 from fupin.warehouse.comments import chinese_first
 from fupin.warehouse.migrations import is_current
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
-
-from fupin.core.config import Paths
-from fupin.core.faults import fault_point
-from fupin.core.progress import report
 
 # the run's bound on a total's fall (the shrink guard), replacing the contracts' plausibility.max_fall when set:
 # FUPIN_SHRINK_GUARD, or the flow parameter shrink_guard; None: each contract's own

@@ -7,12 +7,12 @@ submission replaces entirely is marked superseded in the ledger.
 from __future__ import annotations
 
 import duckdb
+
+from fupin.core.messages import code_in, render, say
 from fupin.tasks import gate
 from fupin.tasks.load.facts import apply_facts, fact_tables
 from fupin.tasks.load.ledger import LIVE, supersede_held, write_ledger
 from fupin.tasks.records import Outcome
-
-from fupin.core.messages import code_in, render, say
 
 
 def load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | None, replay: bool) -> list[str]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from fupin.tasks.records import Outcome
-from fupin.warehouse.contracts import contracts
 
 from fupin.core.faults import fault_point
 from fupin.core.home import lake_home, search_home, stored_lake_path
+from fupin.tasks.records import Outcome
+from fupin.warehouse.contracts import contracts
 
 REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
 

@@ -12,14 +12,14 @@ import tempfile
 from pathlib import Path
 
 import duckdb
-from fupin.tasks.load.facts import partition
-from fupin.tasks.records import Outcome
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.messages import code_in, say
 from fupin.core.safe_text import shown_name
+from fupin.tasks.load.facts import partition
+from fupin.tasks.records import Outcome
 
 LIVE = ("loaded", "partially_loaded")
 LEDGER_COLUMNS = (

@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from fupin.core.config import Limits
+from fupin.core.messages import say
+from fupin.core.reference import is_county_level, resolve_county_pair, resolve_target_pair
 from fupin.tasks.normalise.columns import (
     FAILED,
     ORDINAL,
@@ -61,10 +65,6 @@ from fupin.tasks.normalise.values import is_missing, parse_year
 from fupin.tasks.normalise.years import by_year, grouped_mapping
 from fupin.tasks.records import ALL_REFUSED_CODE, Rejection, all_refused, refused_alike
 from fupin.warehouse.contracts import contracts
-
-from fupin.core.config import Limits
-from fupin.core.messages import say
-from fupin.core.reference import is_county_level, resolve_county_pair, resolve_target_pair
 
 _SKIP_LABELS = ("合计", "小计", "总计", "合 计")
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from fupin.tasks.normalise.numbers import plain_counts, plain_yuan
 from fupin.warehouse.contracts import contracts
 

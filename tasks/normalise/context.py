@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import PurePath
 
+from fupin.core.chinese import simplified
+from fupin.core.reference import MINISTRY_CODE, counties, prefectures
 from fupin.tasks.normalise.numbers import money_factor
 from fupin.tasks.normalise.values import parse_year, to_halfwidth
 from fupin.warehouse.contracts import contracts
-
-from fupin.core.chinese import simplified
-from fupin.core.reference import MINISTRY_CODE, counties, prefectures
 
 # the fields a form may state once for all its rows
 STATED_FIELDS = ("year", "fund_type", "fund_level", "county", "unit")

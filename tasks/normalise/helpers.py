@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
 
+from fupin.core.chinese import simplified
+from fupin.core.messages import say
 from fupin.tasks.normalise.context import stated_year
 from fupin.tasks.normalise.settings import LEVEL_AFFIXES, NOT_THIS_YEAR, SUBTOTAL_LABELS
 from fupin.tasks.normalise.values import CellError, to_halfwidth, unit_in_header
 from fupin.warehouse.contracts import Column, Contract, contracts
-
-from fupin.core.chinese import simplified
-from fupin.core.messages import say
 
 _NUMBERING = re.compile(
     r"^(?:\d+(?:\.\d+)*[.、)]|[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]+[)）]|[①-⑳])"

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from fupin.tasks.normalise.values import CellError, is_missing, to_halfwidth
 
 # Bounds: a cell beyond them is a typing error, rejected with its row, never a crash further on.

@@ -16,6 +16,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+
 from fupin.tasks.normalise.values import is_missing
 
 # tasks.registry is imported where it is used: the registry package imports the lake, which imports

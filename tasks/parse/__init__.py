@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from fupin.core.config import Limits
+from fupin.core.messages import message
 from fupin.tasks.parse.csv_files import read_csv
 from fupin.tasks.parse.helpers import ParsedTable, ParseError
 from fupin.tasks.parse.json_files import read_json
@@ -20,9 +22,6 @@ from fupin.tasks.parse.xlsx_files import (
     expanded_size,
     read_workbook,
 )
-
-from fupin.core.config import Limits
-from fupin.core.messages import message
 
 __all__ = ["WORKBOOK_EXTENSIONS", "ParsedTable", "ParseError", "SheetsRead", "read_tables"]
 

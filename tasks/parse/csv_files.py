@@ -9,6 +9,9 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+
+from fupin.core.config import Limits
+from fupin.core.messages import CodedError, code_of, message, said_of
 from fupin.tasks.parse.helpers import (
     GridTable,
     NoHeaderError,
@@ -21,9 +24,6 @@ from fupin.tasks.parse.helpers import (
     table_from_columns,
     table_from_grid,
 )
-
-from fupin.core.config import Limits
-from fupin.core.messages import CodedError, code_of, message, said_of
 
 SAMPLE_CHARS = 64 * 1024
 _BLANK = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")  # what stripping leaves nothing of, matched without a copy

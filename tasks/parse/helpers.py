@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fupin.tasks.normalise.numbers import format_decimal, format_float, looks_numeric
-from fupin.tasks.normalise.values import to_halfwidth
 
 from fupin.core.chinese import simplified, traditional
 from fupin.core.messages import CodedError, message
+from fupin.tasks.normalise.numbers import format_decimal, format_float, looks_numeric
+from fupin.tasks.normalise.values import to_halfwidth
 
 Cell = str | None
 Grid = list[list[Cell]]

@@ -8,6 +8,8 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from fupin.core.config import Limits
+from fupin.core.messages import code_of, message, said_of
 from fupin.tasks.parse.helpers import (
     ParsedTable,
     ParseError,
@@ -17,9 +19,6 @@ from fupin.tasks.parse.helpers import (
     record_value,
     squeeze_label,
 )
-
-from fupin.core.config import Limits
-from fupin.core.messages import code_of, message, said_of
 
 RECORD_KEYS = ("data", "records", "rows", "items")
 _CONTEXT_KEYS = {

@@ -12,6 +12,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from python_calamine import CalamineWorkbook
+
+from fupin.core.config import Limits
+from fupin.core.messages import message, say
 from fupin.tasks.normalise.numbers import format_float
 from fupin.tasks.parse.helpers import (
     Merge,
@@ -23,10 +27,6 @@ from fupin.tasks.parse.helpers import (
     table_from_columns,
     table_from_grid,
 )
-from python_calamine import CalamineWorkbook
-
-from fupin.core.config import Limits
-from fupin.core.messages import message, say
 
 # every format python-calamine reads: Excel 2007+ (XML and binary), Excel 97-2003, OpenDocument
 WORKBOOK_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})

@@ -9,14 +9,14 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from fupin.tasks.normalise.columns import by_distinct
-from fupin.tasks.registry.hashing import string_buffers
-from fupin.tasks.registry.reading import REGISTRY_COLUMNS
-from fupin.tasks.registry.schema import REJECTION_SCHEMA
 
 from fupin.core.messages import say
 from fupin.core.reference import divisions, is_county_level, resolve_county
 from fupin.core.safe_text import ID_PREFILTER, INVISIBLE, has_id, mask_ids
+from fupin.tasks.normalise.columns import by_distinct
+from fupin.tasks.registry.hashing import string_buffers
+from fupin.tasks.registry.reading import REGISTRY_COLUMNS
+from fupin.tasks.registry.schema import REJECTION_SCHEMA
 
 STATUSES = ("已脱贫", "未脱贫", "返贫")
 

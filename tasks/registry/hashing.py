@@ -22,9 +22,9 @@ from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
-from fupin.tasks.registry.schema import MissingKeyError
 
 from fupin.core.messages import say
+from fupin.tasks.registry.schema import MissingKeyError
 
 HASH_WIDTH = 2 * hashlib.sha256().digest_size  # hex characters per pseudonym
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)

@@ -16,6 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from fupin.core.messages import message, say
+from fupin.core.safe_text import mask_ids
 from fupin.tasks.registry.checking import CountyCodes, check_block
 from fupin.tasks.registry.hashing import backend, fingerprints, keyed_hashes
 from fupin.tasks.registry.reading import (
@@ -28,9 +31,6 @@ from fupin.tasks.registry.reading import (
 )
 from fupin.tasks.registry.repeats import repeated
 from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
-
-from fupin.core.messages import message, say
-from fupin.core.safe_text import mask_ids
 
 WORKERS = os.cpu_count() or 2
 

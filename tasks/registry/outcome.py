@@ -6,6 +6,9 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+from fupin.core.config import Paths
+from fupin.core.messages import code_of, message, render, said_of, say
+from fupin.core.safe_text import mask_ids
 from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
 from fupin.tasks.partitions import partition_path
 from fupin.tasks.records import Outcome, Rejection, rows_phrase
@@ -14,10 +17,6 @@ from fupin.tasks.registry.ingest import ingest_registry
 from fupin.tasks.registry.reading import registry_year, xlsx_to_csv
 from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
 from fupin.tasks.registry.schema import RegistryError
-
-from fupin.core.config import Paths
-from fupin.core.messages import code_of, message, render, said_of, say
-from fupin.core.safe_text import mask_ids
 
 
 def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:

@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from fupin.tasks.normalise.helpers import clean_label
-from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
-from fupin.tasks.registry.schema import RegistryError
 from python_calamine import CalamineWorkbook
 
 from fupin.core.faults import fault_point
 from fupin.core.messages import message, say
+from fupin.tasks.normalise.helpers import clean_label
+from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
+from fupin.tasks.registry.schema import RegistryError
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
     "household_id": ("户编号", "户码", "家庭编号", "贫困户编号", "household_id"),

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
 from fupin.tasks.registry.checking import gated_values
 from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryResult
 

@@ -9,9 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from fupin.warehouse.labels import column_labels
-
 from fupin.core.formatting import figure_text
+from fupin.warehouse.labels import column_labels
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 COLOURS = ("#c8102e", "#1f5fa8", "#2f855a", "#6b46c1", "#b7791f")

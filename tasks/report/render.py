@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+
+from fupin.core.reference import submitters
 from fupin.tasks.calendar import ATTENTION
 from fupin.tasks.report.charts import (
     FONT,
@@ -22,8 +24,6 @@ from fupin.tasks.report.charts import (
     social_chart,
 )
 from fupin.warehouse.labels import label
-
-from fupin.core.reference import submitters
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # rejections listed in full up to this many; beyond, the count and the first ones (the receipts have them all)

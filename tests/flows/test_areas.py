@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.reference import area_counties, areas, areas_file
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly
 
 
 def test_the_sanqu_sanzhou_expands_from_provinces_prefectures_and_counties():

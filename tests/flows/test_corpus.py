@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from fupin.tasks.parse import ParseError, read_tables
 from fupin.tasks.records import Outcome
-
 from tests.helpers import FIXTURES, indicator_rows, open_warehouse, run_beside_the_demo
 from tests.helpers import process as process_form
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from fupin.flows.nightly import run_nightly
 
 from fupin.demo import write_demo
+from fupin.flows.nightly import run_nightly
 
 COMPARED = (
     "marts.indicators",
@@ -50,8 +50,9 @@ def test_dask_runner_builds_the_same_warehouse_as_the_thread_pool(tmp_path, demo
 
 
 def test_dask_local_is_a_task_runner_choice():
-    from fupin.flows.nightly import task_runner_for
     from prefect_dask import DaskTaskRunner
+
+    from fupin.flows.nightly import task_runner_for
 
     assert isinstance(task_runner_for("local"), DaskTaskRunner)
     assert task_runner_for("tcp://127.0.0.1:8786").address == "tcp://127.0.0.1:8786"

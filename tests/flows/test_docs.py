@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fupin.warehouse.build import marts
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.docs import mart_lineage, read_relations, references, undocumented
+from fupin.warehouse.build import marts
 
 
 def test_every_table_view_and_column_has_a_comment(warehouse):

@@ -83,9 +83,8 @@ def test_files_fupin_does_not_write_are_named_folder_by_folder(home):
 
 
 def test_a_recovery_does_not_read_a_linked_lake_file(home):
-    from fupin.tasks.archive import ledger_outcome_records
-
     from fupin.core.config import Paths
+    from fupin.tasks.archive import ledger_outcome_records
 
     lake_file = next((home / "lake" / "fund_allocation").rglob("*.parquet"))
     plain = {o.submission_id: o.lake_files for o in ledger_outcome_records(Paths(home))}

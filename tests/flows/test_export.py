@@ -10,12 +10,12 @@ from decimal import Decimal
 import duckdb
 import openpyxl
 import pytest
-from fupin.warehouse.contracts import contracts
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.readonly import connect_readonly
 from fupin.export import neutralise, table_sheet, warehouse_relations
+from fupin.warehouse.contracts import contracts
 
 runner = CliRunner()
 

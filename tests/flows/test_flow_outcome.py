@@ -9,14 +9,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows import nightly as nightly_module
-from fupin.flows.nightly import nightly, summary_of
-from fupin.tasks.summary import create_runs_view
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
 from fupin.demo import write_demo
+from fupin.flows import nightly as nightly_module
+from fupin.flows.nightly import nightly, summary_of
+from fupin.tasks.summary import create_runs_view
 from tests.helpers import FIXTURES
 
 

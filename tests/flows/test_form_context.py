@@ -10,6 +10,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from typer.testing import CliRunner
+
+from fupin.cli import app
+from fupin.core.reference import autonomous_roots, resolve_county
 from fupin.flows.nightly import nightly
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.helpers import vocabularies
@@ -18,10 +22,6 @@ from fupin.tasks.parse.helpers import table_from_columns, table_from_grid
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.contracts import folder as contracts_folder
 from fupin.warehouse.migrations import migrate
-from typer.testing import CliRunner
-
-from fupin.cli import app
-from fupin.core.reference import autonomous_roots, resolve_county
 from tests.helpers import FIXTURES, process
 
 CONTEXT = FIXTURES / "context"

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from python_calamine import CalamineWorkbook
+
+from fupin.core.reference import resolve_county_pair, resolve_province
+from fupin.demo import figures
 from fupin.flows.nightly import nightly
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.parse import read_tables
 from fupin.tasks.registry import CHECK_CHARS, WEIGHTS, MissingKeyError, ingest_registry, registry_columns
 from fupin.tasks.registry.reading import is_registry_file
 from fupin.tasks.validate import validate_table
-from python_calamine import CalamineWorkbook
-
-from fupin.core.reference import resolve_county_pair, resolve_province
-from fupin.demo import figures
 from tests.helpers import indicator, open_warehouse
 
 GRANT_HEADER = [
@@ -317,6 +317,7 @@ def test_grant_corrections_replace_by_household_and_a_half_full_resubmission_is_
 def test_a_forms_cells_in_staging_are_the_owners_alone(tmp_path):
     """A grant list's parsed cells (names, ID numbers) wait in staging only until normalised, unreadable to others."""
     import pyarrow as pa
+
     from fupin.tasks.staging import write_arrow
 
     written = Path(

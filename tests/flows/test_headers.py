@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from fupin.flows.backfill import backfill
-from fupin.flows.nightly import nightly
-from fupin.tasks.normalise.helpers import clean_label, map_header, vocabularies
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import ConfigError, Paths, load_headers
+from fupin.flows.backfill import backfill
+from fupin.flows.nightly import nightly
+from fupin.tasks.normalise.helpers import clean_label, map_header, vocabularies
 
 
 @pytest.mark.parametrize(

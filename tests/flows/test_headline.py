@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from fupin.tasks.artifacts import indicators_markdown
-from fupin.tasks.report import read_report_data
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
+from fupin.tasks.artifacts import indicators_markdown
+from fupin.tasks.report import read_report_data
 
 
 def _headline(con) -> list[tuple]:

@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+
 import fupin.warehouse as warehouse_package
+from fupin.core.config import Paths
 from fupin.tasks import calendar, receipt
 from fupin.warehouse.build import apply_ddl
 from fupin.warehouse.comments import SEPARATOR
 from fupin.warehouse.labels import label, labels_of
-
-from fupin.core.config import Paths
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # the question an analyst asks: funds per county per year for the 23 counties of the 罗霄山片区, in one select

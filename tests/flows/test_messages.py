@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
-from fupin.warehouse.contracts import contracts
 
 from fupin.demo.registry import county_registry
+from fupin.flows.nightly import nightly
+from fupin.warehouse.contracts import contracts
 from tests.helpers import FIXTURES
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]

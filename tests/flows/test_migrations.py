@@ -12,12 +12,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.warehouse import migrations
-from fupin.warehouse.build import apply_ddl
-from fupin.warehouse.migrations import CURRENT, SchemaTooNew, migrate, stored_version
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.warehouse import migrations
+from fupin.warehouse.build import apply_ddl
+from fupin.warehouse.migrations import CURRENT, SchemaTooNew, migrate, stored_version
 from tests.helpers import FIXTURES
 
 OLD = FIXTURES / "migrations" / "warehouse-63a9bea.duckdb.gz"

@@ -8,11 +8,11 @@ import shutil
 import socket
 
 import pytest
-from fupin.flows.nightly import nightly, summary_of
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly, summary_of
 from tests.helpers import ROOT
 
 

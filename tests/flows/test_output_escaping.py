@@ -7,13 +7,13 @@ import csv
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
-from fupin.tasks.receipt import STEM_MAX_BYTES, write_receipt
-from fupin.tasks.records import Outcome, Rejection
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
+from fupin.flows.nightly import nightly
+from fupin.tasks.receipt import STEM_MAX_BYTES, write_receipt
+from fupin.tasks.records import Outcome, Rejection
 
 FORMULAS = ['=HYPERLINK("http://evil","点我")', "+1+1", "-2+3", "@SUM(A1)", "|calc", "\tx", "\r=1"]
 

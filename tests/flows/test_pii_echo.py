@@ -10,9 +10,9 @@ import re
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
 
 from fupin.core.safe_text import mask_ids
+from fupin.flows.nightly import nightly
 from tests.helpers import open_warehouse
 
 IDS = ["430224197001011234", "43022519800202567X"]

@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 
 import pytest
-from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.flows.nightly import nightly
 from tests.helpers import REGISTRY_HEADER, home_texts, open_warehouse, prefect_database_texts, unescaped, valid_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

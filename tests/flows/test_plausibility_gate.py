@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.tasks.gate import unit_slip
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.tasks.gate import unit_slip
 from tests.helpers import CHALING_CIVIL, FUND_HEADER, fund_facts, home_indicator, indicator, ledger_row, send_fund_form
 
 CHALING_CIVIL_PROVINCIAL = ("430224", 2017, "civil_affairs", "provincial")

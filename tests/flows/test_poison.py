@@ -11,6 +11,10 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fupin.core.reference import resolve_county
 from fupin.flows.nightly import nightly
 from fupin.tasks.normalise import helpers, numbers
 from fupin.tasks.normalise.numbers import money_factor, parse_number
@@ -18,10 +22,6 @@ from fupin.tasks.normalise.values import CellError, is_missing, parse_year, unit
 from fupin.tasks.parse import ParseError
 from fupin.tasks.parse.json_files import read_json
 from fupin.warehouse.contracts import contracts
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from fupin.core.reference import resolve_county
 
 NUMBERISH = st.from_regex(r"\A[-+]?[0-9٠-٩०-९０-９,]{0,40}(\.[0-9]{0,30})?([eE][-+]?[0-9]{1,7})?(万元|亿元|%|人)?\Z")
 TEXT = st.one_of(st.text(max_size=80), NUMBERISH)

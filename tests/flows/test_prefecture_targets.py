@@ -11,13 +11,13 @@ import csv
 from pathlib import Path
 
 import pytest
-from fupin.flows.nightly import nightly
-from fupin.tasks.normalise import normalise_table
-from fupin.tasks.parse import read_tables
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.reference import area_prefectures, areas_file, resolve_target, resolve_target_pair
+from fupin.flows.nightly import nightly
+from fupin.tasks.normalise import normalise_table
+from fupin.tasks.parse import read_tables
 from tests.helpers import indicator, open_warehouse
 
 MINISTRY = "00"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.warehouse import read
 from typer.testing import CliRunner
 
 import fupin
 from fupin.cli import app
 from fupin.core.formatting import figure_text
+from fupin.warehouse import read
 from tests.helpers import ROOT
 
 # what an analyst may try on a read connection; each must fail and leave the warehouse file as it was

@@ -6,10 +6,10 @@ import shutil
 
 import duckdb
 import pytest
+
 from fupin.flows.backfill import backfill
 from fupin.flows.nightly import summary_of
 from fupin.flows.rebuild import rebuild_warehouse
-
 from tests.helpers import indicator, ledger_row, send_fund_form
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+
 from fupin.flows.nightly import nightly
 from fupin.tasks.receipt import HEADERS
 

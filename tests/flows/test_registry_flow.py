@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly, run_nightly
 from python_calamine import CalamineWorkbook
 
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly, run_nightly
 from tests.helpers import ID_SHAPE, open_warehouse, prefect_database_texts, unescaped
 
 
@@ -105,9 +105,8 @@ def test_registries_reconcile_with_f4_f5_and_leave_no_pii(tmp_path, registry_inb
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inbox, monkeypatch):
     """Households are read from the lake; a revised 遂川 registry replaces 遂川's, 莲花 stays, as-of sees the old."""
-    from fupin.warehouse.asof import connect_as_of
-
     from fupin.demo.registry import county_registry
+    from fupin.warehouse.asof import connect_as_of
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     inbox, home = tmp_path / "inbox", tmp_path / "home"
@@ -238,10 +237,9 @@ def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypa
 
 def test_the_sheets_converted_to_csv_are_deleted_once_read(tmp_path, monkeypatch):
     """The converted CSV holds ID numbers in clear: it is gone as soon as the registry is in the lake."""
+    from fupin.core.config import Paths
     from fupin.tasks.records import Outcome
     from fupin.tasks.registry import registry_outcome
-
-    from fupin.core.config import Paths
 
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     raw = tmp_path / "raw" / "莲花县建档立卡贫困户2017.xlsx"

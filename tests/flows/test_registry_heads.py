@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fupin.flows.nightly import nightly
 
+from fupin.flows.nightly import nightly
 from tests.helpers import REGISTRY_HEADER, open_warehouse, valid_id
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

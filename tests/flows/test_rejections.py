@@ -13,14 +13,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
-from fupin.tasks.receipt import HEADERS, NO_ROW_TO_CORRECT, NOTHING_TO_CORRECT, receipt_note, write_receipt
-from fupin.tasks.records import Outcome, Rejection
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
+from fupin.flows.nightly import nightly
+from fupin.tasks.receipt import HEADERS, NO_ROW_TO_CORRECT, NOTHING_TO_CORRECT, receipt_note, write_receipt
+from fupin.tasks.records import Outcome, Rejection
 from tests.helpers import FIXTURES
 
 FORMS = FIXTURES / "forms"

@@ -10,15 +10,15 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 import yaml
+
+from fupin.core.config import Paths
+from fupin.export import table_sheet
 from fupin.tasks.archive import compare_warehouses, compared, export_ledger, ledger_rows
 from fupin.tasks.calendar import STATUS_COMMENTS
 from fupin.warehouse.build import apply_ddl, create_household_views, marts
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import column_labels, labels
 from fupin.warehouse.relations import folder, relations
-
-from fupin.core.config import Paths
-from fupin.export import table_sheet
 
 ELDER_CARE = {
     "dataset": "elder_care",

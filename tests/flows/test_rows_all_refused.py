@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 import xlsxwriter
-from fupin.tasks.parse import ParseError, read_tables
 
 from fupin.core.config import Limits
+from fupin.tasks.parse import ParseError, read_tables
 
 HEADER = ["年度", "行政区划代码", "县市区", "资金类别", "资金级别", "金额（元）"]
 JIAN = [f"3608{n}" for n in range(21, 31)] + ["360881"]  # 吉安市's counties

@@ -10,12 +10,12 @@ import hashlib
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.readonly import QueryRefused, connect_readonly, single_select
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly
 
 KEY_TEXT = "0123456789abcdef-not-a-real-key\n"
 

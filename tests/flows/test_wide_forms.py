@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+
 from fupin.flows.nightly import nightly
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.helpers import level_of, map_header, vocabularies
-
 from tests.helpers import FIXTURES, indicator, process, rows_of
 
 WIDE = FIXTURES / "wide"

@@ -265,9 +265,8 @@ def test_what_makes_a_file_a_full_resubmission(file_name, source_mode, envelope,
 def test_a_source_marked_full_and_a_json_envelope_reach_the_ledger(demo_home_copy, tmp_path):
     import json
 
-    from fupin.flows.nightly import nightly as run
-
     from fupin.core.config import load_sources
+    from fupin.flows.nightly import nightly as run
 
     def project(folder: str, name: str, envelope: dict, title: str) -> None:
         record = {

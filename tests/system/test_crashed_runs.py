@@ -11,9 +11,9 @@ import subprocess
 import time
 
 import pytest
-from fupin.flows.nightly import nightly
 
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly
 from tests.helpers import FUPIN, api_env, open_warehouse
 
 

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from fupin.flows.nightly import nightly
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly
 
 
 def _open_to_others(home: Path) -> list[str]:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.tasks.pull import REFUSALS
 
 from fupin.core.safe_text import printable
 from fupin.demo import write_demo
+from fupin.tasks.pull import REFUSALS
 from tests.helpers import FUPIN, api_env
 
 GBK_NAME = "湖南资金2017.csv".encode("gbk")

@@ -12,10 +12,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fupin.tasks.registry import GOOD_SCHEMA
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.tasks.registry import GOOD_SCHEMA
 from tests.helpers import open_warehouse
 
 HOUSEHOLDS = "select count(*) from core.fct_household"

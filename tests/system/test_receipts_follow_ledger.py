@@ -11,14 +11,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly
-from fupin.tasks.receipt import write_receipt
-from fupin.tasks.records import Outcome
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
+from fupin.flows.nightly import nightly
+from fupin.tasks.receipt import write_receipt
+from fupin.tasks.records import Outcome
 from tests.helpers import api_env, ledger_row, send_fund_form
 
 FUPIN = [sys.executable, "-m", "fupin.cli"]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.tasks.report import SHANGHAI, echarts_js, report_path, run_date, write_report
 from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
 from fupin.export import figure_text
+from fupin.tasks.report import SHANGHAI, echarts_js, report_path, run_date, write_report
 from tests.helpers import CHROMIUM, launch_chromium
 
 

@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fupin.tasks.report import report_path, run_date
 
 from fupin.core.config import Paths
 from fupin.export import figure_text
+from fupin.tasks.report import report_path, run_date
 from tests.helpers import CHROMIUM, launch_chromium
 
 pytestmark = [

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fupin.flows.nightly import nightly, run_nightly
 
 from fupin.core.locking import run_lock
 from fupin.demo import write_demo
+from fupin.flows.nightly import nightly, run_nightly
 from tests.helpers import FUPIN, api_env, copy_inbox, home_with_one_form, indicator, open_warehouse
 
 HUNAN_FUNDS = "湖南省罗霄山片区民政资金2015-2017.csv"

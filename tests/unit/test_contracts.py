@@ -11,12 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from fupin.warehouse.build import apply_ddl, run_data_tests
-from fupin.warehouse.contracts import contracts, folder
-from fupin.warehouse.labels import column_labels as table_labels
 
 from fupin.docs import read_relations, render_markdown
 from fupin.export import table_sheet
+from fupin.warehouse.build import apply_ddl, run_data_tests
+from fupin.warehouse.contracts import contracts, folder
+from fupin.warehouse.labels import column_labels as table_labels
 from tests.helpers import process
 
 POOR_HOUSEHOLDS = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from fupin.tasks.records import Outcome
 
+from fupin.tasks.records import Outcome
 from tests.helpers import FIXTURES, process, rows_of
 
 FORMS = FIXTURES / "forms"

@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fupin.tasks.registry import hashing, ingest_registry, xlsx_to_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
+from fupin.tasks.registry import hashing, ingest_registry, xlsx_to_csv
 
 KEY = b"test-key-0123456789abcdef"
 PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]

@@ -8,9 +8,9 @@ words (资金级次 → fund level, 乡村人口 → rural population …) and g
 from __future__ import annotations
 
 import pytest
-from fupin.tasks.normalise.helpers import clean_label
 
 from fupin.demo import figures
+from fupin.tasks.normalise.helpers import clean_label
 from tests.helpers import FIXTURES, process
 
 HEADERS = FIXTURES / "headers"

@@ -6,9 +6,9 @@ import zipfile
 
 import pytest
 import xlsxwriter
-from fupin.tasks.parse import ParseError, read_tables
 
 from fupin.core.config import ConfigError, Limits
+from fupin.tasks.parse import ParseError, read_tables
 
 
 def _refused_quickly(path, code: str) -> str:

@@ -10,9 +10,6 @@ import ast
 import dataclasses
 
 import pytest
-from fupin.tasks import gate
-from fupin.tasks.parse import ParseError, read_tables
-from fupin.tasks.records import Rejection, all_refused
 
 from fupin.core.config import Limits
 from fupin.core.messages import (
@@ -30,6 +27,9 @@ from fupin.core.messages import (
     said_of,
     say,
 )
+from fupin.tasks import gate
+from fupin.tasks.parse import ParseError, read_tables
+from fupin.tasks.records import Rejection, all_refused
 from tests.helpers import ROOT
 
 SOURCES = sorted(p for folder in ("fupin", "tasks", "flows", "warehouse") for p in (ROOT / folder).rglob("*.py"))

@@ -9,12 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.helpers import map_header, vocabularies
 from fupin.tasks.parse import read_tables
 from fupin.tasks.parse.helpers import ParseError
 from fupin.tasks.parse.json_files import read_json
-
 from tests.helpers import FIXTURES, process, rows_of
 
 WIDE = FIXTURES / "wide"

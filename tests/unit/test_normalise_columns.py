@@ -8,6 +8,10 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fupin.core.safe_text import has_id
 from fupin.tasks.normalise.columns import (
     FAILED,
     MAYBE_MISSING,
@@ -20,10 +24,6 @@ from fupin.tasks.normalise.columns import (
 from fupin.tasks.normalise.numbers import number_sum, parse_number, plain_factor, to_count, to_yuan
 from fupin.tasks.normalise.values import _MISSING_FOLDED, MISSING, is_missing, to_halfwidth
 from fupin.tasks.registry.checking import holds_id
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from fupin.core.safe_text import has_id
 
 NUMBERS = [
     # plain, grouped, signed, decimals of every length

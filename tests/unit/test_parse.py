@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fupin.tasks.parse import ParsedTable, ParseError, read_tables
 from fupin.tasks.parse.helpers import (
     NoHeaderError,
@@ -13,9 +16,6 @@ from fupin.tasks.parse.helpers import (
     read_form_context,
     table_from_grid,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.helpers import FIXTURES
 
 PARSE = FIXTURES / "parse"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fupin.tasks.parse import read_tables
 from fupin.tasks.parse.csv_files import read_columns, read_grid
 from fupin.tasks.parse.helpers import HEAD_ROWS, ArrowRows, table_from_columns, table_from_grid
 from fupin.tasks.staging import cells_table
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 HEADER = "年度,县（市、区）,行政区划代码,落地资金（万元）,受益人数"
 

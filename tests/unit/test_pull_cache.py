@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from fupin.tasks.pull import pull_source, submission_id_for
 
 from fupin.core.config import Paths, Source
+from fupin.tasks.pull import pull_source, submission_id_for
 
 NAME = "2017年资金.csv"
 

@@ -11,6 +11,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fupin.demo.registry import county_registry
 from fupin.tasks.registry import (
     MissingKeyError,
     check_ids,
@@ -19,10 +23,6 @@ from fupin.tasks.registry import (
     ingest_registry,
     pii_key,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
-from fupin.demo.registry import county_registry
 from tests.helpers import ID_SHAPE
 
 KEY = b"test-key-0123456789abcdef"
@@ -117,9 +117,8 @@ def test_bad_rows_are_rejected_alone_and_no_id_number_reaches_the_output(tmp_pat
 
 def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monkeypatch):
     """Small blocks on several worker threads: a repeat 2,000 lines apart, file order, keys of the right IDs."""
-    from fupin.tasks.registry import ingest
-
     from fupin.demo.registry import synthetic_registry
+    from fupin.tasks.registry import ingest
 
     monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)  # ~160 rows a block
     path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
@@ -163,9 +162,8 @@ def test_repeats_across_blocks_are_found_and_rows_keep_file_order(tmp_path, monk
 def test_a_bad_line_is_rejected_with_its_own_number_and_the_rest_loads(tmp_path, monkeypatch, line, damage):
     """Issue 18, finding 12 (registry with one bad line): the line is rejected with the number the clerk sees in
     their file, never its text (a name, an ID number); a blank line shifts no number; every other row loads."""
-    from fupin.tasks.registry import ingest
-
     from fupin.demo.registry import synthetic_registry
+    from fupin.tasks.registry import ingest
 
     monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)  # several blocks: the bad line is not in the first one
     path = synthetic_registry(tmp_path / "registry2017.csv", 3000, province_code="36")
@@ -192,6 +190,7 @@ def test_a_bad_line_is_rejected_with_its_own_number_and_the_rest_loads(tmp_path,
 
 def test_a_workbook_is_a_registry_when_any_sheet_has_the_registry_header(tmp_path):
     import xlsxwriter
+
     from fupin.tasks.registry import is_registry_file
 
     registry, form = tmp_path / "莲花县建档立卡贫困户2017.xlsx", tmp_path / "资金表.xlsx"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from fupin.tasks.normalise.helpers import clean_label
-from fupin.tasks.normalise.numbers import money_factor, parse_number, to_fraction, to_yuan
-from fupin.tasks.normalise.values import MISSING, CellError, is_missing, parse_year, to_halfwidth, unit_in_header
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fupin.core.reference import aliases, counties, provinces, resolve_county, stem
+from fupin.tasks.normalise.helpers import clean_label
+from fupin.tasks.normalise.numbers import money_factor, parse_number, to_fraction, to_yuan
+from fupin.tasks.normalise.values import MISSING, CellError, is_missing, parse_year, to_halfwidth, unit_in_header
 
 NAMES = {
     "—": "em-dash",

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from python_calamine import CalamineWorkbook
+
 from fupin.tasks.parse import SheetsRead, read_tables
 from fupin.tasks.parse.helpers import HEAD_ROWS, ArrowRows, table_from_grid
 from fupin.tasks.parse.xlsx_files import cell_text, column_text
 from fupin.tasks.registry import is_registry_file
-from python_calamine import CalamineWorkbook
 
 HEADER = ["年度", "县（市、区）", "行政区划代码", "落地资金（万元）", "受益人数", "备注"]
 

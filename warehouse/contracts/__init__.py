@@ -21,9 +21,9 @@ from typing import Any
 
 import pyarrow as pa
 import yaml
-from fupin.warehouse.relations import chinese_names, folder, titled
 
 from fupin.core.sql import escape_literal as _quote
+from fupin.warehouse.relations import chinese_names, folder, titled
 
 ARROW_TYPES = {
     "varchar": pa.string(),
