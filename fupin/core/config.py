@@ -14,7 +14,7 @@ from fupin.core.reference import PROVINCE_PINYIN, resolve_province
 
 @dataclass(frozen=True)
 class Paths:
-    """Every on-disk location under one home folder (design.md, "Files on disk")."""
+    """Every on-disk location under one home folder (the README draws them under Commands)."""
 
     home: Path
     sources_file: Path | None = None

@@ -1,6 +1,6 @@
 """Small SQL helpers shared by the CLI, the tasks and the warehouse: rows as dicts, quoting.
 
-Values go in as bound parameters (style.md); quoting is for what DuckDB cannot bind: identifiers
+Values go in as bound parameters; quoting is for what DuckDB cannot bind: identifiers
 from the catalogue, file paths in ATTACH/COPY/read_parquet, and COMMENT text.
 """
 

@@ -38,7 +38,7 @@ REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("household_id", "head_id", "county", "members", "status", "registration_year")
 
 
-BLOCK_SIZE = 4 << 20  # 4 MB blocks keep the peak low at little cost (measured.md)
+BLOCK_SIZE = 4 << 20  # 4 MB blocks keep the peak low at little cost (benchmarks/registry.py)
 
 
 def registry_columns(header: list[str]) -> dict[str, int] | None:

@@ -69,7 +69,7 @@ def test_ids_in_other_columns_and_headerless_registries_are_never_echoed(tmp_pat
 
 
 def _valid_id(body17: str) -> str:
-    """An ID number with its check character (domain.md, "Resident ID numbers")."""
+    """An ID number with its check character (GB 11643: ISO 7064 MOD 11-2)."""
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
 
