@@ -36,11 +36,11 @@ LAZY_FILES = ("fupin/cli/",)
 
 # lazy on purpose outside the commands, with the reason beside them in the code
 LAZY = {
-    ("tasks/registry/hashing.py", "prefect.exceptions"): "Prefect only when this process already runs it",
-    ("tasks/registry/hashing.py", "prefect.logging"): "Prefect only when this process already runs it",
-    ("tasks/registry/hashing.py", "prefect.context"): "a Secret block only when no key is in the environment",
-    ("tasks/registry/hashing.py", "prefect.settings"): "a Secret block only when no key is in the environment",
-    ("tasks/registry/hashing.py", "prefect.blocks.system"): "a Secret block only when no key is in the environment",
+    ("tasks/identity/hashing.py", "prefect.exceptions"): "Prefect only when this process already runs it",
+    ("tasks/identity/hashing.py", "prefect.logging"): "Prefect only when this process already runs it",
+    ("tasks/identity/hashing.py", "prefect.context"): "a Secret block only when no key is in the environment",
+    ("tasks/identity/hashing.py", "prefect.settings"): "a Secret block only when no key is in the environment",
+    ("tasks/identity/hashing.py", "prefect.blocks.system"): "a Secret block only when no key is in the environment",
 }
 
 # imports inside functions in files that other parts of the floors redesign (#26) are rewriting: each part
@@ -48,8 +48,6 @@ LAZY = {
 MOVED_ELSEWHERE = {
     ("fupin/export.py", "xlsxwriter"): "moved by the read-api part",
     ("tasks/normalise/helpers.py", "fupin.tasks.normalise"): "moved by the cells part",
-    ("tasks/normalise/pseudonyms.py", "fupin.tasks.registry.hashing"): "moved by the cells part",
-    ("tasks/normalise/pseudonyms.py", "fupin.tasks.registry.checking"): "moved by the cells part",
     ("warehouse/build.py", "fupin.core.home"): "moved by the relations part",
 }
 
