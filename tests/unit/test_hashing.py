@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
-from fupin.tasks.registry import hashing, ingest_registry, xlsx_to_csv
+from fupin.tasks.identity import hashing
+from fupin.tasks.registry import ingest_registry, xlsx_to_csv
 
 KEY = b"test-key-0123456789abcdef"
 PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
