@@ -38,7 +38,7 @@ check: lint ## lint + every test that needs no Prefect engine, browser or server
 test: setup ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -q
 
-# the registry's tests again on the pure hashing fallback (tasks/registry/hashing.py): the same pseudonyms as native
+# the registry's tests again on the pure hashing fallback (tasks/identity/hashing.py): the same pseudonyms as native
 REGISTRY_TESTS := tests/unit/test_hashing.py tests/unit/test_registry.py tests/flows/test_registry_flow.py
 test-fallback: setup ## the registry tests with FUPIN_HASHING=python (the path used when the C module is not built)
 	FUPIN_HASHING=python $(PY) -m pytest -q $(REGISTRY_TESTS)

@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+import xlsxwriter
 
 from fupin.core.formatting import figure_text, is_number, percent, wan_yuan
 from fupin.core.messages import say
@@ -315,8 +316,6 @@ def xlsx_number(value: Any) -> int | float:
 
 def write_xlsx(sheet: Sheet, out: Path) -> None:
     """One worksheet: bold frozen header, numbers as numbers with their display format, text as text."""
-    import xlsxwriter
-
     book = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = book.add_worksheet(sheet.title.replace(":", "_"))

@@ -16,9 +16,10 @@ from fupin.core.faults import fault_point
 from fupin.core.files import atomic_write
 from fupin.core.messages import say
 from fupin.core.progress import report
+from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.partitions import partition_path
 from fupin.tasks.records import Outcome, Rejection, rows_phrase
-from fupin.tasks.registry import MissingKeyError, registry_outcome
+from fupin.tasks.registry import registry_outcome
 from fupin.tasks.staging import read_arrow
 from fupin.warehouse.contracts import contracts
 

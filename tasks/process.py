@@ -24,12 +24,13 @@ from fupin.core.files import write_text_atomic
 from fupin.core.messages import render, say
 from fupin.core.progress import report
 from fupin.core.safe_text import INVISIBLE, mask_ids
+from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.normalise.columns import by_distinct
 from fupin.tasks.normalise.helpers import vocabularies
 from fupin.tasks.parse import WORKBOOK_EXTENSIONS, ParseError, SheetsRead, read_tables
 from fupin.tasks.records import ALL_REFUSED_CODE, Received, Rejection, all_refused, refused_alike, submission_kind
-from fupin.tasks.registry import MissingKeyError, is_registry_file
+from fupin.tasks.registry import is_registry_file
 from fupin.tasks.registry.checking import holds_id
 from fupin.tasks.staging import cells_table, parsed_table, read_arrow, write_arrow
 from fupin.tasks.validate import header_names, header_of, validate_table

@@ -20,8 +20,8 @@ from fupin.core.files import write_text_atomic
 from fupin.core.home import search_home
 from fupin.core.messages import say
 from fupin.core.reference import submitters
+from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.records import Outcome
-from fupin.tasks.registry.schema import MissingKeyError
 from fupin.warehouse.relations import relation
 
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 3

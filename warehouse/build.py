@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import yaml
 
+from fupin.core.home import search_home
 from fupin.core.progress import report
 from fupin.core.reference import (
     EXIT_THRESHOLD,
@@ -136,8 +137,6 @@ def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
     The files are named relative to the home and found through ``file_search_path``
     (fupin/core/home.py).
     """
-    from fupin.core.home import search_home
-
     if not con.execute("select current_setting('file_search_path')").fetchone()[0]:
         search_home(con)  # no registry loaded in this session: the warehouse's own folder is its home
     files = [

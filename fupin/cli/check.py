@@ -31,7 +31,7 @@ def check(
     # lazy, after Prefect's settings above: the pipeline's tasks import Prefect and pandas (~5 s)
     from fupin.core.config import ConfigError
     from fupin.tasks.check import CheckError, check_file, render
-    from fupin.tasks.registry import MissingKeyError
+    from fupin.tasks.identity.hashing import MissingKeyError
 
     where = paths(home)
     try:

@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 import xlsxwriter
 
 from fupin.core.reference import PROVINCE_PINYIN, counties
-from fupin.tasks.registry import CHECK_CHARS, WEIGHTS
+from fupin.tasks.identity.numbers import CHECK_CHARS, WEIGHTS
 
 HEADER = [
     "户编号",

@@ -2,7 +2,7 @@
 by the registry's pseudonym, so that a grant joins ``core.fct_household`` and no ID number is ever stored.
 
 The pseudonym is the registry's exactly: the same normalisation (trimmed, 'x' made 'X'), the same key and
-the same HMAC-SHA256 (``tasks.registry.hashing.keyed_hashes``), so one household has one ``household_key``
+the same HMAC-SHA256 (``tasks.identity.hashing.keyed_hashes``), so one household has one ``household_key``
 in its registry and in every grant list. A refused number is never echoed: its rejection shows its six-digit
 division code and asterisks.
 """
@@ -17,10 +17,9 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from fupin.tasks.identity.hashing import keyed_hashes, pii_key
+from fupin.tasks.identity.numbers import check_ids, normalise_ids
 from fupin.tasks.normalise.values import is_missing
-
-# tasks.registry is imported where it is used: the registry package imports the lake, which imports
-# parse, which imports tasks.normalise (a cycle at import time)
 
 _KEY: ContextVar[bytes | None] = ContextVar("fupin_pii_key", default=None)
 
@@ -44,8 +43,6 @@ class IdRefused(ValueError):
 @contextmanager
 def pseudonym_key() -> Iterator[None]:
     """Fetch the PII key once for a table's pseudonyms (MissingKeyError when none is set)."""
-    from fupin.tasks.registry.hashing import pii_key
-
     token = _KEY.set(pii_key())
     try:
         yield
@@ -63,9 +60,6 @@ def masked(text: str | None) -> str | None:
 
 def pseudonym_of(text: str | None) -> str | None:
     """The registry's household_key for a head's ID number as a form gives it; None for an empty cell."""
-    from fupin.tasks.registry.checking import check_ids, normalise_ids
-    from fupin.tasks.registry.hashing import keyed_hashes, pii_key
-
     if is_missing(text):
         return None
     key = _KEY.get()

@@ -8,37 +8,29 @@ worker threads and written in file order. Rejections are written as Parquet besi
 rows, so millions of them cost no more than millions of good rows.
 
 The modules follow the data: ``reading`` (header, encoding, blocks; XLSX to CSV), ``checking``
-(ID numbers, years, members, status, counties), ``hashing`` (the key and the pseudonyms),
+(ID numbers, years, members, status, counties), (the key and the pseudonyms are in fupin.tasks.identity),
 ``ingest`` (the blocks through the checks into Parquet), ``repeats`` (repeated household ids),
 ``outcome`` (a submission from the raw archive into the lake, for the ledger); ``schema`` holds
 the lake's layout of a registry and its errors.
 """
 
-from fupin.tasks.registry.checking import CHECK_CHARS, WEIGHTS, check_ids, gated_values, normalise_ids
-from fupin.tasks.registry.hashing import keyed_hashes, pii_key
+from fupin.tasks.registry.checking import gated_values
 from fupin.tasks.registry.ingest import ingest_registry
 from fupin.tasks.registry.outcome import registry_outcome
 from fupin.tasks.registry.reading import is_registry_file, registry_columns, registry_year, sniff_text_file, xlsx_to_csv
 from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
-from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, MissingKeyError, RegistryError, RegistryResult
+from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, RegistryError, RegistryResult
 
 __all__ = [
-    "CHECK_CHARS",
     "GOOD_SCHEMA",
     "REJECTION_SCHEMA",
-    "WEIGHTS",
-    "MissingKeyError",
     "RegistryError",
     "RegistryResult",
-    "check_ids",
     "dup_rejections_path",
     "finish_registry",
     "ingest_registry",
     "is_registry_file",
-    "keyed_hashes",
     "gated_values",
-    "normalise_ids",
-    "pii_key",
     "registry_columns",
     "registry_outcome",
     "registry_year",

@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 
 from fupin.core.messages import message, say
 from fupin.core.safe_text import mask_ids
+from fupin.tasks.identity.hashing import backend, fingerprints, keyed_hashes
 from fupin.tasks.registry.checking import CountyCodes, check_block
-from fupin.tasks.registry.hashing import backend, fingerprints, keyed_hashes
 from fupin.tasks.registry.reading import (
     BLOCK_SIZE,
     REGISTRY_COLUMNS,

@@ -9,10 +9,10 @@ from pathlib import Path
 from fupin.core.config import Paths
 from fupin.core.messages import code_of, message, render, said_of, say
 from fupin.core.safe_text import mask_ids
+from fupin.tasks.identity.hashing import pii_key
 from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
 from fupin.tasks.partitions import partition_path
 from fupin.tasks.records import Outcome, Rejection, rows_phrase
-from fupin.tasks.registry.hashing import pii_key
 from fupin.tasks.registry.ingest import ingest_registry
 from fupin.tasks.registry.reading import registry_year, xlsx_to_csv
 from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry

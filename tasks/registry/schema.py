@@ -50,10 +50,6 @@ class RegistryError(CodedError, ValueError):
     """The registry cannot be read at all (missing columns, unreadable file): the submission is rejected."""
 
 
-class MissingKeyError(RuntimeError):
-    """No pseudonymisation key: the run refuses the registry and leaves it to be received again."""
-
-
 @dataclass
 class RegistryResult:
     """Where the good rows and the rejections went, and how many of each."""

@@ -20,9 +20,11 @@ from python_calamine import CalamineWorkbook
 from fupin.core.reference import resolve_county_pair, resolve_province
 from fupin.demo import figures
 from fupin.flows.nightly import nightly
+from fupin.tasks.identity.hashing import MissingKeyError
+from fupin.tasks.identity.numbers import CHECK_CHARS, WEIGHTS
 from fupin.tasks.normalise import normalise_table
 from fupin.tasks.parse import read_tables
-from fupin.tasks.registry import CHECK_CHARS, WEIGHTS, MissingKeyError, ingest_registry, registry_columns
+from fupin.tasks.registry import ingest_registry, registry_columns
 from fupin.tasks.registry.reading import is_registry_file
 from fupin.tasks.validate import validate_table
 from tests.helpers import indicator, open_warehouse

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
-from fupin.tasks.registry import hashing, ingest_registry, xlsx_to_csv
+from fupin.tasks.identity import hashing
+from fupin.tasks.registry import ingest_registry, xlsx_to_csv
 
 KEY = b"test-key-0123456789abcdef"
 PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
@@ -102,10 +103,10 @@ def test_keyed_hashes_on_the_chosen_path(path):
 
 def test_a_process_says_once_which_path_it_uses(path, caplog):
     hashing._backend.cache_clear()
-    with caplog.at_level(logging.INFO, logger="fupin.tasks.registry.hashing"):
+    with caplog.at_level(logging.INFO, logger="fupin.tasks.identity.hashing"):
         hashing.keyed_hashes(KEY, pa.array(["a"]))
         hashing.fingerprints(pa.array(["a"]))
-    said = [r.getMessage() for r in caplog.records if r.name == "fupin.tasks.registry.hashing"]
+    said = [r.getMessage() for r in caplog.records if r.name == "fupin.tasks.identity.hashing"]
     assert len(said) == 1
     assert said[0].startswith("registry hashing: " + ("native" if path == "native" else "pure Python fallback"))
 

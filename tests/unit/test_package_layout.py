@@ -36,21 +36,11 @@ LAZY_FILES = ("fupin/cli/",)
 
 # lazy on purpose outside the commands, with the reason beside them in the code
 LAZY = {
-    ("tasks/registry/hashing.py", "prefect.exceptions"): "Prefect only when this process already runs it",
-    ("tasks/registry/hashing.py", "prefect.logging"): "Prefect only when this process already runs it",
-    ("tasks/registry/hashing.py", "prefect.context"): "a Secret block only when no key is in the environment",
-    ("tasks/registry/hashing.py", "prefect.settings"): "a Secret block only when no key is in the environment",
-    ("tasks/registry/hashing.py", "prefect.blocks.system"): "a Secret block only when no key is in the environment",
-}
-
-# imports inside functions in files that other parts of the floors redesign (#26) are rewriting: each part
-# moves its own; the lead deletes these lines as the parts are merged
-MOVED_ELSEWHERE = {
-    ("fupin/export.py", "xlsxwriter"): "moved by the read-api part",
-    ("tasks/normalise/helpers.py", "fupin.tasks.normalise"): "moved by the cells part",
-    ("tasks/normalise/pseudonyms.py", "fupin.tasks.registry.hashing"): "moved by the cells part",
-    ("tasks/normalise/pseudonyms.py", "fupin.tasks.registry.checking"): "moved by the cells part",
-    ("warehouse/build.py", "fupin.core.home"): "moved by the relations part",
+    ("tasks/identity/hashing.py", "prefect.exceptions"): "Prefect only when this process already runs it",
+    ("tasks/identity/hashing.py", "prefect.logging"): "Prefect only when this process already runs it",
+    ("tasks/identity/hashing.py", "prefect.context"): "a Secret block only when no key is in the environment",
+    ("tasks/identity/hashing.py", "prefect.settings"): "a Secret block only when no key is in the environment",
+    ("tasks/identity/hashing.py", "prefect.blocks.system"): "a Secret block only when no key is in the environment",
 }
 
 # lazy by design in another part's file, with the reason written there
@@ -89,7 +79,7 @@ def _offenders(root: Path) -> list[str]:
             rel = path.relative_to(root).as_posix()
             lines = path.read_text(encoding="utf-8").splitlines()
             for lineno, module in _imports_in_functions(path):
-                if module.split(".")[0] in OPTIONAL or (rel, module) in MOVED_ELSEWHERE or (rel, module) in KEPT:
+                if module.split(".")[0] in OPTIONAL or (rel, module) in KEPT:
                     continue
                 if (rel.startswith(LAZY_FILES) or (rel, module) in LAZY) and _says_why(lines, lineno):
                     continue

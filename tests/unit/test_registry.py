@@ -15,14 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fupin.demo.registry import county_registry
-from fupin.tasks.registry import (
-    MissingKeyError,
-    check_ids,
-    dup_rejections_path,
-    finish_registry,
-    ingest_registry,
-    pii_key,
-)
+from fupin.tasks.identity.hashing import MissingKeyError, pii_key
+from fupin.tasks.identity.numbers import check_ids
+from fupin.tasks.registry import dup_rejections_path, finish_registry, ingest_registry
 from tests.helpers import ID_SHAPE
 
 KEY = b"test-key-0123456789abcdef"

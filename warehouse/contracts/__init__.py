@@ -67,7 +67,7 @@ class Column:
     words: tuple[str, ...] = ()
     not_words: tuple[str, ...] = ()
     values: tuple[Value, ...] = ()
-    # a resident ID number read from the form and stored only as its keyed hash (tasks/registry/hashing.py)
+    # a resident ID number read from the form and stored only as its keyed hash (tasks/identity/hashing.py)
     pseudonym: bool = False
 
     @property

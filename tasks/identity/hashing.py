@@ -24,7 +24,6 @@ import numpy as np
 import pyarrow as pa
 
 from fupin.core.messages import say
-from fupin.tasks.registry.schema import MissingKeyError
 
 HASH_WIDTH = 2 * hashlib.sha256().digest_size  # hex characters per pseudonym
 _BLOCK = 64  # SHA-256's block size in bytes (RFC 2104's B)
@@ -32,6 +31,10 @@ _FNV_OFFSET, _FNV_PRIME = np.uint64(14695981039346656037), np.uint64(10995116282
 _MIX = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
 
 log = logging.getLogger(__name__)
+
+
+class MissingKeyError(RuntimeError):
+    """No pseudonymisation key: the run refuses the registry and leaves it to be received again."""
 
 
 class HashingUnavailable(RuntimeError):
