@@ -670,7 +670,7 @@ def _areas(path: Path) -> tuple[list[Area], list[AreaCounty]]:
                 hits = [c for c in current if c[:4] == pref] if len(code) in (4, 6) and known and known.current else []
             else:
                 hits = [code] if code in current else []
-            if not hits:  # a code that does not resolve is an error, never a guess (the areas file is policy: it must name real divisions)
+            if not hits:  # a code that does not resolve is an error, never a guess: areas must name real divisions
                 raise ValueError(f"{where}: {level} code '{code}' ({r.get('name', '')}) is not a current division")
             area = areas.setdefault(
                 r["area_code"],

@@ -276,7 +276,7 @@ def test_the_demo_lists_are_what_the_seed_says(tmp_path):
 
 
 def test_grant_corrections_replace_by_household_and_a_half_full_resubmission_is_held(demo_home_copy):
-    """The warehouse's guarantees reach grants through their contract: the key is the household, the total is guarded."""
+    """The warehouse's guarantees reach grants through the contract: the household is the key, the total guarded."""
     of_2017 = [g for g in figures.grants() if g.year == 2017]
 
     def send(name: str, grants: list[figures.Grant], amount: str = "1000") -> dict:
