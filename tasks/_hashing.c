@@ -4,7 +4,7 @@
  * repeated household ids in a stream (equal fingerprints are then compared as text).
  *
  * Per-row hashing in Python costs ~0.6 µs a row and made pseudonymisation 3-5x the bare load
- * of a registry (measured.md). Here the keyed inner and outer SHA-256 states are computed once
+ * of a registry (benchmarks/registry.py). Here the keyed inner and outer SHA-256 states are computed once
  * (RFC 2104) and copied per value, and OpenSSL's SHA-256 (SHA-NI / AVX2 where the CPU has
  * them) does the rest. The input is the column's own buffers (int32 offsets and bytes), the
  * output 64 lowercase hex characters per value, back to back, ready to become an Arrow
