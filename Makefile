@@ -43,16 +43,10 @@ REGISTRY_TESTS := tests/unit/test_hashing.py tests/unit/test_registry.py tests/f
 test-fallback: setup ## the registry tests with FUPIN_HASHING=python (the path used when the C module is not built)
 	FUPIN_HASHING=python $(PY) -m pytest -q $(REGISTRY_TESTS)
 
-# lint-imports walks the installed package's folders; flows/, tasks/ and warehouse/ install as fupin.flows,
-# fupin.tasks and fupin.warehouse (package-dir in pyproject.toml), so it reads a view of the package as it
-# installs: a fupin/ of links to fupin/'s entries and the three folders (docs/architecture.md)
-FLOORS_VIEW := $(VENV)/floors-view
 lint: setup ## ruff lint and format check, and the floors (import-linter: layers, no cycles)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	rm -rf $(FLOORS_VIEW) && mkdir -p $(FLOORS_VIEW)/fupin
-	ln -s $(CURDIR)/fupin/* $(CURDIR)/flows $(CURDIR)/tasks $(CURDIR)/warehouse $(FLOORS_VIEW)/fupin/
-	cd $(FLOORS_VIEW) && PYTHONPATH=$(CURDIR)/$(FLOORS_VIEW) $(CURDIR)/$(VENV)/bin/lint-imports $(CURDIR)/pyproject.toml
+	$(VENV)/bin/lint-imports
 
 format: setup ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
