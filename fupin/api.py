@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from fupin.core.config import Paths
+from fupin.core.messages import say
 from fupin.warehouse import read
 
 
@@ -24,7 +25,7 @@ def connect(
     """
     warehouse = Paths.from_home(home).warehouse
     if not warehouse.exists():
-        raise FileNotFoundError(f"no warehouse at {warehouse}: run `fupin run` first")
+        raise FileNotFoundError(say("no_warehouse", path=warehouse))
     return read.connect(warehouse, as_of)
 
 

@@ -60,7 +60,7 @@ def warehouse(home: Path | None) -> Path:
     """The warehouse file, or a one-line error when no run has built it yet."""
     path = paths(home).warehouse
     if not path.exists():
-        fail(f"no warehouse at {path}: run `fupin run` first")
+        fail(say("no_warehouse", path=path))
     return path
 
 

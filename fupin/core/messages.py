@@ -750,6 +750,10 @@ CATALOGUE: dict[str, Entry] = {
         "分析连接的设置已锁定，不能修改 [config_locked]: {error}",
         "an analyst's connection's settings are locked [config_locked]: {error}",
     ),
+    "no_warehouse": _c(
+        "{path} 还没有仓库：请先运行 fupin run [no_warehouse]",
+        "no warehouse at {path}: run `fupin run` first [no_warehouse]",
+    ),
     "warehouse_unreadable": _c(
         "仓库无法打开 [warehouse_unreadable]: {path}: {error}",
         "the warehouse cannot be opened [warehouse_unreadable]: {path}: {error}",

@@ -153,3 +153,13 @@ def test_importing_fupin_stays_cheap():
         check=True,
     )
     assert found.stdout.split() == ["False", "True"]
+
+
+def test_a_home_without_a_warehouse_is_told_in_chinese_with_its_code(tmp_path):
+    with pytest.raises(FileNotFoundError) as refused:
+        fupin.connect(tmp_path)
+    assert "还没有仓库：请先运行 fupin run [no_warehouse]" in str(refused.value)
+    assert str(tmp_path) in str(refused.value)
+    printed = CliRunner().invoke(app, ["indicators", "--home", str(tmp_path)])
+    assert printed.exit_code != 0
+    assert "还没有仓库：请先运行 fupin run [no_warehouse]" in printed.output
