@@ -9,14 +9,17 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from fupin.core.home import search_home
+from fupin.core.messages import say
 from fupin.core.sql import quote_literal
 from fupin.warehouse.build import build_marts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def parse_moment(text: str) -> datetime:
-    """'2018-10-30' → the end of that day in Asia/Shanghai; a full ISO datetime is taken as given."""
+def parse_moment(text: str, option: str = "--as-of") -> datetime:
+    """'2018-10-30' → the end of that day in Asia/Shanghai; a full ISO datetime is taken as given.
+
+    ValueError, in Chinese with its code and naming ``option``, for a text that is neither."""
     try:
         day = date.fromisoformat(text)
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
@@ -25,7 +28,7 @@ def parse_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"--as-of '{text}' is not a date (2018-10-30) or an ISO date-time") from None
+        raise ValueError(say("moment_invalid", option=option, text=text)) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 

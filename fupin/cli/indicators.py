@@ -139,9 +139,9 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
         from fupin.warehouse.asof import parse_moment  # lazy: DuckDB and the contracts (~0.4 s)
 
         try:
-            moment = parse_moment(since) - timedelta(days=1)  # parse_moment gives the end of that day
+            moment = parse_moment(since, "--since") - timedelta(days=1)  # parse_moment gives the end of that day
         except ValueError as exc:
-            fail(str(exc).replace("--as-of", "--since"))
+            fail(str(exc))
     from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
 
     with connect(home) as con:

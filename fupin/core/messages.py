@@ -750,6 +750,10 @@ CATALOGUE: dict[str, Entry] = {
         "分析连接的设置已锁定，不能修改 [config_locked]: {error}",
         "an analyst's connection's settings are locked [config_locked]: {error}",
     ),
+    "moment_invalid": _c(
+        "{option} 的值“{text}”不是日期（如 2018-10-30）或 ISO 日期时间（如 2018-10-30T18:00） [moment_invalid]",
+        "{option} '{text}' is not a date (2018-10-30) or an ISO date-time (2018-10-30T18:00) [moment_invalid]",
+    ),
     "no_warehouse": _c(
         "{path} 还没有仓库：请先运行 fupin run [no_warehouse]",
         "no warehouse at {path}: run `fupin run` first [no_warehouse]",

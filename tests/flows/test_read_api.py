@@ -163,3 +163,12 @@ def test_a_home_without_a_warehouse_is_told_in_chinese_with_its_code(tmp_path):
     printed = CliRunner().invoke(app, ["indicators", "--home", str(tmp_path)])
     assert printed.exit_code != 0
     assert "还没有仓库：请先运行 fupin run [no_warehouse]" in printed.output
+
+
+def test_a_moment_that_is_not_a_date_is_refused_in_chinese_naming_the_option(tmp_path):
+    with pytest.raises(ValueError, match=r"“昨天”不是日期（如 2018-10-30）.*\[moment_invalid\]"):
+        read.moment_of("昨天")
+    as_of = CliRunner().invoke(app, ["indicators", "--as-of", "昨天", "--home", str(tmp_path)])
+    since = CliRunner().invoke(app, ["indicators", "--changes", "--since", "昨天", "--home", str(tmp_path)])
+    assert as_of.exit_code != 0 and "--as-of 的值“昨天”不是日期" in as_of.output
+    assert since.exit_code != 0 and "--since 的值“昨天”不是日期" in since.output
