@@ -178,11 +178,12 @@ def code_names(con: duckdb.DuckDBPyConnection, kind: str) -> dict[Any, Any] | No
 
 
 def submission_status(con: duckdb.DuckDBPyConnection, expected: pa.Table, failed_provinces: list[str]) -> Rows:
-    """The reporting calendar's ``expected`` rows (province_code, dataset, period, due_date) beside the ledger,
-    as of now: received, late, held, failed (``failed_provinces``: the last run's), missing or pending."""
+    """Every expected or received submission's state as of now: the reporting calendar's ``expected`` rows
+    (province_code, dataset, period, due_date; empty without a calendar) beside the ledger: received, late, held,
+    failed (``failed_provinces``: the last run's), discarded, missing or pending."""
     con.register("expected_rows", expected)
     try:
-        return rows(con, "submission_status", [failed_provinces])
+        return rows(con, "submission_status", {"failed": failed_provinces})
     finally:
         con.unregister("expected_rows")
 

@@ -767,8 +767,10 @@ CATALOGUE: dict[str, Entry] = {
         "no indicator was published yet at {as_of}: {earliest} [before_first_submission]",
     ),
     "no_calendar": _c(
-        "没有报送日历 {file}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]",
-        "no reporting calendar {file}; write one after warehouse/seeds/calendar.demo.yaml [no_calendar]",
+        "没有报送日历 {file}：下面只列出已收到、待确认、失败和已放弃的报送；判断迟报与未报需要报送日历，"
+        "请参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]",
+        "no reporting calendar {file}: only what was received, held, failed or discarded is listed; lateness needs "
+        "a calendar, write one after warehouse/seeds/calendar.demo.yaml [no_calendar]",
     ),
     "unknown_submission": _c(
         "没有编号为 {id} 的报送 [unknown_submission]", "no submission with id {id} [unknown_submission]"
