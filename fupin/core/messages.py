@@ -775,6 +775,14 @@ CATALOGUE: dict[str, Entry] = {
     "unknown_submission": _c(
         "没有编号为 {id} 的报送 [unknown_submission]", "no submission with id {id} [unknown_submission]"
     ),
+    "unknown_province.named": _c(
+        "没有这个省份：{value}；请给 2 位代码（如 43）、中文名称（湖南、湖南省）或拼音（hunan） [unknown_province]",
+        "no such province: {value}; give a 2-digit code (43), a Chinese name or pinyin (hunan) [unknown_province]",
+    ),
+    "status_filter_unknown": _c(
+        "没有这个状态：{value}；可用的状态：{known} [status_filter_unknown]",
+        "no such status: {value}; the statuses: {known} [status_filter_unknown]",
+    ),
     "unknown_language": _c(
         "--lang 只能是 {languages}（收到 {lang}） [unknown_language]",
         "--lang must be {languages} (received {lang}) [unknown_language]",
