@@ -51,9 +51,7 @@ def _report(home: Path) -> str:
     return max((home / "reports").glob("*.html")).read_text(encoding="utf-8")
 
 
-def test_held_discarded_and_refused_submissions_in_status_submissions_report_and_receipts(
-    demo_home_copy, hunan_funds
-):
+def test_held_discarded_and_refused_submissions_in_status_submissions_report_and_receipts(demo_home_copy, hunan_funds):
     home = demo_home_copy
     (home / "config").mkdir()
     shutil.copy(ROOT / "warehouse" / "seeds" / "calendar.demo.yaml", home / "config" / "calendar.yaml")
