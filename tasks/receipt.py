@@ -172,8 +172,11 @@ def receipt_note(o: Outcome, rejected: bool = True) -> str:
         said = say("receipt_held", reasons=held_reasons(o.message), code=code)
     elif o.status == "discarded":
         reason = _part(o.message or "", _before(_DISCARDED, "reason"), _after(_DISCARDED, "reason"))
-        key = "receipt_discarded.full" if o.kind == "full" else "receipt_discarded"
-        said = say(key, reason=reason, reasons=held_reasons(o.message))
+        reasons = held_reasons(o.message)
+        if o.kind == "full":  # what to send instead: the rows to correct alone, or the complete form
+            said = say("receipt_discarded.full", reason=reason, reasons=reasons)
+        else:
+            said = say("receipt_discarded", reason=reason, reasons=reasons)
     elif o.status == "superseded" and code == "held_superseded":
         name = _part(o.message or "", _before(_SUPERSEDED, "name"), _after(_SUPERSEDED, "name"))
         said = say("receipt_held_superseded", name=name)
