@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from fupin.cli import app
 
 
+@pytest.mark.slow  # writes the demo three times (~15 s)
 def test_demo_out_writes_nothing_to_the_current_folder(tmp_path, monkeypatch):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
