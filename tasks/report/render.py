@@ -122,7 +122,8 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
             attention=[
                 {
                     **r,
-                    "status_name": status_label(r["status"], "calendar"),
+                    "status_name": status_label(r["status"], "calendar")
+                    + ("（此前已入库）" if r.get("received_before") else ""),
                     "dataset_name": r.get("dataset_name") or dataset_label(r["dataset"]),
                 }
                 for r in attention
