@@ -183,7 +183,7 @@ def _one(submission_id: str, as_json: bool, home) -> None:
     console.print(text(one["message"] or ""))
     tables = [
         (
-            "退回的行",
+            f"退回的行（{len(outcome.rejections)}）",
             ("行号", "列", "填报值", "原因", "原因代码"),
             [(r.row_number, column(r.field, r.reason), r.value, r.reason, r.code) for r in outcome.rejections],
         )
@@ -191,7 +191,7 @@ def _one(submission_id: str, as_json: bool, home) -> None:
     if mappings is not None:
         tables.append(
             (
-                "表头识别",
+                f"表头识别（{len(mappings)}）",
                 ("工作表", "报送的表头", "对应字段", "识别方式", "来源"),
                 [
                     (
@@ -209,7 +209,7 @@ def _one(submission_id: str, as_json: bool, home) -> None:
         what = "确认后将撤销的数据" if one["status"] == "held" else "暂缓时核对的将撤销数据"
         tables.append(
             (
-                f"{what}（共 {sum(r['rows'] for r in retired)} 行）",
+                f"{what}（{len(retired)} 个县或地区，共 {sum(r['rows'] for r in retired)} 行）",
                 ("数据集", "县（地区）", "年度", "行数", "其余键值"),
                 [
                     (label("dataset", r["dataset"]), r["place_name"], r["years"], r["rows"], r["details"])
@@ -218,7 +218,7 @@ def _one(submission_id: str, as_json: bool, home) -> None:
             )
         )
     for title, columns, rows in tables:
-        table = Table(title=f"{title}（{len(rows)}）", title_justify="left")
+        table = Table(title=title, title_justify="left")
         for col in columns:
             table.add_column(col, overflow="fold")
         for r in rows:

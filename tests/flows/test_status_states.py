@@ -76,7 +76,7 @@ def test_held_discarded_and_refused_submissions_in_status_submissions_report_and
     one = CliRunner().invoke(app, ["submissions", "--id", sid, "--home", str(home)])
     assert one.exit_code == 0, one.output
     text = " ".join(one.output.split())
-    assert "确认后将撤销的数据（共 15 行）" in text and "全量重报" in text
+    assert "确认后将撤销的数据（1 个县或地区，共 15 行）" in text and "全量重报" in text
     assert "安仁县 │ 2015–2017 │ 15" in text and "民政事业费·中央" in text
     as_json = json.loads(CliRunner().invoke(app, ["submissions", "--id", sid, "--json", "--home", str(home)]).stdout)
     assert [(r["place_name"], r["years"], r["rows"]) for r in as_json["retired"]] == [("安仁县", "2015–2017", 15)]
