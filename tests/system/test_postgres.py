@@ -69,7 +69,6 @@ class Postgres:
     port: int
     socket_dir: Path
     password: str
-    log: Path
 
     @property
     def url(self) -> str:
@@ -121,15 +120,15 @@ def postgres():
     root = Path(tempfile.mkdtemp(prefix="fupin-pg-"))
     os.chown(root, uid, gid)
     data, log, port = root / "data", root / "postgres.log", free_port()
-    # trust on the socket (the superuser, for setting up), a password over TCP (Prefect's role)
-    _run(
-        [*prefix, bin_dir / "initdb", "-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C"]
-        + ["--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"],
-        "initdb",
-    )
     # fsync off: a throwaway cluster (a production one keeps PostgreSQL's defaults)
     options = f"-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} -c fsync=off"
     try:
+        # trust on the socket (the superuser, for setting up), a password over TCP (Prefect's role)
+        _run(
+            [*prefix, bin_dir / "initdb", "-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C"]
+            + ["--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"],
+            "initdb",
+        )
         _run(
             [*prefix, bin_dir / "pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start"],
             "pg_ctl start",
@@ -137,7 +136,7 @@ def postgres():
         )
         password = secrets.token_hex(16)
         asyncio.run(_create_role_and_database(root, port, password))
-        yield Postgres(port=port, socket_dir=root, password=password, log=log)
+        yield Postgres(port=port, socket_dir=root, password=password)
     finally:
         subprocess.run(
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True
