@@ -249,21 +249,15 @@ def _panel(h: dict[str, Any], e: dict[str, Any] | None) -> dict[str, Any]:
             }
         )
     basis = bool(rows) and rows[0]["kind"] == "basis"
-    if h["unit"] in ("fraction", "boolean"):
-        not_added = "各县数值为比率或是否，不相加；上面的数值按定义由各县的人口等相加后计算。"
-    else:
-        summed = sum(c["value"] for c in e.get("contributions", []) if c["kind"] == "county")
-        not_added = (
-            f"各县数值之和为 {figure_text(summed, h['unit'], h['unit_name'])}，与上面的数值不同："
-            "该指标按户、组织等去重计数，或有县的数据未列入。"
-        )
+    summed = sum(c["value"] for c in e.get("contributions", []) if c["kind"] == "county")
     return {
         **h,
         "definition": e.get("definition", ""),
         "rows": rows,
         "basis": basis,
         "adds_up": e.get("adds_up", False),
-        "not_added": not_added,
+        "ratio": h["unit"] in ("fraction", "boolean"),  # county values that are not added up
+        "summed": figure_text(summed, h["unit"], h["unit_name"]),
         "total": h["brief"],
         "exact_text": "" if h["exact"] is None else number_text(h["exact"]),
     }
