@@ -13,7 +13,9 @@ from html import unescape
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from fupin.cli import app
 from fupin.core.config import Paths
 from fupin.tasks.report import SHANGHAI, read_report_data, write_report
 from fupin.warehouse import read
@@ -150,3 +152,12 @@ def test_failures_holds_and_reasons_reach_the_page_in_chinese_with_their_code(de
     assert text.count("[reason_unrecorded]") == 2  # the old submission's message and its row without a code
     for engineers in ("ClientConnectorError", "KeyError", "ValueError", "invalid literal", "Connection refused"):
         assert engineers not in text, engineers
+
+
+def test_the_chinese_data_dictionary_gives_the_chinese_definitions(demo_run, tmp_path):
+    result = CliRunner().invoke(app, ["docs", "--home", str(demo_run["home"]), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in ("data_dictionary.md", "data_dictionary.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "民政事业费在期间 y0–y1 的年均增长率" in text, name
+        assert "Average annual growth (年均增长) of civil_affairs_funds" not in text, name
