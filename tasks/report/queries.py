@@ -23,21 +23,10 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
     """Everything the report shows, read from the warehouse; ``since``: the run's start (None: all submissions)."""
     data: dict[str, Any] = {name: _display(found) for name, found in read.report_data(con, since).items()}
     data["growth"] = {r["scope_code"]: r for r in data["growth"]}
-    data["fund_by_county"] = read.rows(con, "report_fund_by_county")  # exact: the table's CSV keeps the yuan
+    data["fund_by_county"] = read.fund_by_county_table(con)  # exact: the table's CSV keeps the yuan
     data["explanations"] = explanations(con)
-    data["coverage_kept"] = has_coverage(con)
+    data["coverage_kept"] = read.indicator_coverage(con) is not None
     return data
-
-
-def has_coverage(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether marts.indicators keeps each figure's coverage (counties covered and expected, a note on gaps)."""
-    found = {
-        c
-        for (c,) in con.execute(
-            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = 'indicators'"
-        ).fetchall()
-    }
-    return set(COVERAGE) <= found
 
 
 def explanations(con: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, Any]]:
@@ -52,13 +41,11 @@ def explanations(con: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, Any]]:
     The one place the report reads explanations: a lineage mart can take the place of the queries below.
     """
     definitions = {d["indicator"]: d for d in read.rows(con, "report_definitions")}
-    kept = has_coverage(con)
-    coverage = (
-        {(r["indicator"], r["scope_code"], r["period"]): r for r in read.rows(con, "report_coverage")} if kept else {}
-    )
+    kept = read.indicator_coverage(con)  # None until marts.indicators keeps coverage
+    coverage = {(r["indicator"], r["scope_code"], r["period"]): r for r in kept or []}
     found: dict[Key, list[dict[str, Any]]] = {}
     expected: dict[Key, int | None] = {}
-    for r in read.rows(con, "report_contributions"):
+    for r in read.headline_contributions(con):
         key = (r["indicator"], r["scope_code"], r["period"])
         expected[key] = r["counties_expected"]
         if r["kind"] != "none":
@@ -82,7 +69,7 @@ def explanations(con: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, Any]]:
             "contributions": rows,
             "adds_up": bool(counties) and sum(r["value"] for r in counties) == h["value"],
         }
-        if kept:
+        if kept is not None:
             entry.update({c: coverage.get(key, {}).get(c) for c in COVERAGE})
         else:  # until marts.indicators keeps coverage: the counties with a figure in every year of the period
             entry.update(_coverage(counties, expected.get(key), h["period"]))
