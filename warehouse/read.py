@@ -237,6 +237,25 @@ def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[
     }
 
 
+def fund_by_county_table(con: duckdb.DuckDBPyConnection) -> Rows:
+    """The report's funds per county and year: the indicators' fund types and levels, and all funds (exact yuan)."""
+    return rows(con, "report_fund_by_county")
+
+
+def headline_contributions(con: duckdb.DuckDBPyConnection) -> Rows:
+    """What each headline figure is made of per county and year (``kind`` county, or basis for a growth rate; none:
+    no row where rows are expected), with ``counties_expected`` where the definition needs every county."""
+    return rows(con, "report_contributions")
+
+
+def indicator_coverage(con: duckdb.DuckDBPyConnection) -> Rows | None:
+    """Each figure's counties covered and expected and its coverage note; None when marts.indicators keeps none."""
+    try:
+        return rows(con, "report_coverage")
+    except duckdb.BinderException:  # a marts.indicators without coverage columns
+        return None
+
+
 # --- exports
 
 

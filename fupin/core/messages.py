@@ -756,6 +756,16 @@ CATALOGUE: dict[str, Entry] = {
         "运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at {at}",
         "run interrupted, its process is gone (found by the next run) [run_crashed]: noticed at {at}",
     ),
+    # --- the nightly report (tasks/report/): a reason stored as an engineer's text is shown as one of these ---
+    "failure_logged": _r(
+        "{what}未能处理，技术详情已记入运行日志：请管理员查看（fupin doctor） [failure_logged]",
+        "{what} could not be processed; the technical detail is in the run's log [failure_logged]",
+    ),
+    "reason_unrecorded": _r(
+        "原因未以中文记录（由旧版本写入）：请用 fupin submissions --id 查看 [reason_unrecorded]",
+        "the reason was not recorded in Chinese (written by an older version); see fupin submissions --id "
+        "[reason_unrecorded]",
+    ),
     "receipt_rewritten": _c(
         "已按台账重写 {count} 份回执（与台账不符 {stale} 份，缺失 {missing} 份） [receipt_rewritten]",
         "rewrote {count} receipts from the ledger ({stale} stale, {missing} missing) [receipt_rewritten]",
