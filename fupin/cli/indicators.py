@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text
 from fupin.core.formatting import figure_text, json_value
@@ -160,9 +161,12 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             r["period"],
             figure_text(r["value_before"], r["unit"]),
             figure_text(r["value_after"], r["unit"]),
-            r["submissions"] or "",
         )
-        table.add_row(*map(text, cells))
+        # the submissions behind it, one a line: province《file as received》（kind） [id]
+        names = [
+            f"{n} [{s['submission_id']}]" for n, s in zip(r["submission_names"] or [], r["sources"] or [], strict=True)
+        ]
+        table.add_row(*map(text, cells), Text("\n").join(text(n) for n in names or [r["submissions"] or ""]))
     console = Console(width=200)
     console.print(table)
     console.print(f"共 {len(rows)} 项变动；另有 {first} 项为首次发布（不列出）。")
