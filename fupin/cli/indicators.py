@@ -95,7 +95,10 @@ def indicators(
         typer.Option("--as-of", help="The table as it stood then (2018-10-30 = end of that day, Asia/Shanghai)."),
     ] = None,
     changes: Annotated[
-        bool, typer.Option("--changes", help="Every change to a published figure: before, after, and its cause.")
+        bool,
+        typer.Option(
+            "--changes", help="Every change to a published figure: before, after, and the submissions that moved it."
+        ),
     ] = False,
     since: Annotated[
         str | None, typer.Option("--since", help="With --changes: only changes from this date (Asia/Shanghai) on.")
