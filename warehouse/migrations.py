@@ -26,6 +26,7 @@ from importlib.metadata import PackageNotFoundError, version
 import duckdb
 
 from fupin.core.messages import CODE_SQL, message, render
+from fupin.warehouse.attribution import attribute
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.relations import of_build, relation
 
@@ -108,9 +109,48 @@ def _chinese_definitions(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("alter table core.indicator_definition add column if not exists definition_zh varchar")
 
 
+def _reattribute_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """Name on every recorded change each submission whose facts moved the figure (fupin.warehouse.attribution):
+    before, a multi-year file was named on its first year and the span only, and an area's first publication
+    missed the provinces whose files were not listed first. A run's submissions are those applied after the
+    previous run that recorded changes and before its own changes (its changed_at); the facts' history tables
+    tell what each changed. Idempotent: the same history gives the same names."""
+    needed = ("marts.indicator_changes", "meta.submissions", "core.indicator_definition", "core.area_place")
+    if not all(_columns(con, *table.split(".")) for table in needed):
+        return  # nothing recorded yet, or reference tables to come with the next load's: nothing to re-attribute
+    con.execute(
+        """
+        create or replace temp table applied_runs as
+        with runs as (
+            select cast(changed_at as varchar) as run_key, changed_at,
+                   lag(changed_at) over (order by changed_at) as previous
+            from (select distinct changed_at from marts.indicator_changes)
+        )
+        select r.run_key, s.submission_id
+        from runs as r
+        join meta.submissions as s
+            on s.applied_at <= r.changed_at and (r.previous is null or s.applied_at > r.previous)
+        where s.status in ('loaded', 'partially_loaded', 'superseded')
+        """
+    )
+    con.execute(
+        "create or replace temp table changed_figures as select distinct cast(changed_at as varchar) as run_key, "
+        "indicator, scope_code, period from marts.indicator_changes"
+    )
+    attribute(con)
+    con.execute(
+        "update marts.indicator_changes as c set submissions = (select f.submissions from figure_causes as f "
+        "where f.run_key = cast(c.changed_at as varchar) and f.indicator = c.indicator "
+        "and f.scope_code = c.scope_code and f.period = c.period)"
+    )
+    for temp in ("applied_runs", "changed_figures", "applied_stamps", "moved_facts", "figure_causes"):
+        con.execute(f"drop table if exists temp.{temp}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "a warehouse from before schema versions", _before_versions),
     Migration(2, "Chinese definitions of the indicators", _chinese_definitions),
+    Migration(3, "changed figures name every submission whose facts moved them", _reattribute_changes),
 )
 CURRENT = MIGRATIONS[-1].number
 

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from fupin.core.readonly import connect_readonly, fence, listed_lake_files
+from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.sql import dicts, quote_identifier
 from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
 
@@ -97,9 +98,11 @@ def indicator_definitions(con: duckdb.DuckDBPyConnection) -> Rows:
 
 
 def indicator_changes(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> tuple[Rows, int]:
-    """Changes to published figures from ``since`` on (None: all), and how many figures were first published."""
-    params = {"since": since}
-    return rows(con, "indicator_changes", params), rows(con, "indicator_first_publications", params)[0]["n"]
+    """Changes to published figures from ``since`` on (None: all), each with the submissions behind it by name
+    (``sources``, ``submission_names``), and how many figures were first published."""
+    named = {"since": since, "ministry_code": MINISTRY_CODE, "ministry_name": MINISTRY_NAME}
+    first = rows(con, "indicator_first_publications", {"since": since})[0]["n"]
+    return rows(con, "indicator_changes", named), first
 
 
 def unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
@@ -234,6 +237,7 @@ def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[
         "rejections": rows(con, "report_rejections", {"ids": ids}) if ids else [],
         "ledger": rows(con, "ledger_counts"),
         "held": held(con),
+        "changes": indicator_changes(con, since)[0],  # figures changed from then on, with the submissions behind
     }
 
 

@@ -156,21 +156,21 @@ def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
 
 def test_each_step_runs_once_in_order_and_is_stamped(tmp_path, monkeypatch):
     ran = []
+    step = CURRENT + 1
 
     def add_note(con):
-        ran.append(2)
+        ran.append(step)
         con.execute("alter table meta.submissions add column note varchar")
 
-    step = CURRENT + 1  # the step after the code's last
     steps = (*migrations.MIGRATIONS, migrations.Migration(step, "a note on each submission", add_note))
     monkeypatch.setattr(migrations, "MIGRATIONS", steps)
     monkeypatch.setattr(migrations, "CURRENT", step)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         apply_ddl(con)  # a new warehouse: created as it is now, stamped by the code of the version before
         con.execute("update meta.schema_version set version = ?", [step - 1])
-        assert migrate(con) == [step] and ran == [2]
+        assert migrate(con) == [step] and ran == [step]
         assert con.execute("select version from meta.schema_version").fetchall() == [(step,)]
-        assert migrate(con) == [] and ran == [2]
+        assert migrate(con) == [] and ran == [step]
         assert "note" in {c for (c,) in con.execute("select column_name from (describe meta.submissions)").fetchall()}
 
 
