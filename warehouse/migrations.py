@@ -121,14 +121,14 @@ def evolve(con: duckdb.DuckDBPyConnection) -> None:
         present = _columns(con, schema, table)
         if not present:
             continue
+        for column in contract.history_columns():  # bookkeeping columns since (source_sheet, source_unit): null
+            if column.name not in present and column not in contract.columns:
+                con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
         for column in contract.columns:
             if column.name not in present:
                 con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
             elif column.nullable:
                 con.execute(f"alter table {contract.table} alter column {column.name} drop not null")
-        for column in contract.history_columns():  # bookkeeping columns since (source_sheet, source_unit): null
-            if column.name not in present and column not in contract.columns:
-                con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
 
 
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -203,13 +203,7 @@ def explanation(con: duckdb.DuckDBPyConnection, indicator: str, scope_code: str,
     contributions = rows(con, "explain_contributions", params)
     roles = {c["role"] for c in contributions}
     composition = (
-        None
-        if not roles
-        else "growth"
-        if "first_year" in roles
-        else "ratio"
-        if "numerator" in roles
-        else "sum"
+        None if not roles else "growth" if "first_year" in roles else "ratio" if "numerator" in roles else "sum"
     )
     if all(c in figure for c in COVERAGE[:3]):  # the mart says what the figure covers: its word is the one shown
         coverage = {c: figure.get(c) for c in COVERAGE}

@@ -119,7 +119,13 @@ def print_explanation(found: dict[str, Any], as_of: str | None = None) -> None:
         table = Table(title=f"构成明细（{len(contributions)} 项）", title_justify="left")
         fund = any(c["fund_type"] for c in contributions)
         org = any(c["organisation"] for c in contributions)
-        columns = ["构成", "县", "年度", *(["资金类别", "级别"] if fund else []), *(["社会组织", "项目"] if org else [])]
+        columns = [
+            "构成",
+            "县",
+            "年度",
+            *(["资金类别", "级别"] if fund else []),
+            *(["社会组织", "项目"] if org else []),
+        ]
         columns += ["数值", "原表数值", "文件", "工作表", "行", "报送编号", "表头"]
         for col in columns:
             table.add_column(col, justify="right" if col in ("数值", "原表数值", "行", "年度") else "left")
@@ -135,7 +141,9 @@ def print_explanation(found: dict[str, Any], as_of: str | None = None) -> None:
                 ]
             if org:
                 cells += [c["organisation"] or "", c["project"] or ""]
-            written = f"{c['source_value'].normalize():f}{c['source_unit'] or ''}" if c["source_value"] is not None else ""
+            written = (
+                f"{c['source_value'].normalize():f}{c['source_unit'] or ''}" if c["source_value"] is not None else ""
+            )
             header = c["submitted_header"] or ""
             if c["unit_stated"]:
                 stated = c["unit_stated"]
@@ -171,10 +179,11 @@ def _print_composition(console: Console, found: dict[str, Any]) -> None:
     elif composition == "growth":
         years = {c["role"]: c["year"] for c in contributions}
         first, last = total("first_year"), total("last_year")
+        y0, y1 = years["first_year"], years["last_year"]
         console.print(
             text(
-                f"构成：首年（{years['first_year']}）金额 {_yuan(first)}，末年（{years['last_year']}）金额 {_yuan(last)}；"
-                f"年均增长 =（{number_text(last)} ÷ {number_text(first)}）^(1 ÷ {years['last_year'] - years['first_year']})"
+                f"构成：首年（{y0}）金额 {_yuan(first)}，末年（{y1}）金额 {_yuan(last)}；"
+                f"年均增长 =（{number_text(last)} ÷ {number_text(first)}）^(1 ÷ {y1 - y0})"
                 f" − 1 = {figure_text(found['value'], 'fraction')}"
             )
         )

@@ -105,7 +105,9 @@ def test_every_sum_in_the_lineage_adds_up_to_its_published_figure(warehouse):
     ).fetchall()
     assert mismatched == []
     explained = dict(
-        warehouse.execute("select indicator, count(distinct scope_code) from marts.indicator_lineage group by 1").fetchall()
+        warehouse.execute(
+            "select indicator, count(distinct scope_code) from marts.indicator_lineage group by 1"
+        ).fetchall()
     )
     for indicator in ("civil_affairs_funds", "civil_affairs_funds_growth", "poverty_incidence", "poor_population"):
         assert explained.get(indicator, 0) > 0, indicator
@@ -136,7 +138,9 @@ def test_an_incidence_is_explained_by_its_poor_and_rural_persons(demo_run):
 
 
 def test_the_chinese_text_names_value_files_rows_and_first_publication(demo_run):
-    result = runner.invoke(app, ["explain", "civil_affairs_funds", "luoxiao", "2015-2017", "--home", str(demo_run["home"])])
+    result = runner.invoke(
+        app, ["explain", "civil_affairs_funds", "luoxiao", "2015-2017", "--home", str(demo_run["home"])]
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "数值：84.00亿元（精确值 8,400,000,000.00元）" in out
@@ -153,7 +157,11 @@ def test_an_unknown_indicator_scope_or_period_is_one_chinese_line_with_near_matc
     assert "没有已发布的指标“civil_affair_fund”；相近的有：civil_affairs_funds（民政事业费）" in result.output
     assert "[explain_unknown_indicator]" in result.output
     result = runner.invoke(app, ["explain", "civil_affairs_funds", "luoxia", "2015-2017", "--home", home])
-    assert result.exit_code == 1 and "luoxiao（罗霄山片区）" in result.output and "[explain_unknown_scope]" in result.output
+    assert (
+        result.exit_code == 1
+        and "luoxiao（罗霄山片区）" in result.output
+        and "[explain_unknown_scope]" in result.output
+    )
     result = runner.invoke(app, ["explain", "civil_affairs_funds", "luoxiao", "2014", "--home", home])
     assert result.exit_code == 1 and "[explain_unknown_period]" in result.output
     assert "已发布的期间为 2015、2015-2017、2016、2017" in result.output
@@ -189,9 +197,7 @@ def home(tmp_path, demo_run):
 
 def test_as_of_explains_what_the_figure_was_made_of_then_and_changes_name_the_decision(home):
     before = _explain(home, "civil_affairs_funds", "luoxiao", "2017")
-    (old,) = [
-        c for c in before["contributions"] if (c["county_code"], c["fund_level"]) == ("430224", "central")
-    ]
+    (old,) = [c for c in before["contributions"] if (c["county_code"], c["fund_level"]) == ("430224", "central")]
     moment = datetime.now(UTC).isoformat()
     corrected = Decimal(old["value"]) + 100
     send_fund_form(home, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", f"{corrected}"]])
@@ -219,4 +225,4 @@ def test_as_of_explains_what_the_figure_was_made_of_then_and_changes_name_the_de
     assert change["submission_ids"] == [held[0]]
     assert [(d["decision"], d["decided_by"]) for d in change["decisions"]] == [("approved", "张三")]
     text = runner.invoke(app, ["explain", "civil_affairs_funds", "luoxiao", "2017", "--home", str(home)]).stdout
-    assert f"张三 于 " in text and f"批准 {held[0]}" in text
+    assert "张三 于 " in text and f"批准 {held[0]}" in text
