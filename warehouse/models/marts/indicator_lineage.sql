@@ -17,7 +17,7 @@
 --   value: 'The contribution, DECIMAL(38, 6), in the indicator''s base unit (yuan, persons): the fact''s value as stored.'
 --   submission_id: Submission the fact came from (meta.submissions).
 --   file_name: File name as the province sent it (meta.submissions.file_name).
---   sheet: Sheet of the workbook the row was read from; null for a CSV or JSON file (or a fact loaded before sheets were kept).
+--   sheet: "Sheet of the workbook the row was read from; null for a CSV or JSON file. A fact loaded before sheets were kept: its submission's one sheet, null when its headers were read from several."
 --   source_row: Row number in that sheet or file (1 = the first line).
 --   source_unit: 'The unit the amount was written in (万元, 元 …); null when none was stated (read as 元) or the value is persons.'
 --   unit_factor: 'Yuan per unit of source_unit (万元: 10000); 1 when nothing was converted.'
@@ -167,6 +167,18 @@ unioned as (
     union all
     select * from social where value is not null
 ),
+-- a fact loaded before sheets were kept: its submission's sheet, when its headers were read from one sheet alone
+one_sheet as (
+    select submission_id, any_value(nullif(sheet, '')) as sheet
+    from mappings
+    group by submission_id
+    having count(distinct coalesce(sheet, '')) = 1
+),
+located as (
+    select u.* replace (coalesce(u.source_sheet, o.sheet) as source_sheet)
+    from unioned as u
+    left join one_sheet as o using (submission_id)
+),
 -- how the value's column was read: its header's mapping (a wide column's name carries the parts of the key it
 -- gives: amount_yuan[civil_affairs/central], amount_yuan[2016])
 headers as (
@@ -174,7 +186,7 @@ headers as (
            string_agg(m.submitted_header, '；' order by m.submitted_header) as submitted_header,
            string_agg(m.column_name, '；' order by m.submitted_header) as header_read_as,
            string_agg(distinct m.matched_by, '；') as header_matched_by
-    from (select distinct submission_id, source_sheet, value_column, year, fund_type, fund_level from unioned) as u
+    from (select distinct submission_id, source_sheet, value_column, year, fund_type, fund_level from located) as u
     join mappings as m
         on m.submission_id = u.submission_id and coalesce(m.sheet, '') = coalesce(u.source_sheet, '')
         and (
@@ -204,7 +216,7 @@ described as (
            case u.source_unit when '千元' then 1000 when '万元' then 10000
                               when '亿元' then 100000000 else 1 end as unit_factor,
            h.submitted_header, h.header_read_as, h.header_matched_by, us.unit_stated
-    from unioned as u
+    from located as u
     left join counties as c using (county_code)
     left join submissions as s using (submission_id)
     left join headers as h
