@@ -101,7 +101,7 @@ def test_every_sum_in_the_lineage_adds_up_to_its_published_figure(warehouse):
     mismatched = warehouse.execute(
         "select i.indicator, i.scope_code, i.period from marts.indicators as i join ("
         "  select indicator, scope_code, period, sum(value) as s from marts.indicator_lineage "
-        "  where role = 'sum' group by all) as l using (indicator, scope_code, period) where l.s <> i.value"
+        "  where role in ('sum', 'count') group by all) as l using (indicator, scope_code, period) where l.s <> i.value"
     ).fetchall()
     assert mismatched == []
     explained = dict(
@@ -109,8 +109,24 @@ def test_every_sum_in_the_lineage_adds_up_to_its_published_figure(warehouse):
             "select indicator, count(distinct scope_code) from marts.indicator_lineage group by 1"
         ).fetchall()
     )
-    for indicator in ("civil_affairs_funds", "civil_affairs_funds_growth", "poverty_incidence", "poor_population"):
+    for indicator in (
+        "civil_affairs_funds",
+        "civil_affairs_funds_growth",
+        "poverty_incidence",
+        "poor_population",
+        "social_org_funds_landed",
+        "training_trainees",
+        "social_service_projects",
+        "social_service_funds",
+        "grant_funds",
+    ):
         assert explained.get(indicator, 0) > 0, indicator
+    # a training held for a whole prefecture is a contribution of its own, named by the prefecture
+    prefectures = warehouse.execute(
+        "select distinct county_name from marts.indicator_lineage where indicator = 'training_sessions' "
+        "and prefecture_code is not null"
+    ).fetchall()
+    assert ("凉山彝族自治州",) in prefectures
 
 
 def test_a_growth_rate_is_explained_by_its_first_and_last_years(demo_run):

@@ -1,19 +1,21 @@
--- description: 'one row per contribution to a published area or county figure of marts.indicators (indicator × scope × period): the fact that feeds it, at the indicator''s grain (county × year, and fund type × level, organisation … where the dataset has them), with the submission, the file as received, the sheet and row it was read from, how its header was read and the unit it was written in. role sum: the figure is the sum of its contributions (exactly, DECIMAL); first_year / last_year: the two years'' amounts a growth rate is computed from; numerator / denominator: the persons a rate is computed from (incidence = Σ numerator / Σ denominator; below_exit_threshold: numerator < threshold × denominator). Covers the fund indicators and their growth, poverty and social organisations'' funds landed; fupin explain reads it.'
+-- description: 'one row per contribution to a published area or county figure of marts.indicators (indicator × scope × period): the fact that feeds it, at the indicator''s grain (county or prefecture × year, and fund type × level, organisation × project, programme where the dataset has them), with the submission, the file as received, the sheet and row it was read from, how its header was read and the unit it was written in. role sum: the figure is the sum of its contributions, exactly (DECIMAL); count: each contribution counts 1; first_year / last_year: the two years'' amounts a growth rate is computed from; numerator / denominator: the persons a rate is computed from (incidence = Σ numerator ÷ Σ denominator; below_exit_threshold: numerator < threshold × denominator). Covers the fund indicators and their growth, poverty, social organisations'' funds landed, trainings, social-service projects and direct aid paid; not the distinct counts (organisations, households, villages, townships) nor the grants per household. fupin explain reads it.'
 -- columns:
 --   indicator: Indicator id, as in marts.indicators.
 --   scope_code: County code, area code or area part 'area:province', as in marts.indicators.
 --   period: Year 'yyyy' or span 'yyyy-yyyy', as in marts.indicators.
---   role: 'sum (part of the sum), first_year / last_year (a growth rate''s inputs), numerator / denominator (a rate''s inputs).'
---   dataset: The dataset of the fact (fund_allocation, poverty_status, social_org_project).
---   value_column: The fact's column the value is (amount_yuan, poor_population, rural_population, lifted_population).
---   county_code: Current 6-digit county code of the fact.
---   county_name: County name (core.dim_county).
+--   role: 'sum (part of the sum), count (counts 1), first_year / last_year (a growth rate''s inputs), numerator / denominator (a rate''s inputs).'
+--   dataset: The dataset of the fact (fund_allocation, poverty_status, social_org_project, training, social_service_project, household_grant).
+--   value_column: 'The fact''s column the value is (amount_yuan, poor_population, rural_population, lifted_population, sessions, trainees …; project for a count).'
+--   county_code: Current 6-digit county code of the fact; null for a fact about a whole prefecture.
+--   county_name: County name (core.dim_county), or the prefecture's for a fact about a whole prefecture.
+--   prefecture_code: Prefecture of a fact about a whole prefecture (a training held for 凉山州); null otherwise.
 --   province_code: 2-digit code of the submitting province.
 --   year: Year of the fact.
 --   fund_type: Fund type of a fund fact (civil_affairs, lottery_welfare, central_budget_investment); null otherwise.
 --   fund_level: Fund level of a fund fact (central, provincial …); null otherwise.
---   organisation: Organisation of a social organisation's project; null otherwise.
---   project: Project of a social organisation; null otherwise.
+--   organisation: Organisation of a social organisation's or social-service project; null otherwise.
+--   project: Project of a social organisation or social-service project; null otherwise.
+--   programme: Programme of a training or of direct aid (“十百千”); null otherwise.
 --   value: 'The contribution, DECIMAL(38, 6), in the indicator''s base unit (yuan, persons): the fact''s value as stored.'
 --   submission_id: Submission the fact came from (meta.submissions).
 --   file_name: File name as the province sent it (meta.submissions.file_name).
@@ -89,8 +91,8 @@ fund_contributions as (
 ),
 funds as (
     select indicator, scope_code, period, role, 'fund_allocation' as dataset, 'amount_yuan' as value_column,
-           county_code, province_code, year, fund_type, fund_level,
-           null::varchar as organisation, null::varchar as project,
+           county_code, null::varchar as prefecture_code, province_code, year, fund_type, fund_level,
+           null::varchar as organisation, null::varchar as project, null::varchar as programme,
            cast(amount_yuan as decimal(38, 6)) as value, submission_id, source_sheet, source_row, source_unit
     from fund_contributions
 ),
@@ -131,8 +133,9 @@ poverty_inputs as (
 ),
 poverty as (
     select i.indicator, p.scope_code, cast(p.year as varchar) as period, i.role, 'poverty_status' as dataset,
-           i.value_column, p.county_code, p.province_code, p.year, null::varchar as fund_type,
-           null::varchar as fund_level, null::varchar as organisation, null::varchar as project,
+           i.value_column, p.county_code, null::varchar as prefecture_code, p.province_code, p.year,
+           null::varchar as fund_type, null::varchar as fund_level, null::varchar as organisation,
+           null::varchar as project, null::varchar as programme,
            cast(case i.value_column
                     when 'poor_population' then p.poor_population
                     when 'rural_population' then p.rural_population
@@ -149,16 +152,91 @@ social_facts as (
 social as (
     select 'social_org_funds_landed' as indicator, county_code as scope_code, cast(year as varchar) as period,
            'sum' as role, 'social_org_project' as dataset, 'amount_yuan' as value_column, county_code,
-           province_code, year, null::varchar as fund_type, null::varchar as fund_level, organisation, project,
+           null::varchar as prefecture_code, province_code, year, null::varchar as fund_type,
+           null::varchar as fund_level, organisation, project, null::varchar as programme,
            cast(amount_yuan as decimal(38, 6)) as value, submission_id, source_sheet, source_row, source_unit
     from social_facts
     union all
     select 'social_org_funds_landed', a.area_code, cast(p.year as varchar), 'sum', 'social_org_project',
-           'amount_yuan', p.county_code, p.province_code, p.year, null, null, p.organisation, p.project,
+           'amount_yuan', p.county_code, null, p.province_code, p.year, null, null, p.organisation, p.project, null,
            cast(p.amount_yuan as decimal(38, 6)), p.submission_id, p.source_sheet, p.source_row, p.source_unit
     from core.fct_social_org_project as p
     join area_county as a
         on a.county_code = p.county_code and p.year between coalesce(a.from_year, p.year) and coalesce(a.to_year, p.year)
+),
+-- trainings and social-service projects: held in (or serving) a county or a whole prefecture the area holds
+-- (core.area_place, as marts.training_by_area and marts.social_service_by_area place them)
+training_placed as (
+    select a.area_code, t.*
+    from core.fct_training as t
+    join core.area_place as a
+        on a.place_code = coalesce(t.county_code, t.prefecture_code)
+        and t.year between coalesce(a.from_year, t.year) and coalesce(a.to_year, t.year)
+),
+training_inputs as (
+    select * from (
+        values ('training_sessions', 'sessions'),
+               ('training_trainees', 'trainees'),
+               ('training_trainees_poor', 'trainees_poor'),
+               ('training_organisations', 'organisations'),
+               ('training_projects_paired', 'projects_paired')
+    ) as t (indicator, value_column)
+),
+training as (
+    select i.indicator, t.area_code as scope_code, cast(t.year as varchar) as period, 'sum' as role,
+           'training' as dataset, i.value_column, t.county_code, t.prefecture_code, t.province_code, t.year,
+           null::varchar as fund_type, null::varchar as fund_level, null::varchar as organisation,
+           null::varchar as project, t.programme,
+           cast(case i.value_column
+                    when 'sessions' then t.sessions
+                    when 'trainees' then t.trainees
+                    when 'trainees_poor' then t.trainees_poor
+                    when 'organisations' then t.organisations
+                    else t.projects_paired
+                end as decimal(38, 6)) as value,
+           t.submission_id, t.source_sheet, t.source_row, t.source_unit
+    from training_placed as t
+    cross join training_inputs as i
+),
+service_placed as (
+    select a.area_code, p.*
+    from core.fct_social_service_project as p
+    join core.area_place as a
+        on a.place_code = coalesce(p.county_code, p.prefecture_code)
+        and p.year between coalesce(a.from_year, p.year) and coalesce(a.to_year, p.year)
+),
+service_spans as (
+    select area_code, min(year) as y0, max(year) as y1 from service_placed group by area_code having min(year) < max(year)
+),
+service_periods as (
+    select p.*, cast(p.year as varchar) as period from service_placed as p
+    union all
+    select p.*, s.y0 || '-' || s.y1 from service_placed as p join service_spans as s using (area_code)
+),
+-- a project counts 1 (role count), its approved funds add up (role sum)
+services as (
+    select 'social_service_projects' as indicator, area_code as scope_code, period, 'count' as role,
+           'social_service_project' as dataset, 'project' as value_column, county_code, prefecture_code,
+           province_code, year, null::varchar as fund_type, null::varchar as fund_level, organisation, project,
+           null::varchar as programme, cast(1 as decimal(38, 6)) as value, submission_id, source_sheet,
+           source_row, null::varchar as source_unit
+    from service_periods
+    union all
+    select 'social_service_funds', area_code, period, 'sum', 'social_service_project', 'amount_yuan', county_code,
+           prefecture_code, province_code, year, null, null, organisation, project, null,
+           cast(amount_yuan as decimal(38, 6)), submission_id, source_sheet, source_row, source_unit
+    from service_periods
+),
+-- direct aid paid to households: each payment adds up (no household named: its file and row only)
+grants as (
+    select 'grant_funds' as indicator, a.area_code as scope_code, cast(g.year as varchar) as period, 'sum' as role,
+           'household_grant' as dataset, 'amount_yuan' as value_column, g.county_code, null::varchar as prefecture_code,
+           g.province_code, g.year, null::varchar as fund_type, null::varchar as fund_level,
+           null::varchar as organisation, null::varchar as project, g.programme,
+           cast(g.amount_yuan as decimal(38, 6)) as value, g.submission_id, g.source_sheet, g.source_row, g.source_unit
+    from core.fct_household_grant as g
+    join area_county as a
+        on a.county_code = g.county_code and g.year between coalesce(a.from_year, g.year) and coalesce(a.to_year, g.year)
 ),
 unioned as (
     select * from funds
@@ -166,6 +244,12 @@ unioned as (
     select * from poverty where value is not null
     union all
     select * from social where value is not null
+    union all
+    select * from training where value is not null
+    union all
+    select * from services where value is not null
+    union all
+    select * from grants where value is not null
 ),
 -- a fact loaded before sheets were kept: its submission's sheet, when its headers were read from one sheet alone
 one_sheet as (
@@ -210,14 +294,16 @@ units_stated as (
     group by all
 ),
 described as (
-    select u.indicator, u.scope_code, u.period, u.role, u.dataset, u.value_column, u.county_code, c.county_name,
-           u.province_code, u.year, u.fund_type, u.fund_level, u.organisation, u.project, u.value, u.submission_id,
+    select u.indicator, u.scope_code, u.period, u.role, u.dataset, u.value_column, u.county_code,
+           coalesce(c.county_name, pf.prefecture_name) as county_name, u.prefecture_code, u.province_code, u.year,
+           u.fund_type, u.fund_level, u.organisation, u.project, u.programme, u.value, u.submission_id,
            s.file_name, u.source_sheet as sheet, u.source_row, u.source_unit,
            case u.source_unit when '千元' then 1000 when '万元' then 10000
                               when '亿元' then 100000000 else 1 end as unit_factor,
            h.submitted_header, h.header_read_as, h.header_matched_by, us.unit_stated
     from located as u
     left join counties as c using (county_code)
+    left join core.dim_prefecture as pf on pf.prefecture_code = u.prefecture_code
     left join submissions as s using (submission_id)
     left join headers as h
         on h.submission_id = u.submission_id and h.source_sheet is not distinct from u.source_sheet
@@ -231,8 +317,9 @@ published as (
     from described as d
     semi join marts.indicators as i using (indicator, scope_code, period)
 )
-select indicator, scope_code, period, role, dataset, value_column, county_code, county_name, province_code, year,
-       fund_type, fund_level, organisation, project, value, submission_id, file_name, sheet, source_row,
+select indicator, scope_code, period, role, dataset, value_column, county_code, county_name, prefecture_code,
+       province_code, year, fund_type, fund_level, organisation, project, programme, value, submission_id, file_name, sheet, source_row,
        source_unit, unit_factor, source_value, submitted_header, header_read_as, header_matched_by, unit_stated
 from published
-order by indicator, scope_code, period, role, county_code, year, fund_type, fund_level, organisation, project
+order by indicator, scope_code, period, role, county_code, prefecture_code, year, fund_type, fund_level, organisation,
+         project, programme
