@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -64,6 +64,10 @@ def explain(
 
     ``scope`` as a person writes it (luoxiao, 360827, 罗霄山片区, 遂川); ``as_of`` what the figure was made of
     then. ``fupin.warehouse.read.UnknownFigure`` (LookupError, Chinese, with its code) names the near ones."""
+    if as_of is None:
+        with connect(home) as con:
+            if not read.lineage_is_current(con):  # marts last built by an older fupin: the current facts' in memory
+                as_of = datetime.now(UTC)
     with connect(home, as_of) as con:
         found = read.explanation(con, *read.find_figure(con, indicator, scope, period))
     return {

@@ -32,6 +32,7 @@ from fupin.core.messages import CodedError, message
 from fupin.core.readonly import connect_readonly, fence, listed_lake_files
 from fupin.core.sql import dicts, quote_identifier
 from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
+from fupin.warehouse.build import read_mart
 
 Rows = list[dict[str, Any]]
 # the name fupin.warehouse.asof attaches the warehouse file under
@@ -181,6 +182,21 @@ def find_figure(con: duckdb.DuckDBPyConnection, indicator: str, scope: str, peri
     return indicator, scope_code, wanted_period
 
 
+def lineage_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse's marts.indicator_lineage has the columns this code builds it with: a warehouse whose
+    marts were last built by an older fupin (nothing loaded since) has none, or an older one."""
+    found = {
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = 'indicator_lineage'"
+        ).fetchall()
+    }
+    return set(read_mart("indicator_lineage").columns) <= found
+
+
+# the datasets every county of a scope sends (its figures cover them all, or say which are missing); trainings,
+# projects and aid reach some counties, and their coverage is not a count of counties
+EVERY_COUNTY = {"fund_allocation", "poverty_status"}
 # the coverage columns marts.indicators carries once it says what each figure covers
 COVERAGE = ("counties_expected", "counties_covered", "missing_counties", "coverage_note")
 
@@ -190,7 +206,8 @@ def explanation(con: duckdb.DuckDBPyConnection, indicator: str, scope_code: str,
     marts.indicator_changes, meta.decisions); None when no such figure is published.
 
     A dict: indicator, indicator_name, scope_code, scope_name, period, value (Decimal), unit, unit_name,
-    definition (Chinese), definition_en, composition ('sum': the contributions add up to the value; 'growth':
+    definition (Chinese), definition_en, composition ('sum': the contributions add up to the value; 'count': each
+    counts 1; 'growth':
     first_year / last_year amounts; 'ratio': numerator / denominator persons; None when the lineage does not
     cover the indicator), contributions (rows of marts.indicator_lineage), coverage (counties_expected,
     counties_covered, missing_counties, coverage_note) and changes (before, after, submissions, file names and
@@ -202,12 +219,17 @@ def explanation(con: duckdb.DuckDBPyConnection, indicator: str, scope_code: str,
     figure = found[0]
     contributions = rows(con, "explain_contributions", params)
     roles = {c["role"] for c in contributions}
-    composition = (
-        None if not roles else "growth" if "first_year" in roles else "ratio" if "numerator" in roles else "sum"
-    )
+    if not roles:
+        composition = None
+    elif "first_year" in roles:
+        composition = "growth"
+    elif "numerator" in roles:
+        composition = "ratio"
+    else:
+        composition = "count" if roles == {"count"} else "sum"
     if all(c in figure for c in COVERAGE[:3]):  # the mart says what the figure covers: its word is the one shown
         coverage = {c: figure.get(c) for c in COVERAGE}
-    elif roles:
+    elif roles and {c["dataset"] for c in contributions} <= EVERY_COUNTY:
         coverage = {**rows(con, "explain_coverage", params)[0], "coverage_note": None}
     else:
         coverage = None

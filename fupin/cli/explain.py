@@ -7,6 +7,7 @@ meta.decisions) through the read API: no Prefect server, about a second on the d
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +32,12 @@ COLUMN_NAMES = {
     "poor_population": "未脱贫人口",
     "rural_population": "农业户籍人口",
     "lifted_population": "已脱贫人口",
+    "sessions": "期数",
+    "trainees": "培训人数",
+    "trainees_poor": "其中建档立卡贫困人员",
+    "organisations": "参训社会组织",
+    "projects_paired": "对接项目",
+    "project": "项目",
 }
 DECISION_NAMES = {"approved": "批准", "discarded": "不予采用"}
 # where a unit was read outside the column's header (meta.header_mappings.source)
@@ -74,6 +81,9 @@ def _explanation(home: Path | None, moment, indicator: str, scope: str, period: 
     from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
 
     with connect(home, moment) as con:
+        if moment is None and not read.lineage_is_current(con):  # marts last built by an older fupin
+            moment = datetime.now(UTC)  # the current facts' marts, built in memory
+    with connect(home, moment) as con:
         try:
             key = read.find_figure(con, indicator, scope, period)
         except read.UnknownFigure as exc:
@@ -85,11 +95,15 @@ def _yuan(value: Decimal | None) -> str:
     return "" if value is None else f"{number_text(Decimal(exact_text(value, 'yuan')))}元"
 
 
+# the unit a contribution's whole number is counted in, by its column (persons otherwise)
+COUNTED = {"sessions": "期", "organisations": "个", "projects_paired": "个", "project": "个"}
+
+
 def _amount(value: Decimal | None, column: str) -> str:
-    """A contribution as printed: yuan to the fen, persons whole."""
+    """A contribution as printed: yuan to the fen, persons, sessions and projects whole."""
     if column == "amount_yuan":
         return _yuan(value)
-    return "" if value is None else f"{number_text(int(value))}人"
+    return "" if value is None else f"{number_text(int(value))}{COUNTED.get(column, '人')}"
 
 
 def print_explanation(found: dict[str, Any], as_of: str | None = None) -> None:
@@ -113,18 +127,20 @@ def print_explanation(found: dict[str, Any], as_of: str | None = None) -> None:
             line += f"（{coverage['coverage_note']}）"
         console.print(text(line), soft_wrap=True)
     if not contributions:
-        console.print("构成：此指标的构成尚未逐行记录（marts.indicator_lineage 记录资金、贫困人口和社会组织落地资金）")
+        console.print("构成：此指标为不重复计数或户均数，不逐行列出构成（marts.indicator_lineage）")
     else:
         _print_composition(console, found)
         table = Table(title=f"构成明细（{len(contributions)} 项）", title_justify="left")
         fund = any(c["fund_type"] for c in contributions)
         org = any(c["organisation"] for c in contributions)
+        programme = any(c["programme"] for c in contributions)
         columns = [
             "构成",
             "县",
             "年度",
             *(["资金类别", "级别"] if fund else []),
             *(["社会组织", "项目"] if org else []),
+            *(["培训或帮扶项目"] if programme else []),
         ]
         columns += ["数值", "原表数值", "文件", "工作表", "行", "报送编号", "表头"]
         for col in columns:
@@ -133,7 +149,9 @@ def print_explanation(found: dict[str, Any], as_of: str | None = None) -> None:
             role = ROLE_NAMES.get(c["role"], c["role"])
             if c["role"] != "sum" or c["value_column"] != "amount_yuan":
                 role += f"·{COLUMN_NAMES.get(c['value_column'], c['value_column'])}"
-            cells = [role, f"{c['county_name'] or ''} {c['county_code']}", str(c["year"])]
+            name = c["county_name"] or c["prefecture_name"] or ""
+            place = f"{name} {c['county_code'] or c['prefecture_code'] or ''}".strip()
+            cells = [role, place, str(c["year"])]
             if fund:
                 cells += [
                     label("fund_type", c["fund_type"]) if c["fund_type"] else "",
@@ -141,6 +159,8 @@ def print_explanation(found: dict[str, Any], as_of: str | None = None) -> None:
                 ]
             if org:
                 cells += [c["organisation"] or "", c["project"] or ""]
+            if programme:
+                cells += [c["programme"] or ""]
             written = (
                 f"{c['source_value'].normalize():f}{c['source_unit'] or ''}" if c["source_value"] is not None else ""
             )
@@ -171,7 +191,10 @@ def _print_composition(console: Console, found: dict[str, Any]) -> None:
     def total(role: str) -> Decimal:
         return sum((c["value"] for c in contributions if c["role"] == role), Decimal(0))
 
-    if composition == "sum":
+    if composition == "count":
+        counted = figure_text(found["value"], "count", found["unit_name"])
+        console.print(text(f"构成：{len(contributions)} 项，每项计 1，合计 {counted}"))
+    elif composition == "sum":
         summed = total("sum")
         same = "，等于发布值" if summed == found["value"] else f"，与发布值 {found['value']} 不等"
         shown = _amount(summed, contributions[0]["value_column"])
@@ -183,7 +206,7 @@ def _print_composition(console: Console, found: dict[str, Any]) -> None:
         console.print(
             text(
                 f"构成：首年（{y0}）金额 {_yuan(first)}，末年（{y1}）金额 {_yuan(last)}；"
-                f"年均增长 =（{number_text(last)} ÷ {number_text(first)}）^(1 ÷ {y1 - y0})"
+                f"年均增长 =（{_yuan(last)} ÷ {_yuan(first)}）^(1 ÷ {y1 - y0})"
                 f" − 1 = {figure_text(found['value'], 'fraction')}"
             )
         )
@@ -206,14 +229,14 @@ def _print_composition(console: Console, found: dict[str, Any]) -> None:
 
 def _print_changes(console: Console, found: dict[str, Any]) -> None:
     """The figure's change history (marts.indicator_changes), with the submissions and decisions behind each."""
-    changes, unit = found["changes"], found["unit"]
+    changes, unit, unit_name = found["changes"], found["unit"], found.get("unit_name")
     if not changes:
         console.print("变动记录：无（此数值发布后未变动记录）")
         return
     console.print(f"变动记录（{len(changes)} 次）：")
     for c in changes:
-        before = "首次发布" if c["value_before"] is None else figure_text(c["value_before"], unit)
-        after = "不再发布" if c["value_after"] is None else figure_text(c["value_after"], unit)
+        before = "首次发布" if c["value_before"] is None else figure_text(c["value_before"], unit, unit_name)
+        after = "不再发布" if c["value_after"] is None else figure_text(c["value_after"], unit, unit_name)
         sources = "、".join(f"{s}（{f}）" for s, f in zip(c["submission_ids"], c["file_names"], strict=False))
         line = f"  {shanghai_day(c['changed_at'])}  {before} → {after}；报送：{sources or '未记录'}"
         for d in c["decisions"]:

@@ -7,8 +7,9 @@
 --   dataset: The dataset of the fact (fund_allocation, poverty_status, social_org_project, training, social_service_project, household_grant).
 --   value_column: 'The fact''s column the value is (amount_yuan, poor_population, rural_population, lifted_population, sessions, trainees …; project for a count).'
 --   county_code: Current 6-digit county code of the fact; null for a fact about a whole prefecture.
---   county_name: County name (core.dim_county), or the prefecture's for a fact about a whole prefecture.
+--   county_name: County name (core.dim_county); null for a fact about a whole prefecture.
 --   prefecture_code: Prefecture of a fact about a whole prefecture (a training held for 凉山州); null otherwise.
+--   prefecture_name: That prefecture's name (core.dim_prefecture); null otherwise.
 --   province_code: 2-digit code of the submitting province.
 --   year: Year of the fact.
 --   fund_type: Fund type of a fund fact (civil_affairs, lottery_welfare, central_budget_investment); null otherwise.
@@ -295,7 +296,7 @@ units_stated as (
 ),
 described as (
     select u.indicator, u.scope_code, u.period, u.role, u.dataset, u.value_column, u.county_code,
-           coalesce(c.county_name, pf.prefecture_name) as county_name, u.prefecture_code, u.province_code, u.year,
+           c.county_name, u.prefecture_code, pf.prefecture_name, u.province_code, u.year,
            u.fund_type, u.fund_level, u.organisation, u.project, u.programme, u.value, u.submission_id,
            s.file_name, u.source_sheet as sheet, u.source_row, u.source_unit,
            case u.source_unit when '千元' then 1000 when '万元' then 10000
@@ -318,7 +319,7 @@ published as (
     semi join marts.indicators as i using (indicator, scope_code, period)
 )
 select indicator, scope_code, period, role, dataset, value_column, county_code, county_name, prefecture_code,
-       province_code, year, fund_type, fund_level, organisation, project, programme, value, submission_id, file_name, sheet, source_row,
+       prefecture_name, province_code, year, fund_type, fund_level, organisation, project, programme, value, submission_id, file_name, sheet, source_row,
        source_unit, unit_factor, source_value, submitted_header, header_read_as, header_matched_by, unit_stated
 from published
 order by indicator, scope_code, period, role, county_code, prefecture_code, year, fund_type, fund_level, organisation,
