@@ -123,7 +123,7 @@ def test_every_sum_in_the_lineage_adds_up_to_its_published_figure(warehouse):
         assert explained.get(indicator, 0) > 0, indicator
     # a training held for a whole prefecture is a contribution of its own, named by the prefecture
     prefectures = warehouse.execute(
-        "select distinct county_name from marts.indicator_lineage where indicator = 'training_sessions' "
+        "select distinct prefecture_name from marts.indicator_lineage where indicator = 'training_sessions' "
         "and prefecture_code is not null"
     ).fetchall()
     assert ("凉山彝族自治州",) in prefectures
@@ -242,3 +242,11 @@ def test_as_of_explains_what_the_figure_was_made_of_then_and_changes_name_the_de
     assert [(d["decision"], d["decided_by"]) for d in change["decisions"]] == [("approved", "张三")]
     text = runner.invoke(app, ["explain", "civil_affairs_funds", "luoxiao", "2017", "--home", str(home)]).stdout
     assert "张三 于 " in text and f"批准 {held[0]}" in text
+
+
+def test_a_warehouse_whose_marts_an_older_fupin_built_is_explained_from_its_current_facts(demo_home_copy):
+    with duckdb.connect(str(demo_home_copy / "warehouse.duckdb")) as con:
+        con.execute("drop table marts.indicator_lineage")  # as an older fupin left it: nothing loaded since
+    document = _explain(demo_home_copy, "civil_affairs_funds", "luoxiao", "2015-2017")
+    assert sum(Decimal(c["value"]) for c in document["contributions"]) == Decimal(document["value"])
+    assert document["value"] == "8400000000.00"
