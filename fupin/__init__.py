@@ -7,6 +7,8 @@ The Python entry points for an analyst (README, "Reading the warehouse from Pyth
 - ``fupin.indicators(home=None, as_of=None)``: every row of ``marts.indicators`` as a list of dicts
   (indicator, scope_code, scope_name, period, value, unit, definition; value a ``Decimal`` in yuan,
   fractions or counts); with ``as_of`` (``'2018-10-30'``, a date or a datetime) as published then.
+- ``fupin.explain(indicator, scope, period, home=None, as_of=None)``: one published figure explained (a dict;
+  its contributions and changes as pandas DataFrames), as ``fupin explain`` prints it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fupin.api import connect, indicators
+    from fupin.api import connect, explain, indicators
 
-__all__ = ["connect", "indicators"]
+__all__ = ["connect", "explain", "indicators"]
 
 
 # Lazy: this module runs first for every `fupin.…` import — each CLI command, each Prefect task worker,

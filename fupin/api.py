@@ -1,12 +1,14 @@
-"""``fupin.connect`` and ``fupin.indicators``: a home's warehouse read from Python (fupin.warehouse.read)."""
+"""``fupin.connect``, ``fupin.indicators`` and ``fupin.explain``: a home's warehouse read from Python
+(fupin.warehouse.read)."""
 
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from fupin.core.config import Paths
 from fupin.core.messages import say
@@ -45,3 +47,31 @@ def indicators(
         return []
     with connect(home, as_of) as con:
         return read.indicators(con)
+
+
+def explain(
+    indicator: str,
+    scope: str,
+    period: str,
+    home: str | os.PathLike | None = None,
+    as_of: str | date | datetime | None = None,
+) -> dict[str, Any]:
+    """One published figure explained, as ``fupin explain`` shows it: a dict with indicator, scope_code,
+    scope_name, period, value (Decimal), unit, definition (Chinese), composition (sum, growth or ratio),
+    coverage, and ``contributions`` (marts.indicator_lineage: county, year, fund type and level …, value,
+    submission_id, file_name, sheet, source_row, source_unit, header) and ``changes`` (before, after, the
+    submissions and the decisions behind each) as pandas DataFrames.
+
+    ``scope`` as a person writes it (luoxiao, 360827, 罗霄山片区, 遂川); ``as_of`` what the figure was made of
+    then. ``fupin.warehouse.read.UnknownFigure`` (LookupError, Chinese, with its code) names the near ones."""
+    if as_of is None:
+        with connect(home) as con:
+            if not read.lineage_is_current(con):  # marts last built by an older fupin: the current facts' in memory
+                as_of = datetime.now(UTC)
+    with connect(home, as_of) as con:
+        found = read.explanation(con, *read.find_figure(con, indicator, scope, period))
+    return {
+        **found,
+        "contributions": pd.DataFrame(found["contributions"]),
+        "changes": pd.DataFrame(found["changes"]),
+    }

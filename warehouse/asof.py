@@ -64,4 +64,9 @@ def connect_as_of(warehouse: Path, moment: datetime) -> duckdb.DuckDBPyConnectio
         else:
             con.execute(f"create view {schema}.{name} as select * from {source}")
     build_marts(con)
+    # the published figures' changes are a ledger, never rebuilt: those made by then
+    con.execute(
+        "create view marts.indicator_changes as select * from wh.marts.indicator_changes "
+        f"where changed_at < timestamptz '{stamp}'"
+    )
     return con

@@ -158,7 +158,8 @@ CURRENT = MIGRATIONS[-1].number
 def evolve(con: duckdb.DuckDBPyConnection) -> None:
     """Additive changes that need no step: a column a relation spec or contract gained is added to its existing
     table (its default, or null, in older rows), and one a contract made nullable loses NOT NULL (county_code, once
-    prefectures could be targeted). Run at every migration: adding a column is an edit of its spec alone."""
+    prefectures could be targeted); a bookkeeping column every fact table gained (source_sheet, source_unit: where a
+    row came from) likewise. Run at every migration: adding a column is an edit of its spec alone."""
     for spec in of_build("table"):
         present = _columns(con, *spec.relation.split("."))
         for c in spec.columns if present else ():
@@ -170,6 +171,9 @@ def evolve(con: duckdb.DuckDBPyConnection) -> None:
         present = _columns(con, schema, table)
         if not present:
             continue
+        for column in contract.history_columns():  # bookkeeping columns since (source_sheet, source_unit): null
+            if column.name not in present and column not in contract.columns:
+                con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
         for column in contract.columns:
             if column.name not in present:
                 con.execute(f"alter table {contract.table} add column {column.name} {column.type}")

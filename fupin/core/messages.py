@@ -850,6 +850,18 @@ CATALOGUE: dict[str, Entry] = {
         "请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]",
         "give exactly one of --indicators and --table NAME [choose_one]",
     ),
+    "explain_unknown_indicator": _c(
+        "没有已发布的指标“{indicator}”；{near} [explain_unknown_indicator]",
+        "no published indicator '{indicator}'; {near} [explain_unknown_indicator]",
+    ),
+    "explain_unknown_scope": _c(
+        "指标“{indicator}”没有范围“{scope}”的数值；{near} [explain_unknown_scope]",
+        "indicator '{indicator}' has no figure for scope '{scope}'; {near} [explain_unknown_scope]",
+    ),
+    "explain_unknown_period": _c(
+        "指标“{indicator}”在{scope}没有期间“{period}”的数值；{near} [explain_unknown_period]",
+        "indicator '{indicator}' has no figure for {scope} in period '{period}'; {near} [explain_unknown_period]",
+    ),
 }
 CATALOGUE.update({f"limit_{name}": _limit(name) for name in LIMIT_NAMES})
 
