@@ -22,10 +22,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import duckdb
 
-from fupin.core.messages import CODE_SQL, message, render
+from fupin.core.home import search_home
+from fupin.core.messages import CODE_SQL, CodedError, message, render
 from fupin.warehouse.attribution import attribute
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.relations import of_build, relation
@@ -62,7 +64,6 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[st
 
 def _before_versions(con: duckdb.DuckDBPyConnection) -> None:
     """Any shape fupin wrote before schema versions → version 1 (idempotent: a current shape is left as it is)."""
-    # (households kept in a table, before they were read from the lake, cannot be migrated: apply_ddl refuses them)
     submissions = _columns(con, "meta", "submissions")
     if submissions and "applied_at" not in submissions:  # before key-level revisions and held submissions
         con.execute("alter table meta.submissions add column kind varchar default 'correction'")
@@ -147,10 +148,51 @@ def _reattribute_changes(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists temp.{temp}")
 
 
+def _households_in_the_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """core.fct_household_history, a view over the lake's registry files (named relative to the home, so a client
+    had to set file_search_path), becomes a table holding the same rows: any client reads it with no setting.
+
+    The rows are read as the view read them: each file core.household_registry_history lists, joined with its
+    county's version, with the home (the folder of the warehouse file being built) as the search path. A listed
+    file that is gone fails the step, and so the run, leaving the warehouse as it was: `fupin doctor` names it.
+    """
+    views = [
+        name
+        for (name,) in con.execute(
+            "select view_name from duckdb_views() where schema_name = 'core' "
+            "and view_name in ('fct_household', 'fct_household_history') order by view_name"
+        ).fetchall()
+    ]
+    if not views:  # a new warehouse, or one whose households are a table already
+        return
+    for name in views:
+        con.execute(f"drop view core.{name}")
+    spec = relation("core.fct_household_history")
+    con.execute(spec.ddl())  # the table, its current view core.fct_household and their comments
+    if not _columns(con, "core", "household_registry_history"):
+        return
+    files = [f for (f,) in con.execute("select distinct lake_file from core.household_registry_history").fetchall()]
+    if not files:
+        return
+    home = con.execute("select current_setting('file_search_path')").fetchone()[0] or search_home(con)
+    gone = sorted(f for f in files if not (Path(home) / f).is_file())
+    if gone:
+        raise CodedError(message("households_not_migrated", count=len(gone), example=gone[0]))
+    from_lake = [c for c in spec.column_names if c not in ("province_code", "year", "valid_from", "valid_to")]
+    con.execute(
+        f"insert into core.fct_household_history by name select r.province_code, r.year, "
+        f"{', '.join('h.' + c for c in from_lake)}, r.valid_from, r.valid_to "
+        "from read_parquet(?, union_by_name = true) h join core.household_registry_history r "
+        "on h.submission_id = r.submission_id and h.county_code = r.county_code",
+        [sorted(files)],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "a warehouse from before schema versions", _before_versions),
     Migration(2, "Chinese definitions of the indicators", _chinese_definitions),
     Migration(3, "changed figures name every submission whose facts moved them", _reattribute_changes),
+    Migration(4, "households stored in the warehouse, no longer a view over the lake", _households_in_the_warehouse),
 )
 CURRENT = MIGRATIONS[-1].number
 

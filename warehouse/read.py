@@ -34,6 +34,7 @@ from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.sql import dicts, quote_identifier
 from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
 from fupin.warehouse.build import read_mart
+from fupin.warehouse.contracts import contracts
 
 Rows = list[dict[str, Any]]
 # the name fupin.warehouse.asof attaches the warehouse file under
@@ -289,6 +290,29 @@ def explanation_document(found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# --- tables for notebooks (fupin.indicators, fupin.submissions): the column names beside the rows, so that an
+# empty answer still has its columns
+
+
+def table_of(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> tuple[list[str], list[tuple]]:
+    """The named query's column names and its rows (tuples, values as DuckDB gives them)."""
+    cursor = con.execute(query_sql(name), params if params is not None else [])
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def indicator_table(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """marts.indicators in the printed order with every code's Chinese name beside it, and the province and county a
+    row is about (indicator_name, scope_name, province_name, county_name, unit_name)."""
+    return table_of(con, "indicator_frame")
+
+
+def submission_table(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """The ledger as received, with province_name, dataset_name, kind_name and status_name beside the codes."""
+    return table_of(con, "submission_frame", {"ministry_code": MINISTRY_CODE, "ministry_name": MINISTRY_NAME})
+
+
 # --- the ledger
 
 
@@ -347,6 +371,25 @@ def header_mappings(con: duckdb.DuckDBPyConnection, submission_id: str) -> Rows 
         return dicts(con.execute(sql, {"submission_id": submission_id}))
     except duckdb.CatalogException:
         return None
+
+
+def lake_partitions(con: duckdb.DuckDBPyConnection) -> Rows:
+    """Every lake file the warehouse's facts were loaded from, each version's (a rebuild and a recovery read them
+    again): dataset, province_code, year, submission_id and lake_file (relative to the home), by partition.
+
+    Read from the facts themselves — each dataset's history table and the registries' list — rather than from the
+    ledger's years, which do not say which dataset of a file holding several came in which year."""
+    parts = [
+        f"select '{name}' as dataset, province_code, year, submission_id, "
+        f"'lake/{name}/province=' || province_code || '/year=' || year || '/' || submission_id || '.parquet' "
+        f"as lake_file from {contract.table}"
+        for name, contract in sorted(contracts().items())
+    ]
+    parts.append(
+        "select 'household_registry', province_code, year, submission_id, lake_file from "
+        "core.household_registry_history"
+    )
+    return dicts(con.execute(f"select distinct * from ({' union all '.join(parts)}) order by all"))
 
 
 def lake_files(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -11,10 +11,13 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.tasks.registry import GOOD_SCHEMA
 from fupin.warehouse import migrations
 from fupin.warehouse.build import apply_ddl
 from fupin.warehouse.migrations import CURRENT, SchemaTooNew, migrate, stored_version
@@ -121,6 +124,15 @@ def _older_shape(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _old_registry_file(home) -> None:
+    """The lake file of the registry row _older_shape adds: two households of 遂川县."""
+    lake_file = home / "lake" / "household_registry" / "province=36" / "year=2017" / "36-old.parquet"
+    lake_file.parent.mkdir(parents=True, exist_ok=True)
+    rows = {"household_key": ["k1", "k2"], "county_code": ["360827"] * 2, "submission_id": ["36-old"] * 2}
+    rows["members"] = [1, 1]
+    pq.write_table(pa.table({f.name: rows.get(f.name, [None, None]) for f in GOOD_SCHEMA}).cast(GOOD_SCHEMA), lake_file)
+
+
 def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
     home = _old_home(tmp_path)
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
@@ -128,6 +140,7 @@ def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
         names = con.execute("select indicator, indicator_name from marts.indicator_changes order by all").fetchall()
         loaded = con.execute("select count(*) from meta.submissions where status like '%loaded'").fetchone()[0]
         _older_shape(con)
+        _old_registry_file(home)
         con.execute("begin")
         assert migrate(con) == list(range(1, CURRENT + 1))  # step one, then every later step
         con.execute("commit")
@@ -152,6 +165,15 @@ def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
         ]
         assert con.execute("select lake_file from core.household_registry_history").fetchall() == [
             ("lake/household_registry/province=36/year=2017/36-old.parquet",)
+        ]
+        # step 2: the households, a view over the lake before, are a table holding the same rows
+        assert con.execute(
+            "select table_type from information_schema.tables where table_schema = 'core' "
+            "and table_name = 'fct_household_history'"
+        ).fetchall() == [("BASE TABLE",)]
+        assert con.execute("select household_key, county_code, year from core.fct_household order by 1").fetchall() == [
+            ("k1", "360827", 2017),
+            ("k2", "360827", 2017),
         ]
         assert migrate(con) == []  # stamped: never again
         assert con.execute("select count(*) from meta.schema_version").fetchone()[0] == 1
