@@ -165,7 +165,9 @@ def summarise_run(
     for s in submissions:
         by_status[s["status"]] = by_status.get(s["status"], 0) + 1
     rejected = any(o.status in ("rejected", "held") or o.rows_rejected for o in outcomes)
-    exit_code = EXIT_FAILED if failed else EXIT_REJECTED if rejected else EXIT_OK
+    # a failed data test (a headline figure lacking counties, …) is never a success, though everything loaded
+    checks_failed = bool(loaded.get("data_tests"))
+    exit_code = EXIT_FAILED if failed else EXIT_REJECTED if rejected or checks_failed else EXIT_OK
     return {
         "home": str(paths.home),
         "provinces": sorted(set(provinces or []) | {o.province_code for o in outcomes} | set(failed)),
@@ -178,10 +180,20 @@ def summarise_run(
         "indicator_changes": loaded.get("indicator_changes", 0),
         "failed_provinces": failed,
         "data_tests_failed": loaded.get("data_tests", {}),
+        "incomplete_figures": loaded.get("incomplete", []),
         "unreconciled": loaded.get("unreconciled", []),
         "warehouse_changed": loaded.get("changed", False),
         "exit_code": exit_code,
     }
+
+
+def incomplete_message(summary: dict[str, Any]) -> str | None:
+    """One Chinese line naming the headline figures that lack counties (None when every one is complete)."""
+    found = summary.get("incomplete_figures") or []
+    if not found:
+        return None
+    figures = "；".join(f"{r['scope_name']} {r['indicator_name']} {r['period']}（{r['coverage_note']}）" for r in found)
+    return say("headline_incomplete", n=len(found), figures=figures)
 
 
 def runs_dir(paths: Paths):

@@ -100,6 +100,7 @@ _PROBLEM_STATUSES = ("held", "rejected", "partially_loaded")
 def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     """One line per file received (with --quiet only those with problems), the counts, then what went wrong."""
     from fupin.core.reference import submitters  # lazy: the division list (~15 ms), after the run
+    from fupin.tasks.summary import incomplete_message  # lazy: imports Prefect, loaded by the run by now
 
     names = submitters()
     console = Console(width=160, highlight=False)
@@ -140,6 +141,8 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         )
     for test, n in summary["data_tests_failed"].items():
         console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
+    if incomplete := incomplete_message(summary):
+        console.print(Text.assemble(("主要指标不完整 ", "bold yellow"), text(incomplete)))
 
 
 def approve(

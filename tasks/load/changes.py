@@ -41,7 +41,10 @@ def record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str],
                    o.value as value_before, n.value as value_after, coalesce(n.unit, o.unit) as unit
             from marts.indicators as n
             full join published_before as o using (indicator, scope_code, period)
-            where o.value is null or n.value is null or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
+            -- a figure added, withdrawn, withheld (a growth over an incomplete span: value null) or published again;
+            -- one withheld before and after is no change
+            where o.indicator is null or n.indicator is null or (o.value is null) <> (n.value is null)
+               or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
         ),
         scoped as (
             select c.*, d.dataset, d.name as indicator_name,

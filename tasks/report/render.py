@@ -86,7 +86,7 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
         {
             **r,
             "indicator_name": _indicator_name(data, r["indicator"]),
-            "text": display_figure(r["value"], r["unit"]),
+            "text": display_figure(r["value"], r["unit"]) if r["value"] is not None else "不予公布",
             "raw": csv_cell(r["value"]),
         }
         for r in data["headline"]
