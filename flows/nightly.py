@@ -39,7 +39,6 @@ from fupin.tasks.summary import (
     summarise_run,
 )
 
-
 # the name of a run's final state when it loaded everything but a data test failed (a headline figure lacking
 # counties): Completed in kind, so the summary is its result, named apart so that the UI and automations see it
 CHECKS_FAILED = "ChecksFailed"
