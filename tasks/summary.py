@@ -192,7 +192,10 @@ def incomplete_message(summary: dict[str, Any]) -> str | None:
     found = summary.get("incomplete_figures") or []
     if not found:
         return None
-    figures = "；".join(f"{r['scope_name']} {r['indicator_name']} {r['period']}（{r['coverage_note']}）" for r in found)
+    by_note: dict[tuple[str, str], list[str]] = {}  # the figures of one scope that lack the same counties together
+    for r in found:
+        by_note.setdefault((r["scope_name"], r["coverage_note"]), []).append(f"{r['indicator_name']} {r['period']}")
+    figures = "；".join(f"{scope}（{note}）：{'、'.join(named)}" for (scope, note), named in by_note.items())
     return say("headline_incomplete", n=len(found), figures=figures)
 
 

@@ -142,7 +142,7 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     for test, n in summary["data_tests_failed"].items():
         console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
     if incomplete := incomplete_message(summary):
-        console.print(Text.assemble(("主要指标不完整 ", "bold yellow"), text(incomplete)))
+        console.print(Text.assemble(text(incomplete), style="yellow"), soft_wrap=True)  # one line, however long
 
 
 def approve(
