@@ -161,11 +161,15 @@ def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
 
 
 def coverage_columns() -> list[Column]:
-    """What an area figure covers (marts.indicators): counties covered and needed, those missing, and the note
-    (empty where coverage does not apply: a county's own figure, indicators counted from lists of events)."""
+    """What an area figure covers (marts.indicators): counties covered of those needed (text, 17/23: the sheet's
+    numbers are the figures alone), those missing, and the note (empty where coverage does not apply: a county's
+    own figure, indicators counted from lists of events)."""
+
+    def covered(r: dict[str, Any]) -> str | None:
+        return None if r["counties_expected"] is None else f"{r['counties_covered']}/{r['counties_expected']}"
+
     return [
-        Column("覆盖县数", lambda r: r["counties_covered"], COUNT_FORMAT),
-        Column("应覆盖县数", lambda r: r["counties_expected"], COUNT_FORMAT),
+        Column("覆盖县", covered),
         Column("缺报县", lambda r: _plain(r["missing_counties"]) or None),
         Column("缺报县代码", lambda r: _plain(r["missing_county_codes"]) or None),
         Column("覆盖说明", lambda r: r["coverage_note"]),
