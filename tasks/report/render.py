@@ -88,6 +88,8 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
             "indicator_name": _indicator_name(data, r["indicator"]),
             "text": display_figure(r["value"], r["unit"]) if r["value"] is not None else "不予公布",
             "raw": csv_cell(r["value"]),
+            "coverage_note": r.get("coverage_note"),  # what the figure lacks (17/23 县，缺湖南省 6 县), None: complete
+            "missing_county_codes": r.get("missing_county_codes") or [],
         }
         for r in data["headline"]
     ]
