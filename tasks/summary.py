@@ -199,6 +199,18 @@ def incomplete_message(summary: dict[str, Any]) -> str | None:
     return say("headline_incomplete", n=len(found), figures=figures)
 
 
+def _outcome(summary: dict[str, Any]) -> str:
+    """meta.runs.outcome of a finished run: failed, rejected (rows or files rejected, or held), checks_failed
+    (everything loaded, but a data test failed: a headline figure lacking counties) or completed."""
+    code = summary["exit_code"]
+    if code == EXIT_FAILED:
+        return "failed"
+    if code != EXIT_REJECTED:
+        return "completed"
+    rejected = summary["rows_rejected"] or summary.get("held") or summary["by_status"].get("rejected")
+    return "checks_failed" if summary.get("data_tests_failed") and not rejected else "rejected"
+
+
 def runs_dir(paths: Paths):
     """<home>/runs: one JSON file per flow run, outside the warehouse so a no-op run leaves it untouched."""
     return paths.home / "runs"
@@ -223,7 +235,7 @@ def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, fl
         code = summary["exit_code"]
         record.update(
             ended_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            outcome="failed" if code == EXIT_FAILED else "rejected" if code == EXIT_REJECTED else "completed",
+            outcome=_outcome(summary),
             exit_code=code,
             received=summary["received"],
             rows_loaded=summary["rows_loaded"],

@@ -189,3 +189,7 @@ def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters:
         f"{result['submission_id']}（{result['file_name']}）{verb}，决定人 {result['decided_by']}；"
         f"{result['indicator_changes']} 项已发布指标随之变动（fupin indicators --changes）"
     )
+    from fupin.tasks.summary import incomplete_message  # lazy: imports Prefect, loaded by the flow by now
+
+    if incomplete := incomplete_message(result):
+        typer.echo(incomplete)

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from fupin.cli import app
 from fupin.demo import write_demo
 from fupin.flows import nightly as nightly_module
-from fupin.flows.decide import approve
 from fupin.flows.nightly import CHECKS_FAILED, nightly, summary_of
 from tests.helpers import ledger_row, open_warehouse, send_fund_form
 
@@ -186,7 +185,11 @@ def test_a_full_resubmission_dropping_a_county_shows_22_of_23_naming_it(demo_run
     name = "湖南省2017年民政资金全量.csv"
     held = send_fund_form(demo_home_copy, name, [r for r in hunan_2017 if r[1] != "430224"])
     assert held["exit_code"] == 3 and held["held"]  # it lowers Hunan's total: a person decides
-    approve(submission_id=ledger_row(demo_home_copy, name)[0], by="张处长", home=str(demo_home_copy))
+    sid = ledger_row(demo_home_copy, name)[0]
+    approved = CliRunner().invoke(app, ["approve", sid, "--by", "张处长", "--home", str(demo_home_copy)])
+    assert approved.exit_code == 0, approved.output  # the decision is done; what it leaves incomplete is said
+    assert "已确认入库" in approved.output and "（22/23 县，缺茶陵县）：民政事业费 2015-2017、" in approved.output
+    assert approved.output.rstrip().endswith("[headline_incomplete]")
 
     with duckdb.connect(str(demo_home_copy / "warehouse.duckdb"), read_only=True) as con:
         rows = _rows(con)
@@ -211,6 +214,8 @@ def test_a_full_resubmission_dropping_a_county_shows_22_of_23_naming_it(demo_run
     assert summary["received"] == 0 and summary["exit_code"] == 3
     assert summary["data_tests_failed"] == {"assert_headline_figures_complete": failing}
     assert state.is_completed() and state.name == CHECKS_FAILED and "22/23 县，缺茶陵县" in state.message
+    record = json.loads((demo_home_copy / "runs" / f"{state.state_details.flow_run_id}.json").read_text())
+    assert (record["outcome"], record["exit_code"]) == ("checks_failed", 3)
 
 
 def test_the_demos_figures_are_complete_and_unchanged(demo_run, warehouse):
