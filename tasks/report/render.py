@@ -81,7 +81,10 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
     charts = [*charts_funds, *others]
     downloads = {c.id: c.download.payload() for c in charts}
     downloads.update({f"table-{t['area_code']}": t["download"].payload() for t in tables})
+    # the banner's states come from the one query fupin status reads (warehouse/queries/submission_status.sql)
     attention = [r for r in data["calendar"] if r["status"] in ATTENTION]
+    waiting = _decided_by(attention, "held")
+    refused = _decided_by(attention, "failed")
     headline = [
         {
             **r,
@@ -115,10 +118,14 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
             library_js=library_js if library_js is not None else echarts_js(),
             failures=data["failures"],
             held=data["held"],
+            waiting=waiting,
+            refused=refused,
+            late_or_missing=sum(r["status"] in ("late", "missing") for r in attention),
             attention=[
                 {
                     **r,
-                    "status_name": status_label(r["status"], "calendar"),
+                    "status_name": status_label(r["status"], "calendar")
+                    + ("（此前已入库）" if r.get("received_before") else ""),
                     "dataset_name": r.get("dataset_name") or dataset_label(r["dataset"]),
                 }
                 for r in attention
@@ -155,6 +162,24 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
         )
     )
     return page
+
+
+def _decided_by(rows: list[dict[str, Any]], status: str) -> list[dict[str, Any]]:
+    """The submissions that put rows in ``status`` (held, failed), each once, with their province's name."""
+    found: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["status"] == status and r.get("submission_id"):
+            seen = found.setdefault(
+                r["submission_id"],
+                {
+                    "submission_id": r["submission_id"],
+                    "file_name": r["file_name"],
+                    "province_name": r["province_name"] or submitters().get(r["province_code"], r["province_code"]),
+                    "received_before": False,
+                },
+            )
+            seen["received_before"] |= bool(r.get("received_before"))
+    return list(found.values())
 
 
 def _indicator_name(data: dict[str, Any], indicator: str) -> str:
