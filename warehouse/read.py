@@ -234,7 +234,8 @@ def explanation(con: duckdb.DuckDBPyConnection, indicator: str, scope_code: str,
     else:
         composition = "count" if roles == {"count"} else "sum"
     if all(c in figure for c in COVERAGE[:3]):  # the mart says what the figure covers: its word is the one shown
-        coverage = {c: figure.get(c) for c in COVERAGE}
+        # (None where coverage has no meaning: a county's own figure, a count of events)
+        coverage = {c: figure.get(c) for c in COVERAGE} if figure.get("counties_expected") is not None else None
     elif roles and {c["dataset"] for c in contributions} <= EVERY_COUNTY:
         coverage = {**rows(con, "explain_coverage", params)[0], "coverage_note": None}
     else:
@@ -471,8 +472,8 @@ def fund_by_county_table(con: duckdb.DuckDBPyConnection) -> Rows:
 
 
 def headline_contributions(con: duckdb.DuckDBPyConnection) -> Rows:
-    """What each headline figure is made of per county and year (``kind`` county, or basis for a growth rate; none:
-    no row where rows are expected), with ``counties_expected`` where the definition needs every county."""
+    """What each headline figure is made of per county and year, from marts.indicator_lineage (``kind`` county, or
+    basis for a growth rate), with the files and rows it was read from (``sources``)."""
     return rows(con, "report_contributions")
 
 

@@ -32,31 +32,25 @@ def read_report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> 
 def explanations(con: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, Any]]:
     """Each headline figure's explanation, by (indicator, scope_code, period): what the report's panel shows.
 
-    ``definition`` (Chinese), ``value`` and ``unit``; ``contributions``: the rows that make it, per county and
-    year (``kind`` 'county'), or for a growth rate the funds of its first and last year (``kind`` 'basis'), each
-    with ``county_name``, ``province_name``, ``year`` and exact ``value``; ``adds_up``: the county rows sum exactly
-    to the value; coverage: ``counties_covered``, ``counties_expected`` (None where the definition does not need
-    every county) and ``coverage_note`` (Chinese, None when complete), from marts.indicators when it keeps them.
-
-    The one place the report reads explanations: a lineage mart can take the place of the queries below.
+    ``definition`` (Chinese), ``value`` and ``unit``; ``contributions``: the rows that make it, read from the
+    lineage mart (marts.indicator_lineage) per county and year (``kind`` 'county'), or for a growth rate the funds
+    of its first and last year (``kind`` 'basis'), each with ``county_name``, ``province_name``, ``year``, exact
+    ``value`` and ``sources`` (the files and rows it was read from); ``adds_up``: the county rows sum exactly to the
+    value; coverage: ``counties_covered``, ``counties_expected`` (None where the definition does not need every
+    county) and ``coverage_note`` (Chinese, None when complete), from marts.indicators.
     """
     definitions = {d["indicator"]: d for d in read.rows(con, "report_definitions")}
-    kept = read.indicator_coverage(con)  # None until marts.indicators keeps coverage
-    coverage = {(r["indicator"], r["scope_code"], r["period"]): r for r in kept or []}
+    coverage = {(r["indicator"], r["scope_code"], r["period"]): r for r in read.indicator_coverage(con) or []}
     found: dict[Key, list[dict[str, Any]]] = {}
-    expected: dict[Key, int | None] = {}
     for r in read.headline_contributions(con):
-        key = (r["indicator"], r["scope_code"], r["period"])
-        expected[key] = r["counties_expected"]
-        if r["kind"] != "none":
-            found.setdefault(key, []).append(r)
+        found.setdefault((r["indicator"], r["scope_code"], r["period"]), []).append(r)
     out = {}
     for h in read.headline(con):
         key = (h["indicator"], h["scope_code"], h["period"])
         d = definitions.get(h["indicator"], {})
         rows = found.get(key, [])
         counties = [r for r in rows if r["kind"] == "county"]
-        entry = {
+        out[key] = {
             "indicator": h["indicator"],
             "indicator_name": d.get("name") or h["indicator"],
             "scope_code": h["scope_code"],
@@ -67,24 +61,7 @@ def explanations(con: duckdb.DuckDBPyConnection) -> dict[Key, dict[str, Any]]:
             "unit_name": d.get("unit_name"),
             "definition": d.get("definition_zh") or "",
             "contributions": rows,
-            "adds_up": bool(counties) and sum(r["value"] for r in counties) == h["value"],
+            "adds_up": bool(counties) and h["value"] is not None and sum(r["value"] for r in counties) == h["value"],
+            **{c: coverage.get(key, {}).get(c) for c in COVERAGE},
         }
-        if kept is not None:
-            entry.update({c: coverage.get(key, {}).get(c) for c in COVERAGE})
-        else:  # until marts.indicators keeps coverage: the counties with a figure in every year of the period
-            entry.update(_coverage(counties, expected.get(key), h["period"]))
-        out[key] = entry
     return out
-
-
-def _coverage(counties: list[dict[str, Any]], expected: int | None, period: str) -> dict[str, Any]:
-    if expected is None:
-        return {"counties_covered": None, "counties_expected": None, "coverage_note": None}
-    first, _, last = period.partition("-")
-    years = set(range(int(first), int(last or first) + 1))
-    seen: dict[str, set[int]] = {}
-    for r in counties:
-        seen.setdefault(r["county_code"], set()).add(r["year"])
-    covered = sum(1 for y in seen.values() if years <= y)
-    note = None if covered >= expected else f"{covered}/{expected} 县，缺 {expected - covered} 县"
-    return {"counties_covered": covered, "counties_expected": expected, "coverage_note": note}

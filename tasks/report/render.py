@@ -285,6 +285,7 @@ def _panel(h: dict[str, Any], e: dict[str, Any] | None) -> dict[str, Any]:
                 "text": figure_text(c["value"], "yuan" if c["kind"] == "basis" else h["unit"], h["unit_name"]),
                 "raw": csv_cell(c["value"]),
                 "kind": c["kind"],
+                "sources": c.get("sources") or "",
             }
         )
     basis = bool(rows) and rows[0]["kind"] == "basis"

@@ -131,8 +131,8 @@ def test_the_report_marks_the_incomplete_figures(hunan_down):
     headline = report[
         report.index('id="headline-table"') : report.index("</table>", report.index('id="headline-table"'))
     ]
-    assert f'<span class="incomplete" data-missing="{",".join(HUNAN)}">{HUNAN_DOWN}</span>' in headline
-    assert f'<span class="incomplete" data-missing="{",".join(HUNAN)}">{WITHHELD}</span>' in headline
+    assert f'<span class="gap incomplete" data-missing="{",".join(HUNAN)}">不完整：{HUNAN_DOWN}</span>' in headline
+    assert f'<span class="gap incomplete" data-missing="{",".join(HUNAN)}">不完整：{WITHHELD}</span>' in headline
     assert "不予公布" in headline
     assert "年均增长 24" not in report  # no growth rate drawn for the area either
 

@@ -1,87 +1,49 @@
--- What each headline figure (marts.headline) is made of, per county and year, from the marts kept per county:
--- funds (marts.fund_by_county, the indicator's fund type and levels), poverty (marts.poverty_by_county), social
--- organisations (marts.social_org_by_county); a growth rate's basis is its scope's funds in its first and last year.
--- expected: the scope's counties in the period (core.area_county), for the indicators every county reports.
-with headline as (
-    select indicator, scope_code, period,
-           cast(split_part(period, '-', 1) as integer) as first_year,
-           cast(coalesce(nullif(split_part(period, '-', 2), ''), split_part(period, '-', 1)) as integer) as last_year
-    from marts.headline
+-- What each headline figure (marts.headline) is made of, read from the lineage mart (marts.indicator_lineage)
+-- per county (or whole prefecture) and year: a sum's or a count's contributions added up (kind county); a rate's
+-- per-county value, Σ numerator ÷ Σ denominator (kind county, not to be added up); a growth rate's basis, its
+-- scope's funds in its first and last year (kind basis). sources: the files and rows they were read from. The
+-- province is the place's (a Ministry list names counties of many).
+with lineage as (
+    select l.*, coalesce(l.county_code, l.prefecture_code) as place_code,
+           coalesce(l.county_name, l.prefecture_name) as place_name,
+           l.file_name || coalesce('（' || l.sheet || '）', '') as file_sheet
+    from marts.indicator_lineage as l
+    semi join marts.headline as h using (indicator, scope_code, period)
 ),
-members as (
-    select distinct a.area_code, a.county_code, c.province_code, a.from_year, a.to_year
-    from core.area_county as a join core.dim_county as c using (county_code)
+-- per place, year and file: its row, or its first and last rows and how many (a roster of a thousand grants)
+files as (
+    select indicator, scope_code, period, place_code, year,
+           file_sheet || case when count(distinct source_row) = 1 then ' 第 ' || min(source_row) || ' 行'
+                              else ' 第 ' || min(source_row) || '–' || max(source_row) || ' 行中 '
+                                   || count(distinct source_row) || ' 行' end as source
+    from lineage
+    group by indicator, scope_code, period, place_code, year, file_sheet
 ),
-scope_county as (
-    select area_code as scope_code, county_code, from_year, to_year from members
-    union all
-    select area_code || ':' || province_code, county_code, from_year, to_year from members
-    union all
-    select distinct county_code, county_code, null, null from members
+places as (
+    select indicator, scope_code, period, 'county' as kind, place_code as county_code,
+           any_value(place_name) as county_name, left(place_code, 2) as province_code, year,
+           case when indicator = 'poverty_incidence'
+                then round(sum(value) filter (where role = 'numerator')
+                           / nullif(sum(value) filter (where role = 'denominator'), 0), 6)
+                else sum(value) end as value,
+           (select string_agg(f.source, '；' order by f.source) from files as f
+            where f.indicator = l.indicator and f.scope_code = l.scope_code and f.period = l.period
+              and f.place_code is not distinct from l.place_code and f.year = l.year) as sources
+    from lineage as l
+    where role in ('sum', 'count') or (indicator = 'poverty_incidence' and role in ('numerator', 'denominator'))
+    group by indicator, scope_code, period, place_code, year
 ),
-per_county as (
-    select 'civil_affairs_funds' as indicator, county_code, year, sum(amount_yuan) as value
-    from marts.fund_by_county where fund_type = 'civil_affairs' and fund_level in ('central', 'provincial')
-    group by county_code, year
-    union all
-    select 'central_budget_investment', county_code, year, sum(amount_yuan)
-    from marts.fund_by_county where fund_type = 'central_budget_investment' and fund_level = 'central'
-    group by county_code, year
-    union all
-    select 'lottery_welfare_funds_central', county_code, year, sum(amount_yuan)
-    from marts.fund_by_county where fund_type = 'lottery_welfare' and fund_level = 'central'
-    group by county_code, year
-    union all
-    select 'poverty_incidence', county_code, year, incidence from marts.poverty_by_county
-    union all
-    select 'poor_population', county_code, year, poor_population from marts.poverty_by_county
-    union all
-    select 'lifted_population', county_code, year, lifted_population from marts.poverty_by_county
-    union all
-    select 'below_exit_threshold', county_code, year, cast(below_exit_threshold as integer) from marts.poverty_by_county
-    union all
-    select 'social_org_funds_landed', county_code, year, amount_yuan from marts.social_org_by_county
-    union all
-    select 'social_org_organisations', county_code, year, organisations from marts.social_org_by_county
-),
-every_county as (
-    -- the indicators whose definition needs every county of the scope in every year of the period
-    select unnest([
-        'civil_affairs_funds', 'central_budget_investment', 'lottery_welfare_funds_central', 'poverty_incidence',
-        'poor_population', 'lifted_population', 'below_exit_threshold'
-    ]) as indicator
-),
-expected as (
-    select h.indicator, h.scope_code, h.period, count(distinct s.county_code) as counties_expected
-    from headline as h
-    join scope_county as s on s.scope_code = h.scope_code
-        and coalesce(s.from_year, h.first_year) <= h.last_year and coalesce(s.to_year, h.last_year) >= h.first_year
-    where h.indicator in (select indicator from every_county)
-    group by all
-),
-contributions as (
-    select h.indicator, h.scope_code, h.period, 'county' as kind, p.county_code, c.county_name, c.province_name,
-           p.year, cast(p.value as decimal(38, 6)) as value
-    from headline as h
-    join scope_county as s on s.scope_code = h.scope_code
-    join per_county as p on p.indicator = h.indicator and p.county_code = s.county_code
-        and p.year between h.first_year and h.last_year
-        and p.year between coalesce(s.from_year, p.year) and coalesce(s.to_year, p.year)
-    join core.dim_county as c on c.county_code = p.county_code
-    union all
-    select h.indicator, h.scope_code, h.period, 'basis', null, i.scope_name, null, cast(i.period as integer), i.value
-    from headline as h
-    join marts.indicators as i on i.indicator = 'civil_affairs_funds' and i.scope_code = h.scope_code
-        and i.period in (cast(h.first_year as varchar), cast(h.last_year as varchar))
-    where h.indicator = 'civil_affairs_funds_growth'
+basis as (
+    select l.indicator, l.scope_code, l.period, 'basis' as kind, null as county_code,
+           any_value(h.scope_name) as county_name, null as province_code, l.year, sum(l.value) as value,
+           null as sources
+    from lineage as l
+    join marts.headline as h using (indicator, scope_code, period)
+    where l.role in ('first_year', 'last_year')
+    group by l.indicator, l.scope_code, l.period, l.year
 )
-select c.*, e.counties_expected
-from contributions as c
-left join expected as e using (indicator, scope_code, period)
-union all
--- a figure expected from counties that has none of them
-select e.indicator, e.scope_code, e.period, 'none', null, null, null, null, null, e.counties_expected
-from expected as e
-where not exists (select 1 from contributions as c
-                  where c.indicator = e.indicator and c.scope_code = e.scope_code and c.period = e.period)
-order by indicator, scope_code, period, kind, year, county_code
+select c.indicator, c.scope_code, c.period, c.kind, c.county_code, c.county_name, p.province_name, c.year,
+       cast(c.value as decimal(38, 6)) as value, c.sources
+from (select * from places union all by name select * from basis) as c
+left join core.dim_province as p using (province_code)
+order by c.indicator, c.scope_code, c.period, c.kind, c.year, c.county_code
