@@ -100,8 +100,8 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 doc.update(status="rejected", message=say("no_data", name=received.file_name), message_code="no_data")
         except ParseError as exc:
             doc.update(status="rejected", message=str(exc), message_code=exc.code)
-        except RawArchiveError:  # the archive's copy is damaged, not the file sent: the file fails, never rejected
-            raise
+        except RawArchiveError as exc:  # the archive's copy is damaged, not the file sent: never rejected, the
+            doc.update(status="failed", raw_damaged=str(exc))  # file fails (write_lake raises it, as the chain's end)
         except Exception as exc:  # a reader broken by the file: the file is rejected, the run goes on
             # the type only: an exception's text may quote the file's content
             get_run_logger().error("parse of %s raised %s", received.submission_id, type(exc).__name__)
