@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from fupin.core.config import ConfigError, Paths
 from fupin.core.formatting import figure_text
 from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+from fupin.tasks.summary import incomplete_message
 from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 
@@ -64,12 +65,25 @@ def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
         # the briefing's first lines: marts.headline, as `fupin run` and the report show them
         with read.connect(paths.warehouse) as con:
             rows = read.headline(con)
-        lines += ["", "| indicator | scope | period | value |", "|---|---|---|---:|"]
+        if incomplete := incomplete_message(summary):
+            lines.append(f"- **{incomplete}**")
+        lines += ["", "| indicator | scope | period | value | 覆盖县 coverage |", "|---|---|---|---:|---|"]
         lines += [
-            f"| {r['indicator']} | {r['scope_name']} | {r['period']} | {figure_text(r['value'], r['unit'])} |"
-            for r in rows
+            f"| {r['indicator']} | {r['scope_name']} | {r['period']} | {_figure(r)} | {_coverage(r)} |" for r in rows
         ]
     return "\n".join(lines) + "\n"
+
+
+def _figure(r: dict[str, Any]) -> str:
+    """The figure as printed; a growth withheld over an incomplete span: 不予公布."""
+    return figure_text(r["value"], r["unit"]) if r["value"] is not None else "不予公布"
+
+
+def _coverage(r: dict[str, Any]) -> str:
+    """23/23 县, or in bold what the figure lacks (17/23 县，缺湖南省 6 县); empty where coverage does not apply."""
+    if r.get("coverage_note"):
+        return f"**{r['coverage_note']}**"
+    return "" if r.get("counties_expected") is None else f"{r['counties_covered']}/{r['counties_expected']} 县"
 
 
 def calendar_table(paths: Paths) -> list[dict[str, Any]] | None:

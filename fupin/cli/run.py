@@ -100,6 +100,7 @@ _PROBLEM_STATUSES = ("held", "rejected", "partially_loaded")
 def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     """One line per file received (with --quiet only those with problems), the counts, then what went wrong."""
     from fupin.core.reference import submitters  # lazy: the division list (~15 ms), after the run
+    from fupin.tasks.summary import incomplete_message  # lazy: imports Prefect, loaded by the run by now
 
     names = submitters()
     console = Console(width=160, highlight=False)
@@ -140,6 +141,8 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         )
     for test, n in summary["data_tests_failed"].items():
         console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
+    if incomplete := incomplete_message(summary):
+        console.print(Text.assemble(text(incomplete), style="yellow"), soft_wrap=True)  # one line, however long
 
 
 def approve(
@@ -186,3 +189,7 @@ def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters:
         f"{result['submission_id']}（{result['file_name']}）{verb}，决定人 {result['decided_by']}；"
         f"{result['indicator_changes']} 项已发布指标随之变动（fupin indicators --changes）"
     )
+    from fupin.tasks.summary import incomplete_message  # lazy: imports Prefect, loaded by the flow by now
+
+    if incomplete := incomplete_message(result):
+        typer.echo(incomplete)
