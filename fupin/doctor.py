@@ -21,8 +21,9 @@ from fupin.core.config import ConfigError, Paths
 from fupin.core.home import in_home, unwritable
 from fupin.core.locking import run_lock
 from fupin.core.messages import message, render, say
+from fupin.core.raw import RawArchiveError, expected_sha256, verify_raw
 from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
-from fupin.tasks.archive import LEDGER_TABLES
+from fupin.tasks.archive import LEDGER_TABLES, ledger_rows
 from fupin.tasks.calendar import load_calendar
 from fupin.tasks.receipt import STATUS_LABELS, stale_receipts, sync_receipts
 from fupin.warehouse import read
@@ -323,6 +324,39 @@ def check_home(paths: Paths) -> list[Finding]:
         + _receipt_findings(paths)
         + _calendar_findings(paths)
     )
+
+
+def verify_archive(paths: Paths) -> tuple[list[Finding], int]:
+    """``fupin doctor --verify-archive``: every raw file the ledger names, and every other file of the raw
+    archive, read through and its SHA-256 compared with the one received; (findings, files read intact)."""
+    wanted: dict[Path, tuple[str, str | None, str | None]] = {}  # file → (SHA-256, submission, file name)
+    for row in ledger_rows(paths):
+        found = paths.found(row["raw_path"])
+        if found is not None and row["sha256"]:
+            wanted.setdefault(found, (row["sha256"], row["submission_id"], row["file_name"]))
+    if paths.raw.is_dir():
+        for file in sorted(paths.raw.glob("*/*")):
+            sha = expected_sha256(file)
+            if sha and stat.S_ISREG(file.lstat().st_mode):
+                wanted.setdefault(file, (sha, None, None))
+    found: list[Finding] = []
+    intact = 0
+    for file, (sha, submission, name) in sorted(wanted.items()):
+        if not file.exists():
+            missing = message("raw_missing", path=file, submission=submission, name=name)
+            found.append(Finding(ERROR, "raw_missing", render(missing, coded=False)))
+            continue
+        try:
+            verify_raw(file, sha)
+        except RawArchiveError as exc:
+            found.append(Finding(ERROR, exc.code or "raw_corrupt", render(exc.message, coded=False)))
+            continue
+        except OSError as exc:
+            unreadable = message("raw_corrupt.unreadable", path=file, error=exc.strerror or type(exc).__name__)
+            found.append(Finding(ERROR, "raw_corrupt", render(unreadable, coded=False)))
+            continue
+        intact += 1
+    return found, intact
 
 
 def fix_home(paths: Paths) -> list[str]:

@@ -22,6 +22,7 @@ from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
 from fupin.core.home import search_home
 from fupin.core.messages import CODE_SQL
+from fupin.core.raw import raw_size
 from fupin.core.sql import dicts, quote_literal
 from fupin.tasks.records import Outcome, Received, Rejection
 from fupin.warehouse.contracts import contracts
@@ -163,7 +164,7 @@ def archived_submissions(paths: Paths, provinces: list[str], years: list[int] | 
                 source_path=r["source_path"],
                 file_name=r["file_name"],
                 sha256=r["sha256"],
-                size=raw.stat().st_size,
+                size=raw_size(raw),  # of the bytes received (a compressed copy's decompressed)
                 raw_path=str(raw),
                 received_at=r["received_at"],
                 kind=r["kind"] or "correction",

@@ -16,6 +16,7 @@ from fupin.core.faults import fault_point
 from fupin.core.files import atomic_write
 from fupin.core.messages import say
 from fupin.core.progress import report
+from fupin.core.raw import RawArchiveError
 from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.normalise.columns import SHEET, UNIT
 from fupin.tasks.partitions import partition_path
@@ -73,6 +74,8 @@ def write_lake(validated_path: str, paths: Paths) -> str:
         kind=doc.get("kind") or rec.get("kind", "correction"),
         header_mapping=doc.get("header_mapping", []),
     )
+    if doc.get("raw_damaged"):  # its archived copy is not what was received (fupin.core.raw): nothing is loaded
+        raise RawArchiveError(doc["raw_damaged"], "raw_corrupt")
     if doc.get("needs_key"):  # a form with ID numbers (a grant list) and no key: received again once one is set
         raise MissingKeyError(doc["needs_key"])
     if doc.get("route") == "household_registry":

@@ -23,6 +23,7 @@ from fupin.core.config import Limits, Paths, load_headers
 from fupin.core.files import write_text_atomic
 from fupin.core.messages import render, say
 from fupin.core.progress import report
+from fupin.core.raw import RawArchiveError, received_suffix
 from fupin.core.safe_text import INVISIBLE, mask_ids
 from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.normalise import normalise_table
@@ -51,7 +52,7 @@ def staging_dir(paths: Paths, submission_id: str) -> Path:
 
 def _sheets_to_keep(received: Received) -> SheetsRead | None:
     """A workbook that may be a form, open for the registry sniff to keep the sheets it reads for the parse."""
-    if Path(received.raw_path).suffix.lower() not in WORKBOOK_EXTENSIONS:
+    if received_suffix(received.raw_path) not in WORKBOOK_EXTENSIONS:
         return None
     if received.size > Limits.from_env().form_bytes:  # no form: it is a registry, or refused, and parsed never
         return None
@@ -99,6 +100,8 @@ def parse_submission(received: Received, paths: Paths) -> str:
                 doc.update(status="rejected", message=say("no_data", name=received.file_name), message_code="no_data")
         except ParseError as exc:
             doc.update(status="rejected", message=str(exc), message_code=exc.code)
+        except RawArchiveError as exc:  # the archive's copy is damaged, not the file sent: never rejected, the
+            doc.update(status="failed", raw_damaged=str(exc))  # file fails (write_lake raises it, as the chain's end)
         except Exception as exc:  # a reader broken by the file: the file is rejected, the run goes on
             # the type only: an exception's text may quote the file's content
             get_run_logger().error("parse of %s raised %s", received.submission_id, type(exc).__name__)

@@ -24,6 +24,7 @@ from fupin.core.config import Paths, Source
 from fupin.core.faults import fault_point
 from fupin.core.messages import say
 from fupin.core.progress import report
+from fupin.core.raw import COMPRESSED, archive_stream
 from fupin.core.safe_text import printable, shown_name
 from fupin.tasks.records import Received, submission_kind
 
@@ -218,27 +219,24 @@ def _stat_key(full: str) -> list[int] | None:
 
 
 def _copy_to_archive(fs, full: str, archive_dir: Path, ext: str) -> tuple[str, int, Path]:
-    """Stream a file into the archive under its sha256, atomically; returns (sha, size, path)."""
+    """Stream a file into the archive under its sha256, atomically, zstd-compressed unless its content is
+    compressed already (fupin.core.raw); returns (sha and size of the bytes received, archived path)."""
     for folder in (archive_dir.parent, archive_dir):  # owner only, like the files
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
     fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=".incoming-")
     try:
         with _open(fs, full) as src, os.fdopen(fd, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-                dst.write(chunk)
+            sha, size, compress = archive_stream(src, dst)
             dst.flush()
             os.fsync(dst.fileno())
-        sha = digest.hexdigest()
-        target = archive_dir / f"{sha}{ext}"
+        stored = archive_dir / f"{sha}{ext}"
+        target = stored.with_name(stored.name + COMPRESSED) if compress else stored
         os.chmod(tmp, 0o600)  # raw files may hold personal data: owner only
-        if target.exists():
+        other = stored if compress else stored.with_name(stored.name + COMPRESSED)
+        if other.exists() and not target.exists():  # the same bytes archived the other way (by an older fupin)
             os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
+            return sha, size, other
+        os.replace(tmp, target)  # over a copy of the same bytes: a damaged one is mended
         return sha, size, target
     except BaseException:
         if os.path.exists(tmp):

@@ -19,6 +19,7 @@ from fupin.core.config import Paths
 from fupin.core.files import write_text_atomic
 from fupin.core.home import search_home
 from fupin.core.messages import say
+from fupin.core.raw import RawArchiveError
 from fupin.core.reference import submitters
 from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.records import Outcome
@@ -48,7 +49,7 @@ def handled_failure(exc: BaseException) -> bool:
     Anything else raised in a task is a bug in fupin and keeps its traceback in the logs.
     """
     # ClientError: an http(s) source answering 5xx (fsspec's HTTP file system)
-    return isinstance(exc, (OSError, MissingKeyError, ClientError))
+    return isinstance(exc, (OSError, MissingKeyError, ClientError, RawArchiveError))
 
 
 class HandledTracebacks(logging.Filter):

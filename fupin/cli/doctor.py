@@ -15,11 +15,19 @@ def doctor(
     fix: Annotated[
         bool, typer.Option("--fix", help="First repair what needs no judgement: receipts rewritten from the ledger.")
     ] = False,
+    verify_archive: Annotated[
+        bool,
+        typer.Option(
+            "--verify-archive",
+            help="Also read every file of the raw archive through and compare its SHA-256 with the one received.",
+        ),
+    ] = False,
 ) -> None:
     """Check a home: warehouse opens, stale WAL, lake files present, raw archive and key permissions, receipts."""
     # lazy: the checks read the warehouse through the pipeline's modules (DuckDB, Prefect), not for --help
     from fupin.core.locking import RunLocked
     from fupin.doctor import ERROR, check_home, fix_home
+    from fupin.doctor import verify_archive as verify
 
     if fix:
         try:
@@ -28,6 +36,10 @@ def doctor(
         except RunLocked:
             fail(say("run_in_progress"))
     findings = check_home(paths(home))
+    if verify_archive:
+        damaged, intact = verify(paths(home))
+        findings += damaged
+        typer.echo(say("raw_verified", count=intact) if not damaged else say("raw_checked", count=intact))
     for finding in findings:
         typer.echo(finding.line())
     if not findings:

@@ -742,6 +742,37 @@ CATALOGUE: dict[str, Entry] = {
         "restore write permission with chmod u+w, or name a writable folder with --home; a read-only home can "
         "still be read with fupin query / fupin indicators [home_not_writable]",
     ),
+    # --- the raw archive (fupin/core/raw.py, fupin doctor --verify-archive) ---
+    "raw_corrupt": _r(
+        "原始档案文件 {path} 已损坏：内容的 SHA-256（{found}…）与收到时（{expected}…）不符，不能再读取："
+        "从备份恢复该文件，或请报送单位重新报送 [raw_corrupt]",
+        "the raw archive's file {path} is damaged: its content's SHA-256 ({found}…) is not the one received "
+        "({expected}…) and it is not read; restore it from a backup or have it sent again [raw_corrupt]",
+    ),
+    "raw_corrupt.zstd": _r(
+        "原始档案文件 {path} 已损坏：压缩数据无法解压（{error}），不能再读取："
+        "从备份恢复该文件，或请报送单位重新报送 [raw_corrupt]",
+        "the raw archive's file {path} is damaged: its compressed data cannot be decompressed ({error}) and it "
+        "is not read; restore it from a backup or have it sent again [raw_corrupt]",
+    ),
+    "raw_corrupt.unreadable": _r(
+        "原始档案文件 {path} 无法读取（{error}）：检查其权限，或从备份恢复该文件 [raw_corrupt]",
+        "the raw archive's file {path} cannot be read ({error}); check its permissions or restore it from a "
+        "backup [raw_corrupt]",
+    ),
+    "raw_missing": _r(
+        "原始档案文件 {path} 不存在（报送 {submission}，{name}）：从备份恢复该文件 [raw_missing]",
+        "the raw archive's file {path} is missing (submission {submission}, {name}); restore it from a backup "
+        "[raw_missing]",
+    ),
+    "raw_checked": _c(
+        "原始档案：{count} 个文件完好，其余见下 [raw_checked]",
+        "raw archive: {count} files intact, the others below [raw_checked]",
+    ),
+    "raw_verified": _c(
+        "原始档案：{count} 个文件的 SHA-256 均与收到时一致 [raw_verified]",
+        "raw archive: the SHA-256 of all {count} files is the one received [raw_verified]",
+    ),
     "warehouse_unrecoverable": _r(
         "仓库 {warehouse} 无法读取（{why}），且没有台账副本（{ledger}）可供重建："
         "请从备份恢复仓库，或运行 fupin doctor 查看 [warehouse_unrecoverable]",

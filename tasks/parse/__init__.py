@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fupin.core.config import Limits
 from fupin.core.messages import message
+from fupin.core.raw import raw_size, read_raw, received_suffix
 from fupin.tasks.parse.csv_files import read_csv
 from fupin.tasks.parse.helpers import ParsedTable, ParseError
 from fupin.tasks.parse.json_files import read_json
@@ -47,10 +48,10 @@ UNREADABLE_FORMATS = {
 
 def _extension(path: Path, file_name: str) -> str:
     known = WORKBOOK_EXTENSIONS | set(TEXT_EXTENSIONS) | JSON_EXTENSIONS
-    for candidate in (Path(file_name).suffix.lower(), path.suffix.lower()):
+    for candidate in (Path(file_name).suffix.lower(), received_suffix(path)):
         if candidate in known:
             return candidate
-    return Path(file_name).suffix.lower() or path.suffix.lower()
+    return Path(file_name).suffix.lower() or received_suffix(path)
 
 
 def read_tables(
@@ -62,14 +63,14 @@ def read_tables(
     """
     path = Path(path)
     name = Path(file_name).name if file_name else path.name
-    try:
-        data = path.read_bytes()
+    limits = Limits.from_env()
+    try:  # through the raw archive's one door: decompressed, its SHA-256 checked (RawArchiveError if it differs)
+        data = read_raw(path, limit=limits.form_bytes)
+        if len(data) > limits.form_bytes:
+            raise ParseError(limits.message("form_bytes", raw_size(path), "报表文件字节数").within(name))
     except OSError as exc:
         raise ParseError(message("file_unreadable", name=name, error=exc.strerror)) from None
     extension = _extension(path, name)
-    limits = Limits.from_env()
-    if len(data) > limits.form_bytes:
-        raise ParseError(limits.message("form_bytes", len(data), "报表文件字节数").within(name))
     if extension in WORKBOOK_EXTENSIONS and data.startswith(ZIP_MAGIC):
         expanded = expanded_size(data)
         if expanded > limits.xlsx_expanded_bytes:

@@ -16,6 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from fupin.core.config import Limits
 from fupin.core.messages import message, say
+from fupin.core.raw import workbook_source
 from fupin.tasks.normalise.numbers import format_float
 from fupin.tasks.parse.helpers import (
     Merge,
@@ -141,6 +142,13 @@ def _merges(sheet) -> list[Merge]:
     return [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in ranges]
 
 
+def open_book(path: str | Path, verify: bool = True) -> CalamineWorkbook:
+    """An archived workbook opened by calamine through the raw archive's door (``fupin.core.raw``): its
+    SHA-256 checked first unless ``verify`` is off (a sniff, whose file the parse or the registry reads checked)."""
+    source = workbook_source(path, verify)
+    return CalamineWorkbook.from_path(source) if isinstance(source, str) else CalamineWorkbook.from_filelike(source)
+
+
 class SheetsRead:
     """A workbook whose sheets, once read, are kept for the next reader.
 
@@ -149,7 +157,7 @@ class SheetsRead:
     """
 
     def __init__(self, path: str | Path):
-        self._book = CalamineWorkbook.from_path(str(path))
+        self._book = open_book(path, verify=False)  # kept for read_tables, which checks the file's bytes
         self._sheets: dict[str, Any] = {}
         self.sheet_names = self._book.sheet_names
 

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fupin.core.messages import message, say
+from fupin.core.raw import open_raw
 from fupin.core.safe_text import mask_ids
 from fupin.tasks.identity.hashing import backend, fingerprints, keyed_hashes
 from fupin.tasks.registry.checking import CountyCodes, check_block
@@ -48,8 +49,9 @@ def ingest_registry(
 ) -> RegistryResult:
     """Stream a registry CSV into pseudonymised good rows and rejections (both Parquet) in ``out_dir``.
 
-    ``raw_path`` is a file's path or an open binary file (an XLSX registry converted into a file
-    without a name). The good rows are written in the lake's layout, so that a registry without
+    ``raw_path`` is an archived file's path (read through ``fupin.core.raw.open_raw``: decompressed as it
+    streams, its SHA-256 checked when the end is read) or an open binary file (an XLSX registry converted into
+    a file without a name). The good rows are written in the lake's layout, so that a registry without
     repeated household ids goes to the lake by a rename (``finish_registry``).
 
     Arrow reads the file in blocks, numbering rows by position. A line it cannot place (a blank
@@ -57,7 +59,10 @@ def ingest_registry(
     would shift every later row's number, so the file is then read again line by line: each such
     line is rejected with the line number the clerk sees in their file, and the rest loads.
     """
-    source = Path(raw_path) if isinstance(raw_path, str) else raw_path
+    if isinstance(raw_path, (str, Path)):  # archived: decompressed as it streams, its SHA-256 checked at the end
+        with open_raw(raw_path) as file:
+            return ingest_registry(file, province_code, year, key, out_dir, submission_id)
+    source = raw_path
     encoding, delimiter, header = sniff_text_file(source)
     cols = registry_columns(header)
     if cols is None:
@@ -90,7 +95,7 @@ LINE_BLOCK_ROWS = 200_000
 class _Reading:
     """A registry file's blocks: Arrow's fast reader, or line by line with each line's own number."""
 
-    source: Path | BinaryIO
+    source: BinaryIO
     encoding: str
     delimiter: str
     header: list[str]
@@ -98,11 +103,10 @@ class _Reading:
 
     def arrow_blocks(self) -> Iterator[tuple[dict[str, pa.Array], np.ndarray, pa.Table | None]]:
         """Arrow's blocks, rows numbered from line 2; _LineByLine at the first line Arrow cannot place."""
-        if not isinstance(self.source, Path):
-            self.source.seek(0)
+        self.source.seek(0)
         try:  # opening reads the first block already
             reader = pacsv.open_csv(
-                self.source if isinstance(self.source, Path) else pa.PythonFile(self.source, mode="r"),
+                pa.PythonFile(self.source, mode="r"),
                 read_options=pacsv.ReadOptions(encoding=self.encoding, block_size=BLOCK_SIZE, use_threads=True),
                 # a blank line is kept as a (short, so invalid) row: skipped silently it would shift the numbers
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter, ignore_empty_lines=False),
@@ -154,34 +158,29 @@ class _Reading:
             bad.clear()
             return out[0], out[1], rejected if rejected.num_rows else None
 
-        owned = isinstance(self.source, Path)
-        file = self.source.open("rb") if owned else self.source
-        try:
-            file.seek(0)
-            file.readline()  # the header, line 1
-            for number, raw in enumerate(file, start=2):
-                try:
-                    text = raw.decode(self.encoding).rstrip("\r\n")
-                except UnicodeDecodeError:
-                    bad.append((number, say("malformed_line.undecodable", encoding=self.encoding.upper())))
-                    continue
-                if text.count('"') % 2:
-                    bad.append((number, say("malformed_line.open_quote")))
-                    continue
-                fields = next(csv.reader((text,), delimiter=self.delimiter), [])
-                if not any(f.strip() for f in fields):
-                    continue  # a blank line (or one of empty fields, as spreadsheets export) is no household
-                if len(fields) != width:
-                    bad.append((number, say("malformed_line", found=len(fields), width=width)))
-                    continue
-                rows.append(number)
-                for k, i in self.cols.items():
-                    values[k].append(fields[i])
-                if len(rows) >= LINE_BLOCK_ROWS:
-                    yield block()
-        finally:
-            if owned:
-                file.close()
+        file = self.source
+        file.seek(0)
+        file.readline()  # the header, line 1
+        for number, raw in enumerate(file, start=2):
+            try:
+                text = raw.decode(self.encoding).rstrip("\r\n")
+            except UnicodeDecodeError:
+                bad.append((number, say("malformed_line.undecodable", encoding=self.encoding.upper())))
+                continue
+            if text.count('"') % 2:
+                bad.append((number, say("malformed_line.open_quote")))
+                continue
+            fields = next(csv.reader((text,), delimiter=self.delimiter), [])
+            if not any(f.strip() for f in fields):
+                continue  # a blank line (or one of empty fields, as spreadsheets export) is no household
+            if len(fields) != width:
+                bad.append((number, say("malformed_line", found=len(fields), width=width)))
+                continue
+            rows.append(number)
+            for k, i in self.cols.items():
+                values[k].append(fields[i])
+            if len(rows) >= LINE_BLOCK_ROWS:
+                yield block()
         if rows or bad:
             yield block()
 

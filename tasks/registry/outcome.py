@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fupin.core.config import Paths
 from fupin.core.messages import code_of, message, render, said_of, say
+from fupin.core.raw import received_suffix
 from fupin.core.safe_text import mask_ids
 from fupin.tasks.identity.hashing import pii_key
 from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
@@ -30,7 +31,7 @@ def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -
         source = Path(rec["raw_path"])
         with ExitStack() as stack:
             converted = None
-            if source.suffix.lower() in WORKBOOK_EXTENSIONS:
+            if received_suffix(source) in WORKBOOK_EXTENSIONS:
                 # the CSV holds ID numbers in clear: a file without a name (O_TMPFILE, or unlinked at once), so
                 # that only the raw archive keeps them, even when the run is killed in the middle
                 staging.mkdir(parents=True, exist_ok=True)

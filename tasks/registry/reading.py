@@ -13,12 +13,11 @@ import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from python_calamine import CalamineWorkbook
-
 from fupin.core.faults import fault_point
 from fupin.core.messages import message, say
+from fupin.core.raw import open_raw, received_suffix
 from fupin.tasks.normalise.helpers import clean_label
-from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
+from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS, open_book
 from fupin.tasks.registry.schema import RegistryError
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -57,7 +56,7 @@ def registry_columns(header: list[str]) -> dict[str, int] | None:
 def sniff_text_file(path: Path | BinaryIO) -> tuple[str, str, list[str]]:
     """(pyarrow encoding, delimiter, header labels) of a delimited registry file (a path or a binary file)."""
     if isinstance(path, (str, Path)):
-        with Path(path).open("rb") as file:
+        with open_raw(path) as file:  # its head only: the SHA-256 is checked by the reading that ends it
             head = file.read(1 << 16)
     else:
         path.seek(0)
@@ -100,10 +99,10 @@ def is_headerless_registry(first_row: list[str]) -> bool:
 
 def first_rows(path: Path, book: Any = None) -> list[list[str]]:
     """A CSV's first line, or each sheet's first row, as text (``book``: the workbook, if already open)."""
-    if path.suffix.lower() in WORKBOOK_EXTENSIONS:
-        book = book or CalamineWorkbook.from_path(str(path))
+    if received_suffix(path) in WORKBOOK_EXTENSIONS:
+        book = book or open_book(path, verify=False)  # a sniff: the file is read checked once routed
         return [[_cell_text(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names]
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+    if received_suffix(path) in (".csv", ".txt", ".tsv"):
         return [sniff_text_file(path)[2]]
     return []
 
@@ -134,7 +133,7 @@ def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, l
     passes one. A path (tests, benchmarks) is created owner-only.
     """
     text = _cell_text
-    book = CalamineWorkbook.from_path(str(path))
+    book = open_book(path)  # its SHA-256 checked first (fupin.core.raw)
     notes: list[str] = []
     order: list[str] | None = None
     line = 1

@@ -7,6 +7,7 @@ import hashlib
 import duckdb
 import pytest
 
+from fupin.core.raw import read_raw
 from tests.helpers import indicator
 
 
@@ -122,8 +123,7 @@ def test_lake_is_hive_partitioned_parquet(demo_run):
 def test_raw_archive_keeps_every_file_unchanged(demo_run, warehouse):
     for sha, raw_path in warehouse.execute("select sha256, raw_path from meta.submissions").fetchall():
         assert raw_path.startswith("raw/")  # relative to the home, which can move
-        with open(demo_run["home"] / raw_path, "rb") as fh:
-            assert hashlib.sha256(fh.read()).hexdigest() == sha
+        assert hashlib.sha256(read_raw(demo_run["home"] / raw_path)).hexdigest() == sha
 
 
 def _table_digests(path) -> dict[str, str]:

@@ -69,7 +69,7 @@ def test_backfill_reprocesses_one_province_and_year_from_the_archive(home):
 def test_rebuild_replays_corrections_held_approved_and_discarded_submissions(home):
     from fupin.flows.decide import approve, discard
 
-    raw = next((home / "raw" / "43").glob("*.csv"))
+    raw = next((home / "raw" / "43").glob("*.csv*"))
     send_fund_form(home, "湖南2017年资金更正.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "72215357.45"]])
     send_fund_form(home, "湖南2017年资金全量.csv", [["2017", "430224", "茶陵县", "民政事业费", "中央", "1.00"]])
     approve(submission_id=ledger_row(home, "湖南2017年资金全量.csv")[0], by="tester", home=str(home))

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from fupin.cli import app
 from fupin.core.config import Paths
 from fupin.core.messages import say
+from fupin.core.raw import read_raw
 from fupin.flows.nightly import nightly
 from fupin.tasks.receipt import HEADERS, NO_ROW_TO_CORRECT, NOTHING_TO_CORRECT, receipt_note, write_receipt
 from fupin.tasks.records import Outcome, Rejection
@@ -101,7 +102,7 @@ def test_unreadable_files_are_rejected_with_a_one_line_message(bad_run, name, co
 
 
 def test_every_file_received_stays_in_the_raw_archive(bad_run):
-    archived = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (bad_run["home"] / "raw").rglob("*") if p.is_file()}
+    archived = {hashlib.sha256(read_raw(p)).hexdigest() for p in (bad_run["home"] / "raw").rglob("*") if p.is_file()}
     assert {hashlib.sha256(s.read_bytes()).hexdigest() for s in BAD_INBOX} <= archived
 
 

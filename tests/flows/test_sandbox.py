@@ -65,7 +65,7 @@ def _lake_file(home) -> str:
 
 
 def _raw_file(home) -> str:
-    return str(next((home / "raw").rglob("*.csv")))
+    return str(next((home / "raw").rglob("*.csv*")))
 
 
 RECIPES = {

@@ -28,4 +28,4 @@ def test_registry_benchmark_smoke():
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "(c) fupin registry ingest + load" in proc.stdout
     targets = json.loads(proc.stdout.strip().splitlines()[-1])["targets"]
-    assert targets["c_under_1GiB"] and targets["query_under_0_5s"]
+    assert targets["c_under_1GiB"] and targets["query_under_0_5s"] and targets["raw_archive_at_most_35pct"]

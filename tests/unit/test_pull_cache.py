@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fupin.core.config import Paths, Source
+from fupin.core.raw import read_raw
 from fupin.tasks.pull import pull_source, submission_id_for
 
 NAME = "2017年资金.csv"
@@ -55,7 +56,7 @@ def test_a_file_rewritten_to_the_same_size_and_mtime_is_received(setup):
     second = pull(source, paths, first)
     assert [r.file_name for r in second] == [NAME]
     assert second[0].sha256 != first[0].sha256
-    assert Path(second[0].raw_path).read_text(encoding="utf-8").endswith("900\n")
+    assert read_raw(second[0].raw_path).decode("utf-8").endswith("900\n")
 
 
 def test_the_cache_is_trusted_only_under_the_exact_stat(setup):
