@@ -35,6 +35,7 @@ from fupin.tasks.summary import (
     province_lines,
     quiet_handled_tracebacks,
     record_run,
+    source_failure,
     summarise_run,
 )
 
@@ -162,9 +163,10 @@ def nightly(
             try:
                 files = pulled.result()
             except Exception as exc:  # the source stayed down after retries: the others go on
-                failed[province] = f"{type(exc).__name__}: {exc}"
+                failed[province] = source_failure(pulls[pulled], exc, pull_retries + 1)
                 name = submitters().get(province, province)
-                get_run_logger().error("province %s (%s) failed: %s", name, province, failed[province])
+                # the one line of a handled failure (fupin run prints its own, so it leaves this out)
+                get_run_logger().error("%s %s：%s", name, province, failed[province], extra={"fupin_said": True})
                 continue
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)

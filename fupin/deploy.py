@@ -14,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 from prefect.automations import Automation, DoNothing, EventTrigger, Posture, SendNotification
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
+
+from fupin.core.messages import say
 
 PROJECT = Path(__file__).resolve().parents[1]
 POOL = "fupin"
@@ -86,11 +89,23 @@ def create_automation() -> str:
     return does
 
 
+def unreachable(api_url: str) -> str | None:
+    """Why the server at ``api_url`` does not answer its health check, or None when it does."""
+    try:
+        answer = httpx.get(f"{api_url.rstrip('/')}/health", timeout=10)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}" if str(exc) else type(exc).__name__
+    return None if answer.status_code == 200 else f"HTTP {answer.status_code}"
+
+
 def main() -> None:
     if not os.environ.get("PREFECT_API_URL"):
         raise SystemExit(
             "error: set PREFECT_API_URL to the Prefect server to deploy to (e.g. http://127.0.0.1:4200/api)"
         )
+    why = unreachable(os.environ["PREFECT_API_URL"])
+    if why:  # one line naming the server, before any step half-deploys (not a cut traceback of the first)
+        raise SystemExit(say("server_unreachable", url=os.environ["PREFECT_API_URL"], error=why))
     os.environ.setdefault("FUPIN_PROJECT_DIR", str(PROJECT))
     _prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
     print(f"work pool {POOL}: ready")

@@ -121,7 +121,7 @@ def load_calendar(paths: Paths) -> pa.Table:
 
 def _failed_in_last_run(paths: Paths) -> list[str]:
     """Provinces whose source or files failed in the latest finished nightly run."""
-    finished = [r for _, r in run_records.fn(paths) if r.get("flow_name") == "nightly" and r.get("ended_at")]
+    finished = [r for _, r in run_records(paths) if r.get("flow_name") == "nightly" and r.get("ended_at")]
     return (finished[-1].get("failed_provinces") or []) if finished else []
 
 
