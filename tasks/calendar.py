@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import yaml
 
+from fupin.core import yamltext
 from fupin.core.config import ConfigError, Paths
 from fupin.core.messages import message
 from fupin.core.reference import provinces, resolve_province
@@ -81,7 +82,7 @@ def load_calendar(paths: Paths) -> pa.Table:
     if not file.exists():
         return CALENDAR_SCHEMA.empty_table()
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        doc = yamltext.safe_load(file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(message("calendar_invalid.yaml", file=file, error=type(exc).__name__)) from None
     entries = doc.get("expected") if isinstance(doc, dict) else None

@@ -127,10 +127,11 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         loaded=summary["rows_loaded"],
         rejected=summary["rows_rejected"],
     )
-    console.print(text(counts))
+    console.print(text(counts), soft_wrap=True)
     for province, reason in sorted(summary["failed_provinces"].items()):
         console.print(
-            Text.assemble(("失败 ", "red"), text(f"{names.get(province, province)} {province}"), "：", text(reason))
+            Text.assemble(("失败 ", "red"), text(f"{names.get(province, province)} {province}"), "：", text(reason)),
+            soft_wrap=True,  # one line, however long: the terminal wraps it, a log keeps it whole
         )
     for held in summary.get("held", []):
         console.print(
@@ -141,7 +142,8 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
                 text(held["file_name"]),
                 "：",
                 text(held["message"] or ""),
-            )
+            ),
+            soft_wrap=True,
         )
     for r in summary.get("unreconciled", []):
         line = say(
@@ -153,9 +155,9 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
             registry_lifted=r["registry_lifted"],
             declared_lifted=r["declared_lifted"],
         )
-        console.print(Text(printable(line), style="yellow"))
+        console.print(Text(printable(line), style="yellow"), soft_wrap=True)
     for test, n in summary["data_tests_failed"].items():
-        console.print(Text(printable(say("data_test_failed", test=test, rows=n)), style="yellow"))
+        console.print(Text(printable(say("data_test_failed", test=test, rows=n)), style="yellow"), soft_wrap=True)
 
 
 def approve(
