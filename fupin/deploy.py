@@ -14,12 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 from prefect.automations import Automation, DoNothing, EventTrigger, Posture, SendNotification
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 
 from fupin.core.messages import say
+from fupin.ephemeral import unreachable
 
 PROJECT = Path(__file__).resolve().parents[1]
 POOL = "fupin"
@@ -87,15 +87,6 @@ def create_automation() -> str:
         actions=[action],
     ).create()
     return does
-
-
-def unreachable(api_url: str) -> str | None:
-    """Why the server at ``api_url`` does not answer its health check, or None when it does."""
-    try:
-        answer = httpx.get(f"{api_url.rstrip('/')}/health", timeout=10)
-    except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}" if str(exc) else type(exc).__name__
-    return None if answer.status_code == 200 else f"HTTP {answer.status_code}"
 
 
 def main() -> None:

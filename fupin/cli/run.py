@@ -47,6 +47,8 @@ def run(
     # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     # lazy: Prefect reads the settings above when imported, and --help must not pay for it (~1 s)
+    from prefect.settings import PREFECT_API_URL
+
     from fupin.ephemeral import start_server_early
 
     server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
@@ -58,6 +60,7 @@ def run(
     from fupin.tasks.summary import quiet_handled_tracebacks
 
     where = paths(home)
+    server_down(PREFECT_API_URL.value())  # a configured server (env or profile) that does not answer: one line
     try:
         Limits.from_env()  # a FUPIN_LIMIT_* that is no number: one line now, not a rejection per file later
         # checked here first so that the usual mistakes get one line, not a failed flow run's traceback
@@ -89,6 +92,18 @@ def run(
         with connect(home) as con:
             print_headline(con)
     raise typer.Exit(summary["exit_code"])
+
+
+def server_down(api_url: str | None) -> None:
+    """One Chinese line, exit 1, when a configured Prefect server does not answer (not Prefect's retries, then a
+    traceback of its client)."""
+    if not api_url:
+        return
+    from fupin.ephemeral import unreachable  # lazy: imports Prefect's settings and httpx
+
+    why = unreachable(api_url)
+    if why:
+        fail(say("server_unreachable", url=api_url, error=why))
 
 
 # problems the cron mail (--quiet) still lists file by file
@@ -197,6 +212,7 @@ def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters:
 
     where = paths(home)
     warehouse(home)
+    server_down(PREFECT_API_URL.value())
     step = getattr(decide, flow_name)
     try:
         decide.held_outcome(where, submission_id)  # one line for the usual mistakes, before a flow run

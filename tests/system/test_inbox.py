@@ -109,6 +109,6 @@ def test_nothing_behind_a_link_or_pipe_reaches_the_archive_or_the_receipts(hosti
 def test_a_second_run_changes_nothing(hostile):
     second = hostile["second"]
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
-    assert "received 0 files" in second.stdout
+    assert "收到 0 个文件" in second.stdout
     for line in second.stdout.splitlines():
         assert REFUSALS["fifo"] not in line
