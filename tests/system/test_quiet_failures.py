@@ -186,9 +186,9 @@ def test_a_run_against_a_configured_server_that_does_not_answer_says_so_in_one_l
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_API_URL=url, PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     (tmp_path / "home" / "inbox" / "hunan").mkdir(parents=True)
-    done = subprocess.run(
-        [*FUPIN, "run", "--quiet", "--home", str(tmp_path / "home")], env=env, capture_output=True, text=True, timeout=120
-    )
+    run = [*FUPIN, "run", "--quiet", "--home", str(tmp_path / "home")]
+    done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stdout == ""
     (line,) = done.stderr.splitlines()
-    assert line.startswith(f"error: 无法连接 Prefect 服务器 {url}（ConnectError: ") and line.endswith("[server_unreachable]")
+    assert line.startswith(f"error: 无法连接 Prefect 服务器 {url}（ConnectError: ")
+    assert line.endswith("[server_unreachable]")
