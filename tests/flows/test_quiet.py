@@ -69,3 +69,24 @@ def test_a_failed_run_ends_with_its_chinese_message_and_code(tmp_path):
     )
     record = next(Path(tmp_path / "home" / "runs").glob("*.json")).read_text(encoding="utf-8")
     assert "[run_failed]" in record and "[source_failed]" in record
+
+
+def test_the_chinese_data_dictionary_describes_relations_in_chinese_beside_the_english(demo_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from fupin.cli import app
+    from fupin.docs import descriptions_zh, read_relations
+    from tests.helpers import open_warehouse
+
+    with open_warehouse(demo_run["home"]) as con:
+        present = {r.qualified for r in read_relations(con)}
+    assert set(descriptions_zh()) <= present  # every description names a relation of the warehouse
+    assert {"marts.indicators", "marts.headline", "marts.fund_by_county", "meta.submissions"} <= set(descriptions_zh())
+    result = CliRunner().invoke(app, ["docs", "--out", str(tmp_path), "--home", str(demo_run["home"])])
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "data_dictionary.md").read_text(encoding="utf-8")
+    assert "| 名称 | 中文名 | 类型 | 说明 | 说明（英文） |" in markdown
+    (row,) = [line for line in markdown.splitlines() if line.startswith("| [`marts.indicators`]")]
+    assert "| 发布指标：每个指标 × 范围 × 期间一行，即民政部发布的数字；" in row and "| one row per indicator" in row
+    page = (tmp_path / "data_dictionary.html").read_text(encoding="utf-8")
+    assert "<p>报送台账：收到的每份文件一行，无论其结果（已入库、部分入库、退回、被取代、重复）。</p>" in page
