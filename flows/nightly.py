@@ -72,7 +72,19 @@ def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
     parsed = named(parse_submission).submit(received, paths)
     normalised = named(normalise_submission).submit(parsed, paths)
     validated = named(validate_submission).submit(normalised, paths)
-    return named(write_lake).submit(validated, paths)
+    written = named(write_lake).submit(validated, paths)
+    written.steps = (parsed, normalised, validated)  # where a failure began (collect_outcomes)
+    return written
+
+
+def first_failure(future: PrefectFuture, exc: Exception) -> Exception:
+    """The exception of the chain's first step that failed: a step after it never ran (Prefect's UnfinishedRun)."""
+    for step in getattr(future, "steps", ()):
+        try:
+            step.result()
+        except Exception as upstream:
+            return upstream
+    return exc
 
 
 def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[str, str]) -> list[str]:
@@ -82,6 +94,7 @@ def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[
         try:
             outcome_paths.append(future.result())
         except Exception as exc:  # a bug or a missing key, not bad data: the file stays archived, retried next run
+            exc = first_failure(future, exc)
             reasons.setdefault(received.province_code, []).append(failure_reason(received.file_name, exc))
     for province, listed in reasons.items():
         failed[province] = "; ".join(filter(None, [failed.get(province), join_reasons(listed)]))
