@@ -147,7 +147,8 @@ def test_decimal_and_double_values_give_the_same_page_and_exact_csvs():
     decimal_payload, double_payload = _payload(from_decimal), _payload(from_double)
     assert decimal_payload["charts"] == double_payload["charts"]
     funds = decimal_payload["downloads"]["chart-funds-east"]
-    assert funds["rows"][1] == ["civil_affairs_funds", "east", "东片区", "2017", "1020000012.34", "元"]  # the unit as officials read it
+    # the unit as officials read it (元, 比例), not its code
+    assert funds["rows"][1] == ["civil_affairs_funds", "east", "东片区", "2017", "1020000012.34", "元"]
     assert decimal_payload["charts"]["chart-funds-east"]["series"][0]["data"][1]["value"] == 10.2
     assert double_payload["downloads"]["chart-funds-east"]["rows"][1][4] == "1020000012.34"
     assert decimal_payload["downloads"]["chart-social"]["rows"] == [
