@@ -101,6 +101,22 @@ def test_approve_without_a_server_decides_in_process_and_records_it(demo_home_co
         ).fetchall() == [("approved", "张处长")]
     assert not (demo_home_copy.parent / "prefect" / "prefect.db").exists()  # no server started, no database made
 
+    # and a discard, the same way
+    name = "湖南2017年资金再补充.csv"
+    summary = send_fund_form(demo_home_copy, name, [[*row[:5], f"{old * 25:.2f}"]])
+    assert summary["by_status"] == {"held": 1}
+    sid = ledger_row(demo_home_copy, name)[0]
+    done = subprocess.run(
+        [*FUPIN, "discard", sid, "--reason", "误报", "--home", str(demo_home_copy)],
+        env={**without_prefect(server=False), "PREFECT_HOME": str(demo_home_copy.parent / "prefect")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stdout + done.stderr[-3000:]
+    assert "已放弃（未入库）" in done.stdout and ledger_row(demo_home_copy, name)[1] == "discarded"
+    assert fund_facts(demo_home_copy)[key] == old * 5
+
 
 def test_approve_against_a_configured_server_that_does_not_answer_says_so_in_one_line(demo_home_copy):
     done = subprocess.run(
