@@ -129,10 +129,10 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         line = Text.assemble(
             text(f"{names.get(s['province_code'], s['province_code'])} {s['province_code']}  "),
             text(s["file_name"]),
-            text(f"  {datasets}  {named('submission_status', s['status'])}："),
+            text(f"  {named('submission_status', s['status'])}："),
             # a held file's rows wait for a person: not in the warehouse yet
             text(f"{'待确认' if s['status'] == 'held' else '入库'} {s['rows_loaded']:,} 行，"),
-            text(f"退回 {s['rows_rejected']:,} 行"),
+            text(f"退回 {s['rows_rejected']:,} 行  {datasets}"),  # the counts first: a long name may be cut
             text(f"  {s['message']}" if s["message"] else ""),
         )
         console.print(line, no_wrap=True, overflow="ellipsis")  # one line per file; `fupin submissions` has it all

@@ -63,10 +63,8 @@ def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_pat
     assert result.exit_code == 1, result.output
     assert "失败 湖南省 43：报送来源 " in result.output and "no-such-folder" in result.output
     assert "收到 10 个文件" in result.output  # Jiangxi's six forms, two grant lists and two registries
-    assert (
-        "江西省 36  2017年罗霄山片区县民政资金下达情况表.xlsx  资金下达 [fund_allocation]  已入库 [loaded]：入库 17 行"
-        in result.output
-    )
+    fund_line = "江西省 36  2017年罗霄山片区县民政资金下达情况表.xlsx  已入库 [loaded]：入库 17 行，退回 0 行"
+    assert f"{fund_line}  资金下达 [fund_allocation]" in result.output
     assert "罗霄山片区：民政事业费" in result.output  # the figures of what did load are still printed
 
     # for cron: the counts and the problems only — Hunan still fails, nothing is new
@@ -102,8 +100,9 @@ def test_rejected_rows_alone_complete_the_run_with_exit_3_and_publish_artifacts(
     assert set(by_key) >= {"fupin-submissions", "fupin-indicators"}
     rows = by_key["fupin-submissions"].data
     rows = json.loads(rows) if isinstance(rows, str) else rows
-    assert rows[0]["province"] == "36" and rows[0]["status"] == "partially_loaded" and rows[0]["rows_rejected"] >= 1
-    assert "rejected" in by_key["fupin-indicators"].data
+    assert rows[0]["省份代码"] == "36" and rows[0]["状态代码"] == "partially_loaded" and rows[0]["退回行数"] >= 1
+    assert rows[0]["省份"] == "江西省" and rows[0]["状态"] == "部分入库"
+    assert "退回 " in by_key["fupin-indicators"].data and "[run_counts]" in by_key["fupin-indicators"].data
 
 
 @pytest.mark.usefixtures("prefect_harness")
