@@ -104,9 +104,9 @@ def calendar_table(paths: Paths) -> list[dict[str, Any]] | None:
         {
             "省份": r["province_name"] or r["province_code"],
             "省份代码": r["province_code"],
-            "数据集": contracts()[r["dataset"]].zh if r["dataset"] in contracts() else r["dataset"],
+            "数据集": contracts()[r["dataset"]].zh if r["dataset"] in contracts() else (r["dataset"] or ""),
             "期间": r["period"],
-            "截止日期": str(r["due_date"]),
+            "截止日期": str(r["due_date"] or ""),
             "状态": STATUS_LABELS[r["status"]],
             "状态代码": r["status"],
             "逾期天数": r["days_late"] or 0,

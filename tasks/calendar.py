@@ -1,10 +1,13 @@
-"""The reporting calendar (报送日历): which province sends which dataset for which period, and by when.
+"""The reporting calendar (报送日历) and the state of every submission, expected or received.
 
-``<home>/config/calendar.yaml`` lists what is expected; ``marts.submission_status`` sets it beside what
-arrived: per province × dataset × period, received (on time), late (received after the due date),
-held (waiting for a person), failed (only rejected files, or the province's source failed in the last
-run), missing (nothing, past the due date) or pending (not due yet), with days late. A late or missing
-province is a warning for the operator, never a failure of the run.
+``<home>/config/calendar.yaml`` lists what is expected; ``warehouse/queries/submission_status.sql`` sets it beside
+the ledger: per province × dataset × period, received (on time), late (received after the due date), held
+(waiting for a person, even when the period was received before), failed (its latest file refused, or the
+province's source failed in the last run), discarded (held, then closed by a person), missing (nothing, past the
+due date) or pending (not due yet), with days late. Without a calendar the same query gives what the ledger holds:
+received, held, failed and discarded, never late. ``marts.submission_status`` (each run), ``fupin status``, the
+run's artifact and the report's banner all read that one query. A late or missing province is a warning for the
+operator, never a failure of the run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import yaml
 from fupin.core import yamltext
 from fupin.core.config import ConfigError, Paths
 from fupin.core.messages import message
-from fupin.core.reference import provinces, resolve_province
+from fupin.core.reference import provinces, resolve_province, submitters
 from fupin.core.sql import quote_literal
 from fupin.tasks.summary import run_records
 from fupin.warehouse import read
@@ -28,7 +31,7 @@ from fupin.warehouse.labels import labels_of
 
 STATUS_LABELS = labels_of("calendar_status")  # seeds/labels.csv, as core.labels has them
 # what the morning view lists first: what needs someone
-ATTENTION = ("failed", "held", "missing", "late")
+ATTENTION = ("failed", "held", "discarded", "missing", "late")
 CALENDAR_SCHEMA = pa.schema(
     [("province_code", pa.string()), ("dataset", pa.string()), ("period", pa.int32()), ("due_date", pa.date32())]
 )
@@ -131,21 +134,33 @@ STATUS_SQL = read.query_sql("submission_status")
 
 
 def submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[dict]:
-    """marts.submission_status's rows computed now, from the home's calendar and the connection's ledger."""
-    return read.submission_status(con, load_calendar(paths), _failed_in_last_run(paths))
+    """marts.submission_status's rows computed now, from the home's calendar and the connection's ledger; the
+    Ministry's own departments (00) named as submitters too."""
+    rows = read.submission_status(con, load_calendar(paths), _failed_in_last_run(paths))
+    names = submitters()
+    for r in rows:
+        r["province_name"] = r["province_name"] or names.get(r["province_code"], r["province_code"])
+    return rows
 
 
 STATUS_COMMENTS = {
-    "province_code": "2-digit code of the province expected to send.",
+    "province_code": "2-digit code of the province expected to send, or that sent.",
     "province_name": "Province name.",
-    "dataset": "Dataset expected (warehouse/contracts).",
+    "dataset": "Dataset expected or received (warehouse/contracts); null for a file refused before it was known.",
     "dataset_name": "Dataset in Chinese (core.labels).",
-    "period": "Year the submission is to cover.",
-    "due_date": "Date by which it is due (<home>/config/calendar.yaml).",
-    "status": "received (on time), late (after the due date), held, failed, missing (past due, nothing) or pending.",
-    "status_name": "Status in Chinese: 已报送, 迟报, 待确认, 失败, 未报 or 未到期 (core.labels).",
+    "period": "Year the submission is to cover; null for a file refused before its years were read.",
+    "due_date": "Date by which it is due (<home>/config/calendar.yaml); null when the calendar does not expect it.",
+    "status": "received (on time), late (after the due date), held, failed, discarded, missing (past due, nothing) "
+    "or pending.",
+    "status_name": "Status in Chinese: 已报送, 迟报, 待确认, 失败, 已放弃, 未报 or 未到期 (core.labels).",
     "days_late": "Days past the due date: when it arrived, or until today while missing; 0 otherwise.",
-    "last_received": "When the latest submission covering it arrived (UTC); null if none.",
+    "last_received": "When the latest submission covering it that loaded arrived (UTC); null if none.",
+    "expected": "Whether the reporting calendar expects it.",
+    "received_before": "Held, failed or discarded although the period was received (loaded) before.",
+    "first_received": "When the first submission covering it that loaded arrived (UTC); null if none.",
+    "submission_id": "The submission that decides the state (the held, refused or discarded one, else the latest "
+    "loaded); null when none.",
+    "file_name": "That submission's file name.",
 }
 
 
@@ -153,13 +168,15 @@ def build_submission_status(con: duckdb.DuckDBPyConnection, paths: Paths) -> Non
     """Write marts.submission_status (as of this run) into the warehouse being built, with its comments."""
     con.register("expected_rows", load_calendar(paths))
     try:
-        con.execute(f"create or replace table marts.submission_status as {STATUS_SQL}", [_failed_in_last_run(paths)])
+        con.execute(
+            f"create or replace table marts.submission_status as {STATUS_SQL}", {"failed": _failed_in_last_run(paths)}
+        )
     finally:
         con.unregister("expected_rows")
     con.execute(
         "comment on table marts.submission_status is 'One row per province × dataset × period the reporting "
-        "calendar expects: received, late, held, failed, missing or pending, as of the latest run "
-        "(fupin status recomputes it for today).'"
+        "calendar expects or the ledger holds: received, late, held, failed, discarded, missing or pending, as of "
+        "the latest run (fupin status recomputes it for today).'"
     )
     for column, text in STATUS_COMMENTS.items():
         con.execute(f"comment on column marts.submission_status.{column} is {quote_literal(text)}")

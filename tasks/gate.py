@@ -147,6 +147,14 @@ class _Names:
         self.contract = contract
         self.coded = {c.name: {v.code: v.zh for v in c.values} for c in contract.columns if c.values}
 
+    def rest(self, key: dict) -> str:
+        """民政事业费·中央 — a fact's key but its place, year and household, in Chinese."""
+        return "·".join(
+            str(self.coded.get(k, {}).get(v, v))
+            for k, v in key.items()
+            if k not in (*PLACE, "year", "household_key", "household_id") and v not in (None, "")
+        )
+
     def fact(self, key: dict) -> str:
         """茶陵县（430224）民政事业费·中央 — a fact's place and the rest of its key."""
         place = next((key[p] for p in PLACE if key.get(p)), None)
@@ -327,6 +335,31 @@ def _outliers(con, o: Outcome, dataset, year, k, label, limit: Plausibility, nam
             )
             found.append(Problem("held_unit_error", f"{text}，{slip}") if slip else Problem("held_outlier", text))
     return _listed(found, "明显偏离")
+
+
+def retired(con: duckdb.DuckDBPyConnection, o: Outcome, before: dict, stamp: str) -> list[tuple]:
+    """The published facts the applied submission retires, for meta.held_retirements: (submission, dataset, year,
+    county, prefecture, the rest of the key in Chinese) each. Read before a held submission is rolled back."""
+    found = []
+    for dataset, year in before:
+        contract = contracts()[dataset]
+        table = _table(dataset)
+        keys = [c for c in contract.key if c != "year"]
+        names = _Names(con, contract)
+        cur = con.execute(
+            f"select {', '.join('h.' + k for k in keys)} from {table} as h "
+            f"where h.province_code = ? and h.year = ? and h.valid_to = ? "
+            f"and not exists (select 1 from {table} as t where t.valid_to is null "
+            f"and t.province_code = h.province_code and t.year = h.year and {_match(keys, 't', 'h')}) "
+            f"order by all",
+            [o.province_code, year, stamp],
+        )
+        for row in cur.fetchall():
+            key = dict(zip(keys, row, strict=True))
+            found.append(
+                (o.submission_id, dataset, year, key.get("county_code"), key.get("prefecture_code"), names.rest(key))
+            )
+    return found
 
 
 def drop_snapshot(con: duckdb.DuckDBPyConnection, before: dict) -> None:

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from fupin.core.config import Paths
-from fupin.core.messages import code_in
+from fupin.core.messages import CATALOGUE, code_in, say
 from fupin.core.safe_text import neutralise, shown_name
 from fupin.tasks.deferred import NO_CACHE, get_run_logger, task
 from fupin.tasks.records import Outcome, Rejection
@@ -125,17 +125,69 @@ HOW_TO_RESEND = (
 )
 
 
+def _after(template: str, field: str) -> str:
+    """The literal text that follows ``{field}`` in a catalogue template, up to the next field."""
+    return template.split("{" + field + "}", 1)[1].split("{", 1)[0]
+
+
+def _before(template: str, field: str) -> str:
+    """The literal text that precedes ``{field}`` in a catalogue template, from the previous field on."""
+    return template.split("{" + field + "}", 1)[0].rsplit("}", 1)[-1]
+
+
+def _part(text: str, start: str, end: str) -> str:
+    """What stands between ``start`` and ``end`` in a stored message; from ``start`` to its end when ``end`` is
+    absent; '' when ``start`` is."""
+    i = text.find(start)
+    if i < 0:
+        return ""
+    i += len(start)
+    j = text.find(end, i)
+    return text[i:] if j < 0 else text[i:j]
+
+
+# the ledger's messages of held, discarded and superseded-while-held submissions speak to the Ministry's operator
+# (what would change, fupin approve / discard): a receipt takes their parts and speaks to the clerk instead
+_HELD = CATALOGUE["held_shrink_guard"].zh
+_DISCARDED = CATALOGUE["discarded"].zh
+_SUPERSEDED = CATALOGUE["held_superseded"].zh
+
+
+def held_reasons(message: str | None) -> str:
+    """What a held submission's ledger message says would change, without the operator's commands."""
+    text = message or ""
+    earlier = _after(_DISCARDED, "reason")  # a discarded or superseded one's message quotes the held one after this
+    if earlier in text:
+        text = text.split(earlier, 1)[1]
+    return _part(text, "]：", _after(_HELD, "reasons")).strip()
+
+
 def receipt_note(o: Outcome, rejected: bool = True) -> str:
-    """The receipt's second line: what happened to the file and what the clerk sends next (``rejected``: whether
-    any row or the file was rejected)."""
-    never_applied = o.status == "superseded" and (o.message_code or code_in(o.message)) == "held_superseded"
-    if o.status in ("held", "discarded") or never_applied:
-        return (o.message or "") + ("" if rejected else f"。{NO_ROW_TO_CORRECT}")
+    """The receipt's second line, for the clerk who sent the file: what happened to it and what to send next
+    (``rejected``: whether any row or the file was rejected). Never a command: those are the Ministry's."""
+    code = o.message_code or code_in(o.message)
+    said = None
+    if o.status == "held":
+        said = say("receipt_held", reasons=held_reasons(o.message), code=code)
+    elif o.status == "discarded":
+        reason = _part(o.message or "", _before(_DISCARDED, "reason"), _after(_DISCARDED, "reason"))
+        reasons = held_reasons(o.message)
+        if o.kind == "full":  # what to send instead: the rows to correct alone, or the complete form
+            said = say("receipt_discarded.full", reason=reason, reasons=reasons)
+        else:
+            said = say("receipt_discarded", reason=reason, reasons=reasons)
+    elif o.status == "superseded" and code == "held_superseded":
+        name = _part(o.message or "", _before(_SUPERSEDED, "name"), _after(_SUPERSEDED, "name"))
+        said = say("receipt_held_superseded", name=name)
+    if said is not None:
+        return said + ("" if rejected else f"。{NO_ROW_TO_CORRECT}")
     if not rejected:
         return NOTHING_TO_CORRECT if o.status in ("loaded", "superseded") else NO_ROW_TO_CORRECT
     return HOW_TO_RESEND
 
 
+# the wording of held, discarded and superseded receipts: 2 speaks to the clerk, never a command
+RECEIPT_WORDING = 2
 # the XLSX's custom document property holding the ledger state the receipt was written from
 STATE_PROPERTY = "fupin_ledger_state"
 _STATE_IN_XML = re.compile(rf'name="{STATE_PROPERTY}"[^>]*>\s*<vt:lpwstr>([0-9a-f]+)</vt:lpwstr>')
@@ -145,6 +197,8 @@ def ledger_state(o: Outcome) -> str:
     """A digest of what a receipt says about its submission (status, counts, message, file name): a receipt
     written from another state of the ledger row is stale."""
     said = [o.file_name, o.status, o.rows_loaded, o.rows_rejected, o.message or ""]
+    if o.status in ("held", "discarded", "superseded"):
+        said.append(RECEIPT_WORDING)  # receipts of these written with older wording are rewritten
     return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
@@ -208,10 +262,10 @@ def _write_receipt_files(o: Outcome, xlsx_path: Path, csv_path: Path, csv_name: 
         for n, (file_name, row_number, field, value, reason, code) in enumerate(
             () if first is None else chain([first], rows)
         ):
-            # as the XLSX: a cell Excel would run as a formula gets a leading apostrophe
+            # as the XLSX: a text cell Excel would run as a formula gets a leading apostrophe; a number stays one
             writer.writerow(
                 [neutralise(file_name), "" if row_number is None else row_number]
-                + [neutralise(text) for text in (field, value, reason, code)]
+                + [neutralise(field), csv_value(value), neutralise(reason), neutralise(code)]
             )
             if n < XLSX_MAX_ROWS:
                 line = 3 + n
@@ -227,16 +281,26 @@ def _write_receipt_files(o: Outcome, xlsx_path: Path, csv_path: Path, csv_name: 
     workbook.close()
 
 
+# a value as submitted that Excel reads as a plain number (-115367.61): written as it is, never guarded
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def csv_value(value: str) -> str:
+    """The receipt CSV's 填报值 cell: a plain number, negative ones too, as the number it is; other text guarded
+    against formulas (neutralise)."""
+    return value if _PLAIN_NUMBER.fullmatch(value) else neutralise(value)
+
+
 LEDGER_SQL = (
     "select submission_id, province_code, file_name, sha256, cast(received_at as varchar), status, "
-    "rows_loaded, rows_rejected, message from meta.submissions order by submission_id"
+    "rows_loaded, rows_rejected, message, message_code, kind from meta.submissions order by submission_id"
 )
 
 
 def _ledger_outcome(row: tuple) -> Outcome:
-    sid, province, file_name, sha, received_at, status, loaded, rejected, message = row
+    sid, province, file_name, sha, received_at, status, loaded, rejected, message, code, kind = row
     o = Outcome(sid, province, file_name, sha, received_at, status=status, rows_loaded=loaded, message=message)
-    o.rows_rejected = rejected
+    o.rows_rejected, o.message_code, o.kind = rejected, code, kind or "correction"
     return o
 
 

@@ -12,13 +12,17 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import sqlite3
+import subprocess
 import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import httpx
 
 from fupin.core.config import Paths
 from fupin.demo import write_demo
@@ -190,6 +194,83 @@ CHROMIUM_ARGS = [
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+# ---------------------------------------------------------------- a Prefect server and worker of a test's own
+
+PREFECT = str(Path(sys.executable).parent / "prefect")
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(tmp: Path, api_url: str) -> dict[str, str]:
+    """A clean Prefect environment: nothing inherited from the harness or the developer's profile."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(tmp / "prefect"),
+        PREFECT_API_URL=api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        FUPIN_PROJECT_DIR=str(ROOT),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group, SIGKILL it if it lingers."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def prefect_cli(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """``prefect ARGS`` from the project folder; its stdout, or the test fails with its output."""
+    done = subprocess.run(
+        [PREFECT, "--no-prompt", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> float:
+    """Wait until the server at ``api`` answers its health check; the seconds it took (fails if it exits)."""
+    started = time.monotonic()
+    while True:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        assert server.poll() is None, f"server exited:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() - started < timeout, f"server not healthy after {timeout} s:\n{log.read_text()[-3000:]}"
+        time.sleep(0.5)
+
+
+def wait_flow_run(api: str, flow_run_id: str, log: Path, timeout: float = 240) -> dict:
+    """The flow run once it is in a terminal state (fails after ``timeout`` s, with the tail of ``log``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=5).json()
+        state = run["state"]["type"] if run.get("state") else None
+        if state in TERMINAL:
+            return run
+        assert time.monotonic() < deadline, f"flow run still {state} after {timeout} s:\n{log.read_text()[-3000:]}"
+        time.sleep(1)
 
 
 # ---------------------------------------------------------------- ID numbers and the PII scan

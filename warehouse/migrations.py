@@ -101,7 +101,17 @@ def _before_versions(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "a warehouse from before schema versions", _before_versions),)
+def _chinese_definitions(con: duckdb.DuckDBPyConnection) -> None:
+    """core.indicator_definition gains definition_zh (the report's Chinese definitions); every load then refills
+    the table from the seed (warehouse.build.load_reference)."""
+    if _columns(con, "core", "indicator_definition"):
+        con.execute("alter table core.indicator_definition add column if not exists definition_zh varchar")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "a warehouse from before schema versions", _before_versions),
+    Migration(2, "Chinese definitions of the indicators", _chinese_definitions),
+)
 CURRENT = MIGRATIONS[-1].number
 
 

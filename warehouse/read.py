@@ -115,15 +115,40 @@ def first_received(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return rows(con, "first_received")[0]["first_received"]
 
 
-def submissions(con: duckdb.DuckDBPyConnection) -> Rows:
-    """The submission ledger by province, as received."""
-    return rows(con, "submissions")
+def submissions(
+    con: duckdb.DuckDBPyConnection,
+    statuses: Sequence[str] | None = None,
+    province: str | None = None,
+    since: datetime | None = None,
+) -> Rows:
+    """The submission ledger by province, as received; ``statuses`` (codes), ``province`` (a code) and ``since``
+    (received from then on) narrow it, each when given."""
+    return rows(
+        con,
+        "submissions",
+        {"statuses": list(statuses) if statuses else None, "province": province, "since": since},
+    )
 
 
 def submission(con: duckdb.DuckDBPyConnection, submission_id: str) -> dict[str, Any] | None:
     """One submission of the ledger; None when there is none by that id."""
     found = rows(con, "submission", {"submission_id": submission_id})
     return found[0] if found else None
+
+
+def retirements(con: duckdb.DuckDBPyConnection, submission_ids: Sequence[str]) -> Rows:
+    """What held submissions would retire if approved, per submission × dataset × place: place_name, years
+    (2015–2017), rows, details (the rest of the keys in Chinese)."""
+    return rows(con, "retirements", {"ids": list(submission_ids)}) if submission_ids else []
+
+
+def held(con: duckdb.DuckDBPyConnection) -> Rows:
+    """The held submissions, oldest first, each with ``retired``: its retirements rows."""
+    found = rows(con, "held")
+    retired = retirements(con, [h["submission_id"] for h in found])
+    for h in found:
+        h["retired"] = [r for r in retired if r["submission_id"] == h["submission_id"]]
+    return found
 
 
 def rejections(con: duckdb.DuckDBPyConnection, submission_id: str) -> Rows:
@@ -178,11 +203,12 @@ def code_names(con: duckdb.DuckDBPyConnection, kind: str) -> dict[Any, Any] | No
 
 
 def submission_status(con: duckdb.DuckDBPyConnection, expected: pa.Table, failed_provinces: list[str]) -> Rows:
-    """The reporting calendar's ``expected`` rows (province_code, dataset, period, due_date) beside the ledger,
-    as of now: received, late, held, failed (``failed_provinces``: the last run's), missing or pending."""
+    """Every expected or received submission's state as of now: the reporting calendar's ``expected`` rows
+    (province_code, dataset, period, due_date; empty without a calendar) beside the ledger: received, late, held,
+    failed (``failed_provinces``: the last run's), discarded, missing or pending."""
     con.register("expected_rows", expected)
     try:
-        return rows(con, "submission_status", [failed_provinces])
+        return rows(con, "submission_status", {"failed": failed_provinces})
     finally:
         con.unregister("expected_rows")
 
@@ -207,8 +233,27 @@ def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[
         "submissions": submitted,
         "rejections": rows(con, "report_rejections", {"ids": ids}) if ids else [],
         "ledger": rows(con, "ledger_counts"),
-        "held": rows(con, "held"),
+        "held": held(con),
     }
+
+
+def fund_by_county_table(con: duckdb.DuckDBPyConnection) -> Rows:
+    """The report's funds per county and year: the indicators' fund types and levels, and all funds (exact yuan)."""
+    return rows(con, "report_fund_by_county")
+
+
+def headline_contributions(con: duckdb.DuckDBPyConnection) -> Rows:
+    """What each headline figure is made of per county and year (``kind`` county, or basis for a growth rate; none:
+    no row where rows are expected), with ``counties_expected`` where the definition needs every county."""
+    return rows(con, "report_contributions")
+
+
+def indicator_coverage(con: duckdb.DuckDBPyConnection) -> Rows | None:
+    """Each figure's counties covered and expected and its coverage note; None when marts.indicators keeps none."""
+    try:
+        return rows(con, "report_coverage")
+    except duckdb.BinderException:  # a marts.indicators without coverage columns
+        return None
 
 
 # --- exports

@@ -600,6 +600,36 @@ CATALOGUE: dict[str, Entry] = {
         "已由 {who} 放弃，未入库 [discarded]：{reason}；原暂缓原因：{earlier}",
         "discarded by {who}, not applied [discarded]: {reason}; held because: {earlier}",
     ),
+    # --- the receipt of a held, discarded or superseded-while-held file, for the clerk who sent it (tasks/receipt.py)
+    "receipt_held": _f(
+        "本文件已收到，暂未入库：与已发布的数据相比{reasons}（原因代码 {code}）。本文件已交民政部核实确认，"
+        "确认前请勿重复报送；如发现文件有误，请与民政部联系 [receipt_held]",
+        "this file was received and is not loaded yet: compared with the published figures, {reasons} (reason code "
+        "{code}). The Ministry is confirming it; do not send it again meanwhile; if the file is wrong, contact the "
+        "Ministry [receipt_held]",
+    ),
+    "receipt_discarded": _f(
+        "民政部核实后未采用本文件，已发布的数据保持不变 [receipt_discarded]：{reason}。核实时发现：{reasons}。"
+        "请核对数据和金额单位后，只报送需要更正的行（更正/补报）",
+        "after checking, the Ministry did not take this file; the published figures stay as they are "
+        "[receipt_discarded]: {reason}. The check found: {reasons}. Check the figures and their units, then send only "
+        "the rows to correct (a correction)",
+    ),
+    "receipt_discarded.full": _f(
+        "民政部核实后未采用本文件，已发布的数据保持不变 [receipt_discarded]：{reason}。核实时发现：{reasons}。"
+        "本文件按全量重报处理，文件中没有的行会被撤销：如只需更正部分行，请只报送这些行，文件名中不要注明“全量”或“重报”；"
+        "如确需全量重报，请报送所涉年度的完整报表",
+        "after checking, the Ministry did not take this file; the published figures stay as they are "
+        "[receipt_discarded]: {reason}. The check found: {reasons}. It was read as a full resubmission, which retires "
+        "the rows it lacks: to correct some rows, send only those, without 全量 or 重报 in the file name; to resubmit "
+        "in full, send the complete form of the years it covers",
+    ),
+    "receipt_held_superseded": _f(
+        "本文件在民政部核实期间已被本省更新的报送（{name}）取代，未入库；以更新的报送为准，无需再报送 "
+        "[receipt_held_superseded]",
+        "while the Ministry was checking it, this file was replaced by the province's newer submission ({name}) and "
+        "was not loaded; the newer one stands, nothing to send [receipt_held_superseded]",
+    ),
     "submission_not_found": _c(
         "没有编号为 {id} 的报送 [submission_not_found]", "no submission with id {id} [submission_not_found]"
     ),
@@ -765,6 +795,16 @@ CATALOGUE: dict[str, Entry] = {
         "无法连接 Prefect 服务器 {url}（{error}）：请先启动服务器，或检查 PREFECT_API_URL [server_unreachable]",
         "cannot reach the Prefect server {url} ({error}): start it, or check PREFECT_API_URL [server_unreachable]",
     ),
+    # --- the nightly report (tasks/report/): a reason stored as an engineer's text is shown as one of these ---
+    "failure_logged": _r(
+        "{what}未能处理，技术详情已记入运行日志：请管理员查看（fupin doctor） [failure_logged]",
+        "{what} could not be processed; the technical detail is in the run's log [failure_logged]",
+    ),
+    "reason_unrecorded": _r(
+        "原因未以中文记录（由旧版本写入）：请用 fupin submissions --id 查看 [reason_unrecorded]",
+        "the reason was not recorded in Chinese (written by an older version); see fupin submissions --id "
+        "[reason_unrecorded]",
+    ),
     "receipt_rewritten": _c(
         "已按台账重写 {count} 份回执（与台账不符 {stale} 份，缺失 {missing} 份） [receipt_rewritten]",
         "rewrote {count} receipts from the ledger ({stale} stale, {missing} missing) [receipt_rewritten]",
@@ -806,11 +846,27 @@ CATALOGUE: dict[str, Entry] = {
         "no indicator was published yet at {as_of}: {earliest} [before_first_submission]",
     ),
     "no_calendar": _c(
-        "没有报送日历 {file}：参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]",
-        "no reporting calendar {file}; write one after warehouse/seeds/calendar.demo.yaml [no_calendar]",
+        "没有报送日历 {file}：下面只列出已收到、待确认、失败和已放弃的报送；判断迟报与未报需要报送日历，"
+        "请参照 warehouse/seeds/calendar.demo.yaml 编写 [no_calendar]",
+        "no reporting calendar {file}: only what was received, held, failed or discarded is listed; lateness needs "
+        "a calendar, write one after warehouse/seeds/calendar.demo.yaml [no_calendar]",
     ),
     "unknown_submission": _c(
         "没有编号为 {id} 的报送 [unknown_submission]", "no submission with id {id} [unknown_submission]"
+    ),
+    "unknown_province.named": _c(
+        "没有这个省份：{value}；请给 2 位代码（如 43）、中文名称（湖南、湖南省）或拼音（hunan） [unknown_province]",
+        "no such province: {value}; give a 2-digit code (43), a Chinese name or pinyin (hunan) [unknown_province]",
+    ),
+    "status_filter_unknown": _c(
+        "没有这个状态：{value}；可用的状态：{known} [status_filter_unknown]",
+        "no such status: {value}; the statuses: {known} [status_filter_unknown]",
+    ),
+    "demo_calendar_not_written": _c(
+        "未写入演示的报送日历：--out 只写收件箱；请用 --home 主目录（或设置 FUPIN_HOME）再运行一次，"
+        "或把 {calendar} 复制为 <主目录>/config/calendar.yaml [demo_calendar_not_written]",
+        "the demo's reporting calendar was not written: --out writes the inbox only; run again with --home HOME (or "
+        "FUPIN_HOME set), or copy {calendar} to <home>/config/calendar.yaml [demo_calendar_not_written]",
     ),
     "unknown_language": _c(
         "--lang 只能是 {languages}（收到 {lang}） [unknown_language]",

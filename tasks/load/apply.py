@@ -33,8 +33,16 @@ def load_submission(con: duckdb.DuckDBPyConnection, o: Outcome, guard: float | N
     apply_facts(con, o, stamp)
     found = gate.problems(con, o, before, stamp, guard) if guarded else []
     if found:
+        retired = gate.retired(con, o, before, stamp)  # what a person weighs before approving: kept past the rollback
         con.execute("rollback")
         con.execute("begin")
+        con.execute("delete from meta.held_retirements where submission_id = ?", [o.submission_id])
+        if retired:
+            con.executemany(
+                "insert into meta.held_retirements (submission_id, dataset, year, county_code, prefecture_code, "
+                "key_detail) values (?, ?, ?, ?, ?, ?)",
+                retired,
+            )
         o.status, o.applied_at = "held", None
         held = gate.held(o, found)
         o.message, o.message_code = render(held), held.code

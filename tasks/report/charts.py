@@ -16,12 +16,52 @@ FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHe
 COLOURS = ("#c8102e", "#1f5fa8", "#2f855a", "#6b46c1", "#b7791f")
 
 # what each chart shows and its CSV holds: these marts' columns, rows as the chart draws them
-FUNDS_COLUMNS = ["indicator", "scope_code", "scope_name", "period", "value", "unit"]
+FUNDS_COLUMNS = ["indicator", "scope_code", "scope_name", "period", "value", "unit_name"]
 INCIDENCE_COLUMNS = ["county_code", "county_name", "year", "incidence", "exit_threshold", "below_exit_threshold"]
 SOCIAL_COLUMNS = ["county_code", "county_name", "year", "amount_yuan", "organisations", "projects"]
-COUNTY_COLUMNS = ["indicator", "indicator_name", "scope_code", "scope_name", "period", "value", "unit"]
+COUNTY_COLUMNS = ["indicator", "indicator_name", "scope_code", "scope_name", "period", "value", "unit_name"]
+HEADLINE_COLUMNS = ["indicator_name", "indicator", "scope_name", "period", "value", "unit_name"]
+COVERAGE_COLUMNS = ["counties_covered", "counties_expected", "coverage_note"]
+FUND_TABLE_COLUMNS = [
+    "province_name",
+    "prefecture_name",
+    "county_name",
+    "county_code",
+    "year",
+    "civil_affairs_yuan",
+    "central_budget_investment_yuan",
+    "lottery_welfare_central_yuan",
+    "all_funds_yuan",
+    "areas",
+]
 # the CSVs' headers beyond the export's column labels (fupin.warehouse.labels.column_labels)
-CSV_LABELS = {"indicator_name": "指标", "amount_yuan": "金额（元）", "value": "数值"}
+CSV_LABELS = {
+    "indicator_name": "指标",
+    "amount_yuan": "金额（元）",
+    "value": "数值",
+    "civil_affairs_yuan": "民政事业费（中央＋省级，元）",
+    "central_budget_investment_yuan": "中央预算内投资（元）",
+    "lottery_welfare_central_yuan": "中央彩票公益金（元）",
+    "all_funds_yuan": "全部资金（含市级、县级，元）",
+    "areas": "所属片区",
+    "counties_covered": "已覆盖县数",
+    "counties_expected": "应覆盖县数",
+    "coverage_note": "覆盖说明",
+}
+# the figures each area opens the report with (those it has), as `fupin run` ends with them
+KEY_INDICATORS = (
+    "civil_affairs_funds",
+    "civil_affairs_funds_growth",
+    "poverty_incidence",
+    "social_org_funds_landed",
+    "grant_funds",
+    "grant_households",
+    "grant_amount_per_household",
+    "social_service_projects",
+    "social_service_funds",
+    "training_sessions",
+    "training_organisations",
+)
 
 
 def field_label(column: str | None) -> str:
@@ -308,3 +348,51 @@ def county_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _brief_order(period: str) -> tuple[bool, str]:
+    """Which period a key figure shows: a span of years (2015-2017) over a single year, then the latest."""
+    return ("-" in period, period.split("-")[-1])
+
+
+def key_figures(headline: list[dict[str, Any]], areas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per area (not its provincial parts or counties), in the areas' order: its key figures (KEY_INDICATORS, the
+    span of years over a single year, then the latest), each a headline row as ``render`` prepared it."""
+    out = []
+    for area in areas:
+        chosen: dict[str, dict[str, Any]] = {}
+        for r in headline:
+            if r["scope_code"] != area["area_code"] or r["indicator"] not in KEY_INDICATORS:
+                continue
+            held = chosen.get(r["indicator"])
+            if held is None or _brief_order(str(r["period"])) >= _brief_order(str(held["period"])):
+                chosen[r["indicator"]] = r
+        figures = [chosen[i] for i in KEY_INDICATORS if i in chosen]
+        if figures:
+            out.append({"area_code": area["area_code"], "area_name": area["area_name"], "figures": figures})
+    return out
+
+
+def headline_download(headline: list[dict[str, Any]], coverage: bool) -> Download:
+    """The headline figures as one CSV: Chinese names and units, exact numbers (and coverage, when kept)."""
+    return Download("主要指标.csv", HEADLINE_COLUMNS + (COVERAGE_COLUMNS if coverage else []), headline)
+
+
+def fund_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Funds per county and year (marts.fund_by_county): the table's rows (万元 shown, yuan kept) and its CSV."""
+    amounts = FUND_TABLE_COLUMNS[5:9]
+    table_rows = [
+        {
+            **r,
+            "cells": [
+                {"text": f"{_number(r[c]) / 1e4:,.2f}", "sort": repr(float(_number(r[c]))), "value": csv_cell(r[c])}
+                for c in amounts
+            ],
+        }
+        for r in rows
+    ]
+    return {
+        "headers": [field_label(c).replace("，元）", "，万元）").replace("（元）", "（万元）") for c in amounts],
+        "rows": table_rows,
+        "download": Download("分县资金.csv", FUND_TABLE_COLUMNS, rows),
+    }

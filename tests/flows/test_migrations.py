@@ -126,10 +126,10 @@ def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
         loaded = con.execute("select count(*) from meta.submissions where status like '%loaded'").fetchone()[0]
         _older_shape(con)
         con.execute("begin")
-        assert migrate(con) == [1]
+        assert migrate(con) == list(range(1, CURRENT + 1))  # step one, then every later step
         con.execute("commit")
         assert con.execute("select version, fupin_version from meta.schema_version").fetchall() == [
-            (1, migrations._fupin_version())
+            (CURRENT, migrations._fupin_version())
         ]
         assert con.execute("select submission_id, message_code from meta.submissions order by 1").fetchall() == codes
         assert {code for _, code in codes} >= {"rows_rejected", "empty_file"}
@@ -161,14 +161,15 @@ def test_each_step_runs_once_in_order_and_is_stamped(tmp_path, monkeypatch):
         ran.append(2)
         con.execute("alter table meta.submissions add column note varchar")
 
-    steps = (*migrations.MIGRATIONS, migrations.Migration(2, "a note on each submission", add_note))
+    step = CURRENT + 1  # the step after the code's last
+    steps = (*migrations.MIGRATIONS, migrations.Migration(step, "a note on each submission", add_note))
     monkeypatch.setattr(migrations, "MIGRATIONS", steps)
-    monkeypatch.setattr(migrations, "CURRENT", 2)
+    monkeypatch.setattr(migrations, "CURRENT", step)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        apply_ddl(con)  # a new warehouse: created as it is now, stamped 1 by the code of version 1
-        con.execute("update meta.schema_version set version = 1")
-        assert migrate(con) == [2] and ran == [2]
-        assert con.execute("select version from meta.schema_version").fetchall() == [(2,)]
+        apply_ddl(con)  # a new warehouse: created as it is now, stamped by the code of the version before
+        con.execute("update meta.schema_version set version = ?", [step - 1])
+        assert migrate(con) == [step] and ran == [2]
+        assert con.execute("select version from meta.schema_version").fetchall() == [(step,)]
         assert migrate(con) == [] and ran == [2]
         assert "note" in {c for (c,) in con.execute("select column_name from (describe meta.submissions)").fetchall()}
 

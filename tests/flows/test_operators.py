@@ -59,8 +59,10 @@ def test_the_reports_banner_names_the_failures_and_the_late_and_a_second_report_
     banner = page[page.index('<div class="banner"') : page.index("</div>", page.index('<div class="banner"'))]
     assert "失败</b> 广东省" in banner and "失败</b> 江西省" in banner and "遂川县建档立卡贫困户2017.csv" in banner
     assert "迟报与未报" in banner
-    assert page.index('id="banner"') < page.index('id="headline"')
-    assert "湖南省" in page[page.index('id="late"') : page.index('id="headline"')]
+    # the headline block opens the page; what needs someone follows it, before the charts, and the block points to it
+    assert page.index('id="headline"') < page.index('id="banner"') < page.index('id="funds"')
+    assert 'class="todo" href="#banner">今日需要处理' in page[page.index('id="headline"') : page.index('id="banner"')]
+    assert "湖南省" in page[page.index('id="late"') : page.index('id="submissions"')]
 
     rebuilt = CliRunner().invoke(app, ["report", "--home", str(home)])
     assert rebuilt.exit_code == 0, rebuilt.output

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.core.config import Paths
+from fupin.core.messages import say
 from fupin.flows.nightly import nightly
 from fupin.tasks.receipt import HEADERS, NO_ROW_TO_CORRECT, NOTHING_TO_CORRECT, receipt_note, write_receipt
 from fupin.tasks.records import Outcome, Rejection
@@ -189,7 +190,9 @@ def test_a_receipt_without_rejected_rows_says_nothing_is_to_be_corrected(tmp_pat
     xlsx = write_receipt(paths, held)
     sheet = [row for row in receipt_sheet(xlsx) if any(row)]
     assert sheet[0][0].startswith("回执：江西_资金_2017.xlsx（暂缓入库，待确认")
-    assert sheet[1][0] == f"{message}。{NO_ROW_TO_CORRECT}"
+    # written for the clerk (issue 27): what changed, with the Ministry, do not resend; never the operator's commands
+    said = say("receipt_held", reasons="2017 年资金合计将减少 40%", code="held_shrink_guard")
+    assert sheet[1][0] == f"{said}。{NO_ROW_TO_CORRECT}" and "fupin" not in sheet[1][0]
     assert len(sheet) == 2 and "行号" not in str(sheet) and "更正后重新报送" not in str(sheet)
     assert xlsx.with_suffix(".csv").read_text(encoding="utf-8-sig").splitlines() == [sheet[1][0]]
     loaded = Outcome("ok", "36", "ok.csv", "0" * 64, "2024-01-01", status="loaded")

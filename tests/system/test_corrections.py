@@ -143,7 +143,9 @@ def test_a_full_resubmission_that_shrinks_a_total_is_held_then_approved(demo_hom
     assert f"fupin approve {sid}" in message
     assert fund_facts(demo_home_copy) == before  # nothing of it applied
     report = next((demo_home_copy / "reports").glob("*.html")).read_text(encoding="utf-8")
-    assert report.index("待确认的报送") < report.index("主要指标") and name in report
+    banner = report[report.index('id="banner"') : report.index("</div>", report.index('id="banner"'))]
+    assert "待确认" in banner and name in banner and report.index('id="banner"') < report.index('id="funds"')
+    assert "待确认的报送" in report
     receipt = next((demo_home_copy / "receipts" / "43").glob("湖南省2017年民政资金全量*_回执.xlsx"))
     assert "暂缓入库" in CalamineWorkbook.from_path(str(receipt)).get_sheet_by_index(0).to_python()[0][0]
 

@@ -6,70 +6,19 @@ test harness is untouched; every process started here is killed (its whole group
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
 
 from fupin.demo import write_demo
-from tests.helpers import ROOT
+from tests.helpers import PREFECT, ROOT, free_port, server_env, stop, wait_flow_run, wait_healthy
+from tests.helpers import prefect_cli as cli
 
 PROJECT = ROOT
-BIN = Path(sys.executable).parent
-PREFECT = str(BIN / "prefect")
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(tmp: Path, api_url: str) -> dict[str, str]:
-    """A clean Prefect environment: nothing inherited from the harness or the developer's profile."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=str(tmp / "prefect"),
-        PREFECT_API_URL=api_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        FUPIN_PROJECT_DIR=str(PROJECT),
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-    )
-    return env
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group, SIGKILL it if it lingers."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def cli(env: dict[str, str], *args: str, timeout: float = 120) -> str:
-    done = subprocess.run(
-        [PREFECT, "--no-prompt", *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 @pytest.mark.server
@@ -98,16 +47,7 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
                 start_new_session=True,
             )
         )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert started[0].poll() is None, f"server exited:\n{log_tail('server')}"
-            assert time.monotonic() < deadline, f"server not healthy after 120 s:\n{log_tail('server')}"
-            time.sleep(0.5)
+        wait_healthy(api, started[0], tmp_path / "server.log")
 
         # make deploy: pool, Secret block from the key, deployments, automation — the key reaches the worker
         # only through the Secret block
@@ -150,14 +90,8 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
         )
         flow_run_id = re.search(r"UUID:\s*([0-9a-f-]{36})", out).group(1)
 
-        deadline = time.monotonic() + 240
-        while True:
-            run = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=5).json()
-            state = run["state"]["type"] if run.get("state") else None
-            if state in TERMINAL:
-                break
-            assert time.monotonic() < deadline, f"flow run still {state} after 240 s:\n{log_tail('worker')}"
-            time.sleep(1)
+        run = wait_flow_run(api, flow_run_id, tmp_path / "worker.log")
+        state = run["state"]["type"]
         assert state == "COMPLETED", f"{run['state']}\n{log_tail('worker')}"
 
         with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:

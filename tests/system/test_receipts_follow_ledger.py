@@ -102,7 +102,8 @@ def test_doctor_fix_rewrites_a_stale_receipt_from_the_ledger(demo_home_copy, hun
     assert "已按台账重写 1 份回执（与台账不符 1 份，缺失 0 份） [receipt_rewritten]" in fixed.output
     assert "[receipt_stale]" not in fixed.output
     title, first = _receipt(demo_home_copy, sid)
-    assert title.startswith(f"回执：{NAME}（已放弃，未入库，") and first.startswith("已由 ") and "[discarded]" in first
+    assert title.startswith(f"回执：{NAME}（已放弃，未入库，")
+    assert first.startswith("民政部核实后未采用本文件") and "[receipt_discarded]" in first and "误报" in first
 
 
 def test_a_held_submission_superseded_by_a_newer_one_gets_a_receipt_saying_so(demo_home_copy, hunan_rows):
@@ -110,5 +111,5 @@ def test_a_held_submission_superseded_by_a_newer_one_gets_a_receipt_saying_so(de
     send_fund_form(demo_home_copy, "湖南省2017年民政资金全量（二）.csv", hunan_rows[:2])
     title, first = _receipt(demo_home_copy, sid)
     assert title.startswith(f"回执：{NAME}（已被更新的报送取代，")
-    assert "[held_superseded]" in first and "原暂缓原因：暂缓入库" in first
+    assert "[receipt_held_superseded]" in first and "湖南省2017年民政资金全量（二）.csv" in first
     assert "[receipt_stale]" not in _doctor(demo_home_copy).output

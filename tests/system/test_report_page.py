@@ -217,11 +217,11 @@ def _same(cell: str, value) -> bool:
 
 CHART_MARTS = {
     "chart-funds-luoxiao": (
-        "select indicator, scope_code, scope_name, period, value, unit from marts.indicators "
+        "select indicator, scope_code, scope_name, period, value, unit_name from marts.indicators "
         "where indicator = 'civil_affairs_funds' and scope_code = 'luoxiao' and period not like '%-%'"
     ),
     "chart-funds-designated_mca": (
-        "select indicator, scope_code, scope_name, period, value, unit from marts.indicators "
+        "select indicator, scope_code, scope_name, period, value, unit_name from marts.indicators "
         "where indicator = 'civil_affairs_funds' and scope_code = 'designated_mca' and period not like '%-%'"
     ),
     "chart-incidence": (
@@ -233,8 +233,8 @@ CHART_MARTS = {
         "select county_code, county_name, year, amount_yuan, organisations, projects from marts.social_org_by_county"
     ),
     "table-luoxiao": (
-        "select i.indicator, d.name, i.scope_code, i.scope_name, i.period, i.value, i.unit from marts.indicators i "
-        "join core.indicator_definition d using (indicator) "
+        "select i.indicator, d.name, i.scope_code, i.scope_name, i.period, i.value, i.unit_name "
+        "from marts.indicators i join core.indicator_definition d using (indicator) "
         "where i.scope_code in (select county_code from core.area_county where area_code = 'luoxiao')"
     ),
 }

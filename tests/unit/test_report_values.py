@@ -42,6 +42,7 @@ def _data(number) -> dict:
                 "period": str(y),
                 "value": number(v),
                 "unit": "yuan",
+                "unit_name": "元",
                 "year": y,
             }
             for y, v in ((2016, "820000000.00"), (2017, "1020000012.34"))
@@ -79,12 +80,23 @@ def _data(number) -> dict:
                 "period": "2017",
                 "value": number(i),
                 "unit": "fraction",
+                "unit_name": "比例",
             }
             for c, n, i in (("360321", "莲花县", "0.0284"), ("360881", "井冈山市", "0.0136"))
         ],
         "definitions": [
-            {"indicator": "civil_affairs_funds", "name": "民政事业费", "unit_name": "元", "definition": "中央＋省级"},
-            {"indicator": "poverty_incidence", "name": "贫困发生率", "unit_name": "比例", "definition": "未脱贫/农业"},
+            {
+                "indicator": "civil_affairs_funds",
+                "name": "民政事业费",
+                "unit_name": "元",
+                "definition_zh": "中央＋省级",
+            },
+            {
+                "indicator": "poverty_incidence",
+                "name": "贫困发生率",
+                "unit_name": "比例",
+                "definition_zh": "未脱贫/农业",
+            },
         ],
         "submissions": [
             {
@@ -147,8 +159,14 @@ def test_decimal_and_double_values_give_the_same_page_and_exact_csvs():
     decimal_payload, double_payload = _payload(from_decimal), _payload(from_double)
     assert decimal_payload["charts"] == double_payload["charts"]
     funds = decimal_payload["downloads"]["chart-funds-east"]
-    # the unit as officials read it (元, 比例), not its code
-    assert funds["rows"][1] == ["civil_affairs_funds", "east", "东片区", "2017", "1020000012.34", "元"]
+    assert funds["rows"][1] == [
+        "civil_affairs_funds",
+        "east",
+        "东片区",
+        "2017",
+        "1020000012.34",
+        "元",
+    ]  # units in Chinese
     assert decimal_payload["charts"]["chart-funds-east"]["series"][0]["data"][1]["value"] == 10.2
     assert double_payload["downloads"]["chart-funds-east"]["rows"][1][4] == "1020000012.34"
     assert decimal_payload["downloads"]["chart-social"]["rows"] == [
