@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fupin.core.formatting import figure_text
-from fupin.warehouse.labels import column_labels, label
+from fupin.warehouse.labels import column_labels
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 COLOURS = ("#c8102e", "#1f5fa8", "#2f855a", "#6b46c1", "#b7791f")
@@ -94,11 +94,6 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def unit_named(row: dict[str, Any]) -> str:
-    """A row's unit as an official reads it: the indicator's unit name (元, 元/户, 比例, 期), else the unit's label."""
-    return row.get("unit_name") or label("unit", row["unit"])
-
-
 @dataclass
 class Download:
     """One CSV the page builds in the browser: file name, Chinese header, the mart's rows as text."""
@@ -111,7 +106,7 @@ class Download:
         return {
             "file": self.file,
             "header": [field_label(c) for c in self.columns],
-            "rows": [[csv_cell(unit_named(r) if c == "unit" else r[c]) for c in self.columns] for r in self.rows],
+            "rows": [[csv_cell(r[c]) for c in self.columns] for r in self.rows],
         }
 
 

@@ -51,7 +51,7 @@ def test_the_report_csvs_name_units_as_officials_read_them(warehouse):
     units = set()
     for table in tables:
         payload = table["download"].payload()
-        at = table["download"].columns.index("unit")
+        at = table["download"].columns.index("unit_name")
         units |= {row[at] for row in payload["rows"]}
     assert {"元", "比例"} <= units and not units & {"yuan", "fraction", "count", "persons", "boolean"}, units
 
