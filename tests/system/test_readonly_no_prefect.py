@@ -129,3 +129,20 @@ def test_approve_against_a_configured_server_that_does_not_answer_says_so_in_one
     assert done.returncode == 1
     (line,) = done.stderr.splitlines()
     assert line.startswith("error: 无法连接 Prefect 服务器 http://127.0.0.1:") and line.endswith("[server_unreachable]")
+
+
+def test_the_commands_benchmark_runs_each_read_only_command(home):
+    import json
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "benchmarks/commands.py", str(home), "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {r["command"] for r in found["commands"]} >= {"submissions", "status", "report", "doctor", "query"}
+    assert found["targets"]["answered"] and found["targets"]["no_stderr"]  # timings belong to `make bench`
