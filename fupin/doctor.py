@@ -20,11 +20,13 @@ import duckdb
 from fupin.core.config import ConfigError, Paths
 from fupin.core.home import in_home, unwritable
 from fupin.core.locking import run_lock
-from fupin.core.messages import render, say
+from fupin.core.messages import message, render, say
+from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.tasks.archive import LEDGER_TABLES
 from fupin.tasks.calendar import load_calendar
 from fupin.tasks.receipt import STATUS_LABELS, stale_receipts, sync_receipts
 from fupin.warehouse import read
+from fupin.warehouse.labels import labels_of
 
 ERROR, NOTE = "错误", "提示"
 
@@ -81,7 +83,8 @@ def _warehouse_findings(paths: Paths) -> list[Finding]:
         return found
     try:
         with read.connect(paths.warehouse) as con:
-            lake_files = read.lake_files(con)
+            partitions = read.lake_partitions(con)
+            provinces = read.code_names(con, "province") or {}
     except duckdb.Error as exc:
         found.append(
             Finding(
@@ -92,20 +95,37 @@ def _warehouse_findings(paths: Paths) -> list[Finding]:
             )
         )
         return found
-    missing = [f for f in lake_files if not in_home(f, paths.home).exists()]
-    if missing:
-        found.append(
-            Finding(
-                ERROR,
-                "lake_file_missing",
-                f"仓库列出的 {len(missing)} 个湖文件不存在（如 {missing[0]}）：core.fct_household 无法查询；"
-                "从备份恢复湖目录，或用 fupin backfill 重新处理这些省份",
-            )
-        )
+    found += _lake_findings(paths, partitions, {**provinces, MINISTRY_CODE: MINISTRY_NAME}, labels_of("dataset"))
     if _too_open(paths.warehouse):
         found.append(
             Finding(NOTE, "warehouse_readable_by_others", f"{paths.warehouse.name} 对其他用户可读：建议 chmod 600")
         )
+    return found
+
+
+def _lake_findings(
+    paths: Paths, partitions: list[dict], provinces: dict[str, str], datasets: dict[str, str]
+) -> list[Finding]:
+    """One finding per lake partition missing files the warehouse's facts came from: a rebuild or a recovery reads
+    every version of them again, and would silently lose what is gone."""
+    missing: dict[tuple[str, str, int], list[str]] = {}
+    for p in partitions:
+        if not in_home(p["lake_file"], paths.home).is_file():
+            missing.setdefault((p["dataset"], p["province_code"], p["year"]), []).append(p["lake_file"])
+    found = []
+    for (dataset, province, year), files in sorted(missing.items()):
+        files = sorted(set(files))
+        report = message(
+            "lake_partition_missing",
+            partition=f"lake/{dataset}/province={province}/year={year}",
+            dataset=datasets.get(dataset, dataset),
+            province=provinces.get(province, province),
+            province_code=province,
+            year=year,
+            count=len(files),
+            example=Path(files[0]).name,
+        )
+        found.append(Finding(ERROR, report.code, render(report, coded=False)))
     return found
 
 

@@ -14,6 +14,7 @@ show Chinese, and holds the same columns with the exact values.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from fupin.warehouse import read
 from fupin.warehouse.comments import column_name_zh
 from fupin.warehouse.contracts import contracts, fraction_columns
 from fupin.warehouse.labels import column_labels, labels_of
+from fupin.warehouse.relations import chinese_names, title_zh
 
 __all__ = ["ExportError", "Sheet", "export", "figure_text", "header_row", "indicators_sheet"]
 
@@ -92,9 +94,32 @@ class Sheet:
     number_formats: list[str | None]
 
 
+# a negative number kept as text (a submitted value, a rejected amount): a number, never a formula — written as one
+NEGATIVE_NUMBER = re.compile(r"-(0|[1-9][0-9]{0,16})(\.[0-9]{1,6})?")
+
+
+def _cell_value(value: Any) -> Any:
+    """A cell as written: a negative number held as text becomes that number (Excel shows it as -115367.61,
+    not '-115367.61); other text that Excel would run as a formula gets its apostrophe."""
+    if isinstance(value, str) and NEGATIVE_NUMBER.fullmatch(value):
+        return Decimal(value)
+    return neutralise(value)
+
+
 def _sheet(title: str, columns: list[Column], records: list[dict[str, Any]]) -> Sheet:
-    rows = [[neutralise(c.cell(r)) for c in columns] for r in records]
+    rows = [[_cell_value(c.cell(r)) for c in columns] for r in records]
     return Sheet(title, [c.header for c in columns], rows, [c.number_format for c in columns])
+
+
+# characters Excel refuses in a sheet's name
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_title(relation: str) -> str:
+    """The sheet's name: the relation's Chinese title (县级资金（县×年度×资金类型×级别）), else its name; at most 31
+    characters, none Excel refuses."""
+    title = title_zh(relation) or chinese_names()[0].get(relation) or relation
+    return _SHEET_FORBIDDEN.sub("_", title).strip("'")[:31] or relation[:31]
 
 
 def _unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -197,11 +222,16 @@ def table_sheet(con: duckdb.DuckDBPyConnection, name: str) -> Sheet:
     schema, table = relations[key]
     # both identifiers come from the catalogue, never from the command line
     names, records = read.relation(con, schema, table)
-    return _sheet(f"{schema}.{table}"[:31], table_columns(con, names, f"{schema}.{table}"), records)
+    relation = f"{schema}.{table}"
+    return _sheet(sheet_title(relation), table_columns(con, names, relation, records), records)
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: str = "") -> list[Column]:
-    """The sheet's columns for a relation's columns: Chinese headers, codes by name, names beside codes.
+def table_columns(
+    con: duckdb.DuckDBPyConnection, names: list[str], relation: str = "", records: list[dict[str, Any]] | None = None
+) -> list[Column]:
+    """The sheet's columns for a relation's columns: Chinese headers, codes by name, names beside codes, each once:
+    a code whose name the table carries (fund_type beside fund_type_name) is not translated again, and a column
+    named like a coded one whose ``records`` hold none of its codes (a household's 已脱贫) is shown as it is.
 
     A column's header is the export's label, else the Chinese name the warehouse's comments give it
     (warehouse/seeds/names_zh.csv, the contracts)."""
@@ -216,13 +246,19 @@ def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: st
     for column in names:
         label = labels.get(column, column)
         get = _getter(column)
+        named = f"{column}_name" in present  # the table carries the code's name itself: no translation beside it
+        base = column.removesuffix("_name")
+        if column.endswith("_name") and base in present and base in codes and base != "unit":
+            out.append(Column(labels.get(base, base), lambda r, c=column: _plain(r[c])))
+            continue
         if kinds and column in ("value", "value_before", "value_after"):
             prefix = "" if column == "value" else label
             out += unit_columns(
                 kinds, column, prefix, lambda r: r.get("unit_name") or unit_names.get(r.get("indicator"))
             )
-        elif column in codes and column != "unit":
-            out.append(Column(label, _translated(codes[column], column)))
+        elif column in codes and column != "unit" and _holds_codes(records, column, codes[column]):
+            if not named:
+                out.append(Column(label, _translated(codes[column], column)))
             out.append(Column(f"{label}代码", get))
         elif column.endswith("_yuan"):
             out.append(Column(f"{label}（万元）", lambda r, c=column: _maybe(wan_yuan, r[c]), WAN_FORMAT))
@@ -232,6 +268,15 @@ def table_columns(con: duckdb.DuckDBPyConnection, names: list[str], relation: st
             out.append(Column(label, lambda r, c=column: _plain(r[c])))
         out += _names_beside(con, column, present, unit_names)
     return out
+
+
+def _holds_codes(records: list[dict[str, Any]] | None, column: str, labels: dict[str, str]) -> bool:
+    """Whether the column's values are codes of ``labels`` (each part of a comma list); True when the rows are not
+    known."""
+    if records is None:
+        return True
+    values = {part for r in records if r[column] is not None for part in str(r[column]).split(",")}
+    return not values or bool(values & set(labels))
 
 
 def _getter(column: str) -> Callable[[dict], Any]:

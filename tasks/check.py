@@ -122,7 +122,7 @@ def province_for(file: Path, paths: Paths, province: str | None) -> tuple[str, s
 
 
 def _scratch_home(paths: Paths, root: Path) -> Paths:
-    """A home in ``root`` holding a copy of the warehouse, config and run records, and links to the households."""
+    """A home in ``root`` holding a copy of the warehouse (its households included), config and run records."""
     scratch = Paths(root / "home")
     scratch.home.mkdir(mode=0o700, parents=True)
     for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
@@ -131,12 +131,6 @@ def _scratch_home(paths: Paths, root: Path) -> Paths:
     for folder in ("config", "runs"):
         if (paths.home / folder).is_dir():
             shutil.copytree(paths.home / folder, scratch.home / folder)
-    households = paths.lake / "household_registry"
-    if households.is_dir():  # the marts read them where they lie: linked, never copied, never written through
-        for lake_file in households.rglob("*.parquet"):
-            target = scratch.lake / lake_file.relative_to(paths.lake)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(lake_file.resolve())
     return scratch
 
 

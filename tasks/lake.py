@@ -17,6 +17,7 @@ from fupin.core.files import atomic_write
 from fupin.core.messages import say
 from fupin.core.progress import report
 from fupin.tasks.identity.hashing import MissingKeyError
+from fupin.tasks.normalise.columns import SHEET, UNIT
 from fupin.tasks.partitions import partition_path
 from fupin.tasks.records import Outcome, Rejection, rows_phrase
 from fupin.tasks.registry import registry_outcome
@@ -24,6 +25,8 @@ from fupin.tasks.staging import read_arrow
 from fupin.warehouse.contracts import contracts
 
 MONEY = pa.decimal128(18, 2)
+# the lake's columns saying where a row came from → the staging columns the normaliser wrote them in
+SOURCE = {"source_sheet": SHEET, "source_unit": UNIT}
 
 
 def write_parquet_atomic(table: pa.Table, target: Path) -> None:
@@ -34,12 +37,16 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
 
 
 def lake_table(dataset: str, records: pa.Table, submission_id: str) -> pa.Table:
-    """A staging table's records in the lake file's schema: source_row from ``_row``, the submission's id."""
+    """A staging table's records in the lake file's schema: source_row from ``_row``, source_sheet and source_unit
+    from ``_sheet`` and ``_unit``, the submission's id."""
     schema = contracts()[dataset].arrow_schema()
     columns = []
     for f in schema:
         if f.name == "source_row":
             columns.append(records["_row"].cast(f.type))
+        elif f.name in SOURCE:  # the sheet and the unit as submitted: a staging file without them gives nulls
+            found = SOURCE[f.name] in records.column_names
+            columns.append(records[SOURCE[f.name]].cast(f.type) if found else pa.nulls(records.num_rows, f.type))
         elif f.name == "submission_id":
             columns.append(pa.array([submission_id] * records.num_rows, f.type))
         else:

@@ -212,7 +212,9 @@ def _keep_ids_out(doc: dict[str, Any], tables: dict[str, pa.Table]) -> dict[str,
     kept = {}
     for dataset, table in tables.items():
         header = header_of(dataset, header_names(dataset, doc.get("header_mapping")))
-        text = [name for name in table.column_names if name != "_row" and pa.types.is_string(table[name].type)]
+        text = [
+            name for name in table.column_names if not name.startswith("_") and pa.types.is_string(table[name].type)
+        ]
         hits = {name: holds_id(table[name]) for name in text}
         found = np.zeros(table.num_rows, bool)
         for hit in hits.values():

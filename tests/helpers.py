@@ -113,6 +113,17 @@ def send_fund_form(home: Path, name: str, rows: list[list], header: list[str] = 
     return nightly(inbox=str(folder.parent), home=str(home), **parameters)
 
 
+def send_fund_forms(home: Path, forms: dict[tuple[str, str], list[list]], header: list[str] = FUND_HEADER) -> dict:
+    """Several provinces send GBK CSV fund forms on one night: (province folder, file name) → rows, all in one new
+    inbox; the nightly flow runs once."""
+    inbox = home / f"inbox-{hashlib.sha1(repr(sorted(forms)).encode()).hexdigest()[:8]}"
+    for (province, name), rows in forms.items():
+        (inbox / province).mkdir(parents=True, exist_ok=True)
+        with open(inbox / province / name, "w", encoding="gbk", newline="") as fh:
+            csv.writer(fh).writerows([header, *rows])
+    return nightly(inbox=str(inbox), home=str(home))
+
+
 def fund_facts(home: Path) -> dict[tuple, Decimal]:
     """Current fund facts: (county, year, fund type, level) → yuan."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:

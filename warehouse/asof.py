@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from fupin.core.home import search_home
 from fupin.core.messages import say
 from fupin.core.sql import quote_literal
 from fupin.warehouse.build import build_marts
@@ -38,16 +37,13 @@ def connect_as_of(warehouse: Path, moment: datetime) -> duckdb.DuckDBPyConnectio
     The warehouse file is attached read-only; nothing is written to it.
     """
     con = duckdb.connect()
-    search_home(con, Path(warehouse).parent)  # the households' files are named relative to the home
     con.execute(f"attach {quote_literal(warehouse)} as wh (read_only)")
     stamp = moment.isoformat()  # from a datetime object, never from user text
     for schema in ("core", "meta", "marts"):
         con.execute(f"create schema {schema}")
     objects = con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = 'wh' "
-        "and schema_name in ('core', 'meta') union all "  # households: a view over the lake, versioned too
-        "select schema_name, view_name from duckdb_views() where database_name = 'wh' "
-        "and schema_name = 'core' and suffix(view_name, '_history')"
+        "and schema_name in ('core', 'meta')"  # households included: a table like every fact's history
     ).fetchall()
     for schema, name in objects:
         source = f"wh.{schema}.{name}"
@@ -64,4 +60,9 @@ def connect_as_of(warehouse: Path, moment: datetime) -> duckdb.DuckDBPyConnectio
         else:
             con.execute(f"create view {schema}.{name} as select * from {source}")
     build_marts(con)
+    # the published figures' changes are a ledger, never rebuilt: those made by then
+    con.execute(
+        "create view marts.indicator_changes as select * from wh.marts.indicator_changes "
+        f"where changed_at < timestamptz '{stamp}'"
+    )
     return con

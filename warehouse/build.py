@@ -14,7 +14,6 @@ import duckdb
 import pyarrow as pa
 
 from fupin.core import yamltext
-from fupin.core.home import search_home
 from fupin.core.progress import report
 from fupin.core.reference import (
     EXIT_THRESHOLD,
@@ -86,23 +85,10 @@ def fact_views() -> list[str]:
     return [*(c.view.removeprefix("core.") for c in contracts().values()), "household_registry"]
 
 
-# core.fct_household_history: the households in the lake's registry files, each with the validity of its county's
-# registry version (core.household_registry_history); declared in contracts/relations/core.fct_household_history.yaml
-HOUSEHOLDS = "core.fct_household_history"
-
-
 def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas, the declared tables (relation specs) and the contract tables that do not exist yet, with
     their comments; current-fact views share their tables' comments. An existing warehouse is first brought to the
     current schema version (warehouse/migrations.py); a new one is stamped with it."""
-    old_layout = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'core' and table_name = 'fct_household_history'"
-    ).fetchone()[0]
-    if old_layout:
-        raise RuntimeError(
-            "this warehouse keeps households in a table, as fupin did before households were read from the lake: "
-            "rebuild it from the lake (deployment rebuild-warehouse with replace=true, force=true) or remove it"
-        )
     new = migrate(con) is None  # an existing warehouse brought to the current version first
     con.execute(_sql("ddl.sql"))
     for spec in of_build("table"):
@@ -127,36 +113,6 @@ def apply_ddl(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"comment on column {contract.view}.{column} is '{_quote(comment or '')}'")
     if new:
         stamp(con)
-
-
-def create_household_views(con: duckdb.DuckDBPyConnection) -> None:
-    """core.fct_household_history and core.fct_household over the registry files the warehouse lists.
-
-    A join with core.household_registry_history gives each household its county's version
-    validity, so a county's newer registry replaces only that county, as with every fact.
-    The files are named relative to the home and found through ``file_search_path``
-    (fupin/core/home.py).
-    """
-    if not con.execute("select current_setting('file_search_path')").fetchone()[0]:
-        search_home(con)  # no registry loaded in this session: the warehouse's own folder is its home
-    files = [
-        f
-        for (f,) in con.execute("select distinct lake_file from core.household_registry_history order by 1").fetchall()
-    ]
-    spec = relation(HOUSEHOLDS)
-    from_lake = [c for c in spec.column_names if c not in ("province_code", "year", "valid_from", "valid_to")]
-    if files:
-        listed = ", ".join(f"'{_quote(f)}'" for f in files)
-        body = (
-            f"select r.province_code, r.year, {', '.join('h.' + c for c in from_lake)}, r.valid_from, r.valid_to "
-            f"from read_parquet([{listed}], union_by_name = true) h join core.household_registry_history r "
-            "on h.submission_id = r.submission_id and h.county_code = r.county_code"
-        )
-    else:
-        body = "select " + ", ".join(f"null::{c.type} as {c.name}" for c in spec.columns) + " where false"
-    con.execute(f"create or replace view {HOUSEHOLDS} as {body}")
-    con.execute(spec.current_view_sql())
-    con.execute(spec.comment_sql("view"))
 
 
 def _replace(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table | str) -> None:

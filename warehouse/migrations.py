@@ -22,10 +22,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import duckdb
 
-from fupin.core.messages import CODE_SQL, message, render
+from fupin.core.home import search_home
+from fupin.core.messages import CODE_SQL, CodedError, message, render
+from fupin.warehouse.attribution import attribute
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.relations import of_build, relation
 
@@ -61,7 +64,6 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[st
 
 def _before_versions(con: duckdb.DuckDBPyConnection) -> None:
     """Any shape fupin wrote before schema versions → version 1 (idempotent: a current shape is left as it is)."""
-    # (households kept in a table, before they were read from the lake, cannot be migrated: apply_ddl refuses them)
     submissions = _columns(con, "meta", "submissions")
     if submissions and "applied_at" not in submissions:  # before key-level revisions and held submissions
         con.execute("alter table meta.submissions add column kind varchar default 'correction'")
@@ -108,9 +110,89 @@ def _chinese_definitions(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("alter table core.indicator_definition add column if not exists definition_zh varchar")
 
 
+def _reattribute_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """Name on every recorded change each submission whose facts moved the figure (fupin.warehouse.attribution):
+    before, a multi-year file was named on its first year and the span only, and an area's first publication
+    missed the provinces whose files were not listed first. A run's submissions are those applied after the
+    previous run that recorded changes and before its own changes (its changed_at); the facts' history tables
+    tell what each changed. Idempotent: the same history gives the same names."""
+    needed = ("marts.indicator_changes", "meta.submissions", "core.indicator_definition", "core.area_place")
+    if not all(_columns(con, *table.split(".")) for table in needed):
+        return  # nothing recorded yet, or reference tables to come with the next load's: nothing to re-attribute
+    con.execute(
+        """
+        create or replace temp table applied_runs as
+        with runs as (
+            select cast(changed_at as varchar) as run_key, changed_at,
+                   lag(changed_at) over (order by changed_at) as previous
+            from (select distinct changed_at from marts.indicator_changes)
+        )
+        select r.run_key, s.submission_id
+        from runs as r
+        join meta.submissions as s
+            on s.applied_at <= r.changed_at and (r.previous is null or s.applied_at > r.previous)
+        where s.status in ('loaded', 'partially_loaded', 'superseded')
+        """
+    )
+    con.execute(
+        "create or replace temp table changed_figures as select distinct cast(changed_at as varchar) as run_key, "
+        "indicator, scope_code, period from marts.indicator_changes"
+    )
+    attribute(con)
+    con.execute(
+        "update marts.indicator_changes as c set submissions = (select f.submissions from figure_causes as f "
+        "where f.run_key = cast(c.changed_at as varchar) and f.indicator = c.indicator "
+        "and f.scope_code = c.scope_code and f.period = c.period)"
+    )
+    for temp in ("applied_runs", "changed_figures", "applied_stamps", "moved_facts", "figure_causes"):
+        con.execute(f"drop table if exists temp.{temp}")
+
+
+def _households_in_the_warehouse(con: duckdb.DuckDBPyConnection) -> None:
+    """core.fct_household_history, a view over the lake's registry files (named relative to the home, so a client
+    had to set file_search_path), becomes a table holding the same rows: any client reads it with no setting.
+
+    The rows are read as the view read them: each file core.household_registry_history lists, joined with its
+    county's version, with the home (the folder of the warehouse file being built) as the search path. A listed
+    file that is gone fails the step, and so the run, leaving the warehouse as it was: `fupin doctor` names it.
+    """
+    views = [
+        name
+        for (name,) in con.execute(
+            "select view_name from duckdb_views() where schema_name = 'core' "
+            "and view_name in ('fct_household', 'fct_household_history') order by view_name"
+        ).fetchall()
+    ]
+    if not views:  # a new warehouse, or one whose households are a table already
+        return
+    for name in views:
+        con.execute(f"drop view core.{name}")
+    spec = relation("core.fct_household_history")
+    con.execute(spec.ddl())  # the table, its current view core.fct_household and their comments
+    if not _columns(con, "core", "household_registry_history"):
+        return
+    files = [f for (f,) in con.execute("select distinct lake_file from core.household_registry_history").fetchall()]
+    if not files:
+        return
+    home = con.execute("select current_setting('file_search_path')").fetchone()[0] or search_home(con)
+    gone = sorted(f for f in files if not (Path(home) / f).is_file())
+    if gone:
+        raise CodedError(message("households_not_migrated", count=len(gone), example=gone[0]))
+    from_lake = [c for c in spec.column_names if c not in ("province_code", "year", "valid_from", "valid_to")]
+    con.execute(
+        f"insert into core.fct_household_history by name select r.province_code, r.year, "
+        f"{', '.join('h.' + c for c in from_lake)}, r.valid_from, r.valid_to "
+        "from read_parquet(?, union_by_name = true) h join core.household_registry_history r "
+        "on h.submission_id = r.submission_id and h.county_code = r.county_code",
+        [sorted(files)],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "a warehouse from before schema versions", _before_versions),
     Migration(2, "Chinese definitions of the indicators", _chinese_definitions),
+    Migration(3, "changed figures name every submission whose facts moved them", _reattribute_changes),
+    Migration(4, "households stored in the warehouse, no longer a view over the lake", _households_in_the_warehouse),
 )
 CURRENT = MIGRATIONS[-1].number
 
@@ -118,7 +200,8 @@ CURRENT = MIGRATIONS[-1].number
 def evolve(con: duckdb.DuckDBPyConnection) -> None:
     """Additive changes that need no step: a column a relation spec or contract gained is added to its existing
     table (its default, or null, in older rows), and one a contract made nullable loses NOT NULL (county_code, once
-    prefectures could be targeted). Run at every migration: adding a column is an edit of its spec alone."""
+    prefectures could be targeted); a bookkeeping column every fact table gained (source_sheet, source_unit: where a
+    row came from) likewise. Run at every migration: adding a column is an edit of its spec alone."""
     for spec in of_build("table"):
         present = _columns(con, *spec.relation.split("."))
         for c in spec.columns if present else ():
@@ -130,6 +213,9 @@ def evolve(con: duckdb.DuckDBPyConnection) -> None:
         present = _columns(con, schema, table)
         if not present:
             continue
+        for column in contract.history_columns():  # bookkeeping columns since (source_sheet, source_unit): null
+            if column.name not in present and column not in contract.columns:
+                con.execute(f"alter table {contract.table} add column {column.name} {column.type}")
         for column in contract.columns:
             if column.name not in present:
                 con.execute(f"alter table {contract.table} add column {column.name} {column.type}")

@@ -15,6 +15,8 @@ parameters are named (``$since``), bound by DuckDB, never formatted into the tex
 
 from __future__ import annotations
 
+import csv
+import difflib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -25,9 +27,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from fupin.core.formatting import exact_text
+from fupin.core.messages import CodedError, message
 from fupin.core.readonly import connect_readonly, fence, listed_lake_files
+from fupin.core.reference import MINISTRY_CODE, MINISTRY_NAME
 from fupin.core.sql import dicts, quote_identifier
 from fupin.warehouse.asof import SHANGHAI, connect_as_of, parse_moment
+from fupin.warehouse.build import read_mart
+from fupin.warehouse.contracts import contracts
 
 Rows = list[dict[str, Any]]
 # the name fupin.warehouse.asof attaches the warehouse file under
@@ -97,14 +104,213 @@ def indicator_definitions(con: duckdb.DuckDBPyConnection) -> Rows:
 
 
 def indicator_changes(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> tuple[Rows, int]:
-    """Changes to published figures from ``since`` on (None: all), and how many figures were first published."""
-    params = {"since": since}
-    return rows(con, "indicator_changes", params), rows(con, "indicator_first_publications", params)[0]["n"]
+    """Changes to published figures from ``since`` on (None: all), each with the submissions behind it by name
+    (``sources``, ``submission_names``), and how many figures were first published."""
+    named = {"since": since, "ministry_code": MINISTRY_CODE, "ministry_name": MINISTRY_NAME}
+    first = rows(con, "indicator_first_publications", {"since": since})[0]["n"]
+    return rows(con, "indicator_changes", named), first
 
 
 def unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """(unit, unit_name) of the indicators, in the printed table's order, each once."""
     return [(r["unit"], r["unit_name"]) for r in rows(con, "unit_kinds")]
+
+
+# --- one figure explained: what it is made of, what it covers, how it changed
+
+
+class UnknownFigure(CodedError, LookupError):
+    """An indicator, scope or period that marts.indicators does not publish; the message names the near ones."""
+
+
+@cache
+def definitions_zh() -> dict[str, str]:
+    """Indicator id → its definition in Chinese (seeds/indicator_definitions_zh.csv)."""
+    text = resources.files("fupin.warehouse").joinpath("seeds", "indicator_definitions_zh.csv").read_text("utf-8")
+    return {r["indicator"]: r["definition_zh"] for r in csv.DictReader(text.splitlines())}
+
+
+def _near(wanted: str, known: dict[str, str], what: str, limit: int = 8) -> str:
+    """'相近的有：a（名）、b（名）' from ``known`` (code → name) by closeness to ``wanted``, else the first few."""
+    lowered = {k.lower(): k for k in known} | {n.lower(): k for k, n in known.items() if n}
+    hits = difflib.get_close_matches(wanted.lower(), list(lowered), n=limit, cutoff=0.5)
+    hits += [text for text in lowered if wanted.lower() in text and text not in hits]  # 罗霄 → 罗霄山片区
+    codes = list(dict.fromkeys(lowered[h] for h in hits))[:limit]
+
+    def named(code: str) -> str:
+        return f"{code}（{known[code]}）" if known[code] and known[code] != code else code
+
+    if codes:
+        return "相近的有：" + "、".join(map(named, codes))
+    shown = list(known)[:limit]
+    more = f" 等 {len(known)} 个" if len(known) > limit else ""
+    return f"{what}有：" + "、".join(map(named, shown)) + more
+
+
+def _scope_forms(code: str, name: str | None) -> set[str]:
+    """The ways a person may write a scope: its code, its name, the name without 县/市/区 (遂川 for 遂川县)."""
+    forms = {code.lower()}
+    if name:
+        forms |= {name, name.removesuffix("县").removesuffix("市").removesuffix("区")} - {""}
+    return forms
+
+
+def find_figure(con: duckdb.DuckDBPyConnection, indicator: str, scope: str, period: str) -> tuple[str, str, str]:
+    """(indicator, scope_code, period) of the published figure a person named: the indicator by id or Chinese
+    name, the scope by code (luoxiao, luoxiao:43, 360827) or name (罗霄山片区, 遂川县, 遂川), the period as
+    printed (2015-2017; 2015–2017 too). ``UnknownFigure`` (Chinese, with its code) naming the near ones."""
+    targets = rows(con, "explain_targets")
+    names = {r["indicator"]: r["indicator_name"] for r in targets}
+    by_name = {n: i for i, n in names.items() if n}
+    found = indicator if indicator in names else by_name.get(indicator)
+    if found is None:
+        near = _near(indicator, names, "已发布的指标")
+        raise UnknownFigure(message("explain_unknown_indicator", indicator=indicator, near=near))
+    indicator = found
+    mine = [r for r in targets if r["indicator"] == indicator]
+    scopes = {r["scope_code"]: r["scope_name"] for r in mine}
+    wanted = scope.strip()
+    hits = [c for c, n in scopes.items() if wanted.lower() in _scope_forms(c, n)]
+    if len(hits) != 1:
+        near = _near(wanted, {c: scopes[c] for c in hits} if hits else scopes, "此指标的范围")
+        raise UnknownFigure(message("explain_unknown_scope", indicator=indicator, scope=scope, near=near))
+    scope_code = hits[0]
+    periods = [r["period"] for r in mine if r["scope_code"] == scope_code]
+    wanted_period = period.strip().replace("–", "-").replace("—", "-").replace("～", "-").replace("~", "-")
+    if wanted_period not in periods:
+        near = "已发布的期间为 " + "、".join(periods)
+        where = f"{scopes[scope_code]}（{scope_code}）"
+        raise UnknownFigure(
+            message("explain_unknown_period", indicator=indicator, scope=where, period=period, near=near)
+        )
+    return indicator, scope_code, wanted_period
+
+
+def lineage_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse's marts.indicator_lineage has the columns this code builds it with: a warehouse whose
+    marts were last built by an older fupin (nothing loaded since) has none, or an older one."""
+    found = {
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = 'indicator_lineage'"
+        ).fetchall()
+    }
+    return set(read_mart("indicator_lineage").columns) <= found
+
+
+# the datasets every county of a scope sends (its figures cover them all, or say which are missing); trainings,
+# projects and aid reach some counties, and their coverage is not a count of counties
+EVERY_COUNTY = {"fund_allocation", "poverty_status"}
+# the coverage columns marts.indicators carries once it says what each figure covers
+COVERAGE = ("counties_expected", "counties_covered", "missing_counties", "coverage_note")
+
+
+def explanation(con: duckdb.DuckDBPyConnection, indicator: str, scope_code: str, period: str) -> dict[str, Any] | None:
+    """One published figure explained, from the warehouse alone (marts.indicators, marts.indicator_lineage,
+    marts.indicator_changes, meta.decisions); None when no such figure is published.
+
+    A dict: indicator, indicator_name, scope_code, scope_name, period, value (Decimal), unit, unit_name,
+    definition (Chinese), definition_en, composition ('sum': the contributions add up to the value; 'count': each
+    counts 1; 'growth':
+    first_year / last_year amounts; 'ratio': numerator / denominator persons; None when the lineage does not
+    cover the indicator), contributions (rows of marts.indicator_lineage), coverage (counties_expected,
+    counties_covered, missing_counties, coverage_note) and changes (before, after, submissions, file names and
+    the decisions behind each)."""
+    params = {"indicator": indicator, "scope": scope_code, "period": period}
+    found = rows(con, "explain_figure", params)
+    if not found:
+        return None
+    figure = found[0]
+    contributions = rows(con, "explain_contributions", params)
+    roles = {c["role"] for c in contributions}
+    if not roles:
+        composition = None
+    elif "first_year" in roles:
+        composition = "growth"
+    elif "numerator" in roles:
+        composition = "ratio"
+    else:
+        composition = "count" if roles == {"count"} else "sum"
+    if all(c in figure for c in COVERAGE[:3]):  # the mart says what the figure covers: its word is the one shown
+        coverage = {c: figure.get(c) for c in COVERAGE}
+    elif roles and {c["dataset"] for c in contributions} <= EVERY_COUNTY:
+        coverage = {**rows(con, "explain_coverage", params)[0], "coverage_note": None}
+    else:
+        coverage = None
+    return {
+        "indicator": indicator,
+        "indicator_name": figure.get("indicator_name"),
+        "scope_code": scope_code,
+        "scope_name": figure.get("scope_name"),
+        "period": period,
+        "value": figure["value"],
+        "unit": figure["unit"],
+        "unit_name": figure.get("unit_name"),
+        "definition": definitions_zh().get(indicator) or figure.get("definition"),
+        "definition_en": figure.get("definition"),
+        "composition": composition,
+        "contributions": contributions,
+        "coverage": coverage,
+        "changes": rows(con, "explain_changes", params),
+    }
+
+
+def explanation_document(found: dict[str, Any]) -> dict[str, Any]:
+    """``explanation`` as one JSON-ready object (``fupin explain --json``, the report): every figure as exact
+    text in its base unit ('8400000000.00' yuan; a contribution's source_value as written in the file), times
+    in ISO 8601."""
+    unit = found["unit"]
+
+    def moment(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    contributions = [
+        {
+            **c,
+            "value": exact_text(c["value"], "yuan" if c["value_column"] == "amount_yuan" else "count"),
+            "source_value": None if c["source_value"] is None else f"{c['source_value'].normalize():f}",
+        }
+        for c in found["contributions"]
+    ]
+    changes = [
+        {
+            **c,
+            "changed_at": moment(c["changed_at"]),
+            "value_before": exact_text(c["value_before"], c["unit"]),
+            "value_after": exact_text(c["value_after"], c["unit"]),
+            "decisions": [{**d, "decided_at": moment(d["decided_at"])} for d in c["decisions"]],
+        }
+        for c in found["changes"]
+    ]
+    return {
+        **found,
+        "value": exact_text(found["value"], unit),
+        "contributions": contributions,
+        "changes": changes,
+    }
+
+
+# --- tables for notebooks (fupin.indicators, fupin.submissions): the column names beside the rows, so that an
+# empty answer still has its columns
+
+
+def table_of(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> tuple[list[str], list[tuple]]:
+    """The named query's column names and its rows (tuples, values as DuckDB gives them)."""
+    cursor = con.execute(query_sql(name), params if params is not None else [])
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def indicator_table(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """marts.indicators in the printed order with every code's Chinese name beside it, and the province and county a
+    row is about (indicator_name, scope_name, province_name, county_name, unit_name)."""
+    return table_of(con, "indicator_frame")
+
+
+def submission_table(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """The ledger as received, with province_name, dataset_name, kind_name and status_name beside the codes."""
+    return table_of(con, "submission_frame", {"ministry_code": MINISTRY_CODE, "ministry_name": MINISTRY_NAME})
 
 
 # --- the ledger
@@ -165,6 +371,25 @@ def header_mappings(con: duckdb.DuckDBPyConnection, submission_id: str) -> Rows 
         return dicts(con.execute(sql, {"submission_id": submission_id}))
     except duckdb.CatalogException:
         return None
+
+
+def lake_partitions(con: duckdb.DuckDBPyConnection) -> Rows:
+    """Every lake file the warehouse's facts were loaded from, each version's (a rebuild and a recovery read them
+    again): dataset, province_code, year, submission_id and lake_file (relative to the home), by partition.
+
+    Read from the facts themselves — each dataset's history table and the registries' list — rather than from the
+    ledger's years, which do not say which dataset of a file holding several came in which year."""
+    parts = [
+        f"select '{name}' as dataset, province_code, year, submission_id, "
+        f"'lake/{name}/province=' || province_code || '/year=' || year || '/' || submission_id || '.parquet' "
+        f"as lake_file from {contract.table}"
+        for name, contract in sorted(contracts().items())
+    ]
+    parts.append(
+        "select 'household_registry', province_code, year, submission_id, lake_file from "
+        "core.household_registry_history"
+    )
+    return dicts(con.execute(f"select distinct * from ({' union all '.join(parts)}) order by all"))
 
 
 def lake_files(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -234,6 +459,7 @@ def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[
         "rejections": rows(con, "report_rejections", {"ids": ids}) if ids else [],
         "ledger": rows(con, "ledger_counts"),
         "held": held(con),
+        "changes": indicator_changes(con, since)[0],  # figures changed from then on, with the submissions behind
     }
 
 

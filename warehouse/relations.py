@@ -7,7 +7,7 @@ records — as the dataset contracts declare the facts::
     relation: meta.decisions          # schema.name
     build: table                      # table: created from this spec (create table if not exists);
                                       # reference: rewritten from python-stdnum and the seeds (warehouse.build);
-                                      # lake: a view over the lake's files; runs: a view over <home>/runs/*.json
+                                      # lake: a view over the lake's files (none now); runs: over <home>/runs/*.json
     zh: 待确认报送的处理决定             # Chinese title (the comment's first part)
     en: One row per decision …        # English description
     primary_key: [submission_id]      # enforced (table)

@@ -3,7 +3,7 @@
 ``app`` (the console script ``fupin``, and ``python -m fupin.cli``) lists the commands in the order below.
 """
 
-from fupin.cli import calendar, check, demo, docs, doctor, export, indicators, query, run, submissions
+from fupin.cli import calendar, check, demo, docs, doctor, explain, export, indicators, query, run, submissions
 from fupin.cli.app import app
 
 __all__ = ["app", "main"]
@@ -13,6 +13,7 @@ for _command in (
     demo.demo,
     run.run,
     indicators.indicators,
+    explain.explain,
     calendar.status,
     run.approve,
     run.discard,

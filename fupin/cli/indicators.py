@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text
 from fupin.core.formatting import figure_text, json_value
@@ -94,7 +95,10 @@ def indicators(
         typer.Option("--as-of", help="The table as it stood then (2018-10-30 = end of that day, Asia/Shanghai)."),
     ] = None,
     changes: Annotated[
-        bool, typer.Option("--changes", help="Every change to a published figure: before, after, and its cause.")
+        bool,
+        typer.Option(
+            "--changes", help="Every change to a published figure: before, after, and the submissions that moved it."
+        ),
     ] = False,
     since: Annotated[
         str | None, typer.Option("--since", help="With --changes: only changes from this date (Asia/Shanghai) on.")
@@ -160,9 +164,12 @@ def _print_changes(home: Path | None, since: str | None, as_json: bool) -> None:
             r["period"],
             figure_text(r["value_before"], r["unit"]),
             figure_text(r["value_after"], r["unit"]),
-            r["submissions"] or "",
         )
-        table.add_row(*map(text, cells))
+        # the submissions behind it, one a line: province《file as received》（kind） [id]
+        names = [
+            f"{n} [{s['submission_id']}]" for n, s in zip(r["submission_names"] or [], r["sources"] or [], strict=True)
+        ]
+        table.add_row(*map(text, cells), Text("\n").join(text(n) for n in names or [r["submissions"] or ""]))
     console = Console(width=200)
     console.print(table)
     console.print(f"共 {len(rows)} 项变动；另有 {first} 项为首次发布（不列出）。")

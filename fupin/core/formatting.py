@@ -79,6 +79,19 @@ def number_text(value: Number) -> str:
     return f"{exact(value):,f}"
 
 
+# the places an exact figure is written with, by unit: yuan to the fen, fractions to 6 places, counts whole
+_PLACES = {"yuan": Decimal("0.01"), "fraction": Decimal("0.000001")}
+
+
+def exact_text(value: Number | None, unit: str | None) -> str | None:
+    """A stored figure as exact text in its base unit, no separators: '8400000000.00' (yuan), '0.240000'
+    (a fraction), '1003' (persons, counts, 1/0); None for None. Nothing is rounded that the warehouse keeps:
+    yuan are stored to the fen, rates to 6 places, counts whole."""
+    if value is None:
+        return None
+    return f"{exact(value).quantize(_PLACES.get(unit or '', Decimal(1))):f}"
+
+
 def json_value(value: Any) -> Any:
     """``json.dumps(default=json_value)``: Decimals as JSON numbers with the same digits, anything else as text.
 

@@ -1,13 +1,13 @@
-"""A warehouse that travels with its home: the files its views read are named relative to the home.
+"""A warehouse that travels with its home: the files it names are named relative to the home.
 
 DuckDB resolves a relative path in a view against the working folder first, then against the
 folders of the ``file_search_path`` setting (there is no "relative to the database file"). So the
-warehouse stores ``lake/household_registry/province=36/year=2017/<id>.parquet``, never an
-absolute path, and every connection that reads ``core.fct_household`` sets ``file_search_path``
-to the home: fupin's own (``search_home``), the duckdb CLI with
-``-cmd "SET file_search_path = '<home>'"`` and SQLAlchemy with
-``connect_args={"config": {"file_search_path": "<home>"}}`` (README, Warehouse). Moving or
-copying the home (warehouse and lake together) then changes nothing inside the warehouse.
+warehouse stores ``lake/household_registry/province=36/year=2017/<id>.parquet`` (the file a registry's
+households were loaded from, read again by a rebuild), never an absolute path, and the one view over files,
+``meta.runs`` (``runs/*.json``), is read by connections that set ``file_search_path`` to the home: fupin's own
+(``search_home``); another client that wants ``meta.runs`` sets it too (README, Warehouse). Every other table,
+the households included, needs no setting. Moving or copying the home (warehouse and lake together) then
+changes nothing inside the warehouse.
 """
 
 from __future__ import annotations

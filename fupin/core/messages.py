@@ -748,6 +748,22 @@ CATALOGUE: dict[str, Entry] = {
         "the warehouse {warehouse} cannot be read ({why}) and there is no ledger copy ({ledger}) to rebuild it "
         "from; restore it from a backup, or run fupin doctor [warehouse_unrecoverable]",
     ),
+    "households_not_migrated": _r(
+        "仓库升级要把建档立卡户从湖文件读入仓库，但其中 {count} 个文件不存在（如 {example}）：仓库未改动；"
+        "请从备份恢复湖目录后再运行，或运行 fupin doctor 查看 [households_not_migrated]",
+        "upgrading the warehouse reads the registered households from the lake into it, but {count} of those files "
+        "are gone (e.g. {example}): the warehouse is unchanged; restore the lake from a backup and run again, or run "
+        "fupin doctor [households_not_migrated]",
+    ),
+    "lake_partition_missing": _r(
+        "湖分区 {partition}（{dataset}，{province} {year} 年）缺少 {count} 个报送的文件（如 {example}）：仓库里的这些"
+        "数据只剩这一份，重建仓库（rebuild-warehouse）或仓库损坏后的恢复会丢失它们；请从备份恢复该目录，或运行 "
+        'backfill（provinces=["{province_code}"]，years=[{year}]）从原始档案重新处理 [lake_partition_missing]',
+        "lake partition {partition} ({dataset}, {province} {year}) lacks the files of {count} submissions (e.g. "
+        "{example}): the warehouse's copy of those facts is the only one left, and a rebuild (rebuild-warehouse) or "
+        "a recovery of a damaged warehouse would lose them; restore the folder from a backup, or run backfill "
+        '(provinces=["{province_code}"], years=[{year}]) to process the raw archive again [lake_partition_missing]',
+    ),
     "warehouse_rebuilt": _r(
         "{what}，已从湖和台账副本重建（{count} 份报送） [warehouse_rebuilt]",
         "{what}, rebuilt from the lake and the ledger copies ({count} submissions) [warehouse_rebuilt]",
@@ -888,6 +904,18 @@ CATALOGUE: dict[str, Entry] = {
     "choose_one": _c(
         "请在 --indicators 与 --table NAME 中选且只选一项 [choose_one]",
         "give exactly one of --indicators and --table NAME [choose_one]",
+    ),
+    "explain_unknown_indicator": _c(
+        "没有已发布的指标“{indicator}”；{near} [explain_unknown_indicator]",
+        "no published indicator '{indicator}'; {near} [explain_unknown_indicator]",
+    ),
+    "explain_unknown_scope": _c(
+        "指标“{indicator}”没有范围“{scope}”的数值；{near} [explain_unknown_scope]",
+        "indicator '{indicator}' has no figure for scope '{scope}'; {near} [explain_unknown_scope]",
+    ),
+    "explain_unknown_period": _c(
+        "指标“{indicator}”在{scope}没有期间“{period}”的数值；{near} [explain_unknown_period]",
+        "indicator '{indicator}' has no figure for {scope} in period '{period}'; {near} [explain_unknown_period]",
     ),
 }
 CATALOGUE.update({f"limit_{name}": _limit(name) for name in LIMIT_NAMES})

@@ -1,12 +1,12 @@
 """The analysts' sandbox: a read-only warehouse connection that can read the warehouse and nothing else.
 
 DuckDB's own controls do the fencing, not a hand-made SQL filter: the file is opened read-only,
-file access but to the lake files the warehouse lists (the Parquet behind ``core.fct_household``) and
-``<home>/runs`` (the JSON behind ``meta.runs``) is disabled (a file there that is a link, hard or symbolic,
-is never readable: the lake file is left out, the runs folder closed), extensions are neither installed
-nor loaded, and the configuration is locked so that no ``SET`` can undo any of it. The raw archive, the key file,
-staging and other homes stay out of reach (but for one thing: the warehouse names its files relative to
-its home, so ``lake/`` and ``runs/`` are allowed as written too, and DuckDB looks for those in the
+file access but to the lake files the warehouse lists (its households' registry files, which a warehouse not yet
+migrated still reads through a view) and ``<home>/runs`` (the JSON behind ``meta.runs``) is disabled (a file there
+that is a link, hard or symbolic, is never readable: the lake file is left out, the runs folder closed), extensions
+are neither installed nor loaded, and the configuration is locked so that no ``SET`` can undo any of it. The raw
+archive, the key file, staging and other homes stay out of reach (but for one thing: the warehouse names its files
+relative to its home, so ``lake/`` and ``runs/`` are allowed as written too, and DuckDB looks for those in the
 working folder before the home — a query run from inside another home could read that home's
 pseudonymised lake). Because COPY and EXPORT may write inside the allowed
 folders, a query an analyst types must also be exactly one SELECT, as DuckDB's parser classifies it.

@@ -33,7 +33,7 @@ from fupin.tasks.load.swap import WarehouseBusy, claim_warehouse, still_ours
 from fupin.tasks.receipt import sync_receipts, write_receipt
 from fupin.tasks.records import Outcome
 from fupin.tasks.summary import create_runs_view
-from fupin.warehouse.build import apply_ddl, build_marts, create_household_views, load_reference, run_data_tests
+from fupin.warehouse.build import apply_ddl, build_marts, load_reference, run_data_tests
 from fupin.warehouse.comments import chinese_first
 from fupin.warehouse.migrations import is_current
 
@@ -97,7 +97,6 @@ def load_warehouse(
                 "values (?, ?, ?, ?, ?)",
                 [d["submission_id"], d["decision"], d["decided_by"], d["decided_at"], d.get("reason")],
             )
-        create_household_views(con)  # over the registry files now listed
         con.execute("begin")
         build_marts(con)
         build_submission_status(con, paths)

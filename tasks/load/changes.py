@@ -1,10 +1,18 @@
-"""marts.indicator_changes: every published figure a run changed, before and after, and the submissions behind it."""
+"""marts.indicator_changes: every published figure a run changed, before and after, and the submissions behind it.
+
+The run's changes are marts.indicators against the figures published before it (``snapshot_indicators``); the
+submissions behind each are every submission the run applied whose changed facts lie in the figure's scope —
+every year a multi-year file touches, each province whose file fed an area that night
+(fupin.warehouse.attribution has the rule and its SQL).
+"""
 
 from __future__ import annotations
 
 import duckdb
 
-from fupin.core.reference import MINISTRY_CODE
+from fupin.warehouse.attribution import attribute
+
+RUN_KEY = "run"  # the one run attributed here
 
 
 def snapshot_indicators(con: duckdb.DuckDBPyConnection) -> None:
@@ -24,49 +32,36 @@ def snapshot_indicators(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str], run_id: str) -> int:
-    """Append to marts.indicator_changes every published figure the run changed, with the submissions behind it.
-
-    A figure's causes are the submissions applied in this run of the figure's dataset, from a province
-    of its scope (or the Ministry's own source, whose lists span provinces), covering a year of its period.
-    """
-    con.execute("create or replace temp table applied_now (submission_id varchar)")
+    """Append to marts.indicator_changes every published figure the run changed, with the submissions behind it:
+    every submission applied in this run whose changed facts lie in the figure's dataset, places and years."""
+    con.execute(
+        """
+        create or replace temp table changed as
+        select coalesce(n.indicator, o.indicator) as indicator, coalesce(n.scope_code, o.scope_code) as scope_code,
+               coalesce(n.scope_name, o.scope_name) as scope_name, coalesce(n.period, o.period) as period,
+               o.value as value_before, n.value as value_after, coalesce(n.unit, o.unit) as unit
+        from marts.indicators as n
+        full join published_before as o using (indicator, scope_code, period)
+        where o.value is null or n.value is null or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
+        """
+    )
+    con.execute("create or replace temp table applied_runs (run_key varchar, submission_id varchar)")
     if applied:
-        con.executemany("insert into applied_now values (?)", [[sid] for sid in applied])
+        con.executemany("insert into applied_runs values (?, ?)", [[RUN_KEY, sid] for sid in applied])
+    con.execute(
+        "create or replace temp table changed_figures as select ? as run_key, indicator, scope_code, period "
+        "from changed",
+        [RUN_KEY],
+    )
+    attribute(con)
     return con.execute(
         """
         insert into marts.indicator_changes by name
-        with changed as (
-            select coalesce(n.indicator, o.indicator) as indicator, coalesce(n.scope_code, o.scope_code) as scope_code,
-                   coalesce(n.scope_name, o.scope_name) as scope_name, coalesce(n.period, o.period) as period,
-                   o.value as value_before, n.value as value_after, coalesce(n.unit, o.unit) as unit
-            from marts.indicators as n
-            full join published_before as o using (indicator, scope_code, period)
-            where o.value is null or n.value is null or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
-        ),
-        scoped as (
-            select c.*, d.dataset, d.name as indicator_name,
-                   cast(split_part(c.period, '-', 1) as integer) as y0,
-                   cast(coalesce(nullif(split_part(c.period, '-', 2), ''), split_part(c.period, '-', 1))
-                        as integer) as y1,
-                   case when regexp_full_match(c.scope_code, '[0-9]{6}') then [left(c.scope_code, 2)]
-                        when c.scope_code like '%:%' then [split_part(c.scope_code, ':', 2)]
-                        else (select list(distinct left(a.county_code, 2)) from core.area_county as a
-                              where a.area_code = c.scope_code) end as scope_provinces
-            from changed as c
-            left join core.indicator_definition as d using (indicator)
-        ),
-        applied as (
-            select s.submission_id, s.province_code, unnest(string_split(s.dataset, ',')) as dataset,
-                   unnest(string_split(s.years, ','))::integer as year
-            from meta.submissions as s join applied_now using (submission_id)
-        )
-        select now() as changed_at, ? as run_id, s.indicator, s.indicator_name, s.scope_code, s.scope_name, s.period,
-               s.value_before, s.value_after, s.unit,
-               (select string_agg(distinct a.submission_id, ',' order by a.submission_id) from applied as a
-                where a.dataset = s.dataset
-                  and (list_contains(s.scope_provinces, a.province_code) or a.province_code = ?)
-                  and a.year between s.y0 and s.y1) as submissions
-        from scoped as s
+        select now() as changed_at, ? as run_id, c.indicator, d.name as indicator_name, c.scope_code, c.scope_name,
+               c.period, c.value_before, c.value_after, c.unit, f.submissions
+        from changed as c
+        left join core.indicator_definition as d using (indicator)
+        left join figure_causes as f using (indicator, scope_code, period)
         """,
-        [run_id, MINISTRY_CODE],
+        [run_id],
     ).fetchone()[0]

@@ -1,7 +1,8 @@
 """Facts into their history tables: each keeps every version, core.fct_* views show the current ones.
 
 A submission's lake files are applied with its validity stamp: the versions it replaces get ``valid_to``, its
-own rows ``valid_from``. Household registries list their counties only; the households stay in the lake.
+own rows ``valid_from``. A household registry lists its counties (core.household_registry_history) and its
+households go into core.fct_household_history, so any DuckDB client reads them with no setting.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from pathlib import Path
 import duckdb
 
 from fupin.core.faults import fault_point
-from fupin.core.home import lake_home, search_home, stored_lake_path
+from fupin.core.home import stored_lake_path
 from fupin.tasks.records import Outcome
 from fupin.warehouse.contracts import contracts
+from fupin.warehouse.relations import VALIDITY, relation
 
-REGISTRY_TABLE = "core.household_registry_history"  # the households themselves stay in the lake
+REGISTRY_TABLE = "core.household_registry_history"  # the registry's lake file per county
+HOUSEHOLDS_TABLE = "core.fct_household_history"  # its households
 
 
 def fact_table(dataset: str) -> str:
@@ -80,25 +83,31 @@ def apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None:
 def load_registry(
     con: duckdb.DuckDBPyConnection, o: Outcome, province: str, year: int, lake_file: str, stamp: str
 ) -> None:
-    """List a registry's counties; its households are read from the lake file by core.fct_household.
+    """List a registry's counties and load its households, valid from ``stamp``.
 
-    Registries come one county at a time: a county's new registry replaces that county's only. The
-    file is listed relative to the home (fupin/core/home.py), so the warehouse can move with its home.
+    Registries come one county at a time: a county's new registry replaces that county's only (its registry row
+    and its households). The file is listed relative to the home (fupin/core/home.py): a rebuild reads it again.
     """
     con.execute(
         "create or replace temp table incoming as select county_code, count(*) as households, "
         "sum(members) as persons from read_parquet(?) group by county_code",
         [lake_file],
     )
-    con.execute(
-        "update core.household_registry_history set valid_to = ? where province_code = ? and year = ? "
-        "and valid_to is null and county_code in (select county_code from incoming)",
-        [stamp, province, year],
-    )
+    for table in (REGISTRY_TABLE, HOUSEHOLDS_TABLE):
+        con.execute(
+            f"update {table} set valid_to = ? where province_code = ? and year = ? "
+            "and valid_to is null and county_code in (select county_code from incoming)",
+            [stamp, province, year],
+        )
     con.execute(
         "insert into core.household_registry_history select ?, ?, county_code, ?, ?, households, persons, ?, null "
         "from incoming order by county_code",
         [province, year, o.submission_id, stored_lake_path(lake_file), stamp],
     )
+    columns = [c for c in relation(HOUSEHOLDS_TABLE).column_names if c not in ("province_code", "year", *VALIDITY)]
+    con.execute(
+        f"insert into {HOUSEHOLDS_TABLE} by name select ? as province_code, ? as year, "
+        f"{', '.join(columns)}, ? as valid_from from read_parquet(?)",
+        [province, year, stamp, lake_file],
+    )
     con.execute("drop table incoming")
-    search_home(con, lake_home(lake_file))  # the views and marts built next in this session read it

@@ -17,6 +17,8 @@ from fupin.tasks.normalise.columns import (
     FAILED,
     ORDINAL,
     POSITION,
+    SHEET,
+    UNIT,
     Parsed,
     RowError,
     as_records,
@@ -51,6 +53,7 @@ from fupin.tasks.normalise.helpers import (
     vocabularies,
 )
 from fupin.tasks.normalise.numbers import (
+    money_unit_of,
     number_sum,
     parse_number,
     plain_factor,
@@ -314,6 +317,8 @@ def normalise_table(table, province_code: str, vocabs: dict[str, Vocabulary] | N
         read = plan.run(columns, row_numbers)
     out.rejections = [rejection_of(read.errors[i], int(row_numbers[i]), dataset, headers) for i in sorted(read.errors)]
     out.table = in_row_order(dataset, read.segments, read.records)
+    sheets = pa.array([table.sheet] * out.table.num_rows, pa.string())  # every record of the table: its sheet
+    out.table = out.table.set_column(out.table.schema.get_field_index(SHEET), SHEET, sheets)
     return out
 
 
@@ -595,6 +600,7 @@ class _Plan:
                 levels = self._values(contract.column("fund_level"), raw, _per_row(types, n))
                 checks.add(failed(levels) & present, lambda r, levels=levels: _error_of(levels, r, None, None))
             values = {**base, "fund_type": types, "fund_level": levels, "amount_yuan": amounts}
+            values[UNIT] = self._units(columns[i], self.hmap.units.get(i))
             if key.year is not None:
                 values["year"] = key.year
             wide.append((values, amounts))
@@ -644,6 +650,10 @@ class _Plan:
             plain_factor(unit, self.default_unit),
             lambda v: _convert(name, v, to_yuan, unit, self.default_unit),
         )
+
+    def _units(self, cells: list[str | None], column_unit: str | None) -> list[str | None]:
+        """The unit each amount of a column was written in (万元, 元 …; None: none stated, read as 元)."""
+        return by_distinct(cells, lambda v: money_unit_of(v, column_unit, self.default_unit))
 
     def _tolerance(self, i: int, total) -> Decimal:
         return total_tolerance(plain_factor(self.hmap.units.get(i), self.default_unit), len(total.members))
@@ -725,6 +735,8 @@ class _Plan:
                         ),
                     )
             values[column.name] = found
+            if column.kind == "money" and UNIT not in values:
+                values[UNIT] = self._units(raw(column.field), self.hmap.units.get(cols.get(column.field, -1)))
         return values, has_long
 
 

@@ -204,10 +204,22 @@ def cell_columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[str | N
 POSITION, ORDINAL = "_position", "_ordinal"  # where a record's row sits in the table, and its place among the row's
 
 
+# where a record came from, beside its row: the sheet (null for CSV and JSON) and the unit its amount was written in
+SHEET, UNIT = "_sheet", "_unit"
+
+
 def staging_schema(dataset: str) -> pa.Schema:
-    """A dataset's normalised records: the sheet row they came from, then the contract's columns."""
+    """A dataset's normalised records: the sheet row they came from, the contract's columns, then the sheet and
+    the amount's unit as submitted (the lake's source_sheet and source_unit)."""
     contract = contracts()[dataset]
-    return pa.schema([("_row", pa.int64()), *((c.name, c.arrow_type) for c in contract.columns)])
+    return pa.schema(
+        [
+            ("_row", pa.int64()),
+            *((c.name, c.arrow_type) for c in contract.columns),
+            (SHEET, pa.string()),
+            (UNIT, pa.string()),
+        ]
+    )
 
 
 def _ordered_schema(dataset: str) -> pa.Schema:

@@ -159,6 +159,19 @@ def to_yuan(text: str | None, column_unit: str | None, default_unit: str | None)
     return check_magnitude((value * factor).quantize(CENT), text)
 
 
+def money_unit_of(text: str | None, column_unit: str | None, default_unit: str | None) -> str | None:
+    """The unit an amount was written in, as ``to_yuan`` reads it (the cell's own, else the column's, else the
+    sheet's): '万元' for 2800 under 金额（万元）; None when none is stated (read as 元) or the cell is no number."""
+    try:
+        value, cell_unit = parse_number(text)
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    unit = cell_unit or column_unit or default_unit
+    return to_halfwidth(unit).strip() if unit else None
+
+
 def to_count(text: str | None) -> int | None:
     """A whole number of persons, sessions or households."""
     value, unit = parse_number(text)

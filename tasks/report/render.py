@@ -159,6 +159,16 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
         {**r, "field_name": field_label(r["field"]), "reason": _rejection_reason(r)}
         for r in data["rejections"][:MAX_REJECTIONS_SHOWN]
     ]
+    changes = [
+        {
+            **c,
+            "indicator_name": c["indicator_name"] or c["indicator"],
+            "before": display_figure(c["value_before"], c["unit"]),
+            "after": display_figure(c["value_after"], c["unit"]),
+            "names": c["submission_names"] or ([c["submissions"]] if c["submissions"] else []),
+        }
+        for c in data.get("changes", [])
+    ]
     ledger = "，".join(f"{status_label(r['status'])} {r['n']}" for r in data["ledger"]) or "无"
     page = (
         _environment()
@@ -199,6 +209,7 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
             county_tables=tables,
             definitions=data["definitions"],
             submissions=submissions,
+            changes=changes,
             rows_loaded=sum(s["rows_loaded"] or 0 for s in data["submissions"]),
             rows_rejected=sum(s["rows_rejected"] or 0 for s in data["submissions"]),
             ledger=ledger,

@@ -67,7 +67,7 @@ def test_a_lake_file_the_warehouse_lists_is_missing(home):
     con.close()
     result = doctor(home)
     assert result.exit_code == 1
-    assert "错误 [lake_file_missing]" in result.output and "gone.parquet" in result.output
+    assert "错误 [lake_partition_missing]" in result.output and "gone.parquet" in result.output
 
 
 def test_a_stale_wal_from_a_killed_session_is_named(home):

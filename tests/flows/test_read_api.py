@@ -49,8 +49,8 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _figures(rows: list[dict]) -> dict[tuple[str, str, str], Decimal]:
-    return {(r["indicator"], r["scope_code"], r["period"]): r["value"] for r in rows}
+def _figures(frame) -> dict[tuple[str, str, str], Decimal]:
+    return {(r["indicator"], r["scope_code"], r["period"]): r["value"] for r in frame.to_dict("records")}
 
 
 @pytest.mark.parametrize("as_of", [None, "2099-01-01"])
@@ -63,7 +63,7 @@ def test_connect_refuses_every_write(demo_home_copy, as_of):
             with pytest.raises(duckdb.Error):
                 con.execute(sql)
         assert con.execute("select count(*) from meta.submissions").fetchone()[0] == count == 15
-        # it still reads what the warehouse reads from its own lake: the households
+        # it reads every table: the households too
         assert con.execute("select count(*) from core.fct_household").fetchone()[0] > 0
     assert _digest(warehouse) == before
     assert not (demo_home_copy / "copied.csv").exists() and not Path("copied.csv").exists()
@@ -88,7 +88,7 @@ def test_indicators_are_the_demos_figures(demo_run):
     printed = CliRunner().invoke(app, ["indicators", "--all", "--json", "--home", str(demo_run["home"])])
     assert printed.exit_code == 0, printed.output
     assert [(r["indicator"], r["scope_code"], r["period"], r["value"]) for r in json.loads(printed.stdout)] == [
-        (r["indicator"], r["scope_code"], r["period"], float(r["value"])) for r in rows
+        (r["indicator"], r["scope_code"], r["period"], float(r["value"])) for r in rows.to_dict("records")
     ]
 
 
@@ -110,8 +110,8 @@ def test_indicators_as_of_show_the_figures_of_that_moment(demo_run):
         now[("civil_affairs_funds", "luoxiao:36", "2015")] + now[("civil_affairs_funds", "luoxiao:36", "2016")]
     )
     assert _figures(fupin.indicators(home, as_of="2099-01-01")) == now
-    assert fupin.indicators(home, as_of=first) == []  # nothing had arrived yet
-    assert fupin.indicators(home, as_of="2018-10-30") == []
+    assert fupin.indicators(home, as_of=first).empty  # nothing had arrived yet
+    assert fupin.indicators(home, as_of="2018-10-30").empty
 
 
 # the write path opens the warehouse file itself (to check, copy, build and swap it); readers go through

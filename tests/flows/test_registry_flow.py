@@ -143,14 +143,20 @@ def test_a_countys_new_registry_replaces_that_county_only(tmp_path, registry_inb
     ).fetchone() == (17002,)
 
 
-def test_a_warehouse_with_households_in_a_table_asks_for_a_rebuild(tmp_path):
+def test_a_warehouse_from_before_the_lake_views_keeps_its_household_table_in_the_current_shape(tmp_path):
+    """fupin once kept households in a table, then read them from the lake, now keeps them in a table again: the
+    oldest shape is upgraded in place (its missing columns added), not refused."""
     from fupin.warehouse.build import apply_ddl
+    from fupin.warehouse.relations import relation
 
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
     con.execute("create schema core")
     con.execute("create table core.fct_household_history (household_key varchar)")
-    with pytest.raises(RuntimeError, match="rebuild it from the lake"):
-        apply_ddl(con)
+    con.execute("insert into core.fct_household_history values ('k1')")
+    apply_ddl(con)
+    columns = [c for (c,) in con.execute("select column_name from (describe core.fct_household_history)").fetchall()]
+    assert sorted(columns) == sorted(relation("core.fct_household_history").column_names)
+    assert con.execute("select household_key from core.fct_household").fetchall() == [("k1",)]
 
 
 @pytest.mark.usefixtures("prefect_harness")

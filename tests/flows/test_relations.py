@@ -15,7 +15,7 @@ from fupin.core.config import Paths
 from fupin.export import table_sheet
 from fupin.tasks.archive import compare_warehouses, compared, export_ledger, ledger_rows
 from fupin.tasks.calendar import STATUS_COMMENTS
-from fupin.warehouse.build import apply_ddl, create_household_views, marts
+from fupin.warehouse.build import apply_ddl, marts
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import column_labels, labels
 from fupin.warehouse.relations import folder, relations
@@ -138,7 +138,6 @@ def test_a_new_dataset_contract_reaches_ddl_comments_labels_and_rebuilds_compari
     for path in (current, rebuilt):
         with duckdb.connect(str(path)) as con:
             apply_ddl(con)
-            create_household_views(con)
             con.execute("create table marts.indicators as select 1 as value")
     with duckdb.connect(str(current)) as con:
         comment = con.execute(

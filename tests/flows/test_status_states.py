@@ -86,9 +86,9 @@ def test_held_discarded_and_refused_submissions_in_status_submissions_report_and
     page = _report(home)
     banner = page[page.index('id="banner"') : page.index("</div>", page.index('id="banner"'))]
     assert f"{FULL}（{sid}）：该期此前已入库" in banner
-    follow_up = page[page.index('id="late-table"') : page.index('id="held"')]
+    follow_up = page[page.index('id="late-table"') : page.index('<h2 id="held"')]
     assert follow_up.count('class="status-held">待确认（此前已入库）</td>') == 3  # Hunan's funds, 2015–2017
-    held_section = page[page.index('id="held"') : page.index('id="headline"')]
+    held_section = page[page.index('<h2 id="held"') : page.index('id="submissions"')]
     assert f'id="retired-{sid}"' in held_section
     assert '<td data-label="县（地区）">安仁县</td><td data-label="年度">2015–2017</td>' in held_section
     assert '<td data-label="行数" class="num">15</td>' in held_section

@@ -1,4 +1,5 @@
-"""A warehouse that travels with its home: moved to another path, every client still reads the households."""
+"""A warehouse that travels with its home: moved to another path, every client still reads the households, with no
+setting (they are a table in the warehouse)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_the_warehouse_holds_no_absolute_path(moved):
         files = [f for (f,) in con.execute("select lake_file from core.household_registry_history").fetchall()]
         views = " ".join(sql for (sql,) in con.execute("select sql from duckdb_views() where not internal").fetchall())
     assert files and all(f.startswith("lake/household_registry/province=36/year=2017/") for f in files)
-    assert "lake/household_registry/" in views
+    assert "lake/household_registry/" not in views  # the households are a table: no view reads the lake
     assert str(moved["old"]) not in views and str(moved["original"]) not in views
 
 
@@ -55,7 +56,7 @@ def test_fupin_query_and_indicators_work_after_the_move(moved):
     indicators = runner.invoke(app, ["indicators", "--home", str(moved["home"]), "--json", "--all"])
     assert indicators.exit_code == 0, indicators.output
     assert any(row["indicator"] == "civil_affairs_funds" for row in json.loads(indicators.output))
-    # --as-of rebuilds the marts over the households as they stood: it reads the lake through the views
+    # --as-of rebuilds the marts over the households as they stood, from their history table
     as_of = runner.invoke(app, ["indicators", "--home", str(moved["home"]), "--json", "--all", "--as-of", "2099-01-01"])
     assert as_of.exit_code == 0, as_of.output
     assert json.loads(as_of.output) == json.loads(indicators.output)
@@ -68,8 +69,7 @@ def test_the_duckdb_cli_reads_the_households_from_another_folder(moved, tmp_path
     elsewhere.mkdir()
     home = moved["home"]
     proc = subprocess.run(
-        [cli, "-readonly", "-csv", "-noheader", "-cmd", f"SET file_search_path = '{home}'"]
-        + [str(home / "warehouse.duckdb"), "-c", HOUSEHOLDS],
+        [cli, "-readonly", "-csv", "-noheader", str(home / "warehouse.duckdb"), "-c", HOUSEHOLDS],
         capture_output=True,
         text=True,
         timeout=60,
@@ -77,15 +77,6 @@ def test_the_duckdb_cli_reads_the_households_from_another_folder(moved, tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip()) == moved["households"]
-    # opened inside the home, the relative paths resolve without any setting
-    plain = subprocess.run(
-        [cli, "-readonly", "-csv", "-noheader", "warehouse.duckdb", "-c", HOUSEHOLDS],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=home,
-    )
-    assert plain.returncode == 0 and int(plain.stdout.strip()) == moved["households"], plain.stderr
 
 
 def test_sqlalchemy_reads_the_households_after_the_move(moved):
@@ -94,7 +85,7 @@ def test_sqlalchemy_reads_the_households_after_the_move(moved):
     home = moved["home"]
     engine = sqlalchemy.create_engine(
         f"duckdb:///{home / 'warehouse.duckdb'}",
-        connect_args={"read_only": True, "config": {"file_search_path": str(home)}},
+        connect_args={"read_only": True},
     )
     try:
         with engine.connect() as con:
@@ -104,8 +95,9 @@ def test_sqlalchemy_reads_the_households_after_the_move(moved):
 
 
 def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_path):
-    """Warehouses built before kept absolute paths: the next load (or rebuild) makes them relative."""
-    from fupin.warehouse.build import apply_ddl, create_household_views
+    """Warehouses built before kept absolute paths and read the households through a view over the lake: the next
+    load (or rebuild) makes the paths relative and loads the households into the warehouse."""
+    from fupin.warehouse.build import apply_ddl
 
     home = tmp_path / "home"
     lake_file = home / "lake" / "household_registry" / "province=36" / "year=2017" / "36-old.parquet"
@@ -118,15 +110,25 @@ def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_pa
         con.execute(
             "insert into core.household_registry_history values "
             "('36', 2017, '360827', '36-old', ?, 2, 2, '2026-01-01 00:00:00+00', null)",
-            ["/somewhere/it/used/to/be/lake/household_registry/province=36/year=2017/36-old.parquet"],
+            [str(lake_file)],
         )
-        con.execute("drop table meta.schema_version")  # as built before schema versions
+        # as built before schema versions: the households a view over the (then absolute) lake paths
+        con.execute("drop view core.fct_household")
+        con.execute("drop table core.fct_household_history")
+        con.execute(
+            "create view core.fct_household_history as select r.province_code, r.year, h.*, r.valid_from, r.valid_to "
+            f"from read_parquet(['{lake_file}']) h join core.household_registry_history r "
+            "using (submission_id, county_code)"
+        )
+        con.execute("drop table meta.schema_version")
         apply_ddl(con)
-        create_household_views(con)
         assert con.execute("select lake_file from core.household_registry").fetchall() == [
             ("lake/household_registry/province=36/year=2017/36-old.parquet",)
         ]
         assert con.execute("select household_key from core.fct_household order by 1").fetchall() == [("k1",), ("k2",)]
+        assert con.execute(
+            "select table_type from information_schema.tables where table_name = 'fct_household_history'"
+        ).fetchall() == [("BASE TABLE",)]
 
 
 @pytest.mark.prefect

@@ -69,8 +69,9 @@ def test_a_rows_rejection_is_its_first_refused_cell_and_the_good_rows_load():
     )
     fund = {"year": 2017, "fund_type": "civil_affairs", "fund_level": "central"}
     assert facts == [
-        {"_row": 4, "county_code": SUICHUAN, **fund, "amount_yuan": Decimal("12345000.00")},
-        {"_row": 10, "county_code": LIANHUA, **fund, "amount_yuan": Decimal("300000000.00")},
+        # _unit: the unit each amount was written in, the cell's own (３亿元) before the header's (万元)
+        {"_row": 4, "county_code": SUICHUAN, **fund, "amount_yuan": Decimal("12345000.00"), "_unit": "万元"},
+        {"_row": 10, "county_code": LIANHUA, **fund, "amount_yuan": Decimal("300000000.00"), "_unit": "亿元"},
     ]
     assert rejections == [
         (
@@ -116,7 +117,7 @@ def test_a_wide_rows_amounts_come_before_its_total_and_a_wrong_total_names_its_p
         ],
         "2017年资金.csv",
     )
-    fund = {"year": 2017, "fund_type": "civil_affairs"}
+    fund = {"year": 2017, "fund_type": "civil_affairs", "_unit": "万元"}
     assert facts == [
         {"_row": 4, "county_code": SUICHUAN, **fund, "fund_level": "central", "amount_yuan": Decimal("2000000.00")},
         {"_row": 4, "county_code": SUICHUAN, **fund, "fund_level": "provincial", "amount_yuan": Decimal("1000000.00")},

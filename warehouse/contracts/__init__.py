@@ -36,7 +36,8 @@ ARROW_TYPES = {
 PLACE_COLUMNS = ("county_code", "prefecture_code")
 # the bookkeeping columns around a dataset's own in the history table: (before, after)
 _LEADING = ("province_code",)
-_TRAILING = ("submission_id", "source_row", "valid_from", "valid_to")
+# (source_sheet and source_unit last: an older warehouse gains them at the end, evolve() in warehouse/migrations.py)
+_TRAILING = ("submission_id", "source_row", "valid_from", "valid_to", "source_sheet", "source_unit")
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,15 @@ class Contract:
     def arrow_schema(self) -> pa.Schema:
         """The lake file's schema: province and year live in the partition path, not in the file."""
         own = [(c.name, c.arrow_type) for c in self.columns if c.name != "year"]
-        return pa.schema([*own, ("source_row", pa.int32()), ("submission_id", pa.string())])
+        return pa.schema(
+            [
+                *own,
+                ("source_row", pa.int32()),
+                ("submission_id", pa.string()),
+                ("source_sheet", pa.string()),
+                ("source_unit", pa.string()),
+            ]
+        )
 
     def ddl(self) -> str:
         """History table, its comments and the current view (an older warehouse: warehouse/migrations.py)."""
