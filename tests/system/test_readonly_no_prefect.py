@@ -53,10 +53,13 @@ def commands(home: Path, out: Path) -> dict[str, tuple[list[str], str]]:
         "export": (["export", "--indicators", "--out", str(out / "x.xlsx"), *at], "x.xlsx"),
         "indicators": (["indicators", *at], "民政事业费"),
         "query": (["query", "select count(*) as n from marts.indicators", *at], "共 1 行"),
+        "explain": (["explain", "civil_affairs_funds", "luoxiao", "2015-2017", *at], "84.00亿元"),
     }
 
 
-@pytest.mark.parametrize("name", ["submissions", "status", "report", "doctor", "export", "indicators", "query"])
+@pytest.mark.parametrize(
+    "name", ["submissions", "status", "report", "doctor", "export", "indicators", "query", "explain"]
+)
 def test_a_read_only_command_needs_no_prefect_and_prints_none_of_it(home, tmp_path, name):
     args, shows = commands(home, tmp_path)[name]
     # -X importtime: every module the command imports, on stderr (one "import time:" line each)
