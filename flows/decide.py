@@ -66,6 +66,7 @@ def _decide(paths: Paths, outcome: Outcome, decision: dict[str, Any]) -> dict[st
         "decision": decision["decision"],
         "decided_by": decision["decided_by"],
         "indicator_changes": loaded.get("indicator_changes", 0),
+        "incomplete_figures": loaded.get("incomplete", []),  # headline figures lacking counties after the decision
     }
     get_run_logger().info("decision: %s", result)
     return result

@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
-from prefect.states import Failed, State
+from prefect.states import Completed, Failed, State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
@@ -30,6 +30,7 @@ from fupin.tasks.summary import (
     RunFailed,
     failure_message,
     failure_reason,
+    incomplete_message,
     join_reasons,
     mark_crashed_runs,
     province_lines,
@@ -38,6 +39,10 @@ from fupin.tasks.summary import (
     source_failure,
     summarise_run,
 )
+
+# the name of a run's final state when it loaded everything but a data test failed (a headline figure lacking
+# counties): Completed in kind, so the summary is its result, named apart so that the UI and automations see it
+CHECKS_FAILED = "ChecksFailed"
 
 
 def resolve_sources(sources_file: str | None, inbox: str | None) -> list[Source]:
@@ -111,9 +116,13 @@ def finish(
         logger.info(line)
     publish_report(paths)  # after the record: the report's banner names this run's failures too
     publish_artifacts(summary, paths)
+    incomplete = incomplete_message(summary)
     if summary["failed_provinces"]:
-        message = failure_message(summary)
+        message = "; ".join(filter(None, [failure_message(summary), incomplete]))
         return Failed(message=message, data=RunFailed(message, summary))
+    if summary["data_tests_failed"]:  # everything loaded, but the run's checks did not pass: not a plain success
+        checks = ", ".join(f"{name} ({n})" for name, n in sorted(summary["data_tests_failed"].items()))
+        return Completed(name=CHECKS_FAILED, message=incomplete or f"data tests failed: {checks}", data=summary)
     return summary
 
 
@@ -135,7 +144,9 @@ def nightly(
     outlier; tasks/gate.py) is held for a person: ``fupin approve`` / ``fupin discard``.
 
     Ends Failed (message naming the provinces, the summary in ``RunFailed.summary``) when a
-    province's source or file failed; rejected rows alone leave it Completed.
+    province's source or file failed; rejected rows alone leave it Completed. A failed data test (a headline
+    figure lacking counties: assert_headline_figures_complete) leaves everything loaded and ends the run
+    Completed named ``ChecksFailed``, exit code 3.
 
     Args:
         sources_file: sources.yaml listing one source per province (folder, http(s)://, s3://); relative to the

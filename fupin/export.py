@@ -173,12 +173,32 @@ def indicators_sheet(con: duckdb.DuckDBPyConnection) -> Sheet:
         Column("范围", lambda r: r["scope_name"]),
         Column("范围代码", lambda r: r["scope_code"]),
         Column("期间", lambda r: r["period"]),
-        Column("公布数", lambda r: figure_text(r["value"], r["unit"], r["unit_name"])),
+        Column(
+            "公布数",
+            lambda r: figure_text(r["value"], r["unit"], r["unit_name"]) if r["value"] is not None else "不予公布",
+        ),
         *unit_columns(_unit_kinds(con), "value"),
         Column("单位", lambda r: r["unit_name"]),
         Column("指标说明", lambda r: r["definition"]),
+        *coverage_columns(),
     ]
     return _sheet("指标", columns, records)
+
+
+def coverage_columns() -> list[Column]:
+    """What an area figure covers (marts.indicators): counties covered of those needed (text, 17/23: the sheet's
+    numbers are the figures alone), those missing, and the note (empty where coverage does not apply: a county's
+    own figure, indicators counted from lists of events)."""
+
+    def covered(r: dict[str, Any]) -> str | None:
+        return None if r["counties_expected"] is None else f"{r['counties_covered']}/{r['counties_expected']}"
+
+    return [
+        Column("覆盖县", covered),
+        Column("缺报县", lambda r: _plain(r["missing_counties"]) or None),
+        Column("缺报县代码", lambda r: _plain(r["missing_county_codes"]) or None),
+        Column("覆盖说明", lambda r: r["coverage_note"]),
+    ]
 
 
 def warehouse_relations(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:

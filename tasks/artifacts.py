@@ -13,6 +13,7 @@ from fupin.core.formatting import figure_text
 from fupin.core.messages import say
 from fupin.core.reference import submitters
 from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
+from fupin.tasks.summary import incomplete_message
 from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import label
@@ -81,13 +82,27 @@ def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
         with read.connect(paths.warehouse) as con:
             rows = read.headline(con)
             indicator_names = {d["indicator"]: d["name"] for d in read.indicator_definitions(con)}
-        lines += ["", "| 指标 | 范围 | 期间 | 数值 |", "|---|---|---|---:|"]
+        if incomplete := incomplete_message(summary):
+            lines.append(f"- **{incomplete}**")
+        lines += ["", "| 指标 | 范围 | 期间 | 数值 | 覆盖县 |", "|---|---|---|---:|---|"]
         lines += [
             f"| {indicator_names.get(r['indicator']) or r['indicator']} [{r['indicator']}] | {r['scope_name']} "
-            f"[{r['scope_code']}] | {r['period']} | {figure_text(r['value'], r['unit'])} |"
+            f"[{r['scope_code']}] | {r['period']} | {_figure(r)} | {_coverage(r)} |"
             for r in rows
         ]
     return "\n".join(lines) + "\n"
+
+
+def _figure(r: dict[str, Any]) -> str:
+    """The figure as printed; a growth withheld over an incomplete span: 不予公布."""
+    return figure_text(r["value"], r["unit"]) if r["value"] is not None else "不予公布"
+
+
+def _coverage(r: dict[str, Any]) -> str:
+    """23/23 县, or in bold what the figure lacks (17/23 县，缺湖南省 6 县); empty where coverage does not apply."""
+    if r.get("coverage_note"):
+        return f"**{r['coverage_note']}**"
+    return "" if r.get("counties_expected") is None else f"{r['counties_covered']}/{r['counties_expected']} 县"
 
 
 def calendar_table(paths: Paths) -> list[dict[str, Any]] | None:

@@ -231,7 +231,9 @@ def summarise_run(
     for s in submissions:
         by_status[s["status"]] = by_status.get(s["status"], 0) + 1
     rejected = any(o.status in ("rejected", "held") or o.rows_rejected for o in outcomes)
-    exit_code = EXIT_FAILED if failed else EXIT_REJECTED if rejected else EXIT_OK
+    # a failed data test (a headline figure lacking counties, …) is never a success, though everything loaded
+    checks_failed = bool(loaded.get("data_tests"))
+    exit_code = EXIT_FAILED if failed else EXIT_REJECTED if rejected or checks_failed else EXIT_OK
     return {
         "home": str(paths.home),
         "provinces": sorted(set(provinces or []) | {o.province_code for o in outcomes} | set(failed)),
@@ -244,10 +246,35 @@ def summarise_run(
         "indicator_changes": loaded.get("indicator_changes", 0),
         "failed_provinces": failed,
         "data_tests_failed": loaded.get("data_tests", {}),
+        "incomplete_figures": loaded.get("incomplete", []),
         "unreconciled": loaded.get("unreconciled", []),
         "warehouse_changed": loaded.get("changed", False),
         "exit_code": exit_code,
     }
+
+
+def incomplete_message(summary: dict[str, Any]) -> str | None:
+    """One Chinese line naming the headline figures that lack counties (None when every one is complete)."""
+    found = summary.get("incomplete_figures") or []
+    if not found:
+        return None
+    by_note: dict[tuple[str, str], list[str]] = {}  # the figures of one scope that lack the same counties together
+    for r in found:
+        by_note.setdefault((r["scope_name"], r["coverage_note"]), []).append(f"{r['indicator_name']} {r['period']}")
+    figures = "；".join(f"{scope}（{note}）：{'、'.join(named)}" for (scope, note), named in by_note.items())
+    return say("headline_incomplete", n=len(found), figures=figures)
+
+
+def _outcome(summary: dict[str, Any]) -> str:
+    """meta.runs.outcome of a finished run: failed, rejected (rows or files rejected, or held), checks_failed
+    (everything loaded, but a data test failed: a headline figure lacking counties) or completed."""
+    code = summary["exit_code"]
+    if code == EXIT_FAILED:
+        return "failed"
+    if code != EXIT_REJECTED:
+        return "completed"
+    rejected = summary["rows_rejected"] or summary.get("held") or summary["by_status"].get("rejected")
+    return "checks_failed" if summary.get("data_tests_failed") and not rejected else "rejected"
 
 
 def runs_dir(paths: Paths):
@@ -276,7 +303,7 @@ def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, fl
         code = summary["exit_code"]
         record.update(
             ended_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            outcome="failed" if code == EXIT_FAILED else "rejected" if code == EXIT_REJECTED else "completed",
+            outcome=_outcome(summary),
             exit_code=code,
             received=summary["received"],
             rows_loaded=summary["rows_loaded"],

@@ -82,14 +82,16 @@ def connect(warehouse: Path, as_of: str | date | datetime | None = None) -> duck
 
 
 def headline(con: duckdb.DuckDBPyConnection) -> Rows:
-    """marts.headline: the briefing's first lines (indicator, scope, period, value, unit, definition)."""
+    """marts.headline: the briefing's first lines (indicator, scope, period, value, unit, definition, and the
+    coverage: counties_expected, counties_covered, missing_counties, missing_county_codes, coverage_note)."""
     return rows(con, "headline")
 
 
 def indicators(
     con: duckdb.DuckDBPyConnection, *, counties: bool = True, indicator: str | None = None, area: str | None = None
 ) -> Rows:
-    """marts.indicators in the printed order: indicator, scope_code, scope_name, period, value, unit, definition.
+    """marts.indicators in the printed order: indicator, scope_code, scope_name, period, value, unit, definition,
+    counties_expected, counties_covered, missing_counties, missing_county_codes, coverage_note.
 
     ``counties=False``: the areas, their provincial parts and the designated counties only (``fupin
     indicators`` without ``--all``); ``indicator``: one indicator's rows; ``area`` (an area code such as

@@ -33,6 +33,21 @@ _BRIEF = (
 )
 
 
+def shown_figure(r: dict[str, Any], unit_name: str | None = None) -> str:
+    """A figure as printed, with what it lacks: 60.67亿元（17/23 县，缺湖南省 6 县）; a withheld one: 不予公布（…）."""
+    figure = figure_text(r["value"], r["unit"], unit_name) if r["value"] is not None else "不予公布"
+    return f"{figure}（{r['coverage_note']}）" if r.get("coverage_note") else figure
+
+
+def coverage_text(r: dict[str, Any]) -> str:
+    """The counties a figure covers: 23/23, or its note when it lacks some; empty where coverage does not apply."""
+    if r.get("coverage_note"):
+        return r["coverage_note"]
+    if r.get("counties_expected") is None:
+        return ""
+    return f"{r['counties_covered']}/{r['counties_expected']} 县"
+
+
 def _brief_order(period: str) -> tuple[bool, str]:
     """Which period an area's line shows: a span of years (2015-2017) over a single year, then the latest."""
     return ("-" in period, period.split("-")[-1])
@@ -52,7 +67,7 @@ def print_headline(con) -> None:
         name, figures = areas.setdefault(r["scope_code"], (r["scope_name"], {}))
         period = str(r["period"])
         if r["indicator"] not in figures or _brief_order(period) >= _brief_order(figures[r["indicator"]][0]):
-            shown = figure_text(r["value"], r["unit"], unit_names.get(r["indicator"]))
+            shown = shown_figure(r, unit_names.get(r["indicator"]))
             figures[r["indicator"]] = (period, shown)
     console = Console(width=400, highlight=False)  # one line per area, however long: a terminal wraps it
     for name, figures in areas.values():
@@ -74,14 +89,15 @@ def _print_indicators(rows: list[dict[str, Any]], title: str = "指标（marts.i
 
     names = indicator_names()
     table = Table(title=title, title_justify="left")
-    for col in ("指标", "范围", "期间", "数值"):
+    for col in ("指标", "范围", "期间", "数值", "覆盖县"):
         table.add_column(col, justify="right" if col == "数值" else "left")
     for r in rows:
         table.add_row(
             text(f"{names.get(r['indicator'], '')} [{r['indicator']}]"),
             text(f"{r['scope_name']} [{r['scope_code']}]"),
             text(r["period"]),
-            figure_text(r["value"], r["unit"]),
+            figure_text(r["value"], r["unit"]) if r["value"] is not None else "不予公布",
+            text(coverage_text(r)),
         )
     Console(width=160).print(table)
 

@@ -115,6 +115,7 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
     Chinese, each status and dataset with its code beside it."""
     # lazy: the division list and the ledger's labels (~15 ms), after the run
     from fupin.core.reference import submitters
+    from fupin.tasks.summary import incomplete_message
     from fupin.warehouse.labels import label
 
     def named(kind: str, code: str | None) -> str:
@@ -175,6 +176,8 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         console.print(Text(printable(line), style="yellow"), soft_wrap=True)
     for test, n in summary["data_tests_failed"].items():
         console.print(Text(printable(say("data_test_failed", test=test, rows=n)), style="yellow"), soft_wrap=True)
+    if incomplete := incomplete_message(summary):
+        console.print(Text.assemble(text(incomplete), style="yellow"), soft_wrap=True)  # one line, however long
 
 
 def approve(
@@ -229,3 +232,7 @@ def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters:
         f"{result['submission_id']}（{result['file_name']}）{verb}，决定人 {result['decided_by']}；"
         f"{result['indicator_changes']} 项已发布指标随之变动（fupin indicators --changes）"
     )
+    from fupin.tasks.summary import incomplete_message  # lazy: imports Prefect, loaded by the flow by now
+
+    if incomplete := incomplete_message(result):
+        typer.echo(incomplete)

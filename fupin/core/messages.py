@@ -768,6 +768,11 @@ CATALOGUE: dict[str, Entry] = {
         "{what}，已从湖和台账副本重建（{count} 份报送） [warehouse_rebuilt]",
         "{what}, rebuilt from the lake and the ledger copies ({count} submissions) [warehouse_rebuilt]",
     ),
+    "headline_incomplete": _r(
+        "{n} 项主要指标缺县，已如实标注（其余数据照常入库）：{figures} [headline_incomplete]",
+        "{n} headline figures lack counties and are marked so (everything else loaded): {figures} "
+        "[headline_incomplete]",
+    ),
     "run_crashed": _r(
         "运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at {at}",
         "run interrupted, its process is gone (found by the next run) [run_crashed]: noticed at {at}",

@@ -40,8 +40,10 @@ def record_indicator_changes(con: duckdb.DuckDBPyConnection, applied: list[str],
         select coalesce(n.indicator, o.indicator) as indicator, coalesce(n.scope_code, o.scope_code) as scope_code,
                coalesce(n.scope_name, o.scope_name) as scope_name, coalesce(n.period, o.period) as period,
                o.value as value_before, n.value as value_after, coalesce(n.unit, o.unit) as unit
-        from marts.indicators as n
-        full join published_before as o using (indicator, scope_code, period)
+        -- a figure withheld (a growth over an incomplete span: value null) is not published: as if absent
+        from (select * from marts.indicators where value is not null) as n
+        full join (select * from published_before where value is not null) as o
+            using (indicator, scope_code, period)
         where o.value is null or n.value is null or abs(o.value - n.value) > 1e-9 * greatest(abs(o.value), 1)
         """
     )

@@ -131,12 +131,15 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
                 **r,
                 "indicator_name": _indicator_name(data, r["indicator"]),
                 "unit_name": units.get(r["indicator"], ""),
-                "text": display_figure(r["value"], r["unit"]),
+                "text": display_figure(r["value"], r["unit"]) if r["value"] is not None else "不予公布",
                 "brief": figure_text(r["value"], r["unit"], units.get(r["indicator"])),
                 "raw": csv_cell(r["value"]),
                 "exact": e.get("value", r["value"]),  # the warehouse's DECIMAL, for the CSV
                 "explain_id": explain_id(r["indicator"], r["scope_code"], r["period"]),
                 **{c: e.get(c) for c in ("counties_covered", "counties_expected", "coverage_note")},
+                # what the figure lacks (17/23 县，缺湖南省 6 县) as marts.indicators says it; None: complete
+                **{c: r[c] for c in ("counties_covered", "counties_expected", "coverage_note") if c in r},
+                "missing_county_codes": r.get("missing_county_codes") or [],
             }
         )
     explanations = [_panel(h, explained.get((h["indicator"], h["scope_code"], h["period"]))) for h in headline]

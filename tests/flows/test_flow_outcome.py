@@ -73,8 +73,10 @@ def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_pat
     lines = quiet.output.splitlines()
     assert lines[0] == "收到 0 个文件：无新报送；入库 0 行，退回 0 行 [run_counts]"
     assert lines[1].startswith("失败 湖南省 43：报送来源 ") and "no-such-folder" in quiet.output
-    assert lines[1].endswith("[source_failed]") and len(lines) == 2
-    assert "罗霄山片区" not in quiet.output and "fupin indicators" not in quiet.output
+    assert lines[1].endswith("[source_failed]")
+    # no figures, but the problem that the published ones lack Hunan's counties (tests/flows/test_coverage.py)
+    assert not [line for line in lines if line.startswith("罗霄山片区：")] and "fupin indicators" not in quiet.output
+    assert lines[-1].endswith("[headline_incomplete]") and "罗霄山片区（17/23 县，缺湖南省 6 县）" in lines[-1]
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -97,6 +97,12 @@ def test_a_warehouse_built_before_schema_versions_upgraded_equals_a_fresh_one(tm
         assert upgraded.execute("select count(*) from meta.submissions").fetchone()[0] == submissions == 8
         assert _shape(upgraded) == _shape(built)
         old_rows, fresh_rows = _rows(upgraded), _rows(built)
+        # the inbox lacks counties in a year of Luoxiao's span: the old code published its growth, this code
+        # withholds it, and the upgraded warehouse's history says so (published once, withdrawn by the upgrade)
+        growth = "('civil_affairs_funds_growth', 'luoxiao', '罗霄山片区', '2015-2017'"
+        withdrawn = [r for r in old_rows["marts.indicator_changes"] if r.startswith(growth)]
+        assert len(withdrawn) == 2 and any(", None, 'fraction', None," in r for r in withdrawn), withdrawn
+        old_rows["marts.indicator_changes"] = [r for r in old_rows["marts.indicator_changes"] if r not in withdrawn]
         assert old_rows.keys() == fresh_rows.keys()
         assert {"meta.submissions", "meta.rejections", "core.fct_fund_allocation_history"} <= old_rows.keys()
         assert {t: r for t, r in old_rows.items() if fresh_rows[t] != r} == {}

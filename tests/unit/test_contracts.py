@@ -116,6 +116,7 @@ def test_generic_data_tests_catch_repeated_keys_and_unknown_codes():
         con.execute(
             "create table core.dim_county as select '360827' as county_code; create schema if not exists marts; "
             "create table marts.poverty_by_county as select 0.5 as incidence, '360827' as county_code, 2017 as year; "
+            "create table marts.headline as select 23 as counties_covered, 23 as counties_expected; "
             "create table core.dim_prefecture as select '513400' as prefecture_code"
         )
         row = "select '36' as province_code, '360827' as county_code, 2017 as year, 'civil_affairs' as fund_type, "

@@ -3,7 +3,8 @@
 with i as (
     select *, regexp_full_match(scope_code, '[0-9]{6}') as is_county from marts.indicators
 )
-select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition
+select i.indicator, i.scope_code, i.scope_name, i.period, i.value, i.unit, i.definition,
+       i.counties_expected, i.counties_covered, i.missing_counties, i.missing_county_codes, i.coverage_note
 from i join core.indicator_definition as d using (indicator)
 where ($counties or not i.is_county or i.scope_code in (
           select county_code from core.area_county

@@ -10,6 +10,11 @@
 --   unit: Unit of value.
 --   unit_name: The unit in Chinese (元, 比例, 人, 个, 期, 是/否).
 --   definition: How the indicator is computed.
+--   counties_expected: 'Counties the figure needs for its period (marts.indicators.counties_expected); NULL for a county''s row and for indicators counted from lists of events.'
+--   counties_covered: Of them, those the figure holds (marts.indicators.counties_covered).
+--   missing_counties: Names of the counties it lacks, ordered by code (marts.indicators.missing_counties).
+--   missing_county_codes: Codes of the counties it lacks, ordered by code (marts.indicators.missing_county_codes).
+--   coverage_note: 'NULL when complete; else what it lacks, ''17/23 县，缺湖南省 6 县'' (marts.indicators.coverage_note). A headline figure with a note fails the data test assert_headline_figures_complete.'
 with indicators as (
     select * from marts.indicators
 ),
@@ -30,7 +35,8 @@ chosen as (
     -- areas and the designated counties only; every multi-year span (totals, growth); for an area the first
     -- and last year of each yearly series except the funds (their spans say it); for a county its last year
     select d.ordinal, f.indicator, f.indicator_name, f.scope_code, f.scope_name, f.period, f.value, f.unit,
-           f.unit_name, f.definition
+           f.unit_name, f.definition, f.counties_expected, f.counties_covered, f.missing_counties,
+           f.missing_county_codes, f.coverage_note
     from framed as f
     join definitions as d using (indicator)
     where (not f.is_county or f.scope_code in (select county_code from designated))

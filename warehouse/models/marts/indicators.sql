@@ -4,11 +4,16 @@
 --   scope_code: County code, area code (core.area) or area part 'area:province'.
 --   scope_name: Name of the county, area or area part.
 --   period: Year 'yyyy' or span 'yyyy-yyyy'.
---   value: 'The figure, DECIMAL(38, 6), in the unit given (yuan, fraction, persons, count, boolean 1/0): money exact to the fen, rates rounded to 6 places.'
+--   value: 'The figure, DECIMAL(38, 6), in the unit given (yuan, fraction, persons, count, boolean 1/0): money exact to the fen, rates rounded to 6 places. NULL for a growth rate withheld because its span is incomplete (coverage_note says why).'
 --   unit: Unit of value.
 --   definition: How the indicator is computed.
 --   indicator_name: The indicator's Chinese name (core.indicator_definition.name).
 --   unit_name: The unit in Chinese (元, 比例, 人, 个, 期, 是/否).
+--   counties_expected: 'Counties the figure''s definition needs for its period: the area''s (or area part''s) counties in each year of the period (core.area_county, from_year–to_year); for a span ''yyyy-yyyy'' every county needed in any of its years. NULL where coverage does not apply: a county''s own row, and the indicators counted from lists of events (social-organisation projects, trainings, grants, social-service projects) rather than from a form every county files.'
+--   counties_covered: 'Of counties_expected, those the figure holds: a county with the facts the definition sums (funds: a fact of the fund type at one of the levels it sums; poverty: the county''s poverty status) in every year of the period it is needed. Equal to counties_expected when complete; NULL where coverage does not apply.'
+--   missing_counties: 'Names (Chinese) of the counties needed but not covered, ordered by code; empty when complete; NULL where coverage does not apply.'
+--   missing_county_codes: 'Codes of the counties needed but not covered, ordered by code; empty when complete; NULL where coverage does not apply.'
+--   coverage_note: 'NULL when the figure is complete (or coverage does not apply); else what it lacks, in Chinese: ''17/23 县，缺湖南省 6 县'' (a province missing more than 3 counties by count, fewer by name: ''22/23 县，缺茶陵县''). A growth rate whose span has a county missing in any year is not published: its value is NULL and its note ends ''期间内有县缺报，增长率不予公布''.'
 with definitions as (
     select * from core.indicator_definition
 ),
@@ -123,11 +128,101 @@ all_rows as (
     union all
     select indicator, scope_code, scope_name, period, cast(value as decimal(38, 6)) from marts.programme_indicators
 ),
+-- coverage: the counties an area figure's definition needs for its period, and which of them it holds
+measures as (
+    -- indicator → the facts that make a county present; withheld: the figure is not published when incomplete
+    select * from (values
+        ('civil_affairs_funds', 'civil_affairs', false),
+        ('civil_affairs_funds_growth', 'civil_affairs', true),
+        ('central_budget_investment', 'central_budget_investment', false),
+        ('lottery_welfare_funds_central', 'lottery_welfare_central', false),
+        ('poverty_incidence', 'poverty_status', false),
+        ('poor_population', 'poverty_status', false),
+        ('lifted_population', 'poverty_status', false)
+    ) as m(indicator, measure, withheld)
+),
+measured as (
+    -- the same levels as the sums above: civil-affairs funds at 中央 or 省级, the others at 中央
+    select distinct 'civil_affairs' as measure, county_code, year from core.fct_fund_allocation
+    where fund_type = 'civil_affairs' and fund_level in ('central', 'provincial')
+    union all
+    select distinct 'central_budget_investment', county_code, year from core.fct_fund_allocation
+    where fund_type = 'central_budget_investment' and fund_level = 'central'
+    union all
+    select distinct 'lottery_welfare_central', county_code, year from core.fct_fund_allocation
+    where fund_type = 'lottery_welfare' and fund_level = 'central'
+    union all
+    select distinct 'poverty_status', county_code, year from marts.poverty_by_county
+),
+needs as (
+    -- each area (or area part) row of a measured indicator, once per year of its period
+    select r.indicator, m.measure, r.scope_code, r.period,
+           split_part(r.scope_code, ':', 1) as area_code, nullif(split_part(r.scope_code, ':', 2), '') as part,
+           unnest(range(cast(split_part(r.period, '-', 1) as integer),
+                        cast(coalesce(nullif(split_part(r.period, '-', 2), ''), split_part(r.period, '-', 1))
+                             as integer) + 1)) as year
+    from all_rows as r
+    join measures as m using (indicator)
+    where not regexp_full_match(r.scope_code, '[0-9]{6}')
+),
+county_years as (
+    -- a county named twice in an area (木里: 凉山州 and itself) counts once
+    select distinct n.indicator, n.scope_code, n.period, a.county_code, n.year, p.county_code is not null as present
+    from needs as n
+    join core.area_county as a
+        on a.area_code = n.area_code and (n.part is null or left(a.county_code, 2) = n.part)
+        and n.year between coalesce(a.from_year, n.year) and coalesce(a.to_year, n.year)
+    left join measured as p on p.measure = n.measure and p.county_code = a.county_code and p.year = n.year
+),
+county_coverage as (
+    -- covered: present in every year of the period in which the area holds it
+    select y.indicator, y.scope_code, y.period, y.county_code, any_value(c.county_name) as county_name,
+           any_value(c.province_code) as province_code, any_value(c.province_name) as province_name,
+           bool_and(y.present) as covered
+    from county_years as y
+    left join core.dim_county as c using (county_code)
+    group by y.indicator, y.scope_code, y.period, y.county_code
+),
+missing_by_province as (
+    select indicator, scope_code, period, province_code, any_value(province_name) as province_name,
+           count(*) as n, string_agg(county_name, '、' order by county_code) as names
+    from county_coverage
+    where not covered
+    group by indicator, scope_code, period, province_code
+),
+missing_text as (
+    -- a few counties by name, more of one province by count: 茶陵县、炎陵县 / 湖南省 6 县
+    select indicator, scope_code, period,
+           string_agg(case when n <= 3 then names else province_name || ' ' || n || ' 县' end, '、'
+                      order by province_code) as missing
+    from missing_by_province
+    group by indicator, scope_code, period
+),
+coverage as (
+    select c.indicator, c.scope_code, c.period,
+           cast(count(*) as integer) as counties_expected,
+           cast(count(*) filter (where c.covered) as integer) as counties_covered,
+           coalesce(list(c.county_name order by c.county_code) filter (where not c.covered),
+                    cast([] as varchar[])) as missing_counties,
+           coalesce(list(c.county_code order by c.county_code) filter (where not c.covered),
+                    cast([] as varchar[])) as missing_county_codes
+    from county_coverage as c
+    group by c.indicator, c.scope_code, c.period
+),
 described as (
-    select r.indicator, r.scope_code, r.scope_name, r.period, r.value, d.unit, d.definition,
-           d.name as indicator_name, d.unit_name
+    select r.indicator, r.scope_code, r.scope_name, r.period,
+           case when m.withheld and c.counties_covered < c.counties_expected then null else r.value end as value,
+           d.unit, d.definition, d.name as indicator_name, d.unit_name,
+           c.counties_expected, c.counties_covered, c.missing_counties, c.missing_county_codes,
+           case when c.counties_covered < c.counties_expected then
+               c.counties_covered || '/' || c.counties_expected || ' 县，缺' || t.missing
+               || case when m.withheld then '；期间内有县缺报，增长率不予公布' else '' end
+           end as coverage_note
     from all_rows as r
     join definitions as d using (indicator)
+    left join measures as m using (indicator)
+    left join coverage as c using (indicator, scope_code, period)
+    left join missing_text as t using (indicator, scope_code, period)
 )
 select * from described
 order by indicator, scope_code, period
