@@ -175,7 +175,7 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
         )
         console.print(Text(printable(line), style="yellow"), soft_wrap=True)
     for test, n in summary["data_tests_failed"].items():
-        console.print(Text(printable(say("data_test_failed", test=test, rows=n)), style="yellow"), soft_wrap=True)
+        console.print(Text(printable(say("data_test_rows", test=test, rows=n)), style="yellow"), soft_wrap=True)
     if incomplete := incomplete_message(summary):
         console.print(Text.assemble(text(incomplete), style="yellow"), soft_wrap=True)  # one line, however long
 

@@ -797,9 +797,9 @@ CATALOGUE: dict[str, Entry] = {
         "registry ≠ county figures (over 0.5%): {county} {year}: poor {registry_poor} vs {declared_poor}, lifted "
         "{registry_lifted} vs {declared_lifted} [registry_mismatch]",
     ),
-    "data_test_failed": _r(
-        "数据检验 {test} 未通过：{rows} 行不符 [data_test_failed]",
-        "data test {test}: {rows} offending rows [data_test_failed]",
+    "data_test_rows": _r(
+        "数据检验 {test} 未通过：{rows} 行不符 [data_test_rows]",
+        "data test {test}: {rows} offending rows [data_test_rows]",
     ),
     "run_not_finished": _c(
         "运行未能完成：{error} [run_not_finished]",
