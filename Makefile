@@ -59,6 +59,7 @@ NATIONAL_HOUSEHOLDS ?= 5000000
 VILLAGE_ROWS ?= 130000
 bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS, FORM_ROWS, NATIONAL_HOUSEHOLDS, VILLAGE_ROWS)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/commands.py
 	$(PY) benchmarks/registry.py $(HOUSEHOLDS)
 	$(PY) benchmarks/forms.py $(FORM_ROWS)
 	$(PY) benchmarks/national.py $(NATIONAL_HOUSEHOLDS) $(VILLAGE_ROWS)

@@ -2,7 +2,10 @@
 
 A submission is held when the plausibility gate finds it beyond its contract's bounds (tasks/gate.py).
 Both flows take the run lock, load through the same copy-and-swap as the nightly run, and record the
-decision in meta.decisions; the figures it changes are in marts.indicator_changes.
+decision in meta.decisions; the figures it changes are in marts.indicator_changes. Called as flows (a
+deployment, or `fupin approve` where PREFECT_API_URL names a server) they are Prefect runs; `fupin approve`
+without a server calls their functions (``approve.fn``) in process: the same lock, load and ledger, no
+Prefect server started for it.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import shutil
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
+from prefect.context import FlowRunContext
 
 from fupin.core.config import Paths
 from fupin.core.locking import run_lock
 from fupin.core.messages import say
 from fupin.tasks.archive import ledger_outcome_records
+from fupin.tasks.deferred import get_run_logger
 from fupin.tasks.load import load_warehouse
 from fupin.tasks.records import Outcome
 
@@ -49,7 +54,9 @@ def held_outcome(paths: Paths, submission_id: str) -> Outcome:
 def _decide(paths: Paths, outcome: Outcome, decision: dict[str, Any]) -> dict[str, Any]:
     path = outcome.save(paths.staging / "decisions" / f"{outcome.submission_id}.json")
     try:
-        loaded = load_warehouse([str(path)], paths, decisions=[decision])
+        # a task run inside a flow run; in process (no flow run, no server) the same function called directly
+        load = load_warehouse if FlowRunContext.get() else load_warehouse.fn
+        loaded = load([str(path)], paths, decisions=[decision])
     finally:
         shutil.rmtree(paths.staging / "decisions", ignore_errors=True)
     result = {

@@ -36,6 +36,7 @@ from fupin.tasks.summary import (
     province_lines,
     quiet_handled_tracebacks,
     record_run,
+    source_failure,
     summarise_run,
 )
 
@@ -76,7 +77,19 @@ def submit_chain(received: Received, paths: Paths) -> PrefectFuture:
     parsed = named(parse_submission).submit(received, paths)
     normalised = named(normalise_submission).submit(parsed, paths)
     validated = named(validate_submission).submit(normalised, paths)
-    return named(write_lake).submit(validated, paths)
+    written = named(write_lake).submit(validated, paths)
+    written.steps = (parsed, normalised, validated)  # where a failure began (collect_outcomes)
+    return written
+
+
+def first_failure(future: PrefectFuture, exc: Exception) -> Exception:
+    """The exception of the chain's first step that failed: a step after it never ran (Prefect's UnfinishedRun)."""
+    for step in getattr(future, "steps", ()):
+        try:
+            step.result()
+        except Exception as upstream:
+            return upstream
+    return exc
 
 
 def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[str, str]) -> list[str]:
@@ -86,6 +99,7 @@ def collect_outcomes(chains: list[tuple[Received, PrefectFuture]], failed: dict[
         try:
             outcome_paths.append(future.result())
         except Exception as exc:  # a bug or a missing key, not bad data: the file stays archived, retried next run
+            exc = first_failure(future, exc)
             reasons.setdefault(received.province_code, []).append(failure_reason(received.file_name, exc))
     for province, listed in reasons.items():
         failed[province] = "; ".join(filter(None, [failed.get(province), join_reasons(listed)]))
@@ -173,9 +187,10 @@ def nightly(
             try:
                 files = pulled.result()
             except Exception as exc:  # the source stayed down after retries: the others go on
-                failed[province] = f"{type(exc).__name__}: {exc}"
+                failed[province] = source_failure(pulls[pulled], exc, pull_retries + 1)
                 name = submitters().get(province, province)
-                get_run_logger().error("province %s (%s) failed: %s", name, province, failed[province])
+                # the one line of a handled failure (fupin run prints its own, so it leaves this out)
+                get_run_logger().error("%s %s：%s", name, province, failed[province], extra={"fupin_said": True})
                 continue
             chains.extend((received, submit_chain(received, paths)) for received in files)
         outcome_paths = collect_outcomes(chains, failed)

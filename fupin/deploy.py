@@ -18,6 +18,9 @@ from prefect.automations import Automation, DoNothing, EventTrigger, Posture, Se
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 
+from fupin.core.messages import say
+from fupin.ephemeral import unreachable
+
 PROJECT = Path(__file__).resolve().parents[1]
 POOL = "fupin"
 SECRET = "fupin-pii-key"
@@ -91,6 +94,9 @@ def main() -> None:
         raise SystemExit(
             "error: set PREFECT_API_URL to the Prefect server to deploy to (e.g. http://127.0.0.1:4200/api)"
         )
+    why = unreachable(os.environ["PREFECT_API_URL"])
+    if why:  # one line naming the server, before any step half-deploys (not a cut traceback of the first)
+        raise SystemExit(say("server_unreachable", url=os.environ["PREFECT_API_URL"], error=why))
     os.environ.setdefault("FUPIN_PROJECT_DIR", str(PROJECT))
     _prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
     print(f"work pool {POOL}: ready")

@@ -9,8 +9,11 @@ of the views), and each indicator's name, unit and definition.
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -65,6 +68,19 @@ class Relation:
     @property
     def description(self) -> str:
         return split_comment(self.comment)[1]
+
+    @property
+    def description_zh(self) -> str:
+        """What it holds, in Chinese, for the officials reading the Chinese dictionary (seeds/descriptions_zh.csv);
+        empty for a relation not described there yet (its English description still shows)."""
+        return descriptions_zh().get(self.qualified, "")
+
+
+@cache
+def descriptions_zh() -> dict[str, str]:
+    """Relation → its Chinese description (warehouse/seeds/descriptions_zh.csv)."""
+    text = resources.files("fupin.warehouse").joinpath("seeds/descriptions_zh.csv").read_text(encoding="utf-8")
+    return {r["relation"]: r["description_zh"] for r in csv.DictReader(text.splitlines())}
 
 
 def references(sql: str, *, exclude: str | None = None) -> list[str]:
@@ -147,6 +163,7 @@ TEXTS = {
         "kind": "类型",
         "table": "表",
         "view": "视图",
+        "description_zh": "说明",
         "description": "说明（英文）",
         "column_description": "说明（英文）",
         "fed_by": "数据来源",
@@ -177,6 +194,7 @@ TEXTS = {
         "kind": "kind",
         "table": "table",
         "view": "view",
+        "description_zh": "description in Chinese",
         "description": "grain / description",
         "column_description": "description",
         "fed_by": "Fed by",

@@ -97,6 +97,15 @@ def _wait_until_recorded(api: str) -> None:
         return
 
 
+def unreachable(api_url: str) -> str | None:
+    """Why the Prefect server at ``api_url`` does not answer its health check (one line), or None when it does."""
+    try:
+        answer = httpx.get(f"{api_url.rstrip('/')}/health", timeout=10)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}" if str(exc) else type(exc).__name__
+    return None if answer.status_code == 200 else f"HTTP {answer.status_code}"
+
+
 def start_server_early() -> Callable[[], None]:
     """Spawn Prefect's temporary server now if this process will need one; returns the wait for it.
 

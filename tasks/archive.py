@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.files import atomic_write, plain_file
@@ -24,6 +22,7 @@ from fupin.core.home import search_home
 from fupin.core.messages import CODE_SQL
 from fupin.core.raw import raw_size
 from fupin.core.sql import dicts, quote_literal
+from fupin.tasks.deferred import NO_CACHE, task
 from fupin.tasks.records import Outcome, Received, Rejection
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.relations import history_tables, ledger_tables, relation, relations

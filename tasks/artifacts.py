@@ -10,10 +10,13 @@ from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import ConfigError, Paths
 from fupin.core.formatting import figure_text
+from fupin.core.messages import say
+from fupin.core.reference import submitters
 from fupin.tasks.calendar import ATTENTION, STATUS_LABELS, calendar_file, submission_status
 from fupin.tasks.summary import incomplete_message
 from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts
+from fupin.warehouse.labels import label
 
 # stable keys: the UI shows each key's history across runs (lowercase letters, digits and dashes only)
 SUBMISSIONS_KEY = "fupin-submissions"
@@ -22,28 +25,35 @@ CALENDAR_KEY = "fupin-submission-status"
 
 
 def submissions_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per submission received, then one per failed province."""
+    """One row per submission received, then one per failed province: Chinese headers, codes beside the names."""
+    names = submitters()
     rows = [
         {
-            "province": s["province_code"],
-            "file": s["file_name"],
-            "dataset": s["dataset"] or "",
-            "status": s["status"],
-            "rows_loaded": s["rows_loaded"],
-            "rows_rejected": s["rows_rejected"],
-            "message": (s["message"] or "")[:200],
+            "省份": names.get(s["province_code"], s["province_code"]),
+            "省份代码": s["province_code"],
+            "文件": s["file_name"],
+            "数据集": "、".join(label("dataset", d) for d in (s["dataset"] or "").split(",") if d),
+            "数据集代码": s["dataset"] or "",
+            "状态": label("submission_status", s["status"]),
+            "状态代码": s["status"],
+            "入库行数": s["rows_loaded"],
+            "退回行数": s["rows_rejected"],
+            "说明": (s["message"] or "")[:200],
         }
         for s in summary["submissions"]
     ]
     rows += [
         {
-            "province": p,
-            "file": "",
-            "dataset": "",
-            "status": "failed",
-            "rows_loaded": 0,
-            "rows_rejected": 0,
-            "message": r[:200],
+            "省份": names.get(p, p),
+            "省份代码": p,
+            "文件": "",
+            "数据集": "",
+            "数据集代码": "",
+            "状态": "失败",
+            "状态代码": "failed",
+            "入库行数": 0,
+            "退回行数": 0,
+            "说明": r[:200],
         }
         for p, r in sorted(summary["failed_provinces"].items())
     ]
@@ -51,25 +61,34 @@ def submissions_table(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def indicators_markdown(paths: Paths, summary: dict[str, Any]) -> str:
-    """Markdown: what the run received, then the headline indicators from the warehouse."""
-    statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
+    """Markdown in Chinese: what the run received, then the headline indicators from the warehouse."""
+    names = submitters()
+    statuses = "，".join(f"{label('submission_status', k)} {n}" for k, n in sorted(summary["by_status"].items()))
     lines = [
-        "# fupin nightly",
+        "# fupin 夜间运行",
         "",
-        f"Received {summary['received']} files ({statuses}); {summary['rows_loaded']} rows loaded, "
-        f"{summary['rows_rejected']} rejected.",
+        say(
+            "run_counts",
+            received=summary["received"],
+            statuses=statuses or "无新报送",
+            loaded=summary["rows_loaded"],
+            rejected=summary["rows_rejected"],
+        ),
     ]
     for province, reason in sorted(summary["failed_provinces"].items()):
-        lines.append(f"- **province {province} failed**: {reason.splitlines()[0][:200]}")
+        lines.append(f"- **{names.get(province, province)} {province} 失败**：{reason.splitlines()[0][:200]}")
     if paths.warehouse.exists():
         # the briefing's first lines: marts.headline, as `fupin run` and the report show them
         with read.connect(paths.warehouse) as con:
             rows = read.headline(con)
+            indicator_names = {d["indicator"]: d["name"] for d in read.indicator_definitions(con)}
         if incomplete := incomplete_message(summary):
             lines.append(f"- **{incomplete}**")
-        lines += ["", "| indicator | scope | period | value | 覆盖县 coverage |", "|---|---|---|---:|---|"]
+        lines += ["", "| 指标 | 范围 | 期间 | 数值 | 覆盖县 |", "|---|---|---|---:|---|"]
         lines += [
-            f"| {r['indicator']} | {r['scope_name']} | {r['period']} | {_figure(r)} | {_coverage(r)} |" for r in rows
+            f"| {indicator_names.get(r['indicator']) or r['indicator']} [{r['indicator']}] | {r['scope_name']} "
+            f"[{r['scope_code']}] | {r['period']} | {_figure(r)} | {_coverage(r)} |"
+            for r in rows
         ]
     return "\n".join(lines) + "\n"
 
@@ -118,12 +137,12 @@ def publish_artifacts(summary: dict[str, Any], paths: Paths) -> None:
     create_table_artifact(
         key=SUBMISSIONS_KEY,
         table=submissions_table(summary),
-        description="Submissions received in this run: province, dataset, status, rows loaded and rejected.",
+        description="本次运行收到的报送：省份、数据集、状态、入库与退回行数（代码在旁）。",
     )
     create_markdown_artifact(
         key=INDICATORS_KEY,
         markdown=indicators_markdown(paths, summary),
-        description="Headline indicators after this run.",
+        description="本次运行后的主要指标。",
     )
     try:
         calendar = calendar_table(paths)

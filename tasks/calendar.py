@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 import yaml
 
+from fupin.core import yamltext
 from fupin.core.config import ConfigError, Paths
 from fupin.core.messages import message
 from fupin.core.reference import provinces, resolve_province, submitters
@@ -84,7 +85,7 @@ def load_calendar(paths: Paths) -> pa.Table:
     if not file.exists():
         return CALENDAR_SCHEMA.empty_table()
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        doc = yamltext.safe_load(file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(message("calendar_invalid.yaml", file=file, error=type(exc).__name__)) from None
     entries = doc.get("expected") if isinstance(doc, dict) else None
@@ -124,7 +125,7 @@ def load_calendar(paths: Paths) -> pa.Table:
 
 def _failed_in_last_run(paths: Paths) -> list[str]:
     """Provinces whose source or files failed in the latest finished nightly run."""
-    finished = [r for _, r in run_records.fn(paths) if r.get("flow_name") == "nightly" and r.get("ended_at")]
+    finished = [r for _, r in run_records(paths) if r.get("flow_name") == "nightly" and r.get("ended_at")]
     return (finished[-1].get("failed_provinces") or []) if finished else []
 
 

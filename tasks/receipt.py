@@ -20,12 +20,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 
 from fupin.core.config import Paths
 from fupin.core.messages import CATALOGUE, code_in, say
 from fupin.core.safe_text import neutralise, shown_name
+from fupin.tasks.deferred import NO_CACHE, get_run_logger, task
 from fupin.tasks.records import Outcome, Rejection
 from fupin.warehouse import read
 from fupin.warehouse.contracts import contracts

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from aiohttp import ClientError
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
 from fupin.core.config import Paths
 from fupin.core.files import write_text_atomic
@@ -21,6 +18,7 @@ from fupin.core.home import search_home
 from fupin.core.messages import say
 from fupin.core.raw import RawArchiveError
 from fupin.core.reference import submitters
+from fupin.tasks.deferred import NO_CACHE, task
 from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.records import Outcome
 from fupin.warehouse.relations import relation
@@ -48,31 +46,98 @@ def handled_failure(exc: BaseException) -> bool:
 
     Anything else raised in a task is a bug in fupin and keeps its traceback in the logs.
     """
-    # ClientError: an http(s) source answering 5xx (fsspec's HTTP file system)
-    return isinstance(exc, (OSError, MissingKeyError, ClientError, RawArchiveError))
+    # aiohttp's ClientError: an http(s) source answering 5xx or not at all (fsspec's HTTP file system); read from
+    # the loaded module, so that the commands reading run records do not import aiohttp (~0.4 s): without it
+    # loaded, no exception can be one of its
+    client_error = getattr(sys.modules.get("aiohttp"), "ClientError", OSError)
+    return isinstance(exc, (OSError, MissingKeyError, client_error, RawArchiveError))
 
 
 class HandledTracebacks(logging.Filter):
-    """Drops the traceback from Prefect's task-run error line when fupin handles the failure; keeps the line."""
+    """Drops the traceback from Prefect's task-run error line when fupin handles the failure; keeps the line.
+
+    The record is marked ``fupin_handled`` so that a console (HandledOnConsole) can leave it out: fupin says the
+    failure itself, in one Chinese line with its code.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None and handled_failure(exc):
             record.exc_info, record.exc_text = None, None
+            record.fupin_handled = True
         return True
 
 
-def quiet_handled_tracebacks() -> None:
-    """Install HandledTracebacks on Prefect's task-run logger, once per process."""
-    logger = logging.getLogger("prefect.task_runs")
-    if not any(isinstance(f, HandledTracebacks) for f in logger.filters):
-        logger.addFilter(HandledTracebacks())
+class RunFailedLine(logging.Filter):
+    """The engine's "exited with unexpected exception" of a nightly that ended Failed by design (RunFailed): one
+    line, the run's Chinese message with its code, instead of a traceback of the engine.
+
+    A deployment's flow run (a worker's ``python -m prefect.engine``) raises the Failed state's exception after
+    the flow returned it, and logs that with its traceback; a flow that raised (a bug) keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RunFailed):
+            record.msg, record.args = str(exc), ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+class HandledOnConsole(logging.Filter):
+    """On a console: Prefect's lines about a task run whose failure fupin handles are left out (its exception
+    line and then its "Finished in state Failed" line), since fupin says it in one Chinese line; with
+    ``said_too`` (``fupin run``, which prints its own summary) fupin's own such lines too (``fupin_said``).
+    Prefect's API (the UI's log) still gets them all.
+    """
+
+    def __init__(self, said_too: bool = False):
+        super().__init__()
+        self.said_too = said_too
+        self.handled_runs: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        run = getattr(record, "task_run_id", None)
+        if getattr(record, "fupin_handled", False):
+            if run:
+                self.handled_runs.add(str(run))
+            return False
+        if run and str(run) in self.handled_runs and str(record.getMessage()).startswith("Finished in state"):
+            return False
+        return not (self.said_too and getattr(record, "fupin_said", False))
+
+
+def quiet_handled_tracebacks(said_too: bool = False) -> None:
+    """Install, once per process: HandledTracebacks on Prefect's task-run logger, RunFailedLine on its flow-run
+    logger, HandledOnConsole on the console's handlers (``said_too``: also fupin's own lines, for ``fupin run``)."""
+    for name, kind in (("prefect.task_runs", HandledTracebacks), ("prefect.flow_runs", RunFailedLine)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler, logging.StreamHandler):
+            continue
+        present = [f for f in handler.filters if isinstance(f, HandledOnConsole)]
+        if present:
+            present[0].said_too = present[0].said_too or said_too
+        else:
+            handler.addFilter(HandledOnConsole(said_too))
 
 
 def failure_reason(file_name: str, exc: BaseException) -> str:
     """One failed file: its name and why; a handled failure in its own words, a bug with its exception type."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{file_name}: {text}" if handled_failure(exc) and text else f"{file_name}: {type(exc).__name__}: {text}"
+
+
+def source_failure(source: Any, exc: BaseException, tries: int) -> str:
+    """Why a province's source failed: a handled failure (down, refusing, missing) in one Chinese line with its
+    code; a bug in fupin with its exception type (its traceback is in the pull task's log)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if handled_failure(exc):
+        url = re.sub(r"//[^/@]*@", "//", str(getattr(source, "url", "")))  # never a password written in a URL
+        return say("source_failed", url=url, tries=tries, error=text or type(exc).__name__)
+    return f"{type(exc).__name__}: {text}"
 
 
 def join_reasons(reasons: list[str]) -> str:
@@ -87,11 +152,12 @@ def join_reasons(reasons: list[str]) -> str:
 
 
 def failure_message(summary: dict[str, Any]) -> str:
-    """One line naming every failed province (name and code), its files and why, for the flow run's state."""
+    """One Chinese line naming every failed province (name and code), its files and why, with the code
+    ``run_failed``: the flow run's state message, the worker's log line and the alert's text."""
     failed, names = summary["failed_provinces"], submitters()
-    reasons = "; ".join(f"{names.get(p, p)} {p}: {reason.splitlines()[0]}" for p, reason in sorted(failed.items()))
-    listed = ", ".join(f"{names.get(p, p)} {p}" for p in sorted(failed))
-    return f"{len(failed)} province(s) failed ({listed}) — the others loaded. {reasons}"
+    reasons = "；".join(f"{names.get(p, p)} {p}：{reason.splitlines()[0]}" for p, reason in sorted(failed.items()))
+    listed = "、".join(f"{names.get(p, p)} {p}" for p in sorted(failed))
+    return say("run_failed", count=len(failed), provinces=listed, reasons=reasons)
 
 
 def province_lines(summary: dict[str, Any]) -> list[str]:
@@ -220,6 +286,8 @@ def runs_dir(paths: Paths):
 @task(cache_policy=NO_CACHE)
 def record_run(paths: Paths, started_at: str, summary: dict[str, Any] | None, flow_name: str = "nightly") -> str:
     """Write <home>/runs/<flow_run_id>.json atomically: a start record (summary None) or the run's outcome."""
+    from prefect.runtime import flow_run  # lazy: Prefect only in a run, not for the commands reading run records
+
     run_id = flow_run.id or f"local-{started_at}"
     record: dict[str, Any] = {
         "run_id": run_id,
@@ -268,7 +336,6 @@ def _is_dead(record: dict[str, Any]) -> bool:
     return pid != os.getpid() and not _alive(pid)
 
 
-@task(cache_policy=NO_CACHE)
 def run_records(paths: Paths) -> list[tuple[Path, dict[str, Any]]]:
     """Every readable run record (<home>/runs/*.json) with its file, oldest start first."""
     out = []
@@ -287,6 +354,8 @@ def mark_crashed_runs(paths: Paths) -> list[str]:
     alive, so only records whose process is gone are marked; this run's own record is alive too.
     """
     folder = runs_dir(paths)
+    from prefect.runtime import flow_run  # lazy: Prefect only in a run, not for the commands reading run records
+
     marked = []
     own = flow_run.id
     for file in sorted(folder.glob("*.json")) if folder.exists() else []:

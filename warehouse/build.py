@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import yaml
 
+from fupin.core import yamltext
 from fupin.core.progress import report
 from fupin.core.reference import (
     EXIT_THRESHOLD,
@@ -66,7 +66,7 @@ def read_mart(name: str) -> Mart:
         if not line.startswith("--"):
             break
         header.append(line[3:] if line.startswith("-- ") else line[2:])
-    doc = yaml.safe_load("\n".join(header))
+    doc = yamltext.safe_load("\n".join(header))
     return Mart(name, sql, doc["description"], doc.get("columns") or {})
 
 

@@ -36,8 +36,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from fupin.core import yamltext
 from fupin.core.sql import escape_literal as _quote
 
 SEPARATOR = "｜"  # every comment reads <Chinese name>｜<English description>
@@ -198,7 +197,7 @@ def relations() -> dict[str, Relation]:
 def _load(where: Path) -> dict[str, Relation]:
     out: dict[str, Relation] = {}
     for path in sorted(where.glob("*.yaml")):
-        spec = _relation(path, yaml.safe_load(path.read_text(encoding="utf-8")))
+        spec = _relation(path, yamltext.safe_load(path.read_text(encoding="utf-8")))
         if spec.relation in out or path.stem != spec.relation:
             raise ValueError(f"{path}: declares {spec.relation}; a relation is declared once, in <relation>.yaml")
         out[spec.relation] = spec

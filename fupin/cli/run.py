@@ -47,6 +47,8 @@ def run(
     # Prefect's temporary server waits 20 s by default: a loaded machine's first run needs longer
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     # lazy: Prefect reads the settings above when imported, and --help must not pay for it (~1 s)
+    from prefect.settings import PREFECT_API_URL
+
     from fupin.ephemeral import start_server_early
 
     server_started = start_server_early()  # Prefect's temporary server boots while the flow is imported
@@ -55,8 +57,10 @@ def run(
     from fupin.core.config import ConfigError, Limits
     from fupin.core.locking import RunLocked, run_lock
     from fupin.flows.nightly import resolve_sources, run_nightly
+    from fupin.tasks.summary import quiet_handled_tracebacks
 
     where = paths(home)
+    server_down(PREFECT_API_URL.value())  # a configured server (env or profile) that does not answer: one line
     try:
         Limits.from_env()  # a FUPIN_LIMIT_* that is no number: one line now, not a rejection per file later
         # checked here first so that the usual mistakes get one line, not a failed flow run's traceback
@@ -65,6 +69,8 @@ def run(
             pass
     except (ConfigError, RunLocked) as exc:
         fail(str(exc))
+    if not verbose:  # a handled failure is one Chinese line of the summary, not Prefect's lines about it too
+        quiet_handled_tracebacks(said_too=True)
     try:
         server_started()
         with nullcontext() if quiet else shown(verbose=verbose):
@@ -77,15 +83,10 @@ def run(
             )
     except (ConfigError, RunLocked) as exc:
         fail(str(exc))
-    except Exception as exc:  # Prefect has logged the traceback; the user gets one line
+    except Exception as exc:  # Prefect has logged a bug's traceback; the user gets one line
         if "ephemeral" in str(exc).lower() or "temporary server" in str(exc).lower():
-            fail(
-                "Prefect's temporary server did not start in time "
-                f"({os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS']} s): raise "
-                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or start `prefect server start` once and set "
-                "PREFECT_API_URL=http://127.0.0.1:4200/api"
-            )
-        fail(f"the run failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            fail(say("server_not_started", seconds=os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        fail(say("run_not_finished", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
     _print_summary(summary, quiet)
     if where.warehouse.exists() and not quiet:
         with connect(home) as con:
@@ -93,35 +94,62 @@ def run(
     raise typer.Exit(summary["exit_code"])
 
 
+def server_down(api_url: str | None) -> None:
+    """One Chinese line, exit 1, when a configured Prefect server does not answer (not Prefect's retries, then a
+    traceback of its client)."""
+    if not api_url:
+        return
+    from fupin.ephemeral import unreachable  # lazy: imports Prefect's settings and httpx
+
+    why = unreachable(api_url)
+    if why:
+        fail(say("server_unreachable", url=api_url, error=why))
+
+
 # problems the cron mail (--quiet) still lists file by file
 _PROBLEM_STATUSES = ("held", "rejected", "partially_loaded")
 
 
 def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
-    """One line per file received (with --quiet only those with problems), the counts, then what went wrong."""
-    from fupin.core.reference import submitters  # lazy: the division list (~15 ms), after the run
-    from fupin.tasks.summary import incomplete_message  # lazy: imports Prefect, loaded by the run by now
+    """One line per file received (with --quiet only those with problems), the counts, then what went wrong; in
+    Chinese, each status and dataset with its code beside it."""
+    # lazy: the division list and the ledger's labels (~15 ms), after the run
+    from fupin.core.reference import submitters
+    from fupin.tasks.summary import incomplete_message
+    from fupin.warehouse.labels import label
+
+    def named(kind: str, code: str | None) -> str:
+        return f"{label(kind, code)} [{code}]" if code else "-"
 
     names = submitters()
     console = Console(width=160, highlight=False)
     for s in summary["submissions"]:
         if quiet and s["status"] not in _PROBLEM_STATUSES:
             continue
+        datasets = "、".join(named("dataset", d) for d in (s["dataset"] or "").split(",") if d) or "-"
         line = Text.assemble(
             text(f"{names.get(s['province_code'], s['province_code'])} {s['province_code']}  "),
             text(s["file_name"]),
-            text(f"  {s['dataset'] or '-'}  {s['status']}: {s['rows_loaded']} rows, {s['rows_rejected']} rejected"),
+            text(f"  {named('submission_status', s['status'])}："),
+            # a held file's rows wait for a person: not in the warehouse yet
+            text(f"{'待确认' if s['status'] == 'held' else '入库'} {s['rows_loaded']:,} 行，"),
+            text(f"退回 {s['rows_rejected']:,} 行  {datasets}"),  # the counts first: a long name may be cut
             text(f"  {s['message']}" if s["message"] else ""),
         )
         console.print(line, no_wrap=True, overflow="ellipsis")  # one line per file; `fupin submissions` has it all
-    statuses = ", ".join(f"{n} {k}" for k, n in sorted(summary["by_status"].items())) or "nothing new"
-    console.print(
-        f"received {summary['received']} files: {statuses}; "
-        f"{summary['rows_loaded']} rows loaded, {summary['rows_rejected']} rows rejected"
+    statuses = "，".join(f"{label('submission_status', k)} {n}" for k, n in sorted(summary["by_status"].items()))
+    counts = say(
+        "run_counts",
+        received=summary["received"],
+        statuses=statuses or "无新报送",
+        loaded=summary["rows_loaded"],
+        rejected=summary["rows_rejected"],
     )
+    console.print(text(counts), soft_wrap=True)
     for province, reason in sorted(summary["failed_provinces"].items()):
         console.print(
-            Text.assemble(("failed ", "red"), text(f"{names.get(province, province)} {province}"), ": ", text(reason))
+            Text.assemble(("失败 ", "red"), text(f"{names.get(province, province)} {province}"), "：", text(reason)),
+            soft_wrap=True,  # one line, however long: the terminal wraps it, a log keeps it whole
         )
     for held in summary.get("held", []):
         console.print(
@@ -130,17 +158,24 @@ def _print_summary(summary: dict[str, Any], quiet: bool = False) -> None:
                 (held["submission_id"], "bold yellow"),
                 " ",
                 text(held["file_name"]),
-                ": ",
+                "：",
                 text(held["message"] or ""),
-            )
+            ),
+            soft_wrap=True,
         )
     for r in summary.get("unreconciled", []):
-        console.print(
-            f"[yellow]registry ≠ county figures[/yellow] {r['county_name']} {r['year']}: poor {r['registry_poor']} "
-            f"vs {r['declared_poor']}, lifted {r['registry_lifted']} vs {r['declared_lifted']} (over 0.5%)"
+        line = say(
+            "registry_mismatch",
+            county=r["county_name"],
+            year=r["year"],
+            registry_poor=r["registry_poor"],
+            declared_poor=r["declared_poor"],
+            registry_lifted=r["registry_lifted"],
+            declared_lifted=r["declared_lifted"],
         )
+        console.print(Text(printable(line), style="yellow"), soft_wrap=True)
     for test, n in summary["data_tests_failed"].items():
-        console.print(Text(f"data test {printable(test)}: {n} offending rows", style="yellow"))
+        console.print(Text(printable(say("data_test_rows", test=test, rows=n)), style="yellow"), soft_wrap=True)
     if incomplete := incomplete_message(summary):
         console.print(Text.assemble(text(incomplete), style="yellow"), soft_wrap=True)  # one line, however long
 
@@ -167,19 +202,27 @@ def discard(
 
 
 def _decide(flow_name: str, submission_id: str, home: Path | None, **parameters: Any) -> None:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    from fupin.ephemeral import start_server_early  # lazy: imports Prefect, as in `fupin run`
+    """A Prefect flow run where a server is configured (PREFECT_API_URL); else the same decision in process.
 
-    server_started = start_server_early()  # as `fupin run`'s: it dies with this process, however it ends
-    from fupin.flows import decide  # lazy, after the server's start: as `fupin run`'s flow
+    Without a server the decision is not worth starting Prefect's temporary one (5–10 s, and a database nobody
+    watches): the flow's function runs here, under the same run lock, and the ledger records it
+    (meta.decisions, the receipt, marts.indicator_changes) exactly as the flow run does.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # the command prints its own line
+    # lazy: the decision's flows import Prefect (~2 s) and the loader, not for --help
+    from prefect.settings import PREFECT_API_URL
+
+    from fupin.flows import decide
 
     where = paths(home)
     warehouse(home)
+    server_down(PREFECT_API_URL.value())
+    step = getattr(decide, flow_name)
     try:
         decide.held_outcome(where, submission_id)  # one line for the usual mistakes, before a flow run
-        server_started()
-        result = getattr(decide, flow_name)(submission_id=submission_id, home=str(where.home), **parameters)
+        run = step if PREFECT_API_URL.value() else step.fn
+        result = run(submission_id=submission_id, home=str(where.home), **parameters)
     except decide.DecisionError as exc:
         fail(str(exc))
     except Exception as exc:  # Prefect has logged the traceback; the user gets one line

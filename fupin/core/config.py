@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from fupin.core import yamltext
 from fupin.core.messages import CodedError, Message, limit_message, render
 from fupin.core.reference import PROVINCE_PINYIN, resolve_province
 
@@ -151,7 +152,7 @@ def load_sources(path: str | os.PathLike) -> list[Source]:
     if not file.exists():
         raise ConfigError(f"{file}: sources file not found")
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        doc = yamltext.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML ({exc.__class__.__name__})") from exc
     entries = doc.get("sources") if isinstance(doc, dict) else None
@@ -183,7 +184,7 @@ def load_headers(files: list[Path], province_code: str) -> dict[str, dict[str, l
         if not file.exists():
             continue
         try:
-            doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            doc = yamltext.safe_load(file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{file}: not valid YAML ({exc.__class__.__name__})") from exc
         if not isinstance(doc, dict):

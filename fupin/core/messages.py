@@ -808,6 +808,45 @@ CATALOGUE: dict[str, Entry] = {
         "运行中断，进程已不在（由下一次运行发现）[run_crashed]: noticed at {at}",
         "run interrupted, its process is gone (found by the next run) [run_crashed]: noticed at {at}",
     ),
+    # --- a run's failures and lines, as the worker log, `fupin run` and --quiet say them (tasks/summary.py,
+    # flows/nightly.py, fupin/cli/run.py, fupin/deploy.py) ---
+    "run_failed": _r(
+        "{count} 个省份未能入库（{provinces}），其他省份已入库：{reasons} [run_failed]",
+        "{count} province(s) failed ({provinces}); the others loaded: {reasons} [run_failed]",
+    ),
+    "source_failed": _r(
+        "报送来源 {url} 读取失败（共尝试 {tries} 次）：{error} [source_failed]",
+        "the source {url} could not be read ({tries} attempts): {error} [source_failed]",
+    ),
+    "run_counts": _r(
+        "收到 {received} 个文件：{statuses}；入库 {loaded:,} 行，退回 {rejected:,} 行 [run_counts]",
+        "received {received} files: {statuses}; {loaded:,} rows loaded, {rejected:,} rows rejected [run_counts]",
+    ),
+    "registry_mismatch": _r(
+        "建档立卡名册与县级报表不符（相差超过 0.5%）：{county} {year} 年贫困人口 {registry_poor} 对 {declared_poor}，"
+        "脱贫人口 {registry_lifted} 对 {declared_lifted} [registry_mismatch]",
+        "registry ≠ county figures (over 0.5%): {county} {year}: poor {registry_poor} vs {declared_poor}, lifted "
+        "{registry_lifted} vs {declared_lifted} [registry_mismatch]",
+    ),
+    "data_test_rows": _r(
+        "数据检验 {test} 未通过：{rows} 行不符 [data_test_rows]",
+        "data test {test}: {rows} offending rows [data_test_rows]",
+    ),
+    "run_not_finished": _c(
+        "运行未能完成：{error} [run_not_finished]",
+        "the run did not finish: {error} [run_not_finished]",
+    ),
+    "server_not_started": _c(
+        "Prefect 临时服务器未能在 {seconds} 秒内启动：请调大 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS，"
+        "或先启动 prefect server start 并设置 PREFECT_API_URL=http://127.0.0.1:4200/api [server_not_started]",
+        "Prefect's temporary server did not start in time ({seconds} s): raise "
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or start `prefect server start` once and set "
+        "PREFECT_API_URL=http://127.0.0.1:4200/api [server_not_started]",
+    ),
+    "server_unreachable": _c(
+        "无法连接 Prefect 服务器 {url}（{error}）：请先启动服务器，或检查 PREFECT_API_URL [server_unreachable]",
+        "cannot reach the Prefect server {url} ({error}): start it, or check PREFECT_API_URL [server_unreachable]",
+    ),
     # --- the nightly report (tasks/report/): a reason stored as an engineer's text is shown as one of these ---
     "failure_logged": _r(
         "{what}未能处理，技术详情已记入运行日志：请管理员查看（fupin doctor） [failure_logged]",

@@ -15,6 +15,18 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from fupin.core.reference import submitters
+
+# the stages a run reports, as the live table names them (the code beside)
+STAGES = {
+    "pull": "拉取",
+    "parse": "解析",
+    "normalise": "规范化",
+    "validate": "校验",
+    "lake": "写入湖",
+    "load": "入仓库",
+}
+
 _listener: Callable[[str, str, str], None] | None = None
 _lock = threading.Lock()
 
@@ -40,12 +52,15 @@ def shown(stream=None, verbose: bool = False) -> Iterator[None]:
         state: dict[str, tuple[str, str, int]] = {}
         started = time.monotonic()
 
+        names = {**submitters(), "all": "全部"}
+
         def render() -> Table:
-            table = Table(title=f"fupin run — {time.monotonic() - started:.0f}s", title_justify="left")
-            for col in ("province", "stage", "steps done", "last"):
+            table = Table(title=f"fupin run — 已用 {time.monotonic() - started:.0f} 秒", title_justify="left")
+            for col in ("省份", "阶段", "已完成步骤", "最近处理"):
                 table.add_column(col)
             for province, (stage, detail, done) in sorted(state.items()):
-                table.add_row(province, stage, str(done), detail[:60])
+                shown_stage = f"{STAGES.get(stage, stage)} [{stage}]"
+                table.add_row(f"{names.get(province, province)} {province}", shown_stage, str(done), detail[:60])
             return table
 
         with Live(render(), console=Console(file=stream), refresh_per_second=8, transient=True) as live:

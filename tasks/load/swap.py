@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from prefect import get_run_logger
 
 from fupin.core.messages import say
+from fupin.tasks.deferred import get_run_logger
 
 
 class WarehouseBusy(RuntimeError):

@@ -17,13 +17,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from pathlib import Path
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
 from fupin.core.config import Paths
 from fupin.core.files import write_text_atomic
 from fupin.core.reference import submitters
 from fupin.tasks.calendar import submission_status
+from fupin.tasks.deferred import NO_CACHE, get_run_logger, task
 from fupin.tasks.report.charts import csv_cell, field_label
 from fupin.tasks.report.queries import read_report_data
 from fupin.tasks.report.render import SHANGHAI, dataset_label, echarts_js, render_report, status_label

@@ -152,9 +152,11 @@ def test_the_run_fails_its_check_and_the_artifact_marks_the_figures(hunan_down):
         )
     markdown = next(a for a in artifacts if a.key == "fupin-indicators").data
     assert "[headline_incomplete]" in markdown
-    assert f"| civil_affairs_funds | 罗霄山片区 | 2015-2017 | 60.67亿元 | **{HUNAN_DOWN}** |" in markdown
-    assert f"| civil_affairs_funds_growth | 罗霄山片区 | 2015-2017 | 不予公布 | **{WITHHELD}** |" in markdown
-    assert "| civil_affairs_funds_growth | 民政部定点扶贫县 | 2015-2017 | 25.70% | 2/2 县 |" in markdown
+    # the artifact in Chinese, codes beside (tests/flows/test_quiet.py)
+    funds, growth = "民政事业费 [civil_affairs_funds]", "民政事业费年均增长 [civil_affairs_funds_growth]"
+    assert f"| {funds} | 罗霄山片区 [luoxiao] | 2015-2017 | 60.67亿元 | **{HUNAN_DOWN}** |" in markdown
+    assert f"| {growth} | 罗霄山片区 [luoxiao] | 2015-2017 | 不予公布 | **{WITHHELD}** |" in markdown
+    assert f"| {growth} | 民政部定点扶贫县 [designated_mca] | 2015-2017 | 25.70% | 2/2 县 |" in markdown
 
 
 def test_fupin_runs_closing_lines_mark_the_figures(hunan_down, monkeypatch):

@@ -82,7 +82,8 @@ def test_fupin_docs_writes_the_dictionary_in_chinese_by_default(demo_run, tmp_pa
     assert md.startswith("# fupin 数据仓库数据字典")
     assert '<html lang="zh-CN">' in page and "<title>fupin 数据仓库数据字典</title>" in page
     section = md.split("## marts.fund_by_county", 1)[1].split("\n## ", 1)[0]
-    assert "*表* — 县级资金（县×年度×资金类型×级别）｜one row per county × year" in section
+    assert "*表* — 县级资金（县×年度×资金类型×级别）｜县级资金：每个县 × 年度 × 资金类型 × 级别一行，" in section
+    assert "含县名及所属片区。｜one row per county × year" in section
     assert "数据来源: `core.fct_fund_allocation`" in section
     assert "| `county_name` | 县名称 | VARCHAR |" in section
     assert "| `amount_yuan` | 金额（元） | DECIMAL(18,2) |" in section

@@ -61,17 +61,19 @@ def test_fupin_run_prints_the_summary_and_exits_1_when_a_province_failed(tmp_pat
     monkeypatch.setattr(nightly_module, "run_nightly", functools.partial(nightly_module.run_nightly, pull_retries=0))
     result = CliRunner().invoke(app, ["run", "--sources", str(sources), "--home", str(tmp_path / "home")])
     assert result.exit_code == 1, result.output
-    assert "failed 湖南省 43: " in result.output and "no-such-folder" in result.output
-    assert "received 10 files" in result.output  # Jiangxi's six forms, two grant lists and two registries
-    assert "江西省 36  2017年罗霄山片区县民政资金下达情况表.xlsx  fund_allocation  loaded: 17 rows" in result.output
+    assert "失败 湖南省 43：报送来源 " in result.output and "no-such-folder" in result.output
+    assert "收到 10 个文件" in result.output  # Jiangxi's six forms, two grant lists and two registries
+    fund_line = "江西省 36  2017年罗霄山片区县民政资金下达情况表.xlsx  已入库 [loaded]：入库 17 行，退回 0 行"
+    assert f"{fund_line}  资金下达 [fund_allocation]" in result.output
     assert "罗霄山片区：民政事业费" in result.output  # the figures of what did load are still printed
 
     # for cron: the counts and the problems only — Hunan still fails, nothing is new
     quiet = CliRunner().invoke(app, ["run", "--quiet", "--sources", str(sources), "--home", str(tmp_path / "home")])
     assert quiet.exit_code == 1, quiet.output
     lines = quiet.output.splitlines()
-    assert lines[0] == "received 0 files: nothing new; 0 rows loaded, 0 rows rejected"
-    assert lines[1].startswith("failed 湖南省 43: ") and "no-such-folder" in quiet.output
+    assert lines[0] == "收到 0 个文件：无新报送；入库 0 行，退回 0 行 [run_counts]"
+    assert lines[1].startswith("失败 湖南省 43：报送来源 ") and "no-such-folder" in quiet.output
+    assert lines[1].endswith("[source_failed]")
     # no figures, but the problem that the published ones lack Hunan's counties (tests/flows/test_coverage.py)
     assert not [line for line in lines if line.startswith("罗霄山片区：")] and "fupin indicators" not in quiet.output
     assert lines[-1].endswith("[headline_incomplete]") and "罗霄山片区（17/23 县，缺湖南省 6 县）" in lines[-1]
@@ -100,8 +102,9 @@ def test_rejected_rows_alone_complete_the_run_with_exit_3_and_publish_artifacts(
     assert set(by_key) >= {"fupin-submissions", "fupin-indicators"}
     rows = by_key["fupin-submissions"].data
     rows = json.loads(rows) if isinstance(rows, str) else rows
-    assert rows[0]["province"] == "36" and rows[0]["status"] == "partially_loaded" and rows[0]["rows_rejected"] >= 1
-    assert "rejected" in by_key["fupin-indicators"].data
+    assert rows[0]["省份代码"] == "36" and rows[0]["状态代码"] == "partially_loaded" and rows[0]["退回行数"] >= 1
+    assert rows[0]["省份"] == "江西省" and rows[0]["状态"] == "部分入库"
+    assert "退回 " in by_key["fupin-indicators"].data and "[run_counts]" in by_key["fupin-indicators"].data
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -137,7 +137,7 @@ def test_handled_failures_are_logged_without_tracebacks(morning):
     errors = [log.message for log in logs if log.level >= 40]
     # the registries without a key and 广东's source: each failure still logged, but as one line, no traceback
     assert any("MissingKeyError" in m and "遂川县建档立卡贫困户2017.csv" not in m for m in errors)
-    assert any("广东省 (44) failed" in m for m in errors)
+    assert any("广东省 44：报送来源 " in m and m.endswith("[source_failed]") for m in errors)
     assert not [m for m in errors if "Traceback" in m]
 
 

@@ -72,7 +72,7 @@ def bad_run(prefect_harness, tmp_path_factory) -> dict:
 def test_run_exits_3_when_anything_was_rejected(bad_run):
     result = bad_run["result"]
     assert result.exit_code == 3, result.output
-    assert "received 7 files" in result.output
+    assert "收到 7 个文件" in result.output
 
 
 def test_every_file_is_in_the_ledger_with_its_status(bad_run):

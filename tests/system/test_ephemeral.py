@@ -27,7 +27,7 @@ def test_a_run_without_an_api_reaches_prefects_temporary_server_and_leaves_none_
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "received 0 files" in run.stdout
+    assert "收到 0 个文件" in run.stdout
     # the server ran with this process's settings: its database is under this PREFECT_HOME and holds the run
     with sqlite3.connect(prefect_home / "prefect.db") as db:
         runs = db.execute(

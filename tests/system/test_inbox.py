@@ -111,7 +111,7 @@ def test_a_second_run_changes_nothing(hostile):
     second = hostile["second"]
     # exit 3: nothing new, but the figures published from Hunan's files alone still lack Jiangxi's counties
     assert second.returncode == 3, second.stdout[-2000:] + second.stderr[-2000:]
-    assert "received 0 files" in second.stdout and "6/23 县，缺江西省 17 县" in second.stdout
+    assert "收到 0 个文件" in second.stdout and "6/23 县，缺江西省 17 县" in second.stdout
     assert "[headline_incomplete]" in second.stdout
     for line in second.stdout.splitlines():
         assert REFUSALS["fifo"] not in line

@@ -25,8 +25,8 @@ def test_fupin_run_on_the_demo_prints_a_line_per_file_and_a_short_summary(tmp_pa
     for file in files:  # each file on a line of its own, with its province, status and rows
         province = {"jiangxi": "江西省 36", "hunan": "湖南省 43", "mca": "民政部 00"}[file.parent.name]
         (line,) = [line for line in lines if line.startswith(f"{province}  {file.name}  ")]
-        assert "  loaded: " in line and " rows, 0 rejected" in line
-    assert "received 15 files: 15 loaded; " in proc.stdout
+        assert "  已入库 [loaded]：入库 " in line and " 行，退回 0 行" in line
+    assert "收到 15 个文件：已入库 15；" in proc.stdout
     (luoxiao,) = [line for line in lines if line.startswith("罗霄山片区：")]
     assert "民政事业费 2015-2017 84.00亿元" in luoxiao and "24.00%" in luoxiao
     (designated,) = [line for line in lines if line.startswith("民政部定点扶贫县：")]
@@ -84,7 +84,7 @@ def test_progress_is_a_live_table_on_a_terminal(tmp_path):
         out += chunk
     assert proc.wait(timeout=120) == 0
     text = out.decode("utf-8", errors="replace")
-    assert "fupin run —" in text and "steps done" in text  # rich's live table
+    assert "fupin run — 已用" in text and "已完成步骤" in text  # rich's live table
     assert "\x1b[" in text  # redrawn in place
     assert "progress: " not in text
-    assert "received 15 files" in text.split("steps done")[-1]  # then the summary, once the table is gone
+    assert "收到 15 个文件" in text.split("已完成步骤")[-1]  # then the summary, once the table is gone

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import yaml
 
+from fupin.core import yamltext
 from fupin.core.sql import escape_literal as _quote
 from fupin.warehouse.relations import chinese_names, folder, titled
 
@@ -296,7 +296,7 @@ def contracts() -> dict[str, Contract]:
 
 @cache
 def _load(where: Path) -> dict[str, Contract]:
-    common = yaml.safe_load((where / "_common.yaml").read_text(encoding="utf-8"))
+    common = yamltext.safe_load((where / "_common.yaml").read_text(encoding="utf-8"))
     shared = common["columns"]
     inputs = tuple(_column(n, s) for n, s in common["fields"].items())
     around = tuple(_column(n, s) for n, s in common["table_columns"].items())
@@ -305,7 +305,7 @@ def _load(where: Path) -> dict[str, Contract]:
     for path in sorted(where.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yamltext.safe_load(path.read_text(encoding="utf-8"))
         own = [spec["name"] for spec in doc["columns"]]
         specs = [*doc["columns"], *({"name": n} for n in common.get("every_dataset", ()) if n not in own)]
         columns = tuple(
