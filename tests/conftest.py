@@ -17,7 +17,14 @@ from fupin.flows.nightly import nightly
 # FIXTURES, indicator, indicator_rows and run_beside_the_demo too, for test files written before tests/helpers.py
 # held them: they still import, and unit/test_tests_layout.py names each such import to move to tests.helpers
 # (keep only open_warehouse when none is left)
-from tests.helpers import FIXTURES, indicator, indicator_rows, open_warehouse, run_beside_the_demo  # noqa: F401
+from tests.helpers import (  # noqa: F401
+    FIXTURES,
+    indicator,
+    indicator_rows,
+    launch_chromium,
+    open_warehouse,
+    run_beside_the_demo,
+)
 
 # no deadlines: a shared CI machine makes a property test's first example slow now and then, and a timing
 # is not what these tests assert (benchmarks/ measures speed)
@@ -72,3 +79,15 @@ def demo_home_copy(demo_run, tmp_path) -> Path:
     for copied in ("lake", "runs"):  # the warehouse names them relative to its home; copies: tests may add to them
         shutil.copytree(demo_run["home"] / copied, home / copied)
     return home
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright, one per test module (the report's browser tests)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -15,22 +15,7 @@ from rich.text import Text
 from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text
 from fupin.core.formatting import figure_text, json_value
 from fupin.core.messages import say
-
-# the few figures `fupin run` ends with, per area (each area shows those it has): the seed's F1–F13 at a glance;
-# `fupin indicators` prints the whole table
-_BRIEF = (
-    "civil_affairs_funds",
-    "civil_affairs_funds_growth",
-    "poverty_incidence",
-    "social_org_funds_landed",
-    "grant_funds",
-    "grant_households",
-    "grant_amount_per_household",
-    "social_service_projects",
-    "social_service_funds",
-    "training_sessions",
-    "training_organisations",
-)
+from fupin.core.reference import KEY_INDICATORS
 
 
 def shown_figure(r: dict[str, Any], unit_name: str | None = None) -> str:
@@ -62,7 +47,7 @@ def print_headline(con) -> None:
     unit_names = {d["indicator"]: d["unit_name"] for d in definitions}
     areas: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
     for r in indicator_rows(con, "headline"):
-        if r["indicator"] not in _BRIEF or ":" in r["scope_code"] or r["scope_code"].isdigit():
+        if r["indicator"] not in KEY_INDICATORS or ":" in r["scope_code"] or r["scope_code"].isdigit():
             continue
         name, figures = areas.setdefault(r["scope_code"], (r["scope_name"], {}))
         period = str(r["period"])
@@ -71,7 +56,7 @@ def print_headline(con) -> None:
             figures[r["indicator"]] = (period, shown)
     console = Console(width=400, highlight=False)  # one line per area, however long: a terminal wraps it
     for name, figures in areas.values():
-        parts = [f"{labels.get(i) or i} {figures[i][0]} {figures[i][1]}" for i in _BRIEF if i in figures]
+        parts = [f"{labels.get(i) or i} {figures[i][0]} {figures[i][1]}" for i in KEY_INDICATORS if i in figures]
         console.print(text(f"{name}：" + "；".join(parts)), no_wrap=True)
     console.print("全部指标：fupin indicators（每个县：--all）")
 

@@ -23,6 +23,21 @@ from fupin.core.chinese import simplified
 WEST = {"15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"}
 CENTRAL = {"14", "22", "23", "34", "36", "41", "42", "43"}
 EXIT_THRESHOLD = {"east": 0.02, "central": 0.02, "west": 0.03}
+# the key figures of each area (each area shows those it has): what `fupin run` ends with and the report opens
+# with — the published figures at a glance; `fupin indicators` prints the whole table
+KEY_INDICATORS = (
+    "civil_affairs_funds",
+    "civil_affairs_funds_growth",
+    "poverty_incidence",
+    "social_org_funds_landed",
+    "grant_funds",
+    "grant_households",
+    "grant_amount_per_household",
+    "social_service_projects",
+    "social_service_funds",
+    "training_sessions",
+    "training_organisations",
+)
 
 PROVINCE_PINYIN = {
     "11": "beijing",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fupin.core.formatting import figure_text
+from fupin.core.reference import KEY_INDICATORS
 from fupin.warehouse.labels import column_labels
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
@@ -48,20 +49,6 @@ CSV_LABELS = {
     "counties_expected": "应覆盖县数",
     "coverage_note": "覆盖说明",
 }
-# the figures each area opens the report with (those it has), as `fupin run` ends with them
-KEY_INDICATORS = (
-    "civil_affairs_funds",
-    "civil_affairs_funds_growth",
-    "poverty_incidence",
-    "social_org_funds_landed",
-    "grant_funds",
-    "grant_households",
-    "grant_amount_per_household",
-    "social_service_projects",
-    "social_service_funds",
-    "training_sessions",
-    "training_organisations",
-)
 
 
 def field_label(column: str | None) -> str:

@@ -18,7 +18,7 @@ from fupin.core.config import Paths
 from fupin.core.formatting import figure_text
 from fupin.core.reference import submitters
 from fupin.tasks.report import report_path, run_date
-from tests.helpers import CHROMIUM, launch_chromium
+from tests.helpers import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,17 +37,6 @@ def report(demo_run) -> Path:
     path = report_path(Paths.from_home(demo_run["home"]), run_date())
     assert path.exists(), "the nightly run wrote no report"
     return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _open(browser, report: Path, viewport: dict):
