@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.core.raw import read_raw, received_suffix
 from fupin.flows.decide import approve
 from fupin.tasks.normalise.numbers import parse_number
 from fupin.warehouse import read
@@ -30,13 +32,14 @@ def _explain(home: Path, *args: str) -> dict:
 
 
 def _raw_rows(home: Path, raw_path: str, sheet: str | None) -> list[list[str]]:
-    """The archived file as received, each row's cells as text (row 1 first): a workbook's sheet, or a CSV."""
+    """The archived file as received (decompressed and checked against its SHA-256), each row's cells as text
+    (row 1 first): a workbook's sheet, or a CSV."""
     path = home / raw_path
-    if path.suffix == ".xlsx":
-        book = CalamineWorkbook.from_path(str(path))
+    if received_suffix(path) == ".xlsx":
+        book = CalamineWorkbook.from_filelike(io.BytesIO(read_raw(path)))
         grid = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         return [["" if v is None else str(v) for v in row] for row in grid]
-    data = path.read_bytes()
+    data = read_raw(path)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return list(csv.reader(data.decode(encoding).splitlines()))
