@@ -272,10 +272,20 @@ def _rejection_reason(r: dict[str, Any]) -> str:
     return reason if code is None or f"[{code}" in reason else f"{reason} [{code}]"
 
 
+# a panel lists at most this many rows (a list of 228 county rows would weigh the page down); fupin explain gives all
+MAX_PANEL_ROWS = 100
+
+
 def _panel(h: dict[str, Any], e: dict[str, Any] | None) -> dict[str, Any]:
     """One headline figure's explanation panel: definition, value, coverage, what makes it."""
     e = e or {}
     rows = []
+    # the files once per panel, numbered; each row names its file by number and its rows (a panel of 452 county
+    # rows from one list stays small)
+    files: dict[str, int] = {}
+    for c in e.get("contributions", []):
+        for source in c.get("sources") or []:
+            files.setdefault(source["file"], len(files) + 1)
     for c in e.get("contributions", []):
         rows.append(
             {
@@ -285,7 +295,9 @@ def _panel(h: dict[str, Any], e: dict[str, Any] | None) -> dict[str, Any]:
                 "text": figure_text(c["value"], "yuan" if c["kind"] == "basis" else h["unit"], h["unit_name"]),
                 "raw": csv_cell(c["value"]),
                 "kind": c["kind"],
-                "sources": c.get("sources") or "",
+                "sources": "；".join(
+                    (f"[{files[s['file']]}] " if len(files) > 1 else "") + s["rows"] for s in c.get("sources") or []
+                ),
             }
         )
     basis = bool(rows) and rows[0]["kind"] == "basis"
@@ -293,8 +305,10 @@ def _panel(h: dict[str, Any], e: dict[str, Any] | None) -> dict[str, Any]:
     return {
         **h,
         "definition": e.get("definition", ""),
-        "rows": rows,
         "basis": basis,
+        "files": [f"[{n}] {name}" if len(files) > 1 else name for name, n in files.items()],
+        "rows_total": len(rows),
+        "rows": rows[:MAX_PANEL_ROWS],
         "adds_up": e.get("adds_up", False),
         "ratio": h["unit"] in ("fraction", "boolean"),  # county values that are not added up
         "summed": figure_text(summed, h["unit"], h["unit_name"]),

@@ -75,7 +75,9 @@ def _rows(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
             ).fetchall()
             if c not in RUN_COLUMNS and t not in RUN_TYPES and c not in SOURCE_COLUMNS
         ]
-        found[table] = sorted(map(repr, con.execute(f"select {', '.join(kept)} from {table}").fetchall()))
+        # an older archive keeps its files uncompressed: the same file, named without the .zst of a new archive
+        selected = [r"regexp_replace(raw_path, '\.zst$', '')" if c == "raw_path" else c for c in kept]
+        found[table] = sorted(map(repr, con.execute(f"select {', '.join(selected)} from {table}").fetchall()))
     return found
 
 

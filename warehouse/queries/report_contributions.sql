@@ -1,7 +1,7 @@
 -- What each headline figure (marts.headline) is made of, read from the lineage mart (marts.indicator_lineage)
 -- per county (or whole prefecture) and year: a sum's or a count's contributions added up (kind county); a rate's
 -- per-county value, Σ numerator ÷ Σ denominator (kind county, not to be added up); a growth rate's basis, its
--- scope's funds in its first and last year (kind basis). sources: the files and rows they were read from. The
+-- scope's funds in its first and last year (kind basis). sources: the files (file_sheet) and rows they were read from. The
 -- province is the place's (a Ministry list names counties of many).
 with lineage as (
     select l.*, coalesce(l.county_code, l.prefecture_code) as place_code,
@@ -12,10 +12,10 @@ with lineage as (
 ),
 -- per place, year and file: its row, or its first and last rows and how many (a roster of a thousand grants)
 files as (
-    select indicator, scope_code, period, place_code, year,
-           file_sheet || case when count(distinct source_row) = 1 then ' 第 ' || min(source_row) || ' 行'
-                              else ' 第 ' || min(source_row) || '–' || max(source_row) || ' 行中 '
-                                   || count(distinct source_row) || ' 行' end as source
+    select indicator, scope_code, period, place_code, year, file_sheet,
+           case when count(distinct source_row) = 1 then '第 ' || min(source_row) || ' 行'
+                else '第 ' || min(source_row) || '–' || max(source_row) || ' 行中 ' || count(distinct source_row)
+                     || ' 行' end as source_rows
     from lineage
     group by indicator, scope_code, period, place_code, year, file_sheet
 ),
@@ -26,7 +26,7 @@ places as (
                 then round(sum(value) filter (where role = 'numerator')
                            / nullif(sum(value) filter (where role = 'denominator'), 0), 6)
                 else sum(value) end as value,
-           (select string_agg(f.source, '；' order by f.source) from files as f
+           (select list({'file': f.file_sheet, 'rows': f.source_rows} order by f.file_sheet) from files as f
             where f.indicator = l.indicator and f.scope_code = l.scope_code and f.period = l.period
               and f.place_code is not distinct from l.place_code and f.year = l.year) as sources
     from lineage as l
