@@ -229,7 +229,10 @@ def test_a_worker_runs_the_nightly_and_a_backfill_through_a_server_on_postgresql
             assert run["state"]["type"] == "COMPLETED", f"{name}: {run['state']}\n{log.read_text()[-3000:]}"
             runs[name] = (flow_run_id, time.monotonic() - started)
             # what the read API gives an analyst: the demo's figure, before and after the backfill
-            figures = {(r["indicator"], r["scope_code"], r["period"]): r["value"] for r in fupin.indicators(home)}
+            figures = {
+                (r["indicator"], r["scope_code"], r["period"]): r["value"]
+                for r in fupin.indicators(home).to_dict("records")
+            }
             assert figures[("civil_affairs_funds", "luoxiao", "2015-2017")] == Decimal(8400000000)
     finally:
         stop(worker)

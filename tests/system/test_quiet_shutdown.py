@@ -38,8 +38,8 @@ def test_a_run_of_a_hundred_files_ends_without_a_traceback(tmp_path):
         [FUPIN, "run", "--quiet", "--home", str(home)], env=env, capture_output=True, text=True, timeout=1200
     )
     assert run.returncode in (0, 3), run.stderr[-3000:]
-    received = re.search(r"received (\d+) files", run.stdout)
-    assert received and int(received[1]) > 100, run.stdout[-2000:]
+    received = re.search(r"收到 ([\d,]+) 个文件", run.stdout)
+    assert received and int(received[1].replace(",", "")) > 100, run.stdout[-2000:]
     assert "Traceback" not in run.stderr and "Error flushing" not in run.stderr, run.stderr[-3000:]
     with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as db:
         unfinished = db.execute(

@@ -37,6 +37,17 @@ def demo_inbox(tmp_path_factory) -> Path:
     return inbox
 
 
+def _timeless(con, name: str) -> str:
+    """The relation's columns but its moments (marts.submission_status: when a period last loaded, a run's time)."""
+    schema, table = name.split(".")
+    columns = con.execute(
+        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+        "and data_type not in ('TIMESTAMP WITH TIME ZONE', 'TIMESTAMP') order by column_index",
+        [schema, table],
+    ).fetchall()
+    return ", ".join(f'"{c}"' for (c,) in columns)
+
+
 def _contents(home: Path) -> dict[str, list]:
     """What an analyst sees: marts, current facts and the ledger, without run-specific times and paths."""
     con = open_warehouse(home)
@@ -51,7 +62,10 @@ def _contents(home: Path) -> dict[str, list]:
                 "and view_name like 'fct_%' and not suffix(view_name, '_history') order by 1, 2"
             ).fetchall()
         ]
-        out = {name: sorted(map(repr, con.execute(f"select * from {name}").fetchall())) for name in names}
+        out = {
+            name: sorted(map(repr, con.execute(f"select {_timeless(con, name)} from {name}").fetchall()))
+            for name in names
+        }
         out["meta.submissions"] = sorted(
             con.execute(
                 "select submission_id, dataset, file_name, status, rows_total, rows_loaded, rows_rejected "
