@@ -77,6 +77,23 @@ def connect(home: Path | None, as_of: datetime | None = None) -> duckdb.DuckDBPy
         fail(say("warehouse_unreadable", path=path, error=str(exc).splitlines()[0]))
 
 
+def as_of_moment(home: Path | None, as_of: str) -> tuple[datetime, str | None]:
+    """``--as-of`` as a moment, and the Chinese line that says it is before the first submission (None: it is
+    not). A text that is not a moment ends the command with its message."""
+    from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
+
+    try:
+        moment = read.moment_of(as_of)
+    except ValueError as exc:
+        fail(str(exc))
+    with connect(home) as con:
+        first = read.first_received(con)
+    if first is None or moment <= first:
+        earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {shanghai_day(first)}"
+        return moment, say("before_first_submission", as_of=as_of, earliest=earliest)
+    return moment, None
+
+
 def shanghai_day(moment: datetime) -> str:
     """The calendar day of a moment in Asia/Shanghai, as the Ministry dates things."""
     return moment.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()

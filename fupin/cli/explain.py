@@ -16,9 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text
+from fupin.cli.app import HomeOption, as_of_moment, connect, fail, shanghai_day, text
 from fupin.core.formatting import exact_text, figure_text, json_value, number_text
-from fupin.core.messages import say
 
 ROLE_NAMES = {
     "sum": "加总",
@@ -60,15 +59,9 @@ def explain(
 
     moment = None
     if as_of:
-        try:
-            moment = read.moment_of(as_of)
-        except ValueError as exc:
-            fail(str(exc))
-        with connect(home) as con:
-            first = read.first_received(con)
-        if first is None or moment <= first:
-            earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {shanghai_day(first)}"
-            fail(say("before_first_submission", as_of=as_of, earliest=earliest))
+        moment, before_first = as_of_moment(home, as_of)
+        if before_first:
+            fail(before_first)
     found = _explanation(home, moment, indicator, scope, period)
     if as_json:
         document = read.explanation_document(found)

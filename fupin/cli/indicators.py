@@ -12,9 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fupin.cli.app import HomeOption, connect, fail, shanghai_day, text
+from fupin.cli.app import HomeOption, as_of_moment, connect, fail, shanghai_day, text
 from fupin.core.formatting import figure_text, json_value
-from fupin.core.messages import say
 from fupin.core.reference import KEY_INDICATORS
 
 
@@ -112,17 +111,9 @@ def indicators(
         return
     scope = "all" if everything else "headline" if headline else "areas"
     if as_of:
-        from fupin.warehouse import read  # lazy: the read API imports DuckDB and the contracts, not for --help
-
-        try:
-            moment = read.moment_of(as_of)
-        except ValueError as exc:
-            fail(str(exc))
-        with connect(home) as con:
-            first = read.first_received(con)
-        if first is None or moment <= first:
-            earliest = "尚未收到任何报送" if first is None else f"最早的回执日期为 {shanghai_day(first)}"
-            typer.echo(say("before_first_submission", as_of=as_of, earliest=earliest), err=as_json)
+        moment, before_first = as_of_moment(home, as_of)
+        if before_first:
+            typer.echo(before_first, err=as_json)
             if as_json:
                 typer.echo("[]")
             return
