@@ -15,7 +15,6 @@ parameters are named (``$since``), bound by DuckDB, never formatted into the tex
 
 from __future__ import annotations
 
-import csv
 import difflib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
@@ -123,13 +122,6 @@ def unit_kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
 
 class UnknownFigure(CodedError, LookupError):
     """An indicator, scope or period that marts.indicators does not publish; the message names the near ones."""
-
-
-@cache
-def definitions_zh() -> dict[str, str]:
-    """Indicator id → its definition in Chinese (seeds/indicator_definitions_zh.csv)."""
-    text = resources.files("fupin.warehouse").joinpath("seeds", "indicator_definitions_zh.csv").read_text("utf-8")
-    return {r["indicator"]: r["definition_zh"] for r in csv.DictReader(text.splitlines())}
 
 
 def _near(wanted: str, known: dict[str, str], what: str, limit: int = 8) -> str:
@@ -249,7 +241,8 @@ def explanation(con: duckdb.DuckDBPyConnection, indicator: str, scope_code: str,
         "value": figure["value"],
         "unit": figure["unit"],
         "unit_name": figure.get("unit_name"),
-        "definition": definitions_zh().get(indicator) or figure.get("definition"),
+        # the one Chinese definition (seeds/indicator_definitions.csv, as the report and the data dictionary show it)
+        "definition": (figure.get("definition_row") or {}).get("definition_zh") or figure.get("definition"),
         "definition_en": figure.get("definition"),
         "composition": composition,
         "contributions": contributions,

@@ -20,7 +20,7 @@ from fupin.core.raw import read_raw, received_suffix
 from fupin.flows.decide import approve
 from fupin.tasks.normalise.numbers import parse_number
 from fupin.warehouse import read
-from tests.helpers import ledger_row, send_fund_form
+from tests.helpers import ledger_row, open_warehouse, send_fund_form
 
 runner = CliRunner()
 
@@ -65,6 +65,11 @@ def test_the_23_county_funds_are_traced_to_files_and_rows_that_hold_them(demo_ru
     document = _explain(home, "civil_affairs_funds", "luoxiao", "2015-2017")
     assert document["value"] == "8400000000.00"
     assert document["unit"] == "yuan" and "民政事业费" in document["definition"]
+    with open_warehouse(home) as con:  # the one Chinese definition, as the report and the data dictionary give it
+        (zh,) = con.execute(
+            "select definition_zh from core.indicator_definition where indicator = 'civil_affairs_funds'"
+        ).fetchone()
+    assert document["definition"] == zh
     contributions = document["contributions"]
     # exactly the published figure, in DECIMAL: no float on the way
     assert sum(Decimal(c["value"]) for c in contributions) == Decimal("8400000000.00")
