@@ -264,7 +264,9 @@ def main() -> None:
             dask_home = Path(tmp) / "home-dask"
             dask = timed_run(inbox, dask_home, "--dask", "local")
             dask_ledger = ledger_of(dask_home)
+            began = time.perf_counter()
             compared = compare_warehouses(home / "warehouse.duckdb", dask_home / "warehouse.duckdb")
+            compared["seconds"] = round(time.perf_counter() - began, 1)
             compared["ledger_equal"] = dask_ledger == ledger
     parts = stages(first)
     print(
@@ -293,7 +295,10 @@ def main() -> None:
             for name, why in sorted(compared["different"].items()):
                 print(f"  {name}: {why}")
         else:
-            print(f"tables equal: {len(compared['equal'])} tables (core and marts; timestamps and run ids left out)")
+            print(
+                f"tables equal: {len(compared['equal'])} tables (core and marts; timestamps and run ids left out;"
+                f" compared in {compared['seconds']} s)"
+            )
         print(f"ledgers equal: {compared['ledger_equal']}")
     print(f"load average: {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"ledger: {ledger}")
