@@ -1,0 +1,30 @@
+"""A registry's repeats are found from fingerprints spilled to files, one part at a time: the same rows as
+comparing them all in memory, whatever the number of parts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fupin.tasks.registry import repeats
+from fupin.tasks.registry.repeats import Fingerprints, repeated
+
+
+@pytest.mark.parametrize("parts", [1, 3, 64])
+def test_spilled_fingerprints_find_the_repeats_in_any_number_of_parts(tmp_path, monkeypatch, parts):
+    monkeypatch.setattr(repeats, "PARTS", parts)
+    monkeypatch.setattr(repeats, "FLUSH_ROWS", 1_000)  # appended to the files several times
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 2**63, size=5_000, dtype=np.uint64)
+    values[[100, 2_000, 4_999]] = values[5]  # one fingerprint four times
+    values[3_333] = values[3_332]  # a pair side by side
+    spilled = Fingerprints(tmp_path / "prints")
+    for block in np.array_split(values, 13):  # as the ingest's blocks arrive
+        spilled.add(block)
+    assert spilled.repeated() == [5, 100, 2_000, 3_332, 3_333, 4_999] == repeated(values)
+    assert not (tmp_path / "prints").exists()  # the spill files are gone once read
+
+
+def test_no_rows_no_repeats(tmp_path):
+    assert Fingerprints(tmp_path / "prints").repeated() == []
+    assert list(tmp_path.iterdir()) == []
