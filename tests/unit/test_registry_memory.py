@@ -8,6 +8,7 @@ import pytest
 
 from fupin.tasks.registry import repeats
 from fupin.tasks.registry.repeats import Fingerprints, repeated
+from tests.helpers import valid_id
 
 
 @pytest.mark.parametrize("parts", [1, 3, 64])
@@ -28,3 +29,27 @@ def test_spilled_fingerprints_find_the_repeats_in_any_number_of_parts(tmp_path, 
 def test_no_rows_no_repeats(tmp_path):
     assert Fingerprints(tmp_path / "prints").repeated() == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_invisible_characters_leave_the_free_text_and_plain_blocks_are_kept_as_they_are():
+    """Only a block with an unprintable character goes through the regular expression; the lake never keeps one."""
+    import pyarrow as pa
+
+    from fupin.tasks.registry.checking import CountyCodes, check_block
+
+    n = 3
+    columns = {
+        "household_id": pa.array(["H1", "H\u200b2", "H3"]),
+        "head_id": pa.array([valid_id(f"1101051949123100{i}") for i in (1, 2, 3)]),
+        "county": pa.array(["110105"] * n),
+        "township": pa.array(["第1镇", "第\ufeff2镇", "第3镇\x07"]),
+        "village": pa.array(["一村", "二村", "三村"]),
+        "members": pa.array(["3"] * n),
+        "status": pa.array(["未脱贫"] * n),
+        "registration_year": pa.array(["2016"] * n),
+    }
+    good, rejections = check_block(columns, np.arange(2, 2 + n), CountyCodes("11"))
+    assert not rejections
+    assert good["household_id"].to_pylist() == ["H1", "H2", "H3"]
+    assert good["township"].to_pylist() == ["第1镇", "第2镇", "第3镇"]
+    assert good["village"].to_pylist() == ["一村", "二村", "三村"]
