@@ -10,14 +10,18 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from python_calamine import CalamineWorkbook
+
 from fupin.core.faults import fault_point
 from fupin.core.messages import message, say
-from fupin.core.raw import open_raw, received_suffix
+from fupin.core.raw import open_raw, received_suffix, workbook_source
 from fupin.tasks.normalise.helpers import clean_label
-from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS, open_book
+from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
+from fupin.tasks.parse.xlsx_stream import STREAM_ROWS, StreamedWorkbook
 from fupin.tasks.registry.schema import RegistryError
 
 REGISTRY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -97,11 +101,44 @@ def is_headerless_registry(first_row: list[str]) -> bool:
     return any(_ID_CELL.fullmatch(str(cell or "")) for cell in first_row)
 
 
+def sheet_rows(path: Path, verify: bool = True, stream_above: int = STREAM_ROWS) -> Iterator[tuple[str, Iterator]]:
+    """(name, rows) of each sheet of an archived workbook, its SHA-256 checked first unless ``verify`` is off.
+
+    calamine reads a whole sheet before its first row: a sheet of more than ``stream_above`` rows of an
+    XLSX/XLSM is read row by row instead (``fupin.tasks.parse.xlsx_stream``, the same cell values), so a
+    registry's million-row sheet costs a row's memory; a smaller one keeps calamine's speed.
+    """
+    source = workbook_source(path, verify)
+    streamed = None
+    if received_suffix(path) in (".xlsx", ".xlsm"):
+        try:
+            streamed = StreamedWorkbook(source)
+        except Exception:  # not a readable XLSX zip: calamine reads it, or says what is wrong with it
+            streamed = None
+    book = None
+    names = streamed.sheet_names if streamed else None
+    for name in names if names is not None else _calamine(source).sheet_names:
+        if streamed and streamed.rows_of(name) > stream_above:
+            yield name, streamed.rows(name)
+        else:
+            book = book or _calamine(source)  # opened only for a sheet it reads: it reads the shared strings too
+            yield name, book.get_sheet_by_name(name).iter_rows()
+
+
+def _calamine(source: str | BinaryIO) -> CalamineWorkbook:
+    if isinstance(source, str):
+        return CalamineWorkbook.from_path(source)
+    source.seek(0)
+    return CalamineWorkbook.from_filelike(source)
+
+
 def first_rows(path: Path, book: Any = None) -> list[list[str]]:
     """A CSV's first line, or each sheet's first row, as text (``book``: the workbook, if already open)."""
     if received_suffix(path) in WORKBOOK_EXTENSIONS:
-        book = book or open_book(path, verify=False)  # a sniff: the file is read checked once routed
-        return [[_cell_text(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names]
+        if book is not None:
+            return [[_cell_text(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names]
+        # a sniff: the file is read checked once routed; a large sheet's first row without reading the sheet
+        return [[_cell_text(v) for v in next(rows, [])] for _, rows in sheet_rows(path, verify=False)]
     if received_suffix(path) in (".csv", ".txt", ".tsv"):
         return [sniff_text_file(path)[2]]
     return []
@@ -121,7 +158,9 @@ def _cell_text(v: object) -> str:
     return "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
 
 
-def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, list[str]]:
+def xlsx_to_csv(
+    path: Path, target: Path | BinaryIO, stream_above: int = STREAM_ROWS
+) -> tuple[Path | BinaryIO, list[str]]:
     """A registry sent as XLSX, rewritten as UTF-8 CSV so it streams like the others; notes for the receipt.
 
     A sheet holds at most 1,048,576 rows, so a large registry comes as several sheets with the
@@ -131,9 +170,11 @@ def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, l
     Names are left out; the ID numbers are still in clear, so ``target`` should be a file without
     a name (``tempfile.TemporaryFile``, which a SIGKILL cannot leave behind): ``registry_outcome``
     passes one. A path (tests, benchmarks) is created owner-only.
+    A sheet of more than ``stream_above`` rows is read row by row (``sheet_rows``): a million rows in a
+    few MB rather than calamine's 1.2 GB.
     """
     text = _cell_text
-    book = open_book(path)  # its SHA-256 checked first (fupin.core.raw)
+    sheets = sheet_rows(path, stream_above=stream_above)  # its SHA-256 checked first (fupin.core.raw)
     notes: list[str] = []
     order: list[str] | None = None
     line = 1
@@ -142,8 +183,7 @@ def xlsx_to_csv(path: Path, target: Path | BinaryIO) -> tuple[Path | BinaryIO, l
     out = io.TextIOWrapper(binary, encoding="utf-8", newline="")
     try:
         writer = csv.writer(out)
-        for name in book.sheet_names:
-            rows = book.get_sheet_by_name(name).iter_rows()
+        for name, rows in sheets:
             header = [text(v) for v in next(rows, [])]
             cols = registry_columns(header)
             if cols is None:
