@@ -3,6 +3,7 @@ rewritten, keys equal to the derivation, grants still joining their households, 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import uuid
 
@@ -10,8 +11,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from python_calamine import CalamineWorkbook
 
 from fupin.core.pseudonym import from_legacy_hex
+from fupin.export import export
 from fupin.flows.nightly import nightly
 from fupin.warehouse.migrations import CURRENT
 from tests.helpers import indicator_rows, legacy_layout, open_warehouse
@@ -118,3 +121,23 @@ def test_an_older_home_is_migrated_by_the_next_run_once(demo_home_copy):
     assert again["exit_code"] == 0, again
     assert {name: (home / name).stat().st_mtime_ns for name in migrated} == stamps  # nothing rewritten again
     assert (home / "warehouse.duckdb").stat().st_mtime_ns == warehouse
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_exports_write_a_key_as_its_uuid_text(demo_run, tmp_path, fmt):
+    """Analysts read a household's key as DuckDB prints it, 8-4-4-4-12 hex, in a CSV and in Excel."""
+    home = demo_run["home"]
+    out, rows = export(home / "warehouse.duckdb", tmp_path / f"grants.{fmt}", fmt, table="core.fct_household_grant")
+    con = open_warehouse(home)
+    keys = {str(k) for (k,) in con.execute("select household_key from core.fct_household_grant").fetchall() if k}
+    con.close()
+    if fmt == "csv":
+        with out.open(encoding="utf-8-sig", newline="") as f:
+            cells = [set(row) for row in csv.reader(f)]
+    else:
+        cells = [
+            {str(c) for c in row} for row in CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
+        ]
+    written = set().union(*cells[1:]) & keys
+    assert rows > 0 and len(keys) > 10 and written == keys
+    assert all(len(k) == 36 and k.count("-") == 4 for k in written)
