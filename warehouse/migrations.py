@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fupin.core.home import search_home
+from fupin.core.home import home_of, search_home
 from fupin.core.messages import CODE_SQL, CodedError, message, render
 from fupin.core.pseudonym import UUID_TYPE, from_legacy_hex, is_legacy, legacy_hex_sql
 from fupin.warehouse.attribution import attribute
@@ -226,8 +226,14 @@ def _pseudonyms_as_uuids(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _lake_keys_as_uuids(con: duckdb.DuckDBPyConnection) -> None:
-    """Rewrite every lake file of the home that still holds text pseudonyms (idempotent: a rewritten file is left)."""
-    home = _home(con)
+    """Rewrite every lake file of the home that still holds text pseudonyms (idempotent: a rewritten file is left).
+
+    The home: the search path set, else the folder of the warehouse file; an in-memory warehouse (the ledger's
+    copies, read into one) has no lake beside it."""
+    try:
+        home = Path(con.execute("select current_setting('file_search_path')").fetchone()[0] or home_of(con))
+    except ValueError:
+        return
     files = {home / d for d in _listed_registry_files(con)}
     for dataset in KEYED_DATASETS:
         files.update((home / "lake" / dataset).rglob("*.parquet"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import uuid
 
 import duckdb
@@ -16,6 +17,7 @@ from python_calamine import CalamineWorkbook
 from fupin.core.pseudonym import from_legacy_hex
 from fupin.export import export
 from fupin.flows.nightly import nightly
+from fupin.flows.rebuild import rebuild_warehouse
 from fupin.warehouse.migrations import CURRENT
 from tests.helpers import indicator_rows, legacy_layout, open_warehouse
 
@@ -141,3 +143,20 @@ def test_exports_write_a_key_as_its_uuid_text(demo_run, tmp_path, fmt):
     written = set().union(*cells[1:]) & keys
     assert rows > 0 and len(keys) > 10 and written == keys
     assert all(len(k) == 36 and k.count("-") == 4 for k in written)
+
+
+def test_a_rebuild_reads_an_older_lake_and_rewrites_it(tmp_path, demo_run):
+    """A rebuild (a new warehouse: no migration runs) from lake files with 64-hex keys gives the same warehouse."""
+    home = tmp_path / "home"
+    shutil.copytree(demo_run["home"], home, ignore=shutil.ignore_patterns("inbox", "runs"))
+    new_keys = _lake_keys(home)
+    for name in new_keys:
+        table = pq.read_table(home / name)
+        keys = [None if k is None else _hex_of(k) for k in table["household_key"].to_pylist()]
+        at = table.schema.get_field_index("household_key")
+        pq.write_table(table.set_column(at, "household_key", pa.array(keys, pa.string())), home / name)
+    state = rebuild_warehouse(home=str(home), return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result()["identical"]
+    rewritten = _lake_keys(home)
+    assert {name: keys for name, (_, keys) in rewritten.items()} == {name: k for name, (_, k) in new_keys.items()}
