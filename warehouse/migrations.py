@@ -265,12 +265,12 @@ def rewrite_lake_keys(path: Path) -> bool:
     target = schema.set(at, pa.field("household_key", UUID_TYPE, schema.field(at).nullable))
     meta = source.metadata
     chunks = [meta.row_group(0).column(i) for i in range(meta.num_columns)] if meta.num_row_groups else []
-    columns = {c.path_in_schema: c for c in chunks}
+    stored = {c.path_in_schema: c for c in chunks}  # how the first row group stored each column
     options = {
-        "compression": {n: "none" if n == "household_key" else c.compression.lower() for n, c in columns.items()}
+        "compression": {n: "none" if n == "household_key" else c.compression.lower() for n, c in stored.items()}
         or "zstd",
-        "use_dictionary": [n for n, c in columns.items() if c.has_dictionary_page and n != "household_key"],
-        "write_statistics": [n for n, c in columns.items() if c.is_stats_set and n != "household_key"],
+        "use_dictionary": [n for n, c in stored.items() if c.has_dictionary_page and n != "household_key"],
+        "write_statistics": [n for n, c in stored.items() if c.is_stats_set and n != "household_key"],
     }
     try:
         with pq.ParquetWriter(tmp, target, **options) as writer:
