@@ -6,7 +6,7 @@ FUPIN := $(VENV)/bin/fupin
 HOME_DIR ?= data
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: help setup run demo check test test-fallback lint format bench clean deploy
+.PHONY: help setup run demo check test test-fallback lint format bench bench-national bench-scale clean deploy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -55,7 +55,7 @@ format: setup ## apply ruff's formatting and safe fixes
 
 HOUSEHOLDS ?= 10000000
 FORM_ROWS ?= 100000
-# the national nightly's registries (the issue's size: 5000000) and its village-level form
+# the national nightly's registries in `make bench` (5000000, without the Dask run) and its village-level form
 NATIONAL_HOUSEHOLDS ?= 5000000
 VILLAGE_ROWS ?= 130000
 bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS, FORM_ROWS, NATIONAL_HOUSEHOLDS, VILLAGE_ROWS)
@@ -63,7 +63,18 @@ bench: setup ## run the benchmarks in benchmarks/ (HOUSEHOLDS, FORM_ROWS, NATION
 	$(PY) benchmarks/commands.py
 	$(PY) benchmarks/registry.py $(HOUSEHOLDS)
 	$(PY) benchmarks/forms.py $(FORM_ROWS)
-	$(PY) benchmarks/national.py $(NATIONAL_HOUSEHOLDS) $(VILLAGE_ROWS)
+	BENCH_DASK=0 $(PY) benchmarks/national.py $(NATIONAL_HOUSEHOLDS) $(VILLAGE_ROWS)
+
+# China's real scale: 29,000,000 registered households (or NATIONAL_HOUSEHOLDS when given) over the provinces by
+# their real shares (benchmarks/national.py POOR_2014), a no-op rerun, a Dask run and its tables compared;
+# BENCH_DASK=0 skips the Dask run, BENCH_INBOX=<folder> keeps the generated inbox there for the next run
+NATIONAL_SCALE := $(if $(filter environment command line,$(origin NATIONAL_HOUSEHOLDS)),$(NATIONAL_HOUSEHOLDS),29000000)
+bench-national: setup ## the national nightly at real scale: 29M households (NATIONAL_HOUSEHOLDS, BENCH_DASK, BENCH_INBOX)
+	$(PY) benchmarks/national.py $(NATIONAL_SCALE) $(VILLAGE_ROWS)
+
+SCALE_SIZES ?= 2000000 10000000 30000000
+bench-scale: setup ## one registry file per size through `fupin run` vs DuckDB's bare COPY (SCALE_SIZES)
+	$(PY) benchmarks/scale.py $(SCALE_SIZES)
 
 deploy: setup ## against $$PREFECT_API_URL: work pool, Secret block from $$FUPIN_PII_KEY, deployments, failure automation
 	$(PY) -m fupin.deploy

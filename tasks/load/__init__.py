@@ -43,6 +43,10 @@ SHRINK_GUARD = float(os.environ["FUPIN_SHRINK_GUARD"]) if os.environ.get("FUPIN_
 # registry and county figures may differ by rounding and timing; beyond this share they are listed
 RECONCILIATION_TOLERANCE = 0.005
 STORAGE_COMPATIBILITY = "v1.4.0"
+# DuckDB's share of the run's memory while it loads millions of households and rebuilds the marts over them: it
+# spills to disk beyond this, so the run's peak stays the same at 2 and at 30 million households
+# (benchmarks/scale.py); the flow's own ~400 MiB (Prefect, the registry's reader) come on top
+LOAD_MEMORY = "384MB"
 
 
 def up_to_date(warehouse: Path) -> bool:
@@ -106,7 +110,7 @@ def load_warehouse(
     superseded: list[str] = []
     # written in a storage format the duckdb CLI from PyPI (1.x) and BI drivers can still open
     con = duckdb.connect(str(building), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
-    con.execute("set memory_limit = '768MB'")  # marts read millions of households: spill rather than pass 1 GiB
+    con.execute(f"set memory_limit = '{LOAD_MEMORY}'")
     try:
         con.execute("begin")
         apply_ddl(con)

@@ -30,7 +30,7 @@ from fupin.tasks.registry.reading import (
     registry_columns,
     sniff_text_file,
 )
-from fupin.tasks.registry.repeats import repeated
+from fupin.tasks.registry.repeats import Fingerprints
 from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
 
 WORKERS = os.cpu_count() or 2
@@ -231,36 +231,42 @@ def _ingest(
         prints = fingerprints(good["household_id"]), key_prints(rows_out["household_key"])
         return _Block(size, rows_out, *prints, rejections)
 
-    prints: list[np.ndarray] = []
-    head_prints: list[np.ndarray] = []
-    total = 0
-    with (
-        pq.ParquetWriter(result.good_path, GOOD_SCHEMA, **WRITE_OPTIONS) as good,
-        pq.ParquetWriter(result.rejections_path, REJECTION_SCHEMA, compression="zstd") as bad,
-        ThreadPoolExecutor(WORKERS, thread_name_prefix="registry") as pool,
-    ):
-        # blocks are checked and hashed on worker threads (arrow, numpy and the HMAC release the GIL)
-        # and written here in file order; a few blocks in flight bound the memory
-        pending: deque[Future[_Block]] = deque()
+    # fingerprints of household ids and of heads' pseudonyms, spilled beside the rows: memory stays flat
+    prints = Fingerprints(out_dir / "household_id_prints")
+    head_prints = Fingerprints(out_dir / "head_prints")
+    try:
+        total = 0
+        with (
+            pq.ParquetWriter(result.good_path, GOOD_SCHEMA, **WRITE_OPTIONS) as good,
+            pq.ParquetWriter(result.rejections_path, REJECTION_SCHEMA, compression="zstd") as bad,
+            ThreadPoolExecutor(WORKERS, thread_name_prefix="registry") as pool,
+        ):
+            # blocks are checked and hashed on worker threads (arrow, numpy and the HMAC release the GIL)
+            # and written here in file order; a few blocks in flight bound the memory
+            pending: deque[Future[_Block]] = deque()
 
-        def write(block: _Block) -> None:
-            for rejected in block.rejections:  # one record per problem: a row may have several
-                bad.write_table(rejected)
-            result.rows_rejected += block.size - (block.rows.num_rows if block.rows is not None else 0)
-            if block.rows is not None:
-                good.write_table(block.rows)
-                prints.append(block.fingerprints)
-                head_prints.append(block.head_fingerprints)
+            def write(block: _Block) -> None:
+                for rejected in block.rejections:  # one record per problem: a row may have several
+                    bad.write_table(rejected)
+                result.rows_rejected += block.size - (block.rows.num_rows if block.rows is not None else 0)
+                if block.rows is not None:
+                    good.write_table(block.rows)
+                    prints.add(block.fingerprints)
+                    head_prints.add(block.head_fingerprints)
 
-        for columns, rows, unread in blocks:
-            pending.append(pool.submit(process, columns, rows, unread))
-            total += len(rows) + (unread.num_rows if unread is not None else 0)
-            while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+            for columns, rows, unread in blocks:
+                pending.append(pool.submit(process, columns, rows, unread))
+                total += len(rows) + (unread.num_rows if unread is not None else 0)
+                while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
+                    write(pending.popleft().result())
+            while pending:
                 write(pending.popleft().result())
-        while pending:
-            write(pending.popleft().result())
-    result.repeat_candidates = repeated(np.concatenate(prints) if prints else _NO_PRINTS)
-    result.head_repeat_candidates = repeated(np.concatenate(head_prints) if head_prints else _NO_PRINTS)
+    except BaseException:  # (a line Arrow cannot place: the file is read again, line by line)
+        prints.close()
+        head_prints.close()
+        raise
+    result.repeat_candidates = prints.repeated()
+    result.head_repeat_candidates = head_prints.repeated()
     pa.default_memory_pool().release_unused()  # hand the blocks' memory back before DuckDB's turn
     result.rows_total = total
     result.rows_loaded = result.rows_total - result.rows_rejected

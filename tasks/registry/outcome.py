@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -19,9 +20,18 @@ from fupin.tasks.registry.reading import registry_year, xlsx_to_csv
 from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
 from fupin.tasks.registry.schema import RegistryError
 
+# one registry at a time per process: each already keeps every core busy (its blocks are checked and hashed on a
+# thread per core), so two at once would only double the memory of the run, whose provinces run concurrently
+_ONE_AT_A_TIME = threading.Lock()
+
 
 def registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
     """Stream a household registry straight from the raw archive into the lake (it never fits a form's path)."""
+    with _ONE_AT_A_TIME:
+        return _registry_outcome(outcome, rec, paths, staging)
+
+
+def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) -> Outcome:
     outcome.dataset = "household_registry"
     try:
         key = pii_key()

@@ -19,10 +19,77 @@ from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPT
 DUCKDB_MEMORY = "256MB"  # for comparing repeated household ids: spill rather than pass the 1 GiB budget
 
 
-def repeated(prints: np.ndarray) -> list[int]:
-    """Positions whose fingerprint occurs more than once: one sort of 8 bytes a row, no hash table of ids."""
+# fingerprints are spread over this many files by their remainder (they are uniform hashes) as the blocks are
+# written, and compared one file at a time: a 30-million-row registry's part is ~470,000 fingerprints (7 MiB)
+PARTS = 64
+FLUSH_ROWS = 500_000  # records held before they are appended to their files (8 MiB)
+_RECORD = np.dtype([("print", "<u8"), ("position", "<i8")])
+
+
+class Fingerprints:
+    """A registry's 64-bit fingerprints with their row positions, spilled to files as the blocks are written.
+
+    Repeats are found at the finish one part at a time, so memory stays the same whatever the file's size.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        self._pending: list[np.ndarray] = []  # records not yet appended to their files (at most FLUSH_ROWS)
+        self._pending_rows = 0
+
+    def add(self, prints: np.ndarray) -> None:
+        records = np.empty(len(prints), _RECORD)
+        records["print"] = prints
+        records["position"] = np.arange(self.count, self.count + len(prints))
+        self.count += len(prints)
+        self._pending.append(records)
+        self._pending_rows += len(records)
+        if self._pending_rows >= FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Append the pending records to their parts' files (opened only for this: a run ingests many at once)."""
+        if not self._pending:
+            return
+        records = np.concatenate(self._pending)
+        self._pending, self._pending_rows = [], 0
+        parts = (records["print"] % np.uint64(PARTS)).astype(np.intp)
+        records = records[np.argsort(parts, kind="stable")]
+        bounds = np.cumsum(np.bincount(parts, minlength=PARTS))
+        for part, (start, end) in enumerate(zip(np.r_[0, bounds[:-1]], bounds, strict=True)):
+            if end > start:
+                with open(self.folder / f"{part:02d}", "ab") as file:
+                    file.write(records[start:end].tobytes())
+
+    def close(self) -> None:
+        """Remove the spill files (a failed ingest)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def repeated(self) -> list[int]:
+        """Positions (in row order) whose fingerprint occurs more than once; the spill files are removed."""
+        self._flush()
+        try:
+            found = []
+            for part in range(PARTS):
+                spilled = self.folder / f"{part:02d}"
+                records = np.fromfile(spilled, dtype=_RECORD) if spilled.exists() else np.empty(0, _RECORD)
+                found.append(records["position"][np.isin(records["print"], _twice(records["print"]))])
+            return np.sort(np.concatenate(found)).tolist()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _twice(prints: np.ndarray) -> np.ndarray:
+    """The fingerprints that occur more than once: one sort, no hash table."""
     ordered = np.sort(prints)
-    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
+def repeated(prints: np.ndarray) -> list[int]:
+    """Positions whose fingerprint occurs more than once (fingerprints held in memory: tests, small lists)."""
+    twice = _twice(prints)
     return np.flatnonzero(np.isin(prints, twice)).tolist() if len(twice) else []
 
 

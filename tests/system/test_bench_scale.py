@@ -1,0 +1,42 @@
+"""benchmarks/scale.py runs and reads what it reports from fupin's public outputs (at a small size: timings belong to
+`make bench-scale`, not to tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_scale_benchmark_smoke():
+    # the script starts Prefect's own temporary server, whose 20 s default start-up wait a loaded machine misses
+    env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", **os.environ}
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/scale.py", "20000", "40000"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    small, large = result["sizes"]
+    assert (small["households"], large["households"]) == (20000, 40000)
+    for size in (small, large):
+        assert "部分入库 [partially_loaded]" in size["ledger"]  # the run loaded the registry (a few IDs bad on purpose)
+        assert 0 < size["registry_s"] < size["run_s"]  # its part, read from the run's progress lines
+        assert 0 < size["lake_per_csv_byte"] < 2 and 0 < size["raw_per_csv_byte"] <= 1
+        assert size["run_peak_mib"] > 0 and size["copy_peak_mib"] > 0
+    assert set(result["checks"]) == {
+        "peak_at_40_000_within_1.3x_peak_at_20_000",
+        "peak_within_1_GiB",
+        "run_within_2x_copy",
+    }
