@@ -39,7 +39,8 @@ test: setup ## run the whole test suite (what CI runs)
 	$(PY) -m pytest -q
 
 # the registry's tests again on the pure hashing fallback (tasks/identity/hashing.py): the same pseudonyms as native
-REGISTRY_TESTS := tests/unit/test_hashing.py tests/unit/test_registry.py tests/flows/test_registry_flow.py
+REGISTRY_TESTS := tests/unit/test_hashing.py tests/unit/test_registry.py tests/flows/test_registry_flow.py \
+	tests/unit/test_pseudonym_uuid.py
 test-fallback: setup ## the registry tests with FUPIN_HASHING=python (the path used when the C module is not built)
 	FUPIN_HASHING=python $(PY) -m pytest -q $(REGISTRY_TESTS)
 

@@ -3,7 +3,8 @@
 The inbox: for every province, every current county in a fund form (long CSV, 5 fund columns ×
 level) and a poverty-status form for each of 2015–2017, a trainings CSV and a projects workbook
 over the three years, the province's registry in ONE CSV sized by its real share of the registered
-poor (`POOR_2014` below; `fupin.demo.registry.synthetic_registry`), and in Sichuan one village-level
+poor (`POOR_2014` below; `fupin.demo.registry.synthetic_registry`) with a 2017 grant list paying one
+household in GRANT_EVERY (50) by its head's ID number, and in Sichuan one village-level
 projects form. The inbox is written by one process per province (BENCH_JOBS at once, default 2),
 or reused from the folder BENCH_INBOX when it holds one of the same size (written there otherwise).
 Both runs are `fupin run` subprocesses under `/usr/bin/time -v` (peak RSS: the largest process of
@@ -175,7 +176,87 @@ def write_province_inbox(inbox: Path, code: str, households: int) -> tuple[str, 
     if households:
         target = folder / f"建档立卡贫困户2017_{households}.csv"
         synthetic_registry(target, households, seed=int(code), chunk=GENERATE_CHUNK, province_code=code)
+        rows += write_grant_list(target, folder / "2017年“十百千”帮扶行动资金发放花名册.csv")
     return code, rows, time.perf_counter() - began
+
+
+# one household in GRANT_EVERY of each registry is paid direct aid (“十百千”) in 2017: a national grant list of
+# ~580,000 rows at 29M households, named by the heads' ID numbers, so that the grants join the registry by
+# pseudonym and explain's lineage holds a row per grant
+GRANT_EVERY = 50
+GRANT_HEADER = [
+    "年度",
+    "帮扶项目",
+    "县（市、区）",
+    "乡镇",
+    "行政村",
+    "户编号",
+    "户主姓名",
+    "户主身份证号码",
+    "补助金额（元）",
+    "资金来源",
+]
+
+
+def write_grant_list(registry: Path, target: Path) -> int:
+    """A grant list paying every GRANT_EVERY-th household of ``registry`` with a valid ID number; its rows."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from fupin.tasks.identity.numbers import check_ids, normalise_ids
+
+    columns = ["户编号", "户主姓名", "户主身份证号码", "县（市、区）", "乡镇", "行政村"]
+    reader = pacsv.open_csv(
+        registry,
+        convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=dict.fromkeys(columns, pa.string())),
+    )
+    written, seen = 0, 0
+    with target.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(GRANT_HEADER)
+        for batch in reader:
+            pick = np.arange((-seen) % GRANT_EVERY, batch.num_rows, GRANT_EVERY)
+            seen += batch.num_rows
+            chosen = batch.take(pa.array(pick))
+            ids = normalise_ids(chosen.column("户主身份证号码"))
+            valid = check_ids(ids, np.full(len(ids), 2017)) == 0
+            chosen = chosen.filter(pa.array(valid))
+            for i, row in enumerate(zip(*(chosen.column(c).to_pylist() for c in columns), strict=True)):
+                household, name, number, county, township, village = row
+                amount = 1000 + 500 * ((written + i) % 5)
+                out.writerow(
+                    [
+                        2017,
+                        "“十百千”帮扶行动",
+                        county,
+                        township,
+                        village,
+                        household,
+                        name,
+                        number,
+                        amount,
+                        "干部职工捐款",
+                    ]
+                )
+            written += chosen.num_rows
+    return written
+
+
+def grant_figures(warehouse: Path) -> dict[str, int]:
+    """The grants loaded, those not found in the registry, and what explain's lineage holds for them."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        lineage_blocks = one("select count(distinct block_id) from pragma_storage_info('marts.indicator_lineage')")
+        return {
+            "grants": one("select count(*) from core.fct_household_grant"),
+            "unmatched": one("select count(*) from marts.household_grant_unmatched"),
+            "lineage_rows": one("select count(*) from marts.indicator_lineage"),
+            "lineage_grant_rows": one("select count(*) from marts.indicator_lineage where dataset = 'household_grant'"),
+            "lineage_bytes": lineage_blocks * one("select block_size from pragma_database_size()"),
+        }
 
 
 def write_inbox(inbox: Path, households: int, village_rows: int, jobs: int = 2) -> dict[str, object]:
@@ -257,6 +338,7 @@ def main() -> None:
         home = Path(tmp) / "home"
         first = timed_run(inbox, home)
         space = disk(home, inbox)
+        grants = grant_figures(home / "warehouse.duckdb")
         noop = timed_run(inbox, home)
         ledger = ledger_of(home)
         dask = compared = None
@@ -300,6 +382,11 @@ def main() -> None:
                 f" compared in {compared['seconds']} s)"
             )
         print(f"ledgers equal: {compared['ledger_equal']}")
+    print(
+        f"grants: {grants['grants']:,} loaded, {grants['unmatched']:,} not found in the registry; lineage "
+        f"{grants['lineage_rows']:,} rows ({grants['lineage_grant_rows']:,} for grants, "
+        f"{mib(grants['lineage_bytes'])} in the warehouse)"
+    )
     print(f"load average: {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"ledger: {ledger}")
     targets = {
@@ -320,6 +407,7 @@ def main() -> None:
         "noop_before_flow_s": round(noop["flow_start_s"], 2),
         "noop_stages": noop_stages(noop),
         "disk": space,
+        "grants": grants,
         "load": [round(load_start, 1), round(os.getloadavg()[0], 1)],
         "stages": parts,
         "targets": targets,

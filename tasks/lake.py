@@ -16,6 +16,7 @@ from fupin.core.faults import fault_point
 from fupin.core.files import atomic_write
 from fupin.core.messages import say
 from fupin.core.progress import report
+from fupin.core.pseudonym import UUID_TYPE, from_legacy_hex, is_legacy
 from fupin.core.raw import RawArchiveError
 from fupin.tasks.identity.hashing import MissingKeyError
 from fupin.tasks.normalise.columns import SHEET, UNIT
@@ -50,6 +51,8 @@ def lake_table(dataset: str, records: pa.Table, submission_id: str) -> pa.Table:
             columns.append(records[SOURCE[f.name]].cast(f.type) if found else pa.nulls(records.num_rows, f.type))
         elif f.name == "submission_id":
             columns.append(pa.array([submission_id] * records.num_rows, f.type))
+        elif f.type == UUID_TYPE and is_legacy(records[f.name]):  # staged before pseudonyms were UUIDs
+            columns.append(from_legacy_hex(records[f.name]))
         else:
             columns.append(records[f.name].cast(f.type))
     return pa.Table.from_arrays(columns, schema=schema)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -367,3 +369,26 @@ def prefect_database_texts(flow_run_id: str | None = None, wait_seconds: float =
         if events or time.monotonic() > deadline:
             return texts
         time.sleep(1)
+
+
+def rfc_pseudonym(key: bytes, id_number: str) -> uuid.UUID:
+    """A household's key built here from RFC 2104 and RFC 9562 alone: the first 16 bytes of HMAC-SHA256 with the
+    version 8 and variant bits set (the code's own construction is fupin/core/pseudonym.py)."""
+    digest = bytearray(hmac.new(key, id_number.encode(), "sha256").digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    made = uuid.UUID(bytes=bytes(digest))
+    assert made.version == 8 and made.variant == uuid.RFC_4122
+    return made
+
+
+def legacy_pseudonym(key: bytes, id_number: str) -> str:
+    """A household's key as fupin wrote it before UUIDs: the whole HMAC-SHA256 as 64 lowercase hex characters."""
+    return hmac.new(key, id_number.encode(), "sha256").hexdigest()
+
+
+def legacy_layout(schema):
+    """A lake file's schema as fupin wrote it before UUIDs: household_key as text (64 hex characters)."""
+    import pyarrow as pa  # lazy: only the tests that build an old lake need it
+
+    return schema.set(schema.get_field_index("household_key"), pa.field("household_key", pa.string()))

@@ -19,15 +19,19 @@ migrated from 0 whenever they are read.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from fupin.core.home import search_home
+from fupin.core.home import home_of, search_home
 from fupin.core.messages import CODE_SQL, CodedError, message, render
+from fupin.core.pseudonym import UUID_TYPE, from_legacy_hex, is_legacy, legacy_hex_sql
 from fupin.warehouse.attribution import attribute
 from fupin.warehouse.contracts import contracts
 from fupin.warehouse.relations import of_build, relation
@@ -165,6 +169,7 @@ def _households_in_the_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     ]
     if not views:  # a new warehouse, or one whose households are a table already
         return
+    _lake_keys_as_uuids(con)  # the files hold the old text keys still: the table's are UUIDs (step 6)
     for name in views:
         con.execute(f"drop view core.{name}")
     spec = relation("core.fct_household_history")
@@ -174,7 +179,7 @@ def _households_in_the_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     files = [f for (f,) in con.execute("select distinct lake_file from core.household_registry_history").fetchall()]
     if not files:
         return
-    home = con.execute("select current_setting('file_search_path')").fetchone()[0] or search_home(con)
+    home = _home(con)
     gone = sorted(f for f in files if not (Path(home) / f).is_file())
     if gone:
         raise CodedError(message("households_not_migrated", count=len(gone), example=gone[0]))
@@ -186,6 +191,102 @@ def _households_in_the_warehouse(con: duckdb.DuckDBPyConnection) -> None:
         "on h.submission_id = r.submission_id and h.county_code = r.county_code",
         [sorted(files)],
     )
+
+
+def _home(con: duckdb.DuckDBPyConnection) -> Path:
+    """The home whose lake the warehouse names: the search path set, else the folder of the file being built."""
+    return Path(con.execute("select current_setting('file_search_path')").fetchone()[0] or search_home(con))
+
+
+# the lake's datasets whose files hold household_key
+KEYED_DATASETS = ("household_registry", "household_grant")
+# rows a lake file is rewritten by: a batch of pseudonyms in memory at a time
+REWRITE_BATCH_ROWS = 256 * 1024
+
+
+def _pseudonyms_as_uuids(con: duckdb.DuckDBPyConnection) -> None:
+    """A household's pseudonym becomes a 16-byte version 8 UUID (fupin/core/pseudonym.py), 64 hex characters before.
+
+    The new key of an old one is its first 32 hex characters as 16 bytes with the version and variant bits set:
+    what the new code derives from the same ID number, so old and new submissions of a household still join, and
+    no PII key is needed. Every lake file holding text keys is rewritten (registry and grant files: a rebuild reads
+    them again), then every warehouse table holding them is altered; the marts are rebuilt by the load.
+    """
+    _lake_keys_as_uuids(con)
+    tables = con.execute(
+        "select c.schema_name, c.table_name from duckdb_columns() c join duckdb_tables() t "
+        "on t.schema_name = c.schema_name and t.table_name = c.table_name and t.database_name = c.database_name "
+        "where c.database_name = current_database() and c.column_name = 'household_key' "
+        "and c.data_type = 'VARCHAR' order by 1, 2"
+    ).fetchall()
+    for schema, table in tables:
+        con.execute(
+            f"alter table {schema}.{table} alter household_key type uuid using {legacy_hex_sql('household_key')}"
+        )
+
+
+def _lake_keys_as_uuids(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite every lake file of the home that still holds text pseudonyms (idempotent: a rewritten file is left).
+
+    The home: the search path set, else the folder of the warehouse file; an in-memory warehouse (the ledger's
+    copies, read into one) has no lake beside it."""
+    try:
+        home = Path(con.execute("select current_setting('file_search_path')").fetchone()[0] or home_of(con))
+    except ValueError:
+        return
+    files = {home / d for d in _listed_registry_files(con)}
+    for dataset in KEYED_DATASETS:
+        files.update((home / "lake" / dataset).rglob("*.parquet"))
+    rewritten = sum(rewrite_lake_keys(f) for f in sorted(files) if f.is_file())
+    if rewritten:
+        log.info("household pseudonyms rewritten as UUIDs in %s lake files", rewritten)
+
+
+def _listed_registry_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not _columns(con, "core", "household_registry_history"):
+        return []
+    return [f for (f,) in con.execute("select distinct lake_file from core.household_registry_history").fetchall()]
+
+
+def rewrite_lake_keys(path: Path) -> bool:
+    """One lake file's text pseudonyms as UUIDs, streamed by batches into a file beside it that is renamed over it.
+
+    False when the file holds no text household_key (already rewritten, or never had one). A crash leaves the
+    original whole (the next run starts again); the Parquet options of each column (codec, dictionary) are kept.
+    """
+    tmp = path.with_name(f".{path.name}.uuid.tmp")
+    source = pq.ParquetFile(path)
+    schema = source.schema_arrow
+    at = schema.get_field_index("household_key")
+    if at < 0 or not is_legacy(schema.field(at).type):
+        source.close()
+        tmp.unlink(missing_ok=True)  # a rerun after the rename: nothing left to do
+        return False
+    target = schema.set(at, pa.field("household_key", UUID_TYPE, schema.field(at).nullable))
+    meta = source.metadata
+    chunks = [meta.row_group(0).column(i) for i in range(meta.num_columns)] if meta.num_row_groups else []
+    stored = {c.path_in_schema: c for c in chunks}  # how the first row group stored each column
+    options = {
+        "compression": {n: "none" if n == "household_key" else c.compression.lower() for n, c in stored.items()}
+        or "zstd",
+        "use_dictionary": [n for n, c in stored.items() if c.has_dictionary_page and n != "household_key"],
+        "write_statistics": [n for n, c in stored.items() if c.is_stats_set and n != "household_key"],
+    }
+    try:
+        with pq.ParquetWriter(tmp, target, **options) as writer:
+            for batch in source.iter_batches(batch_size=REWRITE_BATCH_ROWS):
+                columns = batch.columns
+                columns[at] = from_legacy_hex(columns[at])
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=target))
+        with open(tmp, "rb") as written:
+            os.fsync(written.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        source.close()
+    os.replace(tmp, path)
+    return True
 
 
 def _rebuild_marts(con: duckdb.DuckDBPyConnection) -> None:
@@ -202,6 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # marts.indicators and marts.headline: counties_expected, counties_covered, missing_counties,
     # missing_county_codes, coverage_note (a growth over an incomplete span withheld)
     Migration(5, "indicators carry their county coverage", _rebuild_marts),
+    Migration(6, "household pseudonyms as 16-byte UUIDs, in the warehouse and the lake", _pseudonyms_as_uuids),
 )
 CURRENT = MIGRATIONS[-1].number
 

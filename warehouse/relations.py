@@ -47,7 +47,13 @@ VALIDITY = ("valid_from", "valid_to")  # left out of a current-version view
 def folder() -> Path:
     """The contracts' folder: ``$FUPIN_CONTRACTS`` or the one shipped beside fupin.warehouse."""
     override = os.environ.get("FUPIN_CONTRACTS")
-    return Path(override) if override else Path(str(resources.files("fupin.warehouse").joinpath("contracts")))
+    return Path(override) if override else _shipped()
+
+
+@cache
+def _shipped() -> Path:
+    """The contracts shipped with fupin (looked up once: a load asks for them thousands of times)."""
+    return Path(str(resources.files("fupin.warehouse").joinpath("contracts")))
 
 
 def titled(zh: str | None, text: str | None) -> str:

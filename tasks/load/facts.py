@@ -15,6 +15,7 @@ from fupin.core.faults import fault_point
 from fupin.core.home import stored_lake_path
 from fupin.tasks.records import Outcome
 from fupin.warehouse.contracts import contracts
+from fupin.warehouse.migrations import KEYED_DATASETS, rewrite_lake_keys
 from fupin.warehouse.relations import VALIDITY, relation
 
 REGISTRY_TABLE = "core.household_registry_history"  # the registry's lake file per county
@@ -51,6 +52,8 @@ def apply_facts(con: duckdb.DuckDBPyConnection, o: Outcome, stamp: str) -> None:
     full = o.kind == "full" and not o.rows_rejected
     for lake_file in o.lake_files:
         dataset, province, year = partition(lake_file)
+        if dataset in KEYED_DATASETS and Path(lake_file).is_file():  # a lake from before UUIDs, read by a rebuild
+            rewrite_lake_keys(Path(lake_file))
         if dataset == "household_registry":
             load_registry(con, o, province, year, lake_file, stamp)
             fault_point("load")

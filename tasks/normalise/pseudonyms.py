@@ -2,9 +2,9 @@
 by the registry's pseudonym, so that a grant joins ``core.fct_household`` and no ID number is ever stored.
 
 The pseudonym is the registry's exactly: the same normalisation (trimmed, 'x' made 'X'), the same key and
-the same HMAC-SHA256 (``tasks.identity.hashing.keyed_hashes``), so one household has one ``household_key``
-in its registry and in every grant list. A refused number is never echoed: its rejection shows its six-digit
-division code and asterisks.
+the same HMAC-SHA256 as a version 8 UUID (``tasks.identity.hashing.keyed_hashes``), so one household has one
+``household_key`` in its registry and in every grant list. A refused number is never echoed: its rejection shows
+its six-digit division code and asterisks.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
+from uuid import UUID
 
 import numpy as np
 import pyarrow as pa
@@ -58,8 +59,8 @@ def masked(text: str | None) -> str | None:
     return text[:6] + "*" * max(len(text) - 6, 0)
 
 
-def pseudonym_of(text: str | None) -> str | None:
-    """The registry's household_key for a head's ID number as a form gives it; None for an empty cell."""
+def pseudonym_of(text: str | None) -> UUID | None:
+    """The registry's household_key for a head's ID number as a form gives it (a UUID); None for an empty cell."""
     if is_missing(text):
         return None
     key = _KEY.get()

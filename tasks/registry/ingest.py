@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from fupin.core.messages import message, say
 from fupin.core.raw import open_raw
 from fupin.core.safe_text import mask_ids
-from fupin.tasks.identity.hashing import backend, fingerprints, keyed_hashes
+from fupin.tasks.identity.hashing import backend, fingerprints, key_prints, keyed_hashes
 from fupin.tasks.registry.checking import CountyCodes, check_block
 from fupin.tasks.registry.reading import (
     BLOCK_SIZE,
@@ -228,7 +228,7 @@ def _ingest(
         )
         rows_out = pa.table(good, schema=GOOD_SCHEMA)
         # fingerprints of the household ids and of the heads' pseudonyms: repeats of either are compared at the finish
-        prints = fingerprints(good["household_id"]), fingerprints(rows_out["household_key"])
+        prints = fingerprints(good["household_id"]), key_prints(rows_out["household_key"])
         return _Block(size, rows_out, *prints, rejections)
 
     # fingerprints of household ids and of heads' pseudonyms, spilled beside the rows: memory stays flat

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from fupin.core.messages import CodedError
+from fupin.core.pseudonym import UUID_TYPE
 
 # the lake's layout of a registry: core.fct_household reads these files where they lie
 GOOD_SCHEMA = pa.schema(
     [
         ("household_id", pa.string()),
-        ("household_key", pa.string()),
+        ("household_key", UUID_TYPE),  # 16 bytes: a version 8 UUID (fupin/core/pseudonym.py)
         ("county_code", pa.string()),
         ("township", pa.string()),
         ("village", pa.string()),
@@ -26,8 +27,8 @@ GOOD_SCHEMA = pa.schema(
 )
 
 
-# Parquet options for the good rows. Pseudonyms are unique random hex: a dictionary would be tried
-# and dropped, compression buys little for its cost, and min/max statistics prune nothing.
+# Parquet options for the good rows. Pseudonyms are unique random bytes: a dictionary would be tried
+# and dropped, compression buys nothing, and min/max statistics prune nothing.
 WRITE_OPTIONS = {
     "use_dictionary": ["county_code", "township", "village", "status", "submission_id"],
     "compression": {c: "none" if c == "household_key" else "zstd" for c in GOOD_SCHEMA.names},

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import os
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -27,7 +27,7 @@ from fupin.tasks.parse import read_tables
 from fupin.tasks.registry import ingest_registry, registry_columns
 from fupin.tasks.registry.reading import is_registry_file
 from fupin.tasks.validate import validate_table
-from tests.helpers import indicator, open_warehouse
+from tests.helpers import indicator, open_warehouse, rfc_pseudonym
 
 GRANT_HEADER = [
     "年度",
@@ -48,9 +48,10 @@ def valid_id(body: str) -> str:
     return body + chr(CHECK_CHARS[total % 11])
 
 
-def pseudonym(id_number: str) -> str:
-    """The registry's household_key of an ID number: HMAC-SHA256 under the key the tests run with."""
-    return hmac.new(os.environ["FUPIN_PII_KEY"].encode(), id_number.upper().encode(), hashlib.sha256).hexdigest()
+def pseudonym(id_number: str) -> uuid.UUID:
+    """The registry's household_key of an ID number: HMAC-SHA256 under the key the tests run with, its first 16
+    bytes as a version 8 UUID (64 hex characters before issue 28)."""
+    return rfc_pseudonym(os.environ["FUPIN_PII_KEY"].encode(), id_number.upper())
 
 
 def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

@@ -21,7 +21,9 @@ from fupin.tasks.registry import GOOD_SCHEMA
 from fupin.warehouse import migrations
 from fupin.warehouse.build import apply_ddl
 from fupin.warehouse.migrations import CURRENT, SchemaTooNew, migrate, stored_version
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, legacy_layout, legacy_pseudonym, rfc_pseudonym
+
+OLD_KEY = b"an-old-pii-key-0123456789"
 
 OLD = FIXTURES / "migrations" / "warehouse-63a9bea.duckdb.gz"
 INBOX = FIXTURES / "migrations" / "inbox"
@@ -136,9 +138,12 @@ def _old_registry_file(home) -> None:
     """The lake file of the registry row _older_shape adds: two households of 遂川县."""
     lake_file = home / "lake" / "household_registry" / "province=36" / "year=2017" / "36-old.parquet"
     lake_file.parent.mkdir(parents=True, exist_ok=True)
-    rows = {"household_key": ["k1", "k2"], "county_code": ["360827"] * 2, "submission_id": ["36-old"] * 2}
+    # as written before pseudonyms were UUIDs: 64 hex characters (issue 28)
+    keys = [legacy_pseudonym(OLD_KEY, "k1"), legacy_pseudonym(OLD_KEY, "k2")]
+    rows = {"household_key": keys, "county_code": ["360827"] * 2, "submission_id": ["36-old"] * 2}
     rows["members"] = [1, 1]
-    pq.write_table(pa.table({f.name: rows.get(f.name, [None, None]) for f in GOOD_SCHEMA}).cast(GOOD_SCHEMA), lake_file)
+    old = legacy_layout(GOOD_SCHEMA)
+    pq.write_table(pa.table({f.name: rows.get(f.name, [None, None]) for f in old}).cast(old), lake_file)
 
 
 def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
@@ -179,10 +184,10 @@ def test_step_one_brings_an_older_shape_to_the_current_one_once(tmp_path):
             "select table_type from information_schema.tables where table_schema = 'core' "
             "and table_name = 'fct_household_history'"
         ).fetchall() == [("BASE TABLE",)]
-        assert con.execute("select household_key, county_code, year from core.fct_household order by 1").fetchall() == [
-            ("k1", "360827", 2017),
-            ("k2", "360827", 2017),
-        ]
+        # step 6: the keys are UUIDs derived from the old hex ones, as the new code derives them
+        assert sorted(
+            con.execute("select household_key, county_code, year from core.fct_household").fetchall()
+        ) == sorted([(rfc_pseudonym(OLD_KEY, "k1"), "360827", 2017), (rfc_pseudonym(OLD_KEY, "k2"), "360827", 2017)])
         assert migrate(con) == []  # stamped: never again
         assert con.execute("select count(*) from meta.schema_version").fetchone()[0] == 1
 

@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from fupin.demo import write_demo
 from fupin.flows.nightly import nightly, run_nightly
-from tests.helpers import ID_SHAPE, open_warehouse, prefect_database_texts, unescaped
+from tests.helpers import ID_SHAPE, legacy_pseudonym, open_warehouse, prefect_database_texts, rfc_pseudonym, unescaped
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +152,14 @@ def test_a_warehouse_from_before_the_lake_views_keeps_its_household_table_in_the
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
     con.execute("create schema core")
     con.execute("create table core.fct_household_history (household_key varchar)")
-    con.execute("insert into core.fct_household_history values ('k1')")
+    con.execute("insert into core.fct_household_history values (?)", [legacy_pseudonym(b"an-old-key", "k1")])
     apply_ddl(con)
     columns = [c for (c,) in con.execute("select column_name from (describe core.fct_household_history)").fetchall()]
     assert sorted(columns) == sorted(relation("core.fct_household_history").column_names)
-    assert con.execute("select household_key from core.fct_household").fetchall() == [("k1",)]
+    # its key, 64 hex characters then, is the UUID the new code derives (migration 6; issue 28)
+    assert con.execute("select household_key from core.fct_household").fetchall() == [
+        (rfc_pseudonym(b"an-old-key", "k1"),)
+    ]
 
 
 @pytest.mark.usefixtures("prefect_harness")

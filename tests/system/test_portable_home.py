@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from fupin.cli import app
 from fupin.tasks.registry import GOOD_SCHEMA
-from tests.helpers import open_warehouse
+from tests.helpers import legacy_layout, legacy_pseudonym, open_warehouse, rfc_pseudonym
 
 HOUSEHOLDS = "select count(*) from core.fct_household"
 
@@ -102,8 +102,10 @@ def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_pa
     home = tmp_path / "home"
     lake_file = home / "lake" / "household_registry" / "province=36" / "year=2017" / "36-old.parquet"
     lake_file.parent.mkdir(parents=True)
-    rows = {"household_key": ["k1", "k2"], "county_code": ["360827"] * 2, "submission_id": ["36-old"] * 2}
-    table = pa.table({f.name: rows.get(f.name, [None, None]) for f in GOOD_SCHEMA}).cast(GOOD_SCHEMA)
+    keys = [legacy_pseudonym(b"an-old-pii-key-0123456789", i) for i in ("k1", "k2")]  # 64 hex, as before UUIDs
+    rows = {"household_key": keys, "county_code": ["360827"] * 2, "submission_id": ["36-old"] * 2}
+    old = legacy_layout(GOOD_SCHEMA)
+    table = pa.table({f.name: rows.get(f.name, [None, None]) for f in old}).cast(old)
     pq.write_table(table, lake_file)
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         apply_ddl(con)
@@ -125,7 +127,9 @@ def test_a_warehouse_listing_absolute_paths_is_migrated_by_the_next_build(tmp_pa
         assert con.execute("select lake_file from core.household_registry").fetchall() == [
             ("lake/household_registry/province=36/year=2017/36-old.parquet",)
         ]
-        assert con.execute("select household_key from core.fct_household order by 1").fetchall() == [("k1",), ("k2",)]
+        assert sorted(k for (k,) in con.execute("select household_key from core.fct_household").fetchall()) == sorted(
+            rfc_pseudonym(b"an-old-pii-key-0123456789", i) for i in ("k1", "k2")
+        )  # and the keys, 64 hex characters before, are UUIDs (migration 6)
         assert con.execute(
             "select table_type from information_schema.tables where table_name = 'fct_household_history'"
         ).fetchall() == [("BASE TABLE",)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import sys
 
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from fupin.demo.registry import county_registry
 from fupin.tasks.identity import hashing
 from fupin.tasks.registry import ingest_registry, xlsx_to_csv
+from tests.helpers import rfc_pseudonym
 
 KEY = b"test-key-0123456789abcdef"
 PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
@@ -38,12 +38,13 @@ def path(request, monkeypatch) -> str:
     st.integers(0, 5),
 )
 def test_keyed_hash_is_rfc2104_hmac_on_both_paths(values, key, skip):
-    """Any text, any key length (over 64 bytes too), and a sliced column (offsets not from zero)."""
+    """Any text, any key length (over 64 bytes too), and a sliced column (offsets not from zero): the HMAC's first
+    16 bytes as a version 8 UUID (was 64 hex characters: changed on purpose, issue 28)."""
     column = pa.array(["padding"] * skip + values).slice(skip)
-    expected = [hmac.new(key, v.encode(), "sha256").hexdigest() for v in values]
-    assert hashing._hmac_hex(key, *hashing.string_buffers(column)).decode() == "".join(expected)
+    expected = b"".join(rfc_pseudonym(key, v).bytes for v in values)
+    assert hashing._hmac_uuid(key, *hashing.string_buffers(column)) == expected
     if _native() is not None:
-        assert _native().hmac_sha256_hex(key, *hashing.string_buffers(column)).decode() == "".join(expected)
+        assert _native().hmac_sha256_uuid(key, *hashing.string_buffers(column)) == expected
 
 
 @settings(deadline=None)
@@ -81,11 +82,11 @@ def test_the_demo_registries_get_the_same_pseudonyms_on_both_paths(tmp_path, mon
 
 def test_native_hashing_refuses_offsets_outside_the_data():
     native = pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
-    hash64, hmac_sha256_hex = native.hash64, native.hmac_sha256_hex
+    hash64, hmac_sha256_uuid = native.hash64, native.hmac_sha256_uuid
 
     offsets = np.array([0, 4, 50], dtype=np.int32)
     with pytest.raises(ValueError, match="outside the data buffer"):
-        hmac_sha256_hex(KEY, offsets, b"abcdefgh")
+        hmac_sha256_uuid(KEY, offsets, b"abcdefgh")
     with pytest.raises(ValueError, match="outside the data buffer"):
         hash64(offsets, b"abcdefgh")
     with pytest.raises(ValueError, match="n \\+ 1 int32"):
@@ -94,9 +95,7 @@ def test_native_hashing_refuses_offsets_outside_the_data():
 
 def test_keyed_hashes_on_the_chosen_path(path):
     values = pa.array(["360827197001011234", "", "户编号"])
-    assert hashing.keyed_hashes(KEY, values).to_pylist() == [
-        hmac.new(KEY, v.encode(), "sha256").hexdigest() for v in values.to_pylist()
-    ]
+    assert hashing.keyed_hashes(KEY, values).to_pylist() == [rfc_pseudonym(KEY, v) for v in values.to_pylist()]
     with pytest.raises(ValueError, match="missing ID number"):
         hashing.keyed_hashes(KEY, pa.array(["a", None]))
 
@@ -117,7 +116,7 @@ def test_without_the_native_module_auto_falls_back_and_native_refuses(monkeypatc
     try:
         monkeypatch.delenv("FUPIN_HASHING", raising=False)
         assert hashing.backend_name() == "python"
-        assert hashing.keyed_hashes(KEY, pa.array(["x"])).to_pylist() == [hmac.new(KEY, b"x", "sha256").hexdigest()]
+        assert hashing.keyed_hashes(KEY, pa.array(["x"])).to_pylist() == [rfc_pseudonym(KEY, "x")]
         monkeypatch.setenv("FUPIN_HASHING", "native")
         with pytest.raises(hashing.HashingUnavailable, match="libssl-dev"):
             hashing.backend()

@@ -31,6 +31,7 @@ ARROW_TYPES = {
     "bigint": pa.int64(),
     "double": pa.float64(),
     "decimal(18, 2)": pa.decimal128(18, 2),
+    "uuid": pa.uuid(),  # a household's pseudonym (fupin/core/pseudonym.py)
 }
 # the columns a row's county cell fills: its county, or (datasets with prefecture targets) its whole prefecture
 PLACE_COLUMNS = ("county_code", "prefecture_code")

@@ -17,7 +17,7 @@ grants as (
 summed as (
     select a.area_code, any_value(a.area_name) as area_name, g.year,
            sum(g.amount_yuan) as amount_yuan,
-           count(distinct coalesce('key:' || g.household_key, 'id:' || g.household_id)) as households,
+           count(distinct coalesce('key:' || cast(g.household_key as varchar), 'id:' || g.household_id)) as households,
            count(distinct g.county_code || '|' || g.township || '|' || g.village) as villages,
            count(distinct g.county_code || '|' || g.township) as townships
     from grants as g

@@ -4,7 +4,7 @@
 --   county_name: County name (core.dim_county).
 --   year: Year the aid was paid.
 --   programme: Aid programme as submitted.
---   household_key: The household's pseudonym (HMAC of the head's ID number), null when the list gave only a household number.
+--   household_key: The household's pseudonym (a UUID from the HMAC of the head's ID number), null when the list gave only a household number.
 --   household_id: The registry household number (户编号) the list gave, null when it gave only the ID number.
 --   township: Township as the list gives it.
 --   village: Village as the list gives it.
