@@ -101,27 +101,34 @@ def is_headerless_registry(first_row: list[str]) -> bool:
     return any(_ID_CELL.fullmatch(str(cell or "")) for cell in first_row)
 
 
-def sheet_rows(path: Path, verify: bool = True, stream_above: int = STREAM_ROWS) -> Iterator[tuple[str, Iterator]]:
-    """(name, rows) of each sheet of an archived workbook, its SHA-256 checked first unless ``verify`` is off.
+def sheet_rows(
+    path: Path, verify: bool = True, stream_above: int | None = None, book: Any = None
+) -> Iterator[tuple[str, Iterator]]:
+    """(name, rows) of each sheet of an archived workbook, its SHA-256 checked first unless ``verify`` is off
+    (``book``: the workbook, if already open, for the sheets calamine reads).
 
-    calamine reads a whole sheet before its first row: a sheet of more than ``stream_above`` rows of an
+    calamine reads a whole sheet before its first row: a sheet of more than ``stream_above`` rows (default
+    ``STREAM_ROWS``) of an
     XLSX/XLSM is read row by row instead (``fupin.tasks.parse.xlsx_stream``, the same cell values), so a
     registry's million-row sheet costs a row's memory; a smaller one keeps calamine's speed.
     """
-    source = workbook_source(path, verify)
+    limit = STREAM_ROWS if stream_above is None else stream_above
+    streamable = received_suffix(path) in (".xlsx", ".xlsm")
+    source = workbook_source(path, verify) if streamable or book is None else None
     streamed = None
-    if received_suffix(path) in (".xlsx", ".xlsm"):
+    if streamable:
         try:
             streamed = StreamedWorkbook(source)
         except Exception:  # not a readable XLSX zip: calamine reads it, or says what is wrong with it
             streamed = None
-    book = None
-    names = streamed.sheet_names if streamed else None
-    for name in names if names is not None else _calamine(source).sheet_names:
-        if streamed and streamed.rows_of(name) > stream_above:
+    if streamed is None and book is None:
+        book = _calamine(source)
+    for name in streamed.sheet_names if streamed is not None else book.sheet_names:
+        if streamed is not None and streamed.rows_of(name) > limit:
             yield name, streamed.rows(name)
         else:
-            book = book or _calamine(source)  # opened only for a sheet it reads: it reads the shared strings too
+            if book is None:  # opened only for a sheet it reads: it reads the shared strings too
+                book = _calamine(source)
             yield name, book.get_sheet_by_name(name).iter_rows()
 
 
@@ -135,10 +142,8 @@ def _calamine(source: str | BinaryIO) -> CalamineWorkbook:
 def first_rows(path: Path, book: Any = None) -> list[list[str]]:
     """A CSV's first line, or each sheet's first row, as text (``book``: the workbook, if already open)."""
     if received_suffix(path) in WORKBOOK_EXTENSIONS:
-        if book is not None:
-            return [[_cell_text(v) for v in next(book.get_sheet_by_name(n).iter_rows(), [])] for n in book.sheet_names]
         # a sniff: the file is read checked once routed; a large sheet's first row without reading the sheet
-        return [[_cell_text(v) for v in next(rows, [])] for _, rows in sheet_rows(path, verify=False)]
+        return [[_cell_text(v) for v in next(rows, [])] for _, rows in sheet_rows(path, verify=False, book=book)]
     if received_suffix(path) in (".csv", ".txt", ".tsv"):
         return [sniff_text_file(path)[2]]
     return []
@@ -159,7 +164,7 @@ def _cell_text(v: object) -> str:
 
 
 def xlsx_to_csv(
-    path: Path, target: Path | BinaryIO, stream_above: int = STREAM_ROWS
+    path: Path, target: Path | BinaryIO, stream_above: int | None = None
 ) -> tuple[Path | BinaryIO, list[str]]:
     """A registry sent as XLSX, rewritten as UTF-8 CSV so it streams like the others; notes for the receipt.
 

@@ -11,8 +11,9 @@ import pytest
 import xlsxwriter
 
 from fupin.core.raw import RawArchiveError
+from fupin.tasks.parse import SheetsRead
 from fupin.tasks.parse.xlsx_stream import StreamedWorkbook
-from fupin.tasks.registry import xlsx_to_csv
+from fupin.tasks.registry import reading, xlsx_to_csv
 from fupin.tasks.registry.reading import is_registry_file
 from fupin.tasks.registry.schema import RegistryError
 from tests.helpers import valid_id
@@ -139,4 +140,23 @@ def test_a_sheets_rows_are_known_without_reading_it(tmp_path):
     assert streamed.sheet_names == ["说明", "户"]
     assert streamed.rows_of("户") == 3001 and streamed.rows_of("说明") == 1
     assert sum(1 for _ in streamed.rows("户")) == 3001
-    assert is_registry_file(workbook)  # the sniff reads a large sheet's first row the streamed way too
+
+
+def test_the_registry_sniff_reads_a_large_sheets_first_row_without_reading_the_sheet(tmp_path, monkeypatch):
+    """A workbook small enough to be a form is sniffed with its sheets kept for the form reader: a registry's
+    large sheet must not be read whole there (calamine's 1 GB for a million rows), only its first row."""
+    workbook = tmp_path / "registry.xlsx"
+    with xlsxwriter.Workbook(str(workbook)) as book:
+        book.add_worksheet("说明").write(0, 0, "说明")
+        sheet = book.add_worksheet("户")
+        sheet.write_row(0, 0, HEADER)
+        for r in range(1, 2001):
+            sheet.write_row(r, 0, [f"H{r}", "张三", ID_1, "360827", "", "", 3, "已脱贫", 2015, ""])
+    monkeypatch.setattr(reading, "STREAM_ROWS", 1000)
+    sheets = SheetsRead(workbook)
+    assert is_registry_file(workbook, sheets)
+    assert sheets.take("户") is None  # streamed: never read whole, nor kept
+    assert sheets.take("说明") is not None  # a small sheet read by calamine and kept for the form reader
+    monkeypatch.setattr(reading, "STREAM_ROWS", 10**9)
+    sheets = SheetsRead(workbook)
+    assert is_registry_file(workbook, sheets) and sheets.take("户") is not None
