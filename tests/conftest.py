@@ -91,3 +91,19 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+# each hashing path in turn, chosen as a user would: with $FUPIN_HASHING (native only where the module was built)
+HASHING_PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
+
+
+@pytest.fixture(params=HASHING_PATHS)
+def hashing_path(request, monkeypatch) -> str:
+    """The registry's hashing path for this test: native (tasks._hashing) or the pure fallback."""
+    from fupin.tasks.identity import hashing  # lazy: as the tests that ask for it
+
+    if request.param == "native":
+        pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
+    monkeypatch.setenv("FUPIN_HASHING", request.param)
+    assert hashing.backend_name() == request.param
+    return request.param

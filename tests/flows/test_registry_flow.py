@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from fupin.demo import write_demo
 from fupin.flows.nightly import nightly, run_nightly
+from fupin.tasks.registry import reading
 from tests.helpers import ID_SHAPE, legacy_pseudonym, open_warehouse, prefect_database_texts, rfc_pseudonym, unescaped
 
 
@@ -227,9 +228,13 @@ def _registry_in_sheets(tmp_path: Path, target: Path) -> int:
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypatch):
-    """A sheet ends at 1,048,576 rows, so big registries come as several sheets: none is lost, notes are skipped."""
+@pytest.mark.parametrize("reader", ["calamine", "streamed"])
+def test_an_xlsx_registry_in_several_sheets_loads_every_sheet(tmp_path, monkeypatch, reader):
+    """A sheet ends at 1,048,576 rows, so big registries come as several sheets: none is lost, notes are skipped —
+    whether a sheet is read whole by calamine or, above STREAM_ROWS (lowered here), row by row."""
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    if reader == "streamed":
+        monkeypatch.setattr(reading, "STREAM_ROWS", 50)  # both registry sheets stream, the note sheet is calamine's
     inbox = tmp_path / "inbox"
     households = _registry_in_sheets(tmp_path, inbox / "jiangxi" / "莲花县建档立卡贫困户2017.xlsx")
 

@@ -18,17 +18,6 @@ from fupin.tasks.registry import ingest_registry, xlsx_to_csv
 from tests.helpers import rfc_pseudonym
 
 KEY = b"test-key-0123456789abcdef"
-PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
-
-
-@pytest.fixture(params=PATHS)
-def path(request, monkeypatch) -> str:
-    """Each hashing path in turn, chosen as a user would: with $FUPIN_HASHING."""
-    if request.param == "native":
-        pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
-    monkeypatch.setenv("FUPIN_HASHING", request.param)
-    assert hashing.backend_name() == request.param
-    return request.param
 
 
 @settings(max_examples=60, deadline=None)
@@ -93,21 +82,21 @@ def test_native_hashing_refuses_offsets_outside_the_data():
         hash64(b"abc", b"abcdefgh")
 
 
-def test_keyed_hashes_on_the_chosen_path(path):
+def test_keyed_hashes_on_the_chosen_path(hashing_path):
     values = pa.array(["360827197001011234", "", "户编号"])
     assert hashing.keyed_hashes(KEY, values).to_pylist() == [rfc_pseudonym(KEY, v) for v in values.to_pylist()]
     with pytest.raises(ValueError, match="missing ID number"):
         hashing.keyed_hashes(KEY, pa.array(["a", None]))
 
 
-def test_a_process_says_once_which_path_it_uses(path, caplog):
+def test_a_process_says_once_which_path_it_uses(hashing_path, caplog):
     hashing._backend.cache_clear()
     with caplog.at_level(logging.INFO, logger="fupin.tasks.identity.hashing"):
         hashing.keyed_hashes(KEY, pa.array(["a"]))
         hashing.fingerprints(pa.array(["a"]))
     said = [r.getMessage() for r in caplog.records if r.name == "fupin.tasks.identity.hashing"]
     assert len(said) == 1
-    assert said[0].startswith("registry hashing: " + ("native" if path == "native" else "pure Python fallback"))
+    assert said[0].startswith("registry hashing: " + ("native" if hashing_path == "native" else "pure Python fallback"))
 
 
 def test_without_the_native_module_auto_falls_back_and_native_refuses(monkeypatch):

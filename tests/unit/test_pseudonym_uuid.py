@@ -22,19 +22,9 @@ from fupin.warehouse.migrations import rewrite_lake_keys
 from tests.helpers import legacy_layout, legacy_pseudonym, rfc_pseudonym
 
 KEY = b"test-key-0123456789abcdef"
-PATHS = [pytest.param("native", id="native"), pytest.param("python", id="python-fallback")]
 
 
-@pytest.fixture(params=PATHS)
-def path(request, monkeypatch) -> str:
-    if request.param == "native":
-        pytest.importorskip("fupin.tasks._hashing", reason="the native module was not built")
-    monkeypatch.setenv("FUPIN_HASHING", request.param)
-    assert hashing.backend_name() == request.param
-    return request.param
-
-
-def test_a_key_is_the_rfc_9562_version_8_uuid_of_the_truncated_hmac(path):
+def test_a_key_is_the_rfc_9562_version_8_uuid_of_the_truncated_hmac(hashing_path):
     ids = ["360827197001011234", "36082719800202456X", "", "户编号"]
     keys = hashing.keyed_hashes(KEY, pa.array(ids))
     assert keys.type == pa.uuid()

@@ -11,6 +11,7 @@ import pytest
 import xlsxwriter
 
 from fupin.core.raw import RawArchiveError
+from fupin.demo.registry import HEADER
 from fupin.tasks.parse import SheetsRead
 from fupin.tasks.parse.xlsx_stream import StreamedWorkbook
 from fupin.tasks.registry import reading, xlsx_to_csv
@@ -18,18 +19,6 @@ from fupin.tasks.registry.reading import is_registry_file
 from fupin.tasks.registry.schema import RegistryError
 from tests.helpers import valid_id
 
-HEADER = [
-    "户编号",
-    "户主姓名",
-    "户主身份证号码",
-    "县（市、区）",
-    "乡镇",
-    "行政村",
-    "家庭人口数",
-    "脱贫状态",
-    "识别年度",
-    "脱贫年度",
-]
 ID_1 = valid_id("36082719700101123")
 ID_2 = valid_id("36242719850615002")
 NEVER, ALWAYS = 10**9, 0  # stream_above: calamine for every sheet, the streaming reader for every sheet
