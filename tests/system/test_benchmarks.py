@@ -18,7 +18,7 @@ def _benchmark(script: str, *sizes: str) -> str:
     # the script starts Prefect's own temporary server, whose 20 s default start-up wait a loaded machine misses
     env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90", **os.environ}
     proc = subprocess.run(
-        [sys.executable, f"benchmarks/{script}", *sizes],
+        [sys.executable, script, *sizes],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -32,7 +32,7 @@ def _benchmark(script: str, *sizes: str) -> str:
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 def test_registry_benchmark_smoke():
-    out = _benchmark("registry.py", "20000")
+    out = _benchmark("benchmarks/registry.py", "20000")
     assert "(c) fupin registry ingest + load" in out
     targets = json.loads(out.strip().splitlines()[-1])["targets"]
     assert targets["c_under_1GiB"] and targets["query_under_0_5s"] and targets["raw_archive_at_most_35pct"]
@@ -42,7 +42,7 @@ def test_registry_benchmark_smoke():
 @pytest.mark.usefixtures("prefect_harness")
 def test_scale_benchmark_smoke():
     """benchmarks/scale.py reads what it reports from fupin's public outputs."""
-    result = json.loads(_benchmark("scale.py", "20000", "40000").strip().splitlines()[-1])
+    result = json.loads(_benchmark("benchmarks/scale.py", "20000", "40000").strip().splitlines()[-1])
     small, large = result["sizes"]
     assert (small["households"], large["households"]) == (20000, 40000)
     for size in (small, large):
