@@ -87,12 +87,6 @@ def _twice(prints: np.ndarray) -> np.ndarray:
     return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
-def repeated(prints: np.ndarray) -> list[int]:
-    """Positions whose fingerprint occurs more than once (fingerprints held in memory: tests, small lists)."""
-    twice = _twice(prints)
-    return np.flatnonzero(np.isin(prints, twice)).tolist() if len(twice) else []
-
-
 def finish_registry(result: RegistryResult, lake_file: Path) -> RegistryResult:
     """Reject repeated household ids and heads named in two households (the later rows), then move the good rows
     into the lake, atomically.
