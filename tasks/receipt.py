@@ -3,6 +3,8 @@
 Written as an XLSX a clerk opens in Excel or WPS and as a CSV (UTF-8 with BOM, so Excel shows the
 Chinese) with the same columns: 文件 / 行号 / 列（the submitter's own header） / 填报值 / 原因 / 原因代码 (the
 stable machine code an engineer matches on). A file with nothing to correct says so instead of a table.
+The CSV lists every rejected row; the XLSX the first RECEIPT_XLSX_ROWS, and on a second sheet (按原因汇总) how
+many rows each column and reason code rejected — what a clerk reads first when a whole registry came back.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from fupin.warehouse.contracts import contracts
 from fupin.warehouse.labels import labels_of
 
 HEADERS = ("文件", "行号", "列", "填报值", "原因", "原因代码")
+SUMMARY_SHEET = "按原因汇总"
+SUMMARY_HEADERS = ("列", "原因代码", "行数", "首个行号", "原因（首行）")
 NOTHING_TO_CORRECT = "本文件全部入库，无需更正。"
 NO_ROW_TO_CORRECT = "本文件没有退回的行，无需更正。"
-# one sheet holds 1,048,576 rows; beyond that the CSV carries the complete list
-XLSX_MAX_ROWS = 1_048_575 - 3
+# rows the XLSX lists (a sheet holds 1,048,576; writing a million takes a minute): the CSV carries the complete list
+RECEIPT_XLSX_ROWS = 100_000
 
 
 _LEADING_HEADER = re.compile(r"^“([^”]+)”")
@@ -253,22 +257,29 @@ def _write_receipt_files(o: Outcome, xlsx_path: Path, csv_path: Path, csv_name: 
     for col, width in enumerate((28, 8, 18, 20, 70, 24)):
         sheet.set_column(col, col, width, wrap if col == 4 else None)
 
+    by_reason: dict[tuple[str, str], list] = {}  # (column, code) → [rows, first row number, first reason]
     with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         if first is None:
             writer.writerow([receipt_note(o, rejected=False)])
         else:
             writer.writerow(HEADERS)
+        n = 0
         for n, (file_name, row_number, field, value, reason, code) in enumerate(
-            () if first is None else chain([first], rows)
+            () if first is None else chain([first], rows), start=1
         ):
             # as the XLSX: a text cell Excel would run as a formula gets a leading apostrophe; a number stays one
             writer.writerow(
                 [neutralise(file_name), "" if row_number is None else row_number]
                 + [neutralise(field), csv_value(value), neutralise(reason), neutralise(code)]
             )
-            if n < XLSX_MAX_ROWS:
-                line = 3 + n
+            seen = by_reason.get((field, code))
+            if seen is None:
+                by_reason[(field, code)] = [1, row_number, reason]
+            else:
+                seen[0] += 1
+            if n <= RECEIPT_XLSX_ROWS:
+                line = 2 + n
                 sheet.write_string(line, 0, file_name)
                 if row_number is not None:
                     sheet.write_number(line, 1, row_number)
@@ -276,9 +287,33 @@ def _write_receipt_files(o: Outcome, xlsx_path: Path, csv_path: Path, csv_name: 
                 sheet.write_string(line, 3, value)  # as typed: '12a', '360827.0', not reformatted
                 sheet.write_string(line, 4, reason)
                 sheet.write_string(line, 5, code)
-            elif n == XLSX_MAX_ROWS:
-                sheet.write_string(3 + n, 0, f"… 行数超过一张工作表的容量，完整清单见 {csv_name}")
+    if n > RECEIPT_XLSX_ROWS:
+        sheet.write_string(
+            3 + RECEIPT_XLSX_ROWS,
+            0,
+            f"… 共 {n:,} 条退回记录，此表列出前 {RECEIPT_XLSX_ROWS:,} 条；完整清单见 {csv_name}，"
+            f"各列各原因的行数见工作表“{SUMMARY_SHEET}”",
+        )
+    if by_reason:
+        _write_summary(workbook, by_reason, bold, wrap)
     workbook.close()
+
+
+def _write_summary(workbook: xlsxwriter.Workbook, by_reason: dict[tuple[str, str], list], bold, wrap) -> None:
+    """The second sheet: per column and reason code, how many rows were rejected and the first of them — most
+    rows first."""
+    sheet = workbook.add_worksheet(SUMMARY_SHEET)
+    sheet.write_row(0, 0, SUMMARY_HEADERS, bold)
+    for col, width in enumerate((18, 24, 10, 10, 70)):
+        sheet.set_column(col, col, width, wrap if col == 4 else None)
+    ordered = sorted(by_reason.items(), key=lambda item: (-item[1][0], item[0]))
+    for line, ((field, code), (count, row_number, reason)) in enumerate(ordered, start=1):
+        sheet.write_string(line, 0, field)
+        sheet.write_string(line, 1, code)
+        sheet.write_number(line, 2, count)
+        if row_number is not None:
+            sheet.write_number(line, 3, row_number)
+        sheet.write_string(line, 4, reason)
 
 
 # a value as submitted that Excel reads as a plain number (-115367.61): written as it is, never guarded

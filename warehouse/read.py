@@ -437,9 +437,13 @@ def submission_status(con: duckdb.DuckDBPyConnection, expected: pa.Table, failed
 # --- the nightly report
 
 
+# the nightly report lists this many rejected rows and counts the rest (a registry can reject millions)
+REPORT_REJECTIONS = 200
+
+
 def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[str, Rows]:
     """Everything the nightly report shows, read from the warehouse; ``since``: the submissions received from
-    then on (None: all)."""
+    then on (None: all). Of their rejected rows, the first REPORT_REJECTIONS and the count (``rejection_count``)."""
     submitted = rows(con, "report_submissions", {"since": since})
     ids = [s["submission_id"] for s in submitted]
     return {
@@ -452,7 +456,8 @@ def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[
         "by_county": rows(con, "report_by_county"),
         "definitions": rows(con, "report_definitions"),
         "submissions": submitted,
-        "rejections": rows(con, "report_rejections", {"ids": ids}) if ids else [],
+        "rejections": rows(con, "report_rejections", {"ids": ids, "limit": REPORT_REJECTIONS}) if ids else [],
+        "rejection_count": rows(con, "report_rejection_count", {"ids": ids}) if ids else [{"rejections": 0}],
         "ledger": rows(con, "ledger_counts"),
         "held": held(con),
         "changes": indicator_changes(con, since)[0],  # figures changed from then on, with the submissions behind

@@ -31,8 +31,6 @@ from fupin.tasks.report.charts import (
 from fupin.warehouse.labels import label
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# rejections listed in full up to this many; beyond, the count and the first ones (the receipts have them all)
-MAX_REJECTIONS_SHOWN = 200
 TEMPLATE = "report.html.j2"
 ECHARTS = "vendor/echarts.common.min.js"
 
@@ -160,7 +158,7 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
     ]
     rejections = [
         {**r, "field_name": field_label(r["field"]), "reason": _rejection_reason(r)}
-        for r in data["rejections"][:MAX_REJECTIONS_SHOWN]
+        for r in data["rejections"]
     ]
     changes = [
         {
@@ -217,8 +215,7 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
             rows_rejected=sum(s["rows_rejected"] or 0 for s in data["submissions"]),
             ledger=ledger,
             rejections=rejections,
-            rejections_total=len(data["rejections"]),
-            max_rejections=MAX_REJECTIONS_SHOWN,
+            rejections_total=data["rejection_count"][0]["rejections"],
             headers={
                 c: field_label(c)
                 for c in (

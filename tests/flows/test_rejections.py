@@ -21,8 +21,11 @@ from fupin.core.config import Paths
 from fupin.core.messages import say
 from fupin.core.raw import read_raw
 from fupin.flows.nightly import nightly
+from fupin.tasks import receipt
 from fupin.tasks.receipt import HEADERS, NO_ROW_TO_CORRECT, NOTHING_TO_CORRECT, receipt_note, write_receipt
 from fupin.tasks.records import Outcome, Rejection
+from fupin.tasks.report import read_report_data, write_report
+from fupin.warehouse import read
 from tests.helpers import FIXTURES
 
 FORMS = FIXTURES / "forms"
@@ -180,6 +183,48 @@ def test_receipt_writer_keeps_values_as_typed(tmp_path):
     clean = write_receipt(paths, Outcome("ok", "43", "ok.csv", "0" * 64, "2024-01-01", status="loaded"))
     rows = receipt_sheet(clean)
     assert rows[1][0] == "本文件全部入库，无需更正。" and len(rows) == 2  # no table of rows to correct
+
+
+def test_a_long_receipt_lists_the_first_rows_in_excel_all_in_the_csv_and_sums_up_by_reason(tmp_path, monkeypatch):
+    """A registry whose every row came back (sent in the wrong province's folder): the XLSX lists the first
+    rows and says where the rest are, its second sheet counts the rows per column and reason, the CSV has all."""
+    monkeypatch.setattr(receipt, "RECEIPT_XLSX_ROWS", 4)
+    wrong = "“县（市、区）”：「361126」是江西省的弋阳县（361126），不属于报送省份贵州省"
+    rejections = [Rejection(n, "county_code", "361126", wrong, "unknown_county") for n in range(2, 8)]
+    rejections.insert(3, Rejection(4, "head_id", "", "“户主身份证号码”的校验位与前 17 位不符", "id_check_digit"))
+    outcome = Outcome(
+        "52-x", "52", "建档立卡贫困户2017.csv", "0" * 64, "2024-01-01", status="rejected", rows_rejected=6,
+        rejections=rejections,
+    )  # fmt: skip
+    xlsx = write_receipt(Paths.from_home(tmp_path), outcome)
+    sheet = receipt_sheet(xlsx)
+    assert [row[1] for row in sheet[3:7]] == [2, 3, 4, 4] and len(sheet) == 8
+    assert sheet[7][0] == (
+        f"… 共 7 条退回记录，此表列出前 4 条；完整清单见 {xlsx.with_suffix('.csv').name}，"
+        "各列各原因的行数见工作表“按原因汇总”"
+    )
+    book = CalamineWorkbook.from_path(str(xlsx))
+    assert book.sheet_names == ["回执", receipt.SUMMARY_SHEET]
+    assert book.get_sheet_by_index(1).to_python() == [
+        list(receipt.SUMMARY_HEADERS),
+        ["县（市、区）", "unknown_county", 6.0, 2.0, wrong],
+        ["户主身份证号码", "id_check_digit", 1.0, 4.0, "“户主身份证号码”的校验位与前 17 位不符"],
+    ]
+    with open(xlsx.with_suffix(".csv"), encoding="utf-8-sig", newline="") as fh:
+        listed = list(csv.reader(fh))
+    assert [row[1] for row in listed[1:]] == ["2", "3", "4", "4", "5", "6", "7"]
+
+
+def test_the_report_lists_the_first_rejections_and_counts_them_all(bad_run, monkeypatch):
+    """The nightly report shows the first rejected rows and the count of all; it does not read millions."""
+    monkeypatch.setattr(read, "REPORT_REJECTIONS", 2)
+    total = len(bad_run["rejections"])
+    assert total > 2
+    with read.connect(bad_run["home"] / "warehouse.duckdb") as con:
+        data = read_report_data(con, None)
+    assert len(data["rejections"]) == 2 and data["rejection_count"] == [{"rejections": total}]
+    page = write_report(Paths.from_home(bad_run["home"])).read_text(encoding="utf-8")
+    assert f"退回明细 Rejections ({total})" in page and f"仅列出前 2 条，共 {total} 条" in page
 
 
 def test_a_receipt_without_rejected_rows_says_nothing_is_to_be_corrected(tmp_path):
