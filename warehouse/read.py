@@ -353,9 +353,15 @@ def held(con: duckdb.DuckDBPyConnection) -> Rows:
     return found
 
 
-def rejections(con: duckdb.DuckDBPyConnection, submission_id: str) -> Rows:
-    """One submission's rejected rows (row_number, field, value, reason, reason_code), file-level ones first."""
-    return rows(con, "rejections", {"submission_id": submission_id})
+def rejections(con: duckdb.DuckDBPyConnection, submission_id: str, limit: int | None = None) -> Rows:
+    """One submission's rejected rows (row_number, field, value, reason, reason_code), file-level ones first; the
+    first ``limit`` (None: all)."""
+    return rows(con, "rejections", {"submission_id": submission_id, "limit": 2**62 if limit is None else limit})
+
+
+def rejection_count(con: duckdb.DuckDBPyConnection, submission_ids: Sequence[str]) -> int:
+    """How many rejected rows (file-level rejections included) the submissions have in meta.rejections."""
+    return rows(con, "report_rejection_count", {"ids": list(submission_ids)})[0]["rejections"]
 
 
 def header_mappings(con: duckdb.DuckDBPyConnection, submission_id: str) -> Rows | None:
@@ -457,7 +463,7 @@ def report_data(con: duckdb.DuckDBPyConnection, since: datetime | None) -> dict[
         "definitions": rows(con, "report_definitions"),
         "submissions": submitted,
         "rejections": rows(con, "report_rejections", {"ids": ids, "limit": REPORT_REJECTIONS}) if ids else [],
-        "rejection_count": rows(con, "report_rejection_count", {"ids": ids}) if ids else [{"rejections": 0}],
+        "rejection_count": [{"rejections": rejection_count(con, ids) if ids else 0}],
         "ledger": rows(con, "ledger_counts"),
         "held": held(con),
         "changes": indicator_changes(con, since)[0],  # figures changed from then on, with the submissions behind

@@ -135,6 +135,10 @@ def _shown_time(moment: datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+# rejected rows `submissions --id` prints (a registry can have millions; --json gives them all)
+SHOWN_REJECTIONS = 1_000
+
+
 def _one(submission_id: str, as_json: bool, home) -> None:
     """One submission: its ledger line, rejected rows, headers read and, held, the facts it would retire."""
     # lazy: as submissions' own
@@ -148,7 +152,8 @@ def _one(submission_id: str, as_json: bool, home) -> None:
         if not one:
             fail(say("unknown_submission", id=submission_id))
         mappings = read.header_mappings(con, submission_id)  # None: kept only by newer warehouses
-        rejected = read.rejections(con, submission_id)
+        rejected = read.rejections(con, submission_id, limit=None if as_json else SHOWN_REJECTIONS)
+        rejected_count = len(rejected) if as_json else read.rejection_count(con, [submission_id])
         retired = read.retirements(con, [submission_id])
     outcome = Outcome(
         submission_id,
@@ -181,9 +186,10 @@ def _one(submission_id: str, as_json: bool, home) -> None:
         text(f"{submission_id}  {one['file_name']}  {kind}  {status}  接收于 {_shown_time(one['received_at'])}")
     )
     console.print(text(one["message"] or ""))
+    listed = f"，列出前 {SHOWN_REJECTIONS:,} 行；完整清单见回执 CSV 或 --json" if rejected_count > len(rejected) else ""
     tables = [
         (
-            f"退回的行（{len(outcome.rejections)}）",
+            f"退回的行（{rejected_count:,}{listed}）",
             ("行号", "列", "填报值", "原因", "原因代码"),
             [(r.row_number, column(r.field, r.reason), r.value, r.reason, r.code) for r in outcome.rejections],
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from fupin.cli import app
+from fupin.cli import submissions as submissions_cli
 from fupin.core.config import Paths
 from fupin.core.messages import say
 from fupin.core.raw import read_raw
@@ -127,6 +129,16 @@ def test_submissions_command_shows_statuses_and_one_submissions_rejections(bad_r
     assert detail.exit_code == 0
     assert "退回的行（9）" in detail.output and "county_unknown" in detail.output
     assert "火星县" in detail.output and "12a" in detail.output
+
+
+def test_submissions_command_prints_the_first_rejections_and_the_json_has_them_all(bad_run, monkeypatch):
+    monkeypatch.setattr(submissions_cli, "SHOWN_REJECTIONS", 3)
+    runner, home = bad_run["runner"], bad_run["home"]
+    sid = bad_run["ledger"]["poverty_bad_rows.csv"][0]
+    detail = runner.invoke(app, ["submissions", "--id", sid, "--home", str(home)], terminal_width=200)
+    assert "退回的行（9，列出前 3 行；完整清单见回执 CSV 或 --json）" in detail.output
+    as_json = runner.invoke(app, ["submissions", "--id", sid, "--json", "--home", str(home)])
+    assert len(json.loads(as_json.stdout)["rejections"]) == 9
 
 
 def test_receipts_list_the_rejected_rows_for_the_province(bad_run):
