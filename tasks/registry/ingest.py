@@ -240,10 +240,12 @@ def _ingest(
             pq.ParquetWriter(result.good_path, GOOD_SCHEMA, **WRITE_OPTIONS) as good,
             pq.ParquetWriter(result.rejections_path, REJECTION_SCHEMA, compression="zstd") as bad,
             ThreadPoolExecutor(WORKERS, thread_name_prefix="registry") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="registry-writer") as writer,
         ):
-            # blocks are checked and hashed on worker threads (arrow, numpy and the HMAC release the GIL)
-            # and written here in file order; a few blocks in flight bound the memory
-            pending: deque[Future[_Block]] = deque()
+            # blocks are read here, checked and hashed on worker threads (arrow, numpy and the HMAC release the
+            # GIL) and written by one writer thread in file order, while the next blocks are read: reading,
+            # checking and writing overlap. A few blocks in flight bound the memory.
+            pending: deque[Future[None]] = deque()
 
             def write(block: _Block) -> None:
                 for rejected in block.rejections:  # one record per problem: a row may have several
@@ -254,13 +256,16 @@ def _ingest(
                     prints.add(block.fingerprints)
                     head_prints.add(block.head_fingerprints)
 
+            def written(block: Future[_Block]) -> None:  # on the writer thread, one block after the other
+                write(block.result())
+
             for columns, rows, unread in blocks:
-                pending.append(pool.submit(process, columns, rows, unread))
+                pending.append(writer.submit(written, pool.submit(process, columns, rows, unread)))
                 total += len(rows) + (unread.num_rows if unread is not None else 0)
                 while len(pending) > IN_FLIGHT or (pending and pending[0].done()):
-                    write(pending.popleft().result())
+                    pending.popleft().result()
             while pending:
-                write(pending.popleft().result())
+                pending.popleft().result()
     except BaseException:  # (a line Arrow cannot place: the file is read again, line by line)
         prints.close()
         head_prints.close()

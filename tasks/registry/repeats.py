@@ -55,7 +55,7 @@ class Fingerprints:
             return
         records = np.concatenate(self._pending)
         self._pending, self._pending_rows = [], 0
-        parts = (records["print"] % np.uint64(PARTS)).astype(np.intp)
+        parts = (records["print"] % np.uint64(PARTS)).astype(np.uint8)  # one byte: numpy's stable sort is a radix
         records = records[np.argsort(parts, kind="stable")]
         bounds = np.cumsum(np.bincount(parts, minlength=PARTS))
         for part, (start, end) in enumerate(zip(np.r_[0, bounds[:-1]], bounds, strict=True)):

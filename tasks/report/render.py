@@ -157,8 +157,7 @@ def render_report(data: dict[str, Any], day: date, library_js: str | None = None
         for s in data["submissions"]
     ]
     rejections = [
-        {**r, "field_name": field_label(r["field"]), "reason": _rejection_reason(r)}
-        for r in data["rejections"]
+        {**r, "field_name": field_label(r["field"]), "reason": _rejection_reason(r)} for r in data["rejections"]
     ]
     changes = [
         {
