@@ -76,11 +76,18 @@ REGISTRY_LABELS = {name: labels[0] for name, labels in REGISTRY_COLUMNS.items()}
 ID_CODE = "id_in_non_id_column"
 
 
+# fewer values than this (a block's few rejected ones) are gated in Python, once per distinct value: Arrow compiles
+# the two regular expressions below on every call (~1 ms), which costs more than gating the values themselves
+PYTHON_GATE_BELOW = 1_000
+
+
 def gated_values(values: pa.Array) -> pa.Array:
     """``values`` through ``gate`` (IDs of any shape masked but their division code, invisible characters
     removed), in Python only where a value holds 15 digits or a format or control character."""
     values = values.cast(pa.string())
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if len(values) < PYTHON_GATE_BELOW:
+        return pa.array(list(by_distinct(values.to_pylist(), mask_ids)), pa.string())
     maybe = pc.or_(
         pc.match_substring_regex(values, ID_PREFILTER), pc.match_substring_regex(values, INVISIBLE)
     ).fill_null(False)

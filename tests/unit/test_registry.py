@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fupin.core.safe_text import mask_ids
 from fupin.demo.registry import county_registry
 from fupin.tasks.identity.hashing import MissingKeyError, pii_key
 from fupin.tasks.identity.numbers import check_ids
-from fupin.tasks.registry import dup_rejections_path, finish_registry, ingest_registry
+from fupin.tasks.registry import checking, dup_rejections_path, finish_registry, ingest_registry
 from tests.helpers import ID_SHAPE, rfc_pseudonym
 
 KEY = b"test-key-0123456789abcdef"
@@ -247,3 +248,25 @@ def test_a_run_killed_while_converting_an_xlsx_registry_leaves_no_id_number_behi
     left = [p for p in tmp_path.rglob("*") if p.is_file() and p != raw]
     with_ids = [p for p in left if set(re.findall(r"[0-9]{17}[0-9X]", p.read_bytes().decode("utf-8", "replace"))) & ids]
     assert with_ids == []
+
+
+GATE_CASES = [
+    "井冈山市茅坪乡神山村",
+    "户主 360827 19900101 0018 已迁出",  # an ID number in groups
+    "３６０８２７１９９００１０１００１８",  # full-width digits
+    "神山\u200b村",  # a zero-width space
+    "H000123",
+    None,
+    "",
+    "“户主身份证号码”的校验位与前 17 位不符",
+]
+
+
+@pytest.mark.parametrize("below", [0, checking.PYTHON_GATE_BELOW])
+def test_rejected_values_are_gated_alike_in_python_and_on_arrow(monkeypatch, below):
+    """A block's few rejected values are gated in Python, many on Arrow: either way IDs are masked and invisible
+    characters removed, as ``mask_ids`` does one value."""
+    monkeypatch.setattr(checking, "PYTHON_GATE_BELOW", below)
+    gated = checking.gated_values(pa.array(GATE_CASES * 3, pa.string())).to_pylist()
+    assert gated == [mask_ids(v) for v in GATE_CASES] * 3
+    assert gated[1] == "户主 360827************ 已迁出" and gated[3] == "神山村" and gated[5] is None
