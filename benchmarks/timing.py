@@ -134,9 +134,10 @@ def stages(run: dict) -> dict[str, dict[str, float]]:
 def registry_part(run: dict, file_name: str) -> dict[str, float] | None:
     """The registry's own seconds in a run holding one registry, from the clock of the progress lines.
 
-    'lake': from the end of the pull (the file archived) to the registry's lake line (read, checked, pseudonymised,
-    written); 'load': from there to "core tables loaded" (its households copied into the warehouse);
-    'registry' = both. None when the run printed no such lines (a Dask run: its workers have no listener).
+    'pull': from the flow's start to the end of the pull (the file hashed and archived); 'lake': from there to the
+    registry's lake line (read, checked, pseudonymised, written); 'load': from there to "core tables loaded" (its
+    households copied into the warehouse); 'registry' = lake and load. None when the run printed no such lines (a
+    Dask run: its workers have no listener).
     """
     events = run["events"]
     pulled = max((t for t, _, s, _ in events if s == "pull"), default=None)
@@ -144,7 +145,12 @@ def registry_part(run: dict, file_name: str) -> dict[str, float] | None:
     core = next((t for t, _, s, d in events if s == "load" and d == "core tables loaded"), None)
     if None in (pulled, lake, core):
         return None
-    return {"lake_s": round(lake - pulled, 2), "load_s": round(core - lake, 2), "registry_s": round(core - pulled, 2)}
+    return {
+        "pull_s": round(pulled - run["flow_start_s"], 2),
+        "lake_s": round(lake - pulled, 2),
+        "load_s": round(core - lake, 2),
+        "registry_s": round(core - pulled, 2),
+    }
 
 
 def noop_stages(run: dict) -> dict[str, float]:

@@ -48,6 +48,8 @@ def test_scale_benchmark_smoke():
     for size in (small, large):
         assert "部分入库 [partially_loaded]" in size["ledger"]  # the run loaded the registry (a few IDs bad on purpose)
         assert 0 < size["registry_s"] < size["run_s"]  # its part, read from the run's progress lines
+        parts = (size["start_s"], size["pull_s"], size["lake_s"], size["load_s"], size["finish_s"])
+        assert all(p >= 0 for p in parts) and abs(sum(parts) - size["run_s"]) < 0.05  # the run, split
         assert 0 < size["lake_per_csv_byte"] < 2 and 0 < size["raw_per_csv_byte"] <= 1
         assert size["run_peak_mib"] > 0 and size["copy_peak_mib"] > 0
     assert set(result["checks"]) == {
