@@ -123,6 +123,7 @@ def _data(number) -> dict:
         "rejections": [
             {"file_name": "a.xlsx", "row_number": 7, "field": "amount_yuan", "value": "-5", "reason": "金额为负"}
         ],
+        "rejection_count": [{"rejections": 1}],
         "ledger": [{"status": "duplicate", "n": 1}, {"status": "partially_loaded", "n": 1}],
         "held": [],
         "calendar": [
