@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,10 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fupin.core.config import Limits
 from fupin.core.messages import message, say
 from fupin.core.raw import open_raw
 from fupin.core.safe_text import mask_ids
 from fupin.tasks.identity.hashing import backend, fingerprints, key_prints, keyed_hashes
+from fupin.tasks.records import Rejection
 from fupin.tasks.registry.checking import CountyCodes, check_block
 from fupin.tasks.registry.reading import (
     BLOCK_SIZE,
@@ -31,7 +35,14 @@ from fupin.tasks.registry.reading import (
     sniff_text_file,
 )
 from fupin.tasks.registry.repeats import Fingerprints
-from fupin.tasks.registry.schema import GOOD_SCHEMA, REJECTION_SCHEMA, WRITE_OPTIONS, RegistryError, RegistryResult
+from fupin.tasks.registry.schema import (
+    GOOD_SCHEMA,
+    REJECTION_SCHEMA,
+    WRITE_OPTIONS,
+    RegistryError,
+    RegistryResult,
+    RowsAllRefused,
+)
 
 WORKERS = os.cpu_count() or 2
 
@@ -231,6 +242,7 @@ def _ingest(
         prints = fingerprints(good["household_id"]), key_prints(rows_out["household_key"])
         return _Block(size, rows_out, *prints, rejections)
 
+    refusals = _FirstRows(Limits.from_env().same_reason_rows)
     # fingerprints of household ids and of heads' pseudonyms, spilled beside the rows: memory stays flat
     prints = Fingerprints(out_dir / "household_id_prints")
     head_prints = Fingerprints(out_dir / "head_prints")
@@ -248,6 +260,7 @@ def _ingest(
             pending: deque[Future[None]] = deque()
 
             def write(block: _Block) -> None:
+                refusals.see(block)  # RowsAllRefused: the file stops here
                 for rejected in block.rejections:  # one record per problem: a row may have several
                     bad.write_table(rejected)
                 result.rows_rejected += block.size - (block.rows.num_rows if block.rows is not None else 0)
@@ -280,6 +293,53 @@ def _ingest(
 
 
 _NO_PRINTS = np.empty(0, dtype=np.uint64)
+
+
+_CHECKS_PER_ROW = 16  # more than check_block's checks of one row
+
+
+class _FirstRows:
+    """Watches a registry's first rows, block after block in file order: when the first ``stop`` rows are all
+    refused and one reason code is among the reasons of every one of them, RowsAllRefused (the file is refused
+    with one message, as a form is, and read no further). A loaded row before that ends the watch."""
+
+    def __init__(self, stop: int):
+        self.stop, self.rows = stop, 0
+        self.watching = stop > 0
+        self.codes: set[str] | None = None  # the reason codes every refused row so far has
+        self.first: dict[str, Rejection] = {}  # each code's first rejection
+
+    def see(self, block: _Block) -> None:
+        if not self.watching:
+            return
+        good = block.rows["source_row"] if block.rows is not None and block.rows.num_rows else None
+        first_good = pc.min(good).as_py() if good is not None else None
+        refused = [t for t in block.rejections if t.num_rows]
+        table = pa.concat_tables(refused) if refused else REJECTION_SCHEMA.empty_table()
+        table = table.filter(pc.is_valid(table["row_number"]))
+        if first_good is not None:
+            table = table.filter(pc.less(table["row_number"], first_good))
+        # a row has at most one rejection per check: this many records hold the rows still to watch
+        table = table.sort_by("row_number").slice(0, (self.stop - self.rows) * _CHECKS_PER_ROW)
+        for _, same_row in groupby(table.to_pylist(), key=itemgetter("row_number")):
+            if self.rows >= self.stop:
+                break
+            found = set()
+            for r in same_row:
+                found.add(r["reason_code"])
+                self.first.setdefault(
+                    r["reason_code"], Rejection(r["row_number"], r["field"], r["value"], r["reason"], r["reason_code"])
+                )
+            self.codes = found if self.codes is None else self.codes & found
+            self.rows += 1
+            if not self.codes:
+                self.watching = False
+                return
+        if self.rows >= self.stop and self.codes:
+            code = min(self.codes, key=lambda c: (self.first[c].row_number or 0, c))
+            raise RowsAllRefused(self.first[code], self.stop)
+        if first_good is not None:
+            self.watching = False
 
 
 @dataclass

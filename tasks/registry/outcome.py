@@ -14,11 +14,11 @@ from fupin.core.safe_text import mask_ids
 from fupin.tasks.identity.hashing import pii_key
 from fupin.tasks.parse.xlsx_files import WORKBOOK_EXTENSIONS
 from fupin.tasks.partitions import partition_path
-from fupin.tasks.records import Outcome, Rejection, rows_phrase
+from fupin.tasks.records import Outcome, Rejection, all_refused, rows_phrase
 from fupin.tasks.registry.ingest import ingest_registry
 from fupin.tasks.registry.reading import registry_year, xlsx_to_csv
 from fupin.tasks.registry.repeats import dup_rejections_path, finish_registry
-from fupin.tasks.registry.schema import RegistryError
+from fupin.tasks.registry.schema import RegistryError, RowsAllRefused
 
 # one registry at a time per process: each already keeps every core busy (its blocks are checked and hashed on a
 # thread per core), so two at once would only double the memory of the run, whose provinces run concurrently
@@ -53,7 +53,12 @@ def _registry_outcome(outcome: Outcome, rec: dict, paths: Paths, staging: Path) 
         target = partition_path(paths, "household_registry", rec["province_code"], year, rec["submission_id"])
         finish_registry(result, target)
     except RegistryError as exc:  # an ID-number-shaped token in a message is masked, wherever it came from
-        outcome.status, outcome.message = "rejected", mask_ids(render(said_of(rec["file_name"], exc)))
+        said = (
+            all_refused(rec["file_name"], exc.first, exc.rows)
+            if isinstance(exc, RowsAllRefused)
+            else render(said_of(rec["file_name"], exc))
+        )
+        outcome.status, outcome.message = "rejected", mask_ids(said)
         outcome.message_code = code_of(exc)
         outcome.rejections.append(Rejection(None, None, None, outcome.message))
         return outcome

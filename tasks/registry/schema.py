@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from fupin.core.messages import CodedError
 from fupin.core.pseudonym import UUID_TYPE
+from fupin.tasks.records import Rejection
 
 # the lake's layout of a registry: core.fct_household reads these files where they lie
 GOOD_SCHEMA = pa.schema(
@@ -49,6 +50,16 @@ REJECTION_SCHEMA = pa.schema(
 
 class RegistryError(CodedError, ValueError):
     """The registry cannot be read at all (missing columns, unreadable file): the submission is rejected."""
+
+
+class RowsAllRefused(RegistryError):
+    """The registry's first ``rows`` rows were all refused, each for the reason ``first`` gives (its code): refused as
+    a file and read no further, as a form is (a registry sent in another province's folder, IDs Excel turned into
+    numbers). The message, naming the file, is the caller's (``tasks.records.all_refused``)."""
+
+    def __init__(self, first: Rejection, rows: int):
+        super().__init__(f"the first {rows} rows were all refused [{first.code}]", "rows_all_refused")
+        self.first, self.rows = first, rows
 
 
 @dataclass

@@ -165,7 +165,8 @@ def test_a_warehouse_from_before_the_lake_views_keeps_its_household_table_in_the
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monkeypatch):
-    """Rejections of a registry travel as Parquet: 20,000 of them load like one."""
+    """Rejections of a registry travel as Parquet: 20,000 of them load like one (two reasons taking turns: rows all
+    refused for one reason would stop the file at the first 1,000, as test_a_misfiled_registry_… shows)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -174,7 +175,12 @@ def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monk
     monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
     source = synthetic_registry(tmp_path / "generated.csv", 20_000, province_code="36")
     table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(strings_can_be_null=False, column_types={}))
-    table = table.set_column(table.schema.get_field_index("家庭人口数"), "家庭人口数", pa.array(["0"] * 20_000))
+    members = [str(m) for m in table["家庭人口数"].to_pylist()]
+    status = table["脱贫状态"].to_pylist()
+    for i in range(20_000):  # no member in even rows, an unknown status in odd ones
+        members[i], status[i] = ("0", status[i]) if i % 2 == 0 else (members[i], "待核实")
+    table = table.set_column(table.schema.get_field_index("家庭人口数"), "家庭人口数", pa.array(members))
+    table = table.set_column(table.schema.get_field_index("脱贫状态"), "脱贫状态", pa.array(status))
     inbox = tmp_path / "inbox"
     (inbox / "jiangxi").mkdir(parents=True)
     pacsv.write_csv(table, inbox / "jiangxi" / "江西省建档立卡贫困户2017.csv")
@@ -196,10 +202,37 @@ def test_every_row_of_a_registry_rejected_reaches_meta_rejections(tmp_path, monk
     ]
     assert con.execute("select count(distinct row_number) from meta.rejections").fetchone() == (20_000,)
     by_field = dict(con.execute("select field, count(*) from meta.rejections group by 1").fetchall())
-    assert by_field["members"] == 20_000
+    assert by_field["members"] == 10_000 and by_field["status"] == 10_000
     assert con.execute(
         "select distinct reason, reason_code from meta.rejections where field = 'members'"
     ).fetchall() == [("“家庭人口数”须是 1 到 20 的整数：请填写这一户的实际人数", "members_out_of_range")]
+    assert con.execute("select count(*) from core.fct_household").fetchone() == (0,)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_misfiled_registry_is_refused_after_its_first_1000_rows_with_one_message(tmp_path, monkeypatch):
+    """Jiangxi's registry in Guizhou's folder: every county is of another province. As a form whose first 1,000 rows
+    are all refused for one reason, the file is refused with one line naming the reason and the row, read no
+    further; the receipt is a few lines, not two hundred thousand."""
+    from fupin.demo.registry import synthetic_registry
+
+    monkeypatch.setenv("FUPIN_PII_KEY", "a-test-key-not-a-secret-0123456789")
+    inbox = tmp_path / "inbox"
+    synthetic_registry(inbox / "guizhou" / "建档立卡贫困户2017.csv", 200_000, province_code="36")
+    summary = run_nightly(inbox=str(inbox), home=str(tmp_path / "home"))
+    assert summary["by_status"] == {"rejected": 1}
+    con = open_warehouse(tmp_path / "home")
+    (status, counts, code, message), *_ = con.execute(
+        "select status, [rows_loaded, rows_rejected], message_code, message from meta.submissions"
+    ).fetchall()
+    assert (status, counts, code) == ("rejected", [0, 0], "rows_all_refused")
+    assert message.startswith("建档立卡贫困户2017.csv：前 1,000 行均因同一原因被退回（第 2 行：“县（市、区）”：「")
+    assert "不属于报送省份贵州省" in message and message.endswith(
+        "原因代码 unknown_county）：已停止读取本文件，请按原因修改后重新报送 [rows_all_refused]"
+    )
+    assert con.execute("select count(*) from meta.rejections").fetchone() == (1,)
+    (receipt,) = (tmp_path / "home" / "receipts" / "52").glob("*_回执.csv")
+    assert receipt.stat().st_size < 4_000
     assert con.execute("select count(*) from core.fct_household").fetchone() == (0,)
 
 

@@ -270,3 +270,61 @@ def test_rejected_values_are_gated_alike_in_python_and_on_arrow(monkeypatch, bel
     gated = checking.gated_values(pa.array(GATE_CASES * 3, pa.string())).to_pylist()
     assert gated == [mask_ids(v) for v in GATE_CASES] * 3
     assert gated[1] == "户主 360827************ 已迁出" and gated[3] == "神山村" and gated[5] is None
+
+
+def _refused_lines(path: Path, lines: range, damage) -> None:
+    rows = path.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        fields = rows[line - 1].split(",")
+        rows[line - 1] = ",".join(damage(fields, line))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _other_province(fields: list[str], line: int) -> list[str]:
+    fields[3] = '"430426"'  # 祁东县, of Hunan, in Jiangxi's registry
+    if line % 3 == 0:
+        fields[6] = "0"  # and, on some rows, a second problem: no member
+    return fields
+
+
+@pytest.mark.parametrize("small_blocks", [False, True], ids=["one_block", "many_blocks"])
+def test_a_registry_whose_first_rows_are_all_refused_for_one_reason_is_refused_as_a_file(
+    tmp_path, monkeypatch, small_blocks
+):
+    """As a form: the first FUPIN_LIMIT_SAME_REASON_ROWS rows all refused, one reason among each row's reasons (a
+    county of another province, some rows a bad member count too): the file stops with that reason and its row."""
+    from fupin.demo.registry import synthetic_registry
+    from fupin.tasks.registry import ingest
+    from fupin.tasks.registry.schema import RowsAllRefused
+
+    if small_blocks:
+        monkeypatch.setattr(ingest, "BLOCK_SIZE", 16 << 10)  # ~160 rows a block: the stop falls in a later one
+    monkeypatch.setenv("FUPIN_LIMIT_SAME_REASON_ROWS", "400")
+    path = synthetic_registry(tmp_path / "registry2017.csv", 1000, province_code="36")
+    _refused_lines(path, range(2, 1002), _other_province)
+    with pytest.raises(RowsAllRefused) as refused:
+        ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-misfiled")
+    first = refused.value.first
+    assert (refused.value.rows, first.row_number, first.field, first.code) == (400, 2, "county", "unknown_county")
+    assert first.reason.startswith("“县（市、区）”：「430426」是湖南省的祁东县")
+
+
+@pytest.mark.parametrize(
+    ("refused", "damage"),
+    [
+        pytest.param(range(2, 401), _other_province, id="one_row_short_of_the_stop_then_a_good_row"),
+        pytest.param(
+            range(2, 1002),
+            lambda fields, line: _other_province(fields, line) if line % 2 else [*fields[:6], "0", *fields[7:]],
+            id="two_reasons_taking_turns",
+        ),
+    ],
+)
+def test_refused_rows_that_are_not_all_alike_are_each_rejected(tmp_path, monkeypatch, refused, damage):
+    monkeypatch.setenv("FUPIN_LIMIT_SAME_REASON_ROWS", "400")
+    from fupin.demo.registry import synthetic_registry
+
+    path = synthetic_registry(tmp_path / "registry2017.csv", 1000, province_code="36")
+    _refused_lines(path, refused, damage)
+    result = ingest_registry(path, "36", 2017, KEY, tmp_path / "staging", "36-some-bad")
+    assert result.rows_rejected >= len(refused) and result.rows_loaded == 1000 - result.rows_rejected
