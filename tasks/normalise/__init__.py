@@ -63,7 +63,7 @@ from fupin.tasks.normalise.numbers import (
     to_yuan,
     unitless_value,
 )
-from fupin.tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_key, pseudonym_of
+from fupin.tasks.normalise.pseudonyms import IdRefused, masked, pseudonym_column, pseudonym_key, pseudonym_of
 from fupin.tasks.normalise.values import is_missing, parse_year
 from fupin.tasks.normalise.years import by_year, grouped_mapping
 from fupin.tasks.records import ALL_REFUSED_CODE, Rejection, all_refused, refused_alike
@@ -689,6 +689,8 @@ class _Plan:
             )
         if column.kind == "text":  # as _value reads text, without its dispatch: names and projects are mostly distinct
             return text_column(raw(column.field), lambda v: None if is_missing(v) else v)
+        if column.kind == "pseudonym":  # as _value reads an ID number, the column's distinct numbers in one call
+            return pseudonym_column(raw(column.field), column.field)
         unit = hmap.units.get(hmap.columns.get(column.field, -1))
 
         def convert(value: str | None) -> Any:

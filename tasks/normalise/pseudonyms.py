@@ -9,7 +9,7 @@ its six-digit division code and asterisks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from fupin.tasks.identity.hashing import keyed_hashes, pii_key
 from fupin.tasks.identity.numbers import check_ids, normalise_ids
+from fupin.tasks.normalise.columns import FAILED, Looked, RowError
 from fupin.tasks.normalise.values import is_missing
 
 _KEY: ContextVar[bytes | None] = ContextVar("fupin_pii_key", default=None)
@@ -59,16 +60,43 @@ def masked(text: str | None) -> str | None:
     return text[:6] + "*" * max(len(text) - 6, 0)
 
 
+def _refusal(reason: int) -> IdRefused:
+    refused, code = ID_REFUSED.get(reason, ("身份证号码无效", "id_number_invalid"))
+    return IdRefused(f"{refused}：请核对后重新报送 [{code}]", code)
+
+
+def _key() -> bytes:
+    key = _KEY.get()
+    return pii_key() if key is None else key
+
+
 def pseudonym_of(text: str | None) -> UUID | None:
     """The registry's household_key for a head's ID number as a form gives it (a UUID); None for an empty cell."""
     if is_missing(text):
         return None
-    key = _KEY.get()
-    if key is None:
-        key = pii_key()
     ids = normalise_ids(pa.array([str(text)], pa.string()))
     reason = int(check_ids(ids, np.array([date.today().year], dtype=np.int64))[0])
     if reason:
-        refused, code = ID_REFUSED.get(reason, ("身份证号码无效", "id_number_invalid"))
-        raise IdRefused(f"{refused}：请核对后重新报送 [{code}]", code)
-    return keyed_hashes(key, ids)[0].as_py()
+        raise _refusal(reason)
+    return keyed_hashes(_key(), ids)[0].as_py()
+
+
+def pseudonym_column(cells: Sequence[str | None], field: str) -> Looked:
+    """``pseudonym_of`` of every cell of a column, checked and hashed in one call for its distinct numbers (a grant
+    list of half a million heads: a second, where a call per cell took minutes). A refused number is FAILED, its
+    RowError (the field, the number masked, the reason and its code) kept as ``by_distinct`` keeps it."""
+    distinct = [cell for cell in dict.fromkeys(cells) if not is_missing(cell)]
+    found: dict[str | None, object] = dict.fromkeys(cells)  # None: an empty cell
+    refusals: dict[str | None, Exception] = {}
+    if distinct:
+        ids = normalise_ids(pa.array([str(cell) for cell in distinct], pa.string()))
+        reasons = check_ids(ids, np.full(len(distinct), date.today().year, dtype=np.int64))
+        valid = reasons == 0
+        hashed = iter(keyed_hashes(_key(), ids.filter(pa.array(valid))).to_pylist() if valid.any() else ())
+        for cell, reason in zip(distinct, reasons.tolist(), strict=True):
+            if reason:
+                refusal = _refusal(reason)
+                found[cell], refusals[cell] = FAILED, RowError(field, masked(cell), str(refusal), refusal.code)
+            else:
+                found[cell] = next(hashed)
+    return Looked([found[cell] for cell in cells], cells, refusals)

@@ -19,7 +19,7 @@ from fupin.tasks.identity import hashing
 from fupin.tasks.registry import GOOD_SCHEMA, finish_registry, ingest_registry
 from fupin.warehouse import migrations
 from fupin.warehouse.migrations import rewrite_lake_keys
-from tests.helpers import legacy_layout, legacy_pseudonym, rfc_pseudonym
+from tests.helpers import legacy_layout, legacy_pseudonym, rfc_pseudonym, valid_id
 
 KEY = b"test-key-0123456789abcdef"
 
@@ -138,3 +138,33 @@ def test_a_rewrite_that_fails_leaves_the_old_file_whole(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         rewrite_lake_keys(lake)
     assert lake.read_bytes() == original and [p.name for p in tmp_path.iterdir()] == ["36-old.parquet"]
+
+
+def test_a_grant_lists_column_is_pseudonymised_in_one_call_as_each_cell_would_be(monkeypatch):
+    """A grant list's 户主身份证号码 column: each number's pseudonym is the registry's (rfc_pseudonym), a refused one
+    FAILED with the reason a single cell gets, never the number; empty cells are None."""
+    from fupin.tasks.normalise.columns import FAILED, error_at
+    from fupin.tasks.normalise.pseudonyms import IdRefused, pseudonym_column, pseudonym_key, pseudonym_of
+
+    monkeypatch.setenv("FUPIN_PII_KEY", KEY.decode())
+    good = valid_id("36082719900101001")
+    lower_x = valid_id("36082719800101002").lower()  # 'x' read as 'X', as the registry reads it
+    cells = [good, None, "-", f" {good} ", good[:-1], lower_x, good[:-1] + "0", "", good]
+    with pseudonym_key():
+        column = pseudonym_column(cells, "head_id")
+        singles = []
+        for cell in cells:
+            try:
+                singles.append(pseudonym_of(cell))
+            except IdRefused as exc:
+                singles.append((str(exc), exc.code))
+    assert column[0] == column[3] == column[8] == rfc_pseudonym(KEY, good)
+    assert column[5] == rfc_pseudonym(KEY, lower_x.upper())
+    assert [column[i] for i in (1, 2, 7)] == [None, None, None]
+    assert [column[i] for i in (4, 6)] == [FAILED, FAILED]
+    refused = [error_at(column, i) for i in (4, 6)]
+    assert [(e.field, e.value, e.reason, e.code) for e in refused] == [
+        ("head_id", "360827***********", *singles[4]),
+        ("head_id", "360827************", *singles[6]),
+    ]
+    assert [c for i, c in enumerate(column) if i not in (4, 6)] == [s for i, s in enumerate(singles) if i not in (4, 6)]
