@@ -361,7 +361,7 @@ def rejections(con: duckdb.DuckDBPyConnection, submission_id: str, limit: int | 
 
 def rejection_count(con: duckdb.DuckDBPyConnection, submission_ids: Sequence[str]) -> int:
     """How many rejected rows (file-level rejections included) the submissions have in meta.rejections."""
-    return rows(con, "report_rejection_count", {"ids": list(submission_ids)})[0]["rejections"]
+    return rows(con, "rejection_count", {"ids": list(submission_ids)})[0]["rejections"]
 
 
 def header_mappings(con: duckdb.DuckDBPyConnection, submission_id: str) -> Rows | None:

@@ -75,8 +75,9 @@ def archive_stream(src: BinaryIO, dst: BinaryIO) -> tuple[str, int, bool]:
     size = 0
     chunk = src.read(CHUNK)
     compress = keeps_compressed(chunk)
-    compressor = zstandard.ZstdCompressor(level=LEVEL, threads=THREADS)
-    writer = compressor.stream_writer(dst, closefd=False) if compress else None
+    writer = None
+    if compress:
+        writer = zstandard.ZstdCompressor(level=LEVEL, threads=THREADS).stream_writer(dst, closefd=False)
     write: Callable[[bytes], object] = writer.write if writer is not None else dst.write
     while chunk:
         digest.update(chunk)

@@ -1,4 +1,4 @@
--- The first $limit rejected rows of the submissions $ids, by province and file (report_rejection_count: all).
+-- The first $limit rejected rows of the submissions $ids, by province and file (rejection_count: all).
 select s.file_name, r.row_number, r.field, r.value, r.reason, r.reason_code
 from meta.rejections as r join meta.submissions as s using (submission_id)
 where r.submission_id in (select unnest($ids))
